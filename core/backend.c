@@ -1,0 +1,355 @@
+/* backend.c - backend instances: lifecycle, queues, counters and the data path. */
+#include <errno.h>
+#include <string.h>
+#include "netbe-priv.h"
+
+G_DEFINE_QUARK(netbe-backend-error-quark, netbe_backend_error)
+
+static size_t iov_size(const struct iovec *iov, int iovcnt)
+{
+    size_t len = 0;
+
+    for (int i = 0; i < iovcnt; i++) {
+        len += iov[i].iov_len;
+    }
+    return len;
+}
+
+NetbeBackend *netbe_backend_new(NetbeRuntime *rt, const char *id, const NetbePlugin *plugin,
+                                NetbeOptions *opts, unsigned queue_limit)
+{
+    NetbeBackend *be = g_new0(NetbeBackend, 1);
+
+    be->rt = rt;
+    be->id = g_strdup(id);
+    be->plugin = plugin;
+    be->desc = plugin->desc;
+    be->opts = opts;
+    be->queue_limit = queue_limit;
+    be->priv = be->desc->state_size ? g_malloc0(be->desc->state_size) : NULL;
+    netbe_backend_set_queues(be, 1, NULL);
+    return be;
+}
+
+bool netbe_backend_init(NetbeBackend *be, GError **errp)
+{
+    if (!be->desc->init(be, be->opts, errp)) {
+        return false;
+    }
+    be->initialized = true;
+    return true;
+}
+
+bool netbe_backend_connect(NetbeBackend *be, GError **errp)
+{
+    GError *err = NULL;
+
+    if (be->connected) {
+        return true;
+    }
+    if (!be->desc->backend_connect(be, &err)) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, err->code, "netdev '%s' (%s): %s", be->id,
+                    be->desc->name, err->message);
+        g_error_free(err);
+        return false;
+    }
+    be->connected = true;
+    return true;
+}
+
+/* Drop what the queues hold, counting every frame as a drop. */
+static void backend_clear_queues(NetbeBackend *be)
+{
+    for (unsigned q = 0; q < be->nqueues; q++) {
+        NetbeBackendQueue *bq = &be->queues[q];
+
+        bq->stats.tx_drops += netbe_frame_queue_clear(&bq->txq);
+        bq->stats.rx_drops += netbe_frame_queue_clear(&bq->rxq);
+    }
+}
+
+void netbe_backend_free(NetbeBackend *be)
+{
+    if (!be) {
+        return;
+    }
+    netbe_backend_stop(be);
+    if (be->initialized) {
+        be->desc->cleanup(be);
+    }
+    backend_clear_queues(be);
+    g_free(be->queues);
+    netbe_options_free(be->opts);
+    g_free(be->priv);
+    g_free(be->peer_name);
+    g_free(be->id);
+    g_free(be);
+}
+
+void netbe_backend_attach(NetbeBackend *be, const NetbePeerOps *ops, void *peer,
+                          const char *peer_name)
+{
+    be->peer_ops = ops;
+    be->peer = peer;
+    g_free(be->peer_name);
+    be->peer_name = g_strdup(peer_name);
+}
+
+/* Tell the plugin whether to read queue q, if that changes anything. */
+static void backend_poll(NetbeBackend *be, unsigned q, bool enable)
+{
+    NetbeBackendQueue *bq = &be->queues[q];
+
+    if (bq->polling != enable && be->connected) {
+        bq->polling = enable;
+        be->desc->poll(be, q, enable);
+    }
+}
+
+void netbe_backend_start(NetbeBackend *be)
+{
+    be->started = true;
+    for (unsigned q = 0; q < be->nqueues; q++) {
+        backend_poll(be, q, true);
+    }
+}
+
+void netbe_backend_stop(NetbeBackend *be)
+{
+    for (unsigned q = 0; q < be->nqueues; q++) {
+        backend_poll(be, q, false);
+    }
+    be->started = false;
+}
+
+void netbe_backend_set_rx_enabled(NetbeBackend *be, unsigned queue, bool enable)
+{
+    if (queue < be->nqueues && be->started) {
+        backend_poll(be, queue, enable && !be->queues[queue].rx_throttled);
+    }
+}
+
+ssize_t netbe_backend_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov,
+                           int iovcnt)
+{
+    NetbeBackendQueue *bq = &be->queues[queue];
+    ssize_t n = be->desc->recv(be, queue, iov, iovcnt);
+
+    if (n > 0) {
+        bq->stats.rx_frames++;
+        bq->stats.rx_bytes += n;
+    } else if (n < 0 && n != -EAGAIN) {
+        bq->stats.rx_drops++;
+    }
+    return n;
+}
+
+/* Offer the queued frames of txq to the plugin. Return: true when txq is empty. */
+static bool backend_flush_tx(NetbeBackend *be, unsigned q)
+{
+    NetbeBackendQueue *bq = &be->queues[q];
+    NetbeFrame *f;
+
+    while ((f = netbe_frame_queue_peek(&bq->txq))) {
+        struct iovec iov = { f->data, f->len };
+        ssize_t n = be->desc->send(be, q, &iov, 1);
+
+        if (n == 0) {
+            return false;
+        }
+        if (n > 0) {
+            bq->stats.tx_frames++;
+            bq->stats.tx_bytes += f->len;
+        } else {
+            bq->stats.tx_drops++;
+        }
+        netbe_frame_queue_drop_head(&bq->txq);
+    }
+    return true;
+}
+
+/*
+ * netbe_backend_send() - one frame from the peer to the backend.
+ * @queue_if_busy: copy the frame into the backend's tx queue when the plugin is busy
+ *                 (hub); otherwise return 0 and let the caller retry on tx_ready.
+ * Return: frame length (sent or queued), 0 busy, -errno when dropped (counted).
+ */
+ssize_t netbe_backend_send(NetbeBackend *be, unsigned queue, const struct iovec *iov,
+                           int iovcnt, bool queue_if_busy)
+{
+    NetbeBackendQueue *bq = &be->queues[queue];
+    ssize_t n;
+
+    if (!be->connected) {
+        bq->stats.tx_drops++;
+        return -ENOTCONN;
+    }
+    if (netbe_frame_queue_length(&bq->txq) == 0) {
+        n = be->desc->send(be, queue, iov, iovcnt);
+        if (n > 0) {
+            bq->stats.tx_frames++;
+            bq->stats.tx_bytes += n;
+            return n;
+        }
+        if (n < 0) {
+            bq->stats.tx_drops++;
+            return n;
+        }
+    }
+    if (!queue_if_busy) {
+        return 0;
+    }
+    if (!netbe_frame_queue_push(&bq->txq, iov, iovcnt)) {
+        bq->stats.tx_drops++;
+        return -ENOBUFS;
+    }
+    return iov_size(iov, iovcnt);
+}
+
+void netbe_backend_tx_ready(NetbeBackend *be, unsigned queue)
+{
+    if (queue >= be->nqueues || !backend_flush_tx(be, queue)) {
+        return;
+    }
+    if (be->peer_ops && be->peer_ops->tx_ready) {
+        be->peer_ops->tx_ready(be->peer, be, queue);
+    }
+}
+
+unsigned netbe_backend_rx_ready(NetbeBackend *be, unsigned queue, unsigned budget)
+{
+    if (queue >= be->nqueues || !be->started || !be->peer_ops || !be->peer_ops->rx_pull) {
+        if (queue < be->nqueues) {
+            backend_poll(be, queue, false);
+        }
+        return 0;
+    }
+    return be->peer_ops->rx_pull(be->peer, be, queue, budget);
+}
+
+ssize_t netbe_backend_deliver(NetbeBackend *be, unsigned queue, const struct iovec *iov,
+                              int iovcnt)
+{
+    NetbeBackendQueue *bq;
+    size_t len = iov_size(iov, iovcnt);
+    ssize_t n;
+
+    if (queue >= be->nqueues || len == 0) {
+        return -EINVAL;
+    }
+    bq = &be->queues[queue];
+    if (!be->started || !be->peer_ops) {
+        bq->stats.rx_drops++;
+        return -ENOBUFS;
+    }
+    if (netbe_frame_queue_length(&bq->rxq) == 0) {
+        n = be->peer_ops->rx_push(be->peer, be, queue, iov, iovcnt);
+        if (n > 0) {
+            bq->stats.rx_frames++;
+            bq->stats.rx_bytes += len;
+            return n;
+        }
+    }
+    if (!netbe_frame_queue_push(&bq->rxq, iov, iovcnt)) {
+        bq->stats.rx_drops++;
+        return -ENOBUFS;
+    }
+    if (netbe_frame_queue_is_full(&bq->rxq)) {
+        bq->rx_throttled = true;
+        backend_poll(be, queue, false);
+    }
+    return len;
+}
+
+/* netbe_backend_rx_flush() - the peer can take frames again: hand it the queued ones. */
+void netbe_backend_rx_flush(NetbeBackend *be, unsigned queue)
+{
+    NetbeBackendQueue *bq = &be->queues[queue];
+    NetbeFrame *f;
+
+    while ((f = netbe_frame_queue_peek(&bq->rxq))) {
+        struct iovec iov = { f->data, f->len };
+
+        if (be->peer_ops->rx_push(be->peer, be, queue, &iov, 1) <= 0) {
+            return;
+        }
+        bq->stats.rx_frames++;
+        bq->stats.rx_bytes += f->len;
+        netbe_frame_queue_drop_head(&bq->rxq);
+    }
+    if (bq->rx_throttled) {
+        bq->rx_throttled = false;
+        backend_poll(be, queue, be->started);
+    }
+}
+
+/* ---- services for plugins (plugin.h) ---- */
+
+void *netbe_backend_priv(NetbeBackend *be)
+{
+    return be->priv;
+}
+
+const char *netbe_backend_id(const NetbeBackend *be)
+{
+    return be->id;
+}
+
+bool netbe_backend_set_queues(NetbeBackend *be, unsigned queues, GError **errp)
+{
+    if (queues < 1 || queues > NETBE_MAX_QUEUES) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "netdev '%s': %u queues (allowed: 1..%u)",
+                    be->id, queues, NETBE_MAX_QUEUES);
+        return false;
+    }
+    if (be->queues && be->connected) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, EBUSY,
+                    "netdev '%s': queue count cannot change once connected", be->id);
+        return false;
+    }
+    backend_clear_queues(be);
+    g_free(be->queues);
+    be->nqueues = queues;
+    be->queues = g_new0(NetbeBackendQueue, queues);
+    for (unsigned q = 0; q < queues; q++) {
+        netbe_frame_queue_init(&be->queues[q].txq, be->queue_limit);
+        netbe_frame_queue_init(&be->queues[q].rxq, be->queue_limit);
+    }
+    return true;
+}
+
+unsigned netbe_backend_get_queues(const NetbeBackend *be)
+{
+    return be->nqueues;
+}
+
+GMainContext *netbe_backend_context(NetbeBackend *be)
+{
+    return be->rt->ctx;
+}
+
+bool netbe_runtime_get_queue_stats(NetbeRuntime *rt, const char *netdev_id, unsigned queue,
+                                   NetbeQueueStats *out)
+{
+    NetbeBackend *be = netbe_runtime_find_backend(rt, netdev_id);
+
+    if (!be || queue >= be->nqueues) {
+        return false;
+    }
+    *out = be->queues[queue].stats;
+    out->tx_queued = netbe_frame_queue_length(&be->queues[queue].txq);
+    out->rx_queued = netbe_frame_queue_length(&be->queues[queue].rxq);
+    return true;
+}
+
+NetbeBackend *netbe_runtime_find_backend(NetbeRuntime *rt, const char *id)
+{
+    for (guint i = 0; i < rt->backends->len; i++) {
+        NetbeBackend *be = g_ptr_array_index(rt->backends, i);
+
+        if (strcmp(be->id, id) == 0) {
+            return be;
+        }
+    }
+    return NULL;
+}

@@ -1,0 +1,386 @@
+/* config.c - turn a checked ini file into backends, hubs and devices. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "ini-read.h"
+#include "netbe-priv.h"
+
+G_DEFINE_QUARK(netbe-config-error-quark, netbe_config_error)
+
+static const char *const connect_modes[] = { "immediate", "deferred", NULL };
+static const char *const device_models[] = { "virtio-net", NULL };
+
+static const NetbeOptionSpec runtime_schema[] = {
+    { "plugin_path", NETBE_OPT_STRING, NULL,
+      "':'-separated plugin directories; relative ones start at the config file's directory" },
+    { "queue_limit", NETBE_OPT_INT, "1024",
+      "frames netbe holds per queue and direction for a busy peer before it drops", 1, 65536 },
+    { NULL }
+};
+
+static const NetbeOptionSpec netdev_schema[] = {
+    { "type", NETBE_OPT_STRING, NULL, "backend plugin (see --list-plugins)", .flags = NETBE_OPT_REQUIRED },
+    { "queue_limit", NETBE_OPT_INT, NULL, "overrides [runtime] queue_limit", 1, 65536 },
+    { NULL }
+};
+
+static const NetbeOptionSpec device_schema[] = {
+    { "model", NETBE_OPT_ENUM, "virtio-net", "device model", .choices = device_models },
+    { "netdev", NETBE_OPT_STRING, NULL, "the [netdev.ID] this device uses", .flags = NETBE_OPT_REQUIRED },
+    { "mac", NETBE_OPT_STRING, "52:54:00:12:34:56", "MAC address, six hex bytes" },
+    { "connect", NETBE_OPT_ENUM, "immediate",
+      "connect the backend at load, or when the device starts", .choices = connect_modes },
+    { "queues", NETBE_OPT_INT, "1", "queue pairs (virtio MQ)", 1, NETBE_MAX_QUEUES },
+    { "mtu", NETBE_OPT_INT, "1500", "MTU offered to the guest", 68, 65535 },
+    { "rx_queue_size", NETBE_OPT_INT, "256", "RX virtqueue size (power of two)", 64, 32768 },
+    { "tx_queue_size", NETBE_OPT_INT, "256", "TX virtqueue size (power of two)", 64, 32768 },
+    { NULL }
+};
+
+static const NetbeOptionSpec hub_schema[] = {
+    { "ports", NETBE_OPT_STRING, NULL, "comma-separated netdev ids", .flags = NETBE_OPT_REQUIRED },
+    { "connect", NETBE_OPT_ENUM, "immediate",
+      "connect the ports at load, or when the hub starts", .choices = connect_modes },
+    { NULL }
+};
+
+typedef struct ConfigState {
+    NetbeRuntime *rt;
+    const char *file;
+    GPtrArray *sections;
+    GPtrArray *errors;
+    GHashTable *users;       /* NetbeBackend* -> "[hub.x] at line N" */
+    unsigned queue_limit;
+} ConfigState;
+
+static bool id_is_valid(const char *id)
+{
+    if (!*id || strlen(id) > 64) {
+        return false;
+    }
+    for (const char *p = id; *p; p++) {
+        if (!g_ascii_isalnum(*p) && *p != '_' && *p != '-') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Directories of plugin_path, relative ones resolved against the config's directory. */
+static char *resolve_plugin_path(const char *path, const char *file)
+{
+    g_auto(GStrv) dirs = g_strsplit(path, ":", -1);
+    g_autofree char *base = g_path_get_dirname(file);
+    GString *out = g_string_new(NULL);
+
+    for (int i = 0; dirs[i]; i++) {
+        g_autofree char *abs = g_path_is_absolute(dirs[i]) ? g_strdup(dirs[i])
+                                                          : g_build_filename(base, dirs[i], NULL);
+        g_string_append_printf(out, "%s%s", out->len ? ":" : "", abs);
+    }
+    return g_string_free(out, false);
+}
+
+static void apply_runtime(ConfigState *cs, NetbeIniSection *s, char **plugin_path)
+{
+    netbe_options_add_schema(s->opts, runtime_schema);
+    if (!netbe_options_validate(s->opts, cs->errors)) {
+        return;
+    }
+    cs->queue_limit = netbe_options_get_int(s->opts, "queue_limit");
+    if (netbe_options_is_set(s->opts, "plugin_path")) {
+        g_free(*plugin_path);
+        *plugin_path = resolve_plugin_path(netbe_options_get_string(s->opts, "plugin_path"),
+                                           cs->file);
+    }
+}
+
+static void apply_netdev(ConfigState *cs, NetbeIniSection *s, const char *id)
+{
+    const NetbeOptionValue *type = netbe_options_find(s->opts, "type");
+    const NetbePlugin *plugin = type ? netbe_plugins_find(cs->rt->plugins, type->value) : NULL;
+    NetbeBackend *be;
+    GError *err = NULL;
+    unsigned limit;
+
+    netbe_options_add_schema(s->opts, netdev_schema);
+    if (!type) {
+        netbe_options_validate(s->opts, cs->errors); /* reports the missing type */
+        return;
+    }
+    if (!plugin) {
+        GString *names = g_string_new(NULL);
+
+        for (guint i = 0; i < cs->rt->plugins->len; i++) {
+            const NetbePlugin *p = g_ptr_array_index(cs->rt->plugins, i);
+            g_string_append_printf(names, "%s%s", names->len ? ", " : "", p->desc->name);
+        }
+        g_ptr_array_add(cs->errors, netbe_options_format_error(s->opts, "type",
+            "no plugin '%s' in the plugin path (allowed: %s)", type->value,
+            names->len ? names->str : "none loaded"));
+        g_string_free(names, true);
+        return;
+    }
+    netbe_options_add_schema(s->opts, plugin->desc->options);
+    if (!netbe_options_validate(s->opts, cs->errors)) {
+        return;
+    }
+    limit = netbe_options_is_set(s->opts, "queue_limit") ?
+            (unsigned)netbe_options_get_int(s->opts, "queue_limit") : cs->queue_limit;
+    be = netbe_backend_new(cs->rt, id, plugin, g_steal_pointer(&s->opts), limit);
+    s->opts = netbe_options_new(cs->file, s->name, s->line); /* the backend owns the old */
+    g_ptr_array_add(cs->rt->backends, be);
+    if (!netbe_backend_init(be, &err)) {
+        /* plugins may format their own FILE:LINE message with netbe_options_error() */
+        if (g_str_has_prefix(err->message, cs->file)) {
+            g_ptr_array_add(cs->errors, g_strdup(err->message));
+        } else {
+            g_ptr_array_add(cs->errors, netbe_options_format_error(be->opts, NULL, "%s",
+                                                                   err->message));
+        }
+        g_error_free(err);
+    }
+}
+
+/* The backend named by key's value, claimed for @user; NULL with an error if unusable. */
+static NetbeBackend *claim_netdev(ConfigState *cs, const NetbeOptions *o, const char *key,
+                                  const char *id, const char *user, NetbeConnectMode mode)
+{
+    NetbeBackend *be = netbe_runtime_find_backend(cs->rt, id);
+    const char *owner;
+
+    if (!be) {
+        GString *ids = g_string_new(NULL);
+
+        for (guint i = 0; i < cs->rt->backends->len; i++) {
+            NetbeBackend *b = g_ptr_array_index(cs->rt->backends, i);
+            g_string_append_printf(ids, "%s%s", ids->len ? ", " : "", b->id);
+        }
+        g_ptr_array_add(cs->errors, netbe_options_format_error(o, key,
+            "no [netdev.%s] with a working backend (allowed: %s)", id,
+            ids->len ? ids->str : "none"));
+        g_string_free(ids, true);
+        return NULL;
+    }
+    owner = g_hash_table_lookup(cs->users, be);
+    if (owner) {
+        g_ptr_array_add(cs->errors, netbe_options_format_error(o, key,
+            "netdev '%s' is already used by %s (a netdev has one frontend)", id, owner));
+        return NULL;
+    }
+    g_hash_table_insert(cs->users, be, g_strdup(user));
+    be->connect = mode;
+    return be;
+}
+
+static NetbeConnectMode connect_mode(const NetbeOptions *o)
+{
+    return strcmp(netbe_options_get_string(o, "connect"), "deferred") == 0 ?
+           NETBE_CONNECT_DEFERRED : NETBE_CONNECT_IMMEDIATE;
+}
+
+static void apply_hub(ConfigState *cs, NetbeIniSection *s, const char *id)
+{
+    g_auto(GStrv) ports = NULL;
+    g_autofree char *user = g_strdup_printf("[%s] at line %d", s->name, s->line);
+    NetbeHub *hub;
+
+    netbe_options_add_schema(s->opts, hub_schema);
+    if (!netbe_options_validate(s->opts, cs->errors)) {
+        return;
+    }
+    hub = netbe_hub_new(cs->rt, id, connect_mode(s->opts));
+    g_ptr_array_add(cs->rt->hubs, hub);
+    ports = g_strsplit(netbe_options_get_string(s->opts, "ports"), ",", -1);
+    for (int i = 0; ports[i]; i++) {
+        NetbeBackend *be;
+
+        g_strstrip(ports[i]);
+        if (!*ports[i]) {
+            g_ptr_array_add(cs->errors, netbe_options_format_error(s->opts, "ports",
+                "empty entry (allowed: comma-separated netdev ids)"));
+            continue;
+        }
+        be = claim_netdev(cs, s->opts, "ports", ports[i], user, connect_mode(s->opts));
+        if (be) {
+            netbe_hub_add_port(hub, be);
+        }
+    }
+}
+
+static bool parse_mac(const char *text, uint8_t mac[6])
+{
+    unsigned v[6];
+    char end;
+
+    if (sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+               &end) != 6 || strlen(text) != 17) {
+        return false;
+    }
+    for (int i = 0; i < 6; i++) {
+        mac[i] = v[i];
+    }
+    return true;
+}
+
+static void apply_device(ConfigState *cs, NetbeIniSection *s, const char *id)
+{
+    g_autofree char *user = g_strdup_printf("[%s] at line %d", s->name, s->line);
+    NetbeOptions *o = s->opts;
+    NetbeDevice *dev;
+    bool ok = true;
+
+    netbe_options_add_schema(o, device_schema);
+    if (!netbe_options_validate(o, cs->errors)) {
+        return;
+    }
+    dev = netbe_device_new(cs->rt, id);
+    g_ptr_array_add(cs->rt->devices, dev);
+    dev->model = g_strdup(netbe_options_get_string(o, "model"));
+    dev->connect = connect_mode(o);
+    dev->queues = netbe_options_get_int(o, "queues");
+    dev->mtu = netbe_options_get_int(o, "mtu");
+    dev->rx_queue_size = netbe_options_get_int(o, "rx_queue_size");
+    dev->tx_queue_size = netbe_options_get_int(o, "tx_queue_size");
+    if (!parse_mac(netbe_options_get_string(o, "mac"), dev->mac) || (dev->mac[0] & 1)) {
+        g_ptr_array_add(cs->errors, netbe_options_format_error(o, "mac",
+            "'%s' is not a unicast MAC address (allowed: six hex bytes like 52:54:00:12:34:56)",
+            netbe_options_get_string(o, "mac")));
+        ok = false;
+    }
+    for (const char *const *k = (const char *const[]){ "rx_queue_size", "tx_queue_size", NULL };
+         *k; k++) {
+        int64_t v = netbe_options_get_int(o, *k);
+
+        if (v & (v - 1)) {
+            g_ptr_array_add(cs->errors, netbe_options_format_error(o, *k,
+                "%" G_GINT64_FORMAT " is not a power of two (allowed: 64, 128, ... 32768)", v));
+            ok = false;
+        }
+    }
+    dev->backend = claim_netdev(cs, o, "netdev", netbe_options_get_string(o, "netdev"), user,
+                                dev->connect);
+    if (ok && dev->backend && dev->queues > dev->backend->nqueues) {
+        g_ptr_array_add(cs->errors, netbe_options_format_error(o, "queues",
+            "%u queue pairs, but netdev '%s' has %u queues (allowed: 1..%u)", dev->queues,
+            dev->backend->id, dev->backend->nqueues, dev->backend->nqueues));
+    }
+}
+
+typedef void (*SectionApplyFunc)(ConfigState *cs, NetbeIniSection *s, const char *id);
+
+/* Section kinds in the order they are applied: netdevs before their users. */
+static const struct {
+    const char *prefix;
+    SectionApplyFunc apply;
+} section_kinds[] = {
+    { "netdev.", apply_netdev },
+    { "hub.", apply_hub },
+    { "device.", apply_device },
+};
+
+static void check_section_names(ConfigState *cs)
+{
+    for (guint i = 0; i < cs->sections->len; i++) {
+        NetbeIniSection *s = g_ptr_array_index(cs->sections, i);
+        bool known = strcmp(s->name, "runtime") == 0;
+
+        for (size_t k = 0; !known && k < G_N_ELEMENTS(section_kinds); k++) {
+            const char *prefix = section_kinds[k].prefix;
+
+            if (g_str_has_prefix(s->name, prefix)) {
+                known = true;
+                if (!id_is_valid(s->name + strlen(prefix))) {
+                    g_ptr_array_add(cs->errors, g_strdup_printf(
+                        "%s:%d: [%s]: bad id '%s' (allowed: 1-64 of A-Z a-z 0-9 _ -)",
+                        cs->file, s->line, s->name, s->name + strlen(prefix)));
+                }
+            }
+        }
+        if (!known) {
+            g_ptr_array_add(cs->errors, g_strdup_printf("%s:%d: [%s]: unknown section (allowed: "
+                                                        "runtime, netdev.ID, device.ID, hub.ID)",
+                                                        cs->file, s->line, s->name));
+        }
+    }
+}
+
+/* Connect what does not wait for a start: immediate hubs and devices, unused netdevs. */
+static bool connect_immediate(ConfigState *cs, GError **errp)
+{
+    for (guint i = 0; i < cs->rt->backends->len; i++) {
+        NetbeBackend *be = g_ptr_array_index(cs->rt->backends, i);
+        const char *user = g_hash_table_lookup(cs->users, be);
+
+        if (!user) {
+            g_message("netdev '%s' is not used by any device or hub; connecting it anyway",
+                      be->id);
+        }
+        if (be->connect == NETBE_CONNECT_IMMEDIATE && !netbe_backend_connect(be, errp)) {
+            g_prefix_error(errp, "%s:%d: [netdev.%s]%s%s: ", cs->file, be->opts->section_line,
+                           be->id, user ? " of " : "", user ? user : "");
+            return false;
+        }
+    }
+    return true;
+}
+
+void netbe_errors_to_gerror(GPtrArray *errors, GQuark domain, GError **errp)
+{
+    GString *msg = g_string_new(NULL);
+
+    for (guint i = 0; i < errors->len; i++) {
+        g_string_append_printf(msg, "%s%s", i ? "\n" : "", (char *)g_ptr_array_index(errors, i));
+    }
+    g_set_error_literal(errp, domain, EINVAL, msg->str);
+    g_string_free(msg, true);
+}
+
+/*
+ * netbe_config_apply() - read, check and apply a config to an empty runtime.
+ * Return: false with all errors in @errp; the runtime is left empty then.
+ */
+bool netbe_config_apply(NetbeRuntime *rt, const char *text, const char *name, GError **errp)
+{
+    g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+    g_autofree char *plugin_path = g_strdup(NETBE_DEFAULT_PLUGIN_PATH);
+    ConfigState cs = { .rt = rt, .file = name, .errors = errors, .queue_limit = 1024 };
+    bool ok = false;
+
+    cs.users = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    cs.sections = netbe_ini_read(text, name, errors);
+    check_section_names(&cs);
+    for (guint i = 0; i < cs.sections->len; i++) {
+        NetbeIniSection *s = g_ptr_array_index(cs.sections, i);
+        if (strcmp(s->name, "runtime") == 0) {
+            apply_runtime(&cs, s, &plugin_path);
+        }
+    }
+    if (rt->plugin_path_override) {
+        g_free(plugin_path);
+        plugin_path = g_strdup(rt->plugin_path_override);
+    }
+    netbe_plugins_load_path(rt->plugins, plugin_path, errors);
+    for (size_t k = 0; k < G_N_ELEMENTS(section_kinds); k++) {
+        for (guint i = 0; i < cs.sections->len; i++) {
+            NetbeIniSection *s = g_ptr_array_index(cs.sections, i);
+            const char *prefix = section_kinds[k].prefix;
+
+            if (g_str_has_prefix(s->name, prefix) && id_is_valid(s->name + strlen(prefix))) {
+                section_kinds[k].apply(&cs, s, s->name + strlen(prefix));
+            }
+        }
+    }
+    if (errors->len) {
+        netbe_errors_to_gerror(errors, NETBE_CONFIG_ERROR, errp);
+        goto out;
+    }
+    if (!(rt->flags & NETBE_RUNTIME_CHECK_ONLY) && !connect_immediate(&cs, errp)) {
+        goto out;
+    }
+    ok = true;
+out:
+    g_hash_table_unref(cs.users);
+    g_ptr_array_unref(cs.sections);
+    return ok;
+}

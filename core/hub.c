@@ -1,0 +1,162 @@
+/* hub.c - the hub frontend: a frame entering one port leaves through every other. */
+#include <errno.h>
+#include "netbe-priv.h"
+
+/* Largest frame a hub forwards: 64 KiB GSO payload plus the largest vnet header. */
+#define HUB_FRAME_MAX (65536 + 20)
+
+struct NetbeHub {
+    NetbeRuntime *rt;
+    char *id;
+    char *name;               /* "[hub.ID]" */
+    NetbeConnectMode connect;
+    GPtrArray *ports;         /* NetbeBackend*, not owned */
+    bool started;
+    uint8_t *buf;             /* one frame pulled from a port */
+};
+
+/* Send one frame to every port but @src; a busy port queues it, a full one drops. */
+static void hub_forward(NetbeHub *hub, NetbeBackend *src, unsigned queue,
+                        const struct iovec *iov, int iovcnt)
+{
+    for (guint i = 0; i < hub->ports->len; i++) {
+        NetbeBackend *dst = g_ptr_array_index(hub->ports, i);
+
+        if (dst != src && dst->connected) {
+            netbe_backend_send(dst, queue % dst->nqueues, iov, iovcnt, true);
+        }
+    }
+}
+
+static unsigned hub_rx_pull(void *peer, NetbeBackend *be, unsigned queue, unsigned budget)
+{
+    NetbeHub *hub = peer;
+    struct iovec iov = { hub->buf, HUB_FRAME_MAX };
+    unsigned taken = 0;
+
+    while (taken < budget) {
+        ssize_t n = netbe_backend_recv(be, queue, &iov, 1);
+
+        if (n == 0 || n == -EAGAIN) {
+            break;
+        }
+        taken++;
+        if (n > 0) {
+            struct iovec frame = { hub->buf, (size_t)n };
+
+            hub_forward(hub, be, queue, &frame, 1);
+        }
+    }
+    return taken;
+}
+
+static ssize_t hub_rx_push(void *peer, NetbeBackend *be, unsigned queue,
+                           const struct iovec *iov, int iovcnt)
+{
+    size_t len = 0;
+
+    for (int i = 0; i < iovcnt; i++) {
+        len += iov[i].iov_len;
+    }
+    hub_forward(peer, be, queue, iov, iovcnt);
+    return len;
+}
+
+static const NetbePeerOps hub_peer_ops = {
+    .rx_pull = hub_rx_pull,
+    .rx_push = hub_rx_push,
+    .tx_ready = NULL, /* the core flushes a port's queue by itself */
+};
+
+NetbeHub *netbe_hub_new(NetbeRuntime *rt, const char *id, NetbeConnectMode mode)
+{
+    NetbeHub *hub = g_new0(NetbeHub, 1);
+
+    hub->rt = rt;
+    hub->id = g_strdup(id);
+    hub->name = g_strdup_printf("[hub.%s]", id);
+    hub->connect = mode;
+    hub->ports = g_ptr_array_new();
+    hub->buf = g_malloc(HUB_FRAME_MAX);
+    return hub;
+}
+
+/* netbe_hub_add_port() - make @be a port. Return: false if it is one already. */
+bool netbe_hub_add_port(NetbeHub *hub, NetbeBackend *be)
+{
+    if (g_ptr_array_find(hub->ports, be, NULL)) {
+        return false;
+    }
+    g_ptr_array_add(hub->ports, be);
+    netbe_backend_attach(be, &hub_peer_ops, hub, hub->name);
+    return true;
+}
+
+/*
+ * netbe_hub_start() - connect the ports of a deferred hub, then forward.
+ * Return: false if a port failed to connect; ports connected so far stay connected
+ * and the hub is not started.
+ */
+bool netbe_hub_start(NetbeHub *hub, GError **errp)
+{
+    if (hub->started) {
+        return true;
+    }
+    for (guint i = 0; i < hub->ports->len; i++) {
+        if (!netbe_backend_connect(g_ptr_array_index(hub->ports, i), errp)) {
+            g_prefix_error(errp, "%s: ", hub->name);
+            return false;
+        }
+    }
+    for (guint i = 0; i < hub->ports->len; i++) {
+        netbe_backend_start(g_ptr_array_index(hub->ports, i));
+    }
+    hub->started = true;
+    return true;
+}
+
+void netbe_hub_stop(NetbeHub *hub)
+{
+    for (guint i = 0; i < hub->ports->len; i++) {
+        netbe_backend_stop(g_ptr_array_index(hub->ports, i));
+    }
+    hub->started = false;
+}
+
+void netbe_hub_free(NetbeHub *hub)
+{
+    if (!hub) {
+        return;
+    }
+    netbe_hub_stop(hub);
+    g_ptr_array_unref(hub->ports);
+    g_free(hub->buf);
+    g_free(hub->name);
+    g_free(hub->id);
+    g_free(hub);
+}
+
+const char *netbe_hub_id(const NetbeHub *hub)
+{
+    return hub->id;
+}
+
+NetbeConnectMode netbe_hub_connect_mode(const NetbeHub *hub)
+{
+    return hub->connect;
+}
+
+unsigned netbe_hub_port_count(const NetbeHub *hub)
+{
+    return hub->ports->len;
+}
+
+NetbeBackend *netbe_hub_port(const NetbeHub *hub, unsigned i)
+{
+    return i < hub->ports->len ? g_ptr_array_index(hub->ports, i) : NULL;
+}
+
+bool netbe_hub_is_started(const NetbeHub *hub)
+{
+    return hub->started;
+}

@@ -1,0 +1,154 @@
+/* netbe-priv.h - internal types shared by the modules of libnetbe. */
+#ifndef NETBE_PRIV_H
+#define NETBE_PRIV_H
+
+#include "netbe/netbe.h"
+#include "netbe/plugin.h"
+#include "frame-queue.h"
+#include "options-priv.h"
+
+/* Set by the build: the install directory, then the build tree's plugins. */
+#ifndef NETBE_DEFAULT_PLUGIN_PATH
+#define NETBE_DEFAULT_PLUGIN_PATH "/usr/lib/netbe/plugins"
+#endif
+
+typedef enum NetbeConnectMode {
+    NETBE_CONNECT_IMMEDIATE = 0, /* at config load */
+    NETBE_CONNECT_DEFERRED,      /* when the frontend starts, unless a handover brought it */
+} NetbeConnectMode;
+
+/* A loaded plugin file. */
+typedef struct NetbePlugin {
+    char *path;                 /* file it came from */
+    void *handle;               /* dlopen handle */
+    const NetbePluginDesc *desc;
+} NetbePlugin;
+
+/*
+ * The frontend side of a backend: hub port or device. Calls come from the core
+ * on the runtime thread.
+ * rx_pull: pull up to budget frames with netbe_backend_recv(); return how many.
+ * rx_push: take one frame the backend produced; return its length, 0 if it cannot
+ *          now (the core queues it and waits for netbe_backend_rx_flush()).
+ * tx_ready: the backend's tx queue drained; sending may continue.
+ */
+typedef struct NetbePeerOps {
+    unsigned (*rx_pull)(void *peer, NetbeBackend *be, unsigned queue, unsigned budget);
+    ssize_t (*rx_push)(void *peer, NetbeBackend *be, unsigned queue,
+                       const struct iovec *iov, int iovcnt);
+    void (*tx_ready)(void *peer, NetbeBackend *be, unsigned queue);
+} NetbePeerOps;
+
+typedef struct NetbeBackendQueue {
+    NetbeQueueStats stats;
+    NetbeFrameQueue txq;   /* frames for the backend that it could not take yet */
+    NetbeFrameQueue rxq;   /* frames for the peer that it could not take yet */
+    bool polling;          /* what we last told the plugin via poll() */
+    bool rx_throttled;     /* polling off because rxq is full */
+} NetbeBackendQueue;
+
+struct NetbeBackend {
+    NetbeRuntime *rt;
+    char *id;
+    const NetbePlugin *plugin;
+    const NetbePluginDesc *desc;
+    NetbeOptions *opts;
+    unsigned nqueues;
+    NetbeBackendQueue *queues;
+    unsigned queue_limit;
+    bool initialized;         /* init() succeeded: cleanup() is due */
+    bool connected;           /* backend_connect() or load() succeeded */
+    bool started;             /* the peer wants frames */
+    NetbeConnectMode connect; /* set by the frontend that uses this backend */
+    unsigned vnet_hdr_len;
+    const NetbePeerOps *peer_ops;
+    void *peer;
+    char *peer_name;          /* "[hub.h0]" for messages */
+    void *priv;
+};
+
+typedef struct NetbeHub NetbeHub;
+
+struct NetbeDevice {
+    NetbeRuntime *rt;
+    char *id;
+    char *model;
+    NetbeBackend *backend;
+    NetbeConnectMode connect;
+    uint8_t mac[6];
+    unsigned queues;
+    unsigned mtu;
+    unsigned rx_queue_size, tx_queue_size;
+    bool started;
+};
+
+typedef struct NetbeLoopFd NetbeLoopFd;
+
+struct NetbeRuntime {
+    GMainContext *ctx;
+    GMainLoop *loop;
+    NetbeRuntimeFlags flags;
+    char *plugin_path_override;
+    bool configured;
+    GPtrArray *plugins;   /* NetbePlugin* */
+    GPtrArray *backends;  /* NetbeBackend*, config order */
+    GPtrArray *hubs;      /* NetbeHub* */
+    GPtrArray *devices;   /* NetbeDevice* */
+    NetbeLoopFd *loop_fd;
+};
+
+/* plugin-loader.c */
+bool netbe_plugins_load_path(GPtrArray *plugins, const char *path, GPtrArray *errors);
+const NetbePlugin *netbe_plugins_find(GPtrArray *plugins, const char *name);
+void netbe_plugin_free(NetbePlugin *p);
+
+/* backend.c */
+NetbeBackend *netbe_backend_new(NetbeRuntime *rt, const char *id, const NetbePlugin *plugin,
+                                NetbeOptions *opts, unsigned queue_limit);
+bool netbe_backend_init(NetbeBackend *be, GError **errp);
+bool netbe_backend_connect(NetbeBackend *be, GError **errp);
+void netbe_backend_free(NetbeBackend *be);
+void netbe_backend_attach(NetbeBackend *be, const NetbePeerOps *ops, void *peer,
+                          const char *peer_name);
+void netbe_backend_start(NetbeBackend *be);
+void netbe_backend_stop(NetbeBackend *be);
+void netbe_backend_set_rx_enabled(NetbeBackend *be, unsigned queue, bool enable);
+ssize_t netbe_backend_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov,
+                           int iovcnt);
+ssize_t netbe_backend_send(NetbeBackend *be, unsigned queue, const struct iovec *iov,
+                           int iovcnt, bool queue_if_busy);
+void netbe_backend_rx_flush(NetbeBackend *be, unsigned queue);
+NetbeBackend *netbe_runtime_find_backend(NetbeRuntime *rt, const char *id);
+
+/* hub.c */
+NetbeHub *netbe_hub_new(NetbeRuntime *rt, const char *id, NetbeConnectMode mode);
+bool netbe_hub_add_port(NetbeHub *hub, NetbeBackend *be);
+bool netbe_hub_start(NetbeHub *hub, GError **errp);
+void netbe_hub_stop(NetbeHub *hub);
+void netbe_hub_free(NetbeHub *hub);
+const char *netbe_hub_id(const NetbeHub *hub);
+NetbeConnectMode netbe_hub_connect_mode(const NetbeHub *hub);
+unsigned netbe_hub_port_count(const NetbeHub *hub);
+NetbeBackend *netbe_hub_port(const NetbeHub *hub, unsigned i);
+bool netbe_hub_is_started(const NetbeHub *hub);
+
+/* device.c */
+NetbeDevice *netbe_device_new(NetbeRuntime *rt, const char *id);
+void netbe_device_stop(NetbeDevice *dev);
+void netbe_device_free(NetbeDevice *dev);
+
+/* config.c */
+bool netbe_config_apply(NetbeRuntime *rt, const char *text, const char *name, GError **errp);
+
+/* loop-fd.c */
+NetbeLoopFd *netbe_loop_fd_new(GMainContext *ctx, GError **errp);
+int netbe_loop_fd_get(NetbeLoopFd *lf);
+void netbe_loop_fd_dispatch(NetbeLoopFd *lf);
+void netbe_loop_fd_free(NetbeLoopFd *lf);
+/* An fd set changed outside dispatch: make the foreign loop resync (NULL lf: no-op). */
+void netbe_loop_fd_note_change(NetbeLoopFd *lf, GMainContext *ctx);
+
+/* Join errors (char*) into one GError message. */
+void netbe_errors_to_gerror(GPtrArray *errors, GQuark domain, GError **errp);
+
+#endif /* NETBE_PRIV_H */

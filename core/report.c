@@ -1,0 +1,129 @@
+/* report.c - status and counters of a runtime, as text or JSON. */
+#include <inttypes.h>
+#include "netbe-priv.h"
+
+static const char *backend_state(const NetbeBackend *be)
+{
+    return be->started ? "running" : be->connected ? "connected" : "not connected";
+}
+
+/* Append @s as a JSON string. */
+static void json_string(GString *out, const char *s)
+{
+    g_string_append_c(out, '"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') {
+            g_string_append_printf(out, "\\%c", *s);
+        } else if ((unsigned char)*s < 0x20) {
+            g_string_append_printf(out, "\\u%04x", *s);
+        } else {
+            g_string_append_c(out, *s);
+        }
+    }
+    g_string_append_c(out, '"');
+}
+
+char *netbe_runtime_status(NetbeRuntime *rt, bool json)
+{
+    GString *out = g_string_new(json ? "{\"netdevs\":[" : "");
+
+    for (guint i = 0; i < rt->backends->len; i++) {
+        NetbeBackend *be = g_ptr_array_index(rt->backends, i);
+        const char *peer = be->peer_name ? be->peer_name : "-";
+
+        if (json) {
+            g_string_append(out, i ? ",{\"id\":" : "{\"id\":");
+            json_string(out, be->id);
+            g_string_append(out, ",\"type\":");
+            json_string(out, be->desc->name);
+            g_string_append_printf(out, ",\"queues\":%u,\"state\":\"%s\",\"frontend\":",
+                                   be->nqueues, backend_state(be));
+            json_string(out, peer);
+            g_string_append(out, "}");
+        } else {
+            g_string_append_printf(out, "netdev %-12s type %-8s queues %-3u %-14s frontend %s\n",
+                                   be->id, be->desc->name, be->nqueues, backend_state(be), peer);
+        }
+    }
+    if (json) {
+        g_string_append(out, "],\"hubs\":[");
+    }
+    for (guint i = 0; i < rt->hubs->len; i++) {
+        NetbeHub *hub = g_ptr_array_index(rt->hubs, i);
+        const char *state = netbe_hub_is_started(hub) ? "running" : "stopped";
+
+        if (json) {
+            g_string_append(out, i ? ",{\"id\":" : "{\"id\":");
+            json_string(out, netbe_hub_id(hub));
+            g_string_append_printf(out, ",\"ports\":%u,\"state\":\"%s\"}",
+                                   netbe_hub_port_count(hub), state);
+        } else {
+            g_string_append_printf(out, "hub    %-12s ports %-3u %s\n", netbe_hub_id(hub),
+                                   netbe_hub_port_count(hub), state);
+        }
+    }
+    if (json) {
+        g_string_append(out, "],\"devices\":[");
+    }
+    for (guint i = 0; i < rt->devices->len; i++) {
+        NetbeDevice *dev = g_ptr_array_index(rt->devices, i);
+        const char *state = dev->started ? "started" : "waiting for its driver";
+
+        if (json) {
+            g_string_append(out, i ? ",{\"id\":" : "{\"id\":");
+            json_string(out, dev->id);
+            g_string_append(out, ",\"netdev\":");
+            json_string(out, dev->backend->id);
+            g_string_append_printf(out, ",\"state\":\"%s\"}", dev->started ? "started" : "waiting");
+        } else {
+            g_string_append_printf(out, "device %-12s netdev %-12s %s\n", dev->id,
+                                   dev->backend->id, state);
+        }
+    }
+    if (json) {
+        g_string_append(out, "]}\n");
+    }
+    return g_string_free(out, false);
+}
+
+char *netbe_runtime_stats(NetbeRuntime *rt, bool json)
+{
+    GString *out = g_string_new(json ? "{\"queues\":[" : "");
+    bool first = true;
+
+    if (!json) {
+        g_string_append_printf(out, "%-12s %5s %12s %14s %9s %12s %14s %9s\n", "netdev", "queue",
+                               "tx_frames", "tx_bytes", "tx_drops", "rx_frames", "rx_bytes",
+                               "rx_drops");
+    }
+    for (guint i = 0; i < rt->backends->len; i++) {
+        NetbeBackend *be = g_ptr_array_index(rt->backends, i);
+
+        for (unsigned q = 0; q < be->nqueues; q++) {
+            NetbeQueueStats st;
+
+            netbe_runtime_get_queue_stats(rt, be->id, q, &st);
+            if (json) {
+                g_string_append(out, first ? "{\"netdev\":" : ",{\"netdev\":");
+                json_string(out, be->id);
+                g_string_append_printf(out, ",\"queue\":%u,\"tx_frames\":%" PRIu64
+                                       ",\"tx_bytes\":%" PRIu64 ",\"tx_drops\":%" PRIu64
+                                       ",\"tx_queued\":%u,\"rx_frames\":%" PRIu64
+                                       ",\"rx_bytes\":%" PRIu64 ",\"rx_drops\":%" PRIu64
+                                       ",\"rx_queued\":%u}", q, st.tx_frames, st.tx_bytes,
+                                       st.tx_drops, st.tx_queued, st.rx_frames, st.rx_bytes,
+                                       st.rx_drops, st.rx_queued);
+            } else {
+                g_string_append_printf(out, "%-12s %5u %12" PRIu64 " %14" PRIu64 " %9" PRIu64
+                                       " %12" PRIu64 " %14" PRIu64 " %9" PRIu64 "\n", be->id, q,
+                                       st.tx_frames, st.tx_bytes, st.tx_drops, st.rx_frames,
+                                       st.rx_bytes, st.rx_drops);
+            }
+            first = false;
+        }
+    }
+    if (json) {
+        g_string_append(out, "]}\n");
+    }
+    return g_string_free(out, false);
+}

@@ -1,0 +1,212 @@
+/* runtime.c - the runtime: owns the context, plugins, backends and frontends. */
+#include <errno.h>
+#include <string.h>
+#include "netbe-priv.h"
+
+G_DEFINE_QUARK(netbe-plugin-error-quark, netbe_plugin_error)
+
+NetbeRuntime *netbe_runtime_new(GMainContext *ctx, NetbeRuntimeFlags flags)
+{
+    NetbeRuntime *rt = g_new0(NetbeRuntime, 1);
+
+    rt->ctx = ctx ? g_main_context_ref(ctx) : g_main_context_new();
+    rt->loop = g_main_loop_new(rt->ctx, false);
+    rt->flags = flags;
+    rt->plugins = g_ptr_array_new_with_free_func((GDestroyNotify)netbe_plugin_free);
+    rt->backends = g_ptr_array_new();
+    rt->hubs = g_ptr_array_new();
+    rt->devices = g_ptr_array_new();
+    return rt;
+}
+
+void netbe_runtime_set_plugin_path(NetbeRuntime *rt, const char *path)
+{
+    g_free(rt->plugin_path_override);
+    rt->plugin_path_override = g_strdup(path);
+}
+
+/* Free frontends, then backends (cleanup), then plugins: the order of dependence. */
+static void runtime_clear(NetbeRuntime *rt)
+{
+    for (guint i = 0; i < rt->devices->len; i++) {
+        netbe_device_free(g_ptr_array_index(rt->devices, i));
+    }
+    g_ptr_array_set_size(rt->devices, 0);
+    for (guint i = 0; i < rt->hubs->len; i++) {
+        netbe_hub_free(g_ptr_array_index(rt->hubs, i));
+    }
+    g_ptr_array_set_size(rt->hubs, 0);
+    for (guint i = rt->backends->len; i-- > 0;) {
+        netbe_backend_free(g_ptr_array_index(rt->backends, i));
+    }
+    g_ptr_array_set_size(rt->backends, 0);
+    g_ptr_array_set_size(rt->plugins, 0);
+}
+
+bool netbe_runtime_load_config_string(NetbeRuntime *rt, const char *text, const char *name,
+                                      GError **errp)
+{
+    if (rt->configured) {
+        g_set_error(errp, NETBE_CONFIG_ERROR, EEXIST, "%s: this runtime has a config already",
+                    name);
+        return false;
+    }
+    runtime_clear(rt);
+    if (!netbe_config_apply(rt, text, name, errp)) {
+        runtime_clear(rt);
+        return false;
+    }
+    rt->configured = true;
+    return true;
+}
+
+bool netbe_runtime_load_config_file(NetbeRuntime *rt, const char *path, GError **errp)
+{
+    g_autofree char *text = NULL;
+    GError *err = NULL;
+
+    if (!g_file_get_contents(path, &text, NULL, &err)) {
+        g_set_error(errp, NETBE_CONFIG_ERROR, err->code, "%s: cannot read: %s", path,
+                    err->message);
+        g_error_free(err);
+        return false;
+    }
+    return netbe_runtime_load_config_string(rt, text, path, errp);
+}
+
+bool netbe_runtime_start(NetbeRuntime *rt, GError **errp)
+{
+    if (rt->flags & NETBE_RUNTIME_CHECK_ONLY) {
+        return true;
+    }
+    for (guint i = 0; i < rt->hubs->len; i++) {
+        if (!netbe_hub_start(g_ptr_array_index(rt->hubs, i), errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void netbe_runtime_run(NetbeRuntime *rt)
+{
+    g_main_loop_run(rt->loop);
+}
+
+void netbe_runtime_quit(NetbeRuntime *rt)
+{
+    g_main_loop_quit(rt->loop);
+}
+
+bool netbe_runtime_iterate(NetbeRuntime *rt, bool may_block)
+{
+    return g_main_context_iteration(rt->ctx, may_block);
+}
+
+int netbe_runtime_get_fd(NetbeRuntime *rt)
+{
+    if (!rt->loop_fd) {
+        rt->loop_fd = netbe_loop_fd_new(rt->ctx, NULL);
+    }
+    return rt->loop_fd ? netbe_loop_fd_get(rt->loop_fd) : -1;
+}
+
+void netbe_runtime_dispatch(NetbeRuntime *rt)
+{
+    if (rt->loop_fd) {
+        netbe_loop_fd_dispatch(rt->loop_fd);
+    } else {
+        while (g_main_context_iteration(rt->ctx, false)) {
+        }
+    }
+}
+
+void netbe_runtime_stop(NetbeRuntime *rt)
+{
+    for (guint i = 0; i < rt->devices->len; i++) {
+        netbe_device_stop(g_ptr_array_index(rt->devices, i));
+    }
+    for (guint i = 0; i < rt->hubs->len; i++) {
+        netbe_hub_stop(g_ptr_array_index(rt->hubs, i));
+    }
+}
+
+void netbe_runtime_free(NetbeRuntime *rt)
+{
+    if (!rt) {
+        return;
+    }
+    netbe_runtime_stop(rt);
+    runtime_clear(rt);
+    g_ptr_array_unref(rt->plugins);
+    g_ptr_array_unref(rt->backends);
+    g_ptr_array_unref(rt->hubs);
+    g_ptr_array_unref(rt->devices);
+    netbe_loop_fd_free(rt->loop_fd);
+    /* let destroyed sources go before the context does */
+    while (g_main_context_iteration(rt->ctx, false)) {
+    }
+    g_main_loop_unref(rt->loop);
+    g_main_context_unref(rt->ctx);
+    g_free(rt->plugin_path_override);
+    g_free(rt);
+}
+
+GMainContext *netbe_runtime_get_context(NetbeRuntime *rt)
+{
+    return rt->ctx;
+}
+
+/* Plugins of a runtime with no config yet come straight from the plugin path. */
+static bool runtime_ensure_plugins(NetbeRuntime *rt, GError **errp)
+{
+    g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+
+    if (rt->configured || rt->plugins->len) {
+        return true;
+    }
+    if (!netbe_plugins_load_path(rt->plugins, rt->plugin_path_override ?
+                                 rt->plugin_path_override : NETBE_DEFAULT_PLUGIN_PATH, errors)) {
+        netbe_errors_to_gerror(errors, NETBE_PLUGIN_ERROR, errp);
+        return false;
+    }
+    return true;
+}
+
+char *netbe_runtime_list_plugins(NetbeRuntime *rt, GError **errp)
+{
+    GString *out = g_string_new(NULL);
+
+    if (!runtime_ensure_plugins(rt, errp)) {
+        g_string_free(out, true);
+        return NULL;
+    }
+    for (guint i = 0; i < rt->plugins->len; i++) {
+        const NetbePlugin *p = g_ptr_array_index(rt->plugins, i);
+
+        g_string_append_printf(out, "%-10s %s (ABI %u, %s)\n", p->desc->name,
+                               p->desc->summary ? p->desc->summary : "", p->desc->abi_version,
+                               p->path);
+    }
+    return g_string_free(out, false);
+}
+
+char *netbe_runtime_plugin_help(NetbeRuntime *rt, const char *name, GError **errp)
+{
+    const NetbePlugin *p;
+    GString *out;
+
+    if (!runtime_ensure_plugins(rt, errp)) {
+        return NULL;
+    }
+    p = netbe_plugins_find(rt->plugins, name);
+    if (!p) {
+        g_set_error(errp, NETBE_PLUGIN_ERROR, ENOENT, "no plugin '%s' in the plugin path", name);
+        return NULL;
+    }
+    out = g_string_new(NULL);
+    g_string_append_printf(out, "%s: %s\n%s\n\n[netdev.ID] keys:\n  %-12s %s\n", p->desc->name,
+                           p->desc->summary ? p->desc->summary : "", p->path, "type",
+                           p->desc->name);
+    netbe_schema_describe(p->desc->options, out);
+    return g_string_free(out, false);
+}
