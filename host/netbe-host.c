@@ -1,0 +1,144 @@
+/* netbe-host.c - the reference host: runs a netbe runtime from an ini file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <glib-unix.h>
+#include "control.h"
+#include "netbe/netbe.h"
+
+typedef struct HostOptions {
+    char *config;
+    char *control;
+    char *plugin_path;
+    char *help_plugin;
+    gboolean check;
+    gboolean list_plugins;
+    gboolean verbose;
+} HostOptions;
+
+static gboolean on_signal(gpointer data)
+{
+    netbe_runtime_quit(data);
+    return G_SOURCE_CONTINUE;
+}
+
+static void watch_signal(NetbeRuntime *rt, int signum)
+{
+    GSource *s = g_unix_signal_source_new(signum);
+
+    g_source_set_callback(s, on_signal, rt, NULL);
+    g_source_attach(s, netbe_runtime_get_context(rt));
+    g_source_unref(s);
+}
+
+static bool parse_args(int *argc, char ***argv, HostOptions *o)
+{
+    const GOptionEntry entries[] = {
+        { "config", 'c', 0, G_OPTION_ARG_FILENAME, &o->config, "ini file to run", "FILE" },
+        { "check", 0, 0, G_OPTION_ARG_NONE, &o->check,
+          "validate the config and exit; opens and connects nothing", NULL },
+        { "control", 0, 0, G_OPTION_ARG_FILENAME, &o->control,
+          "serve status/stats/quit on this UNIX socket (mode 0600)", "PATH" },
+        { "plugin-path", 0, 0, G_OPTION_ARG_STRING, &o->plugin_path,
+          "':'-separated plugin directories (overrides the config and NETBE_PLUGIN_PATH)",
+          "DIRS" },
+        { "list-plugins", 0, 0, G_OPTION_ARG_NONE, &o->list_plugins,
+          "list the plugins found and exit", NULL },
+        { "help-plugin", 0, 0, G_OPTION_ARG_STRING, &o->help_plugin,
+          "show the options of a plugin and exit", "NAME" },
+        { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, "debug logging", NULL },
+        { NULL }
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new("- run netbe network backends");
+    g_autoptr(GError) err = NULL;
+
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_set_description(ctx,
+        "Examples:\n  netbe-host -c conf/default.ini --control /run/netbe.sock\n"
+        "  netbe-host -c my.ini --check\n  netbe-host --help-plugin tap\n");
+    if (!g_option_context_parse(ctx, argc, argv, &err)) {
+        fprintf(stderr, "netbe-host: %s (try --help)\n", err->message);
+        return false;
+    }
+    if (*argc > 1) {
+        fprintf(stderr, "netbe-host: unexpected argument '%s' (try --help)\n", (*argv)[1]);
+        return false;
+    }
+    if (!o->config && !o->list_plugins && !o->help_plugin) {
+        fprintf(stderr, "netbe-host: no config: give -c FILE (try --help)\n");
+        return false;
+    }
+    return true;
+}
+
+/* --list-plugins and --help-plugin. Return: exit status. */
+static int show_plugins(NetbeRuntime *rt, const HostOptions *o)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *text = o->list_plugins ? netbe_runtime_list_plugins(rt, &err)
+                                           : netbe_runtime_plugin_help(rt, o->help_plugin, &err);
+
+    if (!text) {
+        fprintf(stderr, "netbe-host: %s\n", err->message);
+        return 1;
+    }
+    fputs(text, stdout);
+    return 0;
+}
+
+static int run_host(NetbeRuntime *rt, const HostOptions *o)
+{
+    g_autoptr(GError) err = NULL;
+    ControlServer *control = NULL;
+    gint64 t0 = g_get_monotonic_time();
+
+    if (!netbe_runtime_load_config_file(rt, o->config, &err)) {
+        fprintf(stderr, "%s\n", err->message);
+        return 1;
+    }
+    if (o->check) {
+        printf("%s: OK\n", o->config);
+        return 0;
+    }
+    if (!netbe_runtime_start(rt, &err)) {
+        fprintf(stderr, "netbe-host: %s\n", err->message);
+        return 1;
+    }
+    if (o->control && !(control = control_server_new(rt, o->control, &err))) {
+        fprintf(stderr, "netbe-host: %s\n", err->message);
+        return 1;
+    }
+    watch_signal(rt, SIGINT);
+    watch_signal(rt, SIGTERM);
+    g_message("serving %s in %.2f ms", o->config, (g_get_monotonic_time() - t0) / 1000.0);
+    netbe_runtime_run(rt);
+    g_message("shutting down");
+    control_server_free(control);
+    netbe_runtime_stop(rt);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    HostOptions o = { 0 };
+    NetbeRuntime *rt;
+    const char *env_path = g_getenv("NETBE_PLUGIN_PATH");
+    int rc;
+
+    if (!parse_args(&argc, &argv, &o)) {
+        return 2;
+    }
+    if (o.verbose) {
+        g_setenv("G_MESSAGES_DEBUG", "all", true);
+    }
+    rt = netbe_runtime_new(NULL, o.check ? NETBE_RUNTIME_CHECK_ONLY : NETBE_RUNTIME_DEFAULT);
+    if (o.plugin_path || env_path) {
+        netbe_runtime_set_plugin_path(rt, o.plugin_path ? o.plugin_path : env_path);
+    }
+    rc = o.config ? run_host(rt, &o) : show_plugins(rt, &o);
+    netbe_runtime_free(rt);
+    g_free(o.config);
+    g_free(o.control);
+    g_free(o.plugin_path);
+    g_free(o.help_plugin);
+    return rc;
+}

@@ -1,0 +1,148 @@
+/* host-proc.c - test helpers: run netbe-host on a config and talk to its control socket. */
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "host-proc.h"
+
+const char *test_env_path(const char *var)
+{
+    const char *v = g_getenv(var);
+
+    if (!v) {
+        g_error("%s is not set: run the tests with meson test (tests/run-suite.sh)", var);
+    }
+    return v;
+}
+
+static void print_log(TestHost *h)
+{
+    g_autofree char *text = NULL;
+
+    if (g_file_get_contents(h->log, &text, NULL, NULL)) {
+        g_autofree char *commented = NULL;
+        g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+
+        for (int i = 0; lines[i]; i++) {
+            if (*lines[i]) {
+                g_printerr("# netbe-host: %s\n", lines[i]);
+            }
+        }
+    }
+}
+
+TestHost *test_host_start(const char *config_text, const char *netns,
+                          const char *const *extra_args)
+{
+    TestHost *h = g_new0(TestHost, 1);
+    g_autoptr(GString) cmd = g_string_new("exec ");
+    g_autoptr(GError) err = NULL;
+    const char *argv[] = { "/bin/sh", "-c", NULL, NULL };
+
+    h->pid = -1;
+    h->dir = g_dir_make_tmp("netbe-test-XXXXXX", &err);
+    g_assert_no_error(err);
+    h->config = g_build_filename(h->dir, "netbe.ini", NULL);
+    h->control = g_build_filename(h->dir, "control.sock", NULL);
+    h->log = g_build_filename(h->dir, "host.log", NULL);
+    g_assert_true(g_file_set_contents(h->config, config_text, -1, NULL));
+    if (netns) {
+        g_string_append_printf(cmd, "ip netns exec %s ", netns);
+    }
+    g_string_append_printf(cmd, "'%s' -c '%s' --control '%s'", test_env_path("NETBE_HOST"),
+                           h->config, h->control);
+    for (int i = 0; extra_args && extra_args[i]; i++) {
+        g_string_append_printf(cmd, " '%s'", extra_args[i]);
+    }
+    g_string_append_printf(cmd, " 2>'%s'", h->log);
+    argv[2] = cmd->str;
+    if (!g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                       &h->pid, &err)) {
+        g_printerr("# cannot start netbe-host: %s\n", err->message);
+        test_host_free(h);
+        return NULL;
+    }
+    for (int i = 0; i < 500; i++) {
+        g_autofree char *out = NULL;
+        int status;
+
+        if (waitpid(h->pid, &status, WNOHANG) == h->pid) {
+            h->pid = -1;
+            g_printerr("# netbe-host exited early (status %d)\n", status);
+            print_log(h);
+            test_host_free(h);
+            return NULL;
+        }
+        if (g_file_test(h->control, G_FILE_TEST_EXISTS) && (out = test_host_ctl(h, "status"))) {
+            return h;
+        }
+        g_usleep(20000);
+    }
+    g_printerr("# netbe-host did not serve its control socket within 10 s\n");
+    print_log(h);
+    test_host_stop(h);
+    test_host_free(h);
+    return NULL;
+}
+
+char *test_host_ctl(TestHost *h, const char *command)
+{
+    g_autofree char *cmdline = g_strdup_printf("'%s' '%s' %s", test_env_path("NETBE_CTL"),
+                                               h->control, command);
+    const char *argv[] = { "/bin/sh", "-c", cmdline, NULL };
+    char *out = NULL;
+    int status;
+
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out,
+                      NULL, &status, NULL) || !g_spawn_check_wait_status(status, NULL)) {
+        g_free(out);
+        return NULL;
+    }
+    return out;
+}
+
+int test_host_stop(TestHost *h)
+{
+    int status = 0;
+
+    if (h->pid <= 0) {
+        return -1;
+    }
+    kill(h->pid, SIGTERM);
+    for (int i = 0; i < 250; i++) {
+        if (waitpid(h->pid, &status, WNOHANG) == h->pid) {
+            h->pid = -1;
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                print_log(h);
+            }
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        }
+        g_usleep(20000);
+    }
+    kill(h->pid, SIGKILL);
+    waitpid(h->pid, &status, 0);
+    h->pid = -1;
+    print_log(h);
+    return -1;
+}
+
+void test_host_free(TestHost *h)
+{
+    if (!h) {
+        return;
+    }
+    if (h->pid > 0) {
+        test_host_stop(h);
+    }
+    if (h->dir) {
+        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", h->dir);
+        if (system(cmd) != 0) {
+            g_printerr("# could not remove %s\n", h->dir);
+        }
+    }
+    g_free(h->dir);
+    g_free(h->config);
+    g_free(h->control);
+    g_free(h->log);
+    g_free(h);
+}

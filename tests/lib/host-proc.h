@@ -1,0 +1,33 @@
+/* host-proc.h - test helpers: run netbe-host on a config and talk to its control socket. */
+#ifndef NETBE_TEST_HOST_PROC_H
+#define NETBE_TEST_HOST_PROC_H
+
+#include <stdbool.h>
+#include <glib.h>
+
+typedef struct TestHost {
+    GPid pid;
+    char *dir;         /* private temp dir: config, control socket, logs */
+    char *config;      /* path of the config file */
+    char *control;     /* path of the control socket */
+    char *log;         /* netbe-host's stderr */
+} TestHost;
+
+/*
+ * test_host_start() - write @config_text to a file and run "netbe-host -c FILE
+ * --control SOCK" (in namespace @netns if not NULL), waiting until it serves.
+ * @extra_args: more arguments, NULL-terminated (may be NULL)
+ * Return: the host, or NULL (with the log printed) if it did not come up in 10 s.
+ */
+TestHost *test_host_start(const char *config_text, const char *netns,
+                          const char *const *extra_args);
+/* Send a netbe-ctl command ("status", "stats --json", ...); Return: its stdout. */
+char *test_host_ctl(TestHost *h, const char *command);
+/* SIGTERM, wait (5 s, then SIGKILL); Return: exit status, -1 if it had to be killed. */
+int test_host_stop(TestHost *h);
+void test_host_free(TestHost *h);
+
+/* A netbe build path from the environment the test suite sets (NETBE_HOST, ...). */
+const char *test_env_path(const char *var);
+
+#endif /* NETBE_TEST_HOST_PROC_H */

@@ -1,0 +1,34 @@
+/* netns.h - test helpers: network namespaces, commands, skipping without root. */
+#ifndef NETBE_TEST_NETNS_H
+#define NETBE_TEST_NETNS_H
+
+#include <stdbool.h>
+#include <glib.h>
+
+/*
+ * test_need_root_net() - skip the current GLib test unless we are root with
+ * /dev/net/tun and the ip tool. Return: true if the test may go on.
+ */
+bool test_need_root_net(void);
+
+/* Create a namespace "nbt-PREFIX-PID-N" with lo up. Caller frees the name. */
+char *test_netns_create(const char *prefix);
+/* Delete it (and every interface in it). */
+void test_netns_delete(const char *name);
+
+/* Run a shell command; Return: its exit status (or -1). Output goes to stderr. */
+int test_sh(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* Run a shell command and return its stdout (caller frees), NULL on failure. */
+char *test_sh_output(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
+/*
+ * test_netns_enter() - move the calling thread into namespace @name.
+ * Return: an fd for the namespace it was in (give it to test_netns_leave), -1 on error.
+ */
+int test_netns_enter(const char *name);
+void test_netns_leave(int saved_fd);
+
+/* Number of open fds of process @pid (or self for 0). */
+int test_count_fds(int pid);
+
+#endif /* NETBE_TEST_NETNS_H */

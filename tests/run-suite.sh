@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# run-suite.sh - run the meson test suite in a build dir and print the closing
+# "N passed, N failed, N skipped" line, counting every TAP test point.
+# Usage: tests/run-suite.sh BUILDDIR [meson test args...]
+set -u
+builddir=${1:?usage: run-suite.sh BUILDDIR [meson test args]}
+shift
+meson test -C "$builddir" --print-errorlogs "$@"
+rc=$?
+python3 - "$builddir/meson-logs/testlog.json" "$rc" <<'PY'
+import json, re, sys
+passed = failed = skipped = 0
+path, rc = sys.argv[1], int(sys.argv[2])
+try:
+    entries = [json.loads(l) for l in open(path) if l.strip()]
+except OSError:
+    entries = []
+for e in entries:
+    points = 0
+    for line in (e.get("stdout") or "").splitlines():
+        m = re.match(r"^(not ok|ok)\b(.*)$", line)
+        if not m:
+            continue
+        points += 1
+        rest = m.group(2)
+        if re.search(r"#\s*skip", rest, re.I):
+            skipped += 1
+        elif m.group(1) == "ok" or re.search(r"#\s*todo", rest, re.I):
+            passed += 1
+        else:
+            failed += 1
+    result = e.get("result", "")
+    if points == 0:
+        # no TAP points: count the program itself
+        if result == "OK":
+            passed += 1
+        elif result == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+    elif result not in ("OK", "SKIP", "EXPECTEDFAIL"):
+        # crashed or timed out after some points: that is a failure of its own
+        failed += 1
+        print(f"{e.get('name')}: {result} after {points} test points", file=sys.stderr)
+if not entries:
+    failed += 1
+    print("no test ran (missing testlog.json)", file=sys.stderr)
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+sys.exit(1 if failed or rc else 0)
+PY
