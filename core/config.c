@@ -105,7 +105,9 @@ static void apply_netdev(ConfigState *cs, NetbeIniSection *s, const char *id)
 
     netbe_options_add_schema(s->opts, netdev_schema);
     if (!type) {
-        netbe_options_validate(s->opts, cs->errors); /* reports the missing type */
+        /* without a plugin the other keys cannot be judged: report the missing type only */
+        g_ptr_array_add(cs->errors, netbe_options_format_error(s->opts, "type",
+            "required key is missing (allowed: a plugin name, see --list-plugins)"));
         return;
     }
     if (!plugin) {
@@ -175,7 +177,7 @@ static NetbeBackend *claim_netdev(ConfigState *cs, const NetbeOptions *o, const 
 
 static NetbeConnectMode connect_mode(const NetbeOptions *o)
 {
-    return strcmp(netbe_options_get_string(o, "connect"), "deferred") == 0 ?
+    return g_strcmp0(netbe_options_get_string(o, "connect"), "deferred") == 0 ?
            NETBE_CONNECT_DEFERRED : NETBE_CONNECT_IMMEDIATE;
 }
 
@@ -186,7 +188,7 @@ static void apply_hub(ConfigState *cs, NetbeIniSection *s, const char *id)
     NetbeHub *hub;
 
     netbe_options_add_schema(s->opts, hub_schema);
-    if (!netbe_options_validate(s->opts, cs->errors)) {
+    if (!netbe_options_validate(s->opts, cs->errors) && !netbe_options_is_set(s->opts, "ports")) {
         return;
     }
     hub = netbe_hub_new(cs->rt, id, connect_mode(s->opts));
@@ -227,15 +229,21 @@ static void apply_device(ConfigState *cs, NetbeIniSection *s, const char *id)
 {
     g_autofree char *user = g_strdup_printf("[%s] at line %d", s->name, s->line);
     NetbeOptions *o = s->opts;
+    const NetbeOptionValue *netdev = netbe_options_find(o, "netdev");
+    NetbeBackend *be;
     NetbeDevice *dev;
-    bool ok = true;
+    bool ok;
 
     netbe_options_add_schema(o, device_schema);
-    if (!netbe_options_validate(o, cs->errors)) {
+    ok = netbe_options_validate(o, cs->errors);
+    /* the reference is checked even when other keys are wrong: all errors in one run */
+    be = netdev ? claim_netdev(cs, o, "netdev", netdev->value, user, connect_mode(o)) : NULL;
+    if (!ok || !be) {
         return;
     }
     dev = netbe_device_new(cs->rt, id);
     g_ptr_array_add(cs->rt->devices, dev);
+    dev->backend = be;
     dev->model = g_strdup(netbe_options_get_string(o, "model"));
     dev->connect = connect_mode(o);
     dev->queues = netbe_options_get_int(o, "queues");
@@ -246,7 +254,6 @@ static void apply_device(ConfigState *cs, NetbeIniSection *s, const char *id)
         g_ptr_array_add(cs->errors, netbe_options_format_error(o, "mac",
             "'%s' is not a unicast MAC address (allowed: six hex bytes like 52:54:00:12:34:56)",
             netbe_options_get_string(o, "mac")));
-        ok = false;
     }
     for (const char *const *k = (const char *const[]){ "rx_queue_size", "tx_queue_size", NULL };
          *k; k++) {
@@ -255,15 +262,12 @@ static void apply_device(ConfigState *cs, NetbeIniSection *s, const char *id)
         if (v & (v - 1)) {
             g_ptr_array_add(cs->errors, netbe_options_format_error(o, *k,
                 "%" G_GINT64_FORMAT " is not a power of two (allowed: 64, 128, ... 32768)", v));
-            ok = false;
         }
     }
-    dev->backend = claim_netdev(cs, o, "netdev", netbe_options_get_string(o, "netdev"), user,
-                                dev->connect);
-    if (ok && dev->backend && dev->queues > dev->backend->nqueues) {
+    if (dev->queues > be->nqueues) {
         g_ptr_array_add(cs->errors, netbe_options_format_error(o, "queues",
             "%u queue pairs, but netdev '%s' has %u queues (allowed: 1..%u)", dev->queues,
-            dev->backend->id, dev->backend->nqueues, dev->backend->nqueues));
+            be->id, be->nqueues, be->nqueues));
     }
 }
 
@@ -352,7 +356,7 @@ bool netbe_config_apply(NetbeRuntime *rt, const char *text, const char *name, GE
     check_section_names(&cs);
     for (guint i = 0; i < cs.sections->len; i++) {
         NetbeIniSection *s = g_ptr_array_index(cs.sections, i);
-        if (strcmp(s->name, "runtime") == 0) {
+        if (!s->duplicate && strcmp(s->name, "runtime") == 0) {
             apply_runtime(&cs, s, &plugin_path);
         }
     }
@@ -366,7 +370,8 @@ bool netbe_config_apply(NetbeRuntime *rt, const char *text, const char *name, GE
             NetbeIniSection *s = g_ptr_array_index(cs.sections, i);
             const char *prefix = section_kinds[k].prefix;
 
-            if (g_str_has_prefix(s->name, prefix) && id_is_valid(s->name + strlen(prefix))) {
+            if (!s->duplicate && g_str_has_prefix(s->name, prefix) &&
+                id_is_valid(s->name + strlen(prefix))) {
                 section_kinds[k].apply(&cs, s, s->name + strlen(prefix));
             }
         }

@@ -63,6 +63,7 @@ static bool open_section(IniStream *st, const char *line)
     s = g_new0(NetbeIniSection, 1);
     s->name = g_steal_pointer(&name);
     s->line = st->line;
+    s->duplicate = twin != NULL;
     s->opts = netbe_options_new(st->file, s->name, s->line);
     g_ptr_array_add(st->sections, s);
     return true;

@@ -8,6 +8,7 @@
 typedef struct NetbeIniSection {
     char *name;
     int line;
+    bool duplicate;       /* same name as an earlier section: reported, not applied */
     NetbeOptions *opts;
 } NetbeIniSection;
 

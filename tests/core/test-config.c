@@ -1,0 +1,264 @@
+/* test-config.c - the ini config: one test per error class, each asserting the file,
+ * the line, the section and the key in the message; and all errors in one run. */
+#include "netbe/netbe.h"
+#include "plugin-dir.h"
+
+static char *plugin_dir;
+
+/* Load @text as "test.ini"; Return: NULL if it loaded, else the error message. */
+static char *load_config(const char *text)
+{
+    NetbeRuntime *rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
+    g_autoptr(GError) err = NULL;
+    char *msg = NULL;
+
+    netbe_runtime_set_plugin_path(rt, plugin_dir);
+    if (!netbe_runtime_load_config_string(rt, text, "test.ini", &err)) {
+        msg = g_strdup(err->message);
+        g_test_message("errors:\n%s", msg);
+    }
+    netbe_runtime_free(rt);
+    return msg;
+}
+
+/* The config must fail with a line of the message starting with @prefix and holding @word. */
+static void expect_error(const char *text, const char *prefix, const char *word)
+{
+    g_autofree char *msg = load_config(text);
+    g_auto(GStrv) lines = NULL;
+    bool found = false;
+
+    g_assert_nonnull(msg);
+    lines = g_strsplit(msg, "\n", -1);
+    for (int i = 0; lines[i]; i++) {
+        found |= g_str_has_prefix(lines[i], prefix) && (!word || strstr(lines[i], word));
+    }
+    if (!found) {
+        g_test_message("no line starts with '%s' and holds '%s'", prefix, word ? word : "");
+    }
+    g_assert_true(found);
+}
+
+/* Fails if a well-formed file with comments and every section kind does not load. */
+static void test_valid_config_loads(void)
+{
+    g_autofree char *msg = load_config(
+        "; a comment\n# another\n[runtime]\nqueue_limit = 64\n\n"
+        "[netdev.a]\ntype = fixture ; inline comment\nqueues = 2\n"
+        "[netdev.b]\ntype = fixture\n[netdev.c]\n  type = fixture\n"
+        "[hub.h]\nports = a, b\n"
+        "[device.nic0]\nnetdev = c\nmac = 52:54:00:00:00:01\nconnect = deferred\n");
+
+    g_assert_null(msg);
+}
+
+static void test_syntax_error_names_line(void)
+{
+    expect_error("[netdev.a]\ntype = fixture\nthis line has no equals sign\n",
+                 "test.ini:3: expected 'key = value'", NULL);
+}
+
+static void test_malformed_section_header(void)
+{
+    expect_error("[netdev.a\ntype = fixture\n", "test.ini:1: malformed section header", NULL);
+}
+
+static void test_unknown_section(void)
+{
+    expect_error("[netdev.a]\ntype = fixture\n[bridge.x]\nports = a\n",
+                 "test.ini:3: [bridge.x]: unknown section", "allowed: runtime, netdev.ID");
+}
+
+static void test_bad_section_id(void)
+{
+    expect_error("[netdev.a/b]\ntype = fixture\n", "test.ini:1: [netdev.a/b]: bad id 'a/b'",
+                 "allowed:");
+}
+
+static void test_unknown_key_lists_allowed_keys(void)
+{
+    expect_error("[netdev.a]\ntype = fixture\nifname = tap0\n",
+                 "test.ini:3: [netdev.a] ifname: unknown key",
+                 "allowed: type, queue_limit, log, queues, fail_connect");
+}
+
+static void test_integer_out_of_range(void)
+{
+    expect_error("[netdev.a]\ntype = fixture\nqueues = 9\n",
+                 "test.ini:3: [netdev.a] queues: '9' is not valid", "allowed: an integer 1..4");
+}
+
+static void test_bad_boolean(void)
+{
+    expect_error("[netdev.a]\ntype = fixture\nfail_connect = maybe\n",
+                 "test.ini:3: [netdev.a] fail_connect: 'maybe' is not valid", "allowed: on, off");
+}
+
+static void test_bad_enum_value(void)
+{
+    expect_error("[netdev.a]\ntype = fixture\n[device.d]\nnetdev = a\nconnect = later\n",
+                 "test.ini:5: [device.d] connect: 'later' is not valid",
+                 "allowed: immediate, deferred");
+}
+
+static void test_missing_required_key(void)
+{
+    expect_error("[netdev.a]\nqueues = 1\n", "test.ini:1: [netdev.a] type: required key is missing",
+                 NULL);
+    expect_error("[netdev.a]\ntype = fixture\n[device.d]\nmac = 52:54:00:00:00:01\n",
+                 "test.ini:3: [device.d] netdev: required key is missing", NULL);
+}
+
+static void test_key_given_twice(void)
+{
+    expect_error("[netdev.a]\ntype = fixture\nqueues = 1\nqueues = 2\n",
+                 "test.ini:4: [netdev.a] queues: given twice", "first at line 3");
+}
+
+static void test_section_given_twice(void)
+{
+    expect_error("[netdev.a]\ntype = fixture\n[netdev.a]\nqueues = 2\n",
+                 "test.ini:3: [netdev.a]: section given twice", "first at line 1");
+}
+
+static void test_dangling_netdev_reference(void)
+{
+    expect_error("[netdev.a]\ntype = fixture\n[device.d]\nnetdev = nosuch\n",
+                 "test.ini:4: [device.d] netdev: no [netdev.nosuch]", "allowed: a");
+}
+
+static void test_dangling_hub_port(void)
+{
+    expect_error("[netdev.a]\ntype = fixture\n[hub.h]\nports = a, b\n",
+                 "test.ini:4: [hub.h] ports: no [netdev.b]", "allowed: a");
+}
+
+static void test_netdev_used_by_two_frontends(void)
+{
+    expect_error("[netdev.a]\ntype = fixture\n[netdev.b]\ntype = fixture\n"
+                 "[hub.h]\nports = a, b\n[device.d]\nnetdev = a\n",
+                 "test.ini:8: [device.d] netdev: netdev 'a' is already used by [hub.h] at line 5",
+                 NULL);
+}
+
+static void test_unknown_plugin_type(void)
+{
+    expect_error("[netdev.a]\ntype = warp\n",
+                 "test.ini:2: [netdev.a] type: no plugin 'warp' in the plugin path",
+                 "allowed: fixture");
+}
+
+static void test_bad_mac(void)
+{
+    expect_error("[netdev.a]\ntype = fixture\n[device.d]\nnetdev = a\nmac = 01:00:5e:00:00:01\n",
+                 "test.ini:5: [device.d] mac: '01:00:5e:00:00:01' is not a unicast MAC", NULL);
+    expect_error("[netdev.a]\ntype = fixture\n[device.d]\nnetdev = a\nmac = 52:54:00:zz:00:01\n",
+                 "test.ini:5: [device.d] mac:", "allowed: six hex bytes");
+}
+
+static void test_queue_size_not_power_of_two(void)
+{
+    expect_error("[netdev.a]\ntype = fixture\n[device.d]\nnetdev = a\nrx_queue_size = 300\n",
+                 "test.ini:5: [device.d] rx_queue_size: 300 is not a power of two", NULL);
+}
+
+static void test_device_queues_beyond_backend(void)
+{
+    expect_error("[netdev.a]\ntype = fixture\nqueues = 2\n[device.d]\nnetdev = a\nqueues = 4\n",
+                 "test.ini:6: [device.d] queues: 4 queue pairs, but netdev 'a' has 2 queues",
+                 NULL);
+}
+
+static void test_key_outside_section(void)
+{
+    expect_error("type = fixture\n[netdev.a]\ntype = fixture\n",
+                 "test.ini:1: type: key outside any section", NULL);
+}
+
+static void test_line_too_long(void)
+{
+    g_autofree char *pad = g_strnfill(400, 'x');
+    g_autofree char *text = g_strdup_printf("[netdev.a]\ntype = fixture\nlog = /%s\n", pad);
+
+    expect_error(text, "test.ini:3: line is longer than", NULL);
+}
+
+/* Fails if the plugin's own validation (init) loses file/line/key. */
+static void test_plugin_init_error_has_location(void)
+{
+    expect_error("[netdev.a]\ntype = fixture\nlog =\n",
+                 "test.ini:3: [netdev.a] log: must not be empty", NULL);
+}
+
+/* Fails if loading stops at the first error: all five must be reported together. */
+static void test_all_errors_in_one_run(void)
+{
+    g_autofree char *msg = load_config("[netdev.a]\ntype = fixture\nqueues = 0\nbogus = 1\n"
+                                       "[device.d]\nnetdev = zz\nmtu = 1\n[weird]\n");
+    g_auto(GStrv) lines = NULL;
+
+    g_assert_nonnull(msg);
+    lines = g_strsplit(msg, "\n", -1);
+    g_assert_cmpuint(g_strv_length(lines), ==, 5);
+    g_assert_nonnull(strstr(msg, "test.ini:3: [netdev.a] queues"));
+    g_assert_nonnull(strstr(msg, "test.ini:4: [netdev.a] bogus"));
+    g_assert_nonnull(strstr(msg, "test.ini:6: [device.d] netdev"));
+    g_assert_nonnull(strstr(msg, "test.ini:7: [device.d] mtu"));
+    g_assert_nonnull(strstr(msg, "test.ini:8: [weird]"));
+}
+
+/* Fails if an immediate connect failure is not reported with the device and the cause. */
+static void test_connect_failure_names_netdev_and_cause(void)
+{
+    expect_error("[netdev.a]\ntype = fixture\nfail_connect = on\n[device.d]\nnetdev = a\n",
+                 "test.ini:1: [netdev.a] of [device.d] at line 4: netdev 'a' (fixture)",
+                 "Connection refused");
+}
+
+/* Fails if a missing file is not reported with its path. */
+static void test_missing_file(void)
+{
+    NetbeRuntime *rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
+    g_autoptr(GError) err = NULL;
+
+    g_assert_false(netbe_runtime_load_config_file(rt, "/nonexistent/netbe.ini", &err));
+    g_assert_nonnull(strstr(err->message, "/nonexistent/netbe.ini: cannot read"));
+    netbe_runtime_free(rt);
+}
+
+int main(int argc, char **argv)
+{
+    const char *files[] = { "netbe-fixture.so", NULL };
+    int rc;
+
+    g_test_init(&argc, &argv, NULL);
+    plugin_dir = test_plugin_dir_new(files);
+    g_test_add_func("/config/valid-config-loads", test_valid_config_loads);
+    g_test_add_func("/config/syntax-error", test_syntax_error_names_line);
+    g_test_add_func("/config/malformed-section-header", test_malformed_section_header);
+    g_test_add_func("/config/unknown-section", test_unknown_section);
+    g_test_add_func("/config/bad-section-id", test_bad_section_id);
+    g_test_add_func("/config/unknown-key", test_unknown_key_lists_allowed_keys);
+    g_test_add_func("/config/integer-out-of-range", test_integer_out_of_range);
+    g_test_add_func("/config/bad-boolean", test_bad_boolean);
+    g_test_add_func("/config/bad-enum", test_bad_enum_value);
+    g_test_add_func("/config/missing-required-key", test_missing_required_key);
+    g_test_add_func("/config/key-given-twice", test_key_given_twice);
+    g_test_add_func("/config/section-given-twice", test_section_given_twice);
+    g_test_add_func("/config/dangling-netdev", test_dangling_netdev_reference);
+    g_test_add_func("/config/dangling-hub-port", test_dangling_hub_port);
+    g_test_add_func("/config/netdev-used-twice", test_netdev_used_by_two_frontends);
+    g_test_add_func("/config/unknown-plugin-type", test_unknown_plugin_type);
+    g_test_add_func("/config/bad-mac", test_bad_mac);
+    g_test_add_func("/config/queue-size-power-of-two", test_queue_size_not_power_of_two);
+    g_test_add_func("/config/device-queues-beyond-backend", test_device_queues_beyond_backend);
+    g_test_add_func("/config/key-outside-section", test_key_outside_section);
+    g_test_add_func("/config/line-too-long", test_line_too_long);
+    g_test_add_func("/config/plugin-init-error-location", test_plugin_init_error_has_location);
+    g_test_add_func("/config/all-errors-in-one-run", test_all_errors_in_one_run);
+    g_test_add_func("/config/connect-failure", test_connect_failure_names_netdev_and_cause);
+    g_test_add_func("/config/missing-file", test_missing_file);
+    rc = g_test_run();
+    test_plugin_dir_free(plugin_dir);
+    return rc;
+}
