@@ -1,0 +1,111 @@
+/* vnet-mem.c - guest memory map of a virtio device: translation with bounds checks. */
+#include <errno.h>
+#include <stdlib.h>
+#include "vnet-mem.h"
+
+static int region_cmp(const void *a, const void *b)
+{
+    const VnetMemRegion *ra = a, *rb = b;
+
+    return ra->gpa < rb->gpa ? -1 : ra->gpa > rb->gpa;
+}
+
+bool vnet_mem_set(VnetMem *m, const uint64_t *gpa, const uint64_t *size, void *const *hva,
+                  unsigned n, GError **errp)
+{
+    VnetMemRegion *r = g_new0(VnetMemRegion, n ? n : 1);
+    bool ok = false;
+
+    for (unsigned i = 0; i < n; i++) {
+        if (size[i] == 0 || gpa[i] + (size[i] - 1) < gpa[i] || !hva[i]) {
+            g_set_error(errp, VNET_ERROR, EINVAL,
+                        "guest memory region %u (0x%" G_GINT64_MODIFIER "x, %" G_GUINT64_FORMAT
+                        " bytes) is empty, wraps around or has no host address", i, gpa[i],
+                        size[i]);
+            goto out;
+        }
+        r[i] = (VnetMemRegion){ gpa[i], size[i], hva[i] };
+    }
+    qsort(r, n, sizeof(*r), region_cmp);
+    for (unsigned i = 1; i < n; i++) {
+        if (r[i].gpa - r[i - 1].gpa < r[i - 1].size) {
+            g_set_error(errp, VNET_ERROR, EINVAL,
+                        "guest memory regions at 0x%" G_GINT64_MODIFIER "x and 0x%"
+                        G_GINT64_MODIFIER "x overlap", r[i - 1].gpa, r[i].gpa);
+            goto out;
+        }
+    }
+    g_free(m->regions);
+    m->regions = g_steal_pointer(&r);
+    m->n = n;
+    ok = true;
+out:
+    g_free(r);
+    return ok;
+}
+
+void vnet_mem_clear(VnetMem *m)
+{
+    g_free(m->regions);
+    m->regions = NULL;
+    m->n = 0;
+}
+
+/* The region holding @gpa, or NULL. */
+static const VnetMemRegion *mem_find(const VnetMem *m, uint64_t gpa)
+{
+    unsigned lo = 0, hi = m->n;
+
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+        const VnetMemRegion *r = &m->regions[mid];
+
+        if (gpa < r->gpa) {
+            hi = mid;
+        } else if (gpa - r->gpa >= r->size) {
+            lo = mid + 1;
+        } else {
+            return r;
+        }
+    }
+    return NULL;
+}
+
+void *vnet_mem_map(const VnetMem *m, uint64_t gpa, uint64_t len)
+{
+    const VnetMemRegion *r = mem_find(m, gpa);
+
+    /* gpa - r->gpa < r->size holds; compare without overflowing */
+    if (!r || len > r->size - (gpa - r->gpa)) {
+        return NULL;
+    }
+    return r->hva + (gpa - r->gpa);
+}
+
+int vnet_mem_map_iov(const VnetMem *m, uint64_t gpa, uint64_t len, struct iovec *iov, int max)
+{
+    int n = 0;
+
+    while (len > 0) {
+        const VnetMemRegion *r = mem_find(m, gpa);
+        uint64_t off, chunk;
+
+        if (!r) {
+            return VNET_MEM_EFAULT;
+        }
+        if (n >= max) {
+            return VNET_MEM_E2BIG;
+        }
+        off = gpa - r->gpa;
+        chunk = MIN(len, r->size - off);
+        iov[n].iov_base = r->hva + off;
+        iov[n].iov_len = chunk;
+        n++;
+        len -= chunk;
+        if (len > 0 && gpa + chunk < gpa) {
+            return VNET_MEM_EFAULT; /* would wrap past 2^64 */
+        }
+        gpa += chunk;
+    }
+    return n;
+}
