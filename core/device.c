@@ -39,6 +39,7 @@ bool netbe_device_start(NetbeDevice *dev, GError **errp)
         return false;
     }
     dev->started = true;
+    netbe_loop_fd_note_change(dev->rt->loop_fd, dev->rt->ctx);
     return true;
 }
 

@@ -56,8 +56,11 @@ static void loop_fd_sync(NetbeLoopFd *lf)
         uint32_t ev = GPOINTER_TO_UINT(g_hash_table_lookup(wanted, k));
 
         g_hash_table_insert(wanted, k, GUINT_TO_POINTER(ev | poll_to_epoll(lf->fds[i].events)));
-        lf->fds[i].revents = 0;
     }
+    /* A real, non-blocking poll: GLib signals its wakeup fd whenever a dispatched source
+     * is blocked and unblocked, so check() must see and acknowledge it here, or the
+     * foreign loop would wake once more for nothing after every event. */
+    g_poll(lf->fds, n, 0);
     ready = g_main_context_check(lf->ctx, prio, lf->fds, n);
     g_hash_table_iter_init(&it, lf->registered);
     while (g_hash_table_iter_next(&it, &key, &value)) {

@@ -9,6 +9,9 @@ NetbeRuntime *netbe_runtime_new(GMainContext *ctx, NetbeRuntimeFlags flags)
 {
     NetbeRuntime *rt = g_new0(NetbeRuntime, 1);
 
+    /* not G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING: it makes GLib signal the wakeup fd
+     * during every dispatch, a spurious second wakeup per event for a foreign loop;
+     * netbe's own entry points wake the fd themselves (netbe_loop_fd_note_change) */
     rt->ctx = ctx ? g_main_context_ref(ctx) : g_main_context_new();
     rt->loop = g_main_loop_new(rt->ctx, false);
     rt->flags = flags;
@@ -57,6 +60,7 @@ bool netbe_runtime_load_config_string(NetbeRuntime *rt, const char *text, const 
         return false;
     }
     rt->configured = true;
+    netbe_loop_fd_note_change(rt->loop_fd, rt->ctx);
     return true;
 }
 
@@ -84,6 +88,7 @@ bool netbe_runtime_start(NetbeRuntime *rt, GError **errp)
             return false;
         }
     }
+    netbe_loop_fd_note_change(rt->loop_fd, rt->ctx);
     return true;
 }
 

@@ -81,7 +81,9 @@ NETBE_API bool netbe_runtime_iterate(NetbeRuntime *rt, bool may_block);
 /*
  * netbe_runtime_get_fd() - an fd that becomes readable whenever the runtime has
  * work (fd events or timers). A foreign epoll/poll loop watches it for POLLIN and
- * calls netbe_runtime_dispatch(); it is edge-free: readable until dispatched.
+ * calls netbe_runtime_dispatch(); it is level-triggered: readable until dispatched.
+ * netbe's own calls keep the fd current; if you attach GLib sources of your own to
+ * the runtime's context from outside a dispatch, call g_main_context_wakeup() after.
  * Return: the fd (owned by the runtime), or -1 on error.
  */
 NETBE_API int netbe_runtime_get_fd(NetbeRuntime *rt);

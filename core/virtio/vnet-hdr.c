@@ -1,0 +1,165 @@
+/* vnet-hdr.c - the one place where guest and backend virtio-net headers are matched up. */
+#include <endian.h>
+#include <string.h>
+#include "vnet-hdr.h"
+
+#define MIN_SZ(a, b) ((a) < (b) ? (a) : (b))
+
+static const uint8_t zero_hdr[VNET_HDR_MAX];
+
+size_t vnet_iov_size(const struct iovec *iov, int n)
+{
+    size_t len = 0;
+
+    for (int i = 0; i < n; i++) {
+        len += iov[i].iov_len;
+    }
+    return len;
+}
+
+int vnet_iov_slice(const struct iovec *in, int n, size_t off, size_t len, struct iovec *out,
+                   int count, int max)
+{
+    for (int i = 0; i < n && len > 0; i++) {
+        size_t take;
+
+        if (off >= in[i].iov_len) {
+            off -= in[i].iov_len;
+            continue;
+        }
+        if (count >= max) {
+            return -1;
+        }
+        take = in[i].iov_len - off;
+        if (take > len) {
+            take = len;
+        }
+        out[count].iov_base = (uint8_t *)in[i].iov_base + off;
+        out[count].iov_len = take;
+        count++;
+        len -= take;
+        off = 0;
+    }
+    return count;
+}
+
+size_t vnet_iov_from_buf(const struct iovec *iov, int n, size_t off, const void *buf,
+                         size_t len)
+{
+    size_t done = 0;
+
+    for (int i = 0; i < n && done < len; i++) {
+        size_t take;
+
+        if (off >= iov[i].iov_len) {
+            off -= iov[i].iov_len;
+            continue;
+        }
+        take = MIN_SZ(iov[i].iov_len - off, len - done);
+        memcpy((uint8_t *)iov[i].iov_base + off, (const uint8_t *)buf + done, take);
+        done += take;
+        off = 0;
+    }
+    return done;
+}
+
+size_t vnet_iov_to_buf(const struct iovec *iov, int n, size_t off, void *buf, size_t len)
+{
+    size_t done = 0;
+
+    for (int i = 0; i < n && done < len; i++) {
+        size_t take;
+
+        if (off >= iov[i].iov_len) {
+            off -= iov[i].iov_len;
+            continue;
+        }
+        take = MIN_SZ(iov[i].iov_len - off, len - done);
+        memcpy((uint8_t *)buf + done, (const uint8_t *)iov[i].iov_base + off, take);
+        done += take;
+        off = 0;
+    }
+    return done;
+}
+
+size_t vnet_iov_copy(const struct iovec *dst, int dn, const struct iovec *src, int sn)
+{
+    size_t done = 0;
+
+    for (int i = 0; i < sn; i++) {
+        size_t got = vnet_iov_from_buf(dst, dn, done, src[i].iov_base, src[i].iov_len);
+
+        done += got;
+        if (got < src[i].iov_len) {
+            break;
+        }
+    }
+    return done;
+}
+
+int vnet_hdr_tx_iov(const struct iovec *in, int n, unsigned be_hdr, struct iovec *out, int max)
+{
+    size_t total = vnet_iov_size(in, n);
+    unsigned keep = be_hdr < VNET_HDR_LEN ? be_hdr : VNET_HDR_LEN;
+    int count = 0;
+
+    if (be_hdr == VNET_HDR_LEN) {
+        if (n > max) {
+            return -1;
+        }
+        memcpy(out, in, n * sizeof(*in));
+        return n;
+    }
+    count = vnet_iov_slice(in, n, 0, keep, out, count, max);
+    if (count >= 0 && be_hdr > VNET_HDR_LEN) {
+        if (count >= max) {
+            return -1;
+        }
+        out[count].iov_base = (void *)zero_hdr;
+        out[count].iov_len = be_hdr - VNET_HDR_LEN;
+        count++;
+    }
+    if (count >= 0) {
+        count = vnet_iov_slice(in, n, VNET_HDR_LEN, total - VNET_HDR_LEN, out, count, max);
+    }
+    return count;
+}
+
+int vnet_hdr_rx_iov(const struct iovec *guest, int n, unsigned be_hdr, uint8_t *scratch,
+                    struct iovec *out, int max)
+{
+    size_t total = vnet_iov_size(guest, n);
+    unsigned keep = be_hdr < VNET_HDR_LEN ? be_hdr : VNET_HDR_LEN;
+    int count = 0;
+
+    if (be_hdr == VNET_HDR_LEN) {
+        if (n > max) {
+            return -1;
+        }
+        memcpy(out, guest, n * sizeof(*guest));
+        return n;
+    }
+    count = vnet_iov_slice(guest, n, 0, keep, out, count, max);
+    if (count >= 0 && be_hdr > VNET_HDR_LEN) {
+        if (count >= max) {
+            return -1;
+        }
+        out[count].iov_base = scratch;
+        out[count].iov_len = be_hdr - VNET_HDR_LEN;
+        count++;
+    }
+    if (count >= 0) {
+        count = vnet_iov_slice(guest, n, VNET_HDR_LEN, total - VNET_HDR_LEN, out, count, max);
+    }
+    return count;
+}
+
+void vnet_hdr_rx_fix(const struct iovec *guest, int n, unsigned be_hdr, uint16_t num_buffers)
+{
+    uint16_t nb = htole16(num_buffers);
+
+    if (be_hdr < VNET_HDR_NUM_BUFFERS_OFF) {
+        vnet_iov_from_buf(guest, n, be_hdr, zero_hdr, VNET_HDR_NUM_BUFFERS_OFF - be_hdr);
+    }
+    vnet_iov_from_buf(guest, n, VNET_HDR_NUM_BUFFERS_OFF, &nb, sizeof(nb));
+}

@@ -1,0 +1,193 @@
+/* virtio-net.h - the virtio-net device model (frontend) a VMM embeds, independent of transport. */
+#ifndef NETBE_VIRTIO_NET_H
+#define NETBE_VIRTIO_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "netbe/netbe.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * A [device.ID] with model = virtio-net is a virtio 1.x network device (spec 1.2, 5.1)
+ * with split virtqueues. The VMM owns the transport (PCI or MMIO registers) and
+ * forwards what the driver does to these calls; the device does the rest: ring
+ * processing, vnet headers, offload negotiation with its backend, the control queue.
+ *
+ * Typical order, as a driver does it:
+ *   dev = netbe_runtime_find_device(rt, "nic0");
+ *   netbe_vnet_set_memory(dev, regions, n, &err);
+ *   netbe_vnet_set_hooks(dev, &hooks);
+ *   features = netbe_vnet_get_device_features(dev);
+ *   netbe_vnet_set_driver_features(dev, features & wanted);
+ *   netbe_vnet_set_status(dev, ACK | DRIVER | FEATURES_OK, &err);  (reads back FEATURES_OK)
+ *   netbe_vnet_queue_setup(dev, i, size, desc, avail, used, &err); netbe_vnet_queue_enable(...)
+ *   netbe_vnet_set_status(dev, ... | DRIVER_OK, &err);   (deferred devices connect here)
+ *   vCPU: netbe_vnet_queue_kick(dev, i) on a queue notification
+ *
+ * Threads:
+ * - netbe_vnet_queue_kick() is safe from any thread (a vCPU thread): it is one
+ *   eventfd write. A VMM with ioeventfds hands them over with
+ *   netbe_vnet_queue_set_kick_fd() instead; the kernel then signals the device directly.
+ * - Every other call runs on the thread that iterates the runtime's context, or while
+ *   that thread is known not to iterate it (the VMM serialises them, e.g. with the
+ *   lock it holds around netbe_runtime_dispatch()).
+ * - Queue processing and the hooks run on the runtime's context.
+ *
+ * Virtqueue numbering (spec 5.1.2): 2k is receiveq k, 2k+1 transmitq k, the control
+ * queue is 2N with VIRTIO_NET_F_MQ negotiated (N = max queue pairs), else 2.
+ */
+
+/* Device status bits (spec 2.1). */
+#define NETBE_VIRTIO_STATUS_ACKNOWLEDGE 1u
+#define NETBE_VIRTIO_STATUS_DRIVER 2u
+#define NETBE_VIRTIO_STATUS_DRIVER_OK 4u
+#define NETBE_VIRTIO_STATUS_FEATURES_OK 8u
+#define NETBE_VIRTIO_STATUS_NEEDS_RESET 64u
+#define NETBE_VIRTIO_STATUS_FAILED 128u
+
+/* Feature bits the device may offer (spec 5.1.3 and 6). */
+#define NETBE_VIRTIO_NET_F_CSUM 0
+#define NETBE_VIRTIO_NET_F_GUEST_CSUM 1
+#define NETBE_VIRTIO_NET_F_CTRL_GUEST_OFFLOADS 2
+#define NETBE_VIRTIO_NET_F_MTU 3
+#define NETBE_VIRTIO_NET_F_MAC 5
+#define NETBE_VIRTIO_NET_F_GUEST_TSO4 7
+#define NETBE_VIRTIO_NET_F_GUEST_TSO6 8
+#define NETBE_VIRTIO_NET_F_GUEST_ECN 9
+#define NETBE_VIRTIO_NET_F_GUEST_UFO 10
+#define NETBE_VIRTIO_NET_F_HOST_TSO4 11
+#define NETBE_VIRTIO_NET_F_HOST_TSO6 12
+#define NETBE_VIRTIO_NET_F_HOST_ECN 13
+#define NETBE_VIRTIO_NET_F_HOST_UFO 14
+#define NETBE_VIRTIO_NET_F_MRG_RXBUF 15
+#define NETBE_VIRTIO_NET_F_STATUS 16
+#define NETBE_VIRTIO_NET_F_CTRL_VQ 17
+#define NETBE_VIRTIO_NET_F_CTRL_RX 18
+#define NETBE_VIRTIO_NET_F_CTRL_RX_EXTRA 20
+#define NETBE_VIRTIO_NET_F_MQ 22
+#define NETBE_VIRTIO_NET_F_CTRL_MAC_ADDR 23
+#define NETBE_VIRTIO_F_RING_INDIRECT_DESC 28
+#define NETBE_VIRTIO_F_RING_EVENT_IDX 29
+#define NETBE_VIRTIO_F_VERSION_1 32
+
+/* Config space layout (little endian), spec 5.1.4. */
+#define NETBE_VIRTIO_NET_CFG_MAC 0          /* u8[6] */
+#define NETBE_VIRTIO_NET_CFG_STATUS 6       /* le16: 1 = link up */
+#define NETBE_VIRTIO_NET_CFG_MAX_PAIRS 8    /* le16 */
+#define NETBE_VIRTIO_NET_CFG_MTU 10         /* le16 */
+#define NETBE_VIRTIO_NET_CFG_SPEED 12       /* le32, 0xffffffff unknown */
+#define NETBE_VIRTIO_NET_CFG_DUPLEX 16      /* u8, 0xff unknown */
+#define NETBE_VIRTIO_NET_CFG_SIZE 17
+
+/* One range of guest physical memory and where the VMM mapped it. */
+typedef struct NetbeGuestRegion {
+    uint64_t gpa;   /* guest physical address of the first byte */
+    uint64_t size;  /* bytes */
+    void *hva;      /* host address of the first byte */
+} NetbeGuestRegion;
+
+#define NETBE_VNET_HOOKS_VERSION 1
+
+/*
+ * Notifications from the device to the VMM, called on the runtime's context.
+ * version: NETBE_VNET_HOOKS_VERSION; fields are only ever appended.
+ * notify_queue: raise the interrupt (MSI-X vector, irqfd...) of virtqueue @vq, which
+ *               has new used buffers. Not called for a queue with a call fd.
+ * notify_config: raise the config-change interrupt (link status, DEVICE_NEEDS_RESET).
+ */
+typedef struct NetbeVnetHooks {
+    uint32_t version;
+    void *opaque;
+    void (*notify_queue)(void *opaque, unsigned vq);
+    void (*notify_config)(void *opaque);
+} NetbeVnetHooks;
+
+/* Per-virtqueue counters of the device. */
+typedef struct NetbeVnetQueueStats {
+    uint64_t kicks;       /* notifications from the driver that found work or not */
+    uint64_t interrupts;  /* notifications to the driver */
+    uint64_t chains;      /* descriptor chains completed (used entries) */
+    uint64_t drops;       /* frames dropped by the device (filter, too big, no header) */
+    bool broken;          /* the queue found a malformed ring and stopped */
+} NetbeVnetQueueStats;
+
+/*
+ * netbe_vnet_set_memory() - give the device the guest's memory map (replaces it).
+ * @regions: @n ranges that must not overlap or wrap; copied
+ * Return: false (map unchanged) when a range is empty, wraps or overlaps.
+ */
+NETBE_API bool netbe_vnet_set_memory(NetbeDevice *dev, const NetbeGuestRegion *regions,
+                                     unsigned n, GError **errp);
+
+/* netbe_vnet_set_hooks() - install the notification hooks (copied). Return: false on a
+ * version this library does not know. */
+NETBE_API bool netbe_vnet_set_hooks(NetbeDevice *dev, const NetbeVnetHooks *hooks);
+
+/* Features the device offers (follows the backend's capabilities and the config). */
+NETBE_API uint64_t netbe_vnet_get_device_features(NetbeDevice *dev);
+/* The features the driver accepted; bits not offered are ignored. */
+NETBE_API void netbe_vnet_set_driver_features(NetbeDevice *dev, uint64_t features);
+/* The negotiated features. */
+NETBE_API uint64_t netbe_vnet_get_driver_features(NetbeDevice *dev);
+
+/*
+ * netbe_vnet_set_status() - the driver writes the status register. 0 resets the
+ * device. FEATURES_OK is refused (left clear) for an inconsistent feature set;
+ * DRIVER_OK starts the device: a deferred device connects its backend here.
+ * Return: false if DRIVER_OK could not start the device (status keeps it clear).
+ */
+NETBE_API bool netbe_vnet_set_status(NetbeDevice *dev, uint8_t status, GError **errp);
+NETBE_API uint8_t netbe_vnet_get_status(NetbeDevice *dev);
+/* netbe_vnet_reset() - same as writing status 0: queues stop, the backend stops. */
+NETBE_API void netbe_vnet_reset(NetbeDevice *dev);
+
+/* Number of virtqueues the transport exposes: 2 * max queue pairs + 1. */
+NETBE_API unsigned netbe_vnet_get_num_queues(NetbeDevice *dev);
+/* Largest size of virtqueue @vq (rx_queue_size / tx_queue_size / 64 for control). */
+NETBE_API unsigned netbe_vnet_queue_max_size(NetbeDevice *dev, unsigned vq);
+
+/*
+ * netbe_vnet_queue_setup() - size and ring addresses (guest physical) of queue @vq.
+ * Return: false when vq, size (power of two up to the maximum) or alignment is wrong.
+ */
+NETBE_API bool netbe_vnet_queue_setup(NetbeDevice *dev, unsigned vq, unsigned size,
+                                      uint64_t desc, uint64_t avail, uint64_t used,
+                                      GError **errp);
+/* Enable (queue_enable = 1) or disable a queue; an enabled queue's rings must be in
+ * guest memory, else the device needs a reset. */
+NETBE_API void netbe_vnet_queue_enable(NetbeDevice *dev, unsigned vq, bool enable);
+
+/* netbe_vnet_queue_kick() - the driver notified queue @vq. Safe from any thread. */
+NETBE_API void netbe_vnet_queue_kick(NetbeDevice *dev, unsigned vq);
+/* The eventfd the device watches for kicks of @vq (owned by the device), -1 if none. */
+NETBE_API int netbe_vnet_queue_get_kick_fd(NetbeDevice *dev, unsigned vq);
+/* Watch the VMM's ioeventfd @fd (duplicated) for kicks of @vq instead. Return: false
+ * if fd cannot be duplicated. */
+NETBE_API bool netbe_vnet_queue_set_kick_fd(NetbeDevice *dev, unsigned vq, int fd,
+                                            GError **errp);
+/* Signal used buffers of @vq by writing eventfd @fd (an irqfd; duplicated) instead of
+ * calling notify_queue; -1 goes back to the hook. */
+NETBE_API bool netbe_vnet_queue_set_call_fd(NetbeDevice *dev, unsigned vq, int fd,
+                                            GError **errp);
+
+/* Config space accesses; reads outside the space read zeros, writes are ignored
+ * (every field is read-only for a VERSION_1 driver). */
+NETBE_API void netbe_vnet_config_read(NetbeDevice *dev, unsigned offset, void *buf, size_t len);
+NETBE_API void netbe_vnet_config_write(NetbeDevice *dev, unsigned offset, const void *buf,
+                                       size_t len);
+
+/* Link state reported in config status; a change raises the config interrupt. */
+NETBE_API void netbe_vnet_set_link(NetbeDevice *dev, bool up);
+
+/* Counters of virtqueue @vq. Return: false if there is no such queue. */
+NETBE_API bool netbe_vnet_get_queue_stats(NetbeDevice *dev, unsigned vq,
+                                          NetbeVnetQueueStats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NETBE_VIRTIO_NET_H */
