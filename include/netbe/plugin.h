@@ -58,6 +58,21 @@ typedef struct NetbeOptionSpec {
     uint32_t flags;              /* NETBE_OPT_REQUIRED */
 } NetbeOptionSpec;
 
+/* Schema entries with designated initializers (clean under -Wextra). */
+#define NETBE_OPTION_STRING(n, def, h) { .name = (n), .type = NETBE_OPT_STRING, \
+                                         .default_value = (def), .help = (h) }
+#define NETBE_OPTION_BOOL(n, def, h) { .name = (n), .type = NETBE_OPT_BOOL, \
+                                       .default_value = (def), .help = (h) }
+#define NETBE_OPTION_INT(n, def, h, lo, hi) { .name = (n), .type = NETBE_OPT_INT, \
+                                              .default_value = (def), .help = (h), \
+                                              .min = (lo), .max = (hi) }
+#define NETBE_OPTION_SIZE(n, def, h, lo, hi) { .name = (n), .type = NETBE_OPT_SIZE, \
+                                               .default_value = (def), .help = (h), \
+                                               .min = (lo), .max = (hi) }
+#define NETBE_OPTION_ENUM(n, def, h, ch) { .name = (n), .type = NETBE_OPT_ENUM, \
+                                           .default_value = (def), .help = (h), .choices = (ch) }
+#define NETBE_OPTION_END { .name = NULL }
+
 /* ---- Capabilities and offloads (vnet header negotiation) ---- */
 
 #define NETBE_CAP_VNET_HDR   (1u << 0) /* frames may carry a virtio-net header */
