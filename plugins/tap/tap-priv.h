@@ -1,0 +1,114 @@
+/* tap-priv.h - private state of the tap plugin, shared by its source files. */
+#ifndef NETBE_TAP_PRIV_H
+#define NETBE_TAP_PRIV_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "netbe/netbe.h"
+#include "netbe/plugin.h"
+
+/* Largest virtio-net header: struct virtio_net_hdr_v1_hash (20 bytes). */
+#define TAP_HDR_MAX 20
+/* Most iovec entries a frame may have when the plugin adds a header entry. */
+#define TAP_IOV_MAX 64
+
+typedef enum TapVnetMode {
+    TAP_VNET_AUTO = 0, /* use IFF_VNET_HDR when the kernel has it */
+    TAP_VNET_ON,       /* fail without it */
+    TAP_VNET_OFF,      /* never offer a header to the frontend */
+} TapVnetMode;
+
+struct Tap;
+
+/*
+ * struct TapQueue - one queue: one TAP fd.
+ * @tap:     the backend's state
+ * @index:   queue number
+ * @fd:      the TAP fd, -1 when none
+ * @watch:   fd watch; NULL while not connected, disabled or broken
+ * @events:  events the watch has now
+ * @rx_on:   the runtime wants frames from this queue (poll)
+ * @tx_wait: a send hit EAGAIN; waiting for POLLOUT to call tx_ready
+ * @enabled: queue attached to the device (TUNSETQUEUE); always true single-queue
+ * @broken:  the fd failed for good (device gone): no more reads
+ */
+typedef struct TapQueue {
+    struct Tap *tap;
+    unsigned index;
+    int fd;
+    NetbeFdWatch *watch;
+    GIOCondition events;
+    bool rx_on;
+    bool tx_wait;
+    bool enabled;
+    bool broken;
+} TapQueue;
+
+/*
+ * struct Tap - private state of one tap backend (netbe_backend_priv()).
+ * @be:             the backend
+ * @ifname:         device name: requested (may be empty or a "tap%d" template) before
+ *                  connect, the real one after
+ * @adopt_fds:      fd=/fds=: inherited fds, one per queue; NULL when we open the device
+ * @nqueues:        number of queues (fds)
+ * @vnet_mode:      vnet_hdr option
+ * @sndbuf:         TUNSETSNDBUF value
+ * @batch:          frames read per wakeup and queue
+ * @connected:      the fds are open and configured
+ * @vnet_hdr:       the fds carry a virtio-net header (IFF_VNET_HDR)
+ * @kernel_hdr_len: header length the kernel uses (TUNSETVNETHDRSZ), if @vnet_hdr
+ * @peer_hdr_len:   header length of the frontend's frames (set_vnet_hdr_len), 0 none
+ * @hdr_pad:        bytes the plugin adds on send and strips on receive because the
+ *                  kernel uses a header and the frontend does not
+ * @offload_caps:   NETBE_OFFLOAD_* the kernel accepts (probed at connect)
+ * @offloads:       NETBE_OFFLOAD_* in effect
+ * @rx_hdr:         where a stripped header is read to
+ * @queues:         @nqueues queues
+ */
+typedef struct Tap {
+    NetbeBackend *be;
+    char ifname[IFNAMSIZ];
+    int *adopt_fds;
+    unsigned nqueues;
+    TapVnetMode vnet_mode;
+    int sndbuf;
+    unsigned batch;
+    bool connected;
+    bool vnet_hdr;
+    unsigned kernel_hdr_len;
+    unsigned peer_hdr_len;
+    unsigned hdr_pad;
+    uint32_t offload_caps;
+    uint32_t offloads;
+    uint8_t rx_hdr[TAP_HDR_MAX];
+    TapQueue *queues;
+} Tap;
+
+/* tap.c: the descriptor (its save/load decide NETBE_CAP_MIGRATE_FDS) */
+extern const NetbePluginDesc tap_desc;
+
+/* tap-dev.c: the kernel side (/dev/net/tun ioctls) */
+bool tap_dev_open(Tap *tap, GError **errp);
+bool tap_dev_adopt(Tap *tap, GError **errp);
+bool tap_dev_set_hdr_len(Tap *tap, unsigned len, GError **errp);
+bool tap_dev_set_queue(Tap *tap, TapQueue *tq, bool enabled, GError **errp);
+/* The fd that device-wide ioctls go to: the first enabled queue's, or -1. */
+int tap_dev_control_fd(const Tap *tap);
+
+/* tap-offload.c: NETBE_OFFLOAD_* <-> TUN_F_* */
+uint32_t tap_offload_expected(void);
+uint32_t tap_offload_probe(int fd);
+bool tap_offload_apply(Tap *tap, uint32_t offloads, GError **errp);
+char *tap_offload_names(uint32_t offloads);
+
+/* tap-io.c: the data path */
+ssize_t tap_send(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt);
+ssize_t tap_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt);
+void tap_poll(NetbeBackend *be, unsigned queue, bool enable);
+/* Create, update or drop the queue's fd watch to match its state. */
+void tap_queue_update_watch(TapQueue *tq);
+/* Recompute hdr_pad from the header lengths. */
+void tap_update_hdr_pad(Tap *tap);
+
+#endif /* NETBE_TAP_PRIV_H */
