@@ -1,4 +1,4 @@
-/* device.c - [device.ID] frontends: binding to a backend and the connect modes. */
+/* device.c - [device.ID] frontends: binding to a backend, connect modes, the virtio-net model. */
 #include <errno.h>
 #include "netbe-priv.h"
 
@@ -17,6 +17,7 @@ NetbeDevice *netbe_runtime_find_device(NetbeRuntime *rt, const char *id)
         NetbeDevice *dev = g_ptr_array_index(rt->devices, i);
 
         if (g_str_equal(dev->id, id)) {
+            netbe_vnet_bind(dev); /* attach the model to its backend (once) */
             return dev;
         }
     }
@@ -50,7 +51,9 @@ bool netbe_device_is_connected(const NetbeDevice *dev)
 
 void netbe_device_stop(NetbeDevice *dev)
 {
-    if (dev->backend) {
+    if (dev->vnet) {
+        vnet_dev_stop(dev->vnet);
+    } else if (dev->backend) {
         netbe_backend_stop(dev->backend);
     }
     dev->started = false;
@@ -62,6 +65,7 @@ void netbe_device_free(NetbeDevice *dev)
         return;
     }
     netbe_device_stop(dev);
+    vnet_dev_free(dev->vnet);
     g_free(dev->model);
     g_free(dev->id);
     g_free(dev);

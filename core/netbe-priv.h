@@ -80,6 +80,7 @@ struct NetbeDevice {
     unsigned mtu;
     unsigned rx_queue_size, tx_queue_size;
     bool started;
+    struct VnetDev *vnet;     /* the virtio-net model (core/virtio), made at bind */
 };
 
 typedef struct NetbeLoopFd NetbeLoopFd;
@@ -136,6 +137,11 @@ bool netbe_hub_is_started(const NetbeHub *hub);
 NetbeDevice *netbe_device_new(NetbeRuntime *rt, const char *id);
 void netbe_device_stop(NetbeDevice *dev);
 void netbe_device_free(NetbeDevice *dev);
+/* core/virtio: bind the model (attach to the backend), stop it, free it. */
+struct VnetDev;
+void netbe_vnet_bind(NetbeDevice *dev);
+void vnet_dev_stop(struct VnetDev *vd);
+void vnet_dev_free(struct VnetDev *vd);
 
 /* config.c */
 bool netbe_config_apply(NetbeRuntime *rt, const char *text, const char *name, GError **errp);
