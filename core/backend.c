@@ -33,11 +33,8 @@ NetbeBackend *netbe_backend_new(NetbeRuntime *rt, const char *id, const NetbePlu
 
 bool netbe_backend_init(NetbeBackend *be, GError **errp)
 {
-    if (!be->desc->init(be, be->opts, errp)) {
-        return false;
-    }
-    be->initialized = true;
-    return true;
+    be->initialized = true; /* cleanup() is due even if init() fails half-way */
+    return be->desc->init(be, be->opts, errp);
 }
 
 bool netbe_backend_connect(NetbeBackend *be, GError **errp)

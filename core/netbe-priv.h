@@ -56,7 +56,7 @@ struct NetbeBackend {
     unsigned nqueues;
     NetbeBackendQueue *queues;
     unsigned queue_limit;
-    bool initialized;         /* init() succeeded: cleanup() is due */
+    bool initialized;         /* init() was called: cleanup() is due */
     bool connected;           /* backend_connect() or load() succeeded */
     bool started;             /* the peer wants frames */
     NetbeConnectMode connect; /* set by the frontend that uses this backend */

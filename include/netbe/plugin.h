@@ -114,7 +114,8 @@ typedef struct NetbePluginDesc {
     /* Acquire the external resource (open the TAP, connect the socket). Called at
      * most once per instance by the runtime, never after load() succeeded. */
     bool (*backend_connect)(NetbeBackend *be, GError **errp);
-    /* Release everything; must work on a half-built instance. */
+    /* Release everything. Called once for every instance whose init() ran, also when
+     * init() or backend_connect() failed: it must work on a half-built instance. */
     void (*cleanup)(NetbeBackend *be);
 
     /* Frontend -> backend. Returns bytes taken, 0 when busy (the plugin then calls

@@ -116,7 +116,7 @@ static void test_control_socket_serves_status_stats_and_quit(void)
     g_assert_null(bad);      /* netbe-ctl exits 1 on an error reply */
     quit = test_host_ctl(h, "quit");
     g_assert_nonnull(quit);
-    g_assert_cmpint(test_host_stop(h), ==, 0);
+    g_assert_cmpint(test_host_wait(h, 10000), ==, 0);
     g_assert_false(g_file_test(h->control, G_FILE_TEST_EXISTS));
     g_assert_true(g_file_get_contents(log, &calls, NULL, NULL));
     g_assert_true(g_str_has_suffix(calls, "a poll 0 off\na cleanup\n"));

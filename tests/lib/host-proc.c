@@ -101,6 +101,23 @@ char *test_host_ctl(TestHost *h, const char *command)
     return out;
 }
 
+int test_host_wait(TestHost *h, int ms)
+{
+    int status = 0;
+
+    for (int waited = 0; h->pid > 0 && waited <= ms; waited += 20) {
+        if (waitpid(h->pid, &status, WNOHANG) == h->pid) {
+            h->pid = -1;
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                print_log(h);
+            }
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        }
+        g_usleep(20000);
+    }
+    return -1;
+}
+
 int test_host_stop(TestHost *h)
 {
     int status = 0;

@@ -23,6 +23,9 @@ TestHost *test_host_start(const char *config_text, const char *netns,
                           const char *const *extra_args);
 /* Send a netbe-ctl command ("status", "stats --json", ...); Return: its stdout. */
 char *test_host_ctl(TestHost *h, const char *command);
+/* Wait up to @ms for it to exit by itself; Return: exit status, -1 if still running or
+ * killed by a signal. */
+int test_host_wait(TestHost *h, int ms);
 /* SIGTERM, wait (5 s, then SIGKILL); Return: exit status, -1 if it had to be killed. */
 int test_host_stop(TestHost *h);
 void test_host_free(TestHost *h);

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# run.sh - set up and build netbe, then run netbe-host on conf/default.ini (no root needed
+# once the packages are there). Extra arguments go to netbe-host.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+netbe_install_missing
+netbe_build build
+exec build/host/netbe-host -c conf/default.ini "$@"

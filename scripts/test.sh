@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# test.sh - set up, then build and run the whole test suite twice, as CI does: a -Werror
+# build, and an AddressSanitizer+UndefinedBehaviorSanitizer build. Ends with the line
+# "total: N passed, N failed, N skipped"; exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+netbe_install_missing || exit 1
+
+passed=0 failed=0 skipped=0 rc=0
+run_build() {
+    local name=$1
+    shift
+    echo "== $name: build ($*)"
+    if ! netbe_build "$name" -Dwerror=true "$@"; then
+        echo "== $name: build FAILED"
+        ninja -C "$name" 2>&1 | tail -40
+        failed=$((failed + 1)) rc=1
+        return
+    fi
+    local line
+    line=$(tests/run-suite.sh "$name" --num-processes 1 2>&1 | tee "$name/suite.log" | tail -1)
+    grep -E '^ *[0-9]+/[0-9]+ ' "$name/suite.log" || true
+    grep -E '^(not ok|Bail out)' "$name/meson-logs/testlog.txt" || true
+    echo "== $name: $line"
+    if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
+        passed=$((passed + BASH_REMATCH[1]))
+        failed=$((failed + BASH_REMATCH[2]))
+        skipped=$((skipped + BASH_REMATCH[3]))
+        [ "${BASH_REMATCH[2]}" -eq 0 ] || rc=1
+    else
+        failed=$((failed + 1)) rc=1
+    fi
+}
+
+run_build build-werror
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:print_summary=1:fast_unwind_on_malloc=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1
+run_build build-asan -Db_sanitize=address,undefined -Db_lundef=false
+unset ASAN_OPTIONS UBSAN_OPTIONS
+echo "total: $passed passed, $failed failed, $skipped skipped"
+exit $rc
