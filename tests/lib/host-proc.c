@@ -1,6 +1,7 @@
 /* host-proc.c - test helpers: run netbe-host on a config and talk to its control socket. */
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "host-proc.h"
@@ -34,6 +35,12 @@ static void print_log(TestHost *h)
 TestHost *test_host_start(const char *config_text, const char *netns,
                           const char *const *extra_args)
 {
+    return test_host_start_as(config_text, netns, extra_args, NULL);
+}
+
+TestHost *test_host_start_as(const char *config_text, const char *netns,
+                             const char *const *extra_args, const char *user)
+{
     TestHost *h = g_new0(TestHost, 1);
     g_autoptr(GString) cmd = g_string_new("exec ");
     g_autoptr(GError) err = NULL;
@@ -48,6 +55,11 @@ TestHost *test_host_start(const char *config_text, const char *netns,
     g_assert_true(g_file_set_contents(h->config, config_text, -1, NULL));
     if (netns) {
         g_string_append_printf(cmd, "ip netns exec %s ", netns);
+    }
+    if (user && geteuid() == 0) {
+        g_assert_cmpint(chmod(h->dir, 0777), ==, 0);
+        g_assert_cmpint(chmod(h->config, 0644), ==, 0);
+        g_string_append_printf(cmd, "setpriv --reuid=%s --regid=$(id -g %s) --clear-groups ", user, user);
     }
     g_string_append_printf(cmd, "'%s' -c '%s' --control '%s'", test_env_path("NETBE_HOST"),
                            h->config, h->control);

@@ -21,6 +21,9 @@ typedef struct TestHost {
  */
 TestHost *test_host_start(const char *config_text, const char *netns,
                           const char *const *extra_args);
+/* The same, run as an unprivileged @user (via setpriv) when we are root. */
+TestHost *test_host_start_as(const char *config_text, const char *netns,
+                             const char *const *extra_args, const char *user);
 /* Send a netbe-ctl command ("status", "stats --json", ...); Return: its stdout. */
 char *test_host_ctl(TestHost *h, const char *command);
 /* Wait up to @ms for it to exit by itself; Return: exit status, -1 if still running or
