@@ -1,5 +1,6 @@
 /* ini-read.c - read an ini text into sections of key/value/line, with inih. */
 #include <ini.h>
+#include <stdlib.h>
 #include <string.h>
 #include "ini-read.h"
 
@@ -9,7 +10,39 @@ typedef struct IniStream {
     int line;                 /* line number of what the reader returned last */
     GPtrArray *sections;
     GPtrArray *errors;
+    GPtrArray *long_values;   /* values of lines longer than inih's buffer */
 } IniStream;
+
+/* Marks a value kept in long_values: inih gets "key = \x01INDEX" instead. */
+#define LONG_VALUE_MARK '\x01'
+
+/*
+ * Debian's inih reads lines of at most INI_MAX_LINE (200) bytes; a hub with many ports
+ * or a long plugin_path needs more. Such a line reaches inih as "key = MARK INDEX" and
+ * the value, with an inline "; comment" removed, waits in long_values.
+ * Return: false if the line has no '=' or the key alone is too long.
+ */
+static bool stash_long_value(IniStream *st, const char *line, size_t len, char *out, int num)
+{
+    const char *eq = memchr(line, '=', len);
+    g_autofree char *key = NULL;
+    char *value, *comment;
+
+    if (!eq || eq - line > num / 2) {
+        return false;
+    }
+    key = g_strstrip(g_strndup(line, eq - line));
+    value = g_strndup(eq + 1, len - (eq + 1 - line));
+    for (comment = value; (comment = strchr(comment, ';')); comment++) {
+        if (comment > value && g_ascii_isspace(comment[-1])) {
+            *comment = '\0';
+            break;
+        }
+    }
+    g_ptr_array_add(st->long_values, g_strstrip(value));
+    g_snprintf(out, num, "%s = %c%u", key, LONG_VALUE_MARK, st->long_values->len - 1);
+    return true;
+}
 
 static void ini_section_free(gpointer p)
 {
@@ -99,8 +132,12 @@ static char *ini_stream_reader(char *str, int num, void *stream)
     }
     str[0] = '\0';
     if (len >= (size_t)num - 1) {
-        g_ptr_array_add(st->errors, g_strdup_printf("%s:%d: line is longer than %d characters",
-                                                    st->file, st->line, num - 2));
+        if (p[0] != ';' && p[0] != '#' && p[0] != '[' && !stash_long_value(st, p, len, str, num)) {
+            g_ptr_array_add(st->errors, g_strdup_printf("%s:%d: expected 'key = value' "
+                                                        "(a long line needs a short key)",
+                                                        st->file, st->line));
+            str[0] = '\0';
+        }
         return str;
     }
     memcpy(str, p, len);
@@ -139,6 +176,9 @@ static int ini_stream_handler(void *user, const char *section, const char *name,
                                           : NULL;
 
     (void)section;
+    if (value[0] == LONG_VALUE_MARK) {
+        value = g_ptr_array_index(st->long_values, strtoul(value + 1, NULL, 10));
+    }
     if (!s) {
         g_ptr_array_add(st->errors, g_strdup_printf("%s:%d: %s: key outside any section",
                                                     st->file, st->line, name));
@@ -156,11 +196,13 @@ GPtrArray *netbe_ini_read(const char *text, const char *file, GPtrArray *errors)
         .file = file,
         .sections = g_ptr_array_new_with_free_func(ini_section_free),
         .errors = errors,
+        .long_values = g_ptr_array_new_with_free_func(g_free),
     };
     int rc = ini_parse_stream(ini_stream_reader, &st, ini_stream_handler, &st);
 
     if (rc != 0 && errors->len == 0) {
         g_ptr_array_add(errors, g_strdup_printf("%s:%d: cannot parse this line", file, rc));
     }
+    g_ptr_array_unref(st.long_values);
     return st.sections;
 }
