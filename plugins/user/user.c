@@ -1,0 +1,308 @@
+/* user.c - the user backend: user-mode networking (NAT, DHCP, DNS, hostfwd) on libslirp. */
+#include <errno.h>
+#include <string.h>
+#include <libslirp.h>
+#include "netbe/netbe.h"
+#include "netbe/plugin.h"
+#include "user-config.h"
+#include "user-loop.h"
+
+#if SLIRP_CONFIG_VERSION_MAX < 4
+#error "netbe-user needs libslirp with SlirpConfig version 4 (init_completed, timer_new_opaque)"
+#endif
+
+#define USER_CONFIG_VERSION 4   /* the SlirpConfig and SlirpCb fields we fill */
+#define USER_ETH_HLEN 14
+#define USER_FRAME_MAX (65535 + USER_ETH_HLEN)
+
+/**
+ * struct UserState - private state of one user backend
+ * @be:      the backend
+ * @cfg:     checked options (init)
+ * @slirp:   the stack, from backend_connect (set early by init_completed)
+ * @poller:  the GSource for slirp's host sockets
+ * @polling: what the runtime last said through poll()
+ * @txbuf:   USER_FRAME_MAX bytes to flatten a frame that comes in pieces
+ */
+typedef struct UserState {
+    NetbeBackend *be;
+    UserConfig cfg;
+    Slirp *slirp;
+    UserPoller *poller;
+    bool polling;
+    uint8_t *txbuf;
+} UserState;
+
+/*
+ * Migration (save/load) is not offered yet; they stay NULL until
+ * include/netbe/migrate.h exists. The plan: save() runs on a paused backend and
+ * writes one record with slirp_state_version() and the bytes slirp_state_save()
+ * produces (ARP/NDP tables, DHCP leases, TCP control blocks and buffered data),
+ * plus a digest of the options that shape the network (net, host, dns, ipv6
+ * prefix, hostfwd) so that load() refuses a destination configured differently.
+ * load() creates the Slirp instance from the destination's own options as
+ * backend_connect() does (hostfwd listeners are opened anew by the destination)
+ * and feeds the record to slirp_state_load(). Host sockets cannot travel inside
+ * slirp's state: NAT'd connections to the outside are lost (the guest sees them
+ * reset), UDP flows restart; leases, the neighbour tables and hostfwd survive.
+ * NETBE_CAP_MIGRATE_FDS stays off.
+ */
+
+/* ---- callbacks from libslirp ---- */
+
+/* SlirpCb.send_packet: a frame for the guest. */
+static ssize_t user_send_packet(const void *buf, size_t len, void *opaque)
+{
+    UserState *s = opaque;
+    struct iovec iov = { (void *)buf, len };
+
+    /* -ENOBUFS: the core dropped and counted it; slirp must not see an error
+     * (it logs one as critical), TCP retransmits */
+    netbe_backend_deliver(s->be, 0, &iov, 1);
+    return len;
+}
+
+static void user_guest_error(const char *msg, void *opaque)
+{
+    UserState *s = opaque;
+
+    g_debug("netdev '%s' (user): guest error: %s", netbe_backend_id(s->be), msg);
+}
+
+static int64_t user_clock_get_ns(void *opaque)
+{
+    return user_clock_ns();
+}
+
+static void user_init_completed(Slirp *slirp, void *opaque)
+{
+    UserState *s = opaque;
+
+    s->slirp = slirp;
+}
+
+static void *user_timer_new_opaque(SlirpTimerId id, void *cb_opaque, void *opaque)
+{
+    UserState *s = opaque;
+
+    return user_timer_new(netbe_backend_context(s->be), &s->slirp, id, cb_opaque);
+}
+
+static void *user_timer_new_cb(SlirpTimerCb cb, void *cb_opaque, void *opaque)
+{
+    /* not used: timer_new_opaque is set and the config version is 4 */
+    g_warning("netdev '%s' (user): libslirp asked for a callback timer; none given",
+              netbe_backend_id(((UserState *)opaque)->be));
+    return NULL;
+}
+
+static void user_timer_free_cb(void *timer, void *opaque)
+{
+    user_timer_free(timer);
+}
+
+static void user_timer_mod_cb(void *timer, int64_t expire_ms, void *opaque)
+{
+    if (timer) {
+        user_timer_mod(timer, expire_ms);
+    }
+}
+
+static void user_register_poll_fd(int fd, void *opaque)
+{
+    /* the poller learns slirp's sockets from slirp_pollfds_fill() */
+}
+
+static void user_unregister_poll_fd(int fd, void *opaque)
+{
+    UserState *s = opaque;
+
+    user_poller_forget_fd(s->poller, fd);
+}
+
+static void user_notify(void *opaque)
+{
+    UserState *s = opaque;
+
+    g_main_context_wakeup(netbe_backend_context(s->be));
+}
+
+static const SlirpCb user_slirp_callbacks = {
+    .send_packet = user_send_packet,
+    .guest_error = user_guest_error,
+    .clock_get_ns = user_clock_get_ns,
+    .timer_new = user_timer_new_cb,
+    .timer_free = user_timer_free_cb,
+    .timer_mod = user_timer_mod_cb,
+    .register_poll_fd = user_register_poll_fd,
+    .unregister_poll_fd = user_unregister_poll_fd,
+    .notify = user_notify,
+    .init_completed = user_init_completed,
+    .timer_new_opaque = user_timer_new_opaque,
+};
+
+/* ---- entry points ---- */
+
+static bool user_init(NetbeBackend *be, const NetbeOptions *opts, GError **errp)
+{
+    UserState *s = netbe_backend_priv(be);
+
+    s->be = be;
+    return netbe_backend_set_queues(be, 1, errp) && user_config_parse(&s->cfg, opts, errp);
+}
+
+/* Open the listening socket of every hostfwd rule. */
+static bool user_add_hostfwds(UserState *s, GError **errp)
+{
+    for (unsigned i = 0; i < s->cfg.nfwds; i++) {
+        const UserFwd *f = &s->cfg.fwds[i];
+        char host[INET_ADDRSTRLEN];
+
+        errno = 0;
+        if (slirp_add_hostfwd(s->slirp, f->udp, f->host_addr, f->host_port, f->guest_addr,
+                              f->guest_port) < 0) {
+            int err = errno ? errno : EINVAL;
+
+            inet_ntop(AF_INET, &f->host_addr, host, sizeof(host));
+            g_set_error(errp, NETBE_BACKEND_ERROR, err,
+                        "hostfwd '%s': cannot listen on %s %s:%u: %s", f->text,
+                        f->udp ? "UDP" : "TCP", host, f->host_port, g_strerror(err));
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool user_connect(NetbeBackend *be, GError **errp)
+{
+    UserState *s = netbe_backend_priv(be);
+    const UserConfig *c = &s->cfg;
+    SlirpConfig sc = {
+        .version = USER_CONFIG_VERSION,
+        .restricted = c->restricted,
+        .in_enabled = c->ipv4,
+        .vnetwork = c->net,
+        .vnetmask = c->mask,
+        .vhost = c->host,
+        .in6_enabled = c->ipv6,
+        .vprefix_addr6 = c->prefix6,
+        .vprefix_len = c->prefix6_len,
+        .vhost6 = c->host6,
+        .vhostname = c->hostname,
+        .tftp_path = c->tftp,
+        .bootfile = c->bootfile,
+        .vdhcp_start = c->dhcp_start,
+        .vnameserver = c->dns,
+        .vnameserver6 = c->dns6,
+        .vdnssearch = (const char **)c->dnssearch,
+        .vdomainname = c->domainname,
+        .if_mtu = c->mtu,
+        .if_mru = c->mtu,
+        .disable_host_loopback = !c->host_loopback,
+        .disable_dhcp = !c->dhcp,
+    };
+
+    Slirp *slirp;
+
+    if (s->slirp) {
+        return true;
+    }
+    slirp = slirp_new(&sc, &user_slirp_callbacks, s);
+    if (!slirp) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL,
+                    "libslirp %s refused the configuration (SlirpConfig version %d)",
+                    slirp_version_string(), USER_CONFIG_VERSION);
+        return false;
+    }
+    s->slirp = slirp;
+    s->txbuf = g_malloc(USER_FRAME_MAX);
+    s->poller = user_poller_new(netbe_backend_context(be), s->slirp);
+    user_poller_set_enabled(s->poller, s->polling);
+    if (!user_add_hostfwds(s, errp)) {
+        return false; /* the runtime calls cleanup() */
+    }
+    g_debug("netdev '%s' (user): libslirp %s up", netbe_backend_id(be), slirp_version_string());
+    return true;
+}
+
+static void user_cleanup(NetbeBackend *be)
+{
+    UserState *s = netbe_backend_priv(be);
+
+    user_poller_free(s->poller);
+    s->poller = NULL;
+    if (s->slirp) {
+        slirp_cleanup(s->slirp); /* frees its timers through timer_free */
+        s->slirp = NULL;
+    }
+    g_free(s->txbuf);
+    s->txbuf = NULL;
+    user_config_clear(&s->cfg);
+}
+
+/* A frame from the guest: into the stack. Return: its length, or -errno to drop it. */
+static ssize_t user_send(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt)
+{
+    UserState *s = netbe_backend_priv(be);
+    const uint8_t *frame;
+    size_t len = 0;
+
+    for (int i = 0; i < iovcnt; i++) {
+        len += iov[i].iov_len;
+    }
+    if (!s->slirp) {
+        return -ENOTCONN;
+    }
+    if (len < USER_ETH_HLEN || len > USER_FRAME_MAX) {
+        return -EMSGSIZE;
+    }
+    if (iovcnt == 1) {
+        frame = iov[0].iov_base;
+    } else {
+        size_t off = 0;
+
+        for (int i = 0; i < iovcnt; i++) {
+            memcpy(s->txbuf + off, iov[i].iov_base, iov[i].iov_len);
+            off += iov[i].iov_len;
+        }
+        frame = s->txbuf;
+    }
+    slirp_input(s->slirp, frame, (int)len);
+    return len;
+}
+
+/* The runtime wants frames (true) or not: watch the host sockets or leave them be. */
+static void user_poll(NetbeBackend *be, unsigned queue, bool enable)
+{
+    UserState *s = netbe_backend_priv(be);
+
+    s->polling = enable;
+    user_poller_set_enabled(s->poller, enable);
+}
+
+static void user_get_caps(NetbeBackend *be, NetbeCaps *caps)
+{
+    caps->flags = 0;
+    caps->offloads = 0;
+    caps->max_queues = 1;
+}
+
+static const NetbePluginDesc user_desc = {
+    .abi_version = NETBE_PLUGIN_ABI,
+    .struct_size = sizeof(NetbePluginDesc),
+    .name = "user",
+    .summary = "user-mode networking on libslirp: NAT to the host, DHCP, DNS, hostfwd; "
+               "no privileges",
+    .options = user_option_specs,
+    .state_size = sizeof(UserState),
+    .init = user_init,
+    .backend_connect = user_connect,
+    .cleanup = user_cleanup,
+    .send = user_send,
+    .poll = user_poll,
+    .get_caps = user_get_caps,
+    .save = NULL, /* see the migration plan above */
+    .load = NULL,
+};
+
+NETBE_PLUGIN_DEFINE(user_desc)

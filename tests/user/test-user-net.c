@@ -1,0 +1,606 @@
+/* test-user-net.c - the user backend as a guest sees it: DHCP, ARP, ping, TCP and UDP
+ * through slirp's NAT to listeners on 127.0.0.1, hostfwd into the guest, restrict,
+ * IPv6 router advertisements, timers, pause, and no fd left behind. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "netns.h"
+#include "user-net.h"
+
+#define WAIT_MS 5000
+
+/* ---- matchers ---- */
+
+static bool is_dhcp_reply(const GfFrame *f, void *data)
+{
+    const uint32_t *xid = data;
+
+    return f->ethertype == GF_ETH_IPV4 && f->ip_proto == IPPROTO_UDP && f->sport == 67 &&
+           f->dport == 68 && gf_dhcp_xid(f) == *xid;
+}
+
+static bool is_arp_reply_from(const GfFrame *f, void *data)
+{
+    const struct in_addr *who = data;
+
+    return f->ethertype == GF_ETH_ARP && f->arp_op == 2 && f->arp_spa.s_addr == who->s_addr;
+}
+
+static bool is_echo_reply(const GfFrame *f, void *data)
+{
+    return f->ethertype == GF_ETH_IPV4 && f->ip_proto == IPPROTO_ICMP && f->icmp_type == 0 &&
+           f->icmp_id == *(const uint16_t *)data;
+}
+
+static bool is_router_advertisement(const GfFrame *f, void *data)
+{
+    return f->ethertype == GF_ETH_IPV6 && f->ip6_next == IPPROTO_ICMPV6 && f->icmp_type == 134;
+}
+
+static bool is_tcp_of(const GfFrame *f, void *data)
+{
+    return gf_tcp_is_mine(data, f);
+}
+
+static bool is_tcp_data_of(const GfFrame *f, void *data)
+{
+    return gf_tcp_is_mine(data, f) && f->payload_len > 0;
+}
+
+static bool is_tcp_fin_of(const GfFrame *f, void *data)
+{
+    return gf_tcp_is_mine(data, f) && (f->tcp_flags & GF_TCP_FIN);
+}
+
+/* A SYN towards the guest, from anyone: data is the guest port. */
+static bool is_syn_to_port(const GfFrame *f, void *data)
+{
+    return f->ethertype == GF_ETH_IPV4 && f->ip_proto == IPPROTO_TCP &&
+           f->dport == *(const uint16_t *)data && f->tcp_flags == GF_TCP_SYN;
+}
+
+static bool is_udp_to_port(const GfFrame *f, void *data)
+{
+    return f->ethertype == GF_ETH_IPV4 && f->ip_proto == IPPROTO_UDP &&
+           f->dport == *(const uint16_t *)data;
+}
+
+static GfFrame parse(GBytes *b)
+{
+    GfFrame f;
+    size_t len;
+    const uint8_t *p = g_bytes_get_data(b, &len);
+
+    g_assert_true(gf_parse(&f, p, len));
+    return f;
+}
+
+static void assert_payload(const GfFrame *f, const char *text)
+{
+    g_assert_cmpmem(f->payload, f->payload_len, text, strlen(text));
+}
+
+/* ---- helpers ---- */
+
+/* ARP for @ip; Return: the MAC slirp answers with (copied to @mac). */
+static void arp_resolve(UserNet *n, const char *ip, uint8_t mac[6])
+{
+    struct in_addr who = gf_ip(ip);
+    g_autoptr(GBytes) reply = NULL;
+    GfFrame f;
+
+    user_net_send(n, gf_arp_request(n->mac, n->ip, who));
+    reply = user_net_wait(n, is_arp_reply_from, &who, WAIT_MS);
+    g_assert_nonnull(reply);
+    f = parse(reply);
+    g_assert_cmpmem(f.dst_mac, 6, n->mac, 6);
+    g_assert_cmpuint(f.arp_tpa.s_addr, ==, n->ip.s_addr);
+    memcpy(mac, f.arp_sha, 6);
+}
+
+/* A guest connection from 10.0.2.15:@port to @gw:@peer_port, set up to ESTABLISHED. */
+static GfTcp tcp_open(UserNet *n, const char *gw, uint16_t port, uint16_t peer_port)
+{
+    GfTcp t = { .ip = n->ip, .peer_ip = gf_ip(gw), .port = port, .peer_port = peer_port,
+                .snd_nxt = 1000 };
+    g_autoptr(GBytes) synack = NULL;
+    GfFrame f;
+
+    memcpy(t.mac, n->mac, 6);
+    arp_resolve(n, gw, t.peer_mac);
+    user_net_send(n, gf_tcp_segment(&t, GF_TCP_SYN, NULL, 0));
+    synack = user_net_wait(n, is_tcp_of, &t, WAIT_MS);
+    g_assert_nonnull(synack);
+    f = parse(synack);
+    g_assert_cmphex(f.tcp_flags, ==, GF_TCP_SYN | GF_TCP_ACK);
+    g_assert_cmpuint(f.ack, ==, t.snd_nxt);
+    g_assert_true(f.ip_csum_ok);
+    g_assert_true(f.l4_csum_ok);
+    t.rcv_nxt = f.seq + 1;
+    user_net_send(n, gf_tcp_segment(&t, GF_TCP_ACK, NULL, 0));
+    return t;
+}
+
+static int accept_within(UserNet *n, int listener)
+{
+    int fd;
+
+    g_assert_true(user_net_wait_fd(n, listener, G_IO_IN, WAIT_MS));
+    fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    g_assert_cmpint(fd, >=, 0);
+    return fd;
+}
+
+static void read_exactly(UserNet *n, int fd, const char *want)
+{
+    char buf[256];
+    size_t got = 0, len = strlen(want);
+
+    while (got < len) {
+        ssize_t r;
+
+        g_assert_true(user_net_wait_fd(n, fd, G_IO_IN, WAIT_MS));
+        r = read(fd, buf + got, sizeof(buf) - got);
+        g_assert_cmpint(r, >, 0);
+        got += r;
+    }
+    g_assert_cmpmem(buf, got, want, len);
+}
+
+/* ---- tests ---- */
+
+/* DISCOVER -> OFFER with the defaults QEMU users know. Fails if the offer is missing, is
+ * for another address, or names another router, DNS server or netmask. */
+static void test_dhcp_discover_gets_offer_with_defaults(void)
+{
+    UserNet *n = user_net_new("", "10.0.2.15");
+    uint32_t xid = 0x1234abcd;
+    g_autoptr(GBytes) offer = NULL;
+    const uint8_t *v;
+    size_t len;
+    GfFrame f;
+
+    user_net_send(n, gf_dhcp(n->mac, xid, 1, (struct in_addr){ 0 }, (struct in_addr){ 0 }));
+    offer = user_net_wait(n, is_dhcp_reply, &xid, WAIT_MS);
+    g_assert_nonnull(offer);
+    f = parse(offer);
+    g_assert_true(f.l4_csum_ok);
+    g_assert_cmpuint(gf_dhcp_type(&f), ==, 2);
+    g_assert_cmpuint(gf_dhcp_yiaddr(&f).s_addr, ==, gf_ip("10.0.2.15").s_addr);
+    g_assert_cmpmem(gf_dhcp_chaddr(&f), 6, n->mac, 6);
+    v = gf_dhcp_option(&f, 3, &len); /* router */
+    g_assert_nonnull(v);
+    g_assert_cmpmem(v, len, &(struct in_addr){ gf_ip("10.0.2.2").s_addr }, 4);
+    v = gf_dhcp_option(&f, 6, &len); /* DNS */
+    g_assert_nonnull(v);
+    g_assert_cmpmem(v, len, &(struct in_addr){ gf_ip("10.0.2.3").s_addr }, 4);
+    v = gf_dhcp_option(&f, 1, &len); /* netmask */
+    g_assert_nonnull(v);
+    g_assert_cmpmem(v, len, &(struct in_addr){ gf_ip("255.255.255.0").s_addr }, 4);
+    user_net_free(n);
+}
+
+/* A whole DISCOVER/OFFER/REQUEST/ACK with every DHCP-visible option changed. Fails if
+ * any option is ignored: wrong lease, router, DNS, netmask, host name or search list. */
+static void test_dhcp_lease_follows_custom_options(void)
+{
+    UserNet *n = user_net_new("net = 192.168.76.0/25\nhost = 192.168.76.1\n"
+                              "dhcpstart = 192.168.76.100\ndns = 192.168.76.53\n"
+                              "hostname = guest7\ndomainname = example.test\n"
+                              "dnssearch = a.test, b.example.test\n",
+                              "192.168.76.100");
+    uint32_t xid = 0x55aa0001;
+    struct in_addr lease = gf_ip("192.168.76.100"), server = gf_ip("192.168.76.1");
+    g_autoptr(GBytes) offer = NULL, ack = NULL;
+    const uint8_t *v;
+    size_t len;
+    GfFrame f;
+
+    user_net_send(n, gf_dhcp(n->mac, xid, 1, (struct in_addr){ 0 }, (struct in_addr){ 0 }));
+    offer = user_net_wait(n, is_dhcp_reply, &xid, WAIT_MS);
+    g_assert_nonnull(offer);
+    f = parse(offer);
+    g_assert_cmpuint(gf_dhcp_type(&f), ==, 2);
+    g_assert_cmpuint(gf_dhcp_yiaddr(&f).s_addr, ==, lease.s_addr);
+
+    user_net_send(n, gf_dhcp(n->mac, xid, 3, lease, server));
+    ack = user_net_wait(n, is_dhcp_reply, &xid, WAIT_MS);
+    g_assert_nonnull(ack);
+    f = parse(ack);
+    g_assert_cmpuint(gf_dhcp_type(&f), ==, 5);
+    g_assert_cmpuint(gf_dhcp_yiaddr(&f).s_addr, ==, lease.s_addr);
+    v = gf_dhcp_option(&f, 3, &len);
+    g_assert_nonnull(v);
+    g_assert_cmpmem(v, len, &server, 4);
+    v = gf_dhcp_option(&f, 6, &len);
+    g_assert_nonnull(v);
+    g_assert_cmpmem(v, len, &(struct in_addr){ gf_ip("192.168.76.53").s_addr }, 4);
+    v = gf_dhcp_option(&f, 1, &len);
+    g_assert_nonnull(v);
+    g_assert_cmpmem(v, len, &(struct in_addr){ gf_ip("255.255.255.128").s_addr }, 4);
+    v = gf_dhcp_option(&f, 12, &len);
+    g_assert_nonnull(v);
+    g_assert_cmpmem(v, len, "guest7", 6);
+    v = gf_dhcp_option(&f, 15, &len);
+    g_assert_nonnull(v);
+    g_assert_cmpmem(v, len, "example.test", 12);
+    v = gf_dhcp_option(&f, 119, &len); /* RFC 1035 labels: \x01a\x04test\0 ... */
+    g_assert_nonnull(v);
+    g_assert_cmpuint(len, >=, 8);
+    g_assert_cmpmem(v, 8, "\001a\004test\000", 8);
+    user_net_free(n);
+}
+
+/* dhcp = off: slirp stays silent. Fails if a reply comes anyway. */
+static void test_dhcp_off_gets_no_reply(void)
+{
+    UserNet *n = user_net_new("dhcp = off", "10.0.2.15");
+    uint32_t xid = 77;
+    g_autoptr(GBytes) reply = NULL;
+
+    user_net_send(n, gf_dhcp(n->mac, xid, 1, (struct in_addr){ 0 }, (struct in_addr){ 0 }));
+    reply = user_net_wait(n, is_dhcp_reply, &xid, 300);
+    g_assert_null(reply);
+    user_net_free(n);
+}
+
+/* ARP for the gateway and the DNS address is answered, for a stranger it is not.
+ * Fails if slirp's addresses are not resolvable or if it claims every address. */
+static void test_arp_for_gateway_and_dns_is_answered(void)
+{
+    UserNet *n = user_net_new("", "10.0.2.15");
+    struct in_addr stranger = gf_ip("10.0.2.99");
+    g_autoptr(GBytes) none = NULL;
+    uint8_t gw[6], dns[6];
+
+    arp_resolve(n, "10.0.2.2", gw);
+    arp_resolve(n, "10.0.2.3", dns);
+    g_assert_false(gw[0] & 1);
+    user_net_send(n, gf_arp_request(n->mac, n->ip, stranger));
+    none = user_net_wait(n, is_arp_reply_from, &stranger, 300);
+    g_assert_null(none);
+    user_net_free(n);
+}
+
+/* Ping to the gateway comes back with the same id, sequence and data. Fails if slirp
+ * does not answer, or changes the data, or the checksums are wrong. */
+static void test_ping_to_gateway_is_answered(void)
+{
+    UserNet *n = user_net_new("", "10.0.2.15");
+    const char data[] = "netbe-user ping payload 0123456789";
+    uint16_t id = 0x4242;
+    g_autoptr(GBytes) reply = NULL;
+    uint8_t gw[6];
+    GfFrame f;
+
+    arp_resolve(n, "10.0.2.2", gw);
+    user_net_send(n, gf_icmp_echo(n->mac, gw, n->ip, gf_ip("10.0.2.2"), id, 7, data,
+                                  sizeof(data)));
+    reply = user_net_wait(n, is_echo_reply, &id, WAIT_MS);
+    g_assert_nonnull(reply);
+    f = parse(reply);
+    g_assert_cmpuint(f.ip_src.s_addr, ==, gf_ip("10.0.2.2").s_addr);
+    g_assert_cmpuint(f.ip_dst.s_addr, ==, n->ip.s_addr);
+    g_assert_cmpuint(f.icmp_seq, ==, 7);
+    g_assert_true(f.ip_csum_ok);
+    g_assert_true(f.l4_csum_ok);
+    g_assert_cmpmem(f.payload, f.payload_len, data, sizeof(data));
+    user_net_free(n);
+}
+
+/*
+ * The guest's TCP connection to 10.0.2.2:PORT reaches a listener on 127.0.0.1:PORT and
+ * carries data both ways, then closes. Fails if the handshake, either direction of
+ * data, the acknowledgement of the guest's data (sent by slirp's delayed-ACK timer,
+ * nothing else wakes the loop then), or the FIN does not come through.
+ */
+static void test_guest_tcp_reaches_host_listener(void)
+{
+    UserNet *n = user_net_new("", "10.0.2.15");
+    uint16_t port;
+    int listener = user_net_loopback_socket(SOCK_STREAM, &port);
+    GfTcp t = tcp_open(n, "10.0.2.2", 40001, port);
+    int conn = accept_within(n, listener);
+    g_autoptr(GBytes) ack = NULL, data = NULL, fin = NULL;
+    GfFrame f;
+
+    user_net_send(n, gf_tcp_segment(&t, GF_TCP_ACK, "guest says hi", 13));
+    read_exactly(n, conn, "guest says hi");
+    ack = user_net_wait(n, is_tcp_of, &t, WAIT_MS);
+    g_assert_nonnull(ack);
+    f = parse(ack);
+    g_assert_cmpuint(f.ack, ==, t.snd_nxt);
+
+    g_assert_cmpint(write(conn, "host answers", 12), ==, 12);
+    data = user_net_wait(n, is_tcp_data_of, &t, WAIT_MS);
+    g_assert_nonnull(data);
+    f = parse(data);
+    g_assert_true(f.l4_csum_ok);
+    g_assert_cmpuint(f.seq, ==, t.rcv_nxt);
+    assert_payload(&f, "host answers");
+    t.rcv_nxt += f.payload_len;
+    user_net_send(n, gf_tcp_segment(&t, GF_TCP_ACK, NULL, 0));
+
+    close(conn);
+    fin = user_net_wait(n, is_tcp_fin_of, &t, WAIT_MS);
+    g_assert_nonnull(fin);
+    g_assert_cmpuint(parse(fin).seq, ==, t.rcv_nxt);
+    close(listener);
+    user_net_free(n);
+}
+
+/* A guest UDP datagram to 10.0.2.2:PORT reaches 127.0.0.1:PORT and the answer comes
+ * back. Fails if either direction is lost or the payloads differ. */
+static void test_guest_udp_reaches_host_and_back(void)
+{
+    UserNet *n = user_net_new("", "10.0.2.15");
+    uint16_t port, guest_port = 5353;
+    int sock = user_net_loopback_socket(SOCK_DGRAM, &port);
+    struct sockaddr_in from;
+    socklen_t fromlen = sizeof(from);
+    g_autoptr(GBytes) reply = NULL;
+    char buf[64];
+    uint8_t gw[6];
+    ssize_t r;
+    GfFrame f;
+
+    arp_resolve(n, "10.0.2.2", gw);
+    user_net_send(n, gf_udp(n->mac, gw, n->ip, guest_port, gf_ip("10.0.2.2"), port,
+                            "udp from guest", 14));
+    g_assert_true(user_net_wait_fd(n, sock, G_IO_IN, WAIT_MS));
+    r = recvfrom(sock, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fromlen);
+    g_assert_cmpmem(buf, r, "udp from guest", 14);
+    g_assert_cmpint(sendto(sock, "udp from host", 13, 0, (struct sockaddr *)&from, fromlen), ==,
+                    13);
+    reply = user_net_wait(n, is_udp_to_port, &guest_port, WAIT_MS);
+    g_assert_nonnull(reply);
+    f = parse(reply);
+    assert_payload(&f, "udp from host");
+    g_assert_cmpuint(f.ip_src.s_addr, ==, gf_ip("10.0.2.2").s_addr);
+    close(sock);
+    user_net_free(n);
+}
+
+/* A host connection to a tcp hostfwd port arrives in the guest as a SYN for the guest's
+ * address and port, and once the guest accepts, data flows both ways. Fails if the rule
+ * is not installed, points elsewhere, or the connection does not carry data. */
+static void test_hostfwd_tcp_reaches_guest(void)
+{
+    uint16_t port, guest_port = 2222;
+    int probe = user_net_loopback_socket(SOCK_STREAM, &port);
+    g_autofree char *opts = NULL;
+    UserNet *n;
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(0),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    g_autoptr(GBytes) syn = NULL, data = NULL;
+    GfTcp t = { .port = guest_port };
+    int conn;
+    GfFrame f;
+
+    close(probe); /* the port was free a moment ago; the rule takes it now */
+    opts = g_strdup_printf("hostfwd = tcp:127.0.0.1:%u-:%u", port, guest_port);
+    n = user_net_new(opts, "10.0.2.15");
+    conn = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sin.sin_port = htons(port);
+    g_assert_true(connect(conn, (struct sockaddr *)&sin, sizeof(sin)) == 0 ||
+                  errno == EINPROGRESS);
+    syn = user_net_wait(n, is_syn_to_port, &guest_port, WAIT_MS);
+    g_assert_nonnull(syn);
+    f = parse(syn);
+    g_assert_cmpuint(f.ip_dst.s_addr, ==, gf_ip("10.0.2.15").s_addr);
+    g_assert_cmpmem(f.dst_mac, 6, n->mac, 6);
+    memcpy(t.mac, n->mac, 6);
+    memcpy(t.peer_mac, f.src_mac, 6);
+    t.ip = f.ip_dst;
+    t.peer_ip = f.ip_src;
+    t.peer_port = f.sport;
+    t.snd_nxt = 5000;
+    t.rcv_nxt = f.seq + 1;
+    user_net_send(n, gf_tcp_segment(&t, GF_TCP_SYN | GF_TCP_ACK, NULL, 0));
+
+    g_assert_true(user_net_wait_fd(n, conn, G_IO_OUT, WAIT_MS));
+    g_assert_cmpint(write(conn, "into the guest", 14), ==, 14);
+    data = user_net_wait(n, is_tcp_data_of, &t, WAIT_MS);
+    g_assert_nonnull(data);
+    f = parse(data);
+    assert_payload(&f, "into the guest");
+    t.rcv_nxt += f.payload_len;
+    user_net_send(n, gf_tcp_segment(&t, GF_TCP_ACK | GF_TCP_PSH, "out of the guest", 16));
+    read_exactly(n, conn, "out of the guest");
+    close(conn);
+    user_net_free(n);
+}
+
+/* A udp hostfwd rule: a datagram to 127.0.0.1:PORT reaches the guest's port. Fails if
+ * the rule is ignored or the datagram is changed. */
+static void test_hostfwd_udp_reaches_guest(void)
+{
+    uint16_t port, guest_port = 6000;
+    int sock = user_net_loopback_socket(SOCK_DGRAM, &port);
+    g_autofree char *opts = NULL;
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    g_autoptr(GBytes) dgram = NULL;
+    UserNet *n;
+    GfFrame f;
+
+    close(sock);
+    opts = g_strdup_printf("hostfwd = tcp:127.0.0.1:%u-:22, udp:127.0.0.1:%u-10.0.2.16:%u",
+                           port, port, guest_port);
+    n = user_net_new(opts, "10.0.2.16");
+    sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sin.sin_port = htons(port);
+    g_assert_cmpint(sendto(sock, "datagram in", 11, 0, (struct sockaddr *)&sin, sizeof(sin)), ==,
+                    11);
+    dgram = user_net_wait(n, is_udp_to_port, &guest_port, WAIT_MS);
+    g_assert_nonnull(dgram);
+    f = parse(dgram);
+    g_assert_cmpuint(f.ip_dst.s_addr, ==, gf_ip("10.0.2.16").s_addr);
+    assert_payload(&f, "datagram in");
+    close(sock);
+    user_net_free(n);
+}
+
+/* restrict = on: a guest connection to the host is refused and never reaches the
+ * listener. Fails if slirp connects out anyway. */
+static void test_restrict_keeps_guest_from_host(void)
+{
+    UserNet *n = user_net_new("restrict = on", "10.0.2.15");
+    uint16_t port;
+    int listener = user_net_loopback_socket(SOCK_STREAM, &port);
+    GfTcp t = { .ip = n->ip, .peer_ip = gf_ip("10.0.2.2"), .port = 40002, .peer_port = port,
+                .snd_nxt = 1 };
+    g_autoptr(GBytes) answer = NULL;
+
+    memcpy(t.mac, n->mac, 6);
+    arp_resolve(n, "10.0.2.2", t.peer_mac);
+    user_net_send(n, gf_tcp_segment(&t, GF_TCP_SYN, NULL, 0));
+    answer = user_net_wait(n, is_tcp_of, &t, 500);
+    if (answer) {
+        g_assert_false(parse(answer).tcp_flags & GF_TCP_SYN);
+    }
+    g_assert_false(user_net_wait_fd(n, listener, G_IO_IN, 300));
+    g_assert_cmpint(accept(listener, NULL, NULL), <, 0);
+    close(listener);
+    user_net_free(n);
+}
+
+/* A router solicitation gets an advertisement of the configured prefix; with ipv6 = off
+ * nothing answers. Fails if the prefix option is wrong or IPv6 cannot be turned off. */
+static void test_ipv6_router_advertisement_follows_prefix(void)
+{
+    UserNet *n = user_net_new("ipv6_prefix = fd00:1234:5678::/64", "10.0.2.15");
+    g_autoptr(GBytes) ra = NULL, none = NULL;
+    struct in6_addr prefix, want;
+    uint8_t len = 0;
+    GfFrame f;
+
+    user_net_send(n, gf_router_solicitation(n->mac));
+    ra = user_net_wait(n, is_router_advertisement, NULL, WAIT_MS);
+    g_assert_nonnull(ra);
+    f = parse(ra);
+    g_assert_true(f.l4_csum_ok);
+    g_assert_true(gf_ra_prefix(&f, &prefix, &len));
+    g_assert_cmpint(inet_pton(AF_INET6, "fd00:1234:5678::", &want), ==, 1);
+    g_assert_cmpmem(&prefix, 16, &want, 16);
+    g_assert_cmpuint(len, ==, 64);
+    user_net_free(n);
+
+    n = user_net_new("ipv6 = off", "10.0.2.15");
+    user_net_send(n, gf_router_solicitation(n->mac));
+    none = user_net_wait(n, is_router_advertisement, NULL, 300);
+    g_assert_null(none);
+    user_net_free(n);
+}
+
+/* The guest never acknowledges slirp's SYN-ACK: slirp sends it again after its
+ * retransmission timeout. Only slirp's slow timer, driven through the GMainContext
+ * with no socket or frame activity, can produce that second SYN-ACK. */
+static void test_slirp_timers_retransmit_syn_ack(void)
+{
+    UserNet *n = user_net_new("", "10.0.2.15");
+    uint16_t port;
+    int listener = user_net_loopback_socket(SOCK_STREAM, &port);
+    GfTcp t = { .ip = n->ip, .peer_ip = gf_ip("10.0.2.2"), .port = 40003, .peer_port = port,
+                .snd_nxt = 77 };
+    g_autoptr(GBytes) first = NULL, again = NULL;
+
+    memcpy(t.mac, n->mac, 6);
+    arp_resolve(n, "10.0.2.2", t.peer_mac);
+    user_net_send(n, gf_tcp_segment(&t, GF_TCP_SYN, NULL, 0));
+    first = user_net_wait(n, is_tcp_of, &t, WAIT_MS);
+    g_assert_nonnull(first);
+    g_assert_cmphex(parse(first).tcp_flags, ==, GF_TCP_SYN | GF_TCP_ACK);
+    again = user_net_wait(n, is_tcp_of, &t, 10000);
+    g_assert_nonnull(again);
+    g_assert_cmphex(parse(again).tcp_flags, ==, GF_TCP_SYN | GF_TCP_ACK);
+    g_assert_cmpuint(parse(again).seq, ==, parse(first).seq);
+    close(listener);
+    user_net_free(n);
+}
+
+/* While the runtime is stopped (poll off), data the host sends stays in the kernel: no
+ * frame is made and none is dropped; after a restart it arrives. Fails if the plugin
+ * keeps reading host sockets while paused, or never resumes. */
+static void test_paused_backend_leaves_host_data_in_kernel(void)
+{
+    UserNet *n = user_net_new("", "10.0.2.15");
+    uint16_t port;
+    int listener = user_net_loopback_socket(SOCK_STREAM, &port);
+    GfTcp t = tcp_open(n, "10.0.2.2", 40004, port);
+    int conn = accept_within(n, listener);
+    g_autoptr(GBytes) early = NULL, data = NULL;
+    g_autoptr(GError) err = NULL;
+    NetbeQueueStats before;
+    GfFrame f;
+
+    user_net_run_for(n, 50);
+    netbe_runtime_stop(n->rt);
+    before = user_net_stats(n, "net0");
+    g_assert_cmpint(write(conn, "held back", 9), ==, 9);
+    early = user_net_wait(n, is_tcp_data_of, &t, 400);
+    g_assert_null(early);
+    g_assert_cmpuint(user_net_stats(n, "net0").rx_drops, ==, before.rx_drops);
+    g_assert_cmpuint(user_net_stats(n, "net0").rx_frames, ==, before.rx_frames);
+
+    g_assert_true(netbe_runtime_start(n->rt, &err));
+    data = user_net_wait(n, is_tcp_data_of, &t, WAIT_MS);
+    g_assert_nonnull(data);
+    f = parse(data);
+    assert_payload(&f, "held back");
+    close(conn);
+    close(listener);
+    user_net_free(n);
+}
+
+/* A runtime with a user netdev, a hostfwd and an open NAT connection leaves no fd open
+ * once freed. Fails if slirp's sockets, the hostfwd listener or a watch leak. */
+static void test_free_closes_every_socket(void)
+{
+    int before = test_count_fds(0);
+    uint16_t port, fwd_port;
+    int listener = user_net_loopback_socket(SOCK_STREAM, &port);
+    int probe = user_net_loopback_socket(SOCK_STREAM, &fwd_port);
+    g_autofree char *opts = NULL;
+    UserNet *n;
+    int conn;
+
+    close(probe);
+    opts = g_strdup_printf("hostfwd = tcp:127.0.0.1:%u-:22", fwd_port);
+    n = user_net_new(opts, "10.0.2.15");
+    tcp_open(n, "10.0.2.2", 40005, port);
+    conn = accept_within(n, listener);
+    g_assert_cmpint(test_count_fds(0), >, before + 2);
+    user_net_free(n);
+    close(conn);
+    close(listener);
+    g_assert_cmpint(test_count_fds(0), ==, before);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/user/dhcp_discover_gets_offer_with_defaults",
+                    test_dhcp_discover_gets_offer_with_defaults);
+    g_test_add_func("/user/dhcp_lease_follows_custom_options",
+                    test_dhcp_lease_follows_custom_options);
+    g_test_add_func("/user/dhcp_off_gets_no_reply", test_dhcp_off_gets_no_reply);
+    g_test_add_func("/user/arp_for_gateway_and_dns_is_answered",
+                    test_arp_for_gateway_and_dns_is_answered);
+    g_test_add_func("/user/ping_to_gateway_is_answered", test_ping_to_gateway_is_answered);
+    g_test_add_func("/user/guest_tcp_reaches_host_listener",
+                    test_guest_tcp_reaches_host_listener);
+    g_test_add_func("/user/guest_udp_reaches_host_and_back",
+                    test_guest_udp_reaches_host_and_back);
+    g_test_add_func("/user/hostfwd_tcp_reaches_guest", test_hostfwd_tcp_reaches_guest);
+    g_test_add_func("/user/hostfwd_udp_reaches_guest", test_hostfwd_udp_reaches_guest);
+    g_test_add_func("/user/restrict_keeps_guest_from_host", test_restrict_keeps_guest_from_host);
+    g_test_add_func("/user/ipv6_router_advertisement_follows_prefix",
+                    test_ipv6_router_advertisement_follows_prefix);
+    g_test_add_func("/user/slirp_timers_retransmit_syn_ack", test_slirp_timers_retransmit_syn_ack);
+    g_test_add_func("/user/paused_backend_leaves_host_data_in_kernel",
+                    test_paused_backend_leaves_host_data_in_kernel);
+    g_test_add_func("/user/free_closes_every_socket", test_free_closes_every_socket);
+    return g_test_run();
+}
