@@ -135,10 +135,11 @@ VqPopResult vq_pop(Vq *vq, struct iovec *iov, unsigned max_iov, unsigned allow, 
                 vq_fail(vq, "descriptor %u is both indirect and chained", idx);
             } else if (count != 1) {
                 vq_fail(vq, "indirect descriptor %u is not the head of its chain", idx);
-            } else if (d.len == 0 || d.len % sizeof(VqDesc) ||
-                       d.len / sizeof(VqDesc) > VQ_MAX_SIZE) {
-                vq_fail(vq, "indirect table of %u bytes (allowed: 16..%u, multiple of 16)",
-                        d.len, VQ_MAX_SIZE * (unsigned)sizeof(VqDesc));
+            } else if (d.len == 0 || d.len % sizeof(VqDesc)) {
+                vq_fail(vq, "indirect table of %u bytes (allowed: a multiple of 16)", d.len);
+            } else if (d.len / sizeof(VqDesc) > vq->size) {
+                vq_fail(vq, "indirect table of %u descriptors is longer than the queue (%u)",
+                        d.len / (unsigned)sizeof(VqDesc), vq->size);
             } else if (!(table = vnet_mem_map(vq->mem, d.addr, d.len))) {
                 vq_fail(vq, "indirect table 0x%" G_GINT64_MODIFIER "x+%u is outside guest "
                         "memory", d.addr, d.len);

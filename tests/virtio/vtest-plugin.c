@@ -1,0 +1,219 @@
+/* vtest-plugin.c - test fixture backend "vtest": one socketpair end per queue, given as fds. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "netbe/netbe.h"
+#include "netbe/plugin.h"
+
+#define VTEST_MAX_QUEUES 16
+
+typedef struct Vtest Vtest;
+
+typedef struct VtestQueue {
+    Vtest *t;
+    unsigned index;
+    int fd;
+    NetbeFdWatch *watch;
+    bool want_in, want_out;
+    bool enabled;
+} VtestQueue;
+
+struct Vtest {
+    NetbeBackend *be;
+    unsigned nqueues;
+    int src_fds[VTEST_MAX_QUEUES];
+    VtestQueue q[VTEST_MAX_QUEUES];
+    bool vnet_hdr;
+    uint32_t offload_caps;
+    unsigned hdr_len;
+    uint32_t offloads;
+};
+
+static const char *const vtest_bools[] = { "on", "off", NULL };
+
+static const NetbeOptionSpec vtest_options[] = {
+    { "fds", NETBE_OPT_STRING, NULL, "socket fds, one per queue, colon-separated",
+      .flags = NETBE_OPT_REQUIRED },
+    { "vnet_hdr", NETBE_OPT_ENUM, "off", "offer a vnet header", .choices = vtest_bools },
+    { "offloads", NETBE_OPT_INT, "0", "NETBE_OFFLOAD_* bits offered", 0, 0x7f },
+    { NULL }
+};
+
+static bool vtest_init(NetbeBackend *be, const NetbeOptions *opts, GError **errp)
+{
+    Vtest *t = netbe_backend_priv(be);
+    g_auto(GStrv) parts = g_strsplit(netbe_options_get_string(opts, "fds"), ":", -1);
+
+    t->be = be;
+    t->nqueues = g_strv_length(parts);
+    if (t->nqueues < 1 || t->nqueues > VTEST_MAX_QUEUES) {
+        netbe_options_error(opts, errp, "fds", "%u fds (allowed: 1..%d)", t->nqueues,
+                            VTEST_MAX_QUEUES);
+        return false;
+    }
+    for (unsigned i = 0; i < t->nqueues; i++) {
+        t->src_fds[i] = atoi(parts[i]);
+        t->q[i].fd = -1;
+        t->q[i].enabled = true;
+    }
+    t->vnet_hdr = strcmp(netbe_options_get_string(opts, "vnet_hdr"), "on") == 0;
+    t->offload_caps = netbe_options_get_int(opts, "offloads");
+    return netbe_backend_set_queues(be, t->nqueues, errp);
+}
+
+static void vtest_update(VtestQueue *q)
+{
+    if (q->watch) {
+        netbe_fd_watch_set_events(q->watch, (q->want_in ? G_IO_IN : 0) |
+                                            (q->want_out ? G_IO_OUT : 0));
+    }
+}
+
+static void vtest_fd_event(int fd, GIOCondition revents, void *opaque)
+{
+    VtestQueue *q = opaque;
+
+    (void)fd;
+    if ((revents & G_IO_OUT) && q->want_out) {
+        q->want_out = false;
+        vtest_update(q);
+        netbe_backend_tx_ready(q->t->be, q->index);
+    }
+    if ((revents & G_IO_IN) && q->want_in) {
+        netbe_backend_rx_ready(q->t->be, q->index, 64);
+    }
+}
+
+static bool vtest_connect(NetbeBackend *be, GError **errp)
+{
+    Vtest *t = netbe_backend_priv(be);
+    for (unsigned i = 0; i < t->nqueues; i++) {
+        t->q[i].fd = fcntl(t->src_fds[i], F_DUPFD_CLOEXEC, 3);
+        if (t->q[i].fd < 0) {
+            g_set_error(errp, NETBE_BACKEND_ERROR, errno, "cannot dup fd %d: %s",
+                        t->src_fds[i], g_strerror(errno));
+            return false;
+        }
+        fcntl(t->q[i].fd, F_SETFL, O_NONBLOCK);
+        t->q[i].t = t;
+        t->q[i].index = i;
+        t->q[i].watch = netbe_fd_watch_new(be, t->q[i].fd, 0, vtest_fd_event, &t->q[i]);
+    }
+    return true;
+}
+
+static void vtest_cleanup(NetbeBackend *be)
+{
+    Vtest *t = netbe_backend_priv(be);
+
+    for (unsigned i = 0; i < t->nqueues; i++) {
+        netbe_fd_watch_free(t->q[i].watch);
+        t->q[i].watch = NULL;
+        if (t->q[i].fd >= 0) {
+            close(t->q[i].fd);
+            t->q[i].fd = -1;
+        }
+    }
+}
+
+static ssize_t vtest_send(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt)
+{
+    Vtest *t = netbe_backend_priv(be);
+    struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt };
+    ssize_t n = sendmsg(t->q[queue].fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+    if (n < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
+        t->q[queue].want_out = true;
+        vtest_update(&t->q[queue]);
+        return 0;
+    }
+    return n < 0 ? -errno : n;
+}
+
+static ssize_t vtest_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt)
+{
+    Vtest *t = netbe_backend_priv(be);
+    struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt };
+    ssize_t n = recvmsg(t->q[queue].fd, &msg, MSG_DONTWAIT);
+
+    if (n < 0) {
+        return errno == EAGAIN ? 0 : -errno;
+    }
+    return n;
+}
+
+static void vtest_poll(NetbeBackend *be, unsigned queue, bool enable)
+{
+    Vtest *t = netbe_backend_priv(be);
+
+    t->q[queue].want_in = enable;
+    vtest_update(&t->q[queue]);
+}
+
+static void vtest_get_caps(NetbeBackend *be, NetbeCaps *caps)
+{
+    Vtest *t = netbe_backend_priv(be);
+
+    caps->flags = (t->vnet_hdr ? NETBE_CAP_VNET_HDR : 0) |
+                  (t->nqueues > 1 ? NETBE_CAP_MULTIQUEUE : 0);
+    caps->offloads = t->vnet_hdr ? t->offload_caps : 0;
+    caps->max_queues = t->nqueues;
+}
+
+static bool vtest_set_vnet_hdr_len(NetbeBackend *be, unsigned len, GError **errp)
+{
+    Vtest *t = netbe_backend_priv(be);
+
+    if (len && !t->vnet_hdr) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP, "no vnet header");
+        return false;
+    }
+    t->hdr_len = len;
+    return true;
+}
+
+static bool vtest_set_offloads(NetbeBackend *be, uint32_t offloads, GError **errp)
+{
+    Vtest *t = netbe_backend_priv(be);
+
+    if (offloads & ~t->offload_caps) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP, "offloads 0x%x not offered", offloads);
+        return false;
+    }
+    t->offloads = offloads;
+    return true;
+}
+
+static bool vtest_set_queue_enabled(NetbeBackend *be, unsigned queue, bool enabled,
+                                    GError **errp)
+{
+    Vtest *t = netbe_backend_priv(be);
+
+    (void)errp;
+    t->q[queue].enabled = enabled;
+    return true;
+}
+
+static const NetbePluginDesc vtest_desc = {
+    .abi_version = NETBE_PLUGIN_ABI,
+    .struct_size = sizeof(NetbePluginDesc),
+    .name = "vtest",
+    .summary = "test fixture: frames over socketpair fds, one per queue",
+    .options = vtest_options,
+    .state_size = sizeof(Vtest),
+    .init = vtest_init,
+    .backend_connect = vtest_connect,
+    .cleanup = vtest_cleanup,
+    .send = vtest_send,
+    .recv = vtest_recv,
+    .poll = vtest_poll,
+    .get_caps = vtest_get_caps,
+    .set_vnet_hdr_len = vtest_set_vnet_hdr_len,
+    .set_offloads = vtest_set_offloads,
+    .set_queue_enabled = vtest_set_queue_enabled,
+};
+
+NETBE_PLUGIN_DEFINE(vtest_desc)
