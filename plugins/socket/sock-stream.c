@@ -102,6 +102,8 @@ ssize_t sock_stream_send(SockState *s, const struct iovec *iov, int iovcnt)
         goto lost;
     }
     if ((size_t)n < len + SOCK_LEN_SIZE) {
+        g_debug("netdev '%s': partial write, %zd of %zu bytes; keeping the tail", s->id, n,
+                len + SOCK_LEN_SIZE);
         keep_tail(s, v, iovcnt + 1, n);
         sock_update_events(s);
     }

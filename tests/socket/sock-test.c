@@ -1,0 +1,503 @@
+/* sock-test.c - helpers for the socket plugin tests: runtimes pumped by the test, raw peers. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include "host-proc.h"
+#include "sock-test.h"
+
+static GPtrArray *live_runtimes;
+
+NetbeRuntime *st_runtime_try(const char *config, GError **errp)
+{
+    NetbeRuntime *rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
+
+    netbe_runtime_set_plugin_path(rt, test_env_path("NETBE_PLUGIN_PATH"));
+    if (!netbe_runtime_load_config_string(rt, config, "sock.ini", errp)) {
+        netbe_runtime_free(rt);
+        return NULL;
+    }
+    return rt;
+}
+
+NetbeRuntime *st_runtime_new(const char *config)
+{
+    g_autoptr(GError) err = NULL;
+    NetbeRuntime *rt = st_runtime_try(config, &err);
+
+    g_assert_no_error(err);
+    g_assert_true(netbe_runtime_start(rt, &err));
+    g_assert_no_error(err);
+    if (!live_runtimes) {
+        live_runtimes = g_ptr_array_new();
+    }
+    g_ptr_array_add(live_runtimes, rt);
+    return rt;
+}
+
+void st_runtime_free(NetbeRuntime *rt)
+{
+    if (live_runtimes) {
+        g_ptr_array_remove(live_runtimes, rt);
+    }
+    netbe_runtime_free(rt);
+}
+
+void st_pump(void)
+{
+    for (guint i = 0; live_runtimes && i < live_runtimes->len; i++) {
+        NetbeRuntime *rt = g_ptr_array_index(live_runtimes, i);
+
+        for (int n = 0; n < 1000 && netbe_runtime_iterate(rt, false); n++) {
+        }
+    }
+}
+
+bool st_wait(bool (*cond)(void *data), void *data, unsigned timeout_ms)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+    for (;;) {
+        st_pump();
+        if (cond(data)) {
+            return true;
+        }
+        if (g_get_monotonic_time() > end) {
+            return false;
+        }
+        g_usleep(200);
+    }
+}
+
+static bool never(void *data)
+{
+    return false;
+}
+
+void st_pump_for(unsigned ms)
+{
+    st_wait(never, NULL, ms);
+}
+
+NetbeQueueStats st_stats(NetbeRuntime *rt, const char *id)
+{
+    NetbeQueueStats st;
+
+    g_assert_true(netbe_runtime_get_queue_stats(rt, id, 0, &st));
+    return st;
+}
+
+typedef struct FramesWait {
+    NetbeRuntime *rt;
+    const char *id;
+    uint64_t tx, rx;
+} FramesWait;
+
+static bool frames_reached(void *data)
+{
+    FramesWait *w = data;
+    NetbeQueueStats st = st_stats(w->rt, w->id);
+
+    return st.tx_frames + st.tx_drops >= w->tx && st.rx_frames + st.rx_drops >= w->rx;
+}
+
+bool st_wait_frames(NetbeRuntime *rt, const char *id, uint64_t tx, uint64_t rx)
+{
+    FramesWait w = { rt, id, tx, rx };
+
+    return st_wait(frames_reached, &w, ST_TIMEOUT_MS);
+}
+
+char *st_tmpdir_new(void)
+{
+    g_autoptr(GError) err = NULL;
+    char *dir = g_dir_make_tmp("netbe-sock-XXXXXX", &err);
+
+    g_assert_no_error(err);
+    return dir;
+}
+
+void st_tmpdir_free(char *dir)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const char *name;
+
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+
+        g_unlink(path);
+    }
+    if (d) {
+        g_dir_close(d);
+    }
+    g_rmdir(dir);
+    g_free(dir);
+}
+
+static void set_nonblock(int fd)
+{
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+static unsigned free_port(int type)
+{
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(sin);
+    int fd = socket(AF_INET, type, 0);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), ==, 0);
+    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sin, &len), ==, 0);
+    close(fd);
+    return ntohs(sin.sin_port);
+}
+
+unsigned st_free_tcp_port(void)
+{
+    return free_port(SOCK_STREAM);
+}
+
+unsigned st_free_udp_port(void)
+{
+    return free_port(SOCK_DGRAM);
+}
+
+void st_socketpair(int type, int sv[2])
+{
+    g_assert_cmpint(socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv), ==, 0);
+    set_nonblock(sv[0]);
+}
+
+static socklen_t unix_addr(struct sockaddr_un *sun, const char *path)
+{
+    memset(sun, 0, sizeof(*sun));
+    sun->sun_family = AF_UNIX;
+    g_assert_cmpuint(strlen(path), <, sizeof(sun->sun_path));
+    strcpy(sun->sun_path, path);
+    return sizeof(*sun);
+}
+
+int st_unix_listen(const char *path)
+{
+    struct sockaddr_un sun;
+    socklen_t len = unix_addr(&sun, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&sun, len), ==, 0);
+    g_assert_cmpint(listen(fd, 8), ==, 0);
+    return fd;
+}
+
+/* Connect a blocking-then-non-blocking socket, retrying while pumping. */
+static int connect_retry(int family, const struct sockaddr *sa, socklen_t len)
+{
+    gint64 end = g_get_monotonic_time() + ST_TIMEOUT_MS * 1000;
+
+    for (;;) {
+        int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+        int err = 0;
+        socklen_t elen = sizeof(err);
+
+        if (connect(fd, sa, len) == 0) {
+            return fd;
+        }
+        if (errno == EINPROGRESS) {
+            while (poll(&pfd, 1, 0) == 0 && g_get_monotonic_time() < end) {
+                st_pump();
+                g_usleep(200);
+            }
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
+            if (pfd.revents && err == 0) {
+                return fd;
+            }
+        }
+        close(fd);
+        if (g_get_monotonic_time() > end) {
+            return -1;
+        }
+        st_pump_for(5);
+    }
+}
+
+int st_unix_connect(const char *path)
+{
+    struct sockaddr_un sun;
+    socklen_t len = unix_addr(&sun, path);
+
+    return connect_retry(AF_UNIX, (struct sockaddr *)&sun, len);
+}
+
+int st_tcp_connect(unsigned port)
+{
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+    return connect_retry(AF_INET, (struct sockaddr *)&sin, sizeof(sin));
+}
+
+int st_accept(int lfd)
+{
+    gint64 end = g_get_monotonic_time() + ST_TIMEOUT_MS * 1000;
+
+    while (g_get_monotonic_time() < end) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+        if (fd >= 0) {
+            return fd;
+        }
+        st_pump();
+        g_usleep(200);
+    }
+    return -1;
+}
+
+int st_unix_dgram_bind(const char *path)
+{
+    struct sockaddr_un sun;
+    socklen_t len = unix_addr(&sun, path);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&sun, len), ==, 0);
+    return fd;
+}
+
+int st_udp_bind(unsigned *port)
+{
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(*port),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(sin);
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), ==, 0);
+    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sin, &len), ==, 0);
+    *port = ntohs(sin.sin_port);
+    return fd;
+}
+
+bool st_write_all(int fd, const void *buf, size_t len)
+{
+    gint64 end = g_get_monotonic_time() + ST_TIMEOUT_MS * 1000;
+    const uint8_t *p = buf;
+
+    while (len) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (n > 0) {
+            p += n;
+            len -= n;
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EINTR) {
+            return false;
+        }
+        if (g_get_monotonic_time() > end) {
+            return false;
+        }
+        st_pump();
+        g_usleep(100);
+    }
+    return true;
+}
+
+bool st_read_exact(int fd, void *buf, size_t len)
+{
+    gint64 end = g_get_monotonic_time() + ST_TIMEOUT_MS * 1000;
+    uint8_t *p = buf;
+
+    while (len) {
+        ssize_t n = recv(fd, p, len, MSG_DONTWAIT);
+
+        if (n > 0) {
+            p += n;
+            len -= n;
+            continue;
+        }
+        if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+            return false;
+        }
+        if (g_get_monotonic_time() > end) {
+            return false;
+        }
+        st_pump();
+        g_usleep(100);
+    }
+    return true;
+}
+
+ssize_t st_recv_dgram(int fd, void *buf, size_t cap)
+{
+    gint64 end = g_get_monotonic_time() + ST_TIMEOUT_MS * 1000;
+
+    while (g_get_monotonic_time() < end) {
+        ssize_t n = recv(fd, buf, cap, MSG_DONTWAIT);
+
+        if (n >= 0) {
+            return n;
+        }
+        st_pump();
+        g_usleep(100);
+    }
+    return -1;
+}
+
+bool st_wait_eof(int fd)
+{
+    gint64 end = g_get_monotonic_time() + ST_TIMEOUT_MS * 1000;
+    char c;
+
+    while (g_get_monotonic_time() < end) {
+        ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
+
+        if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+            return true;
+        }
+        if (n > 0) {
+            return false;
+        }
+        st_pump();
+        g_usleep(200);
+    }
+    return false;
+}
+
+bool st_quiet(int fd, unsigned ms)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+    char c;
+
+    while (g_get_monotonic_time() < end) {
+        if (recv(fd, &c, 1, MSG_DONTWAIT | MSG_PEEK) >= 0) {
+            return false;
+        }
+        st_pump();
+        g_usleep(200);
+    }
+    return true;
+}
+
+bool st_write_framed(int fd, const void *frame, size_t len)
+{
+    uint32_t prefix = htonl((uint32_t)len);
+
+    return st_write_all(fd, &prefix, 4) && st_write_all(fd, frame, len);
+}
+
+ssize_t st_read_framed(int fd, void *buf, size_t cap)
+{
+    uint32_t prefix;
+    size_t len;
+
+    if (!st_read_exact(fd, &prefix, 4)) {
+        return -1;
+    }
+    len = ntohl(prefix);
+    if (len > cap || !st_read_exact(fd, buf, len)) {
+        return -1;
+    }
+    return len;
+}
+
+void st_fill(void *buf, size_t len, unsigned seed)
+{
+    uint8_t *p = buf;
+
+    for (size_t i = 0; i < len; i++) {
+        p[i] = (uint8_t)(seed * 131 + i * 7 + (i >> 8));
+    }
+}
+
+bool st_check(const void *buf, size_t len, unsigned seed)
+{
+    const uint8_t *p = buf;
+
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] != (uint8_t)(seed * 131 + i * 7 + (i >> 8))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+StRig *st_rig_new(const char *link_options)
+{
+    StRig *r = g_new0(StRig, 1);
+    g_autofree char *config = NULL;
+
+    st_socketpair(SOCK_DGRAM, r->inj);
+    config = g_strdup_printf("[netdev.inj]\ntype = socket\nfd = %d\n"
+                             "[netdev.link]\ntype = socket\n%s\n"
+                             "[hub.h]\nports = inj, link\n", r->inj[1], link_options);
+    r->rt = st_runtime_new(config);
+    return r;
+}
+
+void st_rig_free(StRig *r)
+{
+    st_runtime_free(r->rt); /* closes inj[1] */
+    close(r->inj[0]);
+    g_free(r);
+}
+
+void st_inject(StRig *r, const void *frame, size_t len)
+{
+    gint64 end = g_get_monotonic_time() + ST_TIMEOUT_MS * 1000;
+
+    while (send(r->inj[0], frame, len, MSG_DONTWAIT) < 0) {
+        g_assert_cmpint(errno, ==, EAGAIN);
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        st_pump();
+        g_usleep(100);
+    }
+}
+
+ssize_t st_take(StRig *r, void *buf, size_t cap)
+{
+    return st_recv_dgram(r->inj[0], buf, cap);
+}
+
+#define ST_PROBE_SEED 999
+#define ST_PROBE_LEN 42
+
+/* A probe frame waiting on @fd? Read it (and check it is one). */
+static bool probe_arrived(int fd, bool framed)
+{
+    uint8_t buf[ST_FRAME_MAX];
+    ssize_t n;
+
+    if (recv(fd, buf, 1, MSG_DONTWAIT | MSG_PEEK) <= 0) {
+        return false;
+    }
+    n = framed ? st_read_framed(fd, buf, sizeof(buf)) : st_recv_dgram(fd, buf, sizeof(buf));
+    g_assert_cmpint(n, ==, ST_PROBE_LEN);
+    g_assert_true(st_check(buf, n, ST_PROBE_SEED));
+    return true;
+}
+
+bool st_probe(StRig *r, int peer_fd, bool framed)
+{
+    uint8_t probe[ST_PROBE_LEN];
+    gint64 end = g_get_monotonic_time() + ST_TIMEOUT_MS * 1000;
+
+    st_fill(probe, sizeof(probe), ST_PROBE_SEED);
+    while (g_get_monotonic_time() < end) {
+        st_inject(r, probe, sizeof(probe));
+        for (int i = 0; i < 20; i++) {
+            st_pump_for(1);
+            if (probe_arrived(peer_fd, framed)) {
+                st_pump_for(30);
+                while (probe_arrived(peer_fd, framed)) {
+                    st_pump_for(30);
+                }
+                return true;
+            }
+        }
+    }
+    return false;
+}

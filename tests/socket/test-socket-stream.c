@@ -1,0 +1,454 @@
+/* test-socket-stream.c - the socket plugin's stream transport over real loopback sockets:
+ * QEMU's wire framing, two runtimes joined by TCP, partial writes, one peer at a time,
+ * reconnect, bad framing and early close. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "sock-test.h"
+
+/* Fails if the length prefix is not 4 bytes big-endian, if a frame is cut or merged when
+ * the peer writes it in pieces or several in one write, or if counters disagree. */
+static void test_wire_format_is_qemu_length_prefix(void)
+{
+    char *dir = st_tmpdir_new();
+    g_autofree char *opts = g_strdup_printf("listen = unix:%s/srv.sock", dir);
+    g_autofree char *path = g_strdup_printf("%s/srv.sock", dir);
+    StRig *r = st_rig_new(opts);
+    uint8_t frame[300], got[ST_FRAME_MAX], prefix[4];
+    uint32_t be_len = htonl(17);
+    NetbeQueueStats base, st;
+    int c = st_unix_connect(path);
+
+    g_assert_cmpint(c, >=, 0);
+    g_assert_true(st_probe(r, c, true));
+    base = st_stats(r->rt, "link");
+
+    /* hub -> peer: 258 bytes go out as 00 00 01 02 and the bytes themselves */
+    st_fill(frame, 258, 1);
+    st_inject(r, frame, 258);
+    g_assert_true(st_read_exact(c, prefix, 4));
+    g_assert_cmpmem(prefix, 4, ((uint8_t[]){ 0x00, 0x00, 0x01, 0x02 }), 4);
+    g_assert_true(st_read_exact(c, got, 258));
+    g_assert_cmpmem(got, 258, frame, 258);
+
+    /* peer -> hub: a frame written one byte at a time, prefix included */
+    st_fill(frame, 17, 2);
+    for (int i = 0; i < 4; i++) {
+        g_assert_true(st_write_all(c, (uint8_t *)&be_len + i, 1));
+        st_pump_for(2);
+    }
+    for (int i = 0; i < 17; i++) {
+        g_assert_true(st_write_all(c, frame + i, 1));
+        st_pump_for(1);
+    }
+    g_assert_cmpint(st_take(r, got, sizeof(got)), ==, 17);
+    g_assert_true(st_check(got, 17, 2));
+
+    /* three frames in one write come out as three */
+    {
+        uint8_t burst[3 * 4 + 60 + 80 + 100];
+        size_t off = 0;
+
+        for (int i = 0; i < 3; i++) {
+            uint32_t l = htonl(60 + i * 20);
+
+            memcpy(burst + off, &l, 4);
+            st_fill(burst + off + 4, 60 + i * 20, 10 + i);
+            off += 4 + 60 + i * 20;
+        }
+        g_assert_true(st_write_all(c, burst, off));
+        for (int i = 0; i < 3; i++) {
+            g_assert_cmpint(st_take(r, got, sizeof(got)), ==, 60 + i * 20);
+            g_assert_true(st_check(got, 60 + i * 20, 10 + i));
+        }
+    }
+    st = st_stats(r->rt, "link");
+    g_assert_cmpuint(st.tx_frames - base.tx_frames, ==, 1);
+    g_assert_cmpuint(st.tx_bytes - base.tx_bytes, ==, 258);
+    g_assert_cmpuint(st.rx_frames - base.rx_frames, ==, 4);
+    g_assert_cmpuint(st.rx_bytes - base.rx_bytes, ==, 17 + 60 + 80 + 100);
+    g_assert_cmpuint(st.rx_drops, ==, 0);
+    close(c);
+    st_rig_free(r);
+    st_tmpdir_free(dir);
+}
+
+/* Sizes that cross every interesting boundary, up to the largest frame. */
+static const size_t sizes[] = { 60, 1514, 4096, 9000, 32768, ST_FRAME_MAX, 61, 1 };
+
+/* Send every size from @src's inj; check each arrives intact and in order at @dst's inj. */
+static void exchange(StRig *src, StRig *dst, unsigned seed)
+{
+    static uint8_t buf[ST_FRAME_MAX];
+
+    for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
+        st_fill(buf, sizes[i], seed + i);
+        st_inject(src, buf, sizes[i]);
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
+        memset(buf, 0, sizeof(buf));
+        g_assert_cmpint(st_take(dst, buf, sizeof(buf)), ==, sizes[i]);
+        g_assert_true(st_check(buf, sizes[i], seed + i));
+    }
+}
+
+static uint64_t sizes_total(void)
+{
+    uint64_t total = 0;
+
+    for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
+        total += sizes[i];
+    }
+    return total;
+}
+
+/* Fails if two runtimes joined by listen/connect over TCP lose, change, reorder or
+ * miscount a frame in either direction (64 KiB + 20 frames included). */
+static void test_tcp_stream_joins_two_runtimes_both_ways(void)
+{
+    unsigned port = st_free_tcp_port();
+    g_autofree char *lopts = g_strdup_printf("listen = 127.0.0.1:%u", port);
+    g_autofree char *copts = g_strdup_printf("connect = 127.0.0.1:%u\nreconnect = 1", port);
+    StRig *a = st_rig_new(lopts);
+    StRig *b = st_rig_new(copts);
+    NetbeQueueStats a0, b0, a1, b1;
+    uint8_t probe[64];
+
+    /* wait until b's connect went through: a frame from b reaches a */
+    st_fill(probe, sizeof(probe), 999);
+    for (int i = 0; i < 500; i++) {
+        st_inject(b, probe, sizeof(probe));
+        st_pump_for(10);
+        if (recv(a->inj[0], probe, sizeof(probe), MSG_DONTWAIT) > 0) {
+            break;
+        }
+    }
+    st_pump_for(30);
+    while (recv(a->inj[0], probe, sizeof(probe), MSG_DONTWAIT) > 0) {
+    }
+    a0 = st_stats(a->rt, "link");
+    b0 = st_stats(b->rt, "link");
+    g_assert_cmpuint(a0.rx_frames, >=, 1);
+
+    exchange(a, b, 100);
+    exchange(b, a, 200);
+    exchange(a, b, 300);
+
+    a1 = st_stats(a->rt, "link");
+    b1 = st_stats(b->rt, "link");
+    g_assert_cmpuint(a1.tx_frames - a0.tx_frames, ==, 2 * G_N_ELEMENTS(sizes));
+    g_assert_cmpuint(a1.tx_bytes - a0.tx_bytes, ==, 2 * sizes_total());
+    g_assert_cmpuint(b1.rx_frames - b0.rx_frames, ==, 2 * G_N_ELEMENTS(sizes));
+    g_assert_cmpuint(b1.rx_bytes - b0.rx_bytes, ==, 2 * sizes_total());
+    g_assert_cmpuint(b1.tx_frames - b0.tx_frames, ==, G_N_ELEMENTS(sizes));
+    g_assert_cmpuint(a1.rx_frames - a0.rx_frames, ==, G_N_ELEMENTS(sizes));
+    g_assert_cmpuint(a1.tx_drops, ==, a0.tx_drops);
+    g_assert_cmpuint(b1.tx_drops, ==, b0.tx_drops);
+    g_assert_cmpuint(a1.rx_drops + b1.rx_drops, ==, 0);
+    st_rig_free(b);
+    st_rig_free(a);
+}
+
+#define PARTIAL_FRAMES 300
+
+static unsigned partial_writes;
+
+/* Count the plugin's "partial write" debug lines; pass everything else on. */
+static void count_partial(const char *domain, GLogLevelFlags level, const char *msg, void *data)
+{
+    if (strstr(msg, "partial write")) {
+        partial_writes++;
+    } else {
+        g_log_default_handler(domain, level, msg, data);
+    }
+}
+
+/* Fails if a full socket buffer (the peer reads nothing for a while) loses a frame,
+ * corrupts the framing with a partly written frame, or the busy path is never taken. */
+static void test_partial_writes_keep_framing(void)
+{
+    int small = 4096, one = 1, l, p, c;
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t alen = sizeof(sin);
+    g_autofree char *opts = NULL;
+    static uint8_t buf[ST_FRAME_MAX];
+    uint32_t most_queued = 0;
+    NetbeQueueStats base, st;
+    guint handler = g_log_set_handler("netbe-socket", G_LOG_LEVEL_DEBUG, count_partial, NULL);
+    StRig *r;
+
+    /* a TCP connection with tiny buffers at both ends; the plugin gets one end as fd = */
+    l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    setsockopt(l, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    g_assert_cmpint(bind(l, (struct sockaddr *)&sin, sizeof(sin)), ==, 0);
+    g_assert_cmpint(listen(l, 1), ==, 0);
+    g_assert_cmpint(getsockname(l, (struct sockaddr *)&sin, &alen), ==, 0);
+    p = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    setsockopt(p, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    g_assert_cmpint(connect(p, (struct sockaddr *)&sin, sizeof(sin)), ==, 0);
+    c = accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    g_assert_cmpint(c, >=, 0);
+    close(l);
+    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    opts = g_strdup_printf("fd = %d", p);
+    r = st_rig_new(opts);
+    base = st_stats(r->rt, "link");
+
+    for (unsigned i = 0; i < PARTIAL_FRAMES; i++) {
+        size_t len = 1000 + (i * 7919) % 9000; /* odd sizes: writes end mid-frame */
+
+        st_fill(buf, len, i);
+        st_inject(r, buf, len);
+        st_pump();
+        most_queued = MAX(most_queued, st_stats(r->rt, "link").tx_queued);
+    }
+    g_assert_cmpuint(most_queued, >, 0); /* the socket was full: busy path taken */
+    g_assert_cmpuint(partial_writes, >, 0); /* and frames were cut by the kernel */
+    for (unsigned i = 0; i < PARTIAL_FRAMES; i++) {
+        size_t len = 1000 + (i * 7919) % 9000;
+        ssize_t n = st_read_framed(c, buf, sizeof(buf));
+
+        g_assert_cmpint(n, ==, len);
+        g_assert_true(st_check(buf, len, i));
+    }
+    st = st_stats(r->rt, "link");
+    g_assert_cmpuint(st.tx_frames - base.tx_frames, ==, PARTIAL_FRAMES);
+    g_assert_cmpuint(st.tx_drops, ==, base.tx_drops);
+    g_assert_cmpuint(st.tx_queued, ==, 0);
+    g_log_remove_handler("netbe-socket", handler);
+    g_test_message("%u partial writes, at most %u frames queued", partial_writes, most_queued);
+    close(c);
+    st_rig_free(r);
+}
+
+/* Fails if a second client is let in (or left hanging) while one is connected, if the
+ * first one stops working because of it, or if the server does not take a new peer
+ * after the first leaves, with counters carried on. */
+static void test_server_takes_one_peer_at_a_time(void)
+{
+    char *dir = st_tmpdir_new();
+    g_autofree char *opts = g_strdup_printf("listen = unix:%s/srv.sock", dir);
+    g_autofree char *path = g_strdup_printf("%s/srv.sock", dir);
+    StRig *r = st_rig_new(opts);
+    uint8_t frame[100], got[ST_FRAME_MAX];
+    int c1 = st_unix_connect(path), c2, c3;
+    NetbeQueueStats st;
+
+    g_assert_true(st_probe(r, c1, true));
+    c2 = st_unix_connect(path);
+    g_assert_cmpint(c2, >=, 0);
+    g_assert_true(st_wait_eof(c2)); /* refused: closed at once */
+
+    st_fill(frame, sizeof(frame), 5);
+    g_assert_true(st_write_framed(c1, frame, sizeof(frame)));
+    g_assert_cmpint(st_take(r, got, sizeof(got)), ==, sizeof(frame));
+    g_assert_true(st_check(got, sizeof(frame), 5));
+    close(c1);
+    close(c2);
+
+    c3 = st_unix_connect(path);
+    g_assert_true(st_probe(r, c3, true));
+    st_fill(frame, sizeof(frame), 6);
+    g_assert_true(st_write_framed(c3, frame, sizeof(frame)));
+    g_assert_cmpint(st_take(r, got, sizeof(got)), ==, sizeof(frame));
+    g_assert_true(st_check(got, sizeof(frame), 6));
+    st = st_stats(r->rt, "link");
+    g_assert_cmpuint(st.rx_frames, ==, 2); /* one from c1, one from c3 */
+    g_assert_cmpuint(st.rx_bytes, ==, 200);
+    close(c3);
+    st_rig_free(r);
+    st_tmpdir_free(dir);
+}
+
+/* Fails if the client does not come back after the peer goes away (reconnect = 1), if
+ * frames sent meanwhile are not dropped and counted, or if counters restart. */
+static void test_client_reconnects_after_peer_goes_away(void)
+{
+    char *dir = st_tmpdir_new();
+    g_autofree char *path = g_strdup_printf("%s/peer.sock", dir);
+    g_autofree char *opts = g_strdup_printf("connect = unix:%s\nreconnect = 1", path);
+    int l = st_unix_listen(path), a1, a2;
+    StRig *r = st_rig_new(opts);
+    uint8_t frame[80], got[ST_FRAME_MAX];
+    NetbeQueueStats st, before;
+
+    a1 = st_accept(l);
+    g_assert_cmpint(a1, >=, 0);
+    st_fill(frame, sizeof(frame), 7);
+    g_assert_true(st_write_framed(a1, frame, sizeof(frame)));
+    g_assert_cmpint(st_take(r, got, sizeof(got)), ==, sizeof(frame));
+    st_inject(r, frame, sizeof(frame));
+    g_assert_cmpint(st_read_framed(a1, got, sizeof(got)), ==, sizeof(frame));
+    g_assert_true(st_check(got, sizeof(frame), 7));
+
+    close(a1);      /* the peer goes away */
+    st_pump_for(50);
+    before = st_stats(r->rt, "link");
+    st_inject(r, frame, sizeof(frame));
+    g_assert_true(st_wait_frames(r->rt, "link", before.tx_frames + before.tx_drops + 1, 0));
+    st = st_stats(r->rt, "link");
+    g_assert_cmpuint(st.tx_drops, ==, before.tx_drops + 1); /* down: dropped, counted */
+
+    a2 = st_accept(l); /* within reconnect = 1 s (+ slack) */
+    g_assert_cmpint(a2, >=, 0);
+    st_fill(frame, sizeof(frame), 8);
+    g_assert_true(st_write_framed(a2, frame, sizeof(frame)));
+    g_assert_cmpint(st_take(r, got, sizeof(got)), ==, sizeof(frame));
+    g_assert_true(st_check(got, sizeof(frame), 8));
+    g_assert_true(st_probe(r, a2, true));
+    st = st_stats(r->rt, "link");
+    g_assert_cmpuint(st.rx_frames, ==, 2);  /* counters carried across the reconnect */
+    g_assert_cmpuint(st.tx_frames, >=, 2);
+    close(a2);
+    close(l);
+    st_rig_free(r);
+    st_tmpdir_free(dir);
+}
+
+/* Fails if a length beyond 64 KiB + 20 is not treated as lost framing (connection
+ * dropped with a warning, drop counted), or if the server does not recover. */
+static void test_oversized_length_drops_the_connection(void)
+{
+    char *dir = st_tmpdir_new();
+    g_autofree char *opts = g_strdup_printf("listen = unix:%s/srv.sock", dir);
+    g_autofree char *path = g_strdup_printf("%s/srv.sock", dir);
+    StRig *r = st_rig_new(opts);
+    uint32_t huge = htonl(ST_FRAME_MAX + 1);
+    uint8_t frame[64], got[ST_FRAME_MAX];
+    int c1 = st_unix_connect(path), c2;
+
+    g_assert_true(st_probe(r, c1, true));
+    g_test_expect_message("netbe-socket", G_LOG_LEVEL_WARNING, "*65557 bytes*framing is lost*");
+    g_assert_true(st_write_all(c1, &huge, 4));
+    g_assert_true(st_write_all(c1, frame, sizeof(frame)));
+    g_assert_true(st_wait_eof(c1));
+    g_test_assert_expected_messages();
+    g_assert_cmpuint(st_stats(r->rt, "link").rx_drops, ==, 1);
+    g_assert_cmpuint(st_stats(r->rt, "link").rx_frames, ==, 0);
+
+    c2 = st_unix_connect(path);
+    g_assert_true(st_probe(r, c2, true));
+    st_fill(frame, sizeof(frame), 9);
+    g_assert_true(st_write_framed(c2, frame, sizeof(frame)));
+    g_assert_cmpint(st_take(r, got, sizeof(got)), ==, sizeof(frame));
+    g_assert_true(st_check(got, sizeof(frame), 9));
+    close(c1);
+    close(c2);
+    st_rig_free(r);
+    st_tmpdir_free(dir);
+}
+
+/* Fails if whole frames sent just before a close are lost, or if the half frame after
+ * them is delivered. */
+static void test_close_mid_frame_delivers_whole_frames_only(void)
+{
+    char *dir = st_tmpdir_new();
+    g_autofree char *opts = g_strdup_printf("listen = unix:%s/srv.sock", dir);
+    g_autofree char *path = g_strdup_printf("%s/srv.sock", dir);
+    StRig *r = st_rig_new(opts);
+    uint8_t frame[500], got[ST_FRAME_MAX];
+    uint32_t half = htonl(500);
+    int c = st_unix_connect(path);
+
+    g_assert_true(st_probe(r, c, true));
+    for (int i = 0; i < 3; i++) {
+        st_fill(frame, sizeof(frame), 20 + i);
+        g_assert_true(st_write_framed(c, frame, sizeof(frame)));
+    }
+    g_assert_true(st_write_all(c, &half, 4));
+    g_assert_true(st_write_all(c, frame, 200));
+    close(c);
+    for (int i = 0; i < 3; i++) {
+        g_assert_cmpint(st_take(r, got, sizeof(got)), ==, sizeof(frame));
+        g_assert_true(st_check(got, sizeof(frame), 20 + i));
+    }
+    g_assert_true(st_quiet(r->inj[0], 100));
+    g_assert_cmpuint(st_stats(r->rt, "link").rx_frames, ==, 3);
+    st_rig_free(r);
+    st_tmpdir_free(dir);
+}
+
+/* Fails if frames sent while no peer is connected are not dropped and counted (QEMU
+ * drops them too), or if one of them reaches a peer that connects later. */
+static void test_frames_before_peer_are_dropped_and_counted(void)
+{
+    char *dir = st_tmpdir_new();
+    g_autofree char *opts = g_strdup_printf("listen = unix:%s/srv.sock", dir);
+    g_autofree char *path = g_strdup_printf("%s/srv.sock", dir);
+    StRig *r = st_rig_new(opts);
+    uint8_t frame[70], got[ST_FRAME_MAX];
+    NetbeQueueStats st;
+    int c;
+
+    st_fill(frame, sizeof(frame), 30);
+    for (int i = 0; i < 3; i++) {
+        st_inject(r, frame, sizeof(frame));
+    }
+    g_assert_true(st_wait_frames(r->rt, "link", 3, 0));
+    st = st_stats(r->rt, "link");
+    g_assert_cmpuint(st.tx_drops, ==, 3);
+    g_assert_cmpuint(st.tx_frames, ==, 0);
+
+    c = st_unix_connect(path);
+    st_fill(frame, sizeof(frame), 31);
+    g_assert_true(st_write_framed(c, frame, sizeof(frame)));
+    g_assert_cmpint(st_take(r, got, sizeof(got)), ==, sizeof(frame));
+    st_inject(r, frame, sizeof(frame));
+    g_assert_cmpint(st_read_framed(c, got, sizeof(got)), ==, sizeof(frame));
+    g_assert_true(st_check(got, sizeof(frame), 31)); /* not one of the early frames */
+    close(c);
+    st_rig_free(r);
+    st_tmpdir_free(dir);
+}
+
+/* Fails if an inherited stream socket (fd =) is not recognised as a stream by SO_TYPE
+ * and spoken to with the length-prefix framing. */
+static void test_inherited_stream_fd_uses_framing(void)
+{
+    int sp[2];
+    g_autofree char *opts = NULL;
+    uint8_t frame[123], got[ST_FRAME_MAX];
+    StRig *r;
+
+    st_socketpair(SOCK_STREAM, sp);
+    opts = g_strdup_printf("fd = %d", sp[1]);
+    r = st_rig_new(opts);
+    st_fill(frame, sizeof(frame), 40);
+    st_inject(r, frame, sizeof(frame));
+    g_assert_cmpint(st_read_framed(sp[0], got, sizeof(got)), ==, sizeof(frame));
+    g_assert_true(st_check(got, sizeof(frame), 40));
+    st_fill(frame, sizeof(frame), 41);
+    g_assert_true(st_write_framed(sp[0], frame, sizeof(frame)));
+    g_assert_cmpint(st_take(r, got, sizeof(got)), ==, sizeof(frame));
+    g_assert_true(st_check(got, sizeof(frame), 41));
+    st_rig_free(r); /* closes sp[1] */
+    g_assert_true(st_wait_eof(sp[0]));
+    close(sp[0]);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/socket/stream/wire-format-is-qemu-length-prefix",
+                    test_wire_format_is_qemu_length_prefix);
+    g_test_add_func("/socket/stream/tcp-joins-two-runtimes-both-ways",
+                    test_tcp_stream_joins_two_runtimes_both_ways);
+    g_test_add_func("/socket/stream/partial-writes-keep-framing", test_partial_writes_keep_framing);
+    g_test_add_func("/socket/stream/server-takes-one-peer-at-a-time",
+                    test_server_takes_one_peer_at_a_time);
+    g_test_add_func("/socket/stream/client-reconnects-after-peer-goes-away",
+                    test_client_reconnects_after_peer_goes_away);
+    g_test_add_func("/socket/stream/oversized-length-drops-the-connection",
+                    test_oversized_length_drops_the_connection);
+    g_test_add_func("/socket/stream/close-mid-frame-delivers-whole-frames-only",
+                    test_close_mid_frame_delivers_whole_frames_only);
+    g_test_add_func("/socket/stream/frames-before-peer-are-dropped-and-counted",
+                    test_frames_before_peer_are_dropped_and_counted);
+    g_test_add_func("/socket/stream/inherited-stream-fd-uses-framing",
+                    test_inherited_stream_fd_uses_framing);
+    return g_test_run();
+}
