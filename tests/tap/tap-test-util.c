@@ -108,12 +108,44 @@ unsigned tap_test_stats_queues(const char *json, const char *netdev)
     }
 }
 
-TestHost *tap_test_host_start_fds(const char *config_text, const int *fds, const int *targets,
-                                  int nfds)
+/* @wrapper followed by @args: a new NULL-terminated vector (strings not copied). */
+static const char **argv_join(const char *const *wrapper, const char *const *args)
+{
+    GPtrArray *v = g_ptr_array_new();
+
+    for (int i = 0; wrapper && wrapper[i]; i++) {
+        g_ptr_array_add(v, (gpointer)wrapper[i]);
+    }
+    for (int i = 0; args[i]; i++) {
+        g_ptr_array_add(v, (gpointer)args[i]);
+    }
+    g_ptr_array_add(v, NULL);
+    return (const char **)g_ptr_array_free(v, false);
+}
+
+int tap_test_host_run(const char *config_path, const char *const *wrapper, char **err_out)
+{
+    const char *args[] = { "timeout", "10", test_env_path("NETBE_HOST"), "-c", config_path,
+                           NULL };
+    g_autofree const char **argv = argv_join(wrapper, args);
+    g_autoptr(GError) err = NULL;
+    int status = -1;
+
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                      NULL, NULL, NULL, err_out, &status, &err)) {
+        g_printerr("# cannot run netbe-host: %s\n", err->message);
+        return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TestHost *tap_test_host_start_fds(const char *config_text, const char *const *wrapper,
+                                  const int *fds, const int *targets, int nfds)
 {
     TestHost *h = g_new0(TestHost, 1);
     g_autoptr(GError) err = NULL;
-    const char *argv[] = { test_env_path("NETBE_HOST"), "-c", NULL, "--control", NULL, NULL };
+    const char *args[] = { test_env_path("NETBE_HOST"), "-c", NULL, "--control", NULL, NULL };
+    g_autofree const char **argv = NULL;
     int log_fd;
 
     h->pid = -1;
@@ -123,11 +155,13 @@ TestHost *tap_test_host_start_fds(const char *config_text, const int *fds, const
     h->control = g_build_filename(h->dir, "control.sock", NULL);
     h->log = g_build_filename(h->dir, "host.log", NULL);
     g_assert_true(g_file_set_contents(h->config, config_text, -1, NULL));
-    argv[2] = h->config;
-    argv[4] = h->control;
+    args[2] = h->config;
+    args[4] = h->control;
+    argv = argv_join(wrapper, args);
     log_fd = open(h->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     g_assert_cmpint(log_fd, >=, 0);
-    if (!g_spawn_async_with_pipes_and_fds(NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+    if (!g_spawn_async_with_pipes_and_fds(NULL, argv, NULL,
+                                          G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH, NULL,
                                           NULL, -1, -1, log_fd, fds, targets, (gsize)nfds,
                                           &h->pid, NULL, NULL, NULL, &err)) {
         g_printerr("# cannot start netbe-host: %s\n", err->message);

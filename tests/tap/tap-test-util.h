@@ -32,9 +32,16 @@ unsigned tap_test_stats_queues(const char *json, const char *netdev);
 
 /*
  * tap_test_host_start_fds() - like test_host_start(), but @fds[i] is inherited by
- * netbe-host as fd @targets[i] (the parent keeps its copies).
+ * netbe-host as fd @targets[i] (the parent keeps its copies), and netbe-host runs under
+ * @wrapper (a NULL-terminated argv prefix such as setpriv ...; NULL for none).
  */
-TestHost *tap_test_host_start_fds(const char *config_text, const int *fds, const int *targets,
-                                  int nfds);
+TestHost *tap_test_host_start_fds(const char *config_text, const char *const *wrapper,
+                                  const int *fds, const int *targets, int nfds);
+
+/*
+ * tap_test_host_run() - run "@wrapper netbe-host -c @config_path" to its end (10 s at
+ * most). Return: its exit status; its stderr in *@err_out (caller frees).
+ */
+int tap_test_host_run(const char *config_path, const char *const *wrapper, char **err_out);
 
 #endif /* NETBE_TAP_TEST_UTIL_H */
