@@ -148,7 +148,11 @@ static bool user_init(NetbeBackend *be, const NetbeOptions *opts, GError **errp)
     UserState *s = netbe_backend_priv(be);
 
     s->be = be;
-    return netbe_backend_set_queues(be, 1, errp) && user_config_parse(&s->cfg, opts, errp);
+    if (!netbe_backend_set_queues(be, 1, errp) || !user_config_parse(&s->cfg, opts, errp)) {
+        user_config_clear(&s->cfg); /* no cleanup() follows a failed init() */
+        return false;
+    }
+    return true;
 }
 
 /* Open the listening socket of every hostfwd rule. */
