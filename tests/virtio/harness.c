@@ -50,7 +50,7 @@ unsigned vg_ctrlq(VgGuest *g)
     return g->features & F(NETBE_VIRTIO_NET_F_MQ) ? 2 * g->max_pairs : 2;
 }
 
-static void desc_set(uint8_t *table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
+void vg_set_desc(uint8_t *table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
                      uint16_t next)
 {
     uint8_t *d = table + 16 * i;
@@ -148,7 +148,7 @@ static void rx_layout(VgGuest *g, unsigned vq)
                   : g->features & F(NETBE_VIRTIO_NET_F_MRG_RXBUF) ? 2048 : 65562;
     q->bufs = vg_alloc(g, q->buf_size * q->size, 4096, &q->bufs_gpa);
     for (unsigned i = 0; i < q->size; i++) {
-        desc_set(q->desc, i, q->bufs_gpa + i * q->buf_size, q->buf_size, DESC_F_WRITE, 0);
+        vg_set_desc(q->desc, i, q->bufs_gpa + i * q->buf_size, q->buf_size, DESC_F_WRITE, 0);
     }
 }
 
@@ -195,9 +195,12 @@ VgGuest *vg_new(NetbeRuntime *rt, const char *id, const VgOptions *opt)
     g->dev = netbe_runtime_find_device(rt, id);
     g_assert_nonnull(g->dev);
     g->mem_size = g->opt.mem_size ? g->opt.mem_size : 192u << 20;
-    g->mem = mmap(NULL, g->mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+    /* guard pages on both sides: a device access outside guest memory faults */
+    g->mem = mmap(NULL, g->mem_size + 8192, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
                   MAP_NORESERVE, -1, 0);
     g_assert_true(g->mem != MAP_FAILED);
+    g->mem += 4096;
+    g_assert_cmpint(mprotect(g->mem, g->mem_size, PROT_READ | PROT_WRITE), ==, 0);
     g->brk = 4096; /* keep guest address VG_GPA_BASE unused */
     region = (NetbeGuestRegion){ VG_GPA_BASE, g->mem_size, g->mem };
     g_assert_true(netbe_vnet_set_memory(g->dev, &region, 1, &err));
@@ -282,7 +285,7 @@ void vg_free(VgGuest *g)
         g_free(g->q[vq].free_slots);
     }
     netbe_vnet_set_memory(g->dev, NULL, 0, NULL);
-    munmap(g->mem, g->mem_size);
+    munmap(g->mem - 4096, g->mem_size + 8192);
     g_free(g);
 }
 
@@ -349,12 +352,12 @@ bool vg_send_nokick(VgGuest *g, unsigned pair, const void *hdr, const void *data
     if (g->opt.tx_indirect) {
         uint8_t *table = q->indirect + 32 * (size_t)slot;
 
-        desc_set(table, 0, gpa, VG_HDR_LEN, DESC_F_NEXT, 1);
-        desc_set(table, 1, gpa + VG_HDR_LEN, len, 0, 0);
-        desc_set(q->desc, head, q->indirect_gpa + 32 * (size_t)slot, 32, DESC_F_INDIRECT, 0);
+        vg_set_desc(table, 0, gpa, VG_HDR_LEN, DESC_F_NEXT, 1);
+        vg_set_desc(table, 1, gpa + VG_HDR_LEN, len, 0, 0);
+        vg_set_desc(q->desc, head, q->indirect_gpa + 32 * (size_t)slot, 32, DESC_F_INDIRECT, 0);
     } else {
-        desc_set(q->desc, head, gpa, VG_HDR_LEN, DESC_F_NEXT, head + 1);
-        desc_set(q->desc, head + 1, gpa + VG_HDR_LEN, len, 0, 0);
+        vg_set_desc(q->desc, head, gpa, VG_HDR_LEN, DESC_F_NEXT, head + 1);
+        vg_set_desc(q->desc, head + 1, gpa + VG_HDR_LEN, len, 0, 0);
     }
     q->avail[2 + q->avail_idx % q->size] = htole16(head);
     q->avail_idx++;
@@ -463,8 +466,8 @@ int vg_ctrl(VgGuest *g, uint8_t cls, uint8_t cmd, const void *data, size_t len)
     req[1] = cmd;
     memcpy(req + 2, data, len);
     *ack = 0xee;
-    desc_set(q->desc, head, req_gpa, 2 + len, DESC_F_NEXT, head + 1);
-    desc_set(q->desc, head + 1, ack_gpa, 1, DESC_F_WRITE, 0);
+    vg_set_desc(q->desc, head, req_gpa, 2 + len, DESC_F_NEXT, head + 1);
+    vg_set_desc(q->desc, head + 1, ack_gpa, 1, DESC_F_WRITE, 0);
     vg_post(g, vq, head);
     while (q->last_used == used_idx(q)) {
         vg_pump(g);

@@ -77,6 +77,13 @@ void vg_pump(VgGuest *g);
 /* Pump for @ms milliseconds. */
 void vg_pump_for(VgGuest *g, int ms);
 
+/* Write descriptor @i of @table (a ring's or an indirect table). */
+void vg_set_desc(uint8_t *table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
+                 uint16_t next);
+#define VG_DESC_F_NEXT 1
+#define VG_DESC_F_WRITE 2
+#define VG_DESC_F_INDIRECT 4
+
 /* Make @head available on queue @vq and notify the device if it wants it. */
 void vg_post(VgGuest *g, unsigned vq, uint16_t head);
 /* Kick @vq unconditionally. */
