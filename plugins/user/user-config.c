@@ -6,38 +6,37 @@
 #include "user-config.h"
 
 const NetbeOptionSpec user_option_specs[] = {
-    { "net", NETBE_OPT_STRING, "10.0.2.0/24", "IPv4 network of the guest, ADDRESS/LENGTH" },
-    { "host", NETBE_OPT_STRING, NULL,
-      "gateway address the guest sees (default: the network's .2, 10.0.2.2)" },
-    { "dhcpstart", NETBE_OPT_STRING, NULL,
-      "first of the 16 DHCP leases (default: the network's .15, 10.0.2.15)" },
-    { "dns", NETBE_OPT_STRING, NULL,
-      "DNS server address the guest sees, forwarded to the host's resolver "
-      "(default: the network's .3, 10.0.2.3)" },
-    { "ipv4", NETBE_OPT_BOOL, "on", "IPv4 on the virtual network" },
-    { "ipv6", NETBE_OPT_BOOL, "on", "IPv6 on the virtual network (router advertisements)" },
-    { "ipv6_prefix", NETBE_OPT_STRING, "fec0::/64", "IPv6 prefix of the guest, ADDRESS/LENGTH" },
-    { "ipv6_host", NETBE_OPT_STRING, NULL, "IPv6 gateway address (default: PREFIX::2)" },
-    { "ipv6_dns", NETBE_OPT_STRING, NULL, "IPv6 DNS server address (default: PREFIX::3)" },
-    { "hostname", NETBE_OPT_STRING, NULL, "host name DHCP gives the guest (option 12)" },
-    { "domainname", NETBE_OPT_STRING, NULL, "domain name DHCP gives the guest (option 15)" },
-    { "dnssearch", NETBE_OPT_STRING, NULL,
-      "comma-separated search domains DHCP gives the guest (option 119)" },
-    { "restrict", NETBE_OPT_BOOL, "off",
-      "isolate the guest: nothing reaches the host or the world but hostfwd connections" },
-    { "hostfwd", NETBE_OPT_STRING, NULL,
-      "comma-separated forwarding rules [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT "
-      "(empty HOSTADDR: any; empty GUESTADDR: dhcpstart)" },
-    { "tftp", NETBE_OPT_STRING, NULL, "directory the built-in TFTP server serves" },
-    { "bootfile", NETBE_OPT_STRING, NULL, "boot file name DHCP announces (PXE)" },
-    { "dhcp", NETBE_OPT_BOOL, "on", "answer the guest's DHCP requests" },
-    { "host_loopback", NETBE_OPT_BOOL, "on",
-      "connections to the gateway address reach the host's 127.0.0.1" },
-    { "mtu", NETBE_OPT_INT, "1500", "MTU of the virtual link", 68, 65521 },
-    { NULL }
-};
+    {"net", NETBE_OPT_STRING, "10.0.2.0/24", "IPv4 network of the guest, ADDRESS/LENGTH"},
+    {"host", NETBE_OPT_STRING, NULL,
+     "gateway address the guest sees (default: the network's .2, 10.0.2.2)"},
+    {"dhcpstart", NETBE_OPT_STRING, NULL,
+     "first of the 16 DHCP leases (default: the network's .15, 10.0.2.15)"},
+    {"dns", NETBE_OPT_STRING, NULL,
+     "DNS server address the guest sees, forwarded to the host's resolver "
+     "(default: the network's .3, 10.0.2.3)"},
+    {"ipv4", NETBE_OPT_BOOL, "on", "IPv4 on the virtual network"},
+    {"ipv6", NETBE_OPT_BOOL, "on", "IPv6 on the virtual network (router advertisements)"},
+    {"ipv6_prefix", NETBE_OPT_STRING, "fec0::/64", "IPv6 prefix of the guest, ADDRESS/LENGTH"},
+    {"ipv6_host", NETBE_OPT_STRING, NULL, "IPv6 gateway address (default: PREFIX::2)"},
+    {"ipv6_dns", NETBE_OPT_STRING, NULL, "IPv6 DNS server address (default: PREFIX::3)"},
+    {"hostname", NETBE_OPT_STRING, NULL, "host name DHCP gives the guest (option 12)"},
+    {"domainname", NETBE_OPT_STRING, NULL, "domain name DHCP gives the guest (option 15)"},
+    {"dnssearch", NETBE_OPT_STRING, NULL,
+     "comma-separated search domains DHCP gives the guest (option 119)"},
+    {"restrict", NETBE_OPT_BOOL, "off",
+     "isolate the guest: nothing reaches the host or the world but hostfwd connections"},
+    {"hostfwd", NETBE_OPT_STRING, NULL,
+     "comma-separated forwarding rules [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT "
+     "(empty HOSTADDR: any; empty GUESTADDR: dhcpstart)"},
+    {"tftp", NETBE_OPT_STRING, NULL, "directory the built-in TFTP server serves"},
+    {"bootfile", NETBE_OPT_STRING, NULL, "boot file name DHCP announces (PXE)"},
+    {"dhcp", NETBE_OPT_BOOL, "on", "answer the guest's DHCP requests"},
+    {"host_loopback", NETBE_OPT_BOOL, "on",
+     "connections to the gateway address reach the host's 127.0.0.1"},
+    {"mtu", NETBE_OPT_INT, "1500", "MTU of the virtual link", 68, 65521},
+    {NULL}};
 
-#define HOSTFWD_ALLOWED \
+#define HOSTFWD_ALLOWED                                                                            \
     "[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, IPv4 addresses, ports 1..65535"
 #define NAME_ALLOWED "labels of letters, digits and '-', 1..63 bytes each, 253 bytes in all"
 
@@ -145,7 +144,7 @@ static bool parse_port(const char *text, unsigned *out)
 
 static struct in_addr ip4_from_host(uint32_t v)
 {
-    return (struct in_addr){ .s_addr = htonl(v) };
+    return (struct in_addr){.s_addr = htonl(v)};
 }
 
 /* Split "ADDR/LEN" into its parts; false if there is no '/'. */
@@ -171,16 +170,17 @@ static void parse_net(Check *c, UserConfig *cfg, bool *ok)
     *ok = false;
     if (!split_prefix(text, &addr, &len) || inet_pton(AF_INET, addr, &cfg->net) != 1 ||
         !(parse_length(len, 8, 30, &cfg->prefix_len) || parse_netmask(len, &cfg->prefix_len))) {
-        check_fail(c, "net", "'%s' is not valid (allowed: an IPv4 network ADDRESS/LENGTH with "
-                   "LENGTH 8..30, or ADDRESS/NETMASK, like 10.0.2.0/24)", text);
+        check_fail(c, "net",
+                   "'%s' is not valid (allowed: an IPv4 network ADDRESS/LENGTH with "
+                   "LENGTH 8..30, or ADDRESS/NETMASK, like 10.0.2.0/24)",
+                   text);
         return;
     }
     mask = 0xffffffffu << (32 - cfg->prefix_len);
     cfg->mask = ip4_from_host(mask);
     if (ntohl(cfg->net.s_addr) & ~mask) {
-        check_fail(c, "net", "'%s' has host bits set (allowed: the network address, %s/%u)",
-                   text, ip4_text(ip4_from_host(ntohl(cfg->net.s_addr) & mask)).s,
-                   cfg->prefix_len);
+        check_fail(c, "net", "'%s' has host bits set (allowed: the network address, %s/%u)", text,
+                   ip4_text(ip4_from_host(ntohl(cfg->net.s_addr) & mask)).s, cfg->prefix_len);
         return;
     }
     *ok = true;
@@ -224,9 +224,9 @@ static bool parse_station(Check *c, const UserConfig *cfg, const char *key, uint
     problem = ip4_station_problem(cfg, *out);
     if (problem) {
         check_fail(c, key, "%s%s %s net %s/%u (allowed: an address of %s/%u from %s to %s)",
-                   ip4_text(*out).s, text ? "" : " (the default)", problem,
-                   ip4_text(cfg->net).s, cfg->prefix_len, ip4_text(cfg->net).s,
-                   cfg->prefix_len, ip4_text(ip4_from_host(net + 1)).s,
+                   ip4_text(*out).s, text ? "" : " (the default)", problem, ip4_text(cfg->net).s,
+                   cfg->prefix_len, ip4_text(cfg->net).s, cfg->prefix_len,
+                   ip4_text(ip4_from_host(net + 1)).s,
                    ip4_text(ip4_from_host((net | ~mask) - 1)).s);
         return false;
     }
@@ -244,13 +244,15 @@ static void parse_ipv4_stations(Check *c, UserConfig *cfg)
     if (host_ok && dns_ok && cfg->host.s_addr == cfg->dns.s_addr) {
         check_fail(c, netbe_options_is_set(c->o, "dns") ? "dns" : "host",
                    "%s is both the gateway and the DNS address (allowed: two different "
-                   "addresses)", ip4_text(cfg->host).s);
+                   "addresses)",
+                   ip4_text(cfg->host).s);
     }
     if (!dhcp_ok || !cfg->dhcp) {
         return;
     }
     if (last >= bcast) {
-        check_fail(c, "dhcpstart", "%s leaves room for %u of the %u DHCP leases before the "
+        check_fail(c, "dhcpstart",
+                   "%s leaves room for %u of the %u DHCP leases before the "
                    "broadcast address %s (allowed: %s at the latest)",
                    ip4_text(cfg->dhcp_start).s, bcast - first, USER_DHCP_LEASES,
                    ip4_text(ip4_from_host(bcast)).s,
@@ -262,7 +264,8 @@ static void parse_ipv4_stations(Check *c, UserConfig *cfg)
         uint32_t v = ntohl(a.s_addr);
 
         if ((i == 0 ? host_ok : dns_ok) && v >= first && v <= last) {
-            check_fail(c, "dhcpstart", "the DHCP leases %s..%s include the %s address %s "
+            check_fail(c, "dhcpstart",
+                       "the DHCP leases %s..%s include the %s address %s "
                        "(allowed: a range of %u addresses that leaves out host and dns)",
                        ip4_text(cfg->dhcp_start).s, ip4_text(ip4_from_host(last)).s,
                        i == 0 ? "gateway" : "DNS", ip4_text(a).s, USER_DHCP_LEASES);
@@ -287,7 +290,7 @@ static void parse_ipv6(Check *c, UserConfig *cfg)
     static const struct {
         const char *key;
         uint8_t last_byte;
-    } stations[] = { { "ipv6_host", 2 }, { "ipv6_dns", 3 } };
+    } stations[] = {{"ipv6_host", 2}, {"ipv6_dns", 3}};
     const char *text = netbe_options_get_string(c->o, "ipv6_prefix");
     g_autofree char *addr = NULL;
     const char *len;
@@ -295,8 +298,10 @@ static void parse_ipv6(Check *c, UserConfig *cfg)
 
     if (!split_prefix(text, &addr, &len) || inet_pton(AF_INET6, addr, &cfg->prefix6) != 1 ||
         !parse_length(len, 1, 126, &cfg->prefix6_len)) {
-        check_fail(c, "ipv6_prefix", "'%s' is not valid (allowed: an IPv6 prefix ADDRESS/LENGTH "
-                   "with LENGTH 1..126, like fec0::/64)", text);
+        check_fail(c, "ipv6_prefix",
+                   "'%s' is not valid (allowed: an IPv6 prefix ADDRESS/LENGTH "
+                   "with LENGTH 1..126, like fec0::/64)",
+                   text);
         return;
     }
     memset(&masked, 0, sizeof(masked));
@@ -316,14 +321,18 @@ static void parse_ipv6(Check *c, UserConfig *cfg)
             *out = cfg->prefix6;
             out->s6_addr[15] = stations[i].last_byte;
         } else if (inet_pton(AF_INET6, t, out) != 1) {
-            check_fail(c, stations[i].key, "'%s' is not an IPv6 address (allowed: an address "
-                       "in %s/%u)", t, ip6_text(&cfg->prefix6).s, cfg->prefix6_len);
+            check_fail(c, stations[i].key,
+                       "'%s' is not an IPv6 address (allowed: an address "
+                       "in %s/%u)",
+                       t, ip6_text(&cfg->prefix6).s, cfg->prefix6_len);
             continue;
         }
         if (!ip6_in_prefix(out, &cfg->prefix6, cfg->prefix6_len)) {
-            check_fail(c, stations[i].key, "%s%s is outside ipv6_prefix %s/%u (allowed: an "
-                       "address in that prefix)", ip6_text(out).s, t ? "" : " (the default)",
-                       ip6_text(&cfg->prefix6).s, cfg->prefix6_len);
+            check_fail(c, stations[i].key,
+                       "%s%s is outside ipv6_prefix %s/%u (allowed: an "
+                       "address in that prefix)",
+                       ip6_text(out).s, t ? "" : " (the default)", ip6_text(&cfg->prefix6).s,
+                       cfg->prefix6_len);
         }
     }
 }
@@ -354,7 +363,7 @@ static bool dns_name_is_valid(const char *name)
 
 static void parse_names(Check *c, UserConfig *cfg)
 {
-    static const char *const keys[] = { "hostname", "domainname" };
+    static const char *const keys[] = {"hostname", "domainname"};
     const char *search = netbe_options_get_string(c->o, "dnssearch");
     const char *tftp = netbe_options_get_string(c->o, "tftp");
     const char *bootfile = netbe_options_get_string(c->o, "bootfile");
@@ -373,8 +382,10 @@ static void parse_names(Check *c, UserConfig *cfg)
         for (int i = 0; cfg->dnssearch[i]; i++) {
             g_strstrip(cfg->dnssearch[i]);
             if (!dns_name_is_valid(cfg->dnssearch[i])) {
-                check_fail(c, "dnssearch", "'%s' is not a valid domain (allowed: comma-separated "
-                           "domains, %s)", cfg->dnssearch[i], NAME_ALLOWED);
+                check_fail(c, "dnssearch",
+                           "'%s' is not a valid domain (allowed: comma-separated "
+                           "domains, %s)",
+                           cfg->dnssearch[i], NAME_ALLOWED);
             }
         }
     }
@@ -424,26 +435,27 @@ static bool parse_fwd_rule(Check *c, const UserConfig *cfg, const char *rule, Us
     proto = g_strndup(rule, colon - rule);
     host = g_strndup(colon + 1, dash - colon - 1);
     if (strcmp(proto, "udp") != 0 && strcmp(proto, "tcp") != 0 && *proto) {
-        check_fail(c, "hostfwd", "rule '%s': protocol '%s' is not valid (allowed: tcp, udp)",
-                   rule, proto);
+        check_fail(c, "hostfwd", "rule '%s': protocol '%s' is not valid (allowed: tcp, udp)", rule,
+                   proto);
         return false;
     }
     f->udp = strcmp(proto, "udp") == 0;
-    if (!parse_fwd_end(host, (struct in_addr){ .s_addr = htonl(INADDR_ANY) }, &f->host_addr,
+    if (!parse_fwd_end(host, (struct in_addr){.s_addr = htonl(INADDR_ANY)}, &f->host_addr,
                        &f->host_port) ||
         !parse_fwd_end(dash + 1, cfg->dhcp_start, &f->guest_addr, &f->guest_port)) {
         check_fail(c, "hostfwd", "rule '%s' is not valid (allowed: %s)", rule, HOSTFWD_ALLOWED);
         return false;
     }
     problem = ip4_station_problem(cfg, f->guest_addr);
-    if (!problem && (f->guest_addr.s_addr == cfg->host.s_addr ||
-                     f->guest_addr.s_addr == cfg->dns.s_addr)) {
+    if (!problem &&
+        (f->guest_addr.s_addr == cfg->host.s_addr || f->guest_addr.s_addr == cfg->dns.s_addr)) {
         problem = "is slirp's own address in";
     }
     if (problem) {
-        check_fail(c, "hostfwd", "rule '%s': guest address %s %s net %s/%u (allowed: a guest "
-                   "address of that network)", rule, ip4_text(f->guest_addr).s, problem,
-                   ip4_text(cfg->net).s, cfg->prefix_len);
+        check_fail(c, "hostfwd",
+                   "rule '%s': guest address %s %s net %s/%u (allowed: a guest "
+                   "address of that network)",
+                   rule, ip4_text(f->guest_addr).s, problem, ip4_text(cfg->net).s, cfg->prefix_len);
         return false;
     }
     return true;
@@ -481,9 +493,10 @@ static void parse_hostfwd(Check *c, UserConfig *cfg)
 
             if (g->udp == f->udp && g->host_port == f->host_port &&
                 g->host_addr.s_addr == f->host_addr.s_addr) {
-                check_fail(c, "hostfwd", "rules '%s' and '%s' listen on the same %s port "
-                           "%s:%u (allowed: one rule per host address and port)", g->text,
-                           f->text, f->udp ? "UDP" : "TCP", ip4_text(f->host_addr).s,
+                check_fail(c, "hostfwd",
+                           "rules '%s' and '%s' listen on the same %s port "
+                           "%s:%u (allowed: one rule per host address and port)",
+                           g->text, f->text, f->udp ? "UDP" : "TCP", ip4_text(f->host_addr).s,
                            f->host_port);
             }
         }
@@ -492,7 +505,7 @@ static void parse_hostfwd(Check *c, UserConfig *cfg)
 
 bool user_config_parse(UserConfig *cfg, const NetbeOptions *o, GError **errp)
 {
-    Check c = { .o = o, .errors = g_string_new(NULL) };
+    Check c = {.o = o, .errors = g_string_new(NULL)};
     bool net_ok, ok;
 
     cfg->ipv4 = netbe_options_get_bool(o, "ipv4");

@@ -44,8 +44,8 @@ static const struct {
     int slirp;
     gushort gio;
 } poll_flags[] = {
-    { SLIRP_POLL_IN, G_IO_IN },   { SLIRP_POLL_OUT, G_IO_OUT }, { SLIRP_POLL_PRI, G_IO_PRI },
-    { SLIRP_POLL_ERR, G_IO_ERR }, { SLIRP_POLL_HUP, G_IO_HUP }, { SLIRP_POLL_ERR, G_IO_NVAL },
+    {SLIRP_POLL_IN, G_IO_IN},   {SLIRP_POLL_OUT, G_IO_OUT}, {SLIRP_POLL_PRI, G_IO_PRI},
+    {SLIRP_POLL_ERR, G_IO_ERR}, {SLIRP_POLL_HUP, G_IO_HUP}, {SLIRP_POLL_ERR, G_IO_NVAL},
 };
 
 static gushort slirp_to_gio(int events)
@@ -273,8 +273,7 @@ static GSourceFuncs timer_funcs = {
     .dispatch = timer_dispatch,
 };
 
-UserTimer *user_timer_new(GMainContext *ctx, Slirp *const *slirpp, SlirpTimerId id,
-                          void *cb_opaque)
+UserTimer *user_timer_new(GMainContext *ctx, Slirp *const *slirpp, SlirpTimerId id, void *cb_opaque)
 {
     GSource *s = g_source_new(&timer_funcs, sizeof(UserTimer));
     UserTimer *t = (UserTimer *)s;

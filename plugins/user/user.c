@@ -11,7 +11,7 @@
 #error "netbe-user needs libslirp with SlirpConfig version 4 (init_completed, timer_new_opaque)"
 #endif
 
-#define USER_CONFIG_VERSION 4   /* the SlirpConfig and SlirpCb fields we fill */
+#define USER_CONFIG_VERSION 4 /* the SlirpConfig and SlirpCb fields we fill */
 #define USER_ETH_HLEN 14
 #define USER_FRAME_MAX (65535 + USER_ETH_HLEN)
 
@@ -54,7 +54,7 @@ typedef struct UserState {
 static ssize_t user_send_packet(const void *buf, size_t len, void *opaque)
 {
     UserState *s = opaque;
-    struct iovec iov = { (void *)buf, len };
+    struct iovec iov = {(void *)buf, len};
 
     /* -ENOBUFS: the core dropped and counted it; slirp must not see an error
      * (it logs one as critical), TCP retransmits */

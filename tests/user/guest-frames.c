@@ -11,7 +11,7 @@
 #define BOOTP_LEN 236
 #define DHCP_MAGIC 0x63825363u
 
-const uint8_t gf_broadcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+const uint8_t gf_broadcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 static void put8(GByteArray *b, uint8_t v)
 {
@@ -20,7 +20,7 @@ static void put8(GByteArray *b, uint8_t v)
 
 static void put16(GByteArray *b, uint16_t v)
 {
-    uint8_t x[2] = { v >> 8, v & 0xff };
+    uint8_t x[2] = {v >> 8, v & 0xff};
 
     g_byte_array_append(b, x, 2);
 }
@@ -115,7 +115,7 @@ static GByteArray *arp(uint16_t op, const uint8_t eth_dst[6], const uint8_t sha[
 {
     GByteArray *b = eth(eth_dst, sha, GF_ETH_ARP);
 
-    put16(b, 1);          /* Ethernet */
+    put16(b, 1); /* Ethernet */
     put16(b, GF_ETH_IPV4);
     put8(b, 6);
     put8(b, 4);
@@ -160,8 +160,7 @@ static void ip4_header(GByteArray *b, struct in_addr src, struct in_addr dst, ui
 }
 
 GByteArray *gf_udp(const uint8_t src_mac[6], const uint8_t dst_mac[6], struct in_addr src,
-                   uint16_t sport, struct in_addr dst, uint16_t dport, const void *data,
-                   size_t len)
+                   uint16_t sport, struct in_addr dst, uint16_t dport, const void *data, size_t len)
 {
     GByteArray *b = eth(dst_mac, src_mac, GF_ETH_IPV4);
     size_t off;
@@ -174,8 +173,8 @@ GByteArray *gf_udp(const uint8_t src_mac[6], const uint8_t dst_mac[6], struct in
     put16(b, UDP_HLEN + len);
     put16(b, 0);
     put_bytes(b, data, len);
-    sum = csum_fold(csum_add(pseudo4(src, dst, IPPROTO_UDP, UDP_HLEN + len), b->data + off,
-                             UDP_HLEN + len));
+    sum = csum_fold(
+        csum_add(pseudo4(src, dst, IPPROTO_UDP, UDP_HLEN + len), b->data + off, UDP_HLEN + len));
     set16(b, off + 6, sum ? sum : 0xffff);
     return b;
 }
@@ -185,7 +184,7 @@ GByteArray *gf_dhcp(const uint8_t mac[6], uint32_t xid, uint8_t type, struct in_
 {
     g_autoptr(GByteArray) msg = g_byte_array_new();
     static const uint8_t zero[BOOTP_LEN];
-    struct in_addr any = { 0 }, bcast = { .s_addr = htonl(INADDR_BROADCAST) };
+    struct in_addr any = {0}, bcast = {.s_addr = htonl(INADDR_BROADCAST)};
 
     put_bytes(msg, zero, BOOTP_LEN);
     msg->data[0] = 1; /* BOOTREQUEST */
@@ -253,7 +252,7 @@ uint32_t gf_dhcp_xid(const GfFrame *f)
 
 struct in_addr gf_dhcp_yiaddr(const GfFrame *f)
 {
-    struct in_addr a = { 0 };
+    struct in_addr a = {0};
 
     if (f->payload_len >= BOOTP_LEN) {
         memcpy(&a, f->payload + 16, 4);
@@ -266,9 +265,9 @@ const uint8_t *gf_dhcp_chaddr(const GfFrame *f)
     return f->payload_len >= BOOTP_LEN ? f->payload + 28 : NULL;
 }
 
-GByteArray *gf_icmp_echo(const uint8_t src_mac[6], const uint8_t dst_mac[6],
-                         struct in_addr src, struct in_addr dst, uint16_t id, uint16_t seq,
-                         const void *data, size_t len)
+GByteArray *gf_icmp_echo(const uint8_t src_mac[6], const uint8_t dst_mac[6], struct in_addr src,
+                         struct in_addr dst, uint16_t id, uint16_t seq, const void *data,
+                         size_t len)
 {
     GByteArray *b = eth(dst_mac, src_mac, GF_ETH_IPV4);
     size_t off;
@@ -288,7 +287,7 @@ GByteArray *gf_icmp_echo(const uint8_t src_mac[6], const uint8_t dst_mac[6],
 /* fe80::/64 with the modified EUI-64 of @mac. */
 static struct in6_addr link_local(const uint8_t mac[6])
 {
-    struct in6_addr a = { 0 };
+    struct in6_addr a = {0};
 
     a.s6_addr[0] = 0xfe;
     a.s6_addr[1] = 0x80;
@@ -305,8 +304,8 @@ static struct in6_addr link_local(const uint8_t mac[6])
 
 GByteArray *gf_router_solicitation(const uint8_t mac[6])
 {
-    static const uint8_t all_routers_mac[6] = { 0x33, 0x33, 0, 0, 0, 2 };
-    struct in6_addr src = link_local(mac), dst = { 0 };
+    static const uint8_t all_routers_mac[6] = {0x33, 0x33, 0, 0, 0, 2};
+    struct in6_addr src = link_local(mac), dst = {0};
     GByteArray *b = eth(all_routers_mac, mac, GF_ETH_IPV6);
     size_t off;
     const size_t len = 16; /* type, code, csum, reserved; source link-layer option */
@@ -369,9 +368,9 @@ GByteArray *gf_tcp_segment(GfTcp *t, uint8_t flags, const void *data, size_t len
     put16(b, 0);
     put16(b, 0);
     put_bytes(b, data, len);
-    set16(b, off + 16, csum_fold(csum_add(pseudo4(t->ip, t->peer_ip, IPPROTO_TCP,
-                                                  TCP_HLEN + len),
-                                          b->data + off, TCP_HLEN + len)));
+    set16(b, off + 16,
+          csum_fold(csum_add(pseudo4(t->ip, t->peer_ip, IPPROTO_TCP, TCP_HLEN + len), b->data + off,
+                             TCP_HLEN + len)));
     t->snd_nxt += len + (flags & GF_TCP_SYN ? 1 : 0) + (flags & GF_TCP_FIN ? 1 : 0);
     return b;
 }

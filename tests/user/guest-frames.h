@@ -87,9 +87,9 @@ struct in_addr gf_dhcp_yiaddr(const GfFrame *f);
 const uint8_t *gf_dhcp_chaddr(const GfFrame *f);
 
 /* ICMP echo request @id/@seq with @data. */
-GByteArray *gf_icmp_echo(const uint8_t src_mac[6], const uint8_t dst_mac[6],
-                         struct in_addr src, struct in_addr dst, uint16_t id, uint16_t seq,
-                         const void *data, size_t len);
+GByteArray *gf_icmp_echo(const uint8_t src_mac[6], const uint8_t dst_mac[6], struct in_addr src,
+                         struct in_addr dst, uint16_t id, uint16_t seq, const void *data,
+                         size_t len);
 /* ICMPv6 router solicitation from fe80::(from @mac) to ff02::2. */
 GByteArray *gf_router_solicitation(const uint8_t mac[6]);
 /* The prefix information option of a parsed router advertisement; false if none. */

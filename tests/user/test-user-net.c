@@ -103,8 +103,8 @@ static void arp_resolve(UserNet *n, const char *ip, uint8_t mac[6])
 /* A guest connection from 10.0.2.15:@port to @gw:@peer_port, set up to ESTABLISHED. */
 static GfTcp tcp_open(UserNet *n, const char *gw, uint16_t port, uint16_t peer_port)
 {
-    GfTcp t = { .ip = n->ip, .peer_ip = gf_ip(gw), .port = port, .peer_port = peer_port,
-                .snd_nxt = 1000 };
+    GfTcp t = {
+        .ip = n->ip, .peer_ip = gf_ip(gw), .port = port, .peer_port = peer_port, .snd_nxt = 1000};
     g_autoptr(GBytes) synack = NULL;
     GfFrame f;
 
@@ -162,7 +162,7 @@ static void test_dhcp_discover_gets_offer_with_defaults(void)
     size_t len;
     GfFrame f;
 
-    user_net_send(n, gf_dhcp(n->mac, xid, 1, (struct in_addr){ 0 }, (struct in_addr){ 0 }));
+    user_net_send(n, gf_dhcp(n->mac, xid, 1, (struct in_addr){0}, (struct in_addr){0}));
     offer = user_net_wait(n, is_dhcp_reply, &xid, WAIT_MS);
     g_assert_nonnull(offer);
     f = parse(offer);
@@ -172,13 +172,13 @@ static void test_dhcp_discover_gets_offer_with_defaults(void)
     g_assert_cmpmem(gf_dhcp_chaddr(&f), 6, n->mac, 6);
     v = gf_dhcp_option(&f, 3, &len); /* router */
     g_assert_nonnull(v);
-    g_assert_cmpmem(v, len, &(struct in_addr){ gf_ip("10.0.2.2").s_addr }, 4);
+    g_assert_cmpmem(v, len, &(struct in_addr){gf_ip("10.0.2.2").s_addr}, 4);
     v = gf_dhcp_option(&f, 6, &len); /* DNS */
     g_assert_nonnull(v);
-    g_assert_cmpmem(v, len, &(struct in_addr){ gf_ip("10.0.2.3").s_addr }, 4);
+    g_assert_cmpmem(v, len, &(struct in_addr){gf_ip("10.0.2.3").s_addr}, 4);
     v = gf_dhcp_option(&f, 1, &len); /* netmask */
     g_assert_nonnull(v);
-    g_assert_cmpmem(v, len, &(struct in_addr){ gf_ip("255.255.255.0").s_addr }, 4);
+    g_assert_cmpmem(v, len, &(struct in_addr){gf_ip("255.255.255.0").s_addr}, 4);
     user_net_free(n);
 }
 
@@ -198,7 +198,7 @@ static void test_dhcp_lease_follows_custom_options(void)
     size_t len;
     GfFrame f;
 
-    user_net_send(n, gf_dhcp(n->mac, xid, 1, (struct in_addr){ 0 }, (struct in_addr){ 0 }));
+    user_net_send(n, gf_dhcp(n->mac, xid, 1, (struct in_addr){0}, (struct in_addr){0}));
     offer = user_net_wait(n, is_dhcp_reply, &xid, WAIT_MS);
     g_assert_nonnull(offer);
     f = parse(offer);
@@ -216,10 +216,10 @@ static void test_dhcp_lease_follows_custom_options(void)
     g_assert_cmpmem(v, len, &server, 4);
     v = gf_dhcp_option(&f, 6, &len);
     g_assert_nonnull(v);
-    g_assert_cmpmem(v, len, &(struct in_addr){ gf_ip("192.168.76.53").s_addr }, 4);
+    g_assert_cmpmem(v, len, &(struct in_addr){gf_ip("192.168.76.53").s_addr}, 4);
     v = gf_dhcp_option(&f, 1, &len);
     g_assert_nonnull(v);
-    g_assert_cmpmem(v, len, &(struct in_addr){ gf_ip("255.255.255.128").s_addr }, 4);
+    g_assert_cmpmem(v, len, &(struct in_addr){gf_ip("255.255.255.128").s_addr}, 4);
     v = gf_dhcp_option(&f, 12, &len);
     g_assert_nonnull(v);
     g_assert_cmpmem(v, len, "guest7", 6);
@@ -240,7 +240,7 @@ static void test_dhcp_off_gets_no_reply(void)
     uint32_t xid = 77;
     g_autoptr(GBytes) reply = NULL;
 
-    user_net_send(n, gf_dhcp(n->mac, xid, 1, (struct in_addr){ 0 }, (struct in_addr){ 0 }));
+    user_net_send(n, gf_dhcp(n->mac, xid, 1, (struct in_addr){0}, (struct in_addr){0}));
     reply = user_net_wait(n, is_dhcp_reply, &xid, 300);
     g_assert_null(reply);
     user_net_free(n);
@@ -276,8 +276,7 @@ static void test_ping_to_gateway_is_answered(void)
     GfFrame f;
 
     arp_resolve(n, "10.0.2.2", gw);
-    user_net_send(n, gf_icmp_echo(n->mac, gw, n->ip, gf_ip("10.0.2.2"), id, 7, data,
-                                  sizeof(data)));
+    user_net_send(n, gf_icmp_echo(n->mac, gw, n->ip, gf_ip("10.0.2.2"), id, 7, data, sizeof(data)));
     reply = user_net_wait(n, is_echo_reply, &id, WAIT_MS);
     g_assert_nonnull(reply);
     f = parse(reply);
@@ -347,8 +346,8 @@ static void test_guest_udp_reaches_host_and_back(void)
     GfFrame f;
 
     arp_resolve(n, "10.0.2.2", gw);
-    user_net_send(n, gf_udp(n->mac, gw, n->ip, guest_port, gf_ip("10.0.2.2"), port,
-                            "udp from guest", 14));
+    user_net_send(
+        n, gf_udp(n->mac, gw, n->ip, guest_port, gf_ip("10.0.2.2"), port, "udp from guest", 14));
     g_assert_true(user_net_wait_fd(n, sock, G_IO_IN, WAIT_MS));
     r = recvfrom(sock, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fromlen);
     g_assert_cmpmem(buf, r, "udp from guest", 14);
@@ -372,10 +371,10 @@ static void test_hostfwd_tcp_reaches_guest(void)
     int probe = user_net_loopback_socket(SOCK_STREAM, &port);
     g_autofree char *opts = NULL;
     UserNet *n;
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(0),
-                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in sin = {
+        .sin_family = AF_INET, .sin_port = htons(0), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     g_autoptr(GBytes) syn = NULL, data = NULL;
-    GfTcp t = { .port = guest_port };
+    GfTcp t = {.port = guest_port};
     int conn;
     GfFrame f;
 
@@ -384,8 +383,7 @@ static void test_hostfwd_tcp_reaches_guest(void)
     n = user_net_new(opts, "10.0.2.15");
     conn = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     sin.sin_port = htons(port);
-    g_assert_true(connect(conn, (struct sockaddr *)&sin, sizeof(sin)) == 0 ||
-                  errno == EINPROGRESS);
+    g_assert_true(connect(conn, (struct sockaddr *)&sin, sizeof(sin)) == 0 || errno == EINPROGRESS);
     syn = user_net_wait(n, is_syn_to_port, &guest_port, WAIT_MS);
     g_assert_nonnull(syn);
     f = parse(syn);
@@ -420,14 +418,14 @@ static void test_hostfwd_udp_reaches_guest(void)
     uint16_t port, guest_port = 6000;
     int sock = user_net_loopback_socket(SOCK_DGRAM, &port);
     g_autofree char *opts = NULL;
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     g_autoptr(GBytes) dgram = NULL;
     UserNet *n;
     GfFrame f;
 
     close(sock);
-    opts = g_strdup_printf("hostfwd = tcp:127.0.0.1:%u-:22, udp:127.0.0.1:%u-10.0.2.16:%u",
-                           port, port, guest_port);
+    opts = g_strdup_printf("hostfwd = tcp:127.0.0.1:%u-:22, udp:127.0.0.1:%u-10.0.2.16:%u", port,
+                           port, guest_port);
     n = user_net_new(opts, "10.0.2.16");
     sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     sin.sin_port = htons(port);
@@ -449,8 +447,8 @@ static void test_restrict_keeps_guest_from_host(void)
     UserNet *n = user_net_new("restrict = on", "10.0.2.15");
     uint16_t port;
     int listener = user_net_loopback_socket(SOCK_STREAM, &port);
-    GfTcp t = { .ip = n->ip, .peer_ip = gf_ip("10.0.2.2"), .port = 40002, .peer_port = port,
-                .snd_nxt = 1 };
+    GfTcp t = {
+        .ip = n->ip, .peer_ip = gf_ip("10.0.2.2"), .port = 40002, .peer_port = port, .snd_nxt = 1};
     g_autoptr(GBytes) answer = NULL;
 
     memcpy(t.mac, n->mac, 6);
@@ -502,8 +500,8 @@ static void test_slirp_timers_retransmit_syn_ack(void)
     UserNet *n = user_net_new("", "10.0.2.15");
     uint16_t port;
     int listener = user_net_loopback_socket(SOCK_STREAM, &port);
-    GfTcp t = { .ip = n->ip, .peer_ip = gf_ip("10.0.2.2"), .port = 40003, .peer_port = port,
-                .snd_nxt = 77 };
+    GfTcp t = {
+        .ip = n->ip, .peer_ip = gf_ip("10.0.2.2"), .port = 40003, .peer_port = port, .snd_nxt = 77};
     g_autoptr(GBytes) first = NULL, again = NULL;
 
     memcpy(t.mac, n->mac, 6);
@@ -589,10 +587,8 @@ int main(int argc, char **argv)
     g_test_add_func("/user/arp_for_gateway_and_dns_is_answered",
                     test_arp_for_gateway_and_dns_is_answered);
     g_test_add_func("/user/ping_to_gateway_is_answered", test_ping_to_gateway_is_answered);
-    g_test_add_func("/user/guest_tcp_reaches_host_listener",
-                    test_guest_tcp_reaches_host_listener);
-    g_test_add_func("/user/guest_udp_reaches_host_and_back",
-                    test_guest_udp_reaches_host_and_back);
+    g_test_add_func("/user/guest_tcp_reaches_host_listener", test_guest_tcp_reaches_host_listener);
+    g_test_add_func("/user/guest_udp_reaches_host_and_back", test_guest_udp_reaches_host_and_back);
     g_test_add_func("/user/hostfwd_tcp_reaches_guest", test_hostfwd_tcp_reaches_guest);
     g_test_add_func("/user/hostfwd_udp_reaches_guest", test_hostfwd_udp_reaches_guest);
     g_test_add_func("/user/restrict_keeps_guest_from_host", test_restrict_keeps_guest_from_host);

@@ -35,81 +35,100 @@ typedef struct BadOption {
 } BadOption;
 
 static const BadOption bad_options[] = {
-    { "net = 10.0.2.0", "opts.ini:3: [netdev.net0] net: '10.0.2.0' is not valid (allowed: an "
-      "IPv4 network ADDRESS/LENGTH with LENGTH 8..30, or ADDRESS/NETMASK, like 10.0.2.0/24)" },
-    { "net = 10.0.2.0/31", "opts.ini:3: [netdev.net0] net: '10.0.2.0/31' is not valid "
-      "(allowed: an IPv4 network ADDRESS/LENGTH with LENGTH 8..30, or ADDRESS/NETMASK, like 10.0.2.0/24)" },
-    { "net = 10.0.2.1/24", "opts.ini:3: [netdev.net0] net: '10.0.2.1/24' has host bits set "
-      "(allowed: the network address, 10.0.2.0/24)" },
-    { "host = 10.0.3.2", "opts.ini:3: [netdev.net0] host: 10.0.3.2 is outside net 10.0.2.0/24 "
-      "(allowed: an address of 10.0.2.0/24 from 10.0.2.1 to 10.0.2.254)" },
-    { "host = gateway", "opts.ini:3: [netdev.net0] host: 'gateway' is not an IPv4 address "
-      "(allowed: an address of 10.0.2.0/24)" },
-    { "dns = 10.0.2.255", "opts.ini:3: [netdev.net0] dns: 10.0.2.255 is the broadcast address "
-      "of net 10.0.2.0/24 (allowed: an address of 10.0.2.0/24 from 10.0.2.1 to 10.0.2.254)" },
-    { "dhcpstart = 10.0.2.0", "opts.ini:3: [netdev.net0] dhcpstart: 10.0.2.0 is the network "
-      "address of net 10.0.2.0/24 (allowed: an address of 10.0.2.0/24 from 10.0.2.1 to "
-      "10.0.2.254)" },
-    { "net = 10.0.2.0/29", "opts.ini:1: [netdev.net0] dhcpstart: 10.0.2.15 (the default) is "
-      "outside net 10.0.2.0/29 (allowed: an address of 10.0.2.0/29 from 10.0.2.1 to "
-      "10.0.2.6)" },
-    { "dns = 10.0.2.2", "opts.ini:3: [netdev.net0] dns: 10.0.2.2 is both the gateway and the "
-      "DNS address (allowed: two different addresses)" },
-    { "dhcpstart = 10.0.2.245", "opts.ini:3: [netdev.net0] dhcpstart: 10.0.2.245 leaves room "
-      "for 10 of the 16 DHCP leases before the broadcast address 10.0.2.255 (allowed: "
-      "10.0.2.239 at the latest)" },
-    { "dhcpstart = 10.0.2.1", "opts.ini:3: [netdev.net0] dhcpstart: the DHCP leases "
-      "10.0.2.1..10.0.2.16 include the gateway address 10.0.2.2 (allowed: a range of 16 "
-      "addresses that leaves out host and dns)" },
-    { "ipv4 = off\nipv6 = off", "opts.ini:3: [netdev.net0] ipv4: ipv4 and ipv6 are both off "
-      "(allowed: at least one on)" },
-    { "ipv6_prefix = fec0::", "opts.ini:3: [netdev.net0] ipv6_prefix: 'fec0::' is not valid "
-      "(allowed: an IPv6 prefix ADDRESS/LENGTH with LENGTH 1..126, like fec0::/64)" },
-    { "ipv6_prefix = fec0::1/64", "opts.ini:3: [netdev.net0] ipv6_prefix: 'fec0::1/64' has "
-      "host bits set (allowed: the prefix itself, fec0::/64)" },
-    { "ipv6_host = fd00::2", "opts.ini:3: [netdev.net0] ipv6_host: fd00::2 is outside "
-      "ipv6_prefix fec0::/64 (allowed: an address in that prefix)" },
-    { "ipv6_dns = 10.0.2.3", "opts.ini:3: [netdev.net0] ipv6_dns: '10.0.2.3' is not an IPv6 "
-      "address (allowed: an address in fec0::/64)" },
-    { "hostname = my_guest!", "opts.ini:3: [netdev.net0] hostname: 'my_guest!' is not a valid "
-      "name (allowed: labels of letters, digits and '-', 1..63 bytes each, 253 bytes in all)" },
-    { "dnssearch = good.test, -bad.test", "opts.ini:3: [netdev.net0] dnssearch: '-bad.test' is "
-      "not a valid domain (allowed: comma-separated domains, labels of letters, digits and "
-      "'-', 1..63 bytes each, 253 bytes in all)" },
-    { "hostfwd = tcp:127.0.0.1:2222", "opts.ini:3: [netdev.net0] hostfwd: rule "
-      "'tcp:127.0.0.1:2222' is not valid (allowed: [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:"
-      "GUESTPORT, IPv4 addresses, ports 1..65535)" },
-    { "hostfwd = sctp::2222-:22", "opts.ini:3: [netdev.net0] hostfwd: rule 'sctp::2222-:22': "
-      "protocol 'sctp' is not valid (allowed: tcp, udp)" },
-    { "hostfwd = tcp::70000-:22", "opts.ini:3: [netdev.net0] hostfwd: rule 'tcp::70000-:22' is "
-      "not valid (allowed: [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, IPv4 "
-      "addresses, ports 1..65535)" },
-    { "hostfwd = tcp::2222-:0", "opts.ini:3: [netdev.net0] hostfwd: rule 'tcp::2222-:0' is not "
-      "valid (allowed: [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, IPv4 addresses, "
-      "ports 1..65535)" },
-    { "hostfwd = tcp:localhost:2222-:22", "opts.ini:3: [netdev.net0] hostfwd: rule "
-      "'tcp:localhost:2222-:22' is not valid (allowed: [tcp|udp]:[HOSTADDR]:HOSTPORT-"
-      "[GUESTADDR]:GUESTPORT, IPv4 addresses, ports 1..65535)" },
-    { "hostfwd = tcp::2222-10.0.3.5:22", "opts.ini:3: [netdev.net0] hostfwd: rule "
-      "'tcp::2222-10.0.3.5:22': guest address 10.0.3.5 is outside net 10.0.2.0/24 (allowed: a "
-      "guest address of that network)" },
-    { "hostfwd = tcp::2222-10.0.2.2:22", "opts.ini:3: [netdev.net0] hostfwd: rule "
-      "'tcp::2222-10.0.2.2:22': guest address 10.0.2.2 is slirp's own address in net "
-      "10.0.2.0/24 (allowed: a guest address of that network)" },
-    { "hostfwd = tcp::2222-:22, udp::2222-:22, tcp::2222-:23", "opts.ini:3: [netdev.net0] "
-      "hostfwd: rules 'tcp::2222-:22' and 'tcp::2222-:23' listen on the same TCP port "
-      "0.0.0.0:2222 (allowed: one rule per host address and port)" },
-    { "hostfwd = tcp::2222-:22,,", "opts.ini:3: [netdev.net0] hostfwd: empty rule (allowed: "
-      "comma-separated rules [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, IPv4 "
-      "addresses, ports 1..65535)" },
-    { "ipv4 = off\nhostfwd = tcp::2222-:22", "opts.ini:4: [netdev.net0] hostfwd: needs IPv4, "
-      "but ipv4 = off (allowed: hostfwd with ipv4 = on)" },
-    { "tftp = /nonexistent/netbe-tftp", "opts.ini:3: [netdev.net0] tftp: "
-      "'/nonexistent/netbe-tftp' is not a directory (allowed: an existing directory)" },
-    { "mtu = 50", "opts.ini:3: [netdev.net0] mtu: '50' is not valid (allowed: an integer "
-      "68..65521)" },
-    { "restrict = maybe", "opts.ini:3: [netdev.net0] restrict: 'maybe' is not valid (allowed: "
-      "on, off)" },
+    {"net = 10.0.2.0",
+     "opts.ini:3: [netdev.net0] net: '10.0.2.0' is not valid (allowed: an "
+     "IPv4 network ADDRESS/LENGTH with LENGTH 8..30, or ADDRESS/NETMASK, like 10.0.2.0/24)"},
+    {"net = 10.0.2.0/31", "opts.ini:3: [netdev.net0] net: '10.0.2.0/31' is not valid "
+                          "(allowed: an IPv4 network ADDRESS/LENGTH with LENGTH 8..30, or "
+                          "ADDRESS/NETMASK, like 10.0.2.0/24)"},
+    {"net = 10.0.2.1/24", "opts.ini:3: [netdev.net0] net: '10.0.2.1/24' has host bits set "
+                          "(allowed: the network address, 10.0.2.0/24)"},
+    {"host = 10.0.3.2", "opts.ini:3: [netdev.net0] host: 10.0.3.2 is outside net 10.0.2.0/24 "
+                        "(allowed: an address of 10.0.2.0/24 from 10.0.2.1 to 10.0.2.254)"},
+    {"host = gateway", "opts.ini:3: [netdev.net0] host: 'gateway' is not an IPv4 address "
+                       "(allowed: an address of 10.0.2.0/24)"},
+    {"dns = 10.0.2.255",
+     "opts.ini:3: [netdev.net0] dns: 10.0.2.255 is the broadcast address "
+     "of net 10.0.2.0/24 (allowed: an address of 10.0.2.0/24 from 10.0.2.1 to 10.0.2.254)"},
+    {"dhcpstart = 10.0.2.0",
+     "opts.ini:3: [netdev.net0] dhcpstart: 10.0.2.0 is the network "
+     "address of net 10.0.2.0/24 (allowed: an address of 10.0.2.0/24 from 10.0.2.1 to "
+     "10.0.2.254)"},
+    {"net = 10.0.2.0/29",
+     "opts.ini:1: [netdev.net0] dhcpstart: 10.0.2.15 (the default) is "
+     "outside net 10.0.2.0/29 (allowed: an address of 10.0.2.0/29 from 10.0.2.1 to "
+     "10.0.2.6)"},
+    {"dns = 10.0.2.2", "opts.ini:3: [netdev.net0] dns: 10.0.2.2 is both the gateway and the "
+                       "DNS address (allowed: two different addresses)"},
+    {"dhcpstart = 10.0.2.245",
+     "opts.ini:3: [netdev.net0] dhcpstart: 10.0.2.245 leaves room "
+     "for 10 of the 16 DHCP leases before the broadcast address 10.0.2.255 (allowed: "
+     "10.0.2.239 at the latest)"},
+    {"dhcpstart = 10.0.2.1",
+     "opts.ini:3: [netdev.net0] dhcpstart: the DHCP leases "
+     "10.0.2.1..10.0.2.16 include the gateway address 10.0.2.2 (allowed: a range of 16 "
+     "addresses that leaves out host and dns)"},
+    {"ipv4 = off\nipv6 = off", "opts.ini:3: [netdev.net0] ipv4: ipv4 and ipv6 are both off "
+                               "(allowed: at least one on)"},
+    {"ipv6_prefix = fec0::",
+     "opts.ini:3: [netdev.net0] ipv6_prefix: 'fec0::' is not valid "
+     "(allowed: an IPv6 prefix ADDRESS/LENGTH with LENGTH 1..126, like fec0::/64)"},
+    {"ipv6_prefix = fec0::1/64", "opts.ini:3: [netdev.net0] ipv6_prefix: 'fec0::1/64' has "
+                                 "host bits set (allowed: the prefix itself, fec0::/64)"},
+    {"ipv6_host = fd00::2", "opts.ini:3: [netdev.net0] ipv6_host: fd00::2 is outside "
+                            "ipv6_prefix fec0::/64 (allowed: an address in that prefix)"},
+    {"ipv6_dns = 10.0.2.3", "opts.ini:3: [netdev.net0] ipv6_dns: '10.0.2.3' is not an IPv6 "
+                            "address (allowed: an address in fec0::/64)"},
+    {"hostname = my_guest!",
+     "opts.ini:3: [netdev.net0] hostname: 'my_guest!' is not a valid "
+     "name (allowed: labels of letters, digits and '-', 1..63 bytes each, 253 bytes in all)"},
+    {"dnssearch = good.test, -bad.test",
+     "opts.ini:3: [netdev.net0] dnssearch: '-bad.test' is "
+     "not a valid domain (allowed: comma-separated domains, labels of letters, digits and "
+     "'-', 1..63 bytes each, 253 bytes in all)"},
+    {"hostfwd = tcp:127.0.0.1:2222",
+     "opts.ini:3: [netdev.net0] hostfwd: rule "
+     "'tcp:127.0.0.1:2222' is not valid (allowed: [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:"
+     "GUESTPORT, IPv4 addresses, ports 1..65535)"},
+    {"hostfwd = sctp::2222-:22", "opts.ini:3: [netdev.net0] hostfwd: rule 'sctp::2222-:22': "
+                                 "protocol 'sctp' is not valid (allowed: tcp, udp)"},
+    {"hostfwd = tcp::70000-:22",
+     "opts.ini:3: [netdev.net0] hostfwd: rule 'tcp::70000-:22' is "
+     "not valid (allowed: [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, IPv4 "
+     "addresses, ports 1..65535)"},
+    {"hostfwd = tcp::2222-:0",
+     "opts.ini:3: [netdev.net0] hostfwd: rule 'tcp::2222-:0' is not "
+     "valid (allowed: [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, IPv4 addresses, "
+     "ports 1..65535)"},
+    {"hostfwd = tcp:localhost:2222-:22",
+     "opts.ini:3: [netdev.net0] hostfwd: rule "
+     "'tcp:localhost:2222-:22' is not valid (allowed: [tcp|udp]:[HOSTADDR]:HOSTPORT-"
+     "[GUESTADDR]:GUESTPORT, IPv4 addresses, ports 1..65535)"},
+    {"hostfwd = tcp::2222-10.0.3.5:22",
+     "opts.ini:3: [netdev.net0] hostfwd: rule "
+     "'tcp::2222-10.0.3.5:22': guest address 10.0.3.5 is outside net 10.0.2.0/24 (allowed: a "
+     "guest address of that network)"},
+    {"hostfwd = tcp::2222-10.0.2.2:22",
+     "opts.ini:3: [netdev.net0] hostfwd: rule "
+     "'tcp::2222-10.0.2.2:22': guest address 10.0.2.2 is slirp's own address in net "
+     "10.0.2.0/24 (allowed: a guest address of that network)"},
+    {"hostfwd = tcp::2222-:22, udp::2222-:22, tcp::2222-:23",
+     "opts.ini:3: [netdev.net0] "
+     "hostfwd: rules 'tcp::2222-:22' and 'tcp::2222-:23' listen on the same TCP port "
+     "0.0.0.0:2222 (allowed: one rule per host address and port)"},
+    {"hostfwd = tcp::2222-:22,,",
+     "opts.ini:3: [netdev.net0] hostfwd: empty rule (allowed: "
+     "comma-separated rules [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, IPv4 "
+     "addresses, ports 1..65535)"},
+    {"ipv4 = off\nhostfwd = tcp::2222-:22", "opts.ini:4: [netdev.net0] hostfwd: needs IPv4, "
+                                            "but ipv4 = off (allowed: hostfwd with ipv4 = on)"},
+    {"tftp = /nonexistent/netbe-tftp",
+     "opts.ini:3: [netdev.net0] tftp: "
+     "'/nonexistent/netbe-tftp' is not a directory (allowed: an existing directory)"},
+    {"mtu = 50", "opts.ini:3: [netdev.net0] mtu: '50' is not valid (allowed: an integer "
+                 "68..65521)"},
+    {"restrict = maybe", "opts.ini:3: [netdev.net0] restrict: 'maybe' is not valid (allowed: "
+                         "on, off)"},
 };
 
 /* Each bad option is refused with its exact message line. Fails if a bad value is
@@ -182,10 +201,13 @@ static void test_check_mode_binds_nothing(void)
     g_assert_null(msg);
     /* the same port once more, to prove it was and is free */
     fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&(struct sockaddr_in){
-                             .sin_family = AF_INET, .sin_port = htons(port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) },
-                         sizeof(struct sockaddr_in)), ==, 0);
+    g_assert_cmpint(
+        bind(fd,
+             (struct sockaddr *)&(struct sockaddr_in){.sin_family = AF_INET,
+                                                      .sin_port = htons(port),
+                                                      .sin_addr.s_addr = htonl(INADDR_LOOPBACK)},
+             sizeof(struct sockaddr_in)),
+        ==, 0);
     close(fd);
 }
 
@@ -200,7 +222,8 @@ static void test_hostfwd_port_in_use_fails_connect(void)
     g_autofree char *msg = load_error(opts, NETBE_RUNTIME_DEFAULT);
     g_autofree char *want = g_strdup_printf(
         "opts.ini:1: [netdev.net0]: netdev 'net0' (user): hostfwd 'tcp:127.0.0.1:%u-:22': "
-        "cannot listen on TCP 127.0.0.1:%u: Address already in use", port, port);
+        "cannot listen on TCP 127.0.0.1:%u: Address already in use",
+        port, port);
 
     g_assert_nonnull(msg);
     if (!strstr(msg, want)) {

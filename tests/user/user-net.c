@@ -9,17 +9,17 @@
 #include "plugin-dir.h"
 #include "user-net.h"
 
-const uint8_t user_net_guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+const uint8_t user_net_guest_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 
 char *user_net_plugin_dir(void)
 {
-    const char *files[] = { "netbe-fixture.so", NULL };
+    const char *files[] = {"netbe-fixture.so", NULL};
     char *dir = test_plugin_dir_new(files);
-    g_autofree char *user = g_build_filename(test_env_path("NETBE_PLUGIN_PATH"),
-                                             "netbe-user.so", NULL);
+    g_autofree char *user =
+        g_build_filename(test_env_path("NETBE_PLUGIN_PATH"), "netbe-user.so", NULL);
 
-    g_assert_cmpint(test_sh("cp '%s' '%s/' && chmod 0755 '%s/netbe-user.so'", user, dir, dir),
-                    ==, 0);
+    g_assert_cmpint(test_sh("cp '%s' '%s/' && chmod 0755 '%s/netbe-user.so'", user, dir, dir), ==,
+                    0);
     return dir;
 }
 
@@ -29,7 +29,8 @@ UserNet *user_net_new(const char *options, const char *guest_ip)
     g_autoptr(GError) err = NULL;
     g_autofree char *config = g_strdup_printf("[netdev.wire]\ntype = fixture\n"
                                               "[netdev.net0]\ntype = user\n%s\n"
-                                              "[hub.h]\nports = wire, net0\n", options);
+                                              "[hub.h]\nports = wire, net0\n",
+                                              options);
 
     n->dir = user_net_plugin_dir();
     n->rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
@@ -128,7 +129,7 @@ GBytes *user_net_wait(UserNet *n, UserNetMatch match, void *data, int timeout_ms
 bool user_net_wait_fd(UserNet *n, int fd, GIOCondition cond, int timeout_ms)
 {
     gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-    struct pollfd pfd = { .fd = fd, .events = cond };
+    struct pollfd pfd = {.fd = fd, .events = cond};
     GSource *watch = g_unix_fd_source_new(fd, cond);
     bool ready = false;
 
@@ -165,7 +166,7 @@ NetbeQueueStats user_net_stats(UserNet *n, const char *id)
 
 int user_net_loopback_socket(int type, uint16_t *port)
 {
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(sin);
     int fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
