@@ -76,9 +76,12 @@ ssize_t sock_dgram_send(SockState *s, const struct iovec *iov, int iovcnt)
         return 0;
     }
     n = -errno;
-    if (!s->warned_send) {
+    if (n == -EMSGSIZE) {
+        g_debug("netdev '%s': a %zu-byte frame is too long for %s", s->id,
+                sock_iov_size(iov, iovcnt), s->peer_text);
+    } else if (!s->warned_send) {
         g_message("netdev '%s': cannot send to %s: %s; dropping frames until it works", s->id,
-                  s->peer_text, g_strerror(errno));
+                  s->peer_text, g_strerror((int)-n));
         s->warned_send = true;
     }
     return n;

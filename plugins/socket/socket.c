@@ -54,8 +54,12 @@ static bool parse_addr_option(GPtrArray *errors, const NetbeOptions *opts, const
     if (sock_addr_parse(a, text, bind_side, &problem)) {
         return true;
     }
-    opt_error(errors, opts, key, "'%s' is not a valid address: %s (allowed: %s)", text, problem,
-              SOCK_ADDR_FORMS);
+    if (strstr(problem, "(allowed:")) {
+        opt_error(errors, opts, key, "'%s' is not a valid address: %s", text, problem);
+    } else {
+        opt_error(errors, opts, key, "'%s' is not a valid address: %s (allowed: %s)", text,
+                  problem, SOCK_ADDR_FORMS);
+    }
     return false;
 }
 

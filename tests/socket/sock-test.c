@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -174,12 +175,17 @@ void st_socketpair(int type, int sv[2])
     set_nonblock(sv[0]);
 }
 
+/* A unix address; "@NAME" is NAME in the abstract namespace. */
 static socklen_t unix_addr(struct sockaddr_un *sun, const char *path)
 {
     memset(sun, 0, sizeof(*sun));
     sun->sun_family = AF_UNIX;
     g_assert_cmpuint(strlen(path), <, sizeof(sun->sun_path));
     strcpy(sun->sun_path, path);
+    if (path[0] == '@') {
+        sun->sun_path[0] = '\0';
+        return offsetof(struct sockaddr_un, sun_path) + strlen(path);
+    }
     return sizeof(*sun);
 }
 
@@ -232,6 +238,20 @@ int st_unix_connect(const char *path)
     socklen_t len = unix_addr(&sun, path);
 
     return connect_retry(AF_UNIX, (struct sockaddr *)&sun, len);
+}
+
+int st_tcp_listen(unsigned *port)
+{
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(*port),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(sin);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), ==, 0);
+    g_assert_cmpint(listen(fd, 8), ==, 0);
+    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sin, &len), ==, 0);
+    *port = ntohs(sin.sin_port);
+    return fd;
 }
 
 int st_tcp_connect(unsigned port)

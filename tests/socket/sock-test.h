@@ -46,7 +46,8 @@ unsigned st_free_udp_port(void);
 void st_socketpair(int type, int sv[2]);
 
 /* Listening / connecting / bound raw sockets for a peer written in the test (non-blocking). */
-int st_unix_listen(const char *path);
+int st_unix_listen(const char *path);      /* "@NAME": abstract namespace */
+int st_tcp_listen(unsigned *port);         /* 127.0.0.1, *port 0: any (set on return) */
 int st_unix_connect(const char *path);   /* retried while pumping; -1 on timeout */
 int st_tcp_connect(unsigned port);        /* 127.0.0.1; -1 on timeout */
 int st_accept(int lfd);                   /* pumps; -1 on timeout */
