@@ -430,6 +430,47 @@ static void test_inherited_stream_fd_uses_framing(void)
     close(sp[0]);
 }
 
+/* Fails if a client with reconnect gives up on a server that is not there yet, instead of
+ * connecting once it appears. */
+static void test_client_retries_until_server_appears(void)
+{
+    unsigned port = st_free_tcp_port();
+    g_autofree char *opts = g_strdup_printf("connect = 127.0.0.1:%u\nreconnect = 1", port);
+    StRig *r = st_rig_new(opts);
+    int l, a;
+
+    st_pump_for(300); /* the first attempt is refused */
+    l = st_tcp_listen(&port);
+    a = st_accept(l);
+    g_assert_cmpint(a, >=, 0);
+    g_assert_true(st_probe(r, a, true));
+    close(a);
+    close(l);
+    st_rig_free(r);
+}
+
+/* Fails if a client without reconnect retries (QEMU does not), or fails silently: it must
+ * warn once, stay down, and count the frames it cannot send. */
+static void test_client_without_reconnect_warns_and_stays_down(void)
+{
+    unsigned port = st_free_tcp_port();
+    g_autofree char *opts = g_strdup_printf("connect = 127.0.0.1:%u", port);
+    g_autofree char *pattern = g_strdup_printf("*cannot connect to 127.0.0.1:%u: Connection "
+                                               "refused; not retrying (reconnect = 0)*", port);
+    uint8_t frame[60];
+    StRig *r;
+
+    r = st_rig_new(opts); /* the refusal is seen when the loop runs */
+    g_test_expect_message("netbe-socket", G_LOG_LEVEL_WARNING, pattern);
+    st_pump_for(100);
+    g_test_assert_expected_messages();
+    st_fill(frame, sizeof(frame), 1);
+    st_inject(r, frame, sizeof(frame));
+    g_assert_true(st_wait_frames(r->rt, "link", 1, 0));
+    g_assert_cmpuint(st_stats(r->rt, "link").tx_drops, ==, 1);
+    st_rig_free(r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -450,5 +491,9 @@ int main(int argc, char **argv)
                     test_frames_before_peer_are_dropped_and_counted);
     g_test_add_func("/socket/stream/inherited-stream-fd-uses-framing",
                     test_inherited_stream_fd_uses_framing);
+    g_test_add_func("/socket/stream/client-retries-until-server-appears",
+                    test_client_retries_until_server_appears);
+    g_test_add_func("/socket/stream/client-without-reconnect-warns-and-stays-down",
+                    test_client_without_reconnect_warns_and_stays_down);
     return g_test_run();
 }
