@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 #include "tap-priv.h"
 
 /* The header sent for a frontend without one: no checksum or GSO request. */
@@ -126,7 +127,9 @@ ssize_t tap_send(NetbeBackend *be, unsigned queue, const struct iovec *iov, int 
         iov = padded;
     }
     do {
-        n = writev(tq->fd, iov, iovcnt);
+        /* one entry: write() skips the kernel's iovec import */
+        n = iovcnt == 1 ? write(tq->fd, iov[0].iov_base, iov[0].iov_len)
+                        : writev(tq->fd, iov, iovcnt);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
         int err = errno;
@@ -168,7 +171,8 @@ ssize_t tap_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov, int 
         iov = padded;
     }
     do {
-        n = readv(tq->fd, iov, iovcnt);
+        n = iovcnt == 1 ? read(tq->fd, iov[0].iov_base, iov[0].iov_len)
+                        : readv(tq->fd, iov, iovcnt);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
         int err = errno;
