@@ -592,3 +592,135 @@ unsigned vg_serve(VgGuest *g, int ms)
     }
     return answered;
 }
+
+/* ---- the other direction: the guest asks ---- */
+
+ssize_t vg_wait_frame(VgGuest *g, VgMatchFunc match, void *opaque, uint8_t *buf, size_t max,
+                      int timeout_ms)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+    while (g_get_monotonic_time() < end) {
+        bool any = false;
+
+        vg_pump(g);
+        for (unsigned p = 0; p < g->pairs; p++) {
+            ssize_t n;
+
+            vg_tx_reclaim(g, p);
+            while ((n = vg_recv_ready(g, p, buf, max, NULL, NULL)) >= 0) {
+                any = true;
+                if (match(buf, n, opaque)) {
+                    return n;
+                }
+                vg_answer(g, p, buf, n);
+            }
+        }
+        if (!any) {
+            g_usleep(100);
+        }
+    }
+    return -1;
+}
+
+typedef struct ArpWait {
+    const uint8_t *ip;
+} ArpWait;
+
+static bool match_arp_reply(const uint8_t *f, size_t len, void *opaque)
+{
+    ArpWait *w = opaque;
+
+    return len >= 42 && f[12] == 0x08 && f[13] == 0x06 && f[21] == 2 &&
+           memcmp(f + 28, w->ip, 4) == 0;
+}
+
+bool vg_arp_resolve(VgGuest *g, unsigned pair, const uint8_t ip[4], uint8_t mac[6],
+                    int timeout_ms)
+{
+    static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    static const uint8_t arp_hdr[8] = { 0, 1, 8, 0, 6, 4, 0, 1 };
+    uint8_t req[60] = { 0 }, buf[2048];
+    ArpWait w = { ip };
+    ssize_t n;
+
+    memcpy(req, bcast, 6);
+    memcpy(req + 6, g->mac, 6);
+    req[12] = 0x08;
+    req[13] = 0x06;
+    memcpy(req + 14, arp_hdr, 8);
+    memcpy(req + 22, g->mac, 6);
+    memcpy(req + 28, g->ip, 4);
+    memcpy(req + 38, ip, 4);
+    if (!vg_send(g, pair, NULL, req, sizeof(req))) {
+        return false;
+    }
+    n = vg_wait_frame(g, match_arp_reply, &w, buf, sizeof(buf), timeout_ms);
+    if (n < 0) {
+        return false;
+    }
+    memcpy(mac, buf + 22, 6);
+    return true;
+}
+
+typedef struct PingWait {
+    const uint8_t *ip;
+    uint16_t id, seq;
+} PingWait;
+
+static bool match_echo_reply(const uint8_t *f, size_t len, void *opaque)
+{
+    PingWait *w = opaque;
+    size_t ihl = len > 14 ? (f[14] & 0xf) * 4 : 0;
+
+    return len >= 14 + ihl + 8 && f[12] == 0x08 && f[13] == 0 && f[23] == 1 &&
+           memcmp(f + 26, w->ip, 4) == 0 && f[14 + ihl] == 0 &&
+           ntohs(*(const uint16_t *)(f + 14 + ihl + 4)) == w->id &&
+           ntohs(*(const uint16_t *)(f + 14 + ihl + 6)) == w->seq;
+}
+
+size_t vg_make_ipv4(uint8_t *f, const uint8_t *dst_mac, const uint8_t *src_mac,
+                    const uint8_t *src_ip, const uint8_t *dst_ip, uint8_t proto,
+                    size_t l4_len)
+{
+    uint16_t total = htons(20 + l4_len);
+
+    memcpy(f, dst_mac, 6);
+    memcpy(f + 6, src_mac, 6);
+    f[12] = 0x08;
+    f[13] = 0x00;
+    memset(f + 14, 0, 20);
+    f[14] = 0x45;
+    memcpy(f + 16, &total, 2);
+    f[20] = 0x40; /* DF */
+    f[22] = 64;
+    f[23] = proto;
+    memcpy(f + 26, src_ip, 4);
+    memcpy(f + 30, dst_ip, 4);
+    memcpy(f + 24, &(uint16_t){ ip_csum(f + 14, 20) }, 2);
+    return 34 + l4_len;
+}
+
+bool vg_ping(VgGuest *g, unsigned pair, const uint8_t ip[4], uint16_t seq, int timeout_ms)
+{
+    uint8_t mac[6], f[98], buf[2048];
+    PingWait w = { ip, 0x4242, seq };
+    uint8_t *icmp = f + 34;
+
+    if (!vg_arp_resolve(g, pair, ip, mac, timeout_ms)) {
+        return false;
+    }
+    vg_make_ipv4(f, mac, g->mac, g->ip, ip, 1, 64);
+    memset(icmp, 0, 64);
+    icmp[0] = 8;
+    memcpy(icmp + 4, &(uint16_t){ htons(w.id) }, 2);
+    memcpy(icmp + 6, &(uint16_t){ htons(seq) }, 2);
+    for (int i = 8; i < 64; i++) {
+        icmp[i] = i;
+    }
+    memcpy(icmp + 2, &(uint16_t){ ip_csum(icmp, 64) }, 2);
+    if (!vg_send(g, pair, NULL, f, sizeof(f))) {
+        return false;
+    }
+    return vg_wait_frame(g, match_echo_reply, &w, buf, sizeof(buf), timeout_ms) >= 0;
+}

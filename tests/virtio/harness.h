@@ -124,6 +124,24 @@ bool vg_answer(VgGuest *g, unsigned pair, const uint8_t *frame, size_t len);
 /* Receive and answer on every active pair for @ms. Return: frames answered. */
 unsigned vg_serve(VgGuest *g, int ms);
 
+/* A frame the caller waits for. */
+typedef bool (*VgMatchFunc)(const uint8_t *frame, size_t len, void *opaque);
+/*
+ * vg_wait_frame() - receive on every active pair until @match accepts a frame (copied to
+ * @buf); frames it refuses go to vg_answer(). Return: its length, -1 on timeout.
+ */
+ssize_t vg_wait_frame(VgGuest *g, VgMatchFunc match, void *opaque, uint8_t *buf, size_t max,
+                      int timeout_ms);
+/* ARP for @ip from g->ip; Return: true with its MAC in @mac. */
+bool vg_arp_resolve(VgGuest *g, unsigned pair, const uint8_t ip[4], uint8_t mac[6],
+                    int timeout_ms);
+/* Resolve @ip, send an ICMP echo request on @pair, wait for the reply. */
+bool vg_ping(VgGuest *g, unsigned pair, const uint8_t ip[4], uint16_t seq, int timeout_ms);
+/* Ethernet + IPv4 header (checksummed) for @l4_len bytes of @proto; Return: frame length. */
+size_t vg_make_ipv4(uint8_t *f, const uint8_t *dst_mac, const uint8_t *src_mac,
+                    const uint8_t *src_ip, const uint8_t *dst_ip, uint8_t proto,
+                    size_t l4_len);
+
 /* Build an Ethernet frame: dst, src, ethertype, payload of @len bytes (pattern). */
 size_t vg_make_frame(uint8_t *buf, const uint8_t *dst, const uint8_t *src, uint16_t type,
                      size_t payload_len, uint8_t seed);

@@ -1,0 +1,266 @@
+/* test-vnet-tap.c - the virtio-net device end to end through a real TAP (netbe-tap.so) in
+ * a network namespace: ping both ways with 1 and 4 queue pairs, and a 64 KiB TSO frame
+ * from the guest that the namespace receives as an intact TCP stream. */
+#include <arpa/inet.h>
+#include <endian.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "netns.h"
+#include "vt-rig.h"
+
+#define F(bit) (1ull << (bit))
+
+static const uint8_t ns_ip[4] = { 10, 77, 0, 1 }, guest_ip[4] = { 10, 77, 0, 2 };
+
+typedef struct TapRig {
+    char *ns;
+    NetbeRuntime *rt;
+    VgGuest *g;
+} TapRig;
+
+/* A namespace with TAP "vtap0" (10.77.0.1/24) whose other side is device d0 driven by
+ * the harness (10.77.0.2). The TAP is created inside the namespace. */
+static TapRig *tap_rig_new(unsigned queues)
+{
+    TapRig *r = g_new0(TapRig, 1);
+    g_autofree char *conf = g_strdup_printf(
+        "[netdev.t0]\ntype = tap\nifname = vtap0\nqueues = %u\nvnet_hdr = auto\n"
+        "[device.d0]\nnetdev = t0\nqueues = %u\n", queues, queues);
+    GError *err = NULL;
+    int saved;
+
+    r->ns = test_netns_create("vnet");
+    r->rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
+    netbe_runtime_set_plugin_path(r->rt, g_getenv("NETBE_PLUGIN_PATH"));
+    saved = test_netns_enter(r->ns);
+    g_assert_cmpint(saved, >=, 0);
+    g_assert_true(netbe_runtime_load_config_string(r->rt, conf, "vnet-tap.ini", &err));
+    test_netns_leave(saved);
+    g_assert_no_error(err);
+    g_assert_cmpint(test_sh("ip -n %s addr add 10.77.0.1/24 dev vtap0 && "
+                            "ip -n %s link set vtap0 up", r->ns, r->ns), ==, 0);
+    r->g = vg_new(r->rt, "d0", NULL);
+    memcpy(r->g->ip, guest_ip, 4);
+    if (queues > 1) {
+        g_assert_true(vg_set_pairs(r->g, queues));
+    }
+    return r;
+}
+
+static void tap_rig_free(TapRig *r)
+{
+    vg_free(r->g);
+    netbe_runtime_free(r->rt);
+    test_netns_delete(r->ns);
+    g_free(r->ns);
+    g_free(r);
+}
+
+/* Run ping in the namespace towards the guest while the harness answers. Return: its
+ * exit status (0: every echo answered). */
+static int ns_ping_guest(TapRig *r, unsigned count)
+{
+    g_autofree char *c = g_strdup_printf("%u", count);
+    const char *argv[] = { "ip", "netns", "exec", r->ns, "ping", "-c", c, "-i", "0.2", "-W",
+                           "2", "10.77.0.2", NULL };
+    gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+    GPid pid;
+    int status = -1;
+
+    g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
+                                G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
+                                G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, &pid, NULL));
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (g_get_monotonic_time() > end) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+        vg_serve(r->g, 20);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Fails if pings from the namespace are not answered through TAP and device (ARP and ICMP
+ * both ways through the rings), or the guest's own pings get no reply. */
+static void test_ping_both_ways_one_pair(void)
+{
+    TapRig *r;
+
+    if (!test_need_root_net()) {
+        return;
+    }
+    r = tap_rig_new(1);
+    g_assert_cmpint(ns_ping_guest(r, 3), ==, 0);
+    for (uint16_t seq = 1; seq <= 3; seq++) {
+        g_assert_true(vg_ping(r->g, 0, ns_ip, seq, 3000));
+    }
+    tap_rig_free(r);
+}
+
+/* Fails if, with 4 queue pairs, pings do not work both ways, or a TX queue of the guest
+ * does not reach its own TAP queue. */
+static void test_ping_both_ways_four_pairs(void)
+{
+    NetbeQueueStats st;
+    TapRig *r;
+
+    if (!test_need_root_net()) {
+        return;
+    }
+    r = tap_rig_new(4);
+    g_assert_cmpint(ns_ping_guest(r, 4), ==, 0);
+    for (unsigned p = 0; p < 4; p++) {
+        g_assert_true(vg_ping(r->g, p, ns_ip, 10 + p, 3000));
+    }
+    for (unsigned p = 0; p < 4; p++) {
+        g_assert_true(netbe_runtime_get_queue_stats(r->rt, "t0", p, &st));
+        g_assert_cmpuint(st.tx_frames, >=, 2); /* ARP request + echo request */
+        g_assert_cmpuint(st.tx_drops, ==, 0);
+    }
+    tap_rig_free(r);
+}
+
+/* ---- a minimal TCP client in the guest, for the TSO test ---- */
+
+typedef struct TcpWait {
+    uint16_t port;
+    uint32_t seq;
+} TcpWait;
+
+static bool match_syn_ack(const uint8_t *f, size_t len, void *opaque)
+{
+    TcpWait *w = opaque;
+
+    if (len < 54 || f[12] != 0x08 || f[13] != 0 || f[23] != 6 ||
+        ntohs(*(const uint16_t *)(f + 34)) != w->port || (f[47] & 0x12) != 0x12) {
+        return false;
+    }
+    memcpy(&w->seq, f + 38, 4);
+    w->seq = ntohl(w->seq);
+    return true;
+}
+
+/* The partial (pseudo-header) TCP checksum a driver leaves for CSUM offload. */
+static uint16_t tcp_pseudo(const uint8_t *src, const uint8_t *dst, size_t tcp_len)
+{
+    uint32_t sum = ((src[0] << 8) | src[1]) + ((src[2] << 8) | src[3]) +
+                   ((dst[0] << 8) | dst[1]) + ((dst[2] << 8) | dst[3]) + 6 + tcp_len;
+
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return htons(sum);
+}
+
+/* Ethernet + IPv4 + TCP header (20 bytes + @opt_len options) with CSUM offload. */
+static size_t tcp_frame(VgGuest *g, uint8_t *f, const uint8_t *mac, uint32_t seq, uint32_t ack,
+                        uint8_t flags, const uint8_t *opts, size_t opt_len, size_t payload)
+{
+    size_t tcp_len = 20 + opt_len + payload;
+    uint8_t *t = f + 34;
+    uint16_t sport = htons(40000), dport = htons(5001), win = htons(65535);
+    uint32_t s = htonl(seq), a = htonl(ack);
+
+    vg_make_ipv4(f, mac, g->mac, guest_ip, ns_ip, 6, tcp_len);
+    memset(t, 0, 20);
+    memcpy(t, &sport, 2);
+    memcpy(t + 2, &dport, 2);
+    memcpy(t + 4, &s, 4);
+    memcpy(t + 8, &a, 4);
+    t[12] = (uint8_t)(((20 + opt_len) / 4) << 4);
+    t[13] = flags;
+    memcpy(t + 14, &win, 2);
+    memcpy(t + 16, &(uint16_t){ tcp_pseudo(guest_ip, ns_ip, tcp_len) }, 2);
+    memcpy(t + 20, opts, opt_len);
+    return 34 + tcp_len;
+}
+
+/* Fails if a 64 KiB TSO frame from the guest (one chain, GSO header passed through to the
+ * TAP) does not reach a TCP socket in the namespace as the same 65000 bytes. */
+static void test_tso_frame_arrives_as_tcp_stream(void)
+{
+    static uint8_t f[VG_TX_BUF], got[70000];
+    const uint8_t syn_opts[8] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7 }; /* MSS 1460, wscale 7 */
+    const size_t payload = 65000;
+    uint8_t mac[6], hdr[12] = { 0 };
+    TcpWait w = { 5001, 0 };
+    int lfd, cfd = -1, saved, big = 4 << 20;
+    size_t len, have = 0;
+    gint64 end;
+    TapRig *r;
+
+    if (!test_need_root_net()) {
+        return;
+    }
+    r = tap_rig_new(1);
+    g_assert_true(r->g->features & F(NETBE_VIRTIO_NET_F_HOST_TSO4));
+    g_assert_true(r->g->features & F(NETBE_VIRTIO_NET_F_CSUM));
+    /* a listener inside the namespace, with room for the whole burst */
+    saved = test_netns_enter(r->ns);
+    lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    setsockopt(lfd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+    g_assert_cmpint(bind(lfd, (struct sockaddr *)&(struct sockaddr_in){
+                             .sin_family = AF_INET, .sin_port = htons(5001),
+                             .sin_addr.s_addr = htonl(0x0a4d0001) }, sizeof(struct sockaddr_in)),
+                    ==, 0);
+    g_assert_cmpint(listen(lfd, 1), ==, 0);
+    test_netns_leave(saved);
+    test_sh("ip -n %s route replace 10.77.0.0/24 dev vtap0 src 10.77.0.1 initrwnd 128",
+            r->ns);
+
+    g_assert_true(vg_arp_resolve(r->g, 0, ns_ip, mac, 3000));
+    len = tcp_frame(r->g, f, mac, 1000, 0, 0x02, syn_opts, sizeof(syn_opts), 0);
+    hdr[0] = 1; /* NEEDS_CSUM */
+    hdr[6] = 34;
+    hdr[8] = 16;
+    g_assert_true(vg_send(r->g, 0, hdr, f, len));
+    g_assert_cmpint(vg_wait_frame(r->g, match_syn_ack, &w, got, sizeof(got), 3000), >, 0);
+    len = tcp_frame(r->g, f, mac, 1001, w.seq + 1, 0x10, NULL, 0, 0);
+    g_assert_true(vg_send(r->g, 0, hdr, f, len));
+
+    /* one frame: 54 bytes of headers and 65000 of payload, GSO TCPv4 with MSS 1460 */
+    len = tcp_frame(r->g, f, mac, 1001, w.seq + 1, 0x18, NULL, 0, payload);
+    for (size_t i = 0; i < payload; i++) {
+        f[54 + i] = (uint8_t)(i * 13 + (i >> 8));
+    }
+    hdr[1] = 1;                                   /* GSO_TCPV4 */
+    memcpy(hdr + 2, &(uint16_t){ htole16(54) }, 2);   /* hdr_len */
+    memcpy(hdr + 4, &(uint16_t){ htole16(1460) }, 2); /* gso_size */
+    g_assert_true(vg_send(r->g, 0, hdr, f, len));
+
+    end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    while (have < payload && g_get_monotonic_time() < end) {
+        ssize_t n;
+
+        vg_serve(r->g, 5);
+        if (cfd < 0) {
+            cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            continue;
+        }
+        n = recv(cfd, got + have, sizeof(got) - have, 0);
+        if (n > 0) {
+            have += n;
+        }
+    }
+    g_assert_cmpint(cfd, >=, 0);
+    g_assert_cmpuint(have, ==, payload);
+    g_assert_cmpmem(got, payload, f + 54, payload);
+    close(cfd);
+    close(lfd);
+    tap_rig_free(r);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/vnet-tap/ping_both_ways_one_pair", test_ping_both_ways_one_pair);
+    g_test_add_func("/vnet-tap/ping_both_ways_four_pairs", test_ping_both_ways_four_pairs);
+    g_test_add_func("/vnet-tap/tso_frame_arrives_as_tcp_stream",
+                    test_tso_frame_arrives_as_tcp_stream);
+    return g_test_run();
+}
