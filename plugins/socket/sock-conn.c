@@ -31,7 +31,10 @@ void sock_update_events(SockState *s)
             ev |= G_IO_OUT;
         }
     }
-    netbe_fd_watch_set_events(s->watch, ev);
+    if (ev != s->events) {
+        s->events = ev;
+        netbe_fd_watch_set_events(s->watch, ev);
+    }
 }
 
 static gboolean kick_fire(gpointer opaque)
@@ -144,6 +147,7 @@ static void conn_attach(SockState *s, int fd, char *peer)
         g_message("netdev '%s': connected to %s", s->id, peer);
     }
     s->down_drops = 0;
+    s->events = 0;
     s->watch = netbe_fd_watch_new(s->be, fd, 0, sock_conn_event, s);
     sock_update_events(s);
 }
@@ -355,6 +359,7 @@ static bool connect_begin(SockState *s, GError **errp)
     if (errno == EINPROGRESS || errno == EAGAIN) {
         s->fd = fd;
         s->connecting = true;
+        s->events = G_IO_OUT;
         s->watch = netbe_fd_watch_new(s->be, fd, G_IO_OUT, sock_conn_event, s);
         return true;
     }

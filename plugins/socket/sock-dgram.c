@@ -35,6 +35,7 @@ bool sock_dgram_open(SockState *s, GError **errp)
               s->addr.text);
     s->up = true;
     s->peer_text = g_strdup(s->addr.text);
+    s->events = 0;
     s->watch = netbe_fd_watch_new(s->be, s->fd, 0, sock_conn_event, s);
     sock_update_events(s);
     return true;

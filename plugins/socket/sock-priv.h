@@ -67,6 +67,7 @@ typedef struct SockState {
     /* the data socket */
     int fd;
     NetbeFdWatch *watch;
+    GIOCondition events;       /* what watch is armed for */
     bool connecting;           /* non-blocking connect in progress */
     bool up;                   /* frames can flow */
     bool polling;              /* the runtime wants frames (poll()) */
