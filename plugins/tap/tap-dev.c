@@ -72,7 +72,7 @@ static void tap_dev_setiff_error(Tap *tap, const char *ifname, int err, GError *
 }
 
 /* Settings common to opened and adopted fds: O_NONBLOCK, sndbuf, header length. */
-static bool tap_dev_configure(Tap *tap, GError **errp)
+bool tap_dev_configure(Tap *tap, GError **errp)
 {
     int hdr_len = TAP_DEFAULT_HDR_LEN;
 
@@ -85,7 +85,8 @@ static bool tap_dev_configure(Tap *tap, GError **errp)
                         "%s", fd, g_strerror(errno));
             return false;
         }
-        if (ioctl(fd, TUNSETSNDBUF, &tap->sndbuf) < 0) {
+        /* a detached queue takes no device ioctls; the device-wide value reaches it */
+        if (tap->queues[q].enabled && ioctl(fd, TUNSETSNDBUF, &tap->sndbuf) < 0) {
             g_set_error(errp, NETBE_BACKEND_ERROR, errno, "TAP device '%s': TUNSETSNDBUF %d: %s",
                         tap->ifname, tap->sndbuf, g_strerror(errno));
             return false;
@@ -190,7 +191,7 @@ static const char *tap_dev_fd_kind(int fd)
 }
 
 /* Check one inherited fd: a TAP, IFF_NO_PI. Return: its TUNGETIFF flags, or -1. */
-static int tap_dev_check_fd(int fd, char name[IFNAMSIZ], GError **errp)
+int tap_dev_check_fd(int fd, char name[IFNAMSIZ], GError **errp)
 {
     struct ifreq ifr = { 0 };
     const char *kind;

@@ -10,8 +10,8 @@
 
 /* Largest virtio-net header: struct virtio_net_hdr_v1_hash (20 bytes). */
 #define TAP_HDR_MAX 20
-/* Most iovec entries a frame may have when the plugin adds a header entry. */
-#define TAP_IOV_MAX 64
+/* Most iovec entries a frame may have when the plugin adds a header entry (UIO_MAXIOV). */
+#define TAP_IOV_MAX 1024
 
 typedef enum TapVnetMode {
     TAP_VNET_AUTO = 0, /* use IFF_VNET_HDR when the kernel has it */
@@ -91,6 +91,10 @@ extern const NetbePluginDesc tap_desc;
 /* tap-dev.c: the kernel side (/dev/net/tun ioctls) */
 bool tap_dev_open(Tap *tap, GError **errp);
 bool tap_dev_adopt(Tap *tap, GError **errp);
+/* Check that @fd is a TAP with IFF_NO_PI; its name goes to @name. Return: flags or -1. */
+int tap_dev_check_fd(int fd, char name[IFNAMSIZ], GError **errp);
+/* O_NONBLOCK and sndbuf on every fd; read the kernel's header length. */
+bool tap_dev_configure(Tap *tap, GError **errp);
 bool tap_dev_set_hdr_len(Tap *tap, unsigned len, GError **errp);
 bool tap_dev_set_queue(Tap *tap, TapQueue *tq, bool enabled, GError **errp);
 /* The fd that device-wide ioctls go to: the first enabled queue's, or -1. */
@@ -101,6 +105,13 @@ uint32_t tap_offload_expected(void);
 uint32_t tap_offload_probe(int fd);
 bool tap_offload_apply(Tap *tap, uint32_t offloads, GError **errp);
 char *tap_offload_names(uint32_t offloads);
+
+/* tap-handover.c: state for a live handover (tap-state.h) */
+struct TapState;
+void tap_state_capture(const Tap *tap, struct TapState *st, int *fds);
+bool tap_state_adopt(Tap *tap, const struct TapState *st, const int *fds, GError **errp);
+/* Close the fds and drop the watches; the options stay (tap.c). */
+void tap_disconnect(Tap *tap);
 
 /* tap-io.c: the data path */
 ssize_t tap_send(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt);

@@ -156,7 +156,7 @@ static bool tap_init(NetbeBackend *be, const NetbeOptions *opts, GError **errp)
 }
 
 /* Close the fds and drop the watches; the options stay, so connect can run again. */
-static void tap_disconnect(Tap *tap)
+void tap_disconnect(Tap *tap)
 {
     for (unsigned q = 0; tap->queues && q < tap->nqueues; q++) {
         TapQueue *tq = &tap->queues[q];

@@ -60,11 +60,27 @@ static const NetbePeerOps harness_peer_ops = {
     .tx_ready = harness_tx_ready,
 };
 
+TapHarness *tap_harness_attach(NetbeRuntime *rt, NetbeBackend *be)
+{
+    TapHarness *h = g_new0(TapHarness, 1);
+
+    h->rt = rt;
+    h->be = be;
+    h->buf_size = HARNESS_FRAME_MAX;
+    h->buf = g_malloc(h->buf_size);
+    netbe_backend_attach(be, &harness_peer_ops, h, "[test-peer]");
+    if (be->connected) {
+        netbe_backend_start(be);
+    }
+    return h;
+}
+
 TapHarness *tap_harness_new(const char *config, const char *netdev, GError **errp)
 {
     TapHarness *h = g_new0(TapHarness, 1);
     const char *path = g_getenv("NETBE_PLUGIN_PATH");
 
+    h->owns_rt = true;
     h->rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
     if (path) {
         netbe_runtime_set_plugin_path(h->rt, path);
@@ -98,7 +114,12 @@ void tap_harness_free(TapHarness *h)
     if (!h) {
         return;
     }
-    netbe_runtime_free(h->rt);
+    if (h->owns_rt) {
+        netbe_runtime_free(h->rt);
+    } else if (h->be) {
+        netbe_backend_stop(h->be);
+        netbe_backend_attach(h->be, NULL, NULL, NULL);
+    }
     g_free(h->buf);
     g_free(h);
 }

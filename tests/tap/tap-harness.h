@@ -37,6 +37,7 @@ typedef struct TapHarness {
     TapHarnessFrameFunc on_frame;
     void *opaque;
     unsigned budget;
+    bool owns_rt;
 } TapHarness;
 
 /*
@@ -46,6 +47,12 @@ typedef struct TapHarness {
  */
 TapHarness *tap_harness_new(const char *config, const char *netdev, GError **errp);
 void tap_harness_free(TapHarness *h);
+
+/*
+ * tap_harness_attach() - become the peer of @be, a backend of @rt made by the caller;
+ * the harness does not free @rt. Starts @be if it is connected.
+ */
+TapHarness *tap_harness_attach(NetbeRuntime *rt, NetbeBackend *be);
 
 /* Connect a backend that is not connected yet (deferred) and start it. */
 bool tap_harness_connect(TapHarness *h, GError **errp);

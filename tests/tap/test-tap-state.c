@@ -1,0 +1,231 @@
+/* test-tap-state.c - the tap handover state: encoding, checks on bad input, adopting a live TAP. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/if_tun.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include "netns.h"
+#include "tap-harness.h"
+#include "tap-priv.h"
+#include "tap-state.h"
+#include "tap-test-util.h"
+
+static TapState sample_state(void)
+{
+    TapState st = { .ifname = "tap0", .nqueues = 2, .vnet_hdr = true, .kernel_hdr_len = 12,
+                    .peer_hdr_len = 12, .offload_caps = 0x7f, .offloads = 0x7,
+                    .sndbuf = INT_MAX };
+
+    st.queue_flags[0] = TAP_STATE_Q_ENABLED;
+    return st;
+}
+
+/*
+ * What goes in comes out, in the documented size. Fails if a field is dropped or
+ * misplaced by encode or decode.
+ */
+static void test_round_trip(void)
+{
+    TapState st = sample_state(), back;
+    g_autoptr(GBytes) bytes = tap_state_encode(&st);
+    g_autoptr(GError) err = NULL;
+    size_t len;
+    const uint8_t *data = g_bytes_get_data(bytes, &len);
+
+    g_assert_cmpuint(len, ==, TAP_STATE_HEADER_SIZE + 2);
+    g_assert_cmpmem(data, 4, TAP_STATE_MAGIC, 4);
+    g_assert_true(tap_state_decode(data, len, 2, &back, &err));
+    g_assert_no_error(err);
+    g_assert_cmpstr(back.ifname, ==, "tap0");
+    g_assert_cmpuint(back.nqueues, ==, 2);
+    g_assert_true(back.vnet_hdr);
+    g_assert_cmpuint(back.kernel_hdr_len, ==, 12);
+    g_assert_cmpuint(back.peer_hdr_len, ==, 12);
+    g_assert_cmpuint(back.offload_caps, ==, 0x7f);
+    g_assert_cmpuint(back.offloads, ==, 0x7);
+    g_assert_cmpint(back.sndbuf, ==, INT_MAX);
+    g_assert_cmpuint(back.queue_flags[0], ==, TAP_STATE_Q_ENABLED);
+    g_assert_cmpuint(back.queue_flags[1], ==, 0);
+}
+
+typedef void (*Mutate)(uint8_t *b, size_t *len, unsigned *nfds);
+
+static void m_short(uint8_t *b, size_t *len, unsigned *nfds) { *len = TAP_STATE_HEADER_SIZE - 1; }
+static void m_magic(uint8_t *b, size_t *len, unsigned *nfds) { b[0] = 'x'; }
+static void m_version(uint8_t *b, size_t *len, unsigned *nfds) { b[4] = 2; }
+static void m_extra(uint8_t *b, size_t *len, unsigned *nfds) { (*len)++; }
+static void m_nfds(uint8_t *b, size_t *len, unsigned *nfds) { *nfds = 1; }
+static void m_offloads(uint8_t *b, size_t *len, unsigned *nfds) { b[32] = 0xff; }
+static void m_hdr(uint8_t *b, size_t *len, unsigned *nfds) { b[25] = 10; }
+static void m_qflags(uint8_t *b, size_t *len, unsigned *nfds) { b[TAP_STATE_HEADER_SIZE] = 0x80; }
+static void m_ifname(uint8_t *b, size_t *len, unsigned *nfds) { memset(b + 8, 'a', 16); }
+static void m_queues(uint8_t *b, size_t *len, unsigned *nfds) { b[6] = 0; }
+static void m_sndbuf(uint8_t *b, size_t *len, unsigned *nfds) { memset(b + 36, 0xff, 4); }
+
+/*
+ * A stream is untrusted: each kind of damage is refused with a reason, and no byte
+ * pattern (every truncation, random flips) crashes or reads out of bounds (ASan).
+ * Fails if a damaged record is accepted.
+ */
+static void test_malformed_refused(void)
+{
+    static const struct {
+        Mutate mutate;
+        const char *message;
+    } cases[] = {
+        { m_short, "not a tap state record" },
+        { m_magic, "not a tap state record" },
+        { m_version, "version 2, this plugin reads version 1" },
+        { m_extra, "malformed record" },
+        { m_nfds, "fd count differs from the queue count" },
+        { m_offloads, "offloads outside the capabilities" },
+        { m_hdr, "frontend header length does not match the kernel's" },
+        { m_qflags, "unknown queue flags" },
+        { m_ifname, "malformed record" },
+        { m_queues, "malformed record" },
+        { m_sndbuf, "sndbuf not positive" },
+    };
+    TapState st = sample_state(), out;
+    g_autoptr(GBytes) bytes = tap_state_encode(&st);
+    size_t good_len;
+    const uint8_t *good = g_bytes_get_data(bytes, &good_len);
+    g_autoptr(GRand) rand = g_rand_new_with_seed(42);
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree uint8_t *b = g_malloc0(good_len + 1);
+        g_autoptr(GError) err = NULL;
+        size_t len = good_len;
+        unsigned nfds = 2;
+
+        memcpy(b, good, good_len);
+        cases[i].mutate(b, &len, &nfds);
+        g_assert_false(tap_state_decode(b, len, nfds, &out, &err));
+        g_assert_nonnull(strstr(err->message, cases[i].message));
+    }
+    for (size_t len = 0; len < good_len; len++) {
+        g_autofree uint8_t *b = g_memdup2(good, len ? len : 1);
+
+        g_assert_false(tap_state_decode(b, len, 2, &out, NULL));
+    }
+    for (int i = 0; i < 20000; i++) {
+        g_autofree uint8_t *b = g_memdup2(good, good_len);
+
+        for (int k = 0; k < 3; k++) {
+            b[g_rand_int_range(rand, 0, (gint32)good_len)] = (uint8_t)g_rand_int(rand);
+        }
+        if (tap_state_decode(b, good_len, 2, &out, NULL)) {
+            g_assert_cmpuint(out.nqueues, ==, 2);
+            g_assert_cmpuint(out.offloads & ~out.offload_caps, ==, 0);
+            g_assert_nonnull(memchr(out.ifname, '\0', sizeof(out.ifname)));
+        }
+    }
+}
+
+/* A tap backend built from the plugin code linked into this test. */
+static NetbeBackend *linked_tap_backend(NetbeRuntime *rt, const char *id, const char *ifname)
+{
+    static NetbePlugin plugin = { .path = (char *)"(linked in)", .desc = &tap_desc };
+    g_autofree char *section = g_strdup_printf("netdev.%s", id);
+    NetbeOptions *o = netbe_options_new("test.ini", section, 1);
+    g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) err = NULL;
+    NetbeBackend *be;
+
+    netbe_options_add(o, "ifname", ifname, 2);
+    netbe_options_add(o, "queues", "2", 3);
+    netbe_options_add_schema(o, tap_desc.options);
+    g_assert_true(netbe_options_validate(o, errors));
+    be = netbe_backend_new(rt, id, &plugin, o, 64);
+    g_ptr_array_add(rt->backends, be);
+    g_assert_true(netbe_backend_init(be, &err));
+    g_assert_no_error(err);
+    return be;
+}
+
+/*
+ * A live 2-queue TAP (vnet header 12, TSO on, queue 1 detached) moves from one backend
+ * to another through the encoded state and duplicated fds, as a migration stream would
+ * carry them. The first backend goes away; the second adopts without opening anything,
+ * has the same negotiated state in the kernel, and carries frames. Fails if capture or
+ * adopt lose a field, if adopt opens a new device, or if it forgets to re-apply the
+ * header length.
+ */
+static void test_handover_adopts_live_tap(void)
+{
+    g_autofree char *ifname = tap_test_ifname("h");
+    g_autofree char *ns = NULL;
+    g_autofree char *detail = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GBytes) bytes = NULL;
+    static const uint8_t frame[12 + 60] = { [12] = 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                            2, 0, 0, 0, 0, 9, 0x88, 0xb5 };
+    NetbeRuntime *rt;
+    NetbeBackend *src, *dst;
+    TapState st, back;
+    NetbeCaps caps_src, caps_dst;
+    int fds[2], dup_fds[2], hdr = 0;
+    TapHarness *h;
+
+    if (!test_need_root_net()) {
+        return;
+    }
+    rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
+    src = linked_tap_backend(rt, "src", ifname);
+    g_assert_true(netbe_backend_connect(src, &err));
+    g_assert_true(src->desc->set_vnet_hdr_len(src, 12, &err));
+    g_assert_true(src->desc->set_offloads(src, NETBE_OFFLOAD_CSUM | NETBE_OFFLOAD_TSO4, &err));
+    g_assert_true(src->desc->set_queue_enabled(src, 1, false, &err));
+    g_assert_no_error(err);
+    src->desc->get_caps(src, &caps_src);
+    ns = test_netns_create("ho");
+    tap_test_move(ifname, ns, NULL, NULL);
+
+    tap_state_capture(netbe_backend_priv(src), &st, fds);
+    bytes = tap_state_encode(&st);
+    for (int q = 0; q < 2; q++) {
+        dup_fds[q] = dup(fds[q]); /* what SCM_RIGHTS does */
+    }
+    g_ptr_array_remove(rt->backends, src);
+    netbe_backend_free(src);
+    g_assert_cmpint(test_sh("ip -n %s link show %s >/dev/null", ns, ifname), ==, 0);
+
+    g_assert_true(tap_state_decode(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes), 2,
+                                   &back, &err));
+    g_assert_no_error(err);
+    dst = linked_tap_backend(rt, "dst", ifname);
+    g_assert_true(tap_state_adopt(netbe_backend_priv(dst), &back, dup_fds, &err));
+    g_assert_no_error(err);
+    dst->connected = true; /* the core's part of load() */
+    h = tap_harness_attach(rt, dst);
+
+    dst->desc->get_caps(dst, &caps_dst);
+    g_assert_cmpuint(caps_dst.offloads, ==, caps_src.offloads);
+    g_assert_cmpint(ioctl(dup_fds[0], TUNGETVNETHDRSZ, &hdr), ==, 0);
+    g_assert_cmpint(hdr, ==, 12);
+    detail = test_sh_output("ip -n %s -d link show %s", ns, ifname);
+    g_assert_nonnull(strstr(detail, "numqueues 1 numdisabled 1"));
+    g_assert_cmpint(tap_harness_send(h, 0, frame, sizeof(frame), 1000), ==, sizeof(frame));
+    g_assert_cmpint(tap_test_kernel_counter(ns, ifname, "rx_packets"), ==, 1);
+    g_assert_true(dst->desc->set_queue_enabled(dst, 1, true, &err));
+    g_assert_no_error(err);
+
+    /* a second adopt on a connected backend is an error, not a leak */
+    g_assert_false(tap_state_adopt(netbe_backend_priv(dst), &back, dup_fds, &err));
+    g_assert_nonnull(strstr(err->message, "already connected"));
+
+    tap_harness_free(h);
+    netbe_runtime_free(rt);
+    g_assert_cmpint(fcntl(dup_fds[0], F_GETFD), ==, -1); /* the adopter closed them */
+    test_netns_delete(ns);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/tap/state/round-trip", test_round_trip);
+    g_test_add_func("/tap/state/malformed-refused", test_malformed_refused);
+    g_test_add_func("/tap/state/handover-adopts-live-tap", test_handover_adopts_live_tap);
+    return g_test_run();
+}
