@@ -70,10 +70,7 @@ void netbe_backend_free(NetbeBackend *be)
     if (!be) {
         return;
     }
-    netbe_backend_stop(be);
-    if (be->initialized) {
-        be->desc->cleanup(be);
-    }
+    netbe_backend_release(be);
     backend_clear_queues(be);
     g_free(be->queues);
     netbe_options_free(be->opts);
@@ -107,8 +104,25 @@ void netbe_backend_start(NetbeBackend *be)
 {
     be->started = true;
     for (unsigned q = 0; q < be->nqueues; q++) {
+        /* frames held from before (a handover brings them) go first, in order */
+        if (netbe_frame_queue_length(&be->queues[q].txq)) {
+            netbe_backend_tx_ready(be, q);
+        }
+        if (netbe_frame_queue_length(&be->queues[q].rxq) && be->peer_ops) {
+            netbe_backend_rx_flush(be, q);
+        }
         backend_poll(be, q, true);
     }
+}
+
+void netbe_backend_release(NetbeBackend *be)
+{
+    netbe_backend_stop(be);
+    if (be->initialized) {
+        be->desc->cleanup(be);
+        be->initialized = false;
+    }
+    be->connected = false;
 }
 
 void netbe_backend_stop(NetbeBackend *be)

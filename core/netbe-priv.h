@@ -113,6 +113,8 @@ void netbe_backend_attach(NetbeBackend *be, const NetbePeerOps *ops, void *peer,
                           const char *peer_name);
 void netbe_backend_start(NetbeBackend *be);
 void netbe_backend_stop(NetbeBackend *be);
+/* Stop and clean up (closing its fds); the instance stays, inert, until freed. */
+void netbe_backend_release(NetbeBackend *be);
 void netbe_backend_set_rx_enabled(NetbeBackend *be, unsigned queue, bool enable);
 ssize_t netbe_backend_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov,
                            int iovcnt);
@@ -120,6 +122,9 @@ ssize_t netbe_backend_send(NetbeBackend *be, unsigned queue, const struct iovec 
                            int iovcnt, bool queue_if_busy);
 void netbe_backend_rx_flush(NetbeBackend *be, unsigned queue);
 NetbeBackend *netbe_runtime_find_backend(NetbeRuntime *rt, const char *id);
+
+/* runtime.c: stop every frontend and release every backend (after a handover). */
+void netbe_runtime_release(NetbeRuntime *rt);
 
 /* hub.c */
 NetbeHub *netbe_hub_new(NetbeRuntime *rt, const char *id, NetbeConnectMode mode);

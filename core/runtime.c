@@ -135,6 +135,14 @@ void netbe_runtime_stop(NetbeRuntime *rt)
     }
 }
 
+void netbe_runtime_release(NetbeRuntime *rt)
+{
+    netbe_runtime_stop(rt);
+    for (guint i = rt->backends->len; i-- > 0;) {
+        netbe_backend_release(g_ptr_array_index(rt->backends, i));
+    }
+}
+
 void netbe_runtime_free(NetbeRuntime *rt)
 {
     if (!rt) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <glib-unix.h>
 #include "control.h"
+#include "netbe/migrate.h"
 
 struct ControlServer {
     NetbeRuntime *rt;
@@ -23,19 +24,45 @@ typedef struct ControlClient {
     GString *request;
 } ControlClient;
 
-typedef char *(*ControlHandler)(ControlServer *srv, bool json);
+/* A command: @arg is its one argument or NULL. Return: the reply (caller frees). */
+typedef char *(*ControlHandler)(ControlServer *srv, const char *arg, bool json);
 
-static char *handle_status(ControlServer *srv, bool json)
+static char *handle_status(ControlServer *srv, const char *arg, bool json)
 {
     return netbe_runtime_status(srv->rt, json);
 }
 
-static char *handle_stats(ControlServer *srv, bool json)
+static char *handle_stats(ControlServer *srv, const char *arg, bool json)
 {
     return netbe_runtime_stats(srv->rt, json);
 }
 
-static char *handle_quit(ControlServer *srv, bool json)
+/* Hand every deferred backend to the destination at @arg; on success, quit. */
+static char *handle_migrate(ControlServer *srv, const char *arg, bool json)
+{
+    g_autoptr(GError) err = NULL;
+    NetbeMigStats st;
+
+    if (!arg) {
+        return g_strdup(CONTROL_ERROR_PREFIX "migrate needs the destination's socket path\n");
+    }
+    if (!netbe_runtime_migrate_to(srv->rt, arg, &st, &err)) {
+        g_warning("%s; still running here", err->message);
+        return g_strdup_printf(CONTROL_ERROR_PREFIX "%s; the source keeps running\n",
+                               err->message);
+    }
+    g_message("handed over to %s: downtime %.3f ms", arg, st.downtime_ns / 1e6);
+    netbe_runtime_quit(srv->rt);
+    if (json) {
+        return g_strdup_printf("{\"downtime_ms\":%.3f,\"backends\":%u,\"fds\":%u,"
+                               "\"frames\":%u}\n", st.downtime_ns / 1e6, st.backends, st.fds,
+                               st.frames);
+    }
+    return g_strdup_printf("migrated: downtime %.3f ms, %u backends, %u fds, %u queued frames\n",
+                           st.downtime_ns / 1e6, st.backends, st.fds, st.frames);
+}
+
+static char *handle_quit(ControlServer *srv, const char *arg, bool json)
 {
     netbe_runtime_quit(srv->rt);
     return g_strdup(json ? "{\"quitting\":true}\n" : "quitting\n");
@@ -49,13 +76,14 @@ static const struct {
     { "status", handle_status, "netdevs, hubs and devices with their state" },
     { "stats", handle_stats, "per netdev and queue counters" },
     { "quit", handle_quit, "shut down cleanly" },
+    { "migrate", handle_migrate, "hand the backends over to PATH, then exit" },
 };
 
 /* Answer one request line. Return: the reply (caller frees). */
 static char *control_answer(ControlServer *srv, const char *line)
 {
     g_auto(GStrv) words = g_strsplit_set(line, " \t", -1);
-    const char *cmd = NULL;
+    const char *cmd = NULL, *arg = NULL;
     bool json = false;
     GString *help;
 
@@ -64,11 +92,13 @@ static char *control_answer(ControlServer *srv, const char *line)
             json = true;
         } else if (*words[i] && !cmd) {
             cmd = words[i];
+        } else if (*words[i] && !arg) {
+            arg = words[i];
         }
     }
     for (size_t i = 0; cmd && i < G_N_ELEMENTS(control_commands); i++) {
         if (strcmp(cmd, control_commands[i].name) == 0) {
-            return control_commands[i].handler(srv, json);
+            return control_commands[i].handler(srv, arg, json);
         }
     }
     help = g_string_new(CONTROL_ERROR_PREFIX);

@@ -9,11 +9,11 @@
 #include <glib.h>
 #include "control.h"
 
-#define CTL_TIMEOUT_MS 10000
+#define CTL_TIMEOUT_MS 30000 /* a migrate takes several steps of up to 5 s */
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: netbe-ctl [--json] SOCKET status|stats|quit [--json]\n");
+    fprintf(stderr, "usage: netbe-ctl [--json] SOCKET status|stats|quit|migrate PATH [--json]\n");
     return 2;
 }
 

@@ -1,8 +1,15 @@
 /* netbe-host.c - the reference host: runs a netbe runtime from an ini file. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <glib-unix.h>
 #include "control.h"
+#include "netbe/migrate.h"
 #include "netbe/netbe.h"
 
 typedef struct HostOptions {
@@ -10,6 +17,8 @@ typedef struct HostOptions {
     char *control;
     char *plugin_path;
     char *help_plugin;
+    char *incoming;
+    int incoming_timeout;
     gboolean check;
     gboolean list_plugins;
     gboolean verbose;
@@ -45,6 +54,10 @@ static bool parse_args(int *argc, char ***argv, HostOptions *o)
           "list the plugins found and exit", NULL },
         { "help-plugin", 0, 0, G_OPTION_ARG_STRING, &o->help_plugin,
           "show the options of a plugin and exit", "NAME" },
+        { "incoming", 0, 0, G_OPTION_ARG_FILENAME, &o->incoming,
+          "start as the destination of a live handover: listen on this UNIX socket", "PATH" },
+        { "incoming-timeout", 0, 0, G_OPTION_ARG_INT, &o->incoming_timeout,
+          "seconds to wait for the source (default 60)", "SEC" },
         { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, "debug logging", NULL },
         { NULL }
     };
@@ -85,6 +98,45 @@ static int show_plugins(NetbeRuntime *rt, const HostOptions *o)
     return 0;
 }
 
+/* --incoming: listen, adopt what the source hands over, start. */
+static bool receive_handover(NetbeRuntime *rt, const HostOptions *o, GError **errp)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    NetbeMigStats st;
+    mode_t old_umask;
+    bool ok = false;
+    int fd;
+
+    if (strlen(o->incoming) >= sizeof(addr.sun_path)) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG, "--incoming %s: path too long",
+                    o->incoming);
+        return false;
+    }
+    strcpy(addr.sun_path, o->incoming);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    old_umask = umask(0177);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 1) < 0) {
+        umask(old_umask);
+        g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno), "--incoming %s: %s",
+                    o->incoming, g_strerror(errno));
+        goto out;
+    }
+    umask(old_umask);
+    g_message("waiting for a handover on %s", o->incoming);
+    ok = netbe_runtime_migrate_from(rt, fd, (o->incoming_timeout > 0 ? o->incoming_timeout : 60)
+                                    * 1000, &st, errp);
+    if (ok) {
+        g_message("handover received: downtime %.3f ms, %u backends, %u fds, %u queued frames",
+                  st.downtime_ns / 1e6, st.backends, st.fds, st.frames);
+    }
+    unlink(o->incoming);
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    return ok;
+}
+
 static int run_host(NetbeRuntime *rt, const HostOptions *o)
 {
     g_autoptr(GError) err = NULL;
@@ -99,7 +151,7 @@ static int run_host(NetbeRuntime *rt, const HostOptions *o)
         printf("%s: OK\n", o->config);
         return 0;
     }
-    if (!netbe_runtime_start(rt, &err)) {
+    if (o->incoming ? !receive_handover(rt, o, &err) : !netbe_runtime_start(rt, &err)) {
         fprintf(stderr, "netbe-host: %s\n", err->message);
         return 1;
     }
@@ -140,5 +192,6 @@ int main(int argc, char **argv)
     g_free(o.control);
     g_free(o.plugin_path);
     g_free(o.help_plugin);
+    g_free(o.incoming);
     return rc;
 }

@@ -1,0 +1,103 @@
+/* mig-backend.c - one backend's state in a migration record: core part, then the plugin's. */
+#include <errno.h>
+#include "mig-priv.h"
+#include "mig-session.h"
+
+/* Frames netbe holds for one direction: u32 count, then each as bytes. */
+static void save_frames(NetbeMigWriter *w, NetbeFrameQueue *q, uint32_t *count)
+{
+    netbe_mig_put_u32(w, netbe_frame_queue_length(q));
+    for (GList *l = q->frames.head; l; l = l->next) {
+        NetbeFrame *f = l->data;
+
+        netbe_mig_put_bytes(w, f->data, f->len);
+    }
+    *count += netbe_frame_queue_length(q);
+}
+
+static bool load_frames(NetbeMigReader *r, NetbeFrameQueue *q, uint32_t *count)
+{
+    uint32_t n;
+
+    if (!netbe_mig_get_u32(r, &n)) {
+        return false;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const void *data;
+        uint32_t len;
+        struct iovec iov;
+
+        if (!netbe_mig_get_bytes(r, &data, &len)) {
+            return false;
+        }
+        iov.iov_base = (void *)data;
+        iov.iov_len = len;
+        if (!netbe_frame_queue_push(q, &iov, 1)) {
+            return false; /* more than our queue_limit: configs differ */
+        }
+        (*count)++;
+    }
+    return true;
+}
+
+bool mig_backend_can_move(const NetbeBackend *be)
+{
+    return be->connected && be->desc->save && be->desc->load &&
+           be->connect == NETBE_CONNECT_DEFERRED;
+}
+
+bool mig_backend_save(NetbeBackend *be, NetbeMigWriter *w, uint32_t *frames, GError **errp)
+{
+    netbe_mig_put_string(w, be->id);
+    netbe_mig_put_string(w, be->desc->name);
+    netbe_mig_put_u32(w, be->nqueues);
+    netbe_mig_put_u32(w, be->vnet_hdr_len);
+    for (unsigned q = 0; q < be->nqueues; q++) {
+        save_frames(w, &be->queues[q].txq, frames);
+        save_frames(w, &be->queues[q].rxq, frames);
+    }
+    if (!be->desc->save(be, w, errp)) {
+        g_prefix_error(errp, "netdev '%s' (%s): save: ", be->id, be->desc->name);
+        return false;
+    }
+    return true;
+}
+
+bool mig_backend_load(NetbeBackend *be, NetbeMigReader *r, uint32_t *frames, GError **errp)
+{
+    uint32_t vnet_hdr_len;
+    GError *err = NULL;
+
+    if (be->connected) {
+        g_set_error(errp, NETBE_MIG_ERROR, EBUSY, "netdev '%s' is connected already (its "
+                    "frontend is connect=immediate): refusing the incoming state and fds",
+                    be->id);
+        return false;
+    }
+    if (!netbe_mig_get_u32(r, &vnet_hdr_len) || vnet_hdr_len > 20) {
+        goto malformed;
+    }
+    for (unsigned q = 0; q < be->nqueues; q++) {
+        if (!load_frames(r, &be->queues[q].txq, frames) ||
+            !load_frames(r, &be->queues[q].rxq, frames)) {
+            goto malformed;
+        }
+    }
+    if (!be->desc->load(be, r, &err)) {
+        g_set_error(errp, NETBE_MIG_ERROR, err->code, "netdev '%s' (%s): %s", be->id,
+                    be->desc->name, err->message);
+        g_error_free(err);
+        return false;
+    }
+    be->vnet_hdr_len = vnet_hdr_len;
+    be->connected = true;
+    if (!netbe_mig_reader_at_end(r)) {
+        g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "netdev '%s' (%s): the record holds more "
+                    "than the plugin read (versions differ?)", be->id, be->desc->name);
+        return false;
+    }
+    return true;
+malformed:
+    g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "netdev '%s': malformed backend record", be->id);
+    return false;
+}

@@ -1,0 +1,294 @@
+/* mig-channel.c - the migration stream on a UNIX socket: header, records, fds, timeouts. */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "mig-priv.h"
+
+G_DEFINE_QUARK(netbe-migrate-error-quark, netbe_mig_error)
+
+static const char mig_magic[8] = { 'N', 'E', 'T', 'B', 'E', 'M', 'I', 'G' };
+
+typedef struct MigHeader {
+    char magic[8];
+    uint32_t version;
+    uint32_t compat_version;
+} MigHeader;
+
+typedef struct MigRecordHeader {
+    uint32_t type;
+    uint32_t len;
+    uint32_t nfds;
+    uint32_t reserved;
+} MigRecordHeader;
+
+static const char *const record_names[MIG_REC_MAX] = {
+    [MIG_REC_HELLO] = "hello", [MIG_REC_REPLY] = "reply", [MIG_REC_BACKEND] = "backend",
+    [MIG_REC_COMMIT] = "commit", [MIG_REC_ACK] = "ack", [MIG_REC_ERROR] = "error",
+};
+
+const char *mig_record_name(MigRecordType type)
+{
+    return type > 0 && type < MIG_REC_MAX ? record_names[type] : "unknown";
+}
+
+uint64_t mig_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+/* Wait for @events on fd within @timeout_ms. */
+static bool wait_fd(int fd, short events, int timeout_ms, GError **errp)
+{
+    struct pollfd p = { .fd = fd, .events = events };
+    int n;
+
+    do {
+        n = poll(&p, 1, timeout_ms);
+    } while (n < 0 && errno == EINTR);
+    if (n == 0) {
+        g_set_error(errp, NETBE_MIG_ERROR, ETIMEDOUT, "the peer did not answer within %d ms",
+                    timeout_ms);
+        return false;
+    }
+    if (n < 0) {
+        g_set_error(errp, NETBE_MIG_ERROR, errno, "poll: %s", g_strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+static bool write_all(int fd, const void *buf, size_t len, GError **errp)
+{
+    const uint8_t *p = buf;
+
+    while (len) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            if (!wait_fd(fd, POLLOUT, MIG_STEP_TIMEOUT_MS, errp)) {
+                return false;
+            }
+            continue;
+        }
+        if (n < 0) {
+            g_set_error(errp, NETBE_MIG_ERROR, errno, "send: %s", g_strerror(errno));
+            return false;
+        }
+        p += n;
+        len -= n;
+    }
+    return true;
+}
+
+static bool read_all(int fd, void *buf, size_t len, int timeout_ms, GError **errp)
+{
+    uint8_t *p = buf;
+
+    while (len) {
+        ssize_t n;
+
+        if (!wait_fd(fd, POLLIN, timeout_ms, errp)) {
+            return false;
+        }
+        n = recv(fd, p, len, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            continue;
+        }
+        if (n <= 0) {
+            g_set_error(errp, NETBE_MIG_ERROR, n ? errno : EPIPE, "stream ended%s%s",
+                        n ? ": " : " early (truncated)", n ? g_strerror(errno) : "");
+            return false;
+        }
+        p += n;
+        len -= n;
+    }
+    return true;
+}
+
+bool mig_send_header(int fd, GError **errp)
+{
+    MigHeader h = { .version = GUINT32_TO_LE(NETBE_MIG_VERSION),
+                    .compat_version = GUINT32_TO_LE(NETBE_MIG_COMPAT_VERSION) };
+
+    memcpy(h.magic, mig_magic, sizeof(h.magic));
+    return write_all(fd, &h, sizeof(h), errp);
+}
+
+bool mig_recv_header(int fd, int timeout_ms, GError **errp)
+{
+    MigHeader h;
+    uint32_t version, compat;
+
+    if (!read_all(fd, &h, sizeof(h), timeout_ms, errp)) {
+        g_prefix_error(errp, "stream header: ");
+        return false;
+    }
+    if (memcmp(h.magic, mig_magic, sizeof(h.magic)) != 0) {
+        g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "not a netbe migration stream (bad magic)");
+        return false;
+    }
+    version = GUINT32_FROM_LE(h.version);
+    compat = GUINT32_FROM_LE(h.compat_version);
+    /* the peer must read what we write, and we what it writes */
+    if (compat > NETBE_MIG_VERSION || NETBE_MIG_COMPAT_VERSION > version) {
+        g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "stream version %u (compatible with %u) "
+                    "cannot talk to ours, %u (compatible with %u)", version, compat,
+                    NETBE_MIG_VERSION, NETBE_MIG_COMPAT_VERSION);
+        return false;
+    }
+    return true;
+}
+
+bool mig_send_record(int fd, MigRecordType type, const NetbeMigWriter *w, GError **errp)
+{
+    size_t len = 0;
+    unsigned nfds = 0;
+    const uint8_t *data = w ? netbe_mig_writer_data(w, &len) : NULL;
+    const int *fds = w ? netbe_mig_writer_fds(w, &nfds) : NULL;
+    MigRecordHeader h = { GUINT32_TO_LE(type), GUINT32_TO_LE(len), GUINT32_TO_LE(nfds), 0 };
+    struct iovec iov = { &h, sizeof(h) };
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * NETBE_MIG_MAX_FDS)];
+        struct cmsghdr align;
+    } u;
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+    ssize_t n;
+
+    if (nfds) {
+        struct cmsghdr *c;
+
+        msg.msg_control = u.buf;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+        c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+    }
+    do {
+        n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        g_set_error(errp, NETBE_MIG_ERROR, errno, "sending the %s record: %s",
+                    mig_record_name(type), g_strerror(errno));
+        return false;
+    }
+    /* the fds went with the first byte; the rest of the header and the payload follow */
+    if (!write_all(fd, (uint8_t *)&h + n, sizeof(h) - n, errp) ||
+        !write_all(fd, data, len, errp)) {
+        g_prefix_error(errp, "sending the %s record: ", mig_record_name(type));
+        return false;
+    }
+    return true;
+}
+
+bool mig_send_status(int fd, MigRecordType type, bool ok, const char *reason, uint64_t time_ns,
+                     GError **errp)
+{
+    NetbeMigWriter *w = netbe_mig_writer_new();
+    bool sent;
+
+    netbe_mig_put_u8(w, ok);
+    netbe_mig_put_string(w, reason ? reason : "");
+    netbe_mig_put_u64(w, time_ns);
+    sent = mig_send_record(fd, type, w, errp);
+    netbe_mig_writer_free(w);
+    return sent;
+}
+
+bool mig_read_status(NetbeMigReader *r, bool *ok, char **reason, uint64_t *time_ns)
+{
+    uint8_t v;
+
+    if (!netbe_mig_get_u8(r, &v) || !netbe_mig_get_string(r, reason)) {
+        return false;
+    }
+    if (!netbe_mig_get_u64(r, time_ns)) {
+        g_clear_pointer(reason, g_free);
+        return false;
+    }
+    *ok = v;
+    return true;
+}
+
+static void close_fds(const int *fds, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        close(fds[i]);
+    }
+}
+
+NetbeMigReader *mig_recv_record(int fd, int timeout_ms, MigRecordType *type, GError **errp)
+{
+    MigRecordHeader h;
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * NETBE_MIG_MAX_FDS)];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = { &h, sizeof(h) };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                          .msg_controllen = sizeof(u.buf) };
+    int fds[NETBE_MIG_MAX_FDS];
+    unsigned nfds = 0;
+    g_autofree uint8_t *payload = NULL;
+    NetbeMigReader *r = NULL;
+    ssize_t n;
+
+    if (!wait_fd(fd, POLLIN, timeout_ms, errp)) {
+        return NULL;
+    }
+    do {
+        n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); n > 0 && c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            unsigned k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+            memcpy(fds + nfds, CMSG_DATA(c), k * sizeof(int));
+            nfds += k;
+        }
+    }
+    if (n <= 0) {
+        g_set_error(errp, NETBE_MIG_ERROR, n ? errno : EPIPE, "stream ended%s",
+                    n ? "" : " early (truncated)");
+        goto fail;
+    }
+    if (msg.msg_flags & MSG_CTRUNC) {
+        g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "record carries more than %d fds",
+                    NETBE_MIG_MAX_FDS);
+        goto fail;
+    }
+    if (!read_all(fd, (uint8_t *)&h + n, sizeof(h) - n, timeout_ms, errp)) {
+        goto fail;
+    }
+    h.type = GUINT32_FROM_LE(h.type);
+    h.len = GUINT32_FROM_LE(h.len);
+    h.nfds = GUINT32_FROM_LE(h.nfds);
+    if (h.type == 0 || h.type >= MIG_REC_MAX || h.len > NETBE_MIG_MAX_RECORD) {
+        g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "bad record (type %u, %u bytes)", h.type,
+                    h.len);
+        goto fail;
+    }
+    if (h.nfds != nfds) {
+        g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "%s record: header announces %u fds, "
+                    "%u came", mig_record_name(h.type), h.nfds, nfds);
+        goto fail;
+    }
+    payload = g_malloc(h.len ? h.len : 1);
+    if (!read_all(fd, payload, h.len, timeout_ms, errp)) {
+        g_prefix_error(errp, "%s record: ", mig_record_name(h.type));
+        goto fail;
+    }
+    *type = h.type;
+    r = netbe_mig_reader_new(payload, h.len, fds, nfds);
+    return r;
+fail:
+    close_fds(fds, nfds);
+    return NULL;
+}

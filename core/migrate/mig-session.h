@@ -1,0 +1,14 @@
+/* mig-session.h - what source and target share about backends during a handover. */
+#ifndef NETBE_MIG_SESSION_H
+#define NETBE_MIG_SESSION_H
+
+#include "mig-priv.h"
+
+/* True if @be can be handed over: connected, deferred frontend, plugin has save/load. */
+bool mig_backend_can_move(const NetbeBackend *be);
+/* Write id, plugin, queues, vnet header length, held frames, then the plugin's save(). */
+bool mig_backend_save(NetbeBackend *be, NetbeMigWriter *w, uint32_t *frames, GError **errp);
+/* Read what mig_backend_save() wrote after id/plugin/queues, and adopt it (load()). */
+bool mig_backend_load(NetbeBackend *be, NetbeMigReader *r, uint32_t *frames, GError **errp);
+
+#endif /* NETBE_MIG_SESSION_H */

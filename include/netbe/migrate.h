@@ -1,0 +1,109 @@
+/* migrate.h - live handover of backends between processes: records, fds and the stream. */
+#ifndef NETBE_MIGRATE_H
+#define NETBE_MIGRATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+#include "netbe/netbe.h"
+#include "netbe/plugin.h"
+
+#ifndef NETBE_API
+#define NETBE_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * The stream (DESIGN section 5), over a connected UNIX stream socket:
+ *   header   "NETBEMIG", u32 version, u32 compat_version (both ways)
+ *   records  u32 type, u32 payload length, u32 fd count, u32 0; payload; the record's
+ *            fds ride on the same sendmsg() as its header (SCM_RIGHTS), counts checked
+ * in the order hello -> reply -> (source pauses) -> state records -> commit -> ack.
+ * Anything wrong before the ack: the destination closes what it received and reports,
+ * the source resumes as if nothing happened.
+ */
+#define NETBE_MIG_VERSION 1
+#define NETBE_MIG_COMPAT_VERSION 1
+/* Most fds one record may carry (one per TAP queue) and largest payload. */
+#define NETBE_MIG_MAX_FDS 256
+#define NETBE_MIG_MAX_RECORD (64u << 20)
+
+/* ---- Writer: the fields and fds of one record, built in memory ---- */
+
+/*
+ * Fields are tagged (u8/u32/u64/bytes/string/fd), so a reader that expects another field
+ * than the stream has fails cleanly instead of misreading. fds are borrowed: the writer
+ * never closes them; they are sent (duplicated by the kernel) with the record.
+ */
+NETBE_API NetbeMigWriter *netbe_mig_writer_new(void);
+NETBE_API void netbe_mig_writer_free(NetbeMigWriter *w);
+NETBE_API void netbe_mig_put_u8(NetbeMigWriter *w, uint8_t v);
+NETBE_API void netbe_mig_put_u32(NetbeMigWriter *w, uint32_t v);
+NETBE_API void netbe_mig_put_u64(NetbeMigWriter *w, uint64_t v);
+NETBE_API void netbe_mig_put_bytes(NetbeMigWriter *w, const void *data, uint32_t len);
+NETBE_API void netbe_mig_put_string(NetbeMigWriter *w, const char *s);
+/* Attach @fd (borrowed) to the record. Return: false past NETBE_MIG_MAX_FDS. */
+NETBE_API bool netbe_mig_put_fd(NetbeMigWriter *w, int fd);
+/* The encoded fields, and the fds, for a VMM that carries them in its own stream. */
+NETBE_API const uint8_t *netbe_mig_writer_data(const NetbeMigWriter *w, size_t *len);
+NETBE_API const int *netbe_mig_writer_fds(const NetbeMigWriter *w, unsigned *count);
+
+/* ---- Reader: checked access to a received record ---- */
+
+/*
+ * netbe_mig_reader_new() - read the fields in @data (copied) and own @fds.
+ * Every get fails (false / -1) on a missing, short or differently tagged field; the
+ * fds not taken with netbe_mig_get_fd() are closed by netbe_mig_reader_free().
+ */
+NETBE_API NetbeMigReader *netbe_mig_reader_new(const void *data, size_t len, const int *fds,
+                                               unsigned nfds);
+NETBE_API void netbe_mig_reader_free(NetbeMigReader *r);
+NETBE_API bool netbe_mig_get_u8(NetbeMigReader *r, uint8_t *v);
+NETBE_API bool netbe_mig_get_u32(NetbeMigReader *r, uint32_t *v);
+NETBE_API bool netbe_mig_get_u64(NetbeMigReader *r, uint64_t *v);
+/* @data points into the reader's buffer, valid until it is freed. */
+NETBE_API bool netbe_mig_get_bytes(NetbeMigReader *r, const void **data, uint32_t *len);
+/* A NUL-free string, newly allocated in *s. */
+NETBE_API bool netbe_mig_get_string(NetbeMigReader *r, char **s);
+/* The next fd (the caller owns it now), or -1 if the record carries no more. */
+NETBE_API int netbe_mig_get_fd(NetbeMigReader *r);
+/* True once every field and fd has been consumed. */
+NETBE_API bool netbe_mig_reader_at_end(const NetbeMigReader *r);
+
+/* ---- Handover between runtimes (netbe-host and VMMs that let netbe do it) ---- */
+
+typedef struct NetbeMigStats {
+    uint64_t downtime_ns;     /* source pause -> destination resume (CLOCK_MONOTONIC) */
+    uint32_t backends;        /* backends whose fds and state moved */
+    uint32_t fds;             /* fds that moved */
+    uint32_t frames;          /* frames held in netbe's queues that moved with them */
+} NetbeMigStats;
+
+/*
+ * netbe_runtime_migrate_to() - hand every backend of deferred frontends over to the
+ * destination listening on the UNIX socket @path. Blocks (each step has a timeout).
+ * On success the backends are closed here and the caller should exit; on failure
+ * nothing was lost: the runtime resumes and keeps forwarding.
+ * Return: true after the destination's acknowledgement, with @stats filled.
+ */
+NETBE_API bool netbe_runtime_migrate_to(NetbeRuntime *rt, const char *path, NetbeMigStats *stats,
+                                        GError **errp);
+
+/*
+ * netbe_runtime_migrate_from() - on a runtime whose config is loaded but not started,
+ * accept one source on the listening UNIX socket @listen_fd and adopt what it hands
+ * over; then start. Deferred frontends whose backends did not come connect their own.
+ * Return: false with a clear error (the runtime should then be freed); received fds
+ * are closed.
+ */
+NETBE_API bool netbe_runtime_migrate_from(NetbeRuntime *rt, int listen_fd, int timeout_ms,
+                                          NetbeMigStats *stats, GError **errp);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NETBE_MIGRATE_H */

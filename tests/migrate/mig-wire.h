@@ -1,0 +1,30 @@
+/* mig-wire.h - test side of the migration wire format, to play a source or destination
+ * that misbehaves on purpose (the format is the one migrate.h documents). */
+#ifndef NETBE_TEST_MIG_WIRE_H
+#define NETBE_TEST_MIG_WIRE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "netbe/migrate.h"
+
+enum { WIRE_HELLO = 1, WIRE_REPLY, WIRE_BACKEND, WIRE_COMMIT, WIRE_ACK, WIRE_ERROR };
+
+/* Send "NETBEMIG", @version, @compat. */
+bool wire_send_header(int fd, uint32_t version, uint32_t compat);
+/* Read the peer's header. */
+bool wire_recv_header(int fd);
+/* Send a record whose header announces @announced_fds while @w carries its own fds;
+ * @truncate_to < payload length sends only that much of the payload. */
+bool wire_send_record(int fd, uint32_t type, NetbeMigWriter *w, int announced_fds,
+                      size_t truncate_to);
+/* Receive a record within 5 s: its type, and a reader (NULL on EOF/timeout). */
+NetbeMigReader *wire_recv_record(int fd, uint32_t *type);
+/* A status record (reply/ack): ok, reason, time. */
+bool wire_send_status(int fd, uint32_t type, bool ok, const char *reason);
+
+/* A listening UNIX socket at @path, and a connection to one. */
+int wire_listen(const char *path);
+int wire_connect(const char *path);
+int wire_accept(int lfd, int timeout_ms);
+
+#endif /* NETBE_TEST_MIG_WIRE_H */
