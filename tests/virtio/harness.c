@@ -537,7 +537,8 @@ bool vg_answer(VgGuest *g, unsigned pair, const uint8_t *f, size_t len)
         memcpy(out, f + 6, 6);
         memcpy(out + 6, g->mac, 6);
         memcpy(out + 12, f + 12, 8);
-        out[21] = 2;
+        out[20] = 0;
+        out[21] = 2; /* reply */
         memcpy(out + 22, g->mac, 6);
         memcpy(out + 28, g->ip, 4);
         memcpy(out + 32, f + 22, 10);

@@ -69,11 +69,11 @@ static int ns_ping_guest(TapRig *r, unsigned count)
                            "2", "10.77.0.2", NULL };
     gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
     GPid pid;
-    int status = -1;
+    int status = -1, out = -1;
 
-    g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
-                                G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
-                                G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, &pid, NULL));
+    g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL,
+                                           G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD,
+                                           NULL, NULL, &pid, NULL, &out, NULL, NULL));
     while (waitpid(pid, &status, WNOHANG) == 0) {
         if (g_get_monotonic_time() > end) {
             kill(pid, SIGKILL);
@@ -82,6 +82,26 @@ static int ns_ping_guest(TapRig *r, unsigned count)
         }
         vg_serve(r->g, 20);
     }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char buf[4096];
+        ssize_t n = read(out, buf, sizeof(buf) - 1);
+
+        buf[MAX(n, 0)] = 0;
+        g_test_message("ping output:\n%s", buf);
+        for (unsigned vq = 0; vq < 2; vq++) {
+            NetbeVnetQueueStats qs;
+            NetbeQueueStats st;
+
+            netbe_vnet_get_queue_stats(r->g->dev, vq, &qs);
+            netbe_runtime_get_queue_stats(r->rt, "t0", 0, &st);
+            g_test_message("vq %u: kicks %" G_GUINT64_FORMAT " irqs %" G_GUINT64_FORMAT
+                           " chains %" G_GUINT64_FORMAT " drops %" G_GUINT64_FORMAT
+                           "; t0: rx %" G_GUINT64_FORMAT " tx %" G_GUINT64_FORMAT, vq,
+                           qs.kicks, qs.interrupts, qs.chains, qs.drops, st.rx_frames,
+                           st.tx_frames);
+        }
+    }
+    close(out);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
