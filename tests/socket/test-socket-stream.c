@@ -471,6 +471,49 @@ static void test_client_without_reconnect_warns_and_stays_down(void)
     st_rig_free(r);
 }
 
+/* A TCP port on [::1] that was free a moment ago; 0 if IPv6 loopback is not there. */
+static unsigned free_ipv6_port(void)
+{
+    struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+    socklen_t len = sizeof(sin6);
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    unsigned port = 0;
+
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sin6, &len) == 0) {
+        port = ntohs(sin6.sin6_port);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return port;
+}
+
+/* Fails if [IPv6]:PORT addresses do not work for listen and connect (parsed, bound,
+ * connected, frames carried both ways). */
+static void test_ipv6_stream_between_runtimes(void)
+{
+    unsigned port = free_ipv6_port();
+    g_autofree char *lopts = g_strdup_printf("listen = [::1]:%u", port);
+    g_autofree char *copts = g_strdup_printf("connect = [::1]:%u\nreconnect = 1", port);
+    uint8_t frame[200], got[ST_FRAME_MAX];
+    StRig *a, *b;
+
+    if (!port) {
+        g_test_skip("no IPv6 loopback");
+        return;
+    }
+    a = st_rig_new(lopts);
+    b = st_rig_new(copts);
+    g_assert_true(st_probe(b, a->inj[0], false)); /* b -> a once b has connected */
+    st_fill(frame, sizeof(frame), 50);
+    st_inject(a, frame, sizeof(frame));
+    g_assert_cmpint(st_take(b, got, sizeof(got)), ==, sizeof(frame));
+    g_assert_true(st_check(got, sizeof(frame), 50));
+    st_rig_free(b);
+    st_rig_free(a);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -495,5 +538,7 @@ int main(int argc, char **argv)
                     test_client_retries_until_server_appears);
     g_test_add_func("/socket/stream/client-without-reconnect-warns-and-stays-down",
                     test_client_without_reconnect_warns_and_stays_down);
+    g_test_add_func("/socket/stream/ipv6-stream-between-runtimes",
+                    test_ipv6_stream_between_runtimes);
     return g_test_run();
 }
