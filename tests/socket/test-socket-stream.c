@@ -462,7 +462,7 @@ static void test_client_without_reconnect_warns_and_stays_down(void)
 
     r = st_rig_new(opts); /* the refusal is seen when the loop runs */
     g_test_expect_message("netbe-socket", G_LOG_LEVEL_WARNING, pattern);
-    st_pump_for(100);
+    st_pump_for(500);
     g_test_assert_expected_messages();
     st_fill(frame, sizeof(frame), 1);
     st_inject(r, frame, sizeof(frame));
