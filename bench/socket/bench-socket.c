@@ -321,7 +321,9 @@ int main(int argc, char **argv)
 {
     g_autofree char *json_path = NULL;
     double scale = 1.0;
+    int only = -1, index = 0;
     GOptionEntry entries[] = {
+        { "case", 0, 0, G_OPTION_ARG_INT, &only, "run only row N of the table (from 0)", "N" },
         { "json", 0, 0, G_OPTION_ARG_FILENAME, &json_path, "write results here", "FILE" },
         { "scale", 0, 0, G_OPTION_ARG_DOUBLE, &scale, "multiply frame counts", "X" },
         { NULL }
@@ -346,6 +348,9 @@ int main(int argc, char **argv)
     for (int t = T_STREAM; t <= T_UDP; t++) {
         for (int d = D_TX; d <= D_RX; d++) {
             for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
+                if (only >= 0 && index++ != only) {
+                    continue;
+                }
                 unsigned n = MAX(100, (unsigned)(sizes[i].frames * scale));
                 double raw = measure(t, d, false, sizes[i].len, n);
                 double nb = measure(t, d, true, sizes[i].len, n);
