@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "netbe/migrate.h"
 #include "tap-priv.h"
+#include "tap-state.h"
 
 static const char *const tap_vnet_choices[] = { "auto", "on", "off", NULL };
 
@@ -349,6 +351,62 @@ static bool tap_set_queue_enabled(NetbeBackend *be, unsigned queue, bool enabled
     return true;
 }
 
+/* Handover, source side: the state record (tap-state.h) and one fd per queue. */
+static bool tap_save(NetbeBackend *be, NetbeMigWriter *w, GError **errp)
+{
+    Tap *tap = netbe_backend_priv(be);
+    int fds[NETBE_MAX_QUEUES];
+    g_autoptr(GBytes) bytes = NULL;
+    TapState st;
+    size_t len;
+    const void *data;
+
+    if (!tap->connected) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, ENOTCONN, "not connected: nothing to hand over");
+        return false;
+    }
+    tap_state_capture(tap, &st, fds);
+    bytes = tap_state_encode(&st);
+    data = g_bytes_get_data(bytes, &len);
+    netbe_mig_put_bytes(w, data, (uint32_t)len);
+    for (unsigned q = 0; q < tap->nqueues; q++) {
+        if (!netbe_mig_put_fd(w, fds[q])) {
+            g_set_error(errp, NETBE_BACKEND_ERROR, E2BIG, "cannot attach the fd of queue %u to "
+                        "the record", q);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Handover, destination side: check the record and adopt its fds instead of connecting. */
+static bool tap_load(NetbeBackend *be, NetbeMigReader *r, GError **errp)
+{
+    Tap *tap = netbe_backend_priv(be);
+    int fds[NETBE_MAX_QUEUES];
+    unsigned nfds = 0;
+    const void *data;
+    uint32_t len;
+    TapState st;
+    int fd;
+
+    if (!netbe_mig_get_bytes(r, &data, &len)) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO, "tap state: the record has none");
+        return false;
+    }
+    /* take as many fds as we have queues; surplus ones stay with the reader (an error) */
+    while (nfds < tap->nqueues && (fd = netbe_mig_get_fd(r)) >= 0) {
+        fds[nfds++] = fd;
+    }
+    if (tap_state_decode(data, len, nfds, &st, errp) && tap_state_adopt(tap, &st, fds, errp)) {
+        return true;
+    }
+    for (unsigned i = 0; i < nfds; i++) {
+        close(fds[i]);
+    }
+    return false;
+}
+
 const NetbePluginDesc tap_desc = {
     .abi_version = NETBE_PLUGIN_ABI,
     .struct_size = sizeof(NetbePluginDesc),
@@ -366,9 +424,8 @@ const NetbePluginDesc tap_desc = {
     .set_vnet_hdr_len = tap_set_vnet_hdr_len,
     .set_offloads = tap_set_offloads,
     .set_queue_enabled = tap_set_queue_enabled,
-    /* save/load: the state format is tap-state.h; the stream (migrate.h) comes later */
-    .save = NULL,
-    .load = NULL,
+    .save = tap_save,
+    .load = tap_load,
 };
 
 NETBE_PLUGIN_DEFINE(tap_desc)

@@ -1,8 +1,10 @@
 /* test-tap-options.c - tap plugin: option rules, capabilities, negotiation, queues, backpressure. */
+#include <arpa/inet.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <net/ethernet.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -196,6 +198,72 @@ static void test_queue_disable_detaches(void)
     tap_harness_free(h);
 }
 
+/* One UDP datagram from each of @n source ports in @ns to 10.96.0.2 (a static neighbour). */
+static void udp_flows_out(const char *ns, int n)
+{
+    int saved = test_netns_enter(ns);
+    struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(9),
+                               .sin_addr.s_addr = htonl(0x0a600002) };
+
+    g_assert_cmpint(saved, >=, 0);
+    for (int i = 0; i < n; i++) {
+        int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in src = { .sin_family = AF_INET, .sin_port = htons(30000 + i) };
+
+        g_assert_cmpint(bind(s, (struct sockaddr *)&src, sizeof(src)), ==, 0);
+        g_assert_cmpint(sendto(s, "x", 1, 0, (struct sockaddr *)&dst, sizeof(dst)), ==, 1);
+        close(s);
+    }
+    test_netns_leave(saved);
+}
+
+/*
+ * Queues detached and attached again (what virtio-net does when the guest goes from one
+ * queue pair to four) carry traffic like before: frames of many flows come out of every
+ * queue. Fails if a re-attached queue is not polled again (its frames would stay in the
+ * kernel and its flows would be dead).
+ */
+static void test_queue_reattached_is_read(void)
+{
+    g_autofree char *ifname = tap_test_ifname("r");
+    g_autofree char *config = g_strdup_printf("[netdev.t]\ntype = tap\nifname = %s\nqueues = 4\n",
+                                              ifname);
+    g_autofree char *ns = NULL;
+    g_autoptr(GError) err = NULL;
+    TapHarness *h;
+
+    if (!test_need_root_net()) {
+        return;
+    }
+    h = tap_harness_new(config, "t", &err);
+    g_assert_no_error(err);
+    for (unsigned q = 1; q < 4; q++) {
+        g_assert_true(h->be->desc->set_queue_enabled(h->be, q, false, &err));
+        netbe_backend_set_rx_enabled(h->be, q, false);
+    }
+    ns = test_netns_create("rq");
+    tap_test_move(ifname, ns, NULL, "10.96.0.1/24");
+    g_assert_cmpint(test_sh("ip -n %s neigh add 10.96.0.2 lladdr 02:00:00:00:00:02 dev %s "
+                            "nud permanent", ns, ifname), ==, 0);
+    tap_harness_run_for(h, 50);
+    for (unsigned q = 1; q < 4; q++) {
+        g_assert_true(h->be->desc->set_queue_enabled(h->be, q, true, &err));
+        netbe_backend_set_rx_enabled(h->be, q, true);
+    }
+    g_assert_no_error(err);
+    udp_flows_out(ns, 64);
+    g_assert_true(tap_harness_wait_rx(h, 64, 3000));
+    for (unsigned q = 0; q < 4; q++) {
+        NetbeQueueStats st;
+
+        g_assert_true(netbe_runtime_get_queue_stats(h->rt, "t", q, &st));
+        g_assert_cmpuint(st.rx_frames, >, 0);
+    }
+    g_assert_cmpuint(h->rx_frames, ==, 64);
+    tap_harness_free(h);
+    test_netns_delete(ns);
+}
+
 typedef struct Captured {
     uint8_t last[256];
     size_t last_len;
@@ -313,6 +381,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tap/caps/before-and-after-connect", test_caps_before_and_after_connect);
     g_test_add_func("/tap/caps/negotiation-refusals", test_negotiation_refusals);
     g_test_add_func("/tap/queues/disable-detaches", test_queue_disable_detaches);
+    g_test_add_func("/tap/queues/reattached-is-read", test_queue_reattached_is_read);
     g_test_add_func("/tap/rx/full-peer-stops-polling", test_full_peer_stops_polling);
     g_test_add_func("/tap/rx/deleted-device-stops-queue", test_deleted_device_stops_queue);
     return g_test_run();

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include "netbe/migrate.h"
 #include "netns.h"
 #include "tap-harness.h"
 #include "tap-priv.h"
@@ -144,28 +145,45 @@ static NetbeBackend *linked_tap_backend(NetbeRuntime *rt, const char *id, const 
     return be;
 }
 
+/* A reader over a copy of @data with duplicates of @fds (what SCM_RIGHTS does). */
+static NetbeMigReader *reader_with_dups(const void *data, size_t len, const int *fds, unsigned n,
+                                        int *dups)
+{
+    for (unsigned i = 0; i < n; i++) {
+        dups[i] = dup(fds[i]);
+        g_assert_cmpint(dups[i], >=, 0);
+    }
+    return netbe_mig_reader_new(data, len, dups, n);
+}
+
 /*
  * A live 2-queue TAP (vnet header 12, TSO on, queue 1 detached) moves from one backend
- * to another through the encoded state and duplicated fds, as a migration stream would
- * carry them. The first backend goes away; the second adopts without opening anything,
- * has the same negotiated state in the kernel, and carries frames. Fails if capture or
- * adopt lose a field, if adopt opens a new device, or if it forgets to re-apply the
- * header length.
+ * to another through the plugin's save() and load(), with the record and fds a
+ * migration stream would carry. The first backend goes away; the second adopts without
+ * opening anything, has the same negotiated state in the kernel, and carries frames. A
+ * second load, or a record with too few fds, is refused and closes what it took. Fails
+ * if save/load lose a field, if load opens a new device, forgets to re-apply the header
+ * length, or leaks fds on refusal.
  */
 static void test_handover_adopts_live_tap(void)
 {
     g_autofree char *ifname = tap_test_ifname("h");
     g_autofree char *ns = NULL;
     g_autofree char *detail = NULL;
+    g_autofree void *data = NULL;
     g_autoptr(GError) err = NULL;
-    g_autoptr(GBytes) bytes = NULL;
     static const uint8_t frame[12 + 60] = { [12] = 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                                             2, 0, 0, 0, 0, 9, 0x88, 0xb5 };
     NetbeRuntime *rt;
     NetbeBackend *src, *dst;
-    TapState st, back;
     NetbeCaps caps_src, caps_dst;
-    int fds[2], dup_fds[2], hdr = 0;
+    NetbeMigWriter *w;
+    NetbeMigReader *r;
+    int fds[2], dups[2], again[2], hdr = 0;
+    const int *wfds;
+    const uint8_t *wdata;
+    unsigned nwfds;
+    size_t len;
     TapHarness *h;
 
     if (!test_need_root_net()) {
@@ -179,30 +197,36 @@ static void test_handover_adopts_live_tap(void)
     g_assert_true(src->desc->set_queue_enabled(src, 1, false, &err));
     g_assert_no_error(err);
     src->desc->get_caps(src, &caps_src);
+    g_assert_cmpuint(caps_src.flags & NETBE_CAP_MIGRATE_FDS, !=, 0);
     ns = test_netns_create("ho");
     tap_test_move(ifname, ns, NULL, NULL);
 
-    tap_state_capture(netbe_backend_priv(src), &st, fds);
-    bytes = tap_state_encode(&st);
-    for (int q = 0; q < 2; q++) {
-        dup_fds[q] = dup(fds[q]); /* what SCM_RIGHTS does */
-    }
+    w = netbe_mig_writer_new();
+    g_assert_true(src->desc->save(src, w, &err));
+    g_assert_no_error(err);
+    wdata = netbe_mig_writer_data(w, &len);
+    data = g_memdup2(wdata, len);
+    wfds = netbe_mig_writer_fds(w, &nwfds);
+    g_assert_cmpuint(nwfds, ==, 2);
+    fds[0] = wfds[0];
+    fds[1] = wfds[1];
+    r = reader_with_dups(data, len, fds, 2, dups);
+    netbe_mig_writer_free(w);
     g_ptr_array_remove(rt->backends, src);
-    netbe_backend_free(src);
+    netbe_backend_free(src); /* closes its fds: the TAP lives on in the duplicates */
     g_assert_cmpint(test_sh("ip -n %s link show %s >/dev/null", ns, ifname), ==, 0);
 
-    g_assert_true(tap_state_decode(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes), 2,
-                                   &back, &err));
-    g_assert_no_error(err);
     dst = linked_tap_backend(rt, "dst", ifname);
-    g_assert_true(tap_state_adopt(netbe_backend_priv(dst), &back, dup_fds, &err));
+    g_assert_true(dst->desc->load(dst, r, &err));
     g_assert_no_error(err);
-    dst->connected = true; /* the core's part of load() */
+    g_assert_true(netbe_mig_reader_at_end(r));
+    netbe_mig_reader_free(r);
+    dst->connected = true; /* the core's part of a load */
     h = tap_harness_attach(rt, dst);
 
     dst->desc->get_caps(dst, &caps_dst);
     g_assert_cmpuint(caps_dst.offloads, ==, caps_src.offloads);
-    g_assert_cmpint(ioctl(dup_fds[0], TUNGETVNETHDRSZ, &hdr), ==, 0);
+    g_assert_cmpint(ioctl(dups[0], TUNGETVNETHDRSZ, &hdr), ==, 0);
     g_assert_cmpint(hdr, ==, 12);
     detail = test_sh_output("ip -n %s -d link show %s", ns, ifname);
     g_assert_nonnull(strstr(detail, "numqueues 1 numdisabled 1"));
@@ -211,14 +235,51 @@ static void test_handover_adopts_live_tap(void)
     g_assert_true(dst->desc->set_queue_enabled(dst, 1, true, &err));
     g_assert_no_error(err);
 
-    /* a second adopt on a connected backend is an error, not a leak */
-    g_assert_false(tap_state_adopt(netbe_backend_priv(dst), &back, dup_fds, &err));
+    /* a second load on a connected backend is refused; the fds it took are closed */
+    r = reader_with_dups(data, len, dups, 2, again);
+    g_assert_false(dst->desc->load(dst, r, &err));
     g_assert_nonnull(strstr(err->message, "already connected"));
+    g_clear_error(&err);
+    netbe_mig_reader_free(r);
+    g_assert_cmpint(fcntl(again[0], F_GETFD), ==, -1);
+    g_assert_cmpint(fcntl(again[1], F_GETFD), ==, -1);
 
     tap_harness_free(h);
     netbe_runtime_free(rt);
-    g_assert_cmpint(fcntl(dup_fds[0], F_GETFD), ==, -1); /* the adopter closed them */
+    g_assert_cmpint(fcntl(dups[0], F_GETFD), ==, -1); /* the adopter closed them */
     test_netns_delete(ns);
+}
+
+/*
+ * A record whose fd count does not match its queue count is refused, and the fds are
+ * closed (nothing leaks). Fails if the plugin adopts a partial set.
+ */
+static void test_load_with_missing_fd_refused(void)
+{
+    TapState st = sample_state();
+    g_autoptr(GBytes) bytes = tap_state_encode(&st);
+    g_autoptr(GError) err = NULL;
+    NetbeMigWriter *w = netbe_mig_writer_new();
+    NetbeRuntime *rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
+    NetbeBackend *be = linked_tap_backend(rt, "dst", "tap0");
+    NetbeMigReader *r;
+    int pipefd[2], dups[1];
+    size_t len;
+    const void *data;
+
+    g_assert_cmpint(pipe(pipefd), ==, 0);
+    netbe_mig_put_bytes(w, g_bytes_get_data(bytes, NULL), (uint32_t)g_bytes_get_size(bytes));
+    data = netbe_mig_writer_data(w, &len);
+    r = reader_with_dups(data, len, pipefd, 1, dups);
+    g_assert_false(be->desc->load(be, r, &err));
+    g_assert_nonnull(strstr(err->message, "fd count differs from the queue count"));
+    netbe_mig_reader_free(r);
+    g_assert_cmpint(fcntl(dups[0], F_GETFD), ==, -1);
+    g_assert_false(be->connected);
+    netbe_mig_writer_free(w);
+    netbe_runtime_free(rt);
+    close(pipefd[0]);
+    close(pipefd[1]);
 }
 
 int main(int argc, char **argv)
@@ -227,5 +288,6 @@ int main(int argc, char **argv)
     g_test_add_func("/tap/state/round-trip", test_round_trip);
     g_test_add_func("/tap/state/malformed-refused", test_malformed_refused);
     g_test_add_func("/tap/state/handover-adopts-live-tap", test_handover_adopts_live_tap);
+    g_test_add_func("/tap/state/load-with-missing-fd-refused", test_load_with_missing_fd_refused);
     return g_test_run();
 }
