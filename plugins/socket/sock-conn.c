@@ -140,11 +140,14 @@ static void conn_attach(SockState *s, int fd, char *peer)
     if (s->stream) {
         sock_set_nodelay(fd);
     }
+    s->rx_any = false;
     if (s->down_drops) {
-        g_message("netdev '%s': connected to %s (%" G_GUINT64_FORMAT
-                  " frames were dropped while it was down)", s->id, peer, s->down_drops);
+        g_log(G_LOG_DOMAIN, s->quiet ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE,
+              "netdev '%s': connected to %s (%" G_GUINT64_FORMAT
+              " frames were dropped while it was down)", s->id, peer, s->down_drops);
     } else {
-        g_message("netdev '%s': connected to %s", s->id, peer);
+        g_log(G_LOG_DOMAIN, s->quiet ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE,
+              "netdev '%s': connected to %s", s->id, peer);
     }
     s->down_drops = 0;
     s->events = 0;
@@ -170,8 +173,13 @@ void sock_conn_lost(SockState *s, const char *why)
         break;
     case SOCK_MODE_CONNECT:
         if (s->reconnect_s) {
-            g_message("netdev '%s': peer %s went away (%s); reconnecting in %u s", s->id, peer,
-                      why, s->reconnect_s);
+            /* a server that takes us and closes at once (busy with another peer) must
+             * not fill the log every reconnect seconds: the second time is debug */
+            g_log(G_LOG_DOMAIN, s->quiet ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE,
+                  "netdev '%s': peer %s went away (%s); reconnecting in %u s%s", s->id, peer,
+                  why, s->reconnect_s, s->rx_any || s->quiet ? "" :
+                  " (it sent nothing; until it does, this is logged at debug level)");
+            s->quiet = !s->rx_any;
             sock_schedule_retry(s, s->reconnect_s * 1000);
         } else {
             g_message("netdev '%s': peer %s went away (%s); not reconnecting (reconnect = 0)",

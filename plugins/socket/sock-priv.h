@@ -76,6 +76,8 @@ typedef struct SockState {
     uint64_t down_drops;       /* frames dropped because the stream was not up */
     bool warned_send;          /* a datagram send error was logged already */
     bool warned_connect;       /* a failed connect attempt was logged already */
+    bool rx_any;               /* this connection brought some bytes */
+    bool quiet;                /* client: peers closed on us without a byte; log at debug */
 
     /* stream receive: bytes read, frames parsed out of them in place */
     uint8_t *rx_buf;

@@ -255,6 +255,8 @@ void sock_stream_readable(SockState *s)
     err = n < 0 ? errno : 0;
     if (n > 0) {
         s->rx_tail += n;
+        s->rx_any = true;
+        s->quiet = false;
     } else if (n == 0) {
         s->rx_eof = true; /* delivered frames first, then the connection goes */
     } else if (err != EAGAIN) {

@@ -471,6 +471,43 @@ static void test_client_without_reconnect_warns_and_stays_down(void)
     st_rig_free(r);
 }
 
+static unsigned went_away_messages;
+
+static void count_went_away(const char *domain, GLogLevelFlags level, const char *msg, void *data)
+{
+    if (strstr(msg, "went away")) {
+        went_away_messages++;
+    }
+    g_log_default_handler(domain, level, msg, data);
+}
+
+/* Fails if a netbe client refused by a busy netbe server does not get in once the first
+ * peer leaves, or if its refusals fill the log (one message, then debug). */
+static void test_refused_client_gets_in_later_quietly(void)
+{
+    char *dir = st_tmpdir_new();
+    g_autofree char *sopts = g_strdup_printf("listen = unix:%s/srv.sock", dir);
+    g_autofree char *copts = g_strdup_printf("connect = unix:%s/srv.sock\nreconnect = 1", dir);
+    g_autofree char *path = g_strdup_printf("%s/srv.sock", dir);
+    StRig *s = st_rig_new(sopts);
+    int c1 = st_unix_connect(path);
+    guint handler;
+    StRig *c;
+
+    g_assert_true(st_probe(s, c1, true)); /* c1 holds the only slot */
+    handler = g_log_set_handler("netbe-socket", G_LOG_LEVEL_MESSAGE, count_went_away, NULL);
+    went_away_messages = 0;
+    c = st_rig_new(copts);
+    st_pump_for(2500); /* refused about three times */
+    g_assert_cmpuint(went_away_messages, ==, 1);
+    close(c1);
+    g_assert_true(st_probe(c, s->inj[0], false)); /* c gets in within reconnect = 1 s */
+    g_log_remove_handler("netbe-socket", handler);
+    st_rig_free(c);
+    st_rig_free(s);
+    st_tmpdir_free(dir);
+}
+
 /* A TCP port on [::1] that was free a moment ago; 0 if IPv6 loopback is not there. */
 static unsigned free_ipv6_port(void)
 {
@@ -538,6 +575,8 @@ int main(int argc, char **argv)
                     test_client_retries_until_server_appears);
     g_test_add_func("/socket/stream/client-without-reconnect-warns-and-stays-down",
                     test_client_without_reconnect_warns_and_stays_down);
+    g_test_add_func("/socket/stream/refused-client-gets-in-later-quietly",
+                    test_refused_client_gets_in_later_quietly);
     g_test_add_func("/socket/stream/ipv6-stream-between-runtimes",
                     test_ipv6_stream_between_runtimes);
     return g_test_run();
