@@ -320,10 +320,12 @@ static char *bound_text(int fd, const SockAddr *a)
     return g_strdup(a->text);
 }
 
+/* Listen on the address; on failure nothing is left open (a retry starts afresh). */
 static bool listen_start(SockState *s, GError **errp)
 {
     int one = 1;
     g_autofree char *where = NULL;
+    const char *step = "bind";
 
     if (!sock_unix_path_claim(&s->addr, SOCK_STREAM, errp)) {
         return false;
@@ -336,20 +338,23 @@ static bool listen_start(SockState *s, GError **errp)
         setsockopt(s->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     }
     if (bind(s->listen_fd, (struct sockaddr *)&s->addr.ss, s->addr.len) < 0) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, errno, "cannot listen on %s: bind: %s",
-                    s->addr.text, g_strerror(errno));
-        return false;
+        goto fail;
     }
     s->listen_unlink = s->addr.unix_path != NULL;
+    step = "listen";
     if (listen(s->listen_fd, 4) < 0) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, errno, "cannot listen on %s: %s", s->addr.text,
-                    g_strerror(errno));
-        return false;
+        goto fail;
     }
     where = bound_text(s->listen_fd, &s->addr);
     g_message("netdev '%s': listening on %s", s->id, where);
     s->listen_watch = netbe_fd_watch_new(s->be, s->listen_fd, G_IO_IN, listen_event, s);
     return true;
+fail:
+    g_set_error(errp, NETBE_BACKEND_ERROR, errno, "cannot listen on %s: %s: %s", s->addr.text,
+                step, g_strerror(errno));
+    close(s->listen_fd);
+    s->listen_fd = -1;
+    return false;
 }
 
 /* Start a connect attempt. Return: false (nothing left open) if it failed at once. */

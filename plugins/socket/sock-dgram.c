@@ -24,6 +24,8 @@ bool sock_dgram_open(SockState *s, GError **errp)
     if (bind(s->fd, (struct sockaddr *)&s->local.ss, s->local.len) < 0) {
         g_set_error(errp, NETBE_BACKEND_ERROR, errno, "cannot bind %s: %s", s->local.text,
                     g_strerror(errno));
+        close(s->fd);
+        s->fd = -1; /* nothing left open: a retry starts afresh */
         return false;
     }
     s->local_unlink = s->local.unix_path != NULL;

@@ -184,6 +184,17 @@ static void test_connect_errors_name_the_cause(void)
     g_free(lines);
     g_free(expect);
 
+    port = 0;
+    port_fd = st_tcp_listen(&port);
+    lines = g_strdup_printf("listen = 127.0.0.1:%u", port);
+    expect = g_strdup_printf("cannot listen on 127.0.0.1:%u: bind: Address already in use",
+                             port);
+    assert_connect_error(lines, expect);
+    close(port_fd);
+    g_free(lines);
+    g_free(expect);
+
+    port = 0;
     port_fd = st_udp_bind(&port);
     lines = g_strdup_printf("udp = 127.0.0.1:9\nlocaladdr = 127.0.0.1:%u", port);
     expect = g_strdup_printf("cannot bind 127.0.0.1:%u: Address already in use", port);
@@ -215,6 +226,38 @@ static void test_stale_socket_and_absent_server_are_not_errors(void)
     st_tmpdir_free(dir);
 }
 
+/* Fails if a connect that failed leaves something half open, so that trying again (a
+ * deferred hub started a second time) wrongly succeeds or fails again once the cause
+ * is gone. */
+static void test_failed_listen_can_be_retried(void)
+{
+    unsigned port = 0;
+    int busy = st_tcp_listen(&port);
+    g_autofree char *config = g_strdup_printf("[netdev.a]\ntype = socket\nlisten = 127.0.0.1:%u\n"
+                                              "[netdev.b]\ntype = socket\nfd = 1000\n"
+                                              "[hub.h]\nports = a, b\nconnect = deferred\n",
+                                              port);
+    g_autoptr(GError) err = NULL;
+    NetbeRuntime *rt = st_runtime_try(config, &err);
+    int c;
+
+    g_assert_no_error(err);
+    g_assert_false(netbe_runtime_start(rt, &err));
+    g_assert_nonnull(strstr(err->message, "Address already in use"));
+    g_clear_error(&err);
+    g_assert_false(netbe_runtime_start(rt, &err)); /* still taken: fails again, same cause */
+    g_assert_nonnull(strstr(err->message, "Address already in use"));
+    g_clear_error(&err);
+    close(busy);
+    g_assert_false(netbe_runtime_start(rt, &err)); /* a listens now; b (fd 1000) cannot */
+    g_assert_nonnull(strstr(err->message, "fd 1000 is not open"));
+    g_clear_error(&err);
+    c = st_tcp_connect(port);
+    g_assert_cmpint(c, >=, 0);                     /* a really listens */
+    close(c);
+    netbe_runtime_free(rt);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -228,5 +271,7 @@ int main(int argc, char **argv)
                     test_connect_errors_name_the_cause);
     g_test_add_func("/socket/options/stale-socket-and-absent-server-are-not-errors",
                     test_stale_socket_and_absent_server_are_not_errors);
+    g_test_add_func("/socket/options/failed-listen-can-be-retried",
+                    test_failed_listen_can_be_retried);
     return g_test_run();
 }
