@@ -260,6 +260,14 @@ struct in_addr gf_dhcp_yiaddr(const GfFrame *f)
     return a;
 }
 
+const char *gf_dhcp_file(const GfFrame *f)
+{
+    if (f->payload_len < BOOTP_LEN || !memchr(f->payload + 108, 0, 128)) {
+        return NULL;
+    }
+    return (const char *)f->payload + 108;
+}
+
 const uint8_t *gf_dhcp_chaddr(const GfFrame *f)
 {
     return f->payload_len >= BOOTP_LEN ? f->payload + 28 : NULL;

@@ -85,6 +85,8 @@ const uint8_t *gf_dhcp_option(const GfFrame *f, uint8_t code, size_t *len);
 uint32_t gf_dhcp_xid(const GfFrame *f);
 struct in_addr gf_dhcp_yiaddr(const GfFrame *f);
 const uint8_t *gf_dhcp_chaddr(const GfFrame *f);
+/* The boot file name (BOOTP file field, 128 bytes) of a parsed BOOTP reply, or NULL. */
+const char *gf_dhcp_file(const GfFrame *f);
 
 /* ICMP echo request @id/@seq with @data. */
 GByteArray *gf_icmp_echo(const uint8_t src_mac[6], const uint8_t dst_mac[6], struct in_addr src,

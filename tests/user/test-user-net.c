@@ -6,7 +6,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <glib/gstdio.h>
+#include "host-proc.h"
 #include "netns.h"
+#include "plugin-dir.h"
 #include "user-net.h"
 
 #define WAIT_MS 5000
@@ -292,8 +295,7 @@ static void test_ping_to_gateway_is_answered(void)
 /*
  * The guest's TCP connection to 10.0.2.2:PORT reaches a listener on 127.0.0.1:PORT and
  * carries data both ways, then closes. Fails if the handshake, either direction of
- * data, the acknowledgement of the guest's data (sent by slirp's delayed-ACK timer,
- * nothing else wakes the loop then), or the FIN does not come through.
+ * data, the acknowledgement of the guest's data, or the FIN does not come through.
  */
 static void test_guest_tcp_reaches_host_listener(void)
 {
@@ -328,6 +330,50 @@ static void test_guest_tcp_reaches_host_listener(void)
     g_assert_cmpuint(parse(fin).seq, ==, t.rcv_nxt);
     close(listener);
     user_net_free(n);
+}
+
+static bool is_udp_from_port(const GfFrame *f, void *data)
+{
+    return f->ethertype == GF_ETH_IPV4 && f->ip_proto == IPPROTO_UDP &&
+           f->sport == *(const uint16_t *)data;
+}
+
+/* tftp and bootfile: DHCP names the boot file and the built-in TFTP server hands out
+ * the file from the directory. Fails if either option is ignored or the data differ. */
+static void test_tftp_serves_bootfile_named_by_dhcp(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("netbe-tftp-XXXXXX", &err);
+    g_autofree char *file = g_build_filename(dir, "boot.txt", NULL);
+    g_autofree char *opts = g_strdup_printf("tftp = %s\nbootfile = boot.txt", dir);
+    static const char rrq[] = "\0\001boot.txt\0octet";
+    uint16_t tftp_port = 69;
+    uint32_t xid = 99;
+    g_autoptr(GBytes) offer = NULL, data = NULL;
+    UserNet *n;
+    uint8_t gw[6];
+    GfFrame f;
+
+    g_assert_no_error(err);
+    g_assert_true(g_file_set_contents(file, "tftp payload 42", -1, NULL));
+    n = user_net_new(opts, "10.0.2.15");
+    user_net_send(n, gf_dhcp(n->mac, xid, 1, (struct in_addr){0}, (struct in_addr){0}));
+    offer = user_net_wait(n, is_dhcp_reply, &xid, WAIT_MS);
+    g_assert_nonnull(offer);
+    f = parse(offer);
+    g_assert_cmpstr(gf_dhcp_file(&f), ==, "boot.txt");
+
+    arp_resolve(n, "10.0.2.2", gw);
+    user_net_send(n, gf_udp(n->mac, gw, n->ip, 2000, gf_ip("10.0.2.2"), 69, rrq, sizeof(rrq)));
+    data = user_net_wait(n, is_udp_from_port, &tftp_port, WAIT_MS);
+    g_assert_nonnull(data);
+    f = parse(data);
+    g_assert_cmpuint(f.dport, ==, 2000);
+    g_assert_cmpmem(f.payload, MIN(f.payload_len, 4), "\0\003\0\001", 4); /* DATA, block 1 */
+    g_assert_cmpmem(f.payload + 4, f.payload_len - 4, "tftp payload 42", 15);
+    user_net_free(n);
+    g_unlink(file);
+    g_rmdir(dir);
 }
 
 /* A guest UDP datagram to 10.0.2.2:PORT reaches 127.0.0.1:PORT and the answer comes
@@ -576,6 +622,61 @@ static void test_free_closes_every_socket(void)
     g_assert_cmpint(test_count_fds(0), ==, before);
 }
 
+/* net0's rx_frames from netbe-ctl's "stats --json", or -1. */
+static gint64 host_rx_frames(TestHost *h, const char *netdev)
+{
+    g_autofree char *out = test_host_ctl(h, "stats --json");
+    g_autofree char *pattern =
+        g_strdup_printf("\"netdev\":\"%s\",\"queue\":0,[^}]*\"rx_frames\":([0-9]+)", netdev);
+    g_autoptr(GRegex) re = g_regex_new(pattern, 0, 0, NULL);
+    g_autoptr(GMatchInfo) m = NULL;
+    g_autofree char *num = NULL;
+
+    if (!out || !g_regex_match(re, out, 0, &m)) {
+        return -1;
+    }
+    num = g_match_info_fetch(m, 1);
+    return g_ascii_strtoll(num, NULL, 10);
+}
+
+/* netbe-host runs a user netdev in a hub: a connection to its hostfwd port makes slirp
+ * send frames to the guest side (counted on net0), and SIGTERM ends it cleanly. Fails if
+ * slirp's sockets are not polled under the host's main loop, or the shutdown fails. */
+static void test_netbe_host_polls_hostfwd(void)
+{
+    uint16_t port;
+    int probe = user_net_loopback_socket(SOCK_STREAM, &port);
+    g_autofree char *dir = user_net_plugin_dir();
+    g_autofree char *path_arg = g_strdup_printf("--plugin-path=%s", dir);
+    g_autofree char *config = g_strdup_printf("[netdev.wire]\ntype = fixture\n"
+                                              "[netdev.net0]\ntype = user\n"
+                                              "hostfwd = tcp:127.0.0.1:%u-:22\n"
+                                              "[hub.h]\nports = wire, net0\n",
+                                              port);
+    const char *args[] = {path_arg, NULL};
+    struct sockaddr_in sin = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    gint64 deadline, rx = -1;
+    TestHost *h;
+    int conn;
+
+    close(probe);
+    h = test_host_start(config, NULL, args);
+    g_assert_nonnull(h);
+    g_assert_cmpint(host_rx_frames(h, "net0"), ==, 0);
+    conn = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_assert_cmpint(connect(conn, (struct sockaddr *)&sin, sizeof(sin)), ==, 0);
+    deadline = g_get_monotonic_time() + WAIT_MS * 1000;
+    while ((rx = host_rx_frames(h, "net0")) < 1 && g_get_monotonic_time() < deadline) {
+        g_usleep(20000);
+    }
+    g_assert_cmpint(rx, >=, 1);
+    close(conn);
+    g_assert_cmpint(test_host_stop(h), ==, 0);
+    test_host_free(h);
+    test_plugin_dir_free(g_steal_pointer(&dir));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -588,6 +689,8 @@ int main(int argc, char **argv)
                     test_arp_for_gateway_and_dns_is_answered);
     g_test_add_func("/user/ping_to_gateway_is_answered", test_ping_to_gateway_is_answered);
     g_test_add_func("/user/guest_tcp_reaches_host_listener", test_guest_tcp_reaches_host_listener);
+    g_test_add_func("/user/tftp_serves_bootfile_named_by_dhcp",
+                    test_tftp_serves_bootfile_named_by_dhcp);
     g_test_add_func("/user/guest_udp_reaches_host_and_back", test_guest_udp_reaches_host_and_back);
     g_test_add_func("/user/hostfwd_tcp_reaches_guest", test_hostfwd_tcp_reaches_guest);
     g_test_add_func("/user/hostfwd_udp_reaches_guest", test_hostfwd_udp_reaches_guest);
@@ -598,5 +701,6 @@ int main(int argc, char **argv)
     g_test_add_func("/user/paused_backend_leaves_host_data_in_kernel",
                     test_paused_backend_leaves_host_data_in_kernel);
     g_test_add_func("/user/free_closes_every_socket", test_free_closes_every_socket);
+    g_test_add_func("/user/netbe_host_polls_hostfwd", test_netbe_host_polls_hostfwd);
     return g_test_run();
 }
