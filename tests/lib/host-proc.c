@@ -38,8 +38,8 @@ TestHost *test_host_start(const char *config_text, const char *netns,
     return test_host_start_as(config_text, netns, extra_args, NULL);
 }
 
-TestHost *test_host_start_as(const char *config_text, const char *netns,
-                             const char *const *extra_args, const char *user)
+TestHost *test_host_spawn(const char *config_text, const char *netns,
+                          const char *const *extra_args, const char *user)
 {
     TestHost *h = g_new0(TestHost, 1);
     g_autoptr(GString) cmd = g_string_new("exec ");
@@ -59,7 +59,8 @@ TestHost *test_host_start_as(const char *config_text, const char *netns,
     if (user && geteuid() == 0) {
         g_assert_cmpint(chmod(h->dir, 0777), ==, 0);
         g_assert_cmpint(chmod(h->config, 0644), ==, 0);
-        g_string_append_printf(cmd, "setpriv --reuid=%s --regid=$(id -g %s) --clear-groups ", user, user);
+        g_string_append_printf(cmd, "setpriv --reuid=%s --regid=$(id -g %s) --clear-groups ",
+                               user, user);
     }
     g_string_append_printf(cmd, "'%s' -c '%s' --control '%s'", test_env_path("NETBE_HOST"),
                            h->config, h->control);
@@ -74,7 +75,12 @@ TestHost *test_host_start_as(const char *config_text, const char *netns,
         test_host_free(h);
         return NULL;
     }
-    for (int i = 0; i < 500; i++) {
+    return h;
+}
+
+bool test_host_wait_serving(TestHost *h, int ms)
+{
+    for (int waited = 0; waited <= ms; waited += 20) {
         g_autofree char *out = NULL;
         int status;
 
@@ -82,19 +88,29 @@ TestHost *test_host_start_as(const char *config_text, const char *netns,
             h->pid = -1;
             g_printerr("# netbe-host exited early (status %d)\n", status);
             print_log(h);
-            test_host_free(h);
-            return NULL;
+            return false;
         }
         if (g_file_test(h->control, G_FILE_TEST_EXISTS) && (out = test_host_ctl(h, "status"))) {
-            return h;
+            return true;
         }
         g_usleep(20000);
     }
-    g_printerr("# netbe-host did not serve its control socket within 10 s\n");
+    g_printerr("# netbe-host did not serve its control socket within %d ms\n", ms);
     print_log(h);
-    test_host_stop(h);
-    test_host_free(h);
-    return NULL;
+    return false;
+}
+
+TestHost *test_host_start_as(const char *config_text, const char *netns,
+                             const char *const *extra_args, const char *user)
+{
+    TestHost *h = test_host_spawn(config_text, netns, extra_args, user);
+
+    if (h && !test_host_wait_serving(h, 10000)) {
+        test_host_stop(h);
+        test_host_free(h);
+        return NULL;
+    }
+    return h;
 }
 
 char *test_host_ctl(TestHost *h, const char *command)

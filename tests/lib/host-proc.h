@@ -24,6 +24,11 @@ TestHost *test_host_start(const char *config_text, const char *netns,
 /* The same, run as an unprivileged @user (via setpriv) when we are root. */
 TestHost *test_host_start_as(const char *config_text, const char *netns,
                              const char *const *extra_args, const char *user);
+/* Start netbe-host without waiting (for --incoming, which serves after a handover). */
+TestHost *test_host_spawn(const char *config_text, const char *netns,
+                          const char *const *extra_args, const char *user);
+/* Wait up to @ms until it answers on its control socket. Return: false if it exited. */
+bool test_host_wait_serving(TestHost *h, int ms);
 /* Send a netbe-ctl command ("status", "stats --json", ...); Return: its stdout. */
 char *test_host_ctl(TestHost *h, const char *command);
 /* Wait up to @ms for it to exit by itself; Return: exit status, -1 if still running or

@@ -1,0 +1,159 @@
+/* seq-pump.c - numbered frames into one TAP and out of another, at a steady rate. */
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "netns.h"
+#include "seq-pump.h"
+
+#define PUMP_ETHERTYPE 0x88b5
+#define PUMP_MAX_FRAMES (1u << 21)
+
+struct SeqPump {
+    char *netns, *tx_if, *rx_if;
+    unsigned rate;
+    GThread *sender, *receiver;
+    volatile gint stop_sending, stop_receiving;
+    volatile guint sent;
+    uint8_t *seen;            /* per sequence number: times received */
+    SeqPumpResult result;
+    uint32_t highest;
+    gint ready_rx;
+};
+
+/* An AF_PACKET socket for our ethertype bound to @ifname in the calling thread's netns. */
+static int pump_socket(const char *ifname)
+{
+    struct sockaddr_ll a = { .sll_family = AF_PACKET, .sll_protocol = htons(PUMP_ETHERTYPE) };
+    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(PUMP_ETHERTYPE));
+
+    g_assert_cmpint(fd, >=, 0);
+    a.sll_ifindex = if_nametoindex(ifname);
+    g_assert_cmpint(a.sll_ifindex, >, 0);
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+    return fd;
+}
+
+static gpointer pump_send(gpointer data)
+{
+    SeqPump *p = data;
+    int saved = test_netns_enter(p->netns), fd = pump_socket(p->tx_if);
+    uint8_t frame[64] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 1 };
+    struct timespec next;
+    uint16_t type = htons(PUMP_ETHERTYPE);
+    const long batch_ns = 1000000;              /* one batch per millisecond */
+    unsigned per_batch = MAX(1u, p->rate / 1000);
+
+    memcpy(frame + 12, &type, 2);
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    while (!g_atomic_int_get(&p->stop_sending) && p->sent < PUMP_MAX_FRAMES) {
+        for (unsigned i = 0; i < per_batch; i++) {
+            uint32_t seq = htonl(p->sent);
+
+            memcpy(frame + 14, &seq, 4);
+            if (send(fd, frame, sizeof(frame), 0) == sizeof(frame)) {
+                p->sent++;
+            }
+        }
+        next.tv_nsec += batch_ns;
+        if (next.tv_nsec >= 1000000000) {
+            next.tv_nsec -= 1000000000;
+            next.tv_sec++;
+        }
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+    }
+    close(fd);
+    test_netns_leave(saved);
+    return NULL;
+}
+
+static gpointer pump_receive(gpointer data)
+{
+    SeqPump *p = data;
+    int saved = test_netns_enter(p->netns), fd = pump_socket(p->rx_if);
+    uint8_t frame[2048];
+    int quiet_ms = 0;
+
+    g_atomic_int_set(&p->ready_rx, 1);
+    while (!g_atomic_int_get(&p->stop_receiving) || quiet_ms < 1000) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        struct sockaddr_ll from;
+        socklen_t flen = sizeof(from);
+        ssize_t n;
+        uint32_t seq;
+
+        if (poll(&pfd, 1, 50) <= 0) {
+            quiet_ms += g_atomic_int_get(&p->stop_receiving) ? 50 : 0;
+            continue;
+        }
+        quiet_ms = 0;
+        n = recvfrom(fd, frame, sizeof(frame), 0, (struct sockaddr *)&from, &flen);
+        if (n < 18 || from.sll_pkttype == PACKET_OUTGOING) {
+            continue;
+        }
+        memcpy(&seq, frame + 14, 4);
+        seq = ntohl(seq);
+        if (seq >= PUMP_MAX_FRAMES) {
+            continue;
+        }
+        p->result.received++;
+        if (p->seen[seq]++) {
+            p->result.duplicates++;
+        }
+        if (seq < p->highest) {
+            p->result.out_of_order++;
+        }
+        p->highest = MAX(p->highest, seq);
+    }
+    close(fd);
+    test_netns_leave(saved);
+    return NULL;
+}
+
+SeqPump *seq_pump_start(const char *netns, const char *tx_if, const char *rx_if, unsigned rate)
+{
+    SeqPump *p = g_new0(SeqPump, 1);
+
+    p->netns = g_strdup(netns);
+    p->tx_if = g_strdup(tx_if);
+    p->rx_if = g_strdup(rx_if);
+    p->rate = rate;
+    p->seen = g_malloc0(PUMP_MAX_FRAMES);
+    p->receiver = g_thread_new("pump-rx", pump_receive, p);
+    while (!g_atomic_int_get(&p->ready_rx)) {
+        g_usleep(1000);
+    }
+    p->sender = g_thread_new("pump-tx", pump_send, p);
+    return p;
+}
+
+uint32_t seq_pump_sent(SeqPump *p)
+{
+    return p->sent;
+}
+
+SeqPumpResult seq_pump_stop(SeqPump *p)
+{
+    SeqPumpResult r;
+
+    g_atomic_int_set(&p->stop_sending, 1);
+    g_thread_join(p->sender);
+    g_atomic_int_set(&p->stop_receiving, 1);
+    g_thread_join(p->receiver);
+    p->result.sent = p->sent;
+    for (uint32_t i = 0; i < p->sent; i++) {
+        p->result.missing += !p->seen[i];
+    }
+    r = p->result;
+    g_free(p->seen);
+    g_free(p->netns);
+    g_free(p->tx_if);
+    g_free(p->rx_if);
+    g_free(p);
+    return r;
+}
