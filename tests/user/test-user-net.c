@@ -3,6 +3,7 @@
  * IPv6 router advertisements, timers, pause, and no fd left behind. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -681,6 +682,100 @@ static void test_netbe_host_polls_hostfwd(void)
     g_assert_cmpint(status, ==, 0);
 }
 
+/* Receive frames on @sock until one @match accepts; Return: it, or NULL after @ms. */
+static GBytes *udp_wait_frame(int sock, UserNetMatch match, void *data, int ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)ms * 1000;
+    uint8_t buf[2048];
+
+    while (g_get_monotonic_time() < deadline) {
+        struct pollfd pfd = {.fd = sock, .events = POLLIN};
+        ssize_t n;
+        GfFrame f;
+
+        if (poll(&pfd, 1, (int)((deadline - g_get_monotonic_time()) / 1000) + 1) <= 0) {
+            continue;
+        }
+        n = recv(sock, buf, sizeof(buf), 0);
+        if (n > 0 && gf_parse(&f, buf, n) && match(&f, data)) {
+            return g_bytes_new(buf, n);
+        }
+    }
+    return NULL;
+}
+
+/*
+ * What a QEMU guest with "-netdev socket,udp=..." sees through netbe-host: frames over
+ * UDP to a socket netdev hubbed with a user netdev get DHCP and ping answers back over
+ * UDP. Fails if the user netdev does not work with the socket plugin in the reference
+ * host (frames lost in either direction, wrong lease, no echo reply).
+ */
+static void test_guest_over_socket_udp_gets_dhcp_and_ping(void)
+{
+    g_autofree char *socket_so =
+        g_build_filename(test_env_path("NETBE_PLUGIN_PATH"), "netbe-socket.so", NULL);
+    uint16_t guest_port, host_port;
+    int guest, probe;
+    g_autofree char *dir = NULL, *path_arg = NULL, *config = NULL;
+    g_autoptr(GBytes) offer = NULL, arp = NULL, echo = NULL;
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct in_addr gw = gf_ip("10.0.2.2"), me = gf_ip("10.0.2.15");
+    const char *args[] = {NULL, NULL};
+    uint32_t xid = 0xfeed;
+    uint16_t id = 99;
+    GByteArray *frame;
+    int status;
+    TestHost *h;
+    GfFrame f;
+
+    if (!g_file_test(socket_so, G_FILE_TEST_EXISTS)) {
+        g_test_skip("the socket plugin is not built");
+        return;
+    }
+    guest = user_net_loopback_socket(SOCK_DGRAM, &guest_port);
+    probe = user_net_loopback_socket(SOCK_DGRAM, &host_port);
+    close(probe);
+    dir = user_net_plugin_dir();
+    g_assert_cmpint(
+        test_sh("cp '%s' '%s/' && chmod 0755 '%s/netbe-socket.so'", socket_so, dir, dir), ==, 0);
+    path_arg = g_strdup_printf("--plugin-path=%s", dir);
+    args[0] = path_arg;
+    config = g_strdup_printf("[netdev.vm]\ntype = socket\nudp = 127.0.0.1:%u\n"
+                             "localaddr = 127.0.0.1:%u\n"
+                             "[netdev.net0]\ntype = user\n"
+                             "[hub.h]\nports = vm, net0\n",
+                             guest_port, host_port);
+    h = test_host_start(config, NULL, args);
+    g_assert_nonnull(h);
+    to.sin_port = htons(host_port);
+
+    /* no assertion until the host is stopped: a failure must not leave it running */
+    frame = gf_dhcp(user_net_guest_mac, xid, 1, (struct in_addr){0}, (struct in_addr){0});
+    sendto(guest, frame->data, frame->len, 0, (struct sockaddr *)&to, sizeof(to));
+    g_byte_array_unref(frame);
+    offer = udp_wait_frame(guest, is_dhcp_reply, &xid, WAIT_MS);
+    frame = gf_arp_request(user_net_guest_mac, me, gw);
+    sendto(guest, frame->data, frame->len, 0, (struct sockaddr *)&to, sizeof(to));
+    g_byte_array_unref(frame);
+    arp = udp_wait_frame(guest, is_arp_reply_from, &gw, WAIT_MS);
+    frame = gf_icmp_echo(user_net_guest_mac, gf_broadcast_mac, me, gw, id, 1, "over udp", 8);
+    sendto(guest, frame->data, frame->len, 0, (struct sockaddr *)&to, sizeof(to));
+    g_byte_array_unref(frame);
+    echo = udp_wait_frame(guest, is_echo_reply, &id, WAIT_MS);
+    status = test_host_stop(h);
+    test_host_free(h);
+    test_plugin_dir_free(g_steal_pointer(&dir));
+    close(guest);
+
+    g_assert_nonnull(offer);
+    f = parse(offer);
+    g_assert_cmpuint(gf_dhcp_type(&f), ==, 2);
+    g_assert_cmpuint(gf_dhcp_yiaddr(&f).s_addr, ==, me.s_addr);
+    g_assert_nonnull(arp);
+    g_assert_nonnull(echo);
+    g_assert_cmpint(status, ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -706,5 +801,7 @@ int main(int argc, char **argv)
                     test_paused_backend_leaves_host_data_in_kernel);
     g_test_add_func("/user/free_closes_every_socket", test_free_closes_every_socket);
     g_test_add_func("/user/netbe_host_polls_hostfwd", test_netbe_host_polls_hostfwd);
+    g_test_add_func("/user/guest_over_socket_udp_gets_dhcp_and_ping",
+                    test_guest_over_socket_udp_gets_dhcp_and_ping);
     return g_test_run();
 }
