@@ -177,6 +177,7 @@ static void vnet_tx_run(VnetQueue *q, unsigned pair)
             }
             n = vnet_hdr_tx_iov(q->iov, c.nread, vd->be_hdr, q->biov, VQ_MAX_IOV + 2);
             if (n >= 0) {
+                n = vnet_iov_merge(q->biov, n);
                 sent = netbe_backend_send(vd->be, pair, q->biov, n, false);
                 if (sent == 0) {
                     vq_unpop(&q->vq, 1); /* keep it in guest memory until tx_ready */
@@ -234,20 +235,24 @@ static size_t vnet_rx_need(const VnetDev *vd)
 }
 
 /*
- * Pop guest buffers for one frame into q->iov: one chain, or with MRG_RXBUF as many as
- * the largest frame needs. Return: iovec entries, 0 when there are not enough buffers
- * (none kept), -1 when the ring is broken. @nchains gets the chains popped.
+ * Have guest buffers for one frame in q->iov: one chain, or with MRG_RXBUF as many as
+ * the largest frame needs. Chains a frame did not fill stay popped (q->pre_chains) for
+ * the next frame of the batch. Return: iovec entries, 0 when there are not enough
+ * buffers, -1 when the ring is broken.
  */
-static int vnet_rx_gather(VnetQueue *q, unsigned *nchains)
+static int vnet_rx_gather(VnetQueue *q)
 {
     VnetDev *vd = q->vd;
     bool mergeable = vnet_has(vd, NETBE_VIRTIO_NET_F_MRG_RXBUF);
-    size_t need = vnet_rx_need(vd), cap = 0;
-    unsigned niov = 0, n = 0;
+    size_t need = vnet_rx_need(vd);
 
-    while (cap < need && niov < VQ_MAX_IOV) {
+    if (!mergeable && q->pre_chains > 0) {
+        return q->pre_niov;
+    }
+    while (q->pre_cap < need && q->pre_niov < VQ_MAX_IOV) {
+        unsigned n = q->pre_chains;
         VqChain c;
-        VqPopResult r = vq_pop(&q->vq, q->iov + niov, VQ_MAX_IOV, VQ_ALLOW_WRITE, &c);
+        VqPopResult r = vq_pop(&q->vq, q->iov + q->pre_niov, VQ_MAX_IOV, VQ_ALLOW_WRITE, &c);
 
         if (r == VQ_POP_EMPTY) {
             break;
@@ -261,20 +266,40 @@ static int vnet_rx_gather(VnetQueue *q, unsigned *nchains)
         }
         q->heads[n] = c.head;
         q->caps[n] = c.write_len;
-        n++;
-        niov += c.nwrite;
-        cap += c.write_len;
+        q->niovs[n] = c.nwrite;
+        q->pre_chains++;
+        q->pre_niov += c.nwrite;
+        q->pre_cap += c.write_len;
         if (!mergeable) {
-            *nchains = n;
-            return niov;
+            return q->pre_niov;
         }
     }
-    if (cap < need && niov < VQ_MAX_IOV) {
-        vq_unpop(&q->vq, n);
-        return 0;
+    return q->pre_cap >= need || q->pre_niov >= VQ_MAX_IOV ? (int)q->pre_niov : 0;
+}
+
+/* The first @used popped chains carry a frame now: drop them from the popped set. */
+static void vnet_rx_consume(VnetQueue *q, unsigned used)
+{
+    unsigned niov = 0;
+
+    for (unsigned i = 0; i < used; i++) {
+        niov += q->niovs[i];
+        q->pre_cap -= q->caps[i];
     }
-    *nchains = n;
-    return niov;
+    q->pre_chains -= used;
+    q->pre_niov -= niov;
+    memmove(q->heads, q->heads + used, q->pre_chains * sizeof(*q->heads));
+    memmove(q->caps, q->caps + used, q->pre_chains * sizeof(*q->caps));
+    memmove(q->niovs, q->niovs + used, q->pre_chains * sizeof(*q->niovs));
+    memmove(q->iov, q->iov + niov, q->pre_niov * sizeof(*q->iov));
+}
+
+/* Give back the chains popped but not used (end of a batch). */
+static void vnet_rx_unpop_all(VnetQueue *q)
+{
+    vq_unpop(&q->vq, q->pre_chains);
+    q->pre_chains = q->pre_niov = 0;
+    q->pre_cap = 0;
 }
 
 /* Out of guest buffers: stop the backend's queue and wait for a kick. */
@@ -283,7 +308,7 @@ static void vnet_rx_wait(VnetQueue *q, unsigned pair)
     q->rx_waiting = true;
     netbe_backend_set_rx_enabled(q->vd->be, pair, false);
     if (vq_set_notify(&q->vq, true)) {
-        /* buffers came meanwhile */
+        /* buffers came since we looked */
         q->rx_waiting = false;
         vq_set_notify(&q->vq, false);
         netbe_backend_set_rx_enabled(q->vd->be, pair, true);
@@ -300,24 +325,23 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
 {
     VnetDev *vd = q->vd;
     unsigned taken = 0, pushed = 0;
+    bool wait = false;
 
     while (taken < budget) {
-        unsigned nchains = 0, used = 0;
-        int niov = vnet_rx_gather(q, &nchains), bn;
+        unsigned used = 0;
+        int niov = vnet_rx_gather(q), bn;
         size_t written, left, cap;
         ssize_t len;
         uint8_t dst[6];
 
-        if (niov < 0) {
-            break;
-        }
-        if (niov == 0) {
-            vnet_rx_wait(q, pair);
+        if (niov <= 0) {
+            wait = niov == 0;
             break;
         }
         niov = MIN(niov, VQ_MAX_IOV - 2);
         cap = vnet_iov_size(q->iov, niov);
         bn = vnet_hdr_rx_iov(q->iov, niov, vd->be_hdr, vd->scratch, q->biov, VQ_MAX_IOV);
+        bn = vnet_iov_merge(q->biov, bn); /* guest buffers are often contiguous */
         if (src) {
             len = vnet_iov_size(src, srcn);
             if ((size_t)len >= vd->be_hdr && (size_t)len - vd->be_hdr + VNET_HDR_LEN <= cap) {
@@ -329,7 +353,6 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
             len = netbe_backend_recv(vd->be, pair, q->biov, bn);
         }
         if (len == 0 || len == -EAGAIN) {
-            vq_unpop(&q->vq, nchains);
             break;
         }
         taken++;
@@ -338,13 +361,10 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
             vnet_iov_to_buf(q->iov, niov, VNET_HDR_LEN, dst, 6) < 6 ||
             !vnet_filter_accept(vd, dst)) {
             q->stats.drops += len >= 0; /* negative: the backend counted it */
-            vq_unpop(&q->vq, nchains);
-            continue;
+            continue;                   /* the buffers stay ours for the next frame */
         }
         for (left = written; left > 0; used++) {
-            size_t l = MIN(left, q->caps[used]);
-
-            left -= l;
+            left -= MIN(left, q->caps[used]);
         }
         vnet_hdr_rx_fix(q->iov, niov, vd->be_hdr, used);
         left = written;
@@ -354,8 +374,11 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
             vq_push(&q->vq, q->heads[i], l);
             left -= l;
         }
-        vq_unpop(&q->vq, nchains - used); /* give back what the frame did not fill */
+        vnet_rx_consume(q, used);
         pushed += used;
+    }
+    if (!q->vq.broken) {
+        vnet_rx_unpop_all(q);
     }
     if (pushed) {
         q->stats.chains += pushed;
@@ -363,6 +386,8 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
     }
     if (q->vq.broken) {
         vnet_queue_broken(q);
+    } else if (wait) {
+        vnet_rx_wait(q, pair);
     }
     return taken;
 }
@@ -610,6 +635,7 @@ void vnet_dev_free(VnetDev *vd)
         g_free(q->biov);
         g_free(q->heads);
         g_free(q->caps);
+        g_free(q->niovs);
     }
     g_free(vd->queues);
     vnet_mem_clear(&vd->mem);
@@ -893,6 +919,7 @@ void netbe_vnet_queue_enable(NetbeDevice *dev, unsigned vq, bool enable)
         q->biov = g_new(struct iovec, VQ_MAX_IOV + 2);
         q->heads = g_new(uint16_t, 2 * VQ_MAX_IOV);
         q->caps = g_new(uint32_t, 2 * VQ_MAX_IOV);
+        q->niovs = g_new(uint16_t, 2 * VQ_MAX_IOV);
     }
     q->vq.event_idx = vd->guest_features & F_RING_EVENT_IDX;
     q->vq.indirect = vd->guest_features & F_RING_INDIRECT;

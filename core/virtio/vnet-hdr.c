@@ -163,3 +163,21 @@ void vnet_hdr_rx_fix(const struct iovec *guest, int n, unsigned be_hdr, uint16_t
     }
     vnet_iov_from_buf(guest, n, VNET_HDR_NUM_BUFFERS_OFF, &nb, sizeof(nb));
 }
+
+int vnet_iov_merge(struct iovec *iov, int n)
+{
+    int out = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (iov[i].iov_len == 0) {
+            continue;
+        }
+        if (out > 0 && (uint8_t *)iov[out - 1].iov_base + iov[out - 1].iov_len ==
+                           (uint8_t *)iov[i].iov_base) {
+            iov[out - 1].iov_len += iov[i].iov_len;
+        } else {
+            iov[out++] = iov[i];
+        }
+    }
+    return out;
+}

@@ -26,6 +26,10 @@ size_t vnet_iov_to_buf(const struct iovec *iov, int n, size_t off, void *buf, si
 /* Copy @src into @dst; Return: bytes copied (the smaller of the two sizes). */
 size_t vnet_iov_copy(const struct iovec *dst, int dn, const struct iovec *src, int sn);
 
+/* Join entries that are adjacent in host memory, drop empty ones (fewer segments for
+ * readv/writev, same bytes). Return: the new count. */
+int vnet_iov_merge(struct iovec *iov, int n);
+
 /*
  * vnet_hdr_tx_iov() - the iovec to send for a guest TX chain @in (guest header first)
  * to a backend whose frames carry @be_hdr header bytes: passthrough when equal, else

@@ -39,6 +39,9 @@ typedef struct VnetQueue {
     struct iovec *biov;        /* VQ_MAX_IOV + 2: what the backend gets */
     uint16_t *heads;           /* RX: popped chains (2 * VQ_MAX_IOV) */
     uint32_t *caps;            /* RX: their writable bytes */
+    uint16_t *niovs;           /* RX: their iovec entries */
+    unsigned pre_chains, pre_niov; /* RX: chains popped and not used yet, their entries */
+    size_t pre_cap;            /* RX: and their bytes */
 } VnetQueue;
 
 struct VnetDev {

@@ -68,7 +68,8 @@ unsigned vq_pending(Vq *vq)
     if (!vq->ready || vq->broken) {
         return 0;
     }
-    n = load16_acquire(&vq->avail[AVAIL_IDX]) - vq->last_avail_idx;
+    vq->seen_avail_idx = load16_acquire(&vq->avail[AVAIL_IDX]);
+    n = vq->seen_avail_idx - vq->last_avail_idx;
     if (n > vq->size) {
         vq_fail(vq, "driver index moved %u entries ahead on a queue of %u", n, vq->size);
         return 0;
@@ -241,7 +242,7 @@ bool vq_set_notify(Vq *vq, bool enable)
         if (enable) {
             volatile uint16_t *avail_event = (volatile uint16_t *)(vq->used + USED_RING_OFF +
                                              (size_t)vq->size * USED_ELEM_SIZE);
-            *avail_event = htole16(vq->last_avail_idx);
+            *avail_event = htole16(vq->seen_avail_idx); /* kick when you pass this */
         }
         /* suppressing: leave avail_event behind; the driver stops kicking */
     } else {
@@ -251,5 +252,5 @@ bool vq_set_notify(Vq *vq, bool enable)
         return false;
     }
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    return vq_pending(vq) > 0;
+    return load16_acquire(&vq->avail[AVAIL_IDX]) != vq->seen_avail_idx;
 }

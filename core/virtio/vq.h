@@ -54,6 +54,7 @@ typedef struct Vq {
     volatile uint16_t *avail;   /* flags, idx, ring[size], used_event */
     volatile uint8_t *used;     /* flags, idx, ring[size]{id, len}, avail_event */
     uint16_t last_avail_idx;    /* next chain to pop */
+    uint16_t seen_avail_idx;    /* the driver's index when we last read it */
     uint16_t used_idx;          /* next used entry to write */
     uint16_t signalled_used;    /* used idx at the last notification */
     bool signalled_valid;
@@ -83,7 +84,8 @@ void vq_push(Vq *vq, uint16_t head, uint32_t len);
 bool vq_flush(Vq *vq);
 /*
  * vq_set_notify() - ask for (or suppress) kicks from the driver. When enabling, returns
- * true if chains arrived meanwhile (the caller processes them instead of waiting).
+ * true if chains arrived since the device last read the driver's index (the caller
+ * processes them instead of waiting for a kick).
  */
 bool vq_set_notify(Vq *vq, bool enable);
 /* Mark the queue broken with a message. Return: false (for "return vq_fail(...)"). */

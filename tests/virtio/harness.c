@@ -117,6 +117,11 @@ static void publish(VgGuest *g, unsigned vq, bool kick)
     }
 }
 
+void vg_publish(VgGuest *g, unsigned vq)
+{
+    publish(g, vq, true);
+}
+
 void vg_post(VgGuest *g, unsigned vq, uint16_t head)
 {
     VgQueue *q = &g->q[vq];

@@ -86,6 +86,8 @@ void vg_set_desc(uint8_t *table, unsigned i, uint64_t addr, uint32_t len, uint16
 
 /* Make @head available on queue @vq and notify the device if it wants it. */
 void vg_post(VgGuest *g, unsigned vq, uint16_t head);
+/* Publish the avail index of @vq; kick if the device asked for it (event idx/flags). */
+void vg_publish(VgGuest *g, unsigned vq);
 /* Kick @vq unconditionally. */
 void vg_kick(VgGuest *g, unsigned vq);
 

@@ -144,6 +144,33 @@ static void test_rx_waits_for_buffers_without_loss(void)
     vt_rig_free(r);
 }
 
+/* Fails if the device, waiting for room for a 64 KiB GSO frame while some buffers are
+ * posted, never asks the driver for a kick (event index set behind what it saw) and
+ * stalls, or if frames are lost meanwhile. */
+static void test_rx_waits_for_room_for_a_gso_frame(void)
+{
+    VgOptions opt = { .queue_size = 128, .rx_buf_size = 1024 };
+    VtRig *r = vt_rig_new(1, "vnet_hdr = on\noffloads = 7", NULL, &opt);
+    static uint8_t in[1200];
+    unsigned total = 300, seen = 0;
+
+    g_assert_true(r->g->features & F(NETBE_VIRTIO_NET_F_GUEST_TSO4));
+    g_assert_true(r->g->features & F(NETBE_VIRTIO_F_RING_EVENT_IDX));
+    for (unsigned i = 0; i < total; i++) {
+        memset(in, 0, 12);
+        vt_peer_write(r, 0, in, 12 + vg_make_frame(in + 12, r->g->mac, peer_mac, 0x88b5,
+                                                     986, i));
+    }
+    while (seen < total) {
+        ssize_t n = vg_recv(r->g, 0, got, sizeof(got), NULL, NULL, 2000);
+
+        g_assert_cmpint(n, ==, 1000);
+        g_assert_cmpuint(got[14], ==, (uint8_t)seen);
+        seen++;
+    }
+    vt_rig_free(r);
+}
+
 /* Fails if a busy backend makes the device drop or reorder frames: chains must stay in
  * guest memory until tx_ready, then go out in order. */
 static void test_tx_busy_backend_keeps_chains_until_ready(void)
@@ -466,6 +493,8 @@ int main(int argc, char **argv)
                     test_mergeable_rx_spreads_big_frames_over_small_buffers);
     g_test_add_func("/vnet/rx_waits_for_buffers_without_loss",
                     test_rx_waits_for_buffers_without_loss);
+    g_test_add_func("/vnet/rx_waits_for_room_for_a_gso_frame",
+                    test_rx_waits_for_room_for_a_gso_frame);
     g_test_add_func("/vnet/tx_busy_backend_keeps_chains_until_ready",
                     test_tx_busy_backend_keeps_chains_until_ready);
     g_test_add_func("/vnet/tx_batch_takes_one_kick_and_one_interrupt",
