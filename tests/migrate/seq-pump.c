@@ -19,7 +19,8 @@ struct SeqPump {
     unsigned rate;
     GThread *sender, *receiver;
     volatile gint stop_sending, stop_receiving;
-    volatile guint sent;
+    volatile guint sent;      /* frames tried: their numbers are 0..sent-1 */
+    guint refused;            /* of those, refused by send() */
     uint8_t *seen;            /* per sequence number: times received */
     SeqPumpResult result;
     uint32_t highest;
@@ -56,9 +57,12 @@ static gpointer pump_send(gpointer data)
             uint32_t seq = htonl(p->sent);
 
             memcpy(frame + 14, &seq, 4);
-            if (send(fd, frame, sizeof(frame), 0) == sizeof(frame)) {
-                p->sent++;
+            /* a frame the kernel refuses (link down, queue full) counts as sent and lost:
+             * an outage must not hide behind send() errors */
+            if (send(fd, frame, sizeof(frame), 0) != sizeof(frame)) {
+                p->refused++;
             }
+            p->sent++;
         }
         next.tv_nsec += batch_ns;
         if (next.tv_nsec >= 1000000000) {
@@ -146,6 +150,7 @@ SeqPumpResult seq_pump_stop(SeqPump *p)
     g_atomic_int_set(&p->stop_receiving, 1);
     g_thread_join(p->receiver);
     p->result.sent = p->sent;
+    p->result.refused = p->refused;
     for (uint32_t i = 0; i < p->sent; i++) {
         p->result.missing += !p->seen[i];
     }

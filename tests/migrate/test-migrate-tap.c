@@ -107,8 +107,8 @@ static void scenario_free(Scenario *s)
 
 static void assert_no_loss(const SeqPumpResult *r, bool ordered)
 {
-    g_test_message("sent %u received %u missing %u duplicates %u out of order %u", r->sent,
-                   r->received, r->missing, r->duplicates, r->out_of_order);
+    g_test_message("sent %u (refused %u) received %u missing %u duplicates %u out of order %u",
+                   r->sent, r->refused, r->received, r->missing, r->duplicates, r->out_of_order);
     g_assert_cmpuint(r->sent, >, 5000);
     g_assert_cmpuint(r->missing, ==, 0);
     g_assert_cmpuint(r->duplicates, ==, 0);
