@@ -392,13 +392,13 @@ bool st_quiet(int fd, unsigned ms)
     gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
     char c;
 
-    while (g_get_monotonic_time() < end) {
+    do {
+        st_pump();
         if (recv(fd, &c, 1, MSG_DONTWAIT | MSG_PEEK) >= 0) {
             return false;
         }
-        st_pump();
         g_usleep(200);
-    }
+    } while (g_get_monotonic_time() < end);
     return true;
 }
 
