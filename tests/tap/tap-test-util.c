@@ -139,12 +139,16 @@ int tap_test_host_run(const char *config_path, const char *const *wrapper, char 
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-TestHost *tap_test_host_start_fds(const char *config_text, const char *const *wrapper,
-                                  const int *fds, const int *targets, int nfds)
+/* Spawn netbe-host (see tap_test_host_start_fds) and wait until it serves, or until
+ * @wait_path exists when it is not NULL. */
+static TestHost *host_spawn(const char *config_text, const char *const *wrapper, const int *fds,
+                            const int *targets, int nfds, const char *const *extra,
+                            const char *wait_path)
 {
     TestHost *h = g_new0(TestHost, 1);
     g_autoptr(GError) err = NULL;
     const char *args[] = { test_env_path("NETBE_HOST"), "-c", NULL, "--control", NULL, NULL };
+    g_autofree const char **base = NULL;
     g_autofree const char **argv = NULL;
     int log_fd;
 
@@ -157,7 +161,8 @@ TestHost *tap_test_host_start_fds(const char *config_text, const char *const *wr
     g_assert_true(g_file_set_contents(h->config, config_text, -1, NULL));
     args[2] = h->config;
     args[4] = h->control;
-    argv = argv_join(wrapper, args);
+    base = argv_join(wrapper, args);
+    argv = argv_join(base, extra ? extra : (const char *const[]){ NULL });
     log_fd = open(h->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     g_assert_cmpint(log_fd, >=, 0);
     if (!g_spawn_async_with_pipes_and_fds(NULL, argv, NULL,
@@ -182,12 +187,27 @@ TestHost *tap_test_host_start_fds(const char *config_text, const char *const *wr
             test_host_free(h);
             return NULL;
         }
-        if (g_file_test(h->control, G_FILE_TEST_EXISTS) && (out = test_host_ctl(h, "status"))) {
+        if (wait_path ? g_file_test(wait_path, G_FILE_TEST_EXISTS)
+                      : g_file_test(h->control, G_FILE_TEST_EXISTS) &&
+                            (out = test_host_ctl(h, "status"))) {
             return h;
         }
         g_usleep(20000);
     }
-    g_printerr("# netbe-host did not serve its control socket within 10 s\n");
+    g_printerr("# netbe-host did not come up within 10 s\n");
     test_host_free(h);
     return NULL;
+}
+
+TestHost *tap_test_host_start_fds(const char *config_text, const char *const *wrapper,
+                                  const int *fds, const int *targets, int nfds)
+{
+    return host_spawn(config_text, wrapper, fds, targets, nfds, NULL, NULL);
+}
+
+TestHost *tap_test_host_incoming(const char *config_text, const char *path)
+{
+    const char *const extra[] = { "--incoming", path, NULL };
+
+    return host_spawn(config_text, NULL, NULL, NULL, 0, extra, path);
 }

@@ -39,6 +39,12 @@ TestHost *tap_test_host_start_fds(const char *config_text, const char *const *wr
                                   const int *fds, const int *targets, int nfds);
 
 /*
+ * tap_test_host_incoming() - start "netbe-host -c CONFIG --control SOCK --incoming @path"
+ * and wait until it listens on @path (it serves its control socket only afterwards).
+ */
+TestHost *tap_test_host_incoming(const char *config_text, const char *path);
+
+/*
  * tap_test_host_run() - run "@wrapper netbe-host -c @config_path" to its end (10 s at
  * most). Return: its exit status; its stderr in *@err_out (caller frees).
  */
