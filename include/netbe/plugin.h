@@ -9,9 +9,7 @@
 #include <sys/uio.h>
 #include <glib.h>
 
-#ifndef NETBE_API
-#define NETBE_API __attribute__((visibility("default")))
-#endif
+#include "netbe/api.h"
 
 #ifdef __cplusplus
 extern "C" {

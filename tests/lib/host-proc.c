@@ -148,21 +148,15 @@ int test_host_wait(TestHost *h, int ms)
 
 int test_host_stop(TestHost *h)
 {
-    int status = 0;
+    int status = 0, rc;
 
     if (h->pid <= 0) {
         return -1;
     }
     kill(h->pid, SIGTERM);
-    for (int i = 0; i < 250; i++) {
-        if (waitpid(h->pid, &status, WNOHANG) == h->pid) {
-            h->pid = -1;
-            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                print_log(h);
-            }
-            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        }
-        g_usleep(20000);
+    rc = test_host_wait(h, 5000);
+    if (h->pid <= 0) {
+        return rc; /* it exited */
     }
     kill(h->pid, SIGKILL);
     waitpid(h->pid, &status, 0);
