@@ -25,7 +25,8 @@ typedef struct UserPollFd {
  * @revents:  slirp's poll index -> SLIRP_POLL_* at dispatch
  * @round:    fill counter, to find watches slirp no longer wants
  * @nseen:    distinct fds slirp asked for this round
- * @deadline: when slirp's TCP timers are due (monotonic us), -1 for never
+ * @deadline: when slirp wants slirp_pollfds_poll() (monotonic us), -1 for never;
+ *            reset by dispatch
  */
 struct UserPoller {
     GSource source;
@@ -119,6 +120,7 @@ static gboolean poller_prepare(GSource *source, gint *timeout)
 {
     UserPoller *p = (UserPoller *)source;
     uint32_t wait_ms = UINT32_MAX;
+    gint64 now;
 
     p->round++;
     p->nseen = 0;
@@ -138,14 +140,22 @@ static gboolean poller_prepare(GSource *source, gint *timeout)
             }
         }
     }
-    if (wait_ms == UINT32_MAX) {
-        p->deadline = -1;
+    /* keep the earliest deadline: prepare runs again whenever the context wakes for
+     * anything else, and must not push slirp's timers further away each time */
+    now = g_source_get_time(source);
+    if (wait_ms != UINT32_MAX && (p->deadline < 0 || now + (gint64)wait_ms * 1000 < p->deadline)) {
+        p->deadline = now + (gint64)wait_ms * 1000;
+    }
+    if (p->deadline < 0) {
         *timeout = -1;
         return FALSE;
     }
-    p->deadline = g_source_get_time(source) + (gint64)wait_ms * 1000;
-    *timeout = wait_ms > G_MAXINT ? G_MAXINT : (gint)wait_ms;
-    return wait_ms == 0;
+    if (p->deadline <= now) {
+        *timeout = 0;
+        return TRUE;
+    }
+    *timeout = (gint)MIN((p->deadline - now + 999) / 1000, G_MAXINT);
+    return FALSE;
 }
 
 /* Ready by time; GLib itself checks the watched fds. */

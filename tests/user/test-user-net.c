@@ -776,9 +776,25 @@ static void test_guest_over_socket_udp_gets_dhcp_and_ping(void)
     g_assert_cmpint(status, ==, 0);
 }
 
+/* Run test @data with the runtime driven through its fd, as a VMM's epoll loop would. */
+static void run_with_runtime_fd(gconstpointer data)
+{
+    GTestFunc test = (GTestFunc)data;
+
+    user_net_use_runtime_fd(true);
+    test();
+    user_net_use_runtime_fd(false);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_data_func("/user/runtime_fd/guest_tcp_reaches_host_listener",
+                         (gconstpointer)test_guest_tcp_reaches_host_listener, run_with_runtime_fd);
+    g_test_add_data_func("/user/runtime_fd/hostfwd_tcp_reaches_guest",
+                         (gconstpointer)test_hostfwd_tcp_reaches_guest, run_with_runtime_fd);
+    g_test_add_data_func("/user/runtime_fd/slirp_timers_retransmit_syn_ack",
+                         (gconstpointer)test_slirp_timers_retransmit_syn_ack, run_with_runtime_fd);
     g_test_add_func("/user/dhcp_discover_gets_offer_with_defaults",
                     test_dhcp_discover_gets_offer_with_defaults);
     g_test_add_func("/user/dhcp_lease_follows_custom_options",

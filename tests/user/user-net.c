@@ -9,6 +9,13 @@
 #include "plugin-dir.h"
 #include "user-net.h"
 
+static bool use_runtime_fd;
+
+void user_net_use_runtime_fd(bool on)
+{
+    use_runtime_fd = on;
+}
+
 const uint8_t user_net_guest_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 
 char *user_net_plugin_dir(void)
@@ -93,7 +100,17 @@ static gboolean set_flag(gpointer data)
 /* One blocking iteration, woken after @ms at the latest. */
 static void iterate_at_most(UserNet *n, gint64 ms)
 {
-    GSource *t = g_timeout_source_new(MAX(ms, 0));
+    GSource *t;
+
+    if (use_runtime_fd) {
+        struct pollfd pfd = {.fd = netbe_runtime_get_fd(n->rt), .events = POLLIN};
+
+        g_assert_cmpint(pfd.fd, >=, 0);
+        poll(&pfd, 1, (int)MIN(MAX(ms, 0), G_MAXINT));
+        netbe_runtime_dispatch(n->rt);
+        return;
+    }
+    t = g_timeout_source_new(MAX(ms, 0));
     bool fired = false;
 
     g_source_set_callback(t, set_flag, &fired, NULL);

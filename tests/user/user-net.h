@@ -28,6 +28,13 @@ typedef struct UserNet {
     GPtrArray *backlog;
 } UserNet;
 
+/*
+ * user_net_use_runtime_fd() - drive the runtimes made from now on as a foreign event loop
+ * would: poll netbe_runtime_get_fd() and call netbe_runtime_dispatch() (true), or iterate
+ * their GMainContext (false, the default).
+ */
+void user_net_use_runtime_fd(bool on);
+
 /* The guest's MAC address in every test. */
 extern const uint8_t user_net_guest_mac[6];
 
