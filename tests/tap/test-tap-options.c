@@ -264,6 +264,70 @@ static void test_queue_reattached_is_read(void)
     test_netns_delete(ns);
 }
 
+static bool tx_ready_set(void *opaque)
+{
+    return ((TapHarness *)opaque)->tx_ready;
+}
+
+/*
+ * A TAP whose frames the kernel cannot get rid of (bridged to a veth behind a 1 Mbit/s
+ * token bucket) and a 16 KiB sndbuf: sends become busy (0, not a drop), the plugin waits
+ * for POLLOUT and calls tx_ready once the kernel frees space, and every frame goes out.
+ * Fails if EAGAIN is reported as an error (drops), if tx_ready never comes (a stuck
+ * sender), or if the plugin spins instead of waiting.
+ */
+static void test_busy_tap_waits_for_pollout(void)
+{
+    g_autofree char *ifname = tap_test_ifname("w");
+    g_autofree char *config = g_strdup_printf("[netdev.t]\ntype = tap\nifname = %s\n"
+                                              "vnet_hdr = off\nsndbuf = 16k\n", ifname);
+    g_autofree char *ns = NULL;
+    g_autoptr(GError) err = NULL;
+    uint8_t frame[1500] = { 2, 0, 0, 0, 0, 0x42, 2, 0, 0, 0, 0, 9, 0x88, 0xb5 };
+    unsigned sent = 0, busy = 0;
+    NetbeQueueStats st;
+    TapHarness *h;
+
+    if (!test_need_root_net()) {
+        return;
+    }
+    h = tap_harness_new(config, "t", &err);
+    g_assert_no_error(err);
+    ns = test_netns_create("busy");
+    tap_test_move(ifname, ns, NULL, NULL);
+    g_assert_cmpint(test_sh("ip -n %s link add v0 type veth peer name v1 && "
+                            "ip -n %s link add br0 type bridge && "
+                            "ip -n %s link set %s master br0 && ip -n %s link set v0 master br0 && "
+                            "ip -n %s link set v1 address 02:00:00:00:00:42 && "
+                            "ip -n %s link set v0 up && ip -n %s link set v1 up && "
+                            "ip -n %s link set br0 up && "
+                            "bridge -n %s fdb add 02:00:00:00:00:42 dev v0 master static && "
+                            "ip netns exec %s tc qdisc replace dev v0 root tbf rate 1mbit "
+                            "burst 1600 latency 2s", ns, ns, ns, ifname, ns, ns, ns, ns, ns, ns,
+                            ns), ==, 0);
+
+    while (sent < 40) {
+        struct iovec iov = { frame, sizeof(frame) };
+        ssize_t n;
+
+        h->tx_ready = false;
+        n = netbe_backend_send(h->be, 0, &iov, 1, false);
+        g_assert_cmpint(n, >=, 0);
+        if (n > 0) {
+            sent++;
+            continue;
+        }
+        busy++;
+        g_assert_true(tap_harness_run_until(h, tx_ready_set, h, 5000));
+    }
+    g_assert_cmpuint(busy, >, 0);
+    g_assert_true(netbe_runtime_get_queue_stats(h->rt, "t", 0, &st));
+    g_assert_cmpuint(st.tx_frames, ==, 40);
+    g_assert_cmpuint(st.tx_drops, ==, 0);
+    tap_harness_free(h);
+    test_netns_delete(ns);
+}
+
 typedef struct Captured {
     uint8_t last[256];
     size_t last_len;
@@ -383,6 +447,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tap/queues/disable-detaches", test_queue_disable_detaches);
     g_test_add_func("/tap/queues/reattached-is-read", test_queue_reattached_is_read);
     g_test_add_func("/tap/rx/full-peer-stops-polling", test_full_peer_stops_polling);
+    g_test_add_func("/tap/tx/busy-tap-waits-for-pollout", test_busy_tap_waits_for_pollout);
     g_test_add_func("/tap/rx/deleted-device-stops-queue", test_deleted_device_stops_queue);
     return g_test_run();
 }
