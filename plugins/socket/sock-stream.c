@@ -1,4 +1,4 @@
-/* sock-stream.c - stream data path: QEMU's framing, a 4-byte big-endian length before each frame. */
+/* sock-stream.c - stream data path: QEMU framing, a 4-byte big-endian length per frame. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>

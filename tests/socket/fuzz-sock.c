@@ -140,7 +140,8 @@ int main(int argc, char **argv)
     }
     printf("1..2\n");
     if (!inputs->len) {
-        printf("not ok 1 - no corpus in %s\nnot ok 2 - mutations # SKIP\n", argc > 1 ? argv[1] : "?");
+        printf("not ok 1 - no corpus in %s\nnot ok 2 - mutations # SKIP\n",
+               argc > 1 ? argv[1] : "?");
         return 1;
     }
     for (guint i = 0; i < inputs->len; i++) {

@@ -13,8 +13,8 @@ typedef struct BadOption {
 
 #define ALLOWED_ONE "(allowed: exactly one of listen, connect, udp, local + remote, fd)"
 #define ADDR_FORMS "(allowed: A.B.C.D:PORT, [IPV6]:PORT, unix:PATH)"
-#define LONG_PATH "/tmp/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" \
-                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+#define LONG_PATH "/tmp/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" \
+                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 static const BadOption bad_options[] = {
     { "", "sock.ini:1: [netdev.x]: no transport given " ALLOWED_ONE },
@@ -32,12 +32,14 @@ static const BadOption bad_options[] = {
     { "local = unix:/tmp/a", "sock.ini:3: [netdev.x] local: needs remote = too" },
     { "remote = unix:/tmp/a", "sock.ini:3: [netdev.x] remote: needs local = too" },
     { "connect = 127.0.0.1",
-      "sock.ini:3: [netdev.x] connect: '127.0.0.1' is not a valid address: no ':PORT' " ADDR_FORMS },
+      "sock.ini:3: [netdev.x] connect: '127.0.0.1' is not a valid address: no ':PORT' "
+      ADDR_FORMS },
     { "connect = 256.0.0.1:80",
       "connect: '256.0.0.1:80' is not a valid address: '256.0.0.1' is not an IPv4 address "
       "(names are not resolved) " ADDR_FORMS },
     { "connect = localhost:80", "'localhost' is not an IPv4 address (names are not resolved)" },
-    { "connect = [::1:80", "connect: '[::1:80' is not a valid address: no ']' after the IPv6 address" },
+    { "connect = [::1:80",
+      "connect: '[::1:80' is not a valid address: no ']' after the IPv6 address" },
     { "connect = [::1]80", "no ':PORT' after ']'" },
     { "connect = [fe80::zz]:80", "'fe80::zz' is not an IPv6 address" },
     { "connect = ::1:80", "an IPv6 address needs brackets: [ADDR]:PORT" },
@@ -56,7 +58,8 @@ static const BadOption bad_options[] = {
       "local = unix:/tmp/a" },
     { "udp = 127.0.0.1:5000\nlocaladdr = [::1]:5001",
       "udp: '127.0.0.1:5000' is not of the same family as localaddr = [::1]:5001" },
-    { "fd = -1", "sock.ini:3: [netdev.x] fd: '-1' is not valid (allowed: an integer 0..2147483647)" },
+    { "fd = -1",
+      "sock.ini:3: [netdev.x] fd: '-1' is not valid (allowed: an integer 0..2147483647)" },
     { "connect = unix:/tmp/a\nreconnect = soon",
       "sock.ini:4: [netdev.x] reconnect: 'soon' is not valid (allowed: an integer 0..86400)" },
     { "listen = :5000\nmcast = 230.0.0.1:1234", "sock.ini:4: [netdev.x] mcast: unknown key" },

@@ -144,7 +144,8 @@ static void test_qemu_unix_stream_server_and_unix_dgram(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    g_test_add_func("/socket/qemu/inet-stream-client-and-udp", test_qemu_inet_stream_client_and_udp);
+    g_test_add_func("/socket/qemu/inet-stream-client-and-udp",
+                    test_qemu_inet_stream_client_and_udp);
     g_test_add_func("/socket/qemu/unix-stream-server-and-unix-dgram",
                     test_qemu_unix_stream_server_and_unix_dgram);
     return g_test_run();
