@@ -190,6 +190,14 @@ static const char *tap_dev_fd_kind(int fd)
     return NULL;
 }
 
+/* The TUNGETIFF flags of @fd (a read-only query), or -1 if it is no attached TUN/TAP. */
+int tap_dev_peek_flags(int fd)
+{
+    struct ifreq ifr = { 0 };
+
+    return ioctl(fd, TUNGETIFF, &ifr) < 0 ? -1 : ifr.ifr_flags & 0xffff;
+}
+
 /* Check one inherited fd: a TAP, IFF_NO_PI. Return: its TUNGETIFF flags, or -1. */
 int tap_dev_check_fd(int fd, char name[IFNAMSIZ], GError **errp)
 {

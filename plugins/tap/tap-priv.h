@@ -93,6 +93,8 @@ bool tap_dev_open(Tap *tap, GError **errp);
 bool tap_dev_adopt(Tap *tap, GError **errp);
 /* Check that @fd is a TAP with IFF_NO_PI; its name goes to @name. Return: flags or -1. */
 int tap_dev_check_fd(int fd, char name[IFNAMSIZ], GError **errp);
+/* The TUNGETIFF flags of @fd (read-only), or -1. */
+int tap_dev_peek_flags(int fd);
 /* O_NONBLOCK and sndbuf on every fd; read the kernel's header length. */
 bool tap_dev_configure(Tap *tap, GError **errp);
 bool tap_dev_set_hdr_len(Tap *tap, unsigned len, GError **errp);

@@ -1,6 +1,7 @@
 /* tap.c - the Linux TAP backend plugin: options, lifecycle and vnet header negotiation. */
 #include <errno.h>
 #include <limits.h>
+#include <linux/if_tun.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -243,12 +244,24 @@ fail:
     return false;
 }
 
+/* Whether frames will carry a vnet header, asked before connect: the option, and for an
+ * inherited fd what it was set up with (a read-only TUNGETIFF; no side effect). */
+static bool tap_expect_vnet(const Tap *tap)
+{
+    int flags = tap->adopt_fds ? tap_dev_peek_flags(tap->adopt_fds[0]) : -1;
+
+    if (tap->vnet_mode == TAP_VNET_OFF) {
+        return false;
+    }
+    return flags < 0 || (flags & IFF_VNET_HDR);
+}
+
 /* Capabilities: before connect what we expect, after connect what the kernel said. */
 static void tap_get_caps(NetbeBackend *be, NetbeCaps *caps)
 {
     Tap *tap = netbe_backend_priv(be);
     bool vnet = tap->connected ? tap->vnet_hdr && tap->vnet_mode != TAP_VNET_OFF
-                               : tap->vnet_mode != TAP_VNET_OFF;
+                               : tap_expect_vnet(tap);
 
     caps->flags = vnet ? NETBE_CAP_VNET_HDR : 0;
     if (tap->nqueues > 1) {

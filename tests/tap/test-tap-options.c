@@ -150,6 +150,33 @@ static void test_caps_before_and_after_connect(void)
 }
 
 /*
+ * Before a deferred connect, an inherited fd's own setup decides whether a vnet header
+ * is offered (a read-only TUNGETIFF), so virtio-net does not negotiate a header the fd
+ * cannot carry. Fails if caps only echo the option.
+ */
+static void test_caps_of_inherited_fd(void)
+{
+    g_autofree char *ifname = tap_test_ifname("i");
+
+    if (!test_need_root_net()) {
+        return;
+    }
+    for (int vnet = 0; vnet < 2; vnet++) {
+        int fd = tap_test_open_tap(ifname, vnet, false);
+        g_autofree char *body = g_strdup_printf("fd = %d\n", fd);
+        NetbeCaps caps = { 0 };
+        TapHarness *h;
+
+        g_assert_cmpint(fd, >=, 0);
+        h = deferred_harness(body);
+        h->be->desc->get_caps(h->be, &caps);
+        g_assert_cmpint(!!(caps.flags & NETBE_CAP_VNET_HDR), ==, vnet);
+        tap_harness_free(h);
+        close(fd);
+    }
+}
+
+/*
  * Negotiation mistakes are refused with a reason: a header length virtio does not use,
  * offloads without a header, disabling the only queue. Fails if any is accepted.
  */
@@ -443,6 +470,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tap/options/rules", test_option_rules);
     g_test_add_func("/tap/options/check-mode-opens-nothing", test_check_mode_opens_nothing);
     g_test_add_func("/tap/caps/before-and-after-connect", test_caps_before_and_after_connect);
+    g_test_add_func("/tap/caps/of-inherited-fd", test_caps_of_inherited_fd);
     g_test_add_func("/tap/caps/negotiation-refusals", test_negotiation_refusals);
     g_test_add_func("/tap/queues/disable-detaches", test_queue_disable_detaches);
     g_test_add_func("/tap/queues/reattached-is-read", test_queue_reattached_is_read);
