@@ -171,6 +171,52 @@ static void test_rx_waits_for_room_for_a_gso_frame(void)
     vt_rig_free(r);
 }
 
+/* Fails if frames a push backend delivers (slirp style) are not copied into guest
+ * buffers, or, when the guest has none, are not held by the core and flushed after the
+ * guest refills, in order and without drops. */
+static void test_rx_push_backend_queues_until_buffers(void)
+{
+    VgOptions opt = { .queue_size = 64, .features_clear = F(NETBE_VIRTIO_NET_F_MRG_RXBUF),
+                      .rx_buf_size = 2048 };
+    VtRig *r = vt_rig_new(1, "push = on", NULL, &opt);
+    unsigned total = 200, seen = 0;
+    NetbeQueueStats st;
+
+    for (unsigned i = 0; i < total; i++) {
+        vt_peer_write(r, 0, frame, vg_make_frame(frame, r->g->mac, peer_mac, 0x88b5, 300, i));
+    }
+    vg_pump_for(r->g, 50);
+    g_assert_true(netbe_runtime_get_queue_stats(r->rt, "n0", 0, &st));
+    g_assert_cmpuint(st.rx_queued, >, 0); /* the guest ran out: the core holds frames */
+    while (seen < total) {
+        ssize_t n = vg_recv(r->g, 0, got, sizeof(got), NULL, NULL, 2000);
+
+        g_assert_cmpint(n, ==, 314);
+        g_assert_cmpuint(got[14], ==, (uint8_t)seen);
+        seen++;
+    }
+    g_assert_true(netbe_runtime_get_queue_stats(r->rt, "n0", 0, &st));
+    g_assert_cmpuint(st.rx_frames, ==, total);
+    g_assert_cmpuint(st.rx_drops, ==, 0);
+    g_assert_cmpuint(st.rx_queued, ==, 0);
+    vt_rig_free(r);
+}
+
+/* Fails if GUEST_OFFLOADS_SET accepts offloads that were not negotiated or refuses
+ * negotiated ones (the backend's set_offloads). */
+static void test_ctrl_guest_offloads_set(void)
+{
+    VgOptions opt = { .features_clear = F(NETBE_VIRTIO_NET_F_GUEST_TSO6) };
+    VtRig *r = vt_rig_new(1, "vnet_hdr = on\noffloads = 7", NULL, &opt);
+    uint64_t ok = htole64(F(NETBE_VIRTIO_NET_F_GUEST_CSUM) | F(NETBE_VIRTIO_NET_F_GUEST_TSO4));
+    uint64_t none = 0, bad = htole64(F(NETBE_VIRTIO_NET_F_GUEST_TSO6));
+
+    g_assert_cmpint(vg_ctrl(r->g, 5, 0, &ok, 8), ==, 0);
+    g_assert_cmpint(vg_ctrl(r->g, 5, 0, &none, 8), ==, 0);
+    g_assert_cmpint(vg_ctrl(r->g, 5, 0, &bad, 8), ==, 1);
+    vt_rig_free(r);
+}
+
 /* Fails if a busy backend makes the device drop or reorder frames: chains must stay in
  * guest memory until tx_ready, then go out in order. */
 static void test_tx_busy_backend_keeps_chains_until_ready(void)
@@ -495,6 +541,9 @@ int main(int argc, char **argv)
                     test_rx_waits_for_buffers_without_loss);
     g_test_add_func("/vnet/rx_waits_for_room_for_a_gso_frame",
                     test_rx_waits_for_room_for_a_gso_frame);
+    g_test_add_func("/vnet/rx_push_backend_queues_until_buffers",
+                    test_rx_push_backend_queues_until_buffers);
+    g_test_add_func("/vnet/ctrl_guest_offloads_set", test_ctrl_guest_offloads_set);
     g_test_add_func("/vnet/tx_busy_backend_keeps_chains_until_ready",
                     test_tx_busy_backend_keeps_chains_until_ready);
     g_test_add_func("/vnet/tx_batch_takes_one_kick_and_one_interrupt",

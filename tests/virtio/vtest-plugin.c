@@ -9,6 +9,7 @@
 #include "netbe/plugin.h"
 
 #define VTEST_MAX_QUEUES 16
+#define VTEST_FRAME_MAX 70000
 
 typedef struct Vtest Vtest;
 
@@ -27,6 +28,8 @@ struct Vtest {
     int src_fds[VTEST_MAX_QUEUES];
     VtestQueue q[VTEST_MAX_QUEUES];
     bool vnet_hdr;
+    bool push;
+    uint8_t *push_buf;
     uint32_t offload_caps;
     unsigned hdr_len;
     uint32_t offloads;
@@ -39,6 +42,9 @@ static const NetbeOptionSpec vtest_options[] = {
       .flags = NETBE_OPT_REQUIRED },
     { "vnet_hdr", NETBE_OPT_ENUM, "off", "offer a vnet header", .choices = vtest_bools },
     { "offloads", NETBE_OPT_INT, "0", "NETBE_OFFLOAD_* bits offered", 0, 0x7f },
+    { "push", NETBE_OPT_ENUM, "off",
+      "on: read frames itself and push them with netbe_backend_deliver() (like slirp)",
+      .choices = vtest_bools },
     { NULL }
 };
 
@@ -61,6 +67,7 @@ static bool vtest_init(NetbeBackend *be, const NetbeOptions *opts, GError **errp
     }
     t->vnet_hdr = strcmp(netbe_options_get_string(opts, "vnet_hdr"), "on") == 0;
     t->offload_caps = netbe_options_get_int(opts, "offloads");
+    t->push = strcmp(netbe_options_get_string(opts, "push"), "on") == 0;
     return netbe_backend_set_queues(be, t->nqueues, errp);
 }
 
@@ -82,14 +89,25 @@ static void vtest_fd_event(int fd, GIOCondition revents, void *opaque)
         vtest_update(q);
         netbe_backend_tx_ready(q->t->be, q->index);
     }
-    if ((revents & G_IO_IN) && q->want_in) {
+    if ((revents & G_IO_IN) && q->want_in && !q->t->push) {
         netbe_backend_rx_ready(q->t->be, q->index, 64);
+    }
+    /* push mode: read into our own buffer and deliver, while the runtime wants frames */
+    for (int i = 0; i < 64 && (revents & G_IO_IN) && q->want_in && q->t->push; i++) {
+        ssize_t n = recv(q->fd, q->t->push_buf, VTEST_FRAME_MAX, MSG_DONTWAIT);
+        struct iovec iov = { q->t->push_buf, n > 0 ? (size_t)n : 0 };
+
+        if (n <= 0) {
+            break;
+        }
+        netbe_backend_deliver(q->t->be, q->index, &iov, 1);
     }
 }
 
 static bool vtest_connect(NetbeBackend *be, GError **errp)
 {
     Vtest *t = netbe_backend_priv(be);
+    t->push_buf = g_malloc(VTEST_FRAME_MAX);
     for (unsigned i = 0; i < t->nqueues; i++) {
         t->q[i].fd = fcntl(t->src_fds[i], F_DUPFD_CLOEXEC, 3);
         if (t->q[i].fd < 0) {
@@ -117,6 +135,8 @@ static void vtest_cleanup(NetbeBackend *be)
             t->q[i].fd = -1;
         }
     }
+    g_free(t->push_buf);
+    t->push_buf = NULL;
 }
 
 static ssize_t vtest_send(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt)
