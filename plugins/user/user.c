@@ -177,6 +177,19 @@ static bool user_add_hostfwds(UserState *s, GError **errp)
     return true;
 }
 
+/* Undo backend_connect(): hostfwd listeners, NAT sockets, timers. Options stay. */
+static void user_disconnect(UserState *s)
+{
+    user_poller_free(s->poller);
+    s->poller = NULL;
+    if (s->slirp) {
+        slirp_cleanup(s->slirp); /* frees its timers through timer_free */
+        s->slirp = NULL;
+    }
+    g_free(s->txbuf);
+    s->txbuf = NULL;
+}
+
 static bool user_connect(NetbeBackend *be, GError **errp)
 {
     UserState *s = netbe_backend_priv(be);
@@ -205,42 +218,38 @@ static bool user_connect(NetbeBackend *be, GError **errp)
         .disable_host_loopback = !c->host_loopback,
         .disable_dhcp = !c->dhcp,
     };
-
     Slirp *slirp;
 
     if (s->slirp) {
         return true;
     }
+    /* init_completed sets s->slirp already inside slirp_new(): its timers need it */
     slirp = slirp_new(&sc, &user_slirp_callbacks, s);
-    if (!slirp) {
+    s->slirp = slirp;
+    if (!s->slirp) {
         g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL,
                     "libslirp %s refused the configuration (SlirpConfig version %d)",
                     slirp_version_string(), USER_CONFIG_VERSION);
-        return false;
+        goto fail;
     }
-    s->slirp = slirp;
     s->txbuf = g_malloc(USER_FRAME_MAX);
     s->poller = user_poller_new(netbe_backend_context(be), s->slirp);
     user_poller_set_enabled(s->poller, s->polling);
     if (!user_add_hostfwds(s, errp)) {
-        return false; /* the runtime calls cleanup() */
+        goto fail;
     }
     g_debug("netdev '%s' (user): libslirp %s up", netbe_backend_id(be), slirp_version_string());
     return true;
+fail:
+    user_disconnect(s); /* nothing stays open: a later connect starts afresh */
+    return false;
 }
 
 static void user_cleanup(NetbeBackend *be)
 {
     UserState *s = netbe_backend_priv(be);
 
-    user_poller_free(s->poller);
-    s->poller = NULL;
-    if (s->slirp) {
-        slirp_cleanup(s->slirp); /* frees its timers through timer_free */
-        s->slirp = NULL;
-    }
-    g_free(s->txbuf);
-    s->txbuf = NULL;
+    user_disconnect(s);
     user_config_clear(&s->cfg);
 }
 

@@ -682,6 +682,56 @@ static void test_netbe_host_polls_hostfwd(void)
     g_assert_cmpint(status, ==, 0);
 }
 
+/* A deferred hub whose hostfwd port is taken fails to start and leaves nothing open;
+ * once the port is free, starting again connects for real and the rule works. Fails if
+ * a failed connect leaves a half-made slirp behind that a retry mistakes for connected. */
+static void test_failed_connect_retries_for_real(void)
+{
+    uint16_t port, guest_port = 22;
+    int busy = user_net_loopback_socket(SOCK_STREAM, &port);
+    g_autofree char *dir = user_net_plugin_dir();
+    g_autofree char *config = g_strdup_printf("[netdev.wire]\ntype = fixture\n"
+                                              "[netdev.net0]\ntype = user\n"
+                                              "hostfwd = tcp:127.0.0.1:%u-:22\n"
+                                              "[hub.h]\nports = wire, net0\nconnect = deferred\n",
+                                              port);
+    struct sockaddr_in sin = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    UserNet n = {.dir = dir, .mac = {0x52, 0x54, 0, 0x12, 0x34, 0x56}};
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GBytes) syn = NULL;
+    int fds_failed, conn;
+
+    n.rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
+    n.ip = gf_ip("10.0.2.15");
+    n.backlog = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+    netbe_runtime_set_plugin_path(n.rt, dir);
+    g_assert_true(netbe_runtime_load_config_string(n.rt, config, "retry.ini", &err));
+    n.inject = test_fixture_symbol(dir, "fixture_inject");
+    n.take = test_fixture_symbol(dir, "fixture_take_sent");
+    /* the fixture port connects (and keeps its fd) on the first try; the user port
+     * fails every time and must leave nothing open */
+    g_assert_false(netbe_runtime_start(n.rt, &err));
+    g_clear_error(&err);
+    fds_failed = test_count_fds(0);
+    g_assert_false(netbe_runtime_start(n.rt, &err));
+    g_assert_nonnull(strstr(err->message, "Address already in use"));
+    g_clear_error(&err);
+    g_assert_cmpint(test_count_fds(0), ==, fds_failed);
+
+    close(busy);
+    g_assert_true(netbe_runtime_start(n.rt, &err));
+    g_assert_no_error(err);
+    conn = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_assert_cmpint(connect(conn, (struct sockaddr *)&sin, sizeof(sin)), ==, 0);
+    syn = user_net_wait(&n, is_syn_to_port, &guest_port, WAIT_MS);
+    g_assert_nonnull(syn);
+    close(conn);
+    netbe_runtime_free(n.rt);
+    g_ptr_array_unref(n.backlog);
+    test_plugin_dir_free(g_steal_pointer(&dir));
+}
+
 /* Receive frames on @sock until one @match accepts; Return: it, or NULL after @ms. */
 static GBytes *udp_wait_frame(int sock, UserNetMatch match, void *data, int ms)
 {
@@ -816,6 +866,7 @@ int main(int argc, char **argv)
     g_test_add_func("/user/paused_backend_leaves_host_data_in_kernel",
                     test_paused_backend_leaves_host_data_in_kernel);
     g_test_add_func("/user/free_closes_every_socket", test_free_closes_every_socket);
+    g_test_add_func("/user/failed_connect_retries_for_real", test_failed_connect_retries_for_real);
     g_test_add_func("/user/netbe_host_polls_hostfwd", test_netbe_host_polls_hostfwd);
     g_test_add_func("/user/guest_over_socket_udp_gets_dhcp_and_ping",
                     test_guest_over_socket_udp_gets_dhcp_and_ping);
