@@ -469,7 +469,9 @@ int vg_ctrl(VgGuest *g, uint8_t cls, uint8_t cmd, const void *data, size_t len)
 
     req[0] = cls;
     req[1] = cmd;
-    memcpy(req + 2, data, len);
+    if (len) {
+        memcpy(req + 2, data, len);
+    }
     *ack = 0xee;
     vg_set_desc(q->desc, head, req_gpa, 2 + len, DESC_F_NEXT, head + 1);
     vg_set_desc(q->desc, head + 1, ack_gpa, 1, DESC_F_WRITE, 0);

@@ -196,7 +196,9 @@ static size_t tcp_frame(VgGuest *g, uint8_t *f, const uint8_t *mac, uint32_t seq
     t[13] = flags;
     memcpy(t + 14, &win, 2);
     memcpy(t + 16, &(uint16_t){ tcp_pseudo(guest_ip, ns_ip, tcp_len) }, 2);
-    memcpy(t + 20, opts, opt_len);
+    if (opt_len) {
+        memcpy(t + 20, opts, opt_len);
+    }
     return 34 + tcp_len;
 }
 
