@@ -341,8 +341,11 @@ int main(int argc, char **argv)
     g_autofree char *json_path = NULL;
     double scale = 1.0;
     int only = -1, index = 0;
+    gboolean netbe_only = false;
     GOptionEntry entries[] = {
         { "case", 0, 0, G_OPTION_ARG_INT, &only, "run only row N of the table (from 0)", "N" },
+        { "netbe-only", 0, 0, G_OPTION_ARG_NONE, &netbe_only,
+          "skip the baseline (for profiling the plugin)", NULL },
         { "json", 0, 0, G_OPTION_ARG_FILENAME, &json_path, "write results here", "FILE" },
         { "scale", 0, 0, G_OPTION_ARG_DOUBLE, &scale, "multiply frame counts", "X" },
         { NULL }
@@ -371,7 +374,7 @@ int main(int argc, char **argv)
                     continue;
                 }
                 unsigned n = MAX(100, (unsigned)(sizes[i].frames * scale));
-                double raw = measure(t, d, false, sizes[i].len, n);
+                double raw = netbe_only ? 1 : measure(t, d, false, sizes[i].len, n);
                 double nb = measure(t, d, true, sizes[i].len, n);
                 double gbps = nb * sizes[i].len * 8 / 1e9;
 
