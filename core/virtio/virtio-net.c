@@ -421,8 +421,9 @@ static void vnet_rx_kick(VnetQueue *q, unsigned pair)
     if (q->rx_waiting) {
         q->rx_waiting = false;
         vq_set_notify(&q->vq, false);
-        netbe_backend_set_rx_enabled(vd->be, pair, true);
     }
+    /* also after the queue was enabled late: the core only acts on a change */
+    netbe_backend_set_rx_enabled(vd->be, pair, true);
     netbe_backend_rx_flush(vd->be, pair);
 }
 
@@ -674,6 +675,10 @@ void vnet_set_pairs(VnetDev *vd, unsigned pairs)
         if (vd->started) {
             netbe_backend_set_rx_enabled(vd->be, p, on);
         }
+    }
+    /* chains the driver queued on pairs that just became active */
+    for (unsigned p = 0; vd->started && p < pairs && p < vd->max_pairs; p++) {
+        vnet_queue_run(&vd->queues[2 * p + 1]);
     }
 }
 

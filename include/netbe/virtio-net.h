@@ -30,8 +30,11 @@ extern "C" {
  *
  * Threads:
  * - netbe_vnet_queue_kick() is safe from any thread (a vCPU thread): it is one
- *   eventfd write. A VMM with ioeventfds hands them over with
- *   netbe_vnet_queue_set_kick_fd() instead; the kernel then signals the device directly.
+ *   eventfd write, no lock, no allocation. The device must be bound first:
+ *   netbe_runtime_find_device() binds it (on the runtime thread), before vCPUs run.
+ *   Do not mix it with netbe_vnet_queue_set_kick_fd() on the same queue while vCPUs
+ *   run. A VMM with ioeventfds hands them over with netbe_vnet_queue_set_kick_fd()
+ *   instead; the kernel then signals the device directly.
  * - Every other call runs on the thread that iterates the runtime's context, or while
  *   that thread is known not to iterate it (the VMM serialises them, e.g. with the
  *   lock it holds around netbe_runtime_dispatch()).

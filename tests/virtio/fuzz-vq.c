@@ -1,5 +1,6 @@
 /* fuzz-vq.c - libFuzzer target for virtqueue chain parsing: the input is a guest memory
- * image with a split ring in it; the device walks, pushes and gives back every chain. */
+ * image with a split ring in it; the device walks, pushes and gives back every chain.
+ * How to build and run it (and its replay in the normal suite): tests/virtio/meson.build. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
