@@ -77,6 +77,8 @@ static gboolean retry_fire(gpointer opaque)
     s->retry_timer = NULL;
     if (s->mode == SOCK_MODE_DGRAM) {
         netbe_backend_tx_ready(s->be, 0); /* a busy unix datagram peer: try again */
+    } else if (s->mode == SOCK_MODE_LISTEN) {
+        netbe_fd_watch_set_events(s->listen_watch, G_IO_IN); /* after an accept error */
     } else if (s->mode == SOCK_MODE_CONNECT && s->fd < 0 && !connect_begin(s, &err)) {
         if (!s->warned_connect) {
             g_message("netdev '%s': %s; retrying every %u s", s->id, err->message,
@@ -90,7 +92,7 @@ static gboolean retry_fire(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
-/* sock_schedule_retry() - run the mode's retry (reconnect, datagram resend) in @ms. */
+/* sock_schedule_retry() - run the mode's retry (reconnect, datagram resend, accept) in @ms. */
 void sock_schedule_retry(SockState *s, unsigned ms)
 {
     if (s->retry_timer) {
@@ -295,8 +297,12 @@ static void listen_event(int lfd, GIOCondition revents, void *opaque)
 
         if (fd < 0) {
             if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
-                g_message("netdev '%s': accept on %s: %s", s->id, s->addr.text,
-                          g_strerror(errno));
+                /* out of fds or memory: the connection stays pending and the socket
+                 * readable, so stop watching it for a second instead of spinning */
+                g_message("netdev '%s': accept on %s: %s; trying again in 1 s", s->id,
+                          s->addr.text, g_strerror(errno));
+                netbe_fd_watch_set_events(s->listen_watch, 0);
+                sock_schedule_retry(s, 1000);
             }
             return;
         }

@@ -3,6 +3,8 @@
  * reconnect, bad framing and early close. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -508,6 +510,55 @@ static void test_refused_client_gets_in_later_quietly(void)
     st_tmpdir_free(dir);
 }
 
+static unsigned accept_errors;
+
+static void count_accept_errors(const char *domain, GLogLevelFlags level, const char *msg,
+                                void *data)
+{
+    if (strstr(msg, "accept on")) {
+        accept_errors++;
+    }
+}
+
+/* Fails if running out of fds makes the server spin on a pending connection (and flood
+ * the log) instead of pausing, or if it does not take the peer once fds are back. */
+static void test_server_out_of_fds_pauses_then_accepts(void)
+{
+    char *dir = st_tmpdir_new();
+    g_autofree char *opts = g_strdup_printf("listen = unix:%s/srv.sock", dir);
+    g_autofree char *path = g_strdup_printf("%s/srv.sock", dir);
+    StRig *r = st_rig_new(opts);
+    struct rlimit old, low;
+    GArray *fillers = g_array_new(false, false, sizeof(int));
+    guint handler;
+    int c, fd;
+
+    c = st_unix_connect(path); /* connected in the kernel; the plugin accepts later */
+    g_assert_cmpint(c, >=, 0);
+    g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &old), ==, 0);
+    low = old;
+    low.rlim_cur = 64;
+    g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &low), ==, 0);
+    while ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0) {
+        g_array_append_val(fillers, fd);
+    }
+    handler = g_log_set_handler("netbe-socket", G_LOG_LEVEL_MESSAGE, count_accept_errors, NULL);
+    accept_errors = 0;
+    st_pump_for(300);
+    g_assert_cmpuint(accept_errors, ==, 1); /* once, then paused for a second */
+
+    for (guint i = 0; i < fillers->len; i++) {
+        close(g_array_index(fillers, int, i));
+    }
+    g_array_free(fillers, true);
+    g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &old), ==, 0);
+    g_assert_true(st_probe(r, c, true)); /* accepted after the pause */
+    g_log_remove_handler("netbe-socket", handler);
+    close(c);
+    st_rig_free(r);
+    st_tmpdir_free(dir);
+}
+
 /* A TCP port on [::1] that was free a moment ago; 0 if IPv6 loopback is not there. */
 static unsigned free_ipv6_port(void)
 {
@@ -577,6 +628,8 @@ int main(int argc, char **argv)
                     test_client_without_reconnect_warns_and_stays_down);
     g_test_add_func("/socket/stream/refused-client-gets-in-later-quietly",
                     test_refused_client_gets_in_later_quietly);
+    g_test_add_func("/socket/stream/server-out-of-fds-pauses-then-accepts",
+                    test_server_out_of_fds_pauses_then_accepts);
     g_test_add_func("/socket/stream/ipv6-stream-between-runtimes",
                     test_ipv6_stream_between_runtimes);
     return g_test_run();
