@@ -81,6 +81,8 @@ const NetbeOptionSpec *netbe_options_spec(const NetbeOptions *o, const char *key
 }
 
 static char *vformat_error(const NetbeOptions *o, const char *key, const char *fmt,
+                           va_list ap) G_GNUC_PRINTF(3, 0);
+static char *vformat_error(const NetbeOptions *o, const char *key, const char *fmt,
                            va_list ap)
 {
     const NetbeOptionValue *v = key ? netbe_options_find(o, key) : NULL;

@@ -21,7 +21,6 @@ static void print_log(TestHost *h)
     g_autofree char *text = NULL;
 
     if (g_file_get_contents(h->log, &text, NULL, NULL)) {
-        g_autofree char *commented = NULL;
         g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
 
         for (int i = 0; lines[i]; i++) {

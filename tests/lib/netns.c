@@ -24,6 +24,7 @@ bool test_need_root_net(void)
     return true;
 }
 
+static int vsh(char **out, const char *fmt, va_list ap) G_GNUC_PRINTF(2, 0);
 static int vsh(char **out, const char *fmt, va_list ap)
 {
     g_autofree char *cmd = g_strdup_vprintf(fmt, ap);
