@@ -72,16 +72,38 @@ static inline bool vnet_has(const VnetDev *vd, unsigned bit)
     return vd->guest_features & (1ull << bit);
 }
 
-/* virtio-net.c */
+/* virtio-net.c (vnet_dev_stop, vnet_dev_free: see netbe-priv.h) */
 VnetDev *vnet_dev_new(NetbeDevice *dev);
-void vnet_dev_free(VnetDev *vd);
-void vnet_dev_stop(VnetDev *vd);
+/* What virtqueue @i is under the negotiated features; @pair gets its queue pair. */
+VnetRole vnet_role(const VnetDev *vd, unsigned i, unsigned *pair);
+/* The queue of @role for pair @pair when it can run now, else NULL. */
+VnetQueue *vnet_active_queue(VnetDev *vd, unsigned pair, VnetRole role);
+/* Interrupt the driver for @q; publish used entries and interrupt if it asked. */
 void vnet_notify(VnetQueue *q);
 void vnet_flush(VnetQueue *q);
+void vnet_notify_config(VnetDev *vd);
+/* @q found a malformed ring: stop it, DEVICE_NEEDS_RESET, config interrupt, log once. */
 void vnet_queue_broken(VnetQueue *q);
+/* Process @q now (a kick came, or the device started). */
+void vnet_queue_run(VnetQueue *q);
+/* (Re)watch q->kick_fd on the runtime's context. */
+void vnet_kick_watch(VnetQueue *q);
+/* The features offered, from the backend's capabilities and the config. */
+uint64_t vnet_offer(VnetDev *vd);
+bool vnet_features_valid(const VnetDev *vd);
+bool vnet_start(VnetDev *vd, GError **errp);
+void vnet_reset_state(VnetDev *vd);
 bool vnet_apply_offloads(VnetDev *vd, uint64_t guest_offload_bits, GError **errp);
 void vnet_set_pairs(VnetDev *vd, unsigned pairs);
-void netbe_vnet_bind(NetbeDevice *dev);
+
+/* vnet-datapath.c */
+extern const NetbePeerOps vnet_peer_ops;
+/* Write @q's kick eventfd (continue later, from the loop). */
+void vnet_kick_self(VnetQueue *q);
+/* Send the chains of TX queue @q to backend queue @pair, in batches. */
+void vnet_tx_run(VnetQueue *q, unsigned pair);
+/* The driver added RX buffers to @q: let the backend's frames in again. */
+void vnet_rx_kick(VnetQueue *q, unsigned pair);
 
 /* vnet-ctrl.c */
 void vnet_ctrl_run(VnetQueue *q);

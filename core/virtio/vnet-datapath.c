@@ -1,0 +1,301 @@
+/* vnet-datapath.c - the virtio-net data path: TX chains to the backend, RX straight into
+ * guest buffers, the peer operations the core calls. */
+#include <errno.h>
+#include <unistd.h>
+#include "vnet-priv.h"
+
+#define F(bit) (1ull << NETBE_VIRTIO_NET_F_##bit)
+
+/* ---- TX: guest -> backend, the chain handed over as an iovec into guest memory ---- */
+
+void vnet_kick_self(VnetQueue *q)
+{
+    uint64_t one = 1;
+    ssize_t n = write(q->kick_fd, &one, sizeof(one));
+
+    (void)n;
+}
+
+void vnet_tx_run(VnetQueue *q, unsigned pair)
+{
+    VnetDev *vd = q->vd;
+    unsigned done = 0, pushed = 0;
+    bool more = true;
+
+    if (q->tx_busy) {
+        return;
+    }
+    vq_set_notify(&q->vq, false);
+    while (more) {
+        while (done < VNET_TX_BATCH) {
+            VqChain c;
+            VqPopResult r = vq_pop(&q->vq, q->iov, VQ_MAX_IOV, VQ_ALLOW_READ, &c);
+            ssize_t sent = -1;
+            int n;
+
+            if (r != VQ_POP_OK) {
+                break;
+            }
+            if (c.read_len < VNET_HDR_LEN) {
+                vq_fail(&q->vq, "transmit chain of %u bytes is shorter than the %u-byte header",
+                        c.read_len, VNET_HDR_LEN);
+                break;
+            }
+            n = vnet_hdr_tx_iov(q->iov, c.nread, vd->be_hdr, q->biov, VQ_MAX_IOV + 2);
+            if (n >= 0) {
+                n = vnet_iov_merge(q->biov, n);
+                sent = netbe_backend_send(vd->be, pair, q->biov, n, false);
+                if (sent == 0) {
+                    vq_unpop(&q->vq, 1); /* keep it in guest memory until tx_ready */
+                    q->tx_busy = true;
+                    break;
+                }
+            } else {
+                q->stats.drops++;
+            }
+            vq_push(&q->vq, c.head, 0);
+            done++;
+            pushed++;
+        }
+        if (pushed) {
+            q->stats.chains += pushed;
+            pushed = 0;
+            vnet_flush(q);
+        }
+        if (q->vq.broken) {
+            vnet_queue_broken(q);
+            return;
+        }
+        if (q->tx_busy) {
+            return;
+        }
+        if (done >= VNET_TX_BATCH) {
+            vnet_kick_self(q); /* let other sources run, then continue */
+            return;
+        }
+        more = vq_set_notify(&q->vq, true);
+    }
+}
+
+static void vnet_tx_ready(void *peer, NetbeBackend *be, unsigned pair)
+{
+    VnetDev *vd = peer;
+    VnetQueue *q = vnet_active_queue(vd, pair, VNET_ROLE_TX);
+
+    if (pair < vd->max_pairs) {
+        vd->queues[2 * pair + 1].tx_busy = false;
+    }
+    if (q) {
+        vnet_tx_run(q, pair);
+    }
+}
+
+/* ---- RX: backend -> guest, straight into guest buffers ---- */
+
+/* Largest frame (with guest header) the guest may get. */
+static size_t vnet_rx_need(const VnetDev *vd)
+{
+    bool gso = vd->guest_features & (F(GUEST_TSO4) | F(GUEST_TSO6) | F(GUEST_UFO));
+
+    return VNET_HDR_LEN + (gso ? VNET_MAX_GSO_FRAME : vd->dev->mtu + 14 + 4);
+}
+
+/*
+ * Have guest buffers for one frame in q->iov: one chain, or with MRG_RXBUF as many as
+ * the largest frame needs. Chains a frame did not fill stay popped (q->pre_chains) for
+ * the next frame of the batch. Return: iovec entries, 0 when there are not enough
+ * buffers, -1 when the ring is broken.
+ */
+static int vnet_rx_gather(VnetQueue *q)
+{
+    VnetDev *vd = q->vd;
+    bool mergeable = vnet_has(vd, NETBE_VIRTIO_NET_F_MRG_RXBUF);
+    size_t need = vnet_rx_need(vd);
+
+    if (!mergeable && q->pre_chains > 0) {
+        return q->pre_niov;
+    }
+    while (q->pre_cap < need && q->pre_niov < VQ_MAX_IOV) {
+        unsigned n = q->pre_chains;
+        VqChain c;
+        VqPopResult r = vq_pop(&q->vq, q->iov + q->pre_niov, VQ_MAX_IOV, VQ_ALLOW_WRITE, &c);
+
+        if (r == VQ_POP_EMPTY) {
+            break;
+        }
+        if (r == VQ_POP_OK && c.write_len < VNET_HDR_LEN) {
+            vq_fail(&q->vq, "receive buffer of %u bytes is shorter than the %u-byte header",
+                    c.write_len, VNET_HDR_LEN);
+        }
+        if (q->vq.broken) {
+            return -1;
+        }
+        q->heads[n] = c.head;
+        q->caps[n] = c.write_len;
+        q->niovs[n] = c.nwrite;
+        q->pre_chains++;
+        q->pre_niov += c.nwrite;
+        q->pre_cap += c.write_len;
+        if (!mergeable) {
+            return q->pre_niov;
+        }
+    }
+    return q->pre_cap >= need || q->pre_niov >= VQ_MAX_IOV ? (int)q->pre_niov : 0;
+}
+
+/* The first @used popped chains carry a frame now: drop them from the popped set. */
+static void vnet_rx_consume(VnetQueue *q, unsigned used)
+{
+    unsigned niov = 0;
+
+    for (unsigned i = 0; i < used; i++) {
+        niov += q->niovs[i];
+        q->pre_cap -= q->caps[i];
+    }
+    q->pre_chains -= used;
+    q->pre_niov -= niov;
+    memmove(q->heads, q->heads + used, q->pre_chains * sizeof(*q->heads));
+    memmove(q->caps, q->caps + used, q->pre_chains * sizeof(*q->caps));
+    memmove(q->niovs, q->niovs + used, q->pre_chains * sizeof(*q->niovs));
+    memmove(q->iov, q->iov + niov, q->pre_niov * sizeof(*q->iov));
+}
+
+/* Give back the chains popped but not used (end of a batch). */
+static void vnet_rx_unpop_all(VnetQueue *q)
+{
+    vq_unpop(&q->vq, q->pre_chains);
+    q->pre_chains = q->pre_niov = 0;
+    q->pre_cap = 0;
+}
+
+/* Out of guest buffers: stop the backend's queue and wait for a kick. */
+static void vnet_rx_wait(VnetQueue *q, unsigned pair)
+{
+    q->rx_waiting = true;
+    netbe_backend_set_rx_enabled(q->vd->be, pair, false);
+    if (vq_set_notify(&q->vq, true)) {
+        /* buffers came since we looked */
+        q->rx_waiting = false;
+        vq_set_notify(&q->vq, false);
+        netbe_backend_set_rx_enabled(q->vd->be, pair, true);
+    }
+}
+
+/*
+ * Receive up to @budget frames into guest buffers: pulled from the backend with recv,
+ * or copied from @src (a frame a push backend produced). Return: frames taken from the
+ * backend (delivered or dropped).
+ */
+static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
+                               const struct iovec *src, int srcn)
+{
+    VnetDev *vd = q->vd;
+    unsigned taken = 0, pushed = 0;
+    bool wait = false;
+
+    while (taken < budget) {
+        unsigned used = 0;
+        int niov = vnet_rx_gather(q), bn;
+        size_t written, left, cap;
+        ssize_t len;
+        uint8_t dst[6];
+
+        if (niov <= 0) {
+            wait = niov == 0;
+            break;
+        }
+        niov = MIN(niov, VQ_MAX_IOV - 2);
+        cap = vnet_iov_size(q->iov, niov);
+        bn = vnet_hdr_rx_iov(q->iov, niov, vd->be_hdr, vd->scratch, q->biov, VQ_MAX_IOV);
+        bn = vnet_iov_merge(q->biov, bn); /* guest buffers are often contiguous */
+        if (src) {
+            len = vnet_iov_size(src, srcn);
+            if ((size_t)len >= vd->be_hdr && (size_t)len - vd->be_hdr + VNET_HDR_LEN <= cap) {
+                vnet_iov_copy(q->biov, bn, src, srcn);
+            } else {
+                len = -EMSGSIZE;
+            }
+        } else {
+            len = netbe_backend_recv(vd->be, pair, q->biov, bn);
+        }
+        if (len == 0 || len == -EAGAIN) {
+            break;
+        }
+        taken++;
+        written = len - vd->be_hdr + VNET_HDR_LEN;
+        if (len < (ssize_t)vd->be_hdr || written > cap ||
+            vnet_iov_to_buf(q->iov, niov, VNET_HDR_LEN, dst, 6) < 6 ||
+            !vnet_filter_accept(vd, dst)) {
+            q->stats.drops += len >= 0; /* negative: the backend counted it */
+            continue;                   /* the buffers stay ours for the next frame */
+        }
+        for (left = written; left > 0; used++) {
+            left -= MIN(left, q->caps[used]);
+        }
+        vnet_hdr_rx_fix(q->iov, niov, vd->be_hdr, used);
+        left = written;
+        for (unsigned i = 0; i < used; i++) {
+            size_t l = MIN(left, q->caps[i]);
+
+            vq_push(&q->vq, q->heads[i], l);
+            left -= l;
+        }
+        vnet_rx_consume(q, used);
+        pushed += used;
+    }
+    if (!q->vq.broken) {
+        vnet_rx_unpop_all(q);
+    }
+    if (pushed) {
+        q->stats.chains += pushed;
+        vnet_flush(q);
+    }
+    if (q->vq.broken) {
+        vnet_queue_broken(q);
+    } else if (wait) {
+        vnet_rx_wait(q, pair);
+    }
+    return taken;
+}
+
+static unsigned vnet_rx_pull(void *peer, NetbeBackend *be, unsigned pair, unsigned budget)
+{
+    VnetQueue *q = vnet_active_queue(peer, pair, VNET_ROLE_RX);
+
+    if (!q) {
+        netbe_backend_set_rx_enabled(be, pair, false);
+        return 0;
+    }
+    return vnet_rx_frames(q, pair, budget, NULL, 0);
+}
+
+static ssize_t vnet_rx_push(void *peer, NetbeBackend *be, unsigned pair,
+                            const struct iovec *iov, int iovcnt)
+{
+    VnetQueue *q = vnet_active_queue(peer, pair, VNET_ROLE_RX);
+
+    if (!q || q->rx_waiting || vnet_rx_frames(q, pair, 1, iov, iovcnt) == 0) {
+        return 0; /* the core keeps it until netbe_backend_rx_flush() */
+    }
+    return vnet_iov_size(iov, iovcnt);
+}
+
+void vnet_rx_kick(VnetQueue *q, unsigned pair)
+{
+    VnetDev *vd = q->vd;
+
+    if (q->rx_waiting) {
+        q->rx_waiting = false;
+        vq_set_notify(&q->vq, false);
+    }
+    /* also after the queue was enabled late: the core only acts on a change */
+    netbe_backend_set_rx_enabled(vd->be, pair, true);
+    netbe_backend_rx_flush(vd->be, pair);
+}
+
+const NetbePeerOps vnet_peer_ops = {
+    .rx_pull = vnet_rx_pull,
+    .rx_push = vnet_rx_push,
+    .tx_ready = vnet_tx_ready,
+};
+
