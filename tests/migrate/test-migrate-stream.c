@@ -139,6 +139,44 @@ static void test_host_hands_over_to_incoming_host(void)
     test_host_free(src);
 }
 
+/* Fails if a backend whose plugin cannot hand over is not released by the source and then
+ * connected by the destination itself, or if it connects before the source let go. */
+static void test_backend_without_handover_reconnects_on_destination(void)
+{
+    g_autofree char *log = tmp_path("mixed.log");
+    g_autofree char *conf = g_strdup_printf("[netdev.a]\ntype = fixture\nlog = %s\n"
+                                            "[netdev.s]\ntype = fixture-static\nlog = %s\n"
+                                            "[hub.h]\nports = a, s\nconnect = deferred\n",
+                                            log, log);
+    g_autofree char *incoming = tmp_path("mixed.sock");
+    const char *args[] = { "--incoming", incoming, NULL };
+    TestHost *src = test_host_start(conf, NULL, NULL), *dst;
+    g_autofree char *out = NULL, *calls = NULL;
+    const char *released, *reconnected;
+
+    g_assert_nonnull(src);
+    dst = test_host_spawn(conf, NULL, args, NULL);
+    for (int i = 0; i < 250 && !g_file_test(incoming, G_FILE_TEST_EXISTS); i++) {
+        g_usleep(20000);
+    }
+    out = test_sh_output("'%s' '%s' migrate '%s'", test_env_path("NETBE_CTL"), src->control,
+                         incoming);
+    g_assert_nonnull(out);
+    g_assert_nonnull(strstr(out, "1 backends, 1 fds"));    /* only a moved */
+    g_assert_cmpint(test_host_wait(src, 10000), ==, 0);
+    g_assert_true(test_host_wait_serving(dst, 10000));
+    calls = read_log(log);
+    g_test_message("calls of both processes:\n%s", calls);
+    released = strstr(calls, "s cleanup");                   /* the source let go ... */
+    g_assert_nonnull(released);
+    reconnected = strstr(released, "s connect");             /* ... then the destination */
+    g_assert_nonnull(reconnected);
+    g_assert_nonnull(strstr(calls, "a load token="));
+    g_assert_cmpint(test_host_stop(dst), ==, 0);
+    test_host_free(src);
+    test_host_free(dst);
+}
+
 /* Run "netbe-ctl SOCK migrate PATH" in the background. Return: its pid; output to @out. */
 static GPid start_migrate(TestHost *src, const char *path, int *out_fd)
 {
@@ -373,7 +411,7 @@ static void test_immediate_destination_refuses(void)
 
 int main(int argc, char **argv)
 {
-    const char *files[] = { "netbe-fixture.so", NULL };
+    const char *files[] = { "netbe-fixture.so", "netbe-fixture-static.so", NULL };
     int rc;
 
     g_test_init(&argc, &argv, NULL);
@@ -384,6 +422,8 @@ int main(int argc, char **argv)
     g_test_add_func("/migrate/host-hands-over-to-incoming-host",
                     test_host_hands_over_to_incoming_host);
     g_test_add_func("/migrate/immediate-destination-refuses", test_immediate_destination_refuses);
+    g_test_add_func("/migrate/backend-without-handover-reconnects",
+                    test_backend_without_handover_reconnects_on_destination);
     g_test_add_data_func("/migrate/source-survives/dest-quits-after-hello",
                          GINT_TO_POINTER(FAKE_DEST_QUIT_AFTER_HELLO), run_fake_destination);
     g_test_add_data_func("/migrate/source-survives/dest-quits-after-state",
