@@ -3,10 +3,28 @@
 #include <sys/uio.h>
 #include "frame-queue.h"
 
+/* Smallest buffer allocated: most frames then fit a spare. */
+#define FRAME_MIN_CAPACITY 2048
+
 void netbe_frame_queue_init(NetbeFrameQueue *q, unsigned limit)
 {
     g_queue_init(&q->frames);
+    g_queue_init(&q->spares);
     q->limit = limit;
+}
+
+/* A buffer for @len bytes: a spare that fits, or a new one. */
+static NetbeFrame *frame_get(NetbeFrameQueue *q, size_t len)
+{
+    NetbeFrame *f = g_queue_pop_head(&q->spares);
+
+    if (f && f->capacity >= len) {
+        return f;
+    }
+    g_free(f);
+    f = g_malloc(sizeof(*f) + MAX(len, FRAME_MIN_CAPACITY));
+    f->capacity = MAX(len, FRAME_MIN_CAPACITY);
+    return f;
 }
 
 bool netbe_frame_queue_push(NetbeFrameQueue *q, const struct iovec *iov, int iovcnt)
@@ -21,7 +39,7 @@ bool netbe_frame_queue_push(NetbeFrameQueue *q, const struct iovec *iov, int iov
     for (int i = 0; i < iovcnt; i++) {
         len += iov[i].iov_len;
     }
-    f = g_malloc(sizeof(*f) + len);
+    f = frame_get(q, len);
     f->len = len;
     p = f->data;
     for (int i = 0; i < iovcnt; i++) {
@@ -39,7 +57,13 @@ NetbeFrame *netbe_frame_queue_peek(NetbeFrameQueue *q)
 
 void netbe_frame_queue_drop_head(NetbeFrameQueue *q)
 {
-    g_free(g_queue_pop_head(&q->frames));
+    NetbeFrame *f = g_queue_pop_head(&q->frames);
+
+    if (f && q->spares.length < NETBE_FRAME_QUEUE_SPARES) {
+        g_queue_push_head(&q->spares, f);
+    } else {
+        g_free(f);
+    }
 }
 
 unsigned netbe_frame_queue_clear(NetbeFrameQueue *q)
@@ -47,5 +71,6 @@ unsigned netbe_frame_queue_clear(NetbeFrameQueue *q)
     unsigned n = q->frames.length;
 
     g_queue_clear_full(&q->frames, g_free);
+    g_queue_clear_full(&q->spares, g_free);
     return n;
 }

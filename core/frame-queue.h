@@ -10,11 +10,17 @@
 
 typedef struct NetbeFrame {
     size_t len;
+    size_t capacity;   /* bytes data[] can hold */
     uint8_t data[];
 } NetbeFrame;
 
+/* Buffers a queue keeps for reuse once drained: a busy peer makes a queue fill and drain
+ * over and over, and 64 KiB frames should not go back to malloc every time. */
+#define NETBE_FRAME_QUEUE_SPARES 8
+
 typedef struct NetbeFrameQueue {
     GQueue frames;     /* NetbeFrame*, oldest first */
+    GQueue spares;     /* NetbeFrame* to reuse, at most NETBE_FRAME_QUEUE_SPARES */
     unsigned limit;    /* most frames held; a push beyond it fails */
 } NetbeFrameQueue;
 
@@ -26,7 +32,7 @@ bool netbe_frame_queue_push(NetbeFrameQueue *q, const struct iovec *iov, int iov
 NetbeFrame *netbe_frame_queue_peek(NetbeFrameQueue *q);
 /* Remove and free the oldest frame. */
 void netbe_frame_queue_drop_head(NetbeFrameQueue *q);
-/* Free every frame. Return: how many there were. */
+/* Free every frame (and the spare buffers). Return: how many frames there were. */
 unsigned netbe_frame_queue_clear(NetbeFrameQueue *q);
 
 static inline unsigned netbe_frame_queue_length(const NetbeFrameQueue *q)
