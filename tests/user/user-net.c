@@ -32,12 +32,17 @@ char *user_net_plugin_dir(void)
 
 UserNet *user_net_new(const char *options, const char *guest_ip)
 {
+    return user_net_new_full("", options, guest_ip);
+}
+
+UserNet *user_net_new_full(const char *wire_options, const char *options, const char *guest_ip)
+{
     UserNet *n = g_new0(UserNet, 1);
     g_autoptr(GError) err = NULL;
-    g_autofree char *config = g_strdup_printf("[netdev.wire]\ntype = fixture\n"
+    g_autofree char *config = g_strdup_printf("[netdev.wire]\ntype = fixture\n%s\n"
                                               "[netdev.net0]\ntype = user\n%s\n"
                                               "[hub.h]\nports = wire, net0\n",
-                                              options);
+                                              wire_options, options);
 
     n->dir = user_net_plugin_dir();
     n->rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
@@ -51,6 +56,7 @@ UserNet *user_net_new(const char *options, const char *guest_ip)
     g_assert_no_error(err);
     n->inject = test_fixture_symbol(n->dir, "fixture_inject");
     n->take = test_fixture_symbol(n->dir, "fixture_take_sent");
+    n->set_busy = test_fixture_symbol(n->dir, "fixture_set_busy");
     return n;
 }
 

@@ -15,6 +15,7 @@
  * @rt:       the runtime
  * @inject:   fixture control: a frame from the guest
  * @take:     fixture control: the oldest frame the guest got
+ * @set_busy: fixture control: the guest's port refuses frames (they queue, then drop)
  * @mac, @ip: the guest's addresses; ARP requests for @ip are answered by the harness
  * @backlog:  GBytes* frames the guest got that no wait has claimed yet
  */
@@ -23,6 +24,7 @@ typedef struct UserNet {
     NetbeRuntime *rt;
     FixtureInjectFunc inject;
     FixtureTakeSentFunc take;
+    FixtureSetBusyFunc set_busy;
     uint8_t mac[6];
     struct in_addr ip;
     GPtrArray *backlog;
@@ -47,6 +49,8 @@ char *user_net_plugin_dir(void);
  * in [netdev.net0]; the guest is at @guest_ip. Asserts it loads.
  */
 UserNet *user_net_new(const char *options, const char *guest_ip);
+/* The same with @wire_options in [netdev.wire] (e.g. "queue_limit = 8"). */
+UserNet *user_net_new_full(const char *wire_options, const char *options, const char *guest_ip);
 void user_net_free(UserNet *n);
 
 /* A frame from the guest (consumed). */
