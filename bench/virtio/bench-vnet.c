@@ -316,6 +316,14 @@ static void print_and_save(const Result *res, size_t n, const char *json_path)
     g_string_free(js, true);
 }
 
+/* True if the measurement @dir:@size is wanted (--only DIR:SIZE, or all). */
+static bool selected(const char *only, const char *dir, const char *size)
+{
+    g_autofree char *name = g_strdup_printf("%s:%s", dir, size);
+
+    return !only || g_str_equal(only, name);
+}
+
 int main(int argc, char **argv)
 {
     const char *json = "bench-results/vnet.json";
@@ -327,10 +335,13 @@ int main(int argc, char **argv)
     GError *err = NULL;
     int saved, raw_fd, p_vnet, p_vnet_gso, p_raw, p_raw_gso;
     size_t nres = 0;
+    const char *only = NULL;
 
     for (int i = 1; i < argc; i++) {
         if (g_str_equal(argv[i], "--json") && i + 1 < argc) {
             json = argv[++i];
+        } else if (g_str_equal(argv[i], "--only") && i + 1 < argc) {
+            only = argv[++i]; /* e.g. "tap->guest:64B", for profiling */
         } else if (g_str_equal(argv[i], "--seconds") && i + 1 < argc) {
             seconds = g_ascii_strtod(argv[++i], NULL);
         }
@@ -366,13 +377,18 @@ int main(int argc, char **argv)
     raw_drain(&(RawSink){ raw_fd }, 100000);
 
     for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
-        res[nres] = (Result){ "guest->tap", sizes[i].name, raw_tx(raw_fd, &sizes[i]),
-                              vnet_tx(g, &sizes[i]), sizes[i].len };
-        nres++;
+        if (selected(only, "guest->tap", sizes[i].name)) {
+            res[nres] = (Result){ "guest->tap", sizes[i].name, raw_tx(raw_fd, &sizes[i]),
+                                  vnet_tx(g, &sizes[i]), sizes[i].len };
+            nres++;
+        }
     }
     for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
         const Size *s = &sizes[i];
 
+        if (!selected(only, "tap->guest", s->name)) {
+            continue;
+        }
         res[nres] = (Result){ "tap->guest", s->name,
                               rx_rate(s->gso ? p_raw_gso : p_raw, s, raw_drain,
                                       &(RawSink){ raw_fd }),
