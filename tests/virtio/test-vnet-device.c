@@ -467,6 +467,55 @@ static void test_reset_stops_and_reinit_works(void)
     vt_rig_free(r);
 }
 
+/* Fails if overlapping or wrapping guest memory maps are accepted, or a frame whose
+ * buffer spans two regions is not sent whole. */
+static void test_memory_map_checks_and_spanning_buffer(void)
+{
+    VtRig *r = vt_rig_new(1, NULL, NULL, NULL);
+    VgGuest *g = r->g;
+    NetbeGuestRegion bad[2] = { { VG_GPA_BASE, 8192, g->mem }, { VG_GPA_BASE + 4096, 8192,
+                                                                g->mem + 4096 } };
+    NetbeGuestRegion wrap = { UINT64_MAX - 10, 100, g->mem };
+    VgQueue *q = &g->q[vg_txq(g, 0)];
+    size_t len = vg_make_frame(frame, peer_mac, g->mac, 0x88b5, 1400, 5);
+    NetbeGuestRegion two[2];
+    GError *err = NULL;
+    uint64_t split;
+
+    g_assert_false(netbe_vnet_set_memory(g->dev, bad, 2, &err));
+    g_assert_nonnull(strstr(err->message, "overlap"));
+    g_clear_error(&err);
+    g_assert_false(netbe_vnet_set_memory(g->dev, &wrap, 1, &err));
+    g_clear_error(&err);
+    /* split guest memory in the middle of TX slot 0's data: two regions */
+    split = q->bufs_gpa + VG_HDR_LEN + 700 - VG_GPA_BASE;
+    two[0] = (NetbeGuestRegion){ VG_GPA_BASE, split, g->mem };
+    two[1] = (NetbeGuestRegion){ VG_GPA_BASE + split, g->mem_size - split, g->mem + split };
+    g_assert_true(netbe_vnet_set_memory(g->dev, two, 2, &err));
+    g_assert_no_error(err);
+    g_assert_true(vg_send(g, 0, NULL, frame, len));
+    g_assert_cmpint(vt_peer_read(r, 0, got, sizeof(got), 2000), ==, len);
+    g_assert_cmpmem(got, len, frame, len);
+    vt_rig_free(r);
+}
+
+/* Fails if a link change after DRIVER_OK does not raise the config interrupt. */
+static void test_link_change_raises_config_interrupt(void)
+{
+    VtRig *r = vt_rig_new(1, NULL, NULL, NULL);
+    uint8_t st[2];
+
+    netbe_vnet_set_link(r->g->dev, false);
+    g_assert_cmpuint(r->g->config_irqs, ==, 1);
+    netbe_vnet_config_read(r->g->dev, NETBE_VIRTIO_NET_CFG_STATUS, st, 2);
+    g_assert_cmpuint(st[0] & 1, ==, 0);
+    netbe_vnet_set_link(r->g->dev, false);
+    g_assert_cmpuint(r->g->config_irqs, ==, 1); /* no change, no interrupt */
+    netbe_vnet_set_link(r->g->dev, true);
+    g_assert_cmpuint(r->g->config_irqs, ==, 2);
+    vt_rig_free(r);
+}
+
 typedef struct KickThread {
     NetbeDevice *dev;
     unsigned vq;
@@ -559,6 +608,10 @@ int main(int argc, char **argv)
     g_test_add_func("/vnet/deferred_device_connects_at_driver_ok",
                     test_deferred_device_connects_at_driver_ok);
     g_test_add_func("/vnet/reset_stops_and_reinit_works", test_reset_stops_and_reinit_works);
+    g_test_add_func("/vnet/memory_map_checks_and_spanning_buffer",
+                    test_memory_map_checks_and_spanning_buffer);
+    g_test_add_func("/vnet/link_change_raises_config_interrupt",
+                    test_link_change_raises_config_interrupt);
     g_test_add_func("/vnet/kick_from_vcpu_thread", test_kick_from_vcpu_thread);
     g_test_add_func("/vnet/ioeventfd_and_irqfd", test_ioeventfd_and_irqfd);
     return g_test_run();
