@@ -294,6 +294,41 @@ void netbe_backend_rx_flush(NetbeBackend *be, unsigned queue)
     }
 }
 
+void netbe_backend_get_caps(NetbeBackend *be, NetbeCaps *caps)
+{
+    memset(caps, 0, sizeof(*caps));
+    caps->max_queues = be->nqueues;
+    if (be->desc->get_caps) {
+        be->desc->get_caps(be, caps);
+    }
+}
+
+bool netbe_backend_set_vnet_hdr_len(NetbeBackend *be, unsigned len, GError **errp)
+{
+    if (len && !be->desc->set_vnet_hdr_len) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP, "netdev '%s' (%s): no vnet header",
+                    be->id, be->desc->name);
+        return false;
+    }
+    if (be->desc->set_vnet_hdr_len && !be->desc->set_vnet_hdr_len(be, len, errp)) {
+        return false;
+    }
+    be->vnet_hdr_len = len;
+    return true;
+}
+
+bool netbe_backend_set_offloads(NetbeBackend *be, uint32_t offloads, GError **errp)
+{
+    if (!be->desc->set_offloads) {
+        if (offloads) {
+            g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP, "netdev '%s' (%s): no offloads",
+                        be->id, be->desc->name);
+        }
+        return offloads == 0;
+    }
+    return be->desc->set_offloads(be, offloads, errp);
+}
+
 /* ---- services for plugins (plugin.h) ---- */
 
 void *netbe_backend_priv(NetbeBackend *be)

@@ -92,6 +92,49 @@ bool netbe_hub_add_port(NetbeHub *hub, NetbeBackend *be)
     return true;
 }
 
+/* The vnet header every port speaks: a frame then passes unchanged, GSO included. */
+#define HUB_VNET_HDR_LEN 12
+
+/*
+ * hub_negotiate() - when every port takes a virtio-net header, use one (12 bytes) with the
+ * offloads all ports accept, so that a 64 KiB GSO frame crosses the hub whole instead of
+ * being cut into MTU frames by the kernel. Otherwise, or if a port refuses, none at all.
+ */
+static void hub_negotiate(NetbeHub *hub)
+{
+    uint32_t offloads = UINT32_MAX;
+    bool all = hub->ports->len > 1;
+    g_autoptr(GError) err = NULL;
+
+    for (guint i = 0; all && i < hub->ports->len; i++) {
+        NetbeCaps caps;
+
+        netbe_backend_get_caps(g_ptr_array_index(hub->ports, i), &caps);
+        all = caps.flags & NETBE_CAP_VNET_HDR;
+        offloads &= caps.offloads;
+    }
+    for (guint i = 0; all && i < hub->ports->len; i++) {
+        NetbeBackend *be = g_ptr_array_index(hub->ports, i);
+
+        all = netbe_backend_set_vnet_hdr_len(be, HUB_VNET_HDR_LEN, &err) &&
+              netbe_backend_set_offloads(be, offloads, &err);
+    }
+    if (all) {
+        g_debug("%s: vnet header on every port, offloads 0x%x", hub->name,
+                hub->ports->len ? offloads : 0);
+        return;
+    }
+    if (err) {
+        g_message("%s: forwarding without a vnet header: %s", hub->name, err->message);
+    }
+    for (guint i = 0; i < hub->ports->len; i++) {
+        NetbeBackend *be = g_ptr_array_index(hub->ports, i);
+
+        netbe_backend_set_offloads(be, 0, NULL);
+        netbe_backend_set_vnet_hdr_len(be, 0, NULL);
+    }
+}
+
 /*
  * netbe_hub_start() - connect the ports of a deferred hub, then forward.
  * Return: false if a port failed to connect; ports connected so far stay connected
@@ -108,6 +151,7 @@ bool netbe_hub_start(NetbeHub *hub, GError **errp)
             return false;
         }
     }
+    hub_negotiate(hub);
     for (guint i = 0; i < hub->ports->len; i++) {
         netbe_backend_start(g_ptr_array_index(hub->ports, i));
     }

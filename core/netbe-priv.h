@@ -121,6 +121,10 @@ ssize_t netbe_backend_recv(NetbeBackend *be, unsigned queue, const struct iovec 
 ssize_t netbe_backend_send(NetbeBackend *be, unsigned queue, const struct iovec *iov,
                            int iovcnt, bool queue_if_busy);
 void netbe_backend_rx_flush(NetbeBackend *be, unsigned queue);
+/* Negotiation, with the plugin's optional entry points treated as "nothing offered". */
+void netbe_backend_get_caps(NetbeBackend *be, NetbeCaps *caps);
+bool netbe_backend_set_vnet_hdr_len(NetbeBackend *be, unsigned len, GError **errp);
+bool netbe_backend_set_offloads(NetbeBackend *be, uint32_t offloads, GError **errp);
 NetbeBackend *netbe_runtime_find_backend(NetbeRuntime *rt, const char *id);
 
 /* runtime.c: stop every frontend and release every backend (after a handover). */
