@@ -121,11 +121,13 @@ VqPopResult vq_pop(Vq *vq, struct iovec *iov, unsigned max_iov, unsigned allow, 
                     table_size);
             return VQ_POP_BROKEN;
         }
-        /* one read of the descriptor: the guest may change it under us */
-        d.addr = le64toh(table[idx].addr);
-        d.len = le32toh(table[idx].len);
-        d.flags = le16toh(table[idx].flags);
-        d.next = le16toh(table[idx].next);
+        /* one read of the descriptor (the guest may change it under us); an indirect
+         * table may sit at any address, hence memcpy */
+        memcpy(&d, (const void *)&table[idx], sizeof(d));
+        d.addr = le64toh(d.addr);
+        d.len = le32toh(d.len);
+        d.flags = le16toh(d.flags);
+        d.next = le16toh(d.next);
         flags = d.flags;
         if (flags & VQ_DESC_F_INDIRECT) {
             if (!vq->indirect) {

@@ -46,6 +46,8 @@ seeds = {
         extra=[(0x1800, table([(GPA + 0x1900, 16, INDIRECT, 0)]))])),
     'split-regions': seed(0b10111, 3, image(8, [(GPA + 0x100, 0x1800, 0, 0)], [0],
                                             size=16384)),
+    'indirect-odd-address': seed(0b0111, 3, image(8, [(GPA + 0x1803, 32, INDIRECT, 0)], [0],
+        extra=[(0x1803, table([(D, 12, NEXT, 1), (D + 12, 100, 0, 0)]))])),
     'avail-jump': seed(0b0100, 3, image(8, [(D, 12, 0, 0)], [0], avail_idx=40)),
     'outside': seed(0b0100, 3, image(8, [(0xfffffffffffffff0, 64, 0, 0),
                                          (0x100, 64, 0, 0)], [0, 1])),
