@@ -285,8 +285,9 @@ static void refuse(SockState *s, int fd, const struct sockaddr_storage *ss, sock
     close(fd);
 }
 
-/* The listening socket is readable: take the new peer, or refuse it if one is up. */
-static void listen_event(int lfd, GIOCondition revents, void *opaque)
+/* sock_listen_event() - the listening socket is readable: take the new peer, or refuse it
+ * if one is up. */
+void sock_listen_event(int lfd, GIOCondition revents, void *opaque)
 {
     SockState *s = opaque;
 
@@ -353,7 +354,7 @@ static bool listen_start(SockState *s, GError **errp)
     }
     where = bound_text(s->listen_fd, &s->addr);
     g_message("netdev '%s': listening on %s", s->id, where);
-    s->listen_watch = netbe_fd_watch_new(s->be, s->listen_fd, G_IO_IN, listen_event, s);
+    s->listen_watch = netbe_fd_watch_new(s->be, s->listen_fd, G_IO_IN, sock_listen_event, s);
     return true;
 fail:
     g_set_error(errp, NETBE_BACKEND_ERROR, errno, "cannot listen on %s: %s: %s", s->addr.text,

@@ -92,6 +92,12 @@ typedef struct SockState {
     size_t tx_off, tx_len;
 
     GSource *retry_timer;      /* reconnect, or a busy unix datagram peer */
+
+    /* live handover (sock-handover.c) */
+    bool saved;                /* source: save() ran; unless we resume, the unix paths
+                                * are the destination's now: cleanup leaves them */
+    bool adopted_listen_unlink; /* destination: the source created the path; ours to */
+    bool adopted_local_unlink;  /* remove once we run (not if the handover fails) */
 } SockState;
 
 /* sock-addr.c */
@@ -110,6 +116,7 @@ void sock_conn_close(SockState *s);
 void sock_update_events(SockState *s);
 void sock_schedule_kick(SockState *s);
 void sock_schedule_retry(SockState *s, unsigned ms);
+void sock_listen_event(int lfd, GIOCondition revents, void *opaque);
 
 /* sock-stream.c */
 ssize_t sock_stream_send(SockState *s, const struct iovec *iov, int iovcnt);
@@ -124,6 +131,16 @@ void sock_stream_reset(SockState *s);
 ssize_t sock_dgram_send(SockState *s, const struct iovec *iov, int iovcnt);
 ssize_t sock_dgram_recv(SockState *s, const struct iovec *iov, int iovcnt);
 bool sock_dgram_open(SockState *s, GError **errp);
+
+/* sock-handover.c: live handover (include/netbe/migrate.h) */
+bool sock_save(SockState *s, NetbeMigWriter *w, GError **errp);
+bool sock_load(SockState *s, NetbeMigReader *r, GError **errp);
+void sock_handover_running(SockState *s);
+
+/* sock-fdcheck.c: is a handed-over fd the socket this netdev's configuration describes? */
+bool sock_fdcheck_listener(const SockState *s, int fd, GError **errp);
+bool sock_fdcheck_data(const SockState *s, int fd, int listen_fd, bool stream, bool connecting,
+                       GError **errp);
 
 /* Total length of an iovec. */
 static inline size_t sock_iov_size(const struct iovec *iov, int iovcnt)

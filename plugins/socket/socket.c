@@ -213,10 +213,11 @@ static void sock_cleanup(NetbeBackend *be)
         close(s->listen_fd);
         s->listen_fd = -1;
     }
-    if (s->listen_unlink && s->addr.unix_path) {
+    /* handed over: the destination listens on the same path now */
+    if (s->listen_unlink && s->addr.unix_path && !s->saved) {
         unlink(s->addr.unix_path);
     }
-    if (s->local_unlink && s->local.unix_path) {
+    if (s->local_unlink && s->local.unix_path && !s->saved) {
         unlink(s->local.unix_path);
     }
     g_free(s->rx_buf);
@@ -262,6 +263,9 @@ static void sock_poll(NetbeBackend *be, unsigned queue, bool enable)
     SockState *s = netbe_backend_priv(be);
 
     s->polling = enable;
+    if (enable) {
+        sock_handover_running(s);
+    }
     sock_update_events(s);
     if (enable && s->stream && sock_stream_has_frame(s)) {
         sock_schedule_kick(s); /* frames already read wait in our buffer */
@@ -270,9 +274,21 @@ static void sock_poll(NetbeBackend *be, unsigned queue, bool enable)
 
 static void sock_get_caps(NetbeBackend *be, NetbeCaps *caps)
 {
-    caps->flags = 0;
+    caps->flags = NETBE_CAP_MIGRATE_FDS;
     caps->offloads = 0;
     caps->max_queues = 1;
+}
+
+/* Handover, source side: state, buffers and sockets of a paused netdev (sock-handover.c). */
+static bool sock_backend_save(NetbeBackend *be, NetbeMigWriter *w, GError **errp)
+{
+    return sock_save(netbe_backend_priv(be), w, errp);
+}
+
+/* Handover, destination side: check and adopt them instead of connecting. */
+static bool sock_backend_load(NetbeBackend *be, NetbeMigReader *r, GError **errp)
+{
+    return sock_load(netbe_backend_priv(be), r, errp);
 }
 
 static const NetbePluginDesc sock_desc = {
@@ -289,6 +305,8 @@ static const NetbePluginDesc sock_desc = {
     .recv = sock_recv,
     .poll = sock_poll,
     .get_caps = sock_get_caps,
+    .save = sock_backend_save,
+    .load = sock_backend_load,
 };
 
 NETBE_PLUGIN_DEFINE(sock_desc)
