@@ -216,23 +216,14 @@ void vnet_kick_watch(VnetQueue *q)
 
 /* ---- lifecycle ---- */
 
-static NetbeCaps vnet_backend_caps(VnetDev *vd)
-{
-    NetbeCaps caps = { 0, 0, vd->be->nqueues };
-
-    if (vd->be->desc->get_caps) {
-        vd->be->desc->get_caps(vd->be, &caps);
-    }
-    return caps;
-}
-
 uint64_t vnet_offer(VnetDev *vd)
 {
-    NetbeCaps caps = vnet_backend_caps(vd);
+    NetbeCaps caps;
     uint64_t f = F_VERSION_1 | F_RING_EVENT_IDX | F_RING_INDIRECT | F(MAC) | F(STATUS) |
                  F(MTU) | F(MRG_RXBUF) | F(CTRL_VQ) | F(CTRL_RX) | F(CTRL_RX_EXTRA) |
                  F(CTRL_MAC_ADDR);
 
+    netbe_backend_get_caps(vd->be, &caps);
     if (vd->max_pairs > 1) {
         f |= F(MQ);
     }
@@ -359,11 +350,12 @@ bool vnet_apply_offloads(VnetDev *vd, uint64_t features, GError **errp)
             off |= guest_offloads[i].offload;
         }
     }
-    if (!vd->be->desc->set_offloads || vd->be_hdr == 0) {
-        return off == 0 || (g_set_error(errp, VNET_ERROR, ENOTSUP,
-                                        "netdev '%s' cannot take offloads", vd->be->id), false);
+    if (vd->be_hdr == 0 && off) {
+        g_set_error(errp, VNET_ERROR, ENOTSUP, "netdev '%s' has no vnet header for offloads",
+                    vd->be->id);
+        return false;
     }
-    return vd->be->desc->set_offloads(vd->be, off, errp);
+    return netbe_backend_set_offloads(vd->be, off, errp);
 }
 
 void vnet_set_pairs(VnetDev *vd, unsigned pairs)
@@ -391,13 +383,13 @@ void vnet_set_pairs(VnetDev *vd, unsigned pairs)
 /* Agree on the vnet header and offloads with the backend (it is connected now). */
 static bool vnet_negotiate_backend(VnetDev *vd, GError **errp)
 {
-    const NetbePluginDesc *d = vd->be->desc;
-    NetbeCaps caps = vnet_backend_caps(vd);
+    NetbeCaps caps;
     GError *err = NULL;
 
+    netbe_backend_get_caps(vd->be, &caps);
     vd->be_hdr = 0;
-    if ((caps.flags & NETBE_CAP_VNET_HDR) && d->set_vnet_hdr_len) {
-        if (d->set_vnet_hdr_len(vd->be, VNET_HDR_LEN, &err)) {
+    if (caps.flags & NETBE_CAP_VNET_HDR) {
+        if (netbe_backend_set_vnet_hdr_len(vd->be, VNET_HDR_LEN, &err)) {
             vd->be_hdr = VNET_HDR_LEN;
         } else {
             g_warning("device '%s': netdev '%s' refused a %u-byte vnet header (%s); adding and "
@@ -406,7 +398,11 @@ static bool vnet_negotiate_backend(VnetDev *vd, GError **errp)
             g_clear_error(&err);
         }
     }
-    vd->be->vnet_hdr_len = vd->be_hdr;
+    /* no header: say so (a TAP with IFF_VNET_HDR then adds and strips its own) */
+    if (vd->be_hdr == 0 && !netbe_backend_set_vnet_hdr_len(vd->be, 0, errp)) {
+        g_prefix_error(errp, "device '%s': ", vd->dev->id);
+        return false;
+    }
     if (!vnet_apply_offloads(vd, vd->guest_features, errp)) {
         g_prefix_error(errp, "device '%s': ", vd->dev->id);
         return false;

@@ -24,12 +24,12 @@ typedef struct TapRig {
 
 /* A namespace with TAP "vtap0" (10.77.0.1/24) whose other side is device d0 driven by
  * the harness (10.77.0.2). The TAP is created inside the namespace. */
-static TapRig *tap_rig_new(unsigned queues)
+static TapRig *tap_rig_new(unsigned queues, const char *vnet_hdr)
 {
     TapRig *r = g_new0(TapRig, 1);
     g_autofree char *conf = g_strdup_printf(
-        "[netdev.t0]\ntype = tap\nifname = vtap0\nqueues = %u\nvnet_hdr = auto\n"
-        "[device.d0]\nnetdev = t0\nqueues = %u\n", queues, queues);
+        "[netdev.t0]\ntype = tap\nifname = vtap0\nqueues = %u\nvnet_hdr = %s\n"
+        "[device.d0]\nnetdev = t0\nqueues = %u\n", queues, vnet_hdr, queues);
     GError *err = NULL;
     int saved;
 
@@ -114,11 +114,28 @@ static void test_ping_both_ways_one_pair(void)
     if (!test_need_root_net()) {
         return;
     }
-    r = tap_rig_new(1);
+    r = tap_rig_new(1, "auto");
     g_assert_cmpint(ns_ping_guest(r, 3), ==, 0);
     for (uint16_t seq = 1; seq <= 3; seq++) {
         g_assert_true(vg_ping(r->g, 0, ns_ip, seq, 3000));
     }
+    tap_rig_free(r);
+}
+
+/* Fails if, with a TAP without vnet header, the device does not strip the guest's header
+ * on TX and add one on RX (pings would not get through), or offers offloads. */
+static void test_ping_with_tap_vnet_hdr_off(void)
+{
+    TapRig *r;
+
+    if (!test_need_root_net()) {
+        return;
+    }
+    r = tap_rig_new(1, "off");
+    g_assert_false(r->g->features & F(NETBE_VIRTIO_NET_F_CSUM));
+    g_assert_false(r->g->features & F(NETBE_VIRTIO_NET_F_GUEST_TSO4));
+    g_assert_cmpint(ns_ping_guest(r, 2), ==, 0);
+    g_assert_true(vg_ping(r->g, 0, ns_ip, 1, 3000));
     tap_rig_free(r);
 }
 
@@ -132,7 +149,7 @@ static void test_ping_both_ways_four_pairs(void)
     if (!test_need_root_net()) {
         return;
     }
-    r = tap_rig_new(4);
+    r = tap_rig_new(4, "auto");
     g_assert_cmpint(ns_ping_guest(r, 4), ==, 0);
     for (unsigned p = 0; p < 4; p++) {
         g_assert_true(vg_ping(r->g, p, ns_ip, 10 + p, 3000));
@@ -219,7 +236,7 @@ static void test_tso_frame_arrives_as_tcp_stream(void)
     if (!test_need_root_net()) {
         return;
     }
-    r = tap_rig_new(1);
+    r = tap_rig_new(1, "auto");
     g_assert_true(r->g->features & F(NETBE_VIRTIO_NET_F_HOST_TSO4));
     g_assert_true(r->g->features & F(NETBE_VIRTIO_NET_F_CSUM));
     /* a listener inside the namespace, with room for the whole burst */
@@ -281,6 +298,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/vnet-tap/ping_both_ways_one_pair", test_ping_both_ways_one_pair);
+    g_test_add_func("/vnet-tap/ping_with_tap_vnet_hdr_off", test_ping_with_tap_vnet_hdr_off);
     g_test_add_func("/vnet-tap/ping_both_ways_four_pairs", test_ping_both_ways_four_pairs);
     g_test_add_func("/vnet-tap/tso_frame_arrives_as_tcp_stream",
                     test_tso_frame_arrives_as_tcp_stream);
