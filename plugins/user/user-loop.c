@@ -235,6 +235,19 @@ void user_poller_set_enabled(UserPoller *p, bool enabled)
     }
 }
 
+void user_poller_kick(UserPoller *p)
+{
+    if (!p || p->deadline == 0) {
+        return;
+    }
+    p->deadline = 0; /* due at once */
+    if (!g_main_current_source()) {
+        /* outside any dispatch the loop may be asleep (or a foreign loop on the runtime
+         * fd): wake it; inside one, the next prepare sees the deadline anyway */
+        g_main_context_wakeup(g_source_get_context(&p->source));
+    }
+}
+
 void user_poller_forget_fd(UserPoller *p, int fd)
 {
     UserPollFd *w = p ? g_hash_table_lookup(p->fds, GINT_TO_POINTER(fd)) : NULL;

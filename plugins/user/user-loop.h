@@ -26,6 +26,13 @@ UserPoller *user_poller_new(GMainContext *ctx, Slirp *slirp);
  */
 void user_poller_set_enabled(UserPoller *p, bool enabled);
 
+/*
+ * user_poller_kick() - run slirp_pollfds_poll() on the next iteration: libslirp expects
+ * it after slirp_input() (frames that waited for an ARP or NDP answer go out there).
+ * NULL @p is ignored.
+ */
+void user_poller_kick(UserPoller *p);
+
 /* user_poller_forget_fd() - slirp closed @fd: stop watching it now. NULL @p is ignored. */
 void user_poller_forget_fd(UserPoller *p, int fd);
 

@@ -281,6 +281,7 @@ static ssize_t user_send(NetbeBackend *be, unsigned queue, const struct iovec *i
         frame = s->txbuf;
     }
     slirp_input(s->slirp, frame, (int)len);
+    user_poller_kick(s->poller);
     return len;
 }
 
