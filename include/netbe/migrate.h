@@ -72,6 +72,30 @@ NETBE_API int netbe_mig_get_fd(NetbeMigReader *r);
 /* True once every field and fd has been consumed. */
 NETBE_API bool netbe_mig_reader_at_end(const NetbeMigReader *r);
 
+/* ---- A device's state, for a VMM that carries it in its own stream ---- */
+
+/*
+ * netbe_device_pause() - stop the device: no guest queue is processed and its backend is
+ * not read; used entries are published; chains popped but not used are given back.
+ * netbe_device_resume() undoes it (the source after a failed handover).
+ */
+NETBE_API void netbe_device_pause(NetbeDevice *dev);
+NETBE_API void netbe_device_resume(NetbeDevice *dev);
+/*
+ * netbe_device_save() - the virtio-net state of a paused device: features, status, MAC,
+ * config, per queue its ring addresses, size, enable and indices, the RX filters. The
+ * backend's state moves in its own record (netbe_runtime_migrate_to() sends both).
+ */
+NETBE_API bool netbe_device_save(NetbeDevice *dev, NetbeMigWriter *w, GError **errp);
+/*
+ * netbe_device_load() - on the destination, after the VMM set guest memory and hooks
+ * and before anything starts the device: restore the state; the device runs (as after
+ * DRIVER_OK) as soon as its backend is connected or adopted, without connecting a new one.
+ * Return: false on a malformed or mismatched record (queue sizes beyond the config,
+ * rings outside guest memory, features not offered here); nothing is changed then.
+ */
+NETBE_API bool netbe_device_load(NetbeDevice *dev, NetbeMigReader *r, GError **errp);
+
 /* ---- Handover between runtimes (netbe-host and VMMs that let netbe do it) ---- */
 
 typedef struct NetbeMigStats {
