@@ -89,8 +89,10 @@ NETBE_API void netbe_device_resume(NetbeDevice *dev);
 NETBE_API bool netbe_device_save(NetbeDevice *dev, NetbeMigWriter *w, GError **errp);
 /*
  * netbe_device_load() - on the destination, after the VMM set guest memory and hooks
- * and before anything starts the device: restore the state; the device runs (as after
- * DRIVER_OK) as soon as its backend is connected or adopted, without connecting a new one.
+ * and before anything starts the device: restore the state, leaving the device paused:
+ * it touches neither the guest's rings nor the backend until netbe_device_resume(),
+ * which the destination calls only once the source has let go (after the commit), and
+ * which then runs it as after DRIVER_OK without connecting a new backend.
  * Return: false on a malformed or mismatched record (queue sizes beyond the config,
  * rings outside guest memory, features not offered here); nothing is changed then.
  */
