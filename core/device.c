@@ -1,6 +1,8 @@
 /* device.c - [device.ID] frontends: binding to a backend, connect modes, the virtio-net model. */
 #include <errno.h>
 #include "netbe-priv.h"
+#include "netbe/migrate.h"
+#include "virtio/vnet-priv.h"
 
 NetbeDevice *netbe_device_new(NetbeRuntime *rt, const char *id)
 {
@@ -69,4 +71,50 @@ void netbe_device_free(NetbeDevice *dev)
     g_free(dev->model);
     g_free(dev->id);
     g_free(dev);
+}
+
+/* ---- live handover of the device model (include/netbe/migrate.h) ---- */
+
+void netbe_device_pause(NetbeDevice *dev)
+{
+    netbe_vnet_bind(dev);
+    if (dev->vnet) {
+        vnet_pause(dev->vnet);
+    } else if (dev->backend) {
+        netbe_backend_stop(dev->backend);
+    }
+}
+
+void netbe_device_resume(NetbeDevice *dev)
+{
+    if (dev->vnet) {
+        vnet_resume(dev->vnet);
+    } else if (dev->backend && dev->started) {
+        netbe_backend_start(dev->backend);
+    }
+}
+
+/* The device model, made if needed; NULL (with @errp) for a device without a backend. */
+static VnetDev *device_vnet(NetbeDevice *dev, GError **errp)
+{
+    netbe_vnet_bind(dev);
+    if (!dev->vnet) {
+        g_set_error(errp, VNET_ERROR, ENODEV, "device '%s' has no netdev: no state to move",
+                    dev->id);
+    }
+    return dev->vnet;
+}
+
+bool netbe_device_save(NetbeDevice *dev, NetbeMigWriter *w, GError **errp)
+{
+    VnetDev *vd = device_vnet(dev, errp);
+
+    return vd && vnet_save(vd, w, errp);
+}
+
+bool netbe_device_load(NetbeDevice *dev, NetbeMigReader *r, GError **errp)
+{
+    VnetDev *vd = device_vnet(dev, errp);
+
+    return vd && vnet_load(vd, r, errp);
 }

@@ -28,6 +28,7 @@ static const struct {
     { F(MQ), F(CTRL_VQ) },
     { F(CTRL_MAC_ADDR), F(CTRL_VQ) },
     { F(CTRL_GUEST_OFFLOADS), F(CTRL_VQ) },
+    { F(GUEST_ANNOUNCE), F(CTRL_VQ) },
 };
 
 /* Backend offload bit -> device features it allows (host side, guest side). */
@@ -79,7 +80,7 @@ VnetQueue *vnet_active_queue(VnetDev *vd, unsigned pair, VnetRole role)
 {
     VnetQueue *q;
 
-    if (!vd->started || pair >= vd->curr_pairs) {
+    if (!vd->started || vd->paused || pair >= vd->curr_pairs) {
         return NULL;
     }
     q = &vd->queues[2 * pair + (role == VNET_ROLE_TX)];
@@ -152,7 +153,7 @@ void vnet_queue_run(VnetQueue *q)
     VnetDev *vd = q->vd;
     unsigned pair;
 
-    if (!vd->started || !q->enabled || !q->vq.ready || q->vq.broken) {
+    if (!vd->started || vd->paused || !q->enabled || !q->vq.ready || q->vq.broken) {
         return;
     }
     switch (vnet_role(vd, q->index, &pair)) {
@@ -221,7 +222,7 @@ uint64_t vnet_offer(VnetDev *vd)
     NetbeCaps caps;
     uint64_t f = F_VERSION_1 | F_RING_EVENT_IDX | F_RING_INDIRECT | F(MAC) | F(STATUS) |
                  F(MTU) | F(MRG_RXBUF) | F(CTRL_VQ) | F(CTRL_RX) | F(CTRL_RX_EXTRA) |
-                 F(CTRL_MAC_ADDR);
+                 F(CTRL_MAC_ADDR) | F(GUEST_ANNOUNCE);
 
     netbe_backend_get_caps(vd->be, &caps);
     if (vd->max_pairs > 1) {
@@ -290,6 +291,15 @@ void vnet_dev_stop(VnetDev *vd)
 void vnet_reset_state(VnetDev *vd)
 {
     vnet_dev_stop(vd);
+    if (vd->paused) {
+        vd->paused = false;
+        for (unsigned i = 0; i < vd->nqueues; i++) {
+            vnet_kick_watch(&vd->queues[i]); /* kicks count again */
+        }
+    }
+    vd->load_pending = false;
+    vd->announce = false;
+    vd->offloads = 0;
     vd->status = 0;
     vd->guest_features = 0;
     vd->curr_pairs = 1;
@@ -341,7 +351,7 @@ void vnet_dev_free(VnetDev *vd)
     g_free(vd);
 }
 
-bool vnet_apply_offloads(VnetDev *vd, uint64_t features, GError **errp)
+uint32_t vnet_guest_offloads(uint64_t features)
 {
     uint32_t off = 0;
 
@@ -350,12 +360,23 @@ bool vnet_apply_offloads(VnetDev *vd, uint64_t features, GError **errp)
             off |= guest_offloads[i].offload;
         }
     }
+    return off;
+}
+
+bool vnet_apply_offloads(VnetDev *vd, uint64_t features, GError **errp)
+{
+    uint32_t off = vnet_guest_offloads(features);
+
     if (vd->be_hdr == 0 && off) {
         g_set_error(errp, VNET_ERROR, ENOTSUP, "netdev '%s' has no vnet header for offloads",
                     vd->be->id);
         return false;
     }
-    return netbe_backend_set_offloads(vd->be, off, errp);
+    if (!netbe_backend_set_offloads(vd->be, off, errp)) {
+        return false;
+    }
+    vd->offloads = off;
+    return true;
 }
 
 void vnet_set_pairs(VnetDev *vd, unsigned pairs)
@@ -417,6 +438,12 @@ bool vnet_start(VnetDev *vd, GError **errp)
     if (!netbe_device_start(vd->dev, errp) || !vnet_negotiate_backend(vd, errp)) {
         return false;
     }
+    vnet_go(vd);
+    return true;
+}
+
+void vnet_go(VnetDev *vd)
+{
     vd->started = true;
     netbe_backend_start(vd->be);
     for (unsigned i = 0; i < vd->nqueues; i++) {
@@ -428,7 +455,27 @@ bool vnet_start(VnetDev *vd, GError **errp)
             vnet_queue_run(q);
         }
     }
-    return true;
+}
+
+uint64_t vnet_feature_deps_missing(uint64_t features)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(feature_deps); i++) {
+        if ((features & feature_deps[i].feature) && !(features & feature_deps[i].needs_any)) {
+            return feature_deps[i].feature;
+        }
+    }
+    return 0;
+}
+
+void vnet_queue_buffers(VnetQueue *q)
+{
+    if (!q->iov) {
+        q->iov = g_new(struct iovec, 2 * VQ_MAX_IOV);
+        q->biov = g_new(struct iovec, VQ_MAX_IOV + 2);
+        q->heads = g_new(uint16_t, 2 * VQ_MAX_IOV);
+        q->caps = g_new(uint32_t, 2 * VQ_MAX_IOV);
+        q->niovs = g_new(uint16_t, 2 * VQ_MAX_IOV);
+    }
 }
 
 /* The feature set is one a device can run with (spec 5.1.3.1). */

@@ -181,13 +181,7 @@ void netbe_vnet_queue_enable(NetbeDevice *dev, unsigned vq, bool enable)
         q->vq.ready = false;
         return;
     }
-    if (!q->iov) {
-        q->iov = g_new(struct iovec, 2 * VQ_MAX_IOV);
-        q->biov = g_new(struct iovec, VQ_MAX_IOV + 2);
-        q->heads = g_new(uint16_t, 2 * VQ_MAX_IOV);
-        q->caps = g_new(uint32_t, 2 * VQ_MAX_IOV);
-        q->niovs = g_new(uint16_t, 2 * VQ_MAX_IOV);
-    }
+    vnet_queue_buffers(q);
     q->vq.event_idx = vd->guest_features & F_RING_EVENT_IDX;
     q->vq.indirect = vd->guest_features & F_RING_INDIRECT;
     if (!vq_map(&q->vq)) {
@@ -270,7 +264,8 @@ bool netbe_vnet_queue_set_call_fd(NetbeDevice *dev, unsigned vq, int fd, GError 
 /* The config space as the driver sees it now. */
 static void vnet_config_build(VnetDev *vd, uint8_t cfg[NETBE_VIRTIO_NET_CFG_SIZE])
 {
-    uint16_t st = htole16(vd->link_up ? 1 : 0);
+    uint16_t st = htole16((vd->link_up ? NETBE_VIRTIO_NET_S_LINK_UP : 0) |
+                          (vd->announce ? NETBE_VIRTIO_NET_S_ANNOUNCE : 0));
     uint16_t pairs = htole16(vd->max_pairs);
     uint16_t mtu = htole16(vd->dev->mtu);
     uint32_t speed = htole32(UINT32_MAX);

@@ -9,7 +9,8 @@
 
 /* Classes and commands. */
 enum {
-    CLASS_RX = 0, CLASS_MAC = 1, CLASS_MQ = 4, CLASS_GUEST_OFFLOADS = 5,
+    CLASS_RX = 0, CLASS_MAC = 1, CLASS_ANNOUNCE = NETBE_VIRTIO_NET_CTRL_ANNOUNCE, CLASS_MQ = 4,
+    CLASS_GUEST_OFFLOADS = 5,
 };
 enum {
     RX_PROMISC = 0, RX_ALLMULTI, RX_ALLUNI, RX_NOMULTI, RX_NOUNI, RX_NOBCAST,
@@ -126,6 +127,17 @@ static uint8_t ctrl_offloads(VnetDev *vd, uint8_t cmd, const uint8_t *data, size
     return CTRL_OK;
 }
 
+/* The driver announced itself after a handover: clear the config status bit. */
+static uint8_t ctrl_announce(VnetDev *vd, uint8_t cmd, const uint8_t *data, size_t len)
+{
+    (void)data;
+    if (cmd != NETBE_VIRTIO_NET_CTRL_ANNOUNCE_ACK || len != 0) {
+        return CTRL_ERR;
+    }
+    vd->announce = false;
+    return CTRL_OK;
+}
+
 /* Handlers by class, with the feature the class needs. */
 static const struct {
     unsigned feature;
@@ -133,6 +145,7 @@ static const struct {
 } ctrl_classes[] = {
     [CLASS_RX] = { NETBE_VIRTIO_NET_F_CTRL_RX, ctrl_rx },
     [CLASS_MAC] = { NETBE_VIRTIO_NET_F_CTRL_RX, ctrl_mac },
+    [CLASS_ANNOUNCE] = { NETBE_VIRTIO_NET_F_GUEST_ANNOUNCE, ctrl_announce },
     [CLASS_MQ] = { NETBE_VIRTIO_NET_F_MQ, ctrl_mq },
     [CLASS_GUEST_OFFLOADS] = { NETBE_VIRTIO_NET_F_CTRL_GUEST_OFFLOADS, ctrl_offloads },
 };

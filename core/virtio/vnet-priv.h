@@ -56,6 +56,10 @@ struct VnetDev {
     uint8_t status;
     bool link_up;
     bool started;              /* DRIVER_OK done: queues run */
+    bool paused;               /* netbe_device_pause(): no queue runs, the backend is not read */
+    bool load_pending;         /* state loaded: run once the backend is connected */
+    bool announce;             /* config status VIRTIO_NET_S_ANNOUNCE, until the driver acks */
+    uint32_t offloads;         /* NETBE_OFFLOAD_* last applied to the backend */
     bool logged_broken;
     unsigned be_hdr;           /* header bytes the backend's frames carry */
     uint8_t mac[6];
@@ -94,6 +98,12 @@ bool vnet_features_valid(const VnetDev *vd);
 bool vnet_start(VnetDev *vd, GError **errp);
 void vnet_reset_state(VnetDev *vd);
 bool vnet_apply_offloads(VnetDev *vd, uint64_t guest_offload_bits, GError **errp);
+/* NETBE_OFFLOAD_* bits the guest offload features in @features allow. */
+uint32_t vnet_guest_offloads(uint64_t features);
+/* A feature of @features whose prerequisite is missing, or 0. */
+uint64_t vnet_feature_deps_missing(uint64_t features);
+/* Allocate @q's chain buffers (once, when it is first enabled). */
+void vnet_queue_buffers(VnetQueue *q);
 void vnet_set_pairs(VnetDev *vd, unsigned pairs);
 
 /* vnet-datapath.c */
@@ -104,6 +114,16 @@ void vnet_kick_self(VnetQueue *q);
 void vnet_tx_run(VnetQueue *q, unsigned pair);
 /* The driver added RX buffers to @q: let the backend's frames in again. */
 void vnet_rx_kick(VnetQueue *q, unsigned pair);
+
+/* Run the device (its backend is connected and negotiated): start the backend, set the
+ * queues' notifications, process every queue once. */
+void vnet_go(VnetDev *vd);
+
+/* vnet-migrate.c: pause, resume, save, load (include/netbe/migrate.h) */
+void vnet_pause(VnetDev *vd);
+void vnet_resume(VnetDev *vd);
+bool vnet_save(VnetDev *vd, NetbeMigWriter *w, GError **errp);
+bool vnet_load(VnetDev *vd, NetbeMigReader *r, GError **errp);
 
 /* vnet-ctrl.c */
 void vnet_ctrl_run(VnetQueue *q);

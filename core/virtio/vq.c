@@ -214,6 +214,11 @@ void vq_push(Vq *vq, uint16_t head, uint32_t len)
     vq->used_idx++;
 }
 
+bool vq_has_unpublished(const Vq *vq)
+{
+    return vq->ready && le16toh(*(volatile uint16_t *)(vq->used + USED_IDX_OFF)) != vq->used_idx;
+}
+
 bool vq_flush(Vq *vq)
 {
     uint16_t old = vq->signalled_used, now = vq->used_idx, event;

@@ -80,6 +80,8 @@ void vq_unpop(Vq *vq, unsigned n);
 unsigned vq_pending(Vq *vq);
 /* Write a used entry (not visible before vq_flush()). */
 void vq_push(Vq *vq, uint16_t head, uint32_t len);
+/* True when used entries were pushed but not published yet. */
+bool vq_has_unpublished(const Vq *vq);
 /* Publish the used entries. Return: true if the driver wants an interrupt for them. */
 bool vq_flush(Vq *vq);
 /*

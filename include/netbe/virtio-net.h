@@ -71,6 +71,7 @@ extern "C" {
 #define NETBE_VIRTIO_NET_F_CTRL_VQ 17
 #define NETBE_VIRTIO_NET_F_CTRL_RX 18
 #define NETBE_VIRTIO_NET_F_CTRL_RX_EXTRA 20
+#define NETBE_VIRTIO_NET_F_GUEST_ANNOUNCE 21
 #define NETBE_VIRTIO_NET_F_MQ 22
 #define NETBE_VIRTIO_NET_F_CTRL_MAC_ADDR 23
 #define NETBE_VIRTIO_F_RING_INDIRECT_DESC 28
@@ -79,12 +80,20 @@ extern "C" {
 
 /* Config space layout (little endian), spec 5.1.4. */
 #define NETBE_VIRTIO_NET_CFG_MAC 0          /* u8[6] */
-#define NETBE_VIRTIO_NET_CFG_STATUS 6       /* le16: 1 = link up */
+#define NETBE_VIRTIO_NET_CFG_STATUS 6       /* le16: NETBE_VIRTIO_NET_S_* */
 #define NETBE_VIRTIO_NET_CFG_MAX_PAIRS 8    /* le16 */
 #define NETBE_VIRTIO_NET_CFG_MTU 10         /* le16 */
 #define NETBE_VIRTIO_NET_CFG_SPEED 12       /* le32, 0xffffffff unknown */
 #define NETBE_VIRTIO_NET_CFG_DUPLEX 16      /* u8, 0xff unknown */
 #define NETBE_VIRTIO_NET_CFG_SIZE 17
+
+/* Config status bits. ANNOUNCE: the device moved (live handover); the driver announces
+ * itself (gratuitous ARP / NA) and acks with the control command ANNOUNCE_ACK. */
+#define NETBE_VIRTIO_NET_S_LINK_UP 1u
+#define NETBE_VIRTIO_NET_S_ANNOUNCE 2u
+/* Control queue: class ANNOUNCE (3), command ACK (0). */
+#define NETBE_VIRTIO_NET_CTRL_ANNOUNCE 3
+#define NETBE_VIRTIO_NET_CTRL_ANNOUNCE_ACK 0
 
 /* One range of guest physical memory and where the VMM mapped it. */
 typedef struct NetbeGuestRegion {
