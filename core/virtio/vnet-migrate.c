@@ -128,7 +128,7 @@ void vnet_resume(VnetDev *vd)
         vnet_kick_watch(&vd->queues[i]);
     }
     if (vd->load_pending) {
-        /* loaded, but its backend did not come with the stream: connect our own */
+        /* loaded: run on the adopted backend (or, if none came, connect our own) */
         if (!vnet_activate(vd, &err)) {
             g_warning("%s", err->message);
         }
@@ -373,14 +373,14 @@ bool vnet_load(VnetDev *vd, NetbeMigReader *r, GError **errp)
         goto out;
     }
     vnet_mig_apply(vd, &s);
-    ok = true;
-    if ((vd->status & NETBE_VIRTIO_STATUS_DRIVER_OK) &&
-        !(vd->status & NETBE_VIRTIO_STATUS_FAILED)) {
-        vd->load_pending = true;
-        if (netbe_device_is_connected(vd->dev)) {
-            ok = vnet_activate(vd, errp);
-        }
+    /* paused until netbe_device_resume(): the source may still roll back */
+    vd->paused = true;
+    for (unsigned i = 0; i < vd->nqueues; i++) {
+        vnet_kick_unwatch(&vd->queues[i]);
     }
+    vd->load_pending = (vd->status & NETBE_VIRTIO_STATUS_DRIVER_OK) &&
+                       !(vd->status & NETBE_VIRTIO_STATUS_FAILED);
+    ok = true;
 out:
     g_free(s.q);
     return ok;

@@ -260,6 +260,31 @@ VgGuest *vg_new(NetbeRuntime *rt, const char *id, const VgOptions *opt)
     return g;
 }
 
+void vg_attach(VgGuest *g, NetbeDevice *dev)
+{
+    NetbeGuestRegion region = { VG_GPA_BASE, g->mem_size, g->mem };
+    NetbeVnetHooks hooks = { NETBE_VNET_HOOKS_VERSION, g, vg_hook_queue, vg_hook_config };
+    GError *err = NULL;
+
+    g_assert_true(netbe_vnet_set_memory(dev, &region, 1, &err));
+    g_assert_no_error(err);
+    g_assert_true(netbe_vnet_set_hooks(dev, &hooks));
+}
+
+void vg_switch(VgGuest *g, NetbeRuntime *rt, NetbeDevice *dev)
+{
+    g->rt = rt;
+    g->dev = dev;
+}
+
+uint16_t vg_config_status(VgGuest *g)
+{
+    uint16_t st;
+
+    netbe_vnet_config_read(g->dev, NETBE_VIRTIO_NET_CFG_STATUS, &st, 2);
+    return le16toh(st);
+}
+
 bool vg_start(VgGuest *g, GError **errp)
 {
     if (!netbe_vnet_set_status(g->dev, netbe_vnet_get_status(g->dev) |

@@ -63,6 +63,16 @@ VgGuest *vg_new(NetbeRuntime *rt, const char *id, const VgOptions *opt);
 bool vg_start(VgGuest *g, GError **errp);
 void vg_free(VgGuest *g);
 
+/*
+ * vg_attach() - give device @dev (another runtime's, on the destination of a handover)
+ * this guest's memory map and hooks, as a VMM does before loading the device's state.
+ */
+void vg_attach(VgGuest *g, NetbeDevice *dev);
+/* vg_switch() - the handover is done: kick @dev, pump @rt from now on. */
+void vg_switch(VgGuest *g, NetbeRuntime *rt, NetbeDevice *dev);
+/* The config status field (NETBE_VIRTIO_NET_S_*). */
+uint16_t vg_config_status(VgGuest *g);
+
 /* Bump-allocate guest memory. Return: host pointer; *gpa its guest address. */
 void *vg_alloc(VgGuest *g, size_t size, size_t align, uint64_t *gpa);
 uint64_t vg_gpa(VgGuest *g, const void *p);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "netbe/migrate.h"
 #include "netbe/netbe.h"
 #include "netbe/plugin.h"
 
@@ -104,22 +105,71 @@ static void vtest_fd_event(int fd, GIOCondition revents, void *opaque)
     }
 }
 
+/* Watch queue @i's fd (ours now). */
+static void vtest_queue_open(Vtest *t, unsigned i, int fd)
+{
+    t->q[i].fd = fd;
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    t->q[i].t = t;
+    t->q[i].index = i;
+    t->q[i].watch = netbe_fd_watch_new(t->be, fd, 0, vtest_fd_event, &t->q[i]);
+}
+
 static bool vtest_connect(NetbeBackend *be, GError **errp)
 {
     Vtest *t = netbe_backend_priv(be);
+
     t->push_buf = g_malloc(VTEST_FRAME_MAX);
     for (unsigned i = 0; i < t->nqueues; i++) {
-        t->q[i].fd = fcntl(t->src_fds[i], F_DUPFD_CLOEXEC, 3);
-        if (t->q[i].fd < 0) {
+        int fd = fcntl(t->src_fds[i], F_DUPFD_CLOEXEC, 3);
+
+        if (fd < 0) {
             g_set_error(errp, NETBE_BACKEND_ERROR, errno, "cannot dup fd %d: %s",
                         t->src_fds[i], g_strerror(errno));
             return false;
         }
-        fcntl(t->q[i].fd, F_SETFL, O_NONBLOCK);
-        t->q[i].t = t;
-        t->q[i].index = i;
-        t->q[i].watch = netbe_fd_watch_new(be, t->q[i].fd, 0, vtest_fd_event, &t->q[i]);
+        vtest_queue_open(t, i, fd);
     }
+    return true;
+}
+
+/* Handover: the queue count, header length, offloads and one fd per queue. */
+static bool vtest_save(NetbeBackend *be, NetbeMigWriter *w, GError **errp)
+{
+    Vtest *t = netbe_backend_priv(be);
+
+    (void)errp;
+    netbe_mig_put_u32(w, t->nqueues);
+    netbe_mig_put_u32(w, t->hdr_len);
+    netbe_mig_put_u32(w, t->offloads);
+    for (unsigned i = 0; i < t->nqueues; i++) {
+        netbe_mig_put_fd(w, t->q[i].fd);
+    }
+    return true;
+}
+
+static bool vtest_load(NetbeBackend *be, NetbeMigReader *r, GError **errp)
+{
+    Vtest *t = netbe_backend_priv(be);
+    uint32_t n, hdr, off;
+
+    if (!netbe_mig_get_u32(r, &n) || n != t->nqueues || !netbe_mig_get_u32(r, &hdr) ||
+        !netbe_mig_get_u32(r, &off)) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO, "malformed vtest state");
+        return false;
+    }
+    t->push_buf = g_malloc(VTEST_FRAME_MAX);
+    for (unsigned i = 0; i < t->nqueues; i++) {
+        int fd = netbe_mig_get_fd(r);
+
+        if (fd < 0) {
+            g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO, "vtest state without fd %u", i);
+            return false;
+        }
+        vtest_queue_open(t, i, fd);
+    }
+    t->hdr_len = hdr;
+    t->offloads = off;
     return true;
 }
 
@@ -234,6 +284,8 @@ static const NetbePluginDesc vtest_desc = {
     .set_vnet_hdr_len = vtest_set_vnet_hdr_len,
     .set_offloads = vtest_set_offloads,
     .set_queue_enabled = vtest_set_queue_enabled,
+    .save = vtest_save,
+    .load = vtest_load,
 };
 
 NETBE_PLUGIN_DEFINE(vtest_desc)
