@@ -72,11 +72,11 @@ static void loop_fd_sync(NetbeLoopFd *lf)
     g_hash_table_iter_init(&it, wanted);
     while (g_hash_table_iter_next(&it, &key, &value)) {
         struct epoll_event ev = { .events = GPOINTER_TO_UINT(value), .data.fd = GPOINTER_TO_INT(key) };
-        gpointer old;
 
-        if (!g_hash_table_lookup_extended(lf->registered, key, NULL, &old)) {
-            epoll_ctl(lf->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
-        } else if (GPOINTER_TO_UINT(old) != ev.events) {
+        /* Always ADD: epoll forgets a closed fd by itself, and a new socket may have the
+         * same number between two syncs; EEXIST means it is still ours, then MOD. */
+        if (epoll_ctl(lf->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0 && errno == EEXIST &&
+            GPOINTER_TO_UINT(g_hash_table_lookup(lf->registered, key)) != ev.events) {
             epoll_ctl(lf->epfd, EPOLL_CTL_MOD, ev.data.fd, &ev);
         }
         g_hash_table_insert(lf->registered, key, value);

@@ -45,6 +45,9 @@ for e in entries:
 if not entries:
     failed += 1
     print("no test ran (missing testlog.json)", file=sys.stderr)
+elif rc != 0 and failed == 0:
+    failed += 1
+    print(f"meson test exited {rc} (a build step failed?)", file=sys.stderr)
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 sys.exit(1 if failed or rc else 0)
 PY

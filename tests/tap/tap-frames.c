@@ -77,7 +77,9 @@ size_t tap_frame_tcp4(uint8_t *buf, const TapTcpFlow *f, uint32_t seq, uint32_t 
     tcp[12] = (uint8_t)(((TAP_TCP_HLEN + optlen) / 4) << 4);
     tcp[13] = flags;
     put16(tcp + 14, 65535); /* window */
-    memcpy(tcp + TAP_TCP_HLEN, opts, optlen);
+    if (optlen) {
+        memcpy(tcp + TAP_TCP_HLEN, opts, optlen);
+    }
     if (len) {
         memcpy(tcp + TAP_TCP_HLEN + optlen, payload, len);
     }
