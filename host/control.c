@@ -54,12 +54,13 @@ static char *handle_migrate(ControlServer *srv, const char *arg, bool json)
     g_message("handed over to %s: downtime %.3f ms", arg, st.downtime_ns / 1e6);
     netbe_runtime_quit(srv->rt);
     if (json) {
-        return g_strdup_printf("{\"downtime_ms\":%.3f,\"backends\":%u,\"fds\":%u,"
-                               "\"frames\":%u}\n", st.downtime_ns / 1e6, st.backends, st.fds,
-                               st.frames);
+        return g_strdup_printf("{\"downtime_ms\":%.3f,\"backends\":%u,\"devices\":%u,"
+                               "\"fds\":%u,\"frames\":%u}\n", st.downtime_ns / 1e6,
+                               st.backends, st.devices, st.fds, st.frames);
     }
-    return g_strdup_printf("migrated: downtime %.3f ms, %u backends, %u fds, %u queued frames\n",
-                           st.downtime_ns / 1e6, st.backends, st.fds, st.frames);
+    return g_strdup_printf("migrated: downtime %.3f ms, %u backends, %u fds, %u queued frames, "
+                           "%u devices\n", st.downtime_ns / 1e6, st.backends, st.fds, st.frames,
+                           st.devices);
 }
 
 static char *handle_quit(ControlServer *srv, const char *arg, bool json)

@@ -27,6 +27,7 @@ typedef struct MigRecordHeader {
 static const char *const record_names[MIG_REC_MAX] = {
     [MIG_REC_HELLO] = "hello", [MIG_REC_REPLY] = "reply", [MIG_REC_BACKEND] = "backend",
     [MIG_REC_COMMIT] = "commit", [MIG_REC_ACK] = "ack", [MIG_REC_ERROR] = "error",
+    [MIG_REC_DEVICE] = "device",
 };
 
 const char *mig_record_name(MigRecordType type)

@@ -16,6 +16,7 @@ typedef enum MigRecordType {
     MIG_REC_COMMIT,       /* source: u64 pause time; no more state follows */
     MIG_REC_ACK,          /* target: u8 ok, string reason, u64 resume time */
     MIG_REC_ERROR,        /* either side: string reason; the handover is off */
+    MIG_REC_DEVICE,       /* source: a device's state, after its backend's record */
     MIG_REC_MAX,
 } MigRecordType;
 

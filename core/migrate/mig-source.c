@@ -10,6 +10,7 @@ typedef struct MigSource {
     NetbeRuntime *rt;
     int fd;
     GPtrArray *moving;        /* NetbeBackend* handed over */
+    GPtrArray *devices;       /* NetbeDevice* whose backend moves: their state goes too */
     GPtrArray *was_started;   /* NetbeHub* / NetbeDevice* running before the pause */
     bool paused;
     uint64_t pause_ns;
@@ -54,6 +55,13 @@ static bool source_hello(MigSource *s, GError **errp)
             g_ptr_array_add(s->moving, be);
         }
     }
+    for (guint i = 0; i < s->rt->devices->len; i++) {
+        NetbeDevice *dev = g_ptr_array_index(s->rt->devices, i);
+
+        if (g_ptr_array_find(s->moving, dev->backend, NULL)) {
+            g_ptr_array_add(s->devices, dev);
+        }
+    }
     netbe_mig_put_u32(w, s->moving->len);
     for (guint i = 0; i < s->moving->len; i++) {
         NetbeBackend *be = g_ptr_array_index(s->moving, i);
@@ -61,6 +69,13 @@ static bool source_hello(MigSource *s, GError **errp)
         netbe_mig_put_string(w, be->id);
         netbe_mig_put_string(w, be->desc->name);
         netbe_mig_put_u32(w, be->nqueues);
+    }
+    netbe_mig_put_u32(w, s->devices->len);
+    for (guint i = 0; i < s->devices->len; i++) {
+        NetbeDevice *dev = g_ptr_array_index(s->devices, i);
+
+        netbe_mig_put_string(w, dev->id);
+        netbe_mig_put_string(w, dev->backend->id);
     }
     sent = mig_send_record(s->fd, MIG_REC_HELLO, w, errp);
     netbe_mig_writer_free(w);
@@ -82,6 +97,9 @@ static bool source_hello(MigSource *s, GError **errp)
 static bool source_pause(MigSource *s, GError **errp)
 {
     s->pause_ns = mig_now_ns();
+    for (guint i = 0; i < s->devices->len; i++) {
+        netbe_device_pause(g_ptr_array_index(s->devices, i));
+    }
     for (guint i = 0; i < s->rt->hubs->len; i++) {
         NetbeHub *hub = g_ptr_array_index(s->rt->hubs, i);
 
@@ -97,6 +115,30 @@ static bool source_pause(MigSource *s, GError **errp)
     return true;
 }
 
+/* The records of the devices that use @be: after the backend's, so the target adopts the
+ * backend first. */
+static bool source_devices_of(MigSource *s, NetbeBackend *be, GError **errp)
+{
+    for (guint i = 0; i < s->devices->len; i++) {
+        NetbeDevice *dev = g_ptr_array_index(s->devices, i);
+        NetbeMigWriter *w;
+        bool ok;
+
+        if (dev->backend != be) {
+            continue;
+        }
+        w = netbe_mig_writer_new();
+        netbe_mig_put_string(w, dev->id);
+        ok = netbe_device_save(dev, w, errp) && mig_send_record(s->fd, MIG_REC_DEVICE, w, errp);
+        netbe_mig_writer_free(w);
+        if (!ok) {
+            return false;
+        }
+        s->stats->devices++;
+    }
+    return true;
+}
+
 static bool source_state(MigSource *s, GError **errp)
 {
     for (guint i = 0; i < s->moving->len; i++) {
@@ -109,7 +151,7 @@ static bool source_state(MigSource *s, GError **errp)
         netbe_mig_writer_fds(w, &nfds);
         s->stats->fds += nfds;
         netbe_mig_writer_free(w);
-        if (!ok) {
+        if (!ok || !source_devices_of(s, be, errp)) {
             return false;
         }
         s->stats->backends++;
@@ -163,6 +205,9 @@ static const struct {
 /* Undo the pause: restart what ran; the fds never left, so nothing was lost. */
 static void source_resume(MigSource *s)
 {
+    for (guint i = 0; i < s->devices->len; i++) {
+        netbe_device_resume(g_ptr_array_index(s->devices, i));
+    }
     for (guint i = 0; i < s->was_started->len; i++) {
         g_autoptr(GError) err = NULL;
 
@@ -185,6 +230,7 @@ bool netbe_runtime_migrate_to(NetbeRuntime *rt, const char *path, NetbeMigStats 
         return false;
     }
     s.moving = g_ptr_array_new();
+    s.devices = g_ptr_array_new();
     s.was_started = g_ptr_array_new();
     ok = mig_send_header(s.fd, errp) && mig_recv_header(s.fd, MIG_STEP_TIMEOUT_MS, errp);
     for (size_t i = 0; ok && i < G_N_ELEMENTS(source_steps); i++) {
@@ -207,6 +253,7 @@ bool netbe_runtime_migrate_to(NetbeRuntime *rt, const char *path, NetbeMigStats 
     }
     close(s.fd);
     g_ptr_array_unref(s.moving);
+    g_ptr_array_unref(s.devices);
     g_ptr_array_unref(s.was_started);
     return ok;
 }

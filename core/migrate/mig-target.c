@@ -11,6 +11,8 @@ typedef struct MigTarget {
     int fd;
     GPtrArray *expected;      /* NetbeBackend* announced by the hello */
     GPtrArray *adopted;       /* NetbeBackend* whose state and fds were loaded */
+    GPtrArray *devices;       /* NetbeDevice* announced by the hello */
+    GPtrArray *loaded;        /* NetbeDevice* whose state was loaded (paused until resume) */
     uint64_t pause_ns;
     bool committed;           /* the ack went out: no rollback any more */
     NetbeMigStats *stats;
@@ -46,6 +48,29 @@ static char *target_check_backend(MigTarget *t, const char *id, const char *plug
     return NULL;
 }
 
+/* Check one announced device: ours, deferred, on the backend the source says. */
+static char *target_check_device(MigTarget *t, const char *id, const char *backend_id)
+{
+    NetbeDevice *dev = netbe_runtime_find_device(t->rt, id);
+
+    if (!dev) {
+        return g_strdup_printf("no device '%s' here (device ids differ)", id);
+    }
+    if (strcmp(dev->backend->id, backend_id) != 0) {
+        return g_strdup_printf("device '%s' uses netdev '%s' here, '%s' there", id,
+                               dev->backend->id, backend_id);
+    }
+    if (!g_ptr_array_find(t->expected, dev->backend, NULL)) {
+        return g_strdup_printf("device '%s': its netdev '%s' does not move with it", id,
+                               backend_id);
+    }
+    if (dev->started || g_ptr_array_find(t->devices, dev, NULL)) {
+        return g_strdup_printf("device '%s' is running here already (or announced twice)", id);
+    }
+    g_ptr_array_add(t->devices, dev);
+    return NULL;
+}
+
 static bool target_hello(MigTarget *t, GError **errp)
 {
     MigRecordType type;
@@ -69,6 +94,18 @@ static bool target_hello(MigTarget *t, GError **errp)
             problem = g_strdup("malformed hello record");
         } else {
             problem = target_check_backend(t, id, plugin, queues);
+        }
+    }
+    if (!problem && (!netbe_mig_get_u32(r, &n) || n > t->rt->devices->len + 1)) {
+        problem = g_strdup("malformed hello record (devices)");
+    }
+    for (uint32_t i = 0; !problem && i < n; i++) {
+        g_autofree char *id = NULL, *backend_id = NULL;
+
+        if (!netbe_mig_get_string(r, &id) || !netbe_mig_get_string(r, &backend_id)) {
+            problem = g_strdup("malformed hello record (devices)");
+        } else {
+            problem = target_check_device(t, id, backend_id);
         }
     }
     netbe_mig_reader_free(r);
@@ -110,6 +147,27 @@ static bool target_backend(MigTarget *t, NetbeMigReader *r, GError **errp)
     return true;
 }
 
+static bool target_device(MigTarget *t, NetbeMigReader *r, GError **errp)
+{
+    g_autofree char *id = NULL;
+    NetbeDevice *dev = NULL;
+
+    if (!netbe_mig_get_string(r, &id) || !(dev = netbe_runtime_find_device(t->rt, id)) ||
+        !g_ptr_array_find(t->devices, dev, NULL) || g_ptr_array_find(t->loaded, dev, NULL) ||
+        !g_ptr_array_find(t->adopted, dev->backend, NULL)) {
+        g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "state for device '%s', which the hello did "
+                    "not announce, twice, or before its netdev", id ? id : "?");
+        return false;
+    }
+    if (!netbe_device_load(dev, r, errp)) {
+        g_prefix_error(errp, "device '%s': ", id);
+        return false;
+    }
+    g_ptr_array_add(t->loaded, dev);
+    t->stats->devices++;
+    return true;
+}
+
 static bool target_state(MigTarget *t, GError **errp)
 {
     for (;;) {
@@ -126,11 +184,16 @@ static bool target_state(MigTarget *t, GError **errp)
         case MIG_REC_BACKEND:
             ok = target_backend(t, r, errp);
             break;
+        case MIG_REC_DEVICE:
+            ok = target_device(t, r, errp);
+            break;
         case MIG_REC_COMMIT:
             ok = netbe_mig_get_u64(r, &t->pause_ns);
-            if (ok && t->adopted->len != t->expected->len) {
-                g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "commit after %u of %u backends",
-                            t->adopted->len, t->expected->len);
+            if (ok && (t->adopted->len != t->expected->len ||
+                       t->loaded->len != t->devices->len)) {
+                g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "commit after %u of %u backends "
+                            "and %u of %u devices", t->adopted->len, t->expected->len,
+                            t->loaded->len, t->devices->len);
                 ok = false;
             } else if (!ok) {
                 g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "malformed commit record");
@@ -186,6 +249,9 @@ static bool target_commit(MigTarget *t, GError **errp)
         }
     }
     t->committed = true;
+    for (guint i = 0; i < t->loaded->len; i++) {
+        netbe_device_resume(g_ptr_array_index(t->loaded, i));
+    }
     if (!netbe_runtime_start(t->rt, errp)) {
         return false; /* past the commit: the adopted backends stay ours, and running */
     }
@@ -235,6 +301,8 @@ bool netbe_runtime_migrate_from(NetbeRuntime *rt, int listen_fd, int timeout_ms,
     }
     t.expected = g_ptr_array_new();
     t.adopted = g_ptr_array_new();
+    t.devices = g_ptr_array_new();
+    t.loaded = g_ptr_array_new();
     ok = mig_recv_header(t.fd, MIG_STEP_TIMEOUT_MS, errp) && mig_send_header(t.fd, errp);
     for (size_t i = 0; ok && i < G_N_ELEMENTS(target_steps); i++) {
         ok = target_steps[i].run(&t, errp);
@@ -255,5 +323,7 @@ bool netbe_runtime_migrate_from(NetbeRuntime *rt, int listen_fd, int timeout_ms,
     close(t.fd);
     g_ptr_array_unref(t.expected);
     g_ptr_array_unref(t.adopted);
+    g_ptr_array_unref(t.devices);
+    g_ptr_array_unref(t.loaded);
     return ok;
 }

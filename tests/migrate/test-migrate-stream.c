@@ -287,6 +287,7 @@ static void put_hello(NetbeMigWriter *w, const char *id)
     netbe_mig_put_string(w, id);
     netbe_mig_put_string(w, "fixture");
     netbe_mig_put_u32(w, 1);
+    netbe_mig_put_u32(w, 0);      /* no devices */
 }
 
 /* A source that lies in the way @h->plan says. */
