@@ -38,5 +38,32 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:print_summary=1:fast_unwind_
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1
 run_build build-asan -Db_sanitize=address,undefined -Db_lundef=false
 unset ASAN_OPTIONS UBSAN_OPTIONS
+# libFuzzer on the parsers of untrusted input (guest rings, socket stream), bounded in time
+run_fuzzer() {
+    local target=$1 seconds=$2 corpus=$3
+    mkdir -p "build-fuzz/corpus-$target"
+    if (cd build-fuzz && UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1 \
+            NETBE_PLUGIN_PATH="$PWD/plugins" NETBE_BUILD_ROOT="$PWD" NETBE_SOURCE_ROOT="$PWD/.." \
+            "./$(find . -name "$target" -type f -perm -u+x | head -1)" \
+            -max_total_time="$seconds" -timeout=10 -max_len=65536 -print_final_stats=1 \
+            "corpus-$target" "../$corpus" > "$target.log" 2>&1); then
+        echo "== fuzz $target: ok, $(grep -o 'stat::number_of_executed_units: [0-9]*' \
+             "build-fuzz/$target.log" | grep -o '[0-9]*$' || echo '?') inputs in ${seconds}s"
+        passed=$((passed + 1))
+    else
+        echo "== fuzz $target: FAILED (build-fuzz/$target.log)"
+        tail -30 "build-fuzz/$target.log"
+        failed=$((failed + 1)) rc=1
+    fi
+}
+echo "== build-fuzz: build (clang, libFuzzer, ASan+UBSan)"
+if CC=clang netbe_build build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false; then
+    run_fuzzer fuzz-vq 45 tests/virtio/fuzz-corpus
+    run_fuzzer fuzz-sock 30 tests/socket/fuzz-corpus
+else
+    echo "== build-fuzz: build FAILED"
+    failed=$((failed + 1)) rc=1
+fi
+
 echo "total: $passed passed, $failed failed, $skipped skipped"
 exit $rc
