@@ -318,6 +318,18 @@ static void adopt(SockState *s, const SockMigState *st, int lfd, int dfd)
     }
 }
 
+/* The address @fd is bound to, for the log (a :0 config shows the real port). */
+static char *local_text(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+        return g_strdup("(unknown)");
+    }
+    return sock_addr_format((struct sockaddr *)&ss, len);
+}
+
 /*
  * sock_load() - adopt a handed-over netdev instead of connecting: check the record
  * (untrusted) and every fd against this netdev's config, then take them with the bytes
@@ -328,7 +340,7 @@ static void adopt(SockState *s, const SockMigState *st, int lfd, int dfd)
 bool sock_load(SockState *s, NetbeMigReader *r, GError **errp)
 {
     SockMigState st = { 0 };
-    g_autofree char *problem = NULL;
+    g_autofree char *problem = NULL, *where = NULL;
     const char *rule;
     int lfd = -1, dfd = -1;
     bool ok = false;
@@ -363,9 +375,10 @@ bool sock_load(SockState *s, NetbeMigReader *r, GError **errp)
         goto out;
     }
     adopt(s, &st, lfd, dfd);
+    where = lfd >= 0 ? local_text(lfd) : NULL;
     g_message("netdev '%s': took over the %s transport from the handover: %s%s%s%s%s (%u bytes "
               "received and %u unsent carried over)", s->id, sock_mode_names[s->mode],
-              lfd >= 0 ? "listener on " : "", lfd >= 0 ? s->addr.text : "",
+              lfd >= 0 ? "listener on " : "", where ? where : "",
               lfd >= 0 && dfd >= 0 ? ", " : "", dfd >= 0 ? "peer " : "",
               dfd >= 0 ? s->peer_text : lfd >= 0 ? "" : "down", st.rx_len, st.tx_len);
     ok = true;

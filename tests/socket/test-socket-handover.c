@@ -1,0 +1,484 @@
+/* test-socket-handover.c - live handover of socket netdevs between two netbe-host processes
+ * (conf/default.ini's shape: a deferred hub joining a UDP netdev and a TCP stream listener):
+ * guests sending numbered frames both ways never notice, and a frame half received or half
+ * sent when the handover happens continues on the destination. No root needed. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "host-proc.h"
+#include "sock-test.h"
+
+/* Frames: Ethernet broadcast header, ethertype 0x88b5, u32 sequence, a pattern. */
+#define HO_HDR 14
+#define HO_MIN_LEN (HO_HDR + 4)
+
+/* The hosts a test runs: killed if an assertion aborts it, so none is left behind. */
+static volatile GPid live_hosts[2];
+
+static void kill_hosts_on_abort(int sig)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(live_hosts); i++) {
+        if (live_hosts[i] > 0) {
+            kill(live_hosts[i], SIGKILL);
+        }
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void track_host(unsigned slot, TestHost *h)
+{
+    live_hosts[slot] = h ? h->pid : 0;
+}
+
+/* Wait up to 5 s for @text in @h's log. */
+static bool wait_log(TestHost *h, const char *text)
+{
+    for (int i = 0; i < 250; i++) {
+        g_autofree char *log = NULL;
+
+        if (g_file_get_contents(h->log, &log, NULL, NULL) && strstr(log, text)) {
+            return true;
+        }
+        g_usleep(20000);
+    }
+    return false;
+}
+
+/* A deferred hub of a UDP netdev (its peer on @udp_peer_port) and a TCP listener, with
+ * the ports left to the kernel (the logs say which). */
+static char *lan_config(unsigned udp_peer_port)
+{
+    return g_strdup_printf("[runtime]\nqueue_limit = 1024\n"
+                           "[netdev.guest1]\ntype = socket\nlocaladdr = 127.0.0.1:0\n"
+                           "udp = 127.0.0.1:%u\n"
+                           "[netdev.guest2]\ntype = socket\nlisten = 127.0.0.1:0\n"
+                           "[hub.lan]\nports = guest1, guest2\nconnect = deferred\n",
+                           udp_peer_port);
+}
+
+/* The port after @marker ("listening on 127.0.0.1:") in @h's log, 0 if absent. */
+static unsigned port_from_log(TestHost *h, const char *marker)
+{
+    g_autofree char *log = NULL;
+    const char *p;
+
+    if (!g_file_get_contents(h->log, &log, NULL, NULL) || !(p = strstr(log, marker))) {
+        return 0;
+    }
+    return (unsigned)strtoul(p + strlen(marker), NULL, 10);
+}
+
+static int udp_peer(unsigned *port)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), big = 4 << 20;
+
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&a, &len), ==, 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* A blocking TCP connection to 127.0.0.1:@port; @rcvbuf > 0 sets SO_RCVBUF first. */
+static int tcp_peer(unsigned port, int rcvbuf)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (rcvbuf > 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    }
+    g_assert_cmpint(connect(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+    return fd;
+}
+
+/* A frame of @len bytes numbered @seq, direction @dir. */
+static void make_frame(uint8_t *f, size_t len, uint32_t seq, unsigned dir)
+{
+    uint32_t be = htonl(seq);
+
+    memset(f, 0xff, 6);
+    memcpy(f + 6, (uint8_t[]){ 0x02, 0, 0, 0, 0, (uint8_t)(dir + 1), 0x88, 0xb5 }, 8);
+    memcpy(f + HO_HDR, &be, 4);
+    st_fill(f + HO_MIN_LEN, len - HO_MIN_LEN, seq * 2 + dir);
+}
+
+/* The number of a frame made by make_frame(), or -1 if it is not one intact. */
+static int64_t frame_seq(const uint8_t *f, size_t len, unsigned dir)
+{
+    uint32_t be;
+
+    if (len < HO_MIN_LEN || f[11] != dir + 1) {
+        return -1;
+    }
+    memcpy(&be, f + HO_HDR, 4);
+    return st_check(f + HO_MIN_LEN, len - HO_MIN_LEN, ntohl(be) * 2 + dir) ? (int64_t)ntohl(be) : -1;
+}
+
+static size_t frame_len(uint32_t seq)
+{
+    return 60 + (seq * 37) % 400;
+}
+
+/* Write all of @len bytes on a blocking socket within 5 s. */
+static bool write_all(int fd, const void *buf, size_t len)
+{
+    size_t off = 0;
+
+    while (off < len) {
+        struct pollfd p = { .fd = fd, .events = POLLOUT };
+        ssize_t n;
+
+        if (poll(&p, 1, ST_TIMEOUT_MS) != 1) {
+            return false;
+        }
+        n = send(fd, (const char *)buf + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno != EAGAIN && errno != EINTR) {
+            return false;
+        }
+        off += n > 0 ? (size_t)n : 0;
+    }
+    return true;
+}
+
+/* What one direction saw: every number in order once, or not. */
+typedef struct Tally {
+    uint32_t next;          /* the number expected next */
+    uint32_t received, bad, out_of_order;
+} Tally;
+
+static void tally(Tally *t, int64_t seq)
+{
+    t->received++;
+    if (seq < 0) {
+        t->bad++;
+    } else if ((uint32_t)seq != t->next) {
+        t->out_of_order++;   /* a gap, a repeat or a step back */
+        t->next = (uint32_t)seq + 1;
+    } else {
+        t->next++;
+    }
+}
+
+/* Two guests: numbered frames both ways at a steady rate, from threads. */
+typedef struct Guests {
+    int udp, tcp;
+    struct sockaddr_in host_udp;   /* guest1's localaddr on the host */
+    unsigned rate, count;          /* frames/s each way, and how many */
+    Tally to_udp, to_tcp;          /* frames the UDP guest got (from TCP), and the reverse */
+    bool tcp_closed;               /* the TCP guest saw EOF or an error */
+    volatile bool sent_all;
+    gint64 last_rx;
+} Guests;
+
+static gpointer guests_send(gpointer data)
+{
+    Guests *g = data;
+    static uint8_t f[ST_FRAME_MAX + 4];
+    gint64 start = g_get_monotonic_time();
+
+    for (uint32_t i = 0; i < g->count; i++) {
+        gint64 due = start + (gint64)i * G_USEC_PER_SEC / g->rate;
+        size_t len = frame_len(i);
+        uint32_t prefix = htonl((uint32_t)len);
+
+        while (g_get_monotonic_time() < due) {
+            g_usleep(200);
+        }
+        make_frame(f + 4, len, i, 0);
+        g_assert_cmpint(sendto(g->udp, f + 4, len, 0, (struct sockaddr *)&g->host_udp,
+                               sizeof(g->host_udp)), ==, len);
+        make_frame(f + 4, len, i, 1);
+        memcpy(f, &prefix, 4);
+        if (!write_all(g->tcp, f, len + 4)) {
+            g->tcp_closed = true;
+            break;
+        }
+    }
+    g->sent_all = true;
+    return NULL;
+}
+
+/* Parse whole frames out of the TCP guest's buffer; Return: bytes consumed. */
+static size_t parse_stream(Guests *g, const uint8_t *buf, size_t len)
+{
+    size_t off = 0;
+
+    while (len - off >= 4) {
+        uint32_t flen;
+
+        memcpy(&flen, buf + off, 4);
+        flen = ntohl(flen);
+        if (flen > ST_FRAME_MAX) {
+            g->to_tcp.bad++;
+            return len;
+        }
+        if (len - off < 4 + (size_t)flen) {
+            break;
+        }
+        tally(&g->to_tcp, frame_seq(buf + off + 4, flen, 0));
+        off += 4 + flen;
+    }
+    return off;
+}
+
+static gpointer guests_receive(gpointer data)
+{
+    Guests *g = data;
+    static uint8_t sbuf[1 << 20];
+    static uint8_t d[ST_FRAME_MAX];
+    size_t have = 0;
+
+    g->last_rx = g_get_monotonic_time();
+    while (g->to_udp.received < g->count || g->to_tcp.received < g->count) {
+        struct pollfd p[2] = { { .fd = g->udp, .events = POLLIN },
+                               { .fd = g->tcp, .events = POLLIN } };
+        ssize_t n;
+
+        /* done when nothing came for 3 s after the last frame went out */
+        if (g->sent_all && g_get_monotonic_time() - g->last_rx > 3 * G_USEC_PER_SEC) {
+            break;
+        }
+        if (poll(p, 2, 100) <= 0) {
+            continue;
+        }
+        g->last_rx = g_get_monotonic_time();
+        if (p[0].revents & POLLIN) {
+            n = recv(g->udp, d, sizeof(d), MSG_DONTWAIT);
+            if (n > 0) {
+                tally(&g->to_udp, frame_seq(d, n, 1));
+            }
+        }
+        if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+            n = recv(g->tcp, sbuf + have, sizeof(sbuf) - have, MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN)) {
+                g->tcp_closed = true;
+                break;
+            }
+            if (n > 0) {
+                size_t used = parse_stream(g, sbuf, have + n);
+
+                have += n - used;
+                memmove(sbuf, sbuf + used, have);
+            }
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Start the destination with --incoming and hand over from @src.
+ * Return: the destination (serving), netbe-ctl's output in *out.
+ */
+static TestHost *handover(TestHost *src, const char *config, char **out)
+{
+    g_autofree char *incoming = g_build_filename(src->dir, "incoming.sock", NULL);
+    g_autofree char *cmd = g_strdup_printf("migrate %s", incoming);
+    const char *args[] = { "--incoming", incoming, "--incoming-timeout", "20", NULL };
+    TestHost *dst = test_host_spawn(config, NULL, args, NULL);
+
+    g_assert_nonnull(dst);
+    track_host(1, dst);
+    for (int i = 0; i < 250 && !g_file_test(incoming, G_FILE_TEST_EXISTS); i++) {
+        g_usleep(20000);
+    }
+    *out = test_host_ctl(src, cmd);
+    g_assert_nonnull(*out);
+    g_test_message("%s", *out);
+    g_assert_nonnull(strstr(*out, "migrated: downtime"));
+    g_assert_nonnull(strstr(*out, "2 backends, 3 fds"));  /* UDP, listener, TCP peer */
+    g_assert_cmpint(test_host_wait(src, 10000), ==, 0);     /* the source exits 0 */
+    g_assert_true(test_host_wait_serving(dst, 10000));
+    return dst;
+}
+
+/* The destination took the sockets over and never bound or listened itself. */
+static char *assert_adopted(TestHost *dst)
+{
+    char *log = NULL;
+
+    g_assert_true(g_file_get_contents(dst->log, &log, NULL, NULL));
+    g_test_message("destination log:\n%s", log);
+    g_assert_null(strstr(log, "listening on"));
+    g_assert_null(strstr(log, "datagrams on"));
+    g_assert_nonnull(strstr(log, "netdev 'guest1': took over the datagram transport"));
+    g_assert_nonnull(strstr(log, "netdev 'guest2': took over the listen transport"));
+    return log;
+}
+
+/* Start the source and learn its ports. */
+static TestHost *start_source(const char *config, struct sockaddr_in *host_udp,
+                              unsigned *listen_port)
+{
+    TestHost *src = test_host_start(config, NULL, NULL);
+
+    g_assert_nonnull(src);
+    track_host(0, src);
+    *host_udp = (struct sockaddr_in){ .sin_family = AF_INET,
+                                      .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    host_udp->sin_port = htons(port_from_log(src, "datagrams on 127.0.0.1:"));
+    *listen_port = port_from_log(src, "listening on 127.0.0.1:");
+    g_assert_cmpuint(ntohs(host_udp->sin_port), >, 0);
+    g_assert_cmpuint(*listen_port, >, 0);
+    return src;
+}
+
+/*
+ * Fails if a frame is lost, doubled, corrupted or reordered in either direction while the
+ * source hands over mid-stream, if the TCP guest's connection closes (a real QEMU would
+ * notice), if the frames after the handover did not go through the destination, or if
+ * the destination bound or listened itself instead of adopting the source's sockets.
+ */
+static void test_guests_never_notice_handover(void)
+{
+    Guests g = { .rate = 3000, .count = 6000 };
+    unsigned udp_port, listen_port;
+    g_autofree char *config = NULL, *out = NULL, *log = NULL, *stats = NULL;
+    TestHost *src, *dst;
+    GThread *tx, *rx;
+
+    g.udp = udp_peer(&udp_port);
+    config = lan_config(udp_port);
+    src = start_source(config, &g.host_udp, &listen_port);
+    g.tcp = tcp_peer(listen_port, 0);
+    g_assert_true(wait_log(src, "connected to"));   /* frames before that are dropped */
+    rx = g_thread_new("guests-rx", guests_receive, &g);
+    tx = g_thread_new("guests-tx", guests_send, &g);
+    g_usleep(700000);
+    dst = handover(src, config, &out);
+    g_thread_join(tx);
+    g_thread_join(rx);
+    g_test_message("UDP guest got %u (%u bad, %u out of order), TCP guest got %u (%u bad, %u out "
+                   "of order) of %u each", g.to_udp.received, g.to_udp.bad,
+                   g.to_udp.out_of_order, g.to_tcp.received, g.to_tcp.bad,
+                   g.to_tcp.out_of_order, g.count);
+    g_assert_false(g.tcp_closed);
+    g_assert_cmpuint(g.to_udp.received, ==, g.count);
+    g_assert_cmpuint(g.to_tcp.received, ==, g.count);
+    g_assert_cmpuint(g.to_udp.bad + g.to_udp.out_of_order, ==, 0);
+    g_assert_cmpuint(g.to_tcp.bad + g.to_tcp.out_of_order, ==, 0);
+    g_assert_cmpuint(g.to_udp.next, ==, g.count);
+    g_assert_cmpuint(g.to_tcp.next, ==, g.count);
+    /* the connection is still open: nothing more arrives, and no EOF either */
+    g_assert_true(st_quiet(g.tcp, 100));
+    log = assert_adopted(dst);
+    stats = test_host_ctl(dst, "stats --json");
+    g_test_message("destination stats: %s", stats);
+    g_assert_nonnull(stats);
+    g_assert_nonnull(strstr(stats, "\"netdev\":\"guest1\""));
+    g_assert_null(strstr(stats, "\"rx_frames\":0,"));   /* both netdevs forwarded there */
+    test_host_ctl(dst, "quit");
+    g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
+    test_host_free(src);
+    test_host_free(dst);
+    track_host(0, NULL);
+    track_host(1, NULL);
+    close(g.udp);
+    close(g.tcp);
+}
+
+/* "(N bytes received and M unsent carried over)" of @id in @log. */
+static void carried(const char *log, const char *id, unsigned *rx, unsigned *tx)
+{
+    g_autofree char *marker = g_strdup_printf("netdev '%s': took over", id);
+    const char *p = strstr(log, marker);
+
+    g_assert_nonnull(p);
+    p = strstr(p, " (");
+    g_assert_nonnull(p);
+    g_assert_cmpint(sscanf(p, " (%u bytes received and %u unsent", rx, tx), ==, 2);
+}
+
+#define HALF_BIG_FRAMES 300
+#define HALF_BIG_LEN 30000
+#define HALF_SMALL_LEN 100
+#define HALF_SMALL_CUT 30
+
+/*
+ * Fails if a stream frame half received by the source (its first bytes in the source's
+ * buffer, the rest still to come) does not arrive whole and once through the destination,
+ * or if a frame the source had partly written to a full TCP peer does not continue from
+ * the byte where it stopped (a lost, repeated or reordered byte breaks the framing or the
+ * numbering), or if the state did not travel in the record (the destination says how
+ * many bytes it carried over).
+ */
+static void test_half_frames_continue_on_destination(void)
+{
+    struct sockaddr_in host_udp;
+    unsigned udp_port, listen_port, rx = 0, tx = 0;
+    g_autofree char *config = NULL, *out = NULL, *log = NULL, *stats = NULL;
+    static uint8_t f[ST_FRAME_MAX + 4];
+    uint8_t small[4 + HALF_SMALL_LEN];
+    uint32_t prefix = htonl(HALF_SMALL_LEN);
+    int udp, tcp;
+    TestHost *src, *dst;
+    ssize_t n;
+
+    udp = udp_peer(&udp_port);
+    config = lan_config(udp_port);
+    src = start_source(config, &host_udp, &listen_port);
+    tcp = tcp_peer(listen_port, 4096);     /* reads nothing for now: the source fills up */
+    g_assert_true(wait_log(src, "connected to"));
+    for (uint32_t i = 0; i < HALF_BIG_FRAMES; i++) {
+        make_frame(f, HALF_BIG_LEN, i, 0);
+        g_assert_cmpint(sendto(udp, f, HALF_BIG_LEN, 0, (struct sockaddr *)&host_udp,
+                               sizeof(host_udp)), ==, HALF_BIG_LEN);
+        g_usleep(2000);   /* the host's UDP socket holds only a few of these */
+    }
+    /* the TCP guest writes the first bytes of a frame, the source reads them */
+    make_frame(small + 4, HALF_SMALL_LEN, 7, 1);
+    memcpy(small, &prefix, 4);
+    g_assert_true(write_all(tcp, small, 4 + HALF_SMALL_CUT));
+    g_usleep(200000);
+    stats = test_host_ctl(src, "stats");
+    g_test_message("source before the handover:\n%s", stats);
+    dst = handover(src, config, &out);
+    log = assert_adopted(dst);
+    carried(log, "guest2", &rx, &tx);
+    g_test_message("carried over: %u bytes received, %u unsent", rx, tx);
+    g_assert_cmpuint(rx, ==, 4 + HALF_SMALL_CUT);
+    g_assert_cmpuint(tx, >, 0);
+    g_assert_cmpuint(tx, <, 4 + HALF_BIG_LEN + 1);
+    /* the rest of the half received frame: it arrives whole, once */
+    g_assert_true(write_all(tcp, small + 4 + HALF_SMALL_CUT, HALF_SMALL_LEN - HALF_SMALL_CUT));
+    n = st_recv_dgram(udp, f, sizeof(f));
+    g_assert_cmpint(n, ==, HALF_SMALL_LEN);
+    g_assert_cmpint(frame_seq(f, n, 1), ==, 7);
+    g_assert_true(st_quiet(udp, 100));
+    /* every big frame, in order, intact: the half-sent one continued where it stopped */
+    for (uint32_t i = 0; i < HALF_BIG_FRAMES; i++) {
+        n = st_read_framed(tcp, f, sizeof(f));
+        if (n != HALF_BIG_LEN || frame_seq(f, n, 0) != i) {
+            g_error("frame %u: length %zd, number %" G_GINT64_FORMAT, i, n,
+                    n > 0 ? frame_seq(f, n, 0) : -1);
+        }
+    }
+    g_assert_true(st_quiet(tcp, 100));
+    test_host_ctl(dst, "quit");
+    g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
+    test_host_free(src);
+    test_host_free(dst);
+    track_host(0, NULL);
+    track_host(1, NULL);
+    close(udp);
+    close(tcp);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    signal(SIGABRT, kill_hosts_on_abort);
+    g_test_add_func("/socket-handover/guests-never-notice", test_guests_never_notice_handover);
+    g_test_add_func("/socket-handover/half-frames-continue", test_half_frames_continue_on_destination);
+    return g_test_run();
+}
