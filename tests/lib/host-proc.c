@@ -1,5 +1,6 @@
 /* host-proc.c - test helpers: run netbe-host on a config and talk to its control socket. */
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -37,6 +38,13 @@ TestHost *test_host_start(const char *config_text, const char *netns,
     return test_host_start_as(config_text, netns, extra_args, NULL);
 }
 
+/* In the child: die with the test, so a failed assertion leaves no netbe-host behind
+ * (one would hold the test's output open and turn a failure into a timeout). */
+static void die_with_parent(gpointer unused)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
 TestHost *test_host_spawn(const char *config_text, const char *netns,
                           const char *const *extra_args, const char *user)
 {
@@ -68,8 +76,8 @@ TestHost *test_host_spawn(const char *config_text, const char *netns,
     }
     g_string_append_printf(cmd, " 2>'%s'", h->log);
     argv[2] = cmd->str;
-    if (!g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
-                       &h->pid, &err)) {
+    if (!g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent,
+                       NULL, &h->pid, &err)) {
         g_printerr("# cannot start netbe-host: %s\n", err->message);
         test_host_free(h);
         return NULL;

@@ -40,6 +40,28 @@ static void expect_dgram(int fd, size_t len, unsigned seed)
     g_assert_true(st_check(got, len, seed));
 }
 
+/* Wait up to 10 s until netbe-host's log holds @needle @count times: the plugin logs each
+ * completed connect, and a frame sent before netbe has seen its connect complete is
+ * (rightly) dropped, so the test must not race it. */
+static void wait_log_count(TestHost *h, const char *needle, unsigned count)
+{
+    for (int i = 0; i < 500; i++) {
+        g_autofree char *log = NULL;
+        unsigned n = 0;
+
+        if (g_file_get_contents(h->log, &log, NULL, NULL)) {
+            for (const char *p = log; (p = strstr(p, needle)); p++) {
+                n++;
+            }
+        }
+        if (n >= count) {
+            return;
+        }
+        g_usleep(20000);
+    }
+    g_error("netbe-host did not log '%s' %u times", needle, count);
+}
+
 /* The "stats --json" entry of @id: {"netdev":"ID","queue":0,...} as a substring. */
 static void assert_stats(TestHost *h, const char *id, unsigned tx, unsigned txb, unsigned txd,
                          unsigned rx, unsigned rxb)
@@ -80,6 +102,7 @@ static void test_host_joins_udp_and_streams_unprivileged(void)
     g_assert_nonnull(h);
     p.cli_accepted = st_accept(l);
     g_assert_cmpint(p.cli_accepted, >=, 0);
+    wait_log_count(h, "netdev 'net2': connected to", 1);
     p.srv_client = st_unix_connect(abstract);
     g_assert_cmpint(p.srv_client, >=, 0);
 
@@ -107,6 +130,7 @@ static void test_host_joins_udp_and_streams_unprivileged(void)
     close(p.cli_accepted);
     p.cli_accepted = st_accept(l);
     g_assert_cmpint(p.cli_accepted, >=, 0);
+    wait_log_count(h, "netdev 'net2': connected to", 2);
     st_fill(frame, 200, 4);
     send_udp(&p, frame, 200);
     expect_framed(p.cli_accepted, 200, 4);

@@ -282,6 +282,42 @@ static void test_load_with_missing_fd_refused(void)
     close(pipefd[1]);
 }
 
+/*
+ * A record of the right shape whose queue fd is a pipe, not a TAP, is refused with a
+ * message that says so, and both fds are closed. Fails if the plugin adopts a non-TAP fd.
+ */
+static void test_load_with_non_tap_fd_refused(void)
+{
+    TapState st = sample_state();
+    g_autoptr(GBytes) bytes = tap_state_encode(&st);
+    g_autoptr(GError) err = NULL;
+    NetbeMigWriter *w = netbe_mig_writer_new();
+    NetbeRuntime *rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
+    NetbeBackend *be = linked_tap_backend(rt, "dst", "tap0");
+    NetbeMigReader *r;
+    int pipefd[2], dups[2];
+    size_t len;
+    const void *data;
+
+    g_assert_cmpint(pipe(pipefd), ==, 0);
+    netbe_mig_put_bytes(w, g_bytes_get_data(bytes, NULL), (uint32_t)g_bytes_get_size(bytes));
+    netbe_mig_put_fd(w, pipefd[0]);
+    netbe_mig_put_fd(w, pipefd[1]);
+    data = netbe_mig_writer_data(w, &len);
+    r = reader_with_dups(data, len, pipefd, 2, dups);
+    g_assert_false(be->desc->load(be, r, &err));
+    g_test_message("%s", err->message);
+    g_assert_nonnull(strstr(err->message, "not a TAP device"));
+    netbe_mig_reader_free(r);
+    g_assert_cmpint(fcntl(dups[0], F_GETFD), ==, -1);
+    g_assert_cmpint(fcntl(dups[1], F_GETFD), ==, -1);
+    g_assert_false(be->connected);
+    netbe_mig_writer_free(w);
+    netbe_runtime_free(rt);
+    close(pipefd[0]);
+    close(pipefd[1]);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -289,5 +325,6 @@ int main(int argc, char **argv)
     g_test_add_func("/tap/state/malformed-refused", test_malformed_refused);
     g_test_add_func("/tap/state/handover-adopts-live-tap", test_handover_adopts_live_tap);
     g_test_add_func("/tap/state/load-with-missing-fd-refused", test_load_with_missing_fd_refused);
+    g_test_add_func("/tap/state/load-with-non-tap-fd-refused", test_load_with_non_tap_fd_refused);
     return g_test_run();
 }
