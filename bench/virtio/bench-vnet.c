@@ -169,15 +169,27 @@ typedef struct RawSink {
     int fd;
 } RawSink;
 
+/* --raw-ring N: the raw loop reads into N rotating 4 KiB buffers, the guest's RX buffer
+ * size (as a device filling an RX ring does: cold lines and TLB entries), instead of one
+ * hot buffer; 0 = one buffer. A frame longer than 4 KiB runs into the next buffers. */
+static unsigned raw_ring_slots;
+
 static unsigned raw_drain(void *opaque, unsigned want)
 {
     static uint8_t buf[70000];
+    static uint8_t *ring;
+    static unsigned slot;
     RawSink *r = opaque;
     unsigned got = 0;
     int idle = 0;
 
+    if (raw_ring_slots && !ring) {
+        ring = g_malloc0((size_t)raw_ring_slots * 4096 + sizeof(buf));
+    }
     while (got < want && idle < 1000) {
-        if (read(r->fd, buf, sizeof(buf)) > 0) {
+        uint8_t *dst = ring ? ring + (size_t)(slot++ % raw_ring_slots) * 4096 : buf;
+
+        if (read(r->fd, dst, sizeof(buf)) > 0) {
             got++;
             idle = 0;
         } else {
@@ -342,6 +354,8 @@ int main(int argc, char **argv)
             json = argv[++i];
         } else if (g_str_equal(argv[i], "--only") && i + 1 < argc) {
             only = argv[++i]; /* e.g. "tap->guest:64B", for profiling */
+        } else if (g_str_equal(argv[i], "--raw-ring") && i + 1 < argc) {
+            raw_ring_slots = atoi(argv[++i]); /* diagnosis: a baseline with cold buffers */
         } else if (g_str_equal(argv[i], "--seconds") && i + 1 < argc) {
             seconds = g_ascii_strtod(argv[++i], NULL);
         }
