@@ -3,6 +3,9 @@
  * moved by the runtime stream, malformed device records, GUEST_ANNOUNCE. */
 #include <endian.h>
 #include <errno.h>
+#include <net/if.h>
+#include <linux/if_packet.h>
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -10,6 +13,7 @@
 #include <unistd.h>
 #include "harness.h"
 #include "netbe/migrate.h"
+#include "netns.h"
 
 #define F(bit) (1ull << (bit))
 #define PAYLOAD 100
@@ -17,9 +21,13 @@
 
 static const uint8_t peer_mac[6] = { 0x02, 0, 0, 0, 0, 0x99 };
 
-/* A guest on device "d0" of runtime 1 (source), the socketpair peer, and runtime 2. */
+/* A guest on device "d0" of runtime 1 (source), the peer, and runtime 2. The backend is
+ * the vtest fixture (a socketpair; the peer's frames carry the 12-byte header) or, as
+ * root, a real TAP "vho0" in a namespace (the peer is a packet socket on it). */
 typedef struct Ho {
-    int peer, be_end;           /* socketpair: the test's end, the backend's */
+    int peer, be_end;           /* the test's end; the backend's socketpair end (vtest) */
+    char *ns;                   /* TAP: the namespace */
+    unsigned peer_hdr;          /* header bytes before each frame at the peer */
     NetbeRuntime *rt1, *rt2;
     NetbeDevice *a, *b;
     VgGuest *g;
@@ -31,35 +39,72 @@ typedef struct Ho {
 static NetbeRuntime *ho_runtime(Ho *h)
 {
     NetbeRuntime *rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
-    g_autofree char *conf = g_strdup_printf(
-        "[netdev.n0]\ntype = vtest\nfds = %d\nvnet_hdr = on\noffloads = 1\n"
-        "[device.d0]\nnetdev = n0\nconnect = deferred\n", h->be_end);
+    g_autofree char *conf = h->ns
+        ? g_strdup("[netdev.n0]\ntype = tap\nifname = vho0\nvnet_hdr = on\n"
+                   "[device.d0]\nnetdev = n0\nconnect = deferred\n")
+        : g_strdup_printf("[netdev.n0]\ntype = vtest\nfds = %d\nvnet_hdr = on\noffloads = 1\n"
+                          "[device.d0]\nnetdev = n0\nconnect = deferred\n", h->be_end);
     GError *err = NULL;
 
-    netbe_runtime_set_plugin_path(rt, g_getenv("NETBE_VTEST_DIR"));
+    netbe_runtime_set_plugin_path(rt, g_getenv(h->ns ? "NETBE_PLUGIN_PATH" : "NETBE_VTEST_DIR"));
     g_assert_true(netbe_runtime_load_config_string(rt, conf, "handover.ini", &err));
     g_assert_no_error(err);
     return rt;
 }
 
-static Ho *ho_new(const VgOptions *opt)
+/* TAP: a packet socket on vho0 in the namespace for our ethertype (incoming only). */
+static int ho_packet_socket(Ho *h)
+{
+    int saved = test_netns_enter(h->ns), fd;
+    struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(TYPE_SEQ) };
+
+    fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(TYPE_SEQ));
+    ll.sll_ifindex = if_nametoindex("vho0");
+    test_netns_leave(saved);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ll.sll_ifindex, >, 0);
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&ll, sizeof(ll)), ==, 0);
+    return fd;
+}
+
+static Ho *ho_new_on(const VgOptions *opt, bool tap)
 {
     Ho *h = g_new0(Ho, 1);
     int sv[2], size = 8 << 20;
 
-    g_assert_cmpint(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), ==, 0);
-    for (int k = 0; k < 2; k++) {
-        setsockopt(sv[k], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
-        setsockopt(sv[k], SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
+    h->be_end = -1;
+    if (tap) {
+        int saved;
+
+        h->ns = test_netns_create("vho");
+        h->rt1 = ho_runtime(h);
+        saved = test_netns_enter(h->ns); /* the deferred TAP opens at DRIVER_OK */
+        h->g = vg_new(h->rt1, "d0", opt);
+        test_netns_leave(saved);
+        g_assert_cmpint(test_sh("ip -n %s link set vho0 address 02:00:00:00:00:99 && "
+                                "ip -n %s link set vho0 up", h->ns, h->ns), ==, 0);
+        h->peer = ho_packet_socket(h);
+    } else {
+        g_assert_cmpint(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), ==, 0);
+        for (int k = 0; k < 2; k++) {
+            setsockopt(sv[k], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
+            setsockopt(sv[k], SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
+        }
+        h->peer = sv[0];
+        h->be_end = sv[1];
+        h->peer_hdr = VG_HDR_LEN;
+        h->rt1 = ho_runtime(h);
+        h->g = vg_new(h->rt1, "d0", opt);
     }
-    h->peer = sv[0];
-    h->be_end = sv[1];
-    h->rt1 = ho_runtime(h);
-    h->g = vg_new(h->rt1, "d0", opt);
     h->a = h->g->dev;
     h->dir = g_dir_make_tmp("vnet-ho-XXXXXX", NULL);
     h->sock = g_build_filename(h->dir, "mig.sock", NULL);
     return h;
+}
+
+static Ho *ho_new(const VgOptions *opt)
+{
+    return ho_new_on(opt, false);
 }
 
 static void ho_free(Ho *h)
@@ -68,7 +113,13 @@ static void ho_free(Ho *h)
     netbe_runtime_free(h->rt2);
     netbe_runtime_free(h->rt1);
     close(h->peer);
-    close(h->be_end);
+    if (h->be_end >= 0) {
+        close(h->be_end);
+    }
+    if (h->ns) {
+        test_netns_delete(h->ns);
+        g_free(h->ns);
+    }
     unlink(h->sock);
     rmdir(h->dir);
     g_free(h->sock);
@@ -106,9 +157,9 @@ static void peer_send(Ho *h, unsigned n)
     uint8_t f[200] = { 0 };
 
     for (unsigned i = 0; i < n; i++) {
-        size_t len = seq_frame(f + VG_HDR_LEN, h->g->mac, peer_mac, h->rx_next);
+        size_t len = h->peer_hdr + seq_frame(f + h->peer_hdr, h->g->mac, peer_mac, h->rx_next);
 
-        g_assert_cmpint(send(h->peer, f, VG_HDR_LEN + len, 0), ==, (ssize_t)(VG_HDR_LEN + len));
+        g_assert_cmpint(send(h->peer, f, len, 0), ==, (ssize_t)len);
         h->rx_next++;
     }
 }
@@ -122,8 +173,8 @@ static void peer_take(Ho *h)
     while ((n = recv(h->peer, f, sizeof(f), MSG_DONTWAIT)) > 0) {
         uint32_t seq;
 
-        g_assert_cmpint(n, ==, VG_HDR_LEN + 14 + PAYLOAD);
-        memcpy(&seq, f + VG_HDR_LEN + 14, 4);
+        g_assert_cmpint(n, ==, h->peer_hdr + 14 + PAYLOAD);
+        memcpy(&seq, f + h->peer_hdr + 14, 4);
         g_assert_cmpuint(le32toh(seq), ==, h->tx_got);
         h->tx_got++;
     }
@@ -138,6 +189,9 @@ static void guest_take(Ho *h)
     while ((n = vg_recv_ready(h->g, 0, f, sizeof(f), NULL, NULL)) >= 0) {
         uint32_t seq;
 
+        if (n < 14 || f[12] != TYPE_SEQ >> 8 || f[13] != (TYPE_SEQ & 0xff)) {
+            continue; /* the namespace's own chatter (IPv6 ND) */
+        }
         g_assert_cmpint(n, ==, 14 + PAYLOAD);
         memcpy(&seq, f + 14, 4);
         g_assert_cmpuint(le32toh(seq), ==, h->rx_got);
@@ -291,9 +345,9 @@ static uint64_t queue_chains(NetbeDevice *dev, unsigned vq)
  * once, in order), if B restarts the ring indices (the guest would read stale used
  * entries), or if the guest sees DEVICE_NEEDS_RESET.
  */
-static void test_guest_traffic_survives_handover(void)
+static void traffic_handover(bool tap)
 {
-    Ho *h = ho_new(NULL);
+    Ho *h = ho_new_on(NULL, tap);
     uint64_t a_rx, a_tx;
 
     guest_send(h, 100);
@@ -316,17 +370,35 @@ static void test_guest_traffic_survives_handover(void)
     drain(h, 5000);
     g_assert_cmpuint(h->tx_got, ==, 200);
     g_assert_cmpuint(h->rx_got, ==, 200);
-    /* both devices did part of the work, and together exactly all of it */
+    /* both devices did part of the work, and together all of it (a TAP adds the
+     * namespace's chatter on RX) */
     g_assert_cmpuint(queue_chains(h->b, 0), >, 0);
     g_assert_cmpuint(queue_chains(h->b, 1), >, 0);
-    g_assert_cmpuint(a_rx + queue_chains(h->b, 0), ==, 200);
     g_assert_cmpuint(a_tx + queue_chains(h->b, 1), ==, 200);
-    /* the used indices continued where A left them */
-    g_assert_cmpuint(h->g->q[0].last_used, ==, 200);
     g_assert_cmpuint(h->g->q[1].last_used, ==, 200);
+    /* the used indices continued where A left them */
+    g_assert_cmpuint(h->g->q[0].last_used, ==, a_rx + queue_chains(h->b, 0));
+    if (!tap) {
+        g_assert_cmpuint(h->g->q[0].last_used, ==, 200);
+    }
     g_assert_cmpuint(netbe_vnet_get_status(h->b) & NETBE_VIRTIO_STATUS_NEEDS_RESET, ==, 0);
     g_assert_cmpuint(netbe_vnet_get_driver_features(h->b), ==, h->g->features);
     ho_free(h);
+}
+
+static void test_guest_traffic_survives_handover(void)
+{
+    traffic_handover(false);
+}
+
+/* The same through a real TAP in a namespace: its fds move, frames the namespace sends
+ * while A is paused wait in the TAP's queue and reach the guest through B. */
+static void test_tap_guest_traffic_survives_handover(void)
+{
+    if (!test_need_root_net()) {
+        return;
+    }
+    traffic_handover(true);
 }
 
 /*
@@ -627,6 +699,8 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/vnet-handover/guest_traffic_survives_handover",
                     test_guest_traffic_survives_handover);
+    g_test_add_func("/vnet-handover/tap_guest_traffic_survives_handover",
+                    test_tap_guest_traffic_survives_handover);
     g_test_add_func("/vnet-handover/pause_resume_restores_service",
                     test_pause_resume_restores_service);
     g_test_add_func("/vnet-handover/malformed_records_refused", test_malformed_records_refused);
