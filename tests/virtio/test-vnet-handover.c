@@ -402,6 +402,33 @@ static void test_tap_guest_traffic_survives_handover(void)
 }
 
 /*
+ * Fails if the TX chain the busy backend could not take (waiting for tx_ready when A is
+ * paused) is lost or sent twice: it must stay in the guest's ring and go out through B,
+ * followed by the rest, every frame once and in order.
+ */
+static void test_tx_chain_waiting_for_backend_moves(void)
+{
+    Ho *h = ho_new(NULL);
+    int small = 4096;
+    uint64_t a_tx;
+
+    g_assert_cmpint(setsockopt(h->be_end, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), ==, 0);
+    guest_send(h, 100); /* the peer reads nothing: the backend's socket fills up */
+    vg_pump_for(h->g, 50);
+    a_tx = queue_chains(h->a, 1);
+    g_assert_cmpuint(a_tx, >, 0);
+    g_assert_cmpuint(a_tx, <, 100); /* A waits for tx_ready with a chain in the ring */
+    netbe_device_pause(h->a);
+    ho_destination(h);
+    ho_move(h);
+    drain(h, 5000);
+    g_assert_cmpuint(h->tx_got, ==, 100);
+    g_assert_cmpuint(a_tx + queue_chains(h->b, 1), ==, 100);
+    g_assert_cmpuint(h->g->q[1].last_used, ==, 100);
+    ho_free(h);
+}
+
+/*
  * Fails if pausing does not stop both directions (frames reach the peer or the guest
  * while paused), or if resuming loses or repeats any of the frames that waited in the
  * ring and in the socket meanwhile.
@@ -701,6 +728,8 @@ int main(int argc, char **argv)
                     test_guest_traffic_survives_handover);
     g_test_add_func("/vnet-handover/tap_guest_traffic_survives_handover",
                     test_tap_guest_traffic_survives_handover);
+    g_test_add_func("/vnet-handover/tx_chain_waiting_for_backend_moves",
+                    test_tx_chain_waiting_for_backend_moves);
     g_test_add_func("/vnet-handover/pause_resume_restores_service",
                     test_pause_resume_restores_service);
     g_test_add_func("/vnet-handover/malformed_records_refused", test_malformed_records_refused);
