@@ -377,7 +377,7 @@ static void test_guests_never_notice_handover(void)
     g_assert_nonnull(stats);
     g_assert_nonnull(strstr(stats, "\"netdev\":\"guest1\""));
     g_assert_null(strstr(stats, "\"rx_frames\":0,"));   /* both netdevs forwarded there */
-    test_host_ctl(dst, "quit");
+    g_free(test_host_ctl(dst, "quit"));
     g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
     test_host_free(src);
     test_host_free(dst);
@@ -464,7 +464,7 @@ static void test_half_frames_continue_on_destination(void)
         }
     }
     g_assert_true(st_quiet(tcp, 100));
-    test_host_ctl(dst, "quit");
+    g_free(test_host_ctl(dst, "quit"));
     g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
     test_host_free(src);
     test_host_free(dst);
