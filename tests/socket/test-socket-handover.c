@@ -1,7 +1,8 @@
 /* test-socket-handover.c - live handover of socket netdevs between two netbe-host processes
  * (conf/default.ini's shape: a deferred hub joining a UDP netdev and a TCP stream listener):
  * guests sending numbered frames both ways never notice, and a frame half received or half
- * sent when the handover happens continues on the destination. No root needed. */
+ * sent when the handover happens continues on the destination; a real QEMU as the stream
+ * peer (-netdev stream on a unix socket) stays connected. No root needed. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "host-proc.h"
 #include "sock-test.h"
@@ -19,7 +21,7 @@
 #define HO_MIN_LEN (HO_HDR + 4)
 
 /* The hosts a test runs: killed if an assertion aborts it, so none is left behind. */
-static volatile GPid live_hosts[2];
+static volatile GPid live_hosts[3];   /* source, destination, QEMU */
 
 static void kill_hosts_on_abort(int sig)
 {
@@ -172,7 +174,9 @@ static void tally(Tally *t, int64_t seq)
 
 /* Two guests: numbered frames both ways at a steady rate, from threads. */
 typedef struct Guests {
-    int udp, tcp;
+    int udp, tcp;                  /* tcp: the guest behind the stream netdev */
+    bool tcp_is_dgram;             /* ... which is behind QEMU: a UDP socket to peer_to */
+    struct sockaddr_in peer_to;
     struct sockaddr_in host_udp;   /* guest1's localaddr on the host */
     unsigned rate, count;          /* frames/s each way, and how many */
     Tally to_udp, to_tcp;          /* frames the UDP guest got (from TCP), and the reverse */
@@ -200,7 +204,10 @@ static gpointer guests_send(gpointer data)
                                sizeof(g->host_udp)), ==, len);
         make_frame(f + 4, len, i, 1);
         memcpy(f, &prefix, 4);
-        if (!write_all(g->tcp, f, len + 4)) {
+        if (g->tcp_is_dgram) {
+            g_assert_cmpint(sendto(g->tcp, f + 4, len, 0, (struct sockaddr *)&g->peer_to,
+                                   sizeof(g->peer_to)), ==, len);
+        } else if (!write_all(g->tcp, f, len + 4)) {
             g->tcp_closed = true;
             break;
         }
@@ -260,6 +267,13 @@ static gpointer guests_receive(gpointer data)
             }
         }
         if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+            if (g->tcp_is_dgram) {
+                n = recv(g->tcp, d, sizeof(d), MSG_DONTWAIT);
+                if (n > 0) {
+                    tally(&g->to_tcp, frame_seq(d, n, 0));
+                }
+                continue;
+            }
             n = recv(g->tcp, sbuf + have, sizeof(sbuf) - have, MSG_DONTWAIT);
             if (n == 0 || (n < 0 && errno != EAGAIN)) {
                 g->tcp_closed = true;
@@ -474,11 +488,154 @@ static void test_half_frames_continue_on_destination(void)
     close(tcp);
 }
 
+/* QEMU relays for the stream guest: -netdev stream (client of @sock_path) and -netdev
+ * dgram (127.0.0.1:@qport to 127.0.0.1:@peer_port), joined by a QEMU hub; no guest. */
+static GPid qemu_relay(const char *qemu, const char *sock_path, unsigned qport,
+                       unsigned peer_port)
+{
+    g_autofree char *stream = g_strdup_printf("stream,id=s,server=off,addr.type=unix,"
+                                              "addr.path=%s", sock_path);
+    g_autofree char *dgram = g_strdup_printf("dgram,id=d,local.type=inet,local.host=127.0.0.1,"
+                                             "local.port=%u,remote.type=inet,"
+                                             "remote.host=127.0.0.1,remote.port=%u", qport,
+                                             peer_port);
+    const char *argv[] = {
+        qemu, "-M", "none", "-nodefaults", "-display", "none", "-netdev", stream,
+        "-netdev", dgram, "-netdev", "hubport,id=h1,hubid=0,netdev=s",
+        "-netdev", "hubport,id=h2,hubid=0,netdev=d", NULL,
+    };
+    GPid pid = -1;
+
+    g_assert_true(g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD |
+                                G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, &pid, NULL));
+    live_hosts[2] = pid;
+    return pid;
+}
+
+/* Return: true if QEMU was still running (it is stopped now). */
+static bool qemu_stop(GPid pid)
+{
+    int status;
+    bool running = waitpid(pid, &status, WNOHANG) == 0;
+
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 250 && waitpid(pid, &status, WNOHANG) != pid; i++) {
+        g_usleep(20000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, WNOHANG);
+    live_hosts[2] = 0;
+    return running;
+}
+
+/* One frame through the whole path each way (QEMU ready), then nothing left over. */
+static void probe_path(Guests *g)
+{
+    static uint8_t f[ST_FRAME_MAX];
+    bool a_got = false, b_got = false;
+
+    make_frame(f, 60, 0, 2);
+    for (int i = 0; i < 100 && !(a_got && b_got); i++) {
+        struct pollfd p[2] = { { .fd = g->udp, .events = POLLIN },
+                               { .fd = g->tcp, .events = POLLIN } };
+
+        sendto(g->udp, f, 60, 0, (struct sockaddr *)&g->host_udp, sizeof(g->host_udp));
+        sendto(g->tcp, f, 60, 0, (struct sockaddr *)&g->peer_to, sizeof(g->peer_to));
+        g_usleep(50000);
+        poll(p, 2, 0);
+        a_got |= p[0].revents & POLLIN;
+        b_got |= p[1].revents & POLLIN;
+    }
+    if (!(a_got && b_got)) {
+        g_error("probe: %s got nothing", a_got ? "the guest behind QEMU" : "the UDP guest");
+    }
+    g_usleep(200000);
+    while (recv(g->udp, f, sizeof(f), MSG_DONTWAIT) > 0 ||
+           recv(g->tcp, f, sizeof(f), MSG_DONTWAIT) > 0) {
+    }
+}
+
+/*
+ * Fails if QEMU, a stream client of the netdev (-netdev stream on a unix socket), notices
+ * the handover: its connection drops (it does not reconnect: frames would stop), a frame
+ * through it is lost, doubled or reordered, the destination sees a new peer, or the unix
+ * path is removed by the source (it belongs to the destination, which removes it at exit).
+ */
+static void test_qemu_stream_peer_never_notices(void)
+{
+    g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
+    Guests g = { .rate = 1000, .count = 2000, .tcp_is_dgram = true };
+    g_autofree char *sock_path = NULL, *config = NULL, *out = NULL, *dlog = NULL;
+    g_autofree char *slog = NULL;
+    unsigned a_port, b_port;
+    TestHost *src, *dst;
+    GThread *tx, *rx;
+    char *dir;
+    GPid pid;
+
+    if (!qemu) {
+        g_test_skip("qemu-system-x86_64 is not installed");
+        return;
+    }
+    dir = st_tmpdir_new();
+    sock_path = g_build_filename(dir, "lan.sock", NULL);
+    g.udp = udp_peer(&a_port);
+    g.tcp = udp_peer(&b_port);
+    g.peer_to = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(st_free_udp_port()),
+                                      .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    config = g_strdup_printf("[netdev.guest1]\ntype = socket\nlocaladdr = 127.0.0.1:0\n"
+                             "udp = 127.0.0.1:%u\n"
+                             "[netdev.guest2]\ntype = socket\nlisten = unix:%s\n"
+                             "[hub.lan]\nports = guest1, guest2\nconnect = deferred\n",
+                             a_port, sock_path);
+    src = test_host_start(config, NULL, NULL);
+    g_assert_nonnull(src);
+    track_host(0, src);
+    g.host_udp = (struct sockaddr_in){ .sin_family = AF_INET,
+                                       .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    g.host_udp.sin_port = htons(port_from_log(src, "datagrams on 127.0.0.1:"));
+    pid = qemu_relay(qemu, sock_path, ntohs(g.peer_to.sin_port), b_port);
+    g_assert_true(wait_log(src, "connected to"));
+    probe_path(&g);
+    rx = g_thread_new("guests-rx", guests_receive, &g);
+    tx = g_thread_new("guests-tx", guests_send, &g);
+    g_usleep(700000);
+    dst = handover(src, config, &out);
+    g_assert_true(g_file_test(sock_path, G_FILE_TEST_EXISTS));   /* the source left it */
+    g_thread_join(tx);
+    g_thread_join(rx);
+    g_test_message("A got %u (%u bad, %u out of order), B behind QEMU got %u (%u bad, %u out of "
+                   "order) of %u each", g.to_udp.received, g.to_udp.bad, g.to_udp.out_of_order,
+                   g.to_tcp.received, g.to_tcp.bad, g.to_tcp.out_of_order, g.count);
+    g_assert_cmpuint(g.to_udp.received, ==, g.count);
+    g_assert_cmpuint(g.to_tcp.received, ==, g.count);
+    g_assert_cmpuint(g.to_udp.bad + g.to_udp.out_of_order + g.to_tcp.bad +
+                     g.to_tcp.out_of_order, ==, 0);
+    dlog = assert_adopted(dst);
+    g_assert_true(g_file_get_contents(src->log, &slog, NULL, NULL));
+    g_assert_null(strstr(slog, "went away"));
+    g_assert_null(strstr(dlog, "went away"));
+    g_assert_null(strstr(dlog, "connected to"));      /* no new peer: QEMU's stayed */
+    g_assert_true(qemu_stop(pid));                    /* and QEMU ran all along */
+    g_free(test_host_ctl(dst, "quit"));
+    g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
+    g_assert_false(g_file_test(sock_path, G_FILE_TEST_EXISTS)); /* the destination's to remove */
+    test_host_free(src);
+    test_host_free(dst);
+    track_host(0, NULL);
+    track_host(1, NULL);
+    close(g.udp);
+    close(g.tcp);
+    st_tmpdir_free(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     signal(SIGABRT, kill_hosts_on_abort);
     g_test_add_func("/socket-handover/guests-never-notice", test_guests_never_notice_handover);
     g_test_add_func("/socket-handover/half-frames-continue", test_half_frames_continue_on_destination);
+    g_test_add_func("/socket-handover/qemu-stream-peer-never-notices",
+                    test_qemu_stream_peer_never_notices);
     return g_test_run();
 }
