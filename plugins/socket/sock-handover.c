@@ -380,7 +380,8 @@ bool sock_load(SockState *s, NetbeMigReader *r, GError **errp)
               "received and %u unsent carried over)", s->id, sock_mode_names[s->mode],
               lfd >= 0 ? "listener on " : "", where ? where : "",
               lfd >= 0 && dfd >= 0 ? ", " : "", dfd >= 0 ? "peer " : "",
-              dfd >= 0 ? s->peer_text : lfd >= 0 ? "" : "down", st.rx_len, st.tx_len);
+              dfd >= 0 ? s->peer_text : lfd >= 0 ? "" :
+              (st.flags & SOCK_MIG_F_RETRY) ? "down, reconnecting" : "down", st.rx_len, st.tx_len);
     ok = true;
 out:
     if (!ok) {

@@ -294,7 +294,7 @@ static gpointer guests_receive(gpointer data)
  * Start the destination with --incoming and hand over from @src.
  * Return: the destination (serving), netbe-ctl's output in *out.
  */
-static TestHost *handover(TestHost *src, const char *config, char **out)
+static TestHost *handover(TestHost *src, const char *config, const char *moved, char **out)
 {
     g_autofree char *incoming = g_build_filename(src->dir, "incoming.sock", NULL);
     g_autofree char *cmd = g_strdup_printf("migrate %s", incoming);
@@ -310,10 +310,21 @@ static TestHost *handover(TestHost *src, const char *config, char **out)
     g_assert_nonnull(*out);
     g_test_message("%s", *out);
     g_assert_nonnull(strstr(*out, "migrated: downtime"));
-    g_assert_nonnull(strstr(*out, "2 backends, 3 fds"));  /* UDP, listener, TCP peer */
+    g_assert_nonnull(strstr(*out, moved));
     g_assert_cmpint(test_host_wait(src, 10000), ==, 0);     /* the source exits 0 */
     g_assert_true(test_host_wait_serving(dst, 10000));
     return dst;
+}
+
+/* @h's log, which says @text. */
+static char *assert_log_has(TestHost *h, const char *text)
+{
+    char *log = NULL;
+
+    g_assert_true(g_file_get_contents(h->log, &log, NULL, NULL));
+    g_test_message("log of %s:\n%s", h->config, log);
+    g_assert_nonnull(strstr(log, text));
+    return log;
 }
 
 /* The destination took the sockets over and never bound or listened itself. */
@@ -369,7 +380,7 @@ static void test_guests_never_notice_handover(void)
     rx = g_thread_new("guests-rx", guests_receive, &g);
     tx = g_thread_new("guests-tx", guests_send, &g);
     g_usleep(700000);
-    dst = handover(src, config, &out);
+    dst = handover(src, config, "2 backends, 3 fds", &out);
     g_thread_join(tx);
     g_thread_join(rx);
     g_test_message("UDP guest got %u (%u bad, %u out of order), TCP guest got %u (%u bad, %u out "
@@ -456,7 +467,7 @@ static void test_half_frames_continue_on_destination(void)
     g_usleep(200000);
     stats = test_host_ctl(src, "stats");
     g_test_message("source before the handover:\n%s", stats);
-    dst = handover(src, config, &out);
+    dst = handover(src, config, "2 backends, 3 fds", &out);
     log = assert_adopted(dst);
     carried(log, "guest2", &rx, &tx);
     g_test_message("carried over: %u bytes received, %u unsent", rx, tx);
@@ -486,6 +497,89 @@ static void test_half_frames_continue_on_destination(void)
     track_host(1, NULL);
     close(udp);
     close(tcp);
+}
+
+/* A blocking TCP listener on 127.0.0.1:@port (0: any; set on return). */
+static int tcp_server(unsigned *port)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(*port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+    g_assert_cmpint(listen(fd, 4), ==, 0);
+    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&a, &len), ==, 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static int accept_within(int lfd, int ms)
+{
+    struct pollfd p = { .fd = lfd, .events = POLLIN };
+
+    g_assert_cmpint(poll(&p, 1, ms), ==, 1);
+    return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+/* A frame written framed on @from arrives whole on @to. */
+static void pass_framed(int from, int to, uint32_t seq)
+{
+    static uint8_t f[ST_FRAME_MAX];
+
+    make_frame(f, frame_len(seq), seq, 0);
+    g_assert_true(st_write_framed(from, f, frame_len(seq)));
+    g_assert_cmpint(st_read_framed(to, f, sizeof(f)), ==, frame_len(seq));
+    g_assert_cmpint(frame_seq(f, frame_len(seq), 0), ==, seq);
+}
+
+/*
+ * Fails if a client netdev's state does not move: the connected client (c1) must keep its
+ * connection (no reconnect on the destination, the server's socket carries frames after),
+ * and the client that was down and waiting to reconnect (c2) must go on trying from the
+ * destination and connect there once its server appears.
+ */
+static void test_client_states_move(void)
+{
+    unsigned p1 = 0, p2 = 0;
+    int l1 = tcp_server(&p1), l2, c1, c2;
+    g_autofree char *config = NULL, *out = NULL, *dlog = NULL;
+    TestHost *src, *dst;
+
+    l2 = tcp_server(&p2);
+    close(l2);          /* nobody there yet: c2 is refused and retries every second */
+    config = g_strdup_printf("[netdev.c1]\ntype = socket\nconnect = 127.0.0.1:%u\n"
+                             "reconnect = 1\n"
+                             "[netdev.c2]\ntype = socket\nconnect = 127.0.0.1:%u\n"
+                             "reconnect = 1\n"
+                             "[hub.lan]\nports = c1, c2\nconnect = deferred\n", p1, p2);
+    src = test_host_start(config, NULL, NULL);
+    g_assert_nonnull(src);
+    track_host(0, src);
+    c1 = accept_within(l1, ST_TIMEOUT_MS);
+    g_assert_true(wait_log(src, "netdev 'c1': connected to"));
+    g_assert_true(wait_log(src, "netdev 'c2': cannot connect"));
+    dst = handover(src, config, "2 backends, 1 fds", &out);   /* c1's stream; c2 has none */
+    l2 = tcp_server(&p2);
+    c2 = accept_within(l2, 3000);                            /* the destination retried */
+    g_assert_cmpint(c2, >=, 0);
+    g_assert_true(wait_log(dst, "netdev 'c2': connected to"));
+    pass_framed(c1, c2, 1);
+    pass_framed(c2, c1, 2);
+    dlog = assert_log_has(dst, "netdev 'c1': took over the connect transport");
+    g_assert_null(strstr(dlog, "netdev 'c1': connected to"));  /* kept, not reconnected */
+    g_assert_null(strstr(dlog, "went away"));
+    g_free(test_host_ctl(dst, "quit"));
+    g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
+    test_host_free(src);
+    test_host_free(dst);
+    track_host(0, NULL);
+    track_host(1, NULL);
+    close(c1);
+    close(c2);
+    close(l1);
+    close(l2);
 }
 
 /* QEMU relays for the stream guest: -netdev stream (client of @sock_path) and -netdev
@@ -600,7 +694,7 @@ static void test_qemu_stream_peer_never_notices(void)
     rx = g_thread_new("guests-rx", guests_receive, &g);
     tx = g_thread_new("guests-tx", guests_send, &g);
     g_usleep(700000);
-    dst = handover(src, config, &out);
+    dst = handover(src, config, "2 backends, 3 fds", &out);
     g_assert_true(g_file_test(sock_path, G_FILE_TEST_EXISTS));   /* the source left it */
     g_thread_join(tx);
     g_thread_join(rx);
@@ -635,6 +729,7 @@ int main(int argc, char **argv)
     signal(SIGABRT, kill_hosts_on_abort);
     g_test_add_func("/socket-handover/guests-never-notice", test_guests_never_notice_handover);
     g_test_add_func("/socket-handover/half-frames-continue", test_half_frames_continue_on_destination);
+    g_test_add_func("/socket-handover/client-states-move", test_client_states_move);
     g_test_add_func("/socket-handover/qemu-stream-peer-never-notices",
                     test_qemu_stream_peer_never_notices);
     return g_test_run();
