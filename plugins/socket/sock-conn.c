@@ -19,7 +19,9 @@ void sock_update_events(SockState *s)
     if (!s->watch) {
         return;
     }
-    if (s->connecting) {
+    if (s->adopted_idle) {
+        ev = 0; /* handed over to us, not committed yet: the source may still resume */
+    } else if (s->connecting) {
         ev = G_IO_OUT;
     } else {
         bool room = !s->stream || s->rx_tail - s->rx_head < SOCK_RX_BUF_SIZE;

@@ -292,9 +292,10 @@ static void adopt(SockState *s, const SockMigState *st, int lfd, int dfd)
         s->rx_buf = g_malloc(SOCK_RX_BUF_SIZE);
         s->tx_buf = g_malloc(SOCK_FRAME_MAX + SOCK_LEN_SIZE);
     }
+    s->adopted_idle = true; /* until sock_handover_running() */
     if (lfd >= 0) {
         s->listen_fd = lfd;
-        s->listen_watch = netbe_fd_watch_new(s->be, lfd, G_IO_IN, sock_listen_event, s);
+        s->listen_watch = netbe_fd_watch_new(s->be, lfd, 0, sock_listen_event, s);
     }
     if (dfd >= 0) {
         s->fd = dfd;
@@ -313,9 +314,7 @@ static void adopt(SockState *s, const SockMigState *st, int lfd, int dfd)
         s->watch = netbe_fd_watch_new(s->be, dfd, 0, sock_conn_event, s);
         sock_update_events(s);
     }
-    if (st->flags & SOCK_MIG_F_RETRY) {
-        sock_schedule_retry(s, st->retry_ms);
-    }
+    s->adopted_retry_ms = st->flags & SOCK_MIG_F_RETRY ? st->retry_ms + 1 : 0;
 }
 
 /* The address @fd is bound to, for the log (a :0 config shows the real port). */
@@ -400,13 +399,26 @@ out:
 
 /*
  * sock_handover_running() - the runtime polls us: a saved source resumed (its unix paths
- * are its own again), and an adopted netdev runs (the paths the source created are ours to
- * remove at cleanup; not before, as a failed handover leaves them to the source).
+ * are its own again), or an adopted netdev runs, after the commit: only now it accepts,
+ * reads, writes the unsent tail and reconnects, and the paths the source created are its
+ * to remove at cleanup (a handover that fails before leaves all that to the source).
  */
 void sock_handover_running(SockState *s)
 {
     s->saved = false;
+    if (!s->adopted_idle) {
+        return;
+    }
+    s->adopted_idle = false;
     s->listen_unlink |= s->adopted_listen_unlink;
     s->local_unlink |= s->adopted_local_unlink;
     s->adopted_listen_unlink = s->adopted_local_unlink = false;
+    if (s->listen_watch) {
+        netbe_fd_watch_set_events(s->listen_watch, G_IO_IN);
+    }
+    if (s->adopted_retry_ms) {
+        sock_schedule_retry(s, s->adopted_retry_ms - 1);
+        s->adopted_retry_ms = 0;
+    }
+    sock_update_events(s);
 }

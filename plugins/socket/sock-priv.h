@@ -98,6 +98,9 @@ typedef struct SockState {
                                 * are the destination's now: cleanup leaves them */
     bool adopted_listen_unlink; /* destination: the source created the path; ours to */
     bool adopted_local_unlink;  /* remove once we run (not if the handover fails) */
+    bool adopted_idle;         /* destination: adopted, not run yet: no reads, writes, accepts
+                                * or reconnects until the commit (the source may resume) */
+    unsigned adopted_retry_ms; /* the reconnect attempt to schedule then, +1 (0: none) */
 } SockState;
 
 /* sock-addr.c */
