@@ -45,13 +45,19 @@ static bool *filter_flag(VnetDev *vd, unsigned bit)
 
 /* ---- pause / resume ---- */
 
-static void vnet_kick_unwatch(VnetQueue *q)
+/* Stop watching every queue's kick fd (a foreign loop resyncs its fd set). */
+static void vnet_kicks_unwatch(VnetDev *vd)
 {
-    if (q->kick_src) {
-        g_source_destroy(q->kick_src);
-        g_source_unref(q->kick_src);
-        q->kick_src = NULL;
+    for (unsigned i = 0; i < vd->nqueues; i++) {
+        VnetQueue *q = &vd->queues[i];
+
+        if (q->kick_src) {
+            g_source_destroy(q->kick_src);
+            g_source_unref(q->kick_src);
+            q->kick_src = NULL;
+        }
     }
+    netbe_loop_fd_note_change(vd->dev->rt->loop_fd, vd->dev->rt->ctx);
 }
 
 void vnet_pause(VnetDev *vd)
@@ -63,11 +69,10 @@ void vnet_pause(VnetDev *vd)
     if (vd->started) {
         netbe_backend_stop(vd->be);
     }
+    vnet_kicks_unwatch(vd); /* kicks wait in the eventfd (or go to the destination) */
     for (unsigned i = 0; i < vd->nqueues; i++) {
         VnetQueue *q = &vd->queues[i];
 
-        /* kicks wait in the eventfd (or go to the destination's device) */
-        vnet_kick_unwatch(q);
         if (!q->vq.ready || q->vq.broken) {
             continue;
         }
@@ -375,9 +380,7 @@ bool vnet_load(VnetDev *vd, NetbeMigReader *r, GError **errp)
     vnet_mig_apply(vd, &s);
     /* paused until netbe_device_resume(): the source may still roll back */
     vd->paused = true;
-    for (unsigned i = 0; i < vd->nqueues; i++) {
-        vnet_kick_unwatch(&vd->queues[i]);
-    }
+    vnet_kicks_unwatch(vd);
     vd->load_pending = (vd->status & NETBE_VIRTIO_STATUS_DRIVER_OK) &&
                        !(vd->status & NETBE_VIRTIO_STATUS_FAILED);
     ok = true;
