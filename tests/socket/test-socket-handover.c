@@ -5,6 +5,7 @@
  * peer (-netdev stream on a unix socket) stays connected. No root needed. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -582,6 +583,65 @@ static void test_client_states_move(void)
     close(l2);
 }
 
+/* netbe-host on @config_text, inheriting the open fds (test_host_start closes them). */
+static TestHost *start_inheriting(const char *config_text)
+{
+    TestHost *h = g_new0(TestHost, 1);
+    g_autofree char *cmd = NULL;
+    const char *argv[] = { "/bin/sh", "-c", NULL, NULL };
+
+    h->dir = g_dir_make_tmp("netbe-test-XXXXXX", NULL);
+    h->config = g_build_filename(h->dir, "netbe.ini", NULL);
+    h->control = g_build_filename(h->dir, "control.sock", NULL);
+    h->log = g_build_filename(h->dir, "host.log", NULL);
+    g_assert_true(g_file_set_contents(h->config, config_text, -1, NULL));
+    cmd = g_strdup_printf("exec '%s' -c '%s' --control '%s' 2>'%s'",
+                          test_env_path("NETBE_HOST"), h->config, h->control, h->log);
+    argv[2] = cmd;
+    g_assert_true(g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD |
+                                G_SPAWN_LEAVE_DESCRIPTORS_OPEN, NULL, NULL, &h->pid, NULL));
+    track_host(0, h);
+    g_assert_true(test_host_wait_serving(h, 10000));
+    return h;
+}
+
+/*
+ * Fails if a netdev on an inherited stream (fd = N) does not move: the destination, which
+ * never had fd N, must take the socket from the stream and go on framing on it.
+ */
+static void test_inherited_fd_moves(void)
+{
+    int fv[2], gv[2];   /* [1] goes to netbe-host as fd = N (no close-on-exec); [0]: peer */
+    g_autofree char *config = NULL, *out = NULL, *dlog = NULL;
+    TestHost *src, *dst;
+
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, fv), ==, 0);
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, gv), ==, 0);
+    fcntl(fv[0], F_SETFD, FD_CLOEXEC);
+    fcntl(gv[0], F_SETFD, FD_CLOEXEC);
+    config = g_strdup_printf("[netdev.f]\ntype = socket\nfd = %d\n"
+                             "[netdev.g]\ntype = socket\nfd = %d\n"
+                             "[hub.lan]\nports = f, g\nconnect = deferred\n", fv[1], gv[1]);
+    src = start_inheriting(config);
+    close(fv[1]);
+    close(gv[1]);
+    pass_framed(fv[0], gv[0], 1);
+    dst = handover(src, config, "2 backends, 2 fds", &out);
+    pass_framed(fv[0], gv[0], 2);
+    pass_framed(gv[0], fv[0], 3);
+    dlog = assert_log_has(dst, "netdev 'f': took over the fd transport");
+    g_assert_null(strstr(dlog, "went away"));
+    g_free(test_host_ctl(dst, "quit"));
+    g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
+    g_assert_true(st_wait_eof(fv[0]));     /* the destination closed it at exit: it was its */
+    test_host_free(src);
+    test_host_free(dst);
+    track_host(0, NULL);
+    track_host(1, NULL);
+    close(fv[0]);
+    close(gv[0]);
+}
+
 /* QEMU relays for the stream guest: -netdev stream (client of @sock_path) and -netdev
  * dgram (127.0.0.1:@qport to 127.0.0.1:@peer_port), joined by a QEMU hub; no guest. */
 static GPid qemu_relay(const char *qemu, const char *sock_path, unsigned qport,
@@ -730,6 +790,7 @@ int main(int argc, char **argv)
     g_test_add_func("/socket-handover/guests-never-notice", test_guests_never_notice_handover);
     g_test_add_func("/socket-handover/half-frames-continue", test_half_frames_continue_on_destination);
     g_test_add_func("/socket-handover/client-states-move", test_client_states_move);
+    g_test_add_func("/socket-handover/inherited-fd-moves", test_inherited_fd_moves);
     g_test_add_func("/socket-handover/qemu-stream-peer-never-notices",
                     test_qemu_stream_peer_never_notices);
     return g_test_run();
