@@ -15,6 +15,8 @@ typedef struct MigTarget {
     GPtrArray *loaded;        /* NetbeDevice* whose state was loaded (paused until resume) */
     uint64_t pause_ns;
     bool committed;           /* the ack went out: no rollback any more */
+    bool recreates;           /* an adopted backend came without fds: it reopens its host
+                               * resources (listeners), which the source must let go first */
     NetbeMigStats *stats;
 } MigTarget;
 
@@ -142,6 +144,7 @@ static bool target_backend(MigTarget *t, NetbeMigReader *r, GError **errp)
         return false;
     }
     g_ptr_array_add(t->adopted, be);
+    t->recreates |= mig_reader_fd_count(r) == 0;
     t->stats->backends++;
     t->stats->fds += mig_reader_fd_count(r);
     return true;
@@ -239,8 +242,9 @@ static bool target_commit(MigTarget *t, GError **errp)
     if (!mig_send_status(t->fd, MIG_REC_ACK, true, NULL, resume_ns, errp)) {
         return false;
     }
-    if (!target_all_adopted(t)) {
-        /* backends that did not move are still the source's until it closes them */
+    if (!target_all_adopted(t) || t->recreates) {
+        /* backends that did not move, or moved without fds, need what the source still
+         * holds (a device, a port) until it closes its copies */
         struct pollfd p = { .fd = t->fd, .events = POLLIN };
         char c;
 

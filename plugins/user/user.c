@@ -5,6 +5,7 @@
 #include "netbe/netbe.h"
 #include "netbe/plugin.h"
 #include "user-config.h"
+#include "user-handover.h"
 #include "user-loop.h"
 
 #if SLIRP_CONFIG_VERSION_MAX < 4
@@ -22,6 +23,7 @@
  * @slirp:   the stack, from backend_connect (set early by init_completed)
  * @poller:  the GSource for slirp's host sockets
  * @polling: what the runtime last said through poll()
+ * @fwd_pending: loaded from a handover: open the hostfwd listeners at the first poll
  * @txbuf:   USER_FRAME_MAX bytes to flatten a frame that comes in pieces
  */
 typedef struct UserState {
@@ -30,22 +32,24 @@ typedef struct UserState {
     Slirp *slirp;
     UserPoller *poller;
     bool polling;
+    bool fwd_pending;
     uint8_t *txbuf;
 } UserState;
 
 /*
- * Migration (save/load) is not offered yet; they stay NULL until
- * include/netbe/migrate.h exists. The plan: save() runs on a paused backend and
- * writes one record with slirp_state_version() and the bytes slirp_state_save()
- * produces (ARP/NDP tables, DHCP leases, TCP control blocks and buffered data),
- * plus a digest of the options that shape the network (net, host, dns, ipv6
- * prefix, hostfwd) so that load() refuses a destination configured differently.
- * load() creates the Slirp instance from the destination's own options as
- * backend_connect() does (hostfwd listeners are opened anew by the destination)
- * and feeds the record to slirp_state_load(). Host sockets cannot travel inside
- * slirp's state: NAT'd connections to the outside are lost (the guest sees them
- * reset), UDP flows restart; leases, the neighbour tables and hostfwd survive.
- * NETBE_CAP_MIGRATE_FDS stays off.
+ * Handover (save/load, user-handover.c). save() runs on a paused backend and writes the
+ * bytes slirp_state_save() produces, slirp_state_version() and a digest of the options
+ * that shape the network, so that load() refuses a destination configured differently.
+ * What libslirp 4.7 saves: the DHCP leases, the IP id, and guestfwd connections (we
+ * configure none); not the ARP/NDP tables (slirp asks again), not NAT'd TCP/UDP
+ * connections to the outside: their host sockets cannot travel in slirp's state, so the
+ * guest sees them reset and UDP flows start afresh. load() creates the Slirp instance from
+ * the destination's own options as backend_connect() does and feeds it the state.
+ * libslirp offers no way to adopt an existing listening fd (slirp_add_hostfwd() always
+ * binds its own), so the hostfwd listeners do not move either: the destination opens
+ * them when the runtime first polls it after the commit, which the runtime orders after
+ * the source released its own (it waits for that when a record carried no fds). A host
+ * client connecting in between is refused. NETBE_CAP_MIGRATE_FDS stays off: no fd moves.
  */
 
 /* ---- callbacks from libslirp ---- */
@@ -155,26 +159,57 @@ static bool user_init(NetbeBackend *be, const NetbeOptions *opts, GError **errp)
     return true;
 }
 
+/* Open the listening socket of hostfwd rule @i. */
+static bool user_add_hostfwd(UserState *s, unsigned i, GError **errp)
+{
+    const UserFwd *f = &s->cfg.fwds[i];
+    char host[INET_ADDRSTRLEN];
+
+    errno = 0;
+    if (slirp_add_hostfwd(s->slirp, f->udp, f->host_addr, f->host_port, f->guest_addr,
+                          f->guest_port) < 0) {
+        int err = errno ? errno : EINVAL;
+
+        inet_ntop(AF_INET, &f->host_addr, host, sizeof(host));
+        g_set_error(errp, NETBE_BACKEND_ERROR, err, "hostfwd '%s': cannot listen on %s %s:%u: %s",
+                    f->text, f->udp ? "UDP" : "TCP", host, f->host_port, g_strerror(err));
+        return false;
+    }
+    return true;
+}
+
 /* Open the listening socket of every hostfwd rule. */
 static bool user_add_hostfwds(UserState *s, GError **errp)
 {
     for (unsigned i = 0; i < s->cfg.nfwds; i++) {
-        const UserFwd *f = &s->cfg.fwds[i];
-        char host[INET_ADDRSTRLEN];
-
-        errno = 0;
-        if (slirp_add_hostfwd(s->slirp, f->udp, f->host_addr, f->host_port, f->guest_addr,
-                              f->guest_port) < 0) {
-            int err = errno ? errno : EINVAL;
-
-            inet_ntop(AF_INET, &f->host_addr, host, sizeof(host));
-            g_set_error(errp, NETBE_BACKEND_ERROR, err,
-                        "hostfwd '%s': cannot listen on %s %s:%u: %s", f->text,
-                        f->udp ? "UDP" : "TCP", host, f->host_port, g_strerror(err));
+        if (!user_add_hostfwd(s, i, errp)) {
             return false;
         }
     }
     return true;
+}
+
+/* After a handover committed: open the listeners the source had; past the commit a rule
+ * that fails (the port taken meanwhile) is reported and the others still open. */
+static void user_reopen_hostfwds(UserState *s)
+{
+    unsigned opened = 0;
+
+    s->fwd_pending = false;
+    for (unsigned i = 0; i < s->cfg.nfwds; i++) {
+        g_autoptr(GError) err = NULL;
+
+        if (user_add_hostfwd(s, i, &err)) {
+            opened++;
+        } else {
+            g_warning("netdev '%s' (user): after the handover: %s", netbe_backend_id(s->be),
+                      err->message);
+        }
+    }
+    if (s->cfg.nfwds) {
+        g_message("netdev '%s' (user): %u of %u hostfwd listener(s) reopened after the "
+                  "handover", netbe_backend_id(s->be), opened, s->cfg.nfwds);
+    }
 }
 
 /* Undo backend_connect(): hostfwd listeners, NAT sockets, timers. Options stay. */
@@ -188,11 +223,12 @@ static void user_disconnect(UserState *s)
     }
     g_free(s->txbuf);
     s->txbuf = NULL;
+    s->fwd_pending = false;
 }
 
-static bool user_connect(NetbeBackend *be, GError **errp)
+/* The Slirp instance and its poller from the options, without hostfwd listeners. */
+static bool user_create(UserState *s, GError **errp)
 {
-    UserState *s = netbe_backend_priv(be);
     const UserConfig *c = &s->cfg;
     SlirpConfig sc = {
         .version = USER_CONFIG_VERSION,
@@ -220,9 +256,6 @@ static bool user_connect(NetbeBackend *be, GError **errp)
     };
     Slirp *slirp;
 
-    if (s->slirp) {
-        return true;
-    }
     /* init_completed sets s->slirp already inside slirp_new(): its timers need it */
     slirp = slirp_new(&sc, &user_slirp_callbacks, s);
     s->slirp = slirp;
@@ -230,12 +263,22 @@ static bool user_connect(NetbeBackend *be, GError **errp)
         g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL,
                     "libslirp %s refused the configuration (SlirpConfig version %d)",
                     slirp_version_string(), USER_CONFIG_VERSION);
-        goto fail;
+        return false;
     }
     s->txbuf = g_malloc(USER_FRAME_MAX);
-    s->poller = user_poller_new(netbe_backend_context(be), s->slirp);
+    s->poller = user_poller_new(netbe_backend_context(s->be), s->slirp);
     user_poller_set_enabled(s->poller, s->polling);
-    if (!user_add_hostfwds(s, errp)) {
+    return true;
+}
+
+static bool user_connect(NetbeBackend *be, GError **errp)
+{
+    UserState *s = netbe_backend_priv(be);
+
+    if (s->slirp) {
+        return true;
+    }
+    if (!user_create(s, errp) || !user_add_hostfwds(s, errp)) {
         goto fail;
     }
     g_debug("netdev '%s' (user): libslirp %s up", netbe_backend_id(be), slirp_version_string());
@@ -291,6 +334,9 @@ static void user_poll(NetbeBackend *be, unsigned queue, bool enable)
     UserState *s = netbe_backend_priv(be);
 
     s->polling = enable;
+    if (enable && s->fwd_pending) {
+        user_reopen_hostfwds(s); /* the first poll after a handover: the source let go */
+    }
     user_poller_set_enabled(s->poller, enable);
 }
 
@@ -299,6 +345,45 @@ static void user_get_caps(NetbeBackend *be, NetbeCaps *caps)
     caps->flags = 0;
     caps->offloads = 0;
     caps->max_queues = 1;
+}
+
+/* save(): the state of a connected, paused backend; nothing here changes. */
+static bool user_save(NetbeBackend *be, NetbeMigWriter *w, GError **errp)
+{
+    UserState *s = netbe_backend_priv(be);
+
+    if (!s->slirp) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, ENOTCONN, "not connected: no slirp state");
+        return false;
+    }
+    user_handover_write(w, &s->cfg, s->slirp);
+    return true;
+}
+
+/* load(): check the record, then a fresh stack from our options with the source's state;
+ * on any failure nothing stays open. */
+static bool user_load(NetbeBackend *be, NetbeMigReader *r, GError **errp)
+{
+    UserState *s = netbe_backend_priv(be);
+    UserHandover h;
+
+    if (s->slirp) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, EBUSY, "already connected: cannot load a "
+                    "handed-over slirp state as well");
+        return false;
+    }
+    if (!user_handover_read(r, &s->cfg, &h, errp) || !user_create(s, errp) ||
+        !user_handover_apply(s->slirp, &h, errp)) {
+        user_disconnect(s);
+        return false;
+    }
+    s->fwd_pending = true;
+    g_message("netdev '%s' (user): slirp state loaded (version %d, %u bytes): DHCP leases "
+              "kept; NAT'd connections to the outside did not move (their host sockets stay "
+              "with the source: the guest sees them reset); %u hostfwd listener(s) reopen "
+              "once the source released them", netbe_backend_id(be), h.version, h.len,
+              s->cfg.nfwds);
+    return true;
 }
 
 static const NetbePluginDesc user_desc = {
@@ -315,8 +400,8 @@ static const NetbePluginDesc user_desc = {
     .send = user_send,
     .poll = user_poll,
     .get_caps = user_get_caps,
-    .save = NULL, /* see the migration plan above */
-    .load = NULL,
+    .save = user_save, /* state only: no fd moves (see the handover notes above) */
+    .load = user_load,
 };
 
 NETBE_PLUGIN_DEFINE(user_desc)
