@@ -20,10 +20,11 @@ char *user_config_digest(const UserConfig *c)
     char *hex;
 
     /* one canonical line per option, so equal networks written differently agree */
-    g_string_append_printf(s, "ipv4=%d\nipv6=%d\nrestrict=%d\ndhcp=%d\nhost_loopback=%d\n"
-                           "mtu=%u\nprefix_len=%u\nprefix6_len=%u\n", c->ipv4, c->ipv6,
-                           c->restricted, c->dhcp, c->host_loopback, c->mtu, c->prefix_len,
-                           c->prefix6_len);
+    g_string_append_printf(s,
+                           "ipv4=%d\nipv6=%d\nrestrict=%d\ndhcp=%d\nhost_loopback=%d\n"
+                           "mtu=%u\nprefix_len=%u\nprefix6_len=%u\n",
+                           c->ipv4, c->ipv6, c->restricted, c->dhcp, c->host_loopback, c->mtu,
+                           c->prefix_len, c->prefix6_len);
     digest_addr(s, "net", AF_INET, &c->net);
     digest_addr(s, "mask", AF_INET, &c->mask);
     digest_addr(s, "host", AF_INET, &c->host);
@@ -64,8 +65,7 @@ void user_handover_write(NetbeMigWriter *w, const UserConfig *c, Slirp *slirp)
     g_byte_array_unref(state);
 }
 
-bool user_handover_read(NetbeMigReader *r, const UserConfig *c, UserHandover *h,
-                        GError **errp)
+bool user_handover_read(NetbeMigReader *r, const UserConfig *c, UserHandover *h, GError **errp)
 {
     g_autofree char *theirs = NULL, *ours = user_config_digest(c);
     uint32_t format, version;
@@ -73,37 +73,45 @@ bool user_handover_read(NetbeMigReader *r, const UserConfig *c, UserHandover *h,
 
     if (!netbe_mig_get_u32(r, &format) || !netbe_mig_get_string(r, &theirs) ||
         !netbe_mig_get_u32(r, &version) || !netbe_mig_get_bytes(r, &state, &h->len)) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO, "malformed user record (expected "
+        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO,
+                    "malformed user record (expected "
                     "format, options digest, slirp state version and state)");
         return false;
     }
     if (format != USER_HANDOVER_FORMAT) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO, "user record format %u, this plugin "
-                    "reads %d", format, USER_HANDOVER_FORMAT);
+        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO,
+                    "user record format %u, this plugin "
+                    "reads %d",
+                    format, USER_HANDOVER_FORMAT);
         return false;
     }
     if (strcmp(theirs, ours) != 0) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "the source's network options differ "
+        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL,
+                    "the source's network options differ "
                     "from this netdev's (net, host, dns, dhcpstart, ipv6 prefix, hostfwd, "
-                    "restrict, dhcp, mtu...): options digest %.12s there, %.12s here", theirs,
-                    ours);
+                    "restrict, dhcp, mtu...): options digest %.12s there, %.12s here",
+                    theirs, ours);
         return false;
     }
     if (version < USER_STATE_VERSION_MIN || version > (uint32_t)slirp_state_version()) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO, "slirp state version %u, libslirp %s "
-                    "loads %d..%d", version, slirp_version_string(), USER_STATE_VERSION_MIN,
-                    slirp_state_version());
+        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO,
+                    "slirp state version %u, libslirp %s "
+                    "loads %d..%d",
+                    version, slirp_version_string(), USER_STATE_VERSION_MIN, slirp_state_version());
         return false;
     }
     if (h->len == 0 || h->len > USER_STATE_MAX) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO, "slirp state of %u bytes (allowed: "
-                    "1..%d)", h->len, USER_STATE_MAX);
+        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO,
+                    "slirp state of %u bytes (allowed: "
+                    "1..%d)",
+                    h->len, USER_STATE_MAX);
         return false;
     }
     /* a non-zero first byte starts a guestfwd connection: slirp would size buffers from
      * the stream, and it refuses them anyway without a guestfwd rule (we offer none) */
     if (((const uint8_t *)state)[0] != 0) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO, "the slirp state carries guestfwd "
+        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO,
+                    "the slirp state carries guestfwd "
                     "connections; this netdev has no guestfwd");
         return false;
     }
@@ -134,15 +142,17 @@ static ssize_t state_read(void *buf, size_t len, void *opaque)
 
 bool user_handover_apply(Slirp *slirp, const UserHandover *h, GError **errp)
 {
-    StateCursor cur = { .data = h->state, .len = h->len };
+    StateCursor cur = {.data = h->state, .len = h->len};
     int ret = slirp_state_load(slirp, h->version, state_read, &cur);
 
     if (ret < 0 || cur.short_read || cur.off != cur.len) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, ret < 0 ? -ret : EPROTO, "libslirp %s refused "
-                    "the slirp state (%u bytes, version %d): %s", slirp_version_string(),
-                    h->len, h->version,
-                    ret < 0 ? g_strerror(-ret) : cur.short_read ? "it is truncated"
-                                                                : "bytes left over");
+        g_set_error(errp, NETBE_BACKEND_ERROR, ret < 0 ? -ret : EPROTO,
+                    "libslirp %s refused "
+                    "the slirp state (%u bytes, version %d): %s",
+                    slirp_version_string(), h->len, h->version,
+                    ret < 0          ? g_strerror(-ret)
+                    : cur.short_read ? "it is truncated"
+                                     : "bytes left over");
         return false;
     }
     return true;

@@ -46,8 +46,7 @@ typedef struct UserHandover {
  * carries no guestfwd connection (this plugin configures none).
  * Return: false with the reason in @errp.
  */
-bool user_handover_read(NetbeMigReader *r, const UserConfig *c, UserHandover *h,
-                        GError **errp);
+bool user_handover_read(NetbeMigReader *r, const UserConfig *c, UserHandover *h, GError **errp);
 
 /*
  * user_handover_apply() - feed @h's state to slirp_state_load() on a fresh @slirp.

@@ -208,7 +208,8 @@ static void user_reopen_hostfwds(UserState *s)
     }
     if (s->cfg.nfwds) {
         g_message("netdev '%s' (user): %u of %u hostfwd listener(s) reopened after the "
-                  "handover", netbe_backend_id(s->be), opened, s->cfg.nfwds);
+                  "handover",
+                  netbe_backend_id(s->be), opened, s->cfg.nfwds);
     }
 }
 
@@ -368,7 +369,8 @@ static bool user_load(NetbeBackend *be, NetbeMigReader *r, GError **errp)
     UserHandover h;
 
     if (s->slirp) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EBUSY, "already connected: cannot load a "
+        g_set_error(errp, NETBE_BACKEND_ERROR, EBUSY,
+                    "already connected: cannot load a "
                     "handed-over slirp state as well");
         return false;
     }
@@ -381,8 +383,8 @@ static bool user_load(NetbeBackend *be, NetbeMigReader *r, GError **errp)
     g_message("netdev '%s' (user): slirp state loaded (version %d, %u bytes): DHCP leases "
               "kept; NAT'd connections to the outside did not move (their host sockets stay "
               "with the source: the guest sees them reset); %u hostfwd listener(s) reopen "
-              "once the source released them", netbe_backend_id(be), h.version, h.len,
-              s->cfg.nfwds);
+              "once the source released them",
+              netbe_backend_id(be), h.version, h.len, s->cfg.nfwds);
     return true;
 }
 

@@ -1,13 +1,12 @@
 /* test-user-handover.c - live handover of a user netdev: a netbe-host to netbe-host move
  * keeps the guest's DHCP lease and hostfwd; a differently configured destination and a
- * truncated slirp state are refused without leaking an fd, and the source runs on. */
+ * truncated or padded slirp state are refused without leaking an fd, and the source runs
+ * on. */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "host-proc.h"
 #include "mig-wire.h"
@@ -20,8 +19,8 @@
 #define WAIT_MS 5000
 
 static char *tmp_dir;
-static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
-static const uint8_t other_mac[6] = { 0x52, 0x54, 0x00, 0x65, 0x43, 0x21 };
+static const uint8_t guest_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+static const uint8_t other_mac[6] = {0x52, 0x54, 0x00, 0x65, 0x43, 0x21};
 
 /* A free port on 127.0.0.1 for @type (the socket is closed again). */
 static uint16_t free_port(int type)
@@ -45,7 +44,7 @@ typedef struct Guest {
 
 static void guest_open(Guest *g)
 {
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 
     g->fd = user_net_loopback_socket(SOCK_DGRAM, &g->port);
     g->netdev_port = free_port(SOCK_DGRAM);
@@ -68,7 +67,7 @@ static GBytes *guest_wait(Guest *g, GuestMatch match, const void *data, int ms)
     uint8_t buf[65536];
 
     for (gint64 now; (now = g_get_monotonic_time()) < end;) {
-        struct pollfd p = { .fd = g->fd, .events = POLLIN };
+        struct pollfd p = {.fd = g->fd, .events = POLLIN};
         GfFrame f;
         ssize_t n;
 
@@ -124,7 +123,7 @@ static struct in_addr guest_dhcp(Guest *g, const uint8_t mac[6], uint32_t xid, b
     struct in_addr lease;
     GfFrame f;
 
-    guest_send(g, gf_dhcp(mac, xid, 1, (struct in_addr){ 0 }, (struct in_addr){ 0 }));
+    guest_send(g, gf_dhcp(mac, xid, 1, (struct in_addr){0}, (struct in_addr){0}));
     offer = guest_wait(g, is_dhcp_reply, &xid, WAIT_MS);
     g_assert_nonnull(offer);
     f = parse(offer);
@@ -155,11 +154,12 @@ static char *user_config(const char *user_opts, const Guest *g)
 
     g_string_append_printf(s, "[netdev.net0]\ntype = user\n%s\n", user_opts);
     if (g) {
-        g_string_append_printf(s, "[netdev.guest]\ntype = socket\nudp = 127.0.0.1:%u\n"
-                               "localaddr = 127.0.0.1:%u\n", g->port, g->netdev_port);
+        g_string_append_printf(s,
+                               "[netdev.guest]\ntype = socket\nudp = 127.0.0.1:%u\n"
+                               "localaddr = 127.0.0.1:%u\n",
+                               g->port, g->netdev_port);
     }
-    g_string_append_printf(s, "[hub.h]\nports = net0%s\nconnect = deferred\n",
-                           g ? ", guest" : "");
+    g_string_append_printf(s, "[hub.h]\nports = net0%s\nconnect = deferred\n", g ? ", guest" : "");
     return g_string_free(s, false);
 }
 
@@ -177,9 +177,9 @@ static void test_handover_keeps_lease_and_hostfwd(void)
     g_autofree char *opts = NULL, *conf = NULL, *incoming = NULL, *out = NULL, *dlog = NULL;
     g_autoptr(GBytes) arp = NULL, echo = NULL, syn = NULL;
     struct in_addr gw = gf_ip("10.0.2.2"), lease, next;
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     TestHost *src, *dst;
-    const char *args[3] = { "--incoming", NULL, NULL };
+    const char *args[3] = {"--incoming", NULL, NULL};
     uint8_t gw_mac[6];
     int conn;
 
@@ -241,10 +241,10 @@ static void test_handover_keeps_lease_and_hostfwd(void)
 /* ---- refusals: a real source, an in-process destination ---- */
 
 typedef struct Relay {
-    char *from;        /* where the source connects */
-    char *to;          /* the destination's socket */
+    char *from; /* where the source connects */
+    char *to;   /* the destination's socket */
     int lfd;
-    uint32_t keep;     /* bytes of the slirp state passed on */
+    uint32_t keep; /* bytes of the slirp state passed on */
 } Relay;
 
 /* Re-encode the hello (its layout is migrate.h's). Return: false if malformed. */
@@ -274,7 +274,10 @@ static bool copy_hello(NetbeMigReader *r, NetbeMigWriter *w)
     return true;
 }
 
-/* The user backend's record with its slirp state cut to @keep bytes. */
+/* Relay's "keep" asking for the whole state plus one byte. */
+#define RELAY_PAD UINT32_MAX
+
+/* The user backend's record with its slirp state cut to @keep bytes (or one byte longer). */
 static bool copy_backend_truncated(NetbeMigReader *r, NetbeMigWriter *w, uint32_t keep)
 {
     g_autofree char *id = NULL, *plugin = NULL, *digest = NULL;
@@ -285,7 +288,7 @@ static bool copy_backend_truncated(NetbeMigReader *r, NetbeMigWriter *w, uint32_
         !netbe_mig_get_u32(r, &q) || !netbe_mig_get_u32(r, &hdr) || !netbe_mig_get_u32(r, &tx) ||
         tx || !netbe_mig_get_u32(r, &rx) || rx || !netbe_mig_get_u32(r, &format) ||
         !netbe_mig_get_string(r, &digest) || !netbe_mig_get_u32(r, &version) ||
-        !netbe_mig_get_bytes(r, &state, &len) || keep >= len) {
+        !netbe_mig_get_bytes(r, &state, &len) || (keep >= len && keep != RELAY_PAD)) {
         return false;
     }
     netbe_mig_put_string(w, id);
@@ -297,20 +300,25 @@ static bool copy_backend_truncated(NetbeMigReader *r, NetbeMigWriter *w, uint32_
     netbe_mig_put_u32(w, format);
     netbe_mig_put_string(w, digest);
     netbe_mig_put_u32(w, version);
-    netbe_mig_put_bytes(w, state, keep);
+    if (keep == RELAY_PAD) {
+        g_autofree uint8_t *padded = g_malloc0(len + 1);
+
+        memcpy(padded, state, len);
+        netbe_mig_put_bytes(w, padded, len + 1);
+    } else {
+        netbe_mig_put_bytes(w, state, keep);
+    }
     return true;
 }
 
 /* Pass one record of @want type from @in to @out, through @copy. */
 static bool relay_record(int in, int out, uint32_t want,
-                         bool (*copy)(NetbeMigReader *, NetbeMigWriter *, uint32_t),
-                         uint32_t arg)
+                         bool (*copy)(NetbeMigReader *, NetbeMigWriter *, uint32_t), uint32_t arg)
 {
     uint32_t type = 0;
     NetbeMigReader *r = wire_recv_record(in, &type);
     NetbeMigWriter *w = netbe_mig_writer_new();
-    bool ok = r && type == want && copy(r, w, arg) &&
-              wire_send_record(out, type, w, -1, SIZE_MAX);
+    bool ok = r && type == want && copy(r, w, arg) && wire_send_record(out, type, w, -1, SIZE_MAX);
 
     netbe_mig_reader_free(r);
     netbe_mig_writer_free(w);
@@ -323,7 +331,7 @@ static bool copy_hello_cb(NetbeMigReader *r, NetbeMigWriter *w, uint32_t unused)
 }
 
 /* A fake source for the destination: it relays the real source's stream and cuts the
- * slirp state short. */
+ * slirp state short (or pads it). */
 static gpointer relay_thread(gpointer data)
 {
     Relay *rl = data;
@@ -358,9 +366,9 @@ static gpointer relay_thread(gpointer data)
 }
 
 typedef struct Refusal {
-    const char *source_opts;   /* [netdev.net0] of the source */
-    uint32_t keep;             /* relay through a fake source keeping that much state; 0:
-                                * the source talks to the destination directly */
+    const char *source_opts; /* [netdev.net0] of the source */
+    uint32_t keep;           /* relay through a fake source keeping that much state; 0:
+                              * the source talks to the destination directly */
     const char *expected;
 } Refusal;
 
@@ -381,8 +389,8 @@ static void run_refusal(gconstpointer data)
     g_autofree char *status = NULL;
     char *plugins = user_net_plugin_dir();
     g_autoptr(GError) err = NULL;
-    Relay rl = { rpath, dpath, -1, rf->keep };
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    Relay rl = {rpath, dpath, -1, rf->keep};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     TestHost *src = test_host_start(sconf, NULL, NULL);
     GThread *relay = NULL;
     NetbeRuntime *rt;
@@ -398,9 +406,9 @@ static void run_refusal(gconstpointer data)
         rl.lfd = wire_listen(rpath);
         relay = g_thread_new("fake-source", relay_thread, &rl);
     }
-    g_assert_cmpint(test_sh("'%s' '%s' migrate '%s' >/dev/null 2>&1 &",
-                            test_env_path("NETBE_CTL"), src->control,
-                            rf->keep ? rpath : dpath), ==, 0);
+    g_assert_cmpint(test_sh("'%s' '%s' migrate '%s' >/dev/null 2>&1 &", test_env_path("NETBE_CTL"),
+                            src->control, rf->keep ? rpath : dpath),
+                    ==, 0);
     g_assert_false(netbe_runtime_migrate_from(rt, lfd, WAIT_MS, NULL, &err));
     g_test_message("destination says: %s", err->message);
     g_assert_nonnull(strstr(err->message, "netdev 'net0' (user)"));
@@ -434,8 +442,9 @@ static void run_refusal(gconstpointer data)
     test_plugin_dir_free(plugins);
 }
 
-static const Refusal other_net = { "net = 10.0.3.0/24", 0, "network options differ" };
-static const Refusal truncated = { "", 40, "truncated" };
+static const Refusal other_net = {"net = 10.0.3.0/24", 0, "network options differ"};
+static const Refusal truncated = {"", 40, "truncated"};
+static const Refusal padded = {"", RELAY_PAD, "bytes left over"};
 
 int main(int argc, char **argv)
 {
@@ -448,6 +457,7 @@ int main(int argc, char **argv)
                     test_handover_keeps_lease_and_hostfwd);
     g_test_add_data_func("/user/handover/refuses-other-net", &other_net, run_refusal);
     g_test_add_data_func("/user/handover/refuses-truncated-state", &truncated, run_refusal);
+    g_test_add_data_func("/user/handover/refuses-padded-state", &padded, run_refusal);
     rc = g_test_run();
     test_sh("rm -rf '%s'", tmp_dir);
     g_free(tmp_dir);
