@@ -106,15 +106,14 @@ static void test_host_hands_over_to_incoming_host(void)
     g_autofree char *sconf = hub_config(slog, "a,b", "deferred");
     g_autofree char *dconf = hub_config(dlog, "a,b", "deferred");
     g_autofree char *incoming = tmp_path("incoming.sock");
-    TestHost *src = test_host_start(sconf, NULL, NULL);
-    g_autofree char *cmd = NULL, *out = NULL, *dtext = NULL, *want = NULL, *status = NULL;
+    const char *args[] = { "--incoming", incoming, NULL };
+    TestHost *src = test_host_start(sconf, NULL, NULL), *dst;
+    g_autofree char *out = NULL, *dtext = NULL, *want = NULL, *status = NULL;
 
     g_assert_nonnull(src);
-    /* the destination serves its control socket only after the handover: start it async */
-    cmd = g_strdup_printf("'%s' -c /dev/stdin --incoming '%s' --control '%s/dst.sock' "
-                          "2>'%s/dst.err' <<'EOF' &\n%sEOF", test_env_path("NETBE_HOST"),
-                          incoming, tmp_dir, tmp_dir, dconf);
-    g_assert_cmpint(test_sh("%s", cmd), ==, 0);
+    /* the destination serves its control socket only after the handover */
+    dst = test_host_spawn(dconf, NULL, args, NULL);
+    g_assert_nonnull(dst);
     for (int i = 0; i < 250 && !g_file_test(incoming, G_FILE_TEST_EXISTS); i++) {
         g_usleep(20000);
     }
@@ -126,17 +125,19 @@ static void test_host_hands_over_to_incoming_host(void)
     g_assert_nonnull(strstr(out, "2 backends, 2 fds"));
     want = g_strdup_printf("a load token=%d", (int)src->pid);
     g_assert_cmpint(test_host_wait(src, 10000), ==, 0);     /* the source exits 0 */
+    g_assert_true(test_host_wait_serving(dst, 10000));
     dtext = read_log(dlog);
     g_test_message("destination calls:\n%s", dtext);
     g_assert_nonnull(strstr(dtext, want));   /* the eventfd the source opened */
     g_assert_nonnull(strstr(dtext, "b load token="));
     g_assert_null(strstr(dtext, "connect"));                  /* never opened its own */
     g_assert_nonnull(strstr(dtext, "a poll 0 on"));           /* and runs */
-    status = test_sh_output("'%s' '%s/dst.sock' status", test_env_path("NETBE_CTL"), tmp_dir);
+    status = test_host_ctl(dst, "status");
     g_assert_nonnull(status);
     g_assert_nonnull(strstr(status, "running"));
-    test_sh("'%s' '%s/dst.sock' quit", test_env_path("NETBE_CTL"), tmp_dir);
+    g_assert_cmpint(test_host_stop(dst), ==, 0);
     test_host_free(src);
+    test_host_free(dst);
 }
 
 /* Fails if a backend whose plugin cannot hand over is not released by the source and then
@@ -378,18 +379,16 @@ static void test_immediate_destination_refuses(void)
     g_autofree char *slog = tmp_path("imm-src.log"), *dlog = tmp_path("imm-dst.log");
     g_autofree char *sconf = hub_config(slog, "a,b", "deferred");
     g_autofree char *dconf = hub_config(dlog, "a,b", "immediate");
-    g_autofree char *incoming = tmp_path("imm.sock"), *rc_path = tmp_path("imm.rc");
-    g_autofree char *err_path = tmp_path("imm.err");
-    TestHost *src = test_host_start(sconf, NULL, NULL);
+    g_autofree char *incoming = tmp_path("imm.sock");
+    const char *args[] = { "--incoming", incoming, NULL };
+    TestHost *src = test_host_start(sconf, NULL, NULL), *dst;
     g_autofree char *out = NULL, *status = NULL, *derr = NULL;
-    int fds_before = test_count_fds(src->pid);
+    int fds_before;
 
-    /* the destination serves only after a handover, so test_host_start would wait in
-     * vain: run it by hand */
-    g_assert_cmpint(test_sh("printf '%%s' '%s' > '%s/imm.ini'; ('%s' -c '%s/imm.ini' "
-                            "--incoming '%s' 2>'%s/imm.err'; echo $? > '%s/imm.rc') &", dconf,
-                            tmp_dir, test_env_path("NETBE_HOST"), tmp_dir, incoming, tmp_dir,
-                            tmp_dir), ==, 0);
+    g_assert_nonnull(src);
+    fds_before = test_count_fds(src->pid);
+    dst = test_host_spawn(dconf, NULL, args, NULL);
+    g_assert_nonnull(dst);
     for (int i = 0; i < 250 && !g_file_test(incoming, G_FILE_TEST_EXISTS); i++) {
         g_usleep(20000);
     }
@@ -401,13 +400,12 @@ static void test_immediate_destination_refuses(void)
     status = test_host_ctl(src, "status");
     g_assert_nonnull(strstr(status, "running"));
     g_assert_cmpint(test_count_fds(src->pid), ==, fds_before);
-    for (int i = 0; i < 250 && !g_file_test(rc_path, G_FILE_TEST_EXISTS); i++) {
-        g_usleep(20000);
-    }
-    derr = read_log(err_path);
+    g_assert_cmpint(test_host_wait(dst, 10000), ==, 1);     /* it exits with an error */
+    derr = read_log(dst->log);
     g_assert_nonnull(strstr(derr, "refused the handover"));
     g_assert_cmpint(test_host_stop(src), ==, 0);
     test_host_free(src);
+    test_host_free(dst);
 }
 
 int main(int argc, char **argv)
