@@ -120,6 +120,19 @@ void netbe_options_error(const NetbeOptions *o, GError **errp, const char *key,
     g_free(s);
 }
 
+void netbe_options_add_error(const NetbeOptions *o, GString *errors, const char *key,
+                             const char *fmt, ...)
+{
+    va_list ap;
+    char *line;
+
+    va_start(ap, fmt);
+    line = vformat_error(o, key, fmt, ap);
+    va_end(ap);
+    g_string_append_printf(errors, "%s%s", errors->len ? "\n" : "", line);
+    g_free(line);
+}
+
 bool netbe_option_parse_bool(const char *text, bool *out)
 {
     static const char *const yes[] = { "on", "yes", "true", "1", NULL };

@@ -97,7 +97,13 @@ size_t vnet_iov_copy(const struct iovec *dst, int dn, const struct iovec *src, i
     return done;
 }
 
-int vnet_hdr_tx_iov(const struct iovec *in, int n, unsigned be_hdr, struct iovec *out, int max)
+/*
+ * The guest's iovec @in re-cut for a backend whose header is @be_hdr bytes, where the
+ * guest's is VNET_HDR_LEN: the first min(be_hdr, VNET_HDR_LEN) header bytes, then (for a
+ * longer backend header) @pad for the difference, then the frame after the guest's header.
+ */
+static int vnet_hdr_map_iov(const struct iovec *in, int n, unsigned be_hdr, void *pad,
+                            struct iovec *out, int max)
 {
     size_t total = vnet_iov_size(in, n);
     unsigned keep = be_hdr < VNET_HDR_LEN ? be_hdr : VNET_HDR_LEN;
@@ -115,7 +121,7 @@ int vnet_hdr_tx_iov(const struct iovec *in, int n, unsigned be_hdr, struct iovec
         if (count >= max) {
             return -1;
         }
-        out[count].iov_base = (void *)zero_hdr;
+        out[count].iov_base = pad;
         out[count].iov_len = be_hdr - VNET_HDR_LEN;
         count++;
     }
@@ -125,33 +131,17 @@ int vnet_hdr_tx_iov(const struct iovec *in, int n, unsigned be_hdr, struct iovec
     return count;
 }
 
+int vnet_hdr_tx_iov(const struct iovec *in, int n, unsigned be_hdr, struct iovec *out, int max)
+{
+    /* the backend reads the padding: zeros */
+    return vnet_hdr_map_iov(in, n, be_hdr, (void *)zero_hdr, out, max);
+}
+
 int vnet_hdr_rx_iov(const struct iovec *guest, int n, unsigned be_hdr, uint8_t *scratch,
                     struct iovec *out, int max)
 {
-    size_t total = vnet_iov_size(guest, n);
-    unsigned keep = be_hdr < VNET_HDR_LEN ? be_hdr : VNET_HDR_LEN;
-    int count = 0;
-
-    if (be_hdr == VNET_HDR_LEN) {
-        if (n > max) {
-            return -1;
-        }
-        memcpy(out, guest, n * sizeof(*guest));
-        return n;
-    }
-    count = vnet_iov_slice(guest, n, 0, keep, out, count, max);
-    if (count >= 0 && be_hdr > VNET_HDR_LEN) {
-        if (count >= max) {
-            return -1;
-        }
-        out[count].iov_base = scratch;
-        out[count].iov_len = be_hdr - VNET_HDR_LEN;
-        count++;
-    }
-    if (count >= 0) {
-        count = vnet_iov_slice(guest, n, VNET_HDR_LEN, total - VNET_HDR_LEN, out, count, max);
-    }
-    return count;
+    /* the backend writes the padding: into scratch, never into guest memory */
+    return vnet_hdr_map_iov(guest, n, be_hdr, scratch, out, max);
 }
 
 void vnet_hdr_rx_fix(const struct iovec *guest, int n, unsigned be_hdr, uint16_t num_buffers)

@@ -176,6 +176,12 @@ NETBE_API bool netbe_options_is_set(const NetbeOptions *o, const char *key);
 NETBE_API void netbe_options_error(const NetbeOptions *o, GError **errp, const char *key,
                          const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 
+/* Append the same "FILE:LINE: [section] key: message" as a line to @errors: for a plugin
+ * that reports every problem of its section in one run (then g_set_error_literal() with
+ * errors->str). */
+NETBE_API void netbe_options_add_error(const NetbeOptions *o, GString *errors, const char *key,
+                                       const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+
 /* fd watches on the runtime's context, cheap to re-arm. */
 typedef void (*NetbeFdFunc)(int fd, GIOCondition revents, void *opaque);
 NETBE_API NetbeFdWatch *netbe_fd_watch_new(NetbeBackend *be, int fd, GIOCondition events,

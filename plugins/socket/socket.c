@@ -28,24 +28,8 @@ static const NetbeOptionSpec sock_options[] = {
 #define SOCK_TRANSPORTS "exactly one of listen, connect, udp, local + remote, fd"
 #define SOCK_ADDR_FORMS "A.B.C.D:PORT, [IPV6]:PORT, unix:PATH"
 
-/* One option problem, formatted as "FILE:LINE: [netdev.x] key: problem", kept in @errors. */
-static void G_GNUC_PRINTF(4, 5) opt_error(GPtrArray *errors, const NetbeOptions *opts,
-                                          const char *key, const char *fmt, ...)
-{
-    g_autofree char *msg = NULL;
-    GError *err = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    netbe_options_error(opts, &err, key, "%s", msg);
-    g_ptr_array_add(errors, g_strdup(err->message));
-    g_error_free(err);
-}
-
 /* Parse the address under @key into @a; a problem goes to @errors. */
-static bool parse_addr_option(GPtrArray *errors, const NetbeOptions *opts, const char *key,
+static bool parse_addr_option(GString *errors, const NetbeOptions *opts, const char *key,
                               SockAddr *a, bool bind_side)
 {
     const char *text = netbe_options_get_string(opts, key);
@@ -55,9 +39,9 @@ static bool parse_addr_option(GPtrArray *errors, const NetbeOptions *opts, const
         return true;
     }
     if (strstr(problem, "(allowed:")) {
-        opt_error(errors, opts, key, "'%s' is not a valid address: %s", text, problem);
+        netbe_options_add_error(opts, errors, key, "'%s' is not a valid address: %s", text, problem);
     } else {
-        opt_error(errors, opts, key, "'%s' is not a valid address: %s (allowed: %s)", text,
+        netbe_options_add_error(opts, errors, key, "'%s' is not a valid address: %s (allowed: %s)", text,
                   problem, SOCK_ADDR_FORMS);
     }
     return false;
@@ -77,7 +61,7 @@ static const struct {
 };
 
 /* Choose the mode: exactly one transport. Return: the key that chose it, or NULL. */
-static const char *choose_transport(SockState *s, GPtrArray *errors, const NetbeOptions *opts)
+static const char *choose_transport(SockState *s, GString *errors, const NetbeOptions *opts)
 {
     const char *chosen = NULL;
 
@@ -91,43 +75,43 @@ static const char *choose_transport(SockState *s, GPtrArray *errors, const Netbe
             chosen = key;
             s->mode = sock_transports[i].mode;
         } else if (!(strcmp(chosen, "local") == 0 && strcmp(key, "remote") == 0)) {
-            opt_error(errors, opts, key, "conflicts with %s = %s (allowed: " SOCK_TRANSPORTS ")",
+            netbe_options_add_error(opts, errors, key, "conflicts with %s = %s (allowed: " SOCK_TRANSPORTS ")",
                       chosen, netbe_options_get_string(opts, chosen));
             return NULL;
         }
     }
     if (!chosen) {
-        opt_error(errors, opts, NULL, "no transport given (allowed: " SOCK_TRANSPORTS ")");
+        netbe_options_add_error(opts, errors, NULL, "no transport given (allowed: " SOCK_TRANSPORTS ")");
     }
     return chosen;
 }
 
 /* Keys that only make sense with one transport. */
-static void check_dependent_keys(SockState *s, GPtrArray *errors, const NetbeOptions *opts)
+static void check_dependent_keys(SockState *s, GString *errors, const NetbeOptions *opts)
 {
     bool udp = netbe_options_is_set(opts, "udp");
 
     if (netbe_options_is_set(opts, "reconnect") && s->mode != SOCK_MODE_CONNECT) {
-        opt_error(errors, opts, "reconnect", "only applies to a stream client (connect =)");
+        netbe_options_add_error(opts, errors, "reconnect", "only applies to a stream client (connect =)");
     }
     if (netbe_options_is_set(opts, "localaddr") && !udp) {
-        opt_error(errors, opts, "localaddr", "only applies with udp = (for unix datagrams use "
+        netbe_options_add_error(opts, errors, "localaddr", "only applies with udp = (for unix datagrams use "
                   "local = and remote =)");
     }
     if (udp && !netbe_options_is_set(opts, "localaddr")) {
-        opt_error(errors, opts, "udp", "needs localaddr = HOST:PORT to bind and receive on, as "
+        netbe_options_add_error(opts, errors, "udp", "needs localaddr = HOST:PORT to bind and receive on, as "
                   "QEMU's -netdev socket,udp=");
     }
     if (netbe_options_is_set(opts, "local") != netbe_options_is_set(opts, "remote")) {
         const char *given = netbe_options_is_set(opts, "local") ? "local" : "remote";
 
-        opt_error(errors, opts, given, "needs %s = too (datagrams go from local to remote)",
+        netbe_options_add_error(opts, errors, given, "needs %s = too (datagrams go from local to remote)",
                   strcmp(given, "local") == 0 ? "remote" : "local");
     }
 }
 
 /* Parse the addresses of the chosen transport. */
-static void parse_addresses(SockState *s, GPtrArray *errors, const NetbeOptions *opts,
+static void parse_addresses(SockState *s, GString *errors, const NetbeOptions *opts,
                             const char *chosen)
 {
     const char *local_key = netbe_options_is_set(opts, "udp") ? "localaddr" : "local";
@@ -147,12 +131,12 @@ static void parse_addresses(SockState *s, GPtrArray *errors, const NetbeOptions 
         s->has_local = parse_addr_option(errors, opts, local_key, &s->local, true);
         s->has_addr = parse_addr_option(errors, opts, remote_key, &s->addr, false);
         if (s->has_local && s->has_addr && s->local.ss.ss_family != s->addr.ss.ss_family) {
-            opt_error(errors, opts, remote_key, "'%s' is not of the same family as %s = %s "
+            netbe_options_add_error(opts, errors, remote_key, "'%s' is not of the same family as %s = %s "
                       "(allowed: both unix:PATH, or both IPv4, or both IPv6)", s->addr.text,
                       local_key, s->local.text);
         } else if (s->has_addr && s->addr.ss.ss_family == AF_UNIX &&
                    strcmp(remote_key, "udp") == 0) {
-            opt_error(errors, opts, "udp", "'%s' is a unix address (allowed: A.B.C.D:PORT or "
+            netbe_options_add_error(opts, errors, "udp", "'%s' is a unix address (allowed: A.B.C.D:PORT or "
                       "[IPV6]:PORT; use local = and remote = for unix datagrams)", s->addr.text);
         }
         break;
@@ -166,7 +150,7 @@ static void parse_addresses(SockState *s, GPtrArray *errors, const NetbeOptions 
 static bool sock_init(NetbeBackend *be, const NetbeOptions *opts, GError **errp)
 {
     SockState *s = netbe_backend_priv(be);
-    g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GString) errors = g_string_new(NULL);
     const char *chosen;
 
     s->be = be;
@@ -179,11 +163,7 @@ static bool sock_init(NetbeBackend *be, const NetbeOptions *opts, GError **errp)
         s->reconnect_s = (unsigned)netbe_options_get_int(opts, "reconnect");
     }
     if (errors->len) {
-        g_autofree char *all = NULL;
-
-        g_ptr_array_add(errors, NULL);
-        all = g_strjoinv("\n", (char **)errors->pdata);
-        g_set_error_literal(errp, NETBE_CONFIG_ERROR, EINVAL, all);
+        g_set_error_literal(errp, NETBE_CONFIG_ERROR, EINVAL, errors->str);
         sock_addr_clear(&s->addr);
         sock_addr_clear(&s->local);
         return false;

@@ -67,19 +67,6 @@ typedef struct Check {
     GString *errors;
 } Check;
 
-static void G_GNUC_PRINTF(3, 4) check_fail(Check *c, const char *key, const char *fmt, ...)
-{
-    g_autofree char *msg = NULL;
-    GError *err = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    netbe_options_error(c->o, &err, key, "%s", msg);
-    g_string_append_printf(c->errors, "%s%s", c->errors->len ? "\n" : "", err->message);
-    g_error_free(err);
-}
 
 /* Parse "LENGTH" (decimal, no sign) within lo..hi. */
 static bool parse_length(const char *text, unsigned lo, unsigned hi, unsigned *out)
@@ -170,7 +157,7 @@ static void parse_net(Check *c, UserConfig *cfg, bool *ok)
     *ok = false;
     if (!split_prefix(text, &addr, &len) || inet_pton(AF_INET, addr, &cfg->net) != 1 ||
         !(parse_length(len, 8, 30, &cfg->prefix_len) || parse_netmask(len, &cfg->prefix_len))) {
-        check_fail(c, "net",
+        netbe_options_add_error(c->o, c->errors, "net",
                    "'%s' is not valid (allowed: an IPv4 network ADDRESS/LENGTH with "
                    "LENGTH 8..30, or ADDRESS/NETMASK, like 10.0.2.0/24)",
                    text);
@@ -179,7 +166,7 @@ static void parse_net(Check *c, UserConfig *cfg, bool *ok)
     mask = 0xffffffffu << (32 - cfg->prefix_len);
     cfg->mask = ip4_from_host(mask);
     if (ntohl(cfg->net.s_addr) & ~mask) {
-        check_fail(c, "net", "'%s' has host bits set (allowed: the network address, %s/%u)", text,
+        netbe_options_add_error(c->o, c->errors, "net", "'%s' has host bits set (allowed: the network address, %s/%u)", text,
                    ip4_text(ip4_from_host(ntohl(cfg->net.s_addr) & mask)).s, cfg->prefix_len);
         return;
     }
@@ -217,13 +204,13 @@ static bool parse_station(Check *c, const UserConfig *cfg, const char *key, uint
     if (!text) {
         *out = ip4_from_host(net | offset);
     } else if (inet_pton(AF_INET, text, out) != 1) {
-        check_fail(c, key, "'%s' is not an IPv4 address (allowed: an address of %s/%u)", text,
+        netbe_options_add_error(c->o, c->errors, key, "'%s' is not an IPv4 address (allowed: an address of %s/%u)", text,
                    ip4_text(cfg->net).s, cfg->prefix_len);
         return false;
     }
     problem = ip4_station_problem(cfg, *out);
     if (problem) {
-        check_fail(c, key, "%s%s %s net %s/%u (allowed: an address of %s/%u from %s to %s)",
+        netbe_options_add_error(c->o, c->errors, key, "%s%s %s net %s/%u (allowed: an address of %s/%u from %s to %s)",
                    ip4_text(*out).s, text ? "" : " (the default)", problem, ip4_text(cfg->net).s,
                    cfg->prefix_len, ip4_text(cfg->net).s, cfg->prefix_len,
                    ip4_text(ip4_from_host(net + 1)).s,
@@ -242,7 +229,7 @@ static void parse_ipv4_stations(Check *c, UserConfig *cfg)
     uint32_t bcast = ntohl(cfg->net.s_addr) | ~ntohl(cfg->mask.s_addr);
 
     if (host_ok && dns_ok && cfg->host.s_addr == cfg->dns.s_addr) {
-        check_fail(c, netbe_options_is_set(c->o, "dns") ? "dns" : "host",
+        netbe_options_add_error(c->o, c->errors, netbe_options_is_set(c->o, "dns") ? "dns" : "host",
                    "%s is both the gateway and the DNS address (allowed: two different "
                    "addresses)",
                    ip4_text(cfg->host).s);
@@ -251,7 +238,7 @@ static void parse_ipv4_stations(Check *c, UserConfig *cfg)
         return;
     }
     if (last >= bcast) {
-        check_fail(c, "dhcpstart",
+        netbe_options_add_error(c->o, c->errors, "dhcpstart",
                    "%s leaves room for %u of the %u DHCP leases before the "
                    "broadcast address %s (allowed: %s at the latest)",
                    ip4_text(cfg->dhcp_start).s, bcast - first, USER_DHCP_LEASES,
@@ -264,7 +251,7 @@ static void parse_ipv4_stations(Check *c, UserConfig *cfg)
         uint32_t v = ntohl(a.s_addr);
 
         if ((i == 0 ? host_ok : dns_ok) && v >= first && v <= last) {
-            check_fail(c, "dhcpstart",
+            netbe_options_add_error(c->o, c->errors, "dhcpstart",
                        "the DHCP leases %s..%s include the %s address %s "
                        "(allowed: a range of %u addresses that leaves out host and dns)",
                        ip4_text(cfg->dhcp_start).s, ip4_text(ip4_from_host(last)).s,
@@ -298,7 +285,7 @@ static void parse_ipv6(Check *c, UserConfig *cfg)
 
     if (!split_prefix(text, &addr, &len) || inet_pton(AF_INET6, addr, &cfg->prefix6) != 1 ||
         !parse_length(len, 1, 126, &cfg->prefix6_len)) {
-        check_fail(c, "ipv6_prefix",
+        netbe_options_add_error(c->o, c->errors, "ipv6_prefix",
                    "'%s' is not valid (allowed: an IPv6 prefix ADDRESS/LENGTH "
                    "with LENGTH 1..126, like fec0::/64)",
                    text);
@@ -309,7 +296,7 @@ static void parse_ipv6(Check *c, UserConfig *cfg)
         masked.s6_addr[bit / 8] |= cfg->prefix6.s6_addr[bit / 8] & (0x80u >> (bit % 8));
     }
     if (memcmp(&masked, &cfg->prefix6, sizeof(masked)) != 0) {
-        check_fail(c, "ipv6_prefix", "'%s' has host bits set (allowed: the prefix itself, %s/%u)",
+        netbe_options_add_error(c->o, c->errors, "ipv6_prefix", "'%s' has host bits set (allowed: the prefix itself, %s/%u)",
                    text, ip6_text(&masked).s, cfg->prefix6_len);
         return;
     }
@@ -321,14 +308,14 @@ static void parse_ipv6(Check *c, UserConfig *cfg)
             *out = cfg->prefix6;
             out->s6_addr[15] = stations[i].last_byte;
         } else if (inet_pton(AF_INET6, t, out) != 1) {
-            check_fail(c, stations[i].key,
+            netbe_options_add_error(c->o, c->errors, stations[i].key,
                        "'%s' is not an IPv6 address (allowed: an address "
                        "in %s/%u)",
                        t, ip6_text(&cfg->prefix6).s, cfg->prefix6_len);
             continue;
         }
         if (!ip6_in_prefix(out, &cfg->prefix6, cfg->prefix6_len)) {
-            check_fail(c, stations[i].key,
+            netbe_options_add_error(c->o, c->errors, stations[i].key,
                        "%s%s is outside ipv6_prefix %s/%u (allowed: an "
                        "address in that prefix)",
                        ip6_text(out).s, t ? "" : " (the default)", ip6_text(&cfg->prefix6).s,
@@ -372,7 +359,7 @@ static void parse_names(Check *c, UserConfig *cfg)
         const char *t = netbe_options_get_string(c->o, keys[i]);
 
         if (t && !dns_name_is_valid(t)) {
-            check_fail(c, keys[i], "'%s' is not a valid name (allowed: %s)", t, NAME_ALLOWED);
+            netbe_options_add_error(c->o, c->errors, keys[i], "'%s' is not a valid name (allowed: %s)", t, NAME_ALLOWED);
         }
     }
     cfg->hostname = g_strdup(netbe_options_get_string(c->o, "hostname"));
@@ -382,7 +369,7 @@ static void parse_names(Check *c, UserConfig *cfg)
         for (int i = 0; cfg->dnssearch[i]; i++) {
             g_strstrip(cfg->dnssearch[i]);
             if (!dns_name_is_valid(cfg->dnssearch[i])) {
-                check_fail(c, "dnssearch",
+                netbe_options_add_error(c->o, c->errors, "dnssearch",
                            "'%s' is not a valid domain (allowed: comma-separated "
                            "domains, %s)",
                            cfg->dnssearch[i], NAME_ALLOWED);
@@ -390,12 +377,12 @@ static void parse_names(Check *c, UserConfig *cfg)
         }
     }
     if (tftp && !g_file_test(tftp, G_FILE_TEST_IS_DIR)) {
-        check_fail(c, "tftp", "'%s' is not a directory (allowed: an existing directory)", tftp);
+        netbe_options_add_error(c->o, c->errors, "tftp", "'%s' is not a directory (allowed: an existing directory)", tftp);
     }
     cfg->tftp = g_strdup(tftp);
     /* BOOTP's file field holds 128 bytes with the terminating zero */
     if (bootfile && (!*bootfile || strlen(bootfile) > 127)) {
-        check_fail(c, "bootfile", "'%s' does not fit BOOTP's file field (allowed: 1..127 bytes)",
+        netbe_options_add_error(c->o, c->errors, "bootfile", "'%s' does not fit BOOTP's file field (allowed: 1..127 bytes)",
                    bootfile);
     }
     cfg->bootfile = g_strdup(bootfile);
@@ -429,13 +416,13 @@ static bool parse_fwd_rule(Check *c, const UserConfig *cfg, const char *rule, Us
 
     f->text = g_strdup(rule);
     if (!colon || !dash || colon > dash || strchr(dash + 1, '-')) {
-        check_fail(c, "hostfwd", "rule '%s' is not valid (allowed: %s)", rule, HOSTFWD_ALLOWED);
+        netbe_options_add_error(c->o, c->errors, "hostfwd", "rule '%s' is not valid (allowed: %s)", rule, HOSTFWD_ALLOWED);
         return false;
     }
     proto = g_strndup(rule, colon - rule);
     host = g_strndup(colon + 1, dash - colon - 1);
     if (strcmp(proto, "udp") != 0 && strcmp(proto, "tcp") != 0 && *proto) {
-        check_fail(c, "hostfwd", "rule '%s': protocol '%s' is not valid (allowed: tcp, udp)", rule,
+        netbe_options_add_error(c->o, c->errors, "hostfwd", "rule '%s': protocol '%s' is not valid (allowed: tcp, udp)", rule,
                    proto);
         return false;
     }
@@ -443,7 +430,7 @@ static bool parse_fwd_rule(Check *c, const UserConfig *cfg, const char *rule, Us
     if (!parse_fwd_end(host, (struct in_addr){.s_addr = htonl(INADDR_ANY)}, &f->host_addr,
                        &f->host_port) ||
         !parse_fwd_end(dash + 1, cfg->dhcp_start, &f->guest_addr, &f->guest_port)) {
-        check_fail(c, "hostfwd", "rule '%s' is not valid (allowed: %s)", rule, HOSTFWD_ALLOWED);
+        netbe_options_add_error(c->o, c->errors, "hostfwd", "rule '%s' is not valid (allowed: %s)", rule, HOSTFWD_ALLOWED);
         return false;
     }
     problem = ip4_station_problem(cfg, f->guest_addr);
@@ -452,7 +439,7 @@ static bool parse_fwd_rule(Check *c, const UserConfig *cfg, const char *rule, Us
         problem = "is slirp's own address in";
     }
     if (problem) {
-        check_fail(c, "hostfwd",
+        netbe_options_add_error(c->o, c->errors, "hostfwd",
                    "rule '%s': guest address %s %s net %s/%u (allowed: a guest "
                    "address of that network)",
                    rule, ip4_text(f->guest_addr).s, problem, ip4_text(cfg->net).s, cfg->prefix_len);
@@ -470,7 +457,7 @@ static void parse_hostfwd(Check *c, UserConfig *cfg)
         return;
     }
     if (!cfg->ipv4) {
-        check_fail(c, "hostfwd", "needs IPv4, but ipv4 = off (allowed: hostfwd with ipv4 = on)");
+        netbe_options_add_error(c->o, c->errors, "hostfwd", "needs IPv4, but ipv4 = off (allowed: hostfwd with ipv4 = on)");
         return;
     }
     rules = g_strsplit(text, ",", -1);
@@ -480,7 +467,7 @@ static void parse_hostfwd(Check *c, UserConfig *cfg)
 
         g_strstrip(rules[i]);
         if (!*rules[i]) {
-            check_fail(c, "hostfwd", "empty rule (allowed: comma-separated rules %s)",
+            netbe_options_add_error(c->o, c->errors, "hostfwd", "empty rule (allowed: comma-separated rules %s)",
                        HOSTFWD_ALLOWED);
             continue;
         }
@@ -493,7 +480,7 @@ static void parse_hostfwd(Check *c, UserConfig *cfg)
 
             if (g->udp == f->udp && g->host_port == f->host_port &&
                 g->host_addr.s_addr == f->host_addr.s_addr) {
-                check_fail(c, "hostfwd",
+                netbe_options_add_error(c->o, c->errors, "hostfwd",
                            "rules '%s' and '%s' listen on the same %s port "
                            "%s:%u (allowed: one rule per host address and port)",
                            g->text, f->text, f->udp ? "UDP" : "TCP", ip4_text(f->host_addr).s,
@@ -515,7 +502,7 @@ bool user_config_parse(UserConfig *cfg, const NetbeOptions *o, GError **errp)
     cfg->host_loopback = netbe_options_get_bool(o, "host_loopback");
     cfg->mtu = netbe_options_get_int(o, "mtu");
     if (!cfg->ipv4 && !cfg->ipv6) {
-        check_fail(&c, "ipv4", "ipv4 and ipv6 are both off (allowed: at least one on)");
+        netbe_options_add_error(c.o, c.errors, "ipv4", "ipv4 and ipv6 are both off (allowed: at least one on)");
     }
     parse_net(&c, cfg, &net_ok);
     if (net_ok) {
