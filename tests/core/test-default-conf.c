@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "../user/guest-frames.h"
 #include "host-proc.h"
 #include "netns.h"
 
@@ -121,10 +122,53 @@ static void test_default_config_forwards_unprivileged(void)
     test_host_free(h);
 }
 
+/* Fails if conf/user-nat.ini needs root, or a guest on its datagram socket gets no DHCP
+ * offer of 10.0.2.15 from the user netdev behind the hub. */
+static void test_user_nat_config_leases_unprivileged(void)
+{
+    static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x57 };
+    g_autofree char *path = conf_path("user-nat.ini");
+    g_autofree char *text = NULL;
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(10101),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    uint32_t xid = 0x5eed;
+    GByteArray *discover;
+    uint8_t buf[2048];
+    bool offered = false;
+    TestHost *h;
+    int guest;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    h = test_host_start_as(text, NULL, NULL, "nobody");
+    g_assert_nonnull(h);
+    guest = udp_socket(10111);
+    discover = gf_dhcp(mac, xid, 1, (struct in_addr){ 0 }, (struct in_addr){ 0 });
+    g_assert_cmpint(sendto(guest, discover->data, discover->len, 0, (struct sockaddr *)&to,
+                           sizeof(to)), ==, discover->len);
+    g_byte_array_unref(discover);
+    for (int i = 0; i < 20 && !offered; i++) {
+        struct pollfd p = { .fd = guest, .events = POLLIN };
+        GfFrame f;
+        ssize_t n;
+
+        if (poll(&p, 1, 200) != 1) {
+            continue;
+        }
+        n = recv(guest, buf, sizeof(buf), 0);
+        offered = n > 0 && gf_parse(&f, buf, n) && f.sport == 67 && gf_dhcp_xid(&f) == xid &&
+                  gf_dhcp_type(&f) == 2 && gf_dhcp_yiaddr(&f).s_addr == htonl(0x0a00020f);
+    }
+    close(guest);
+    g_assert_cmpint(test_host_stop(h), ==, 0);
+    test_host_free(h);
+    g_assert_true(offered);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/conf/every-shipped-config-checks", test_every_shipped_config_checks);
     g_test_add_func("/conf/default-forwards-unprivileged", test_default_config_forwards_unprivileged);
+    g_test_add_func("/conf/user-nat-leases-unprivileged", test_user_nat_config_leases_unprivileged);
     return g_test_run();
 }
