@@ -39,14 +39,44 @@ static int connect_unix(const char *path, GError **errp)
     return fd;
 }
 
+/*
+ * source_ask() - send @w (freed here) as a @type record and read the destination's
+ * status answer, which must be an @answer record (named @what in errors) saying ok.
+ * @time_ns: gets the time the answer carries (may be NULL)
+ */
+static bool source_ask(MigSource *s, MigRecordType type, NetbeMigWriter *w,
+                       MigRecordType answer, const char *what, uint64_t *time_ns,
+                       GError **errp)
+{
+    g_autofree char *reason = NULL;
+    NetbeMigReader *r;
+    MigRecordType got;
+    uint64_t t = 0;
+    bool ok = false, sent = mig_send_record(s->fd, type, w, errp);
+
+    netbe_mig_writer_free(w);
+    if (!sent || !(r = mig_recv_record(s->fd, MIG_STEP_TIMEOUT_MS, &got, errp))) {
+        return false;
+    }
+    if ((got != answer && got != MIG_REC_ERROR) || !mig_read_status(r, &ok, &reason, &t)) {
+        g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "expected %s, got a %s record", what,
+                    mig_record_name(got));
+        ok = false;
+    } else if (!ok) {
+        g_set_error(errp, NETBE_MIG_ERROR, answer == MIG_REC_REPLY ? EPERM : EIO,
+                    "the destination %s: %s", answer == MIG_REC_REPLY ? "refused" : "failed",
+                    reason);
+    }
+    netbe_mig_reader_free(r);
+    if (ok && got == answer && time_ns) {
+        *time_ns = t;
+    }
+    return ok && got == answer;
+}
+
 static bool source_hello(MigSource *s, GError **errp)
 {
     NetbeMigWriter *w = netbe_mig_writer_new();
-    g_autofree char *reason = NULL;
-    NetbeMigReader *r;
-    MigRecordType type;
-    uint64_t unused;
-    bool ok = false, sent;
 
     for (guint i = 0; i < s->rt->backends->len; i++) {
         NetbeBackend *be = g_ptr_array_index(s->rt->backends, i);
@@ -77,20 +107,7 @@ static bool source_hello(MigSource *s, GError **errp)
         netbe_mig_put_string(w, dev->id);
         netbe_mig_put_string(w, dev->backend->id);
     }
-    sent = mig_send_record(s->fd, MIG_REC_HELLO, w, errp);
-    netbe_mig_writer_free(w);
-    if (!sent || !(r = mig_recv_record(s->fd, MIG_STEP_TIMEOUT_MS, &type, errp))) {
-        return false;
-    }
-    if ((type != MIG_REC_REPLY && type != MIG_REC_ERROR) ||
-        !mig_read_status(r, &ok, &reason, &unused)) {
-        g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "expected a reply to hello, got a %s "
-                    "record", mig_record_name(type));
-    } else if (!ok) {
-        g_set_error(errp, NETBE_MIG_ERROR, EPERM, "the destination refused: %s", reason);
-    }
-    netbe_mig_reader_free(r);
-    return ok && type == MIG_REC_REPLY;
+    return source_ask(s, MIG_REC_HELLO, w, MIG_REC_REPLY, "a reply to hello", NULL, errp);
 }
 
 /* Stop every running frontend: nothing reads the fds now; frames wait in the kernel. */
@@ -162,31 +179,14 @@ static bool source_state(MigSource *s, GError **errp)
 static bool source_commit(MigSource *s, GError **errp)
 {
     NetbeMigWriter *w = netbe_mig_writer_new();
-    g_autofree char *reason = NULL;
-    NetbeMigReader *r;
-    MigRecordType type;
     uint64_t resume_ns = 0;
-    bool ok = false, sent;
 
     netbe_mig_put_u64(w, s->pause_ns);
-    sent = mig_send_record(s->fd, MIG_REC_COMMIT, w, errp);
-    netbe_mig_writer_free(w);
-    if (!sent || !(r = mig_recv_record(s->fd, MIG_STEP_TIMEOUT_MS, &type, errp))) {
+    if (!source_ask(s, MIG_REC_COMMIT, w, MIG_REC_ACK, "an ack", &resume_ns, errp)) {
         return false;
     }
-    if ((type != MIG_REC_ACK && type != MIG_REC_ERROR) ||
-        !mig_read_status(r, &ok, &reason, &resume_ns)) {
-        g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "expected an ack, got a %s record",
-                    mig_record_name(type));
-    } else if (!ok) {
-        g_set_error(errp, NETBE_MIG_ERROR, EIO, "the destination failed: %s", reason);
-    }
-    netbe_mig_reader_free(r);
-    if (ok && type == MIG_REC_ACK) {
-        s->stats->downtime_ns = resume_ns > s->pause_ns ? resume_ns - s->pause_ns : 0;
-        return true;
-    }
-    return false;
+    s->stats->downtime_ns = resume_ns > s->pause_ns ? resume_ns - s->pause_ns : 0;
+    return true;
 }
 
 typedef bool (*MigSourceStep)(MigSource *s, GError **errp);

@@ -1,5 +1,6 @@
 /* vnet-hdr.c - the one place where guest and backend virtio-net headers are matched up. */
 #include <endian.h>
+#include <stdbool.h>
 #include <string.h>
 #include "vnet-hdr.h"
 
@@ -43,43 +44,38 @@ int vnet_iov_slice(const struct iovec *in, int n, size_t off, size_t len, struct
     return count;
 }
 
-size_t vnet_iov_from_buf(const struct iovec *iov, int n, size_t off, const void *buf,
-                         size_t len)
+/* Copy @len bytes between @buf and @iov at offset @off, into the iovec if @into_iov. */
+static size_t iov_copy(const struct iovec *iov, int n, size_t off, uint8_t *buf, size_t len,
+                       bool into_iov)
 {
     size_t done = 0;
 
     for (int i = 0; i < n && done < len; i++) {
+        uint8_t *seg;
         size_t take;
 
         if (off >= iov[i].iov_len) {
             off -= iov[i].iov_len;
             continue;
         }
+        seg = (uint8_t *)iov[i].iov_base + off;
         take = MIN_SZ(iov[i].iov_len - off, len - done);
-        memcpy((uint8_t *)iov[i].iov_base + off, (const uint8_t *)buf + done, take);
+        memcpy(into_iov ? seg : buf + done, into_iov ? buf + done : seg, take);
         done += take;
         off = 0;
     }
     return done;
 }
 
+size_t vnet_iov_from_buf(const struct iovec *iov, int n, size_t off, const void *buf,
+                         size_t len)
+{
+    return iov_copy(iov, n, off, (uint8_t *)buf, len, true);
+}
+
 size_t vnet_iov_to_buf(const struct iovec *iov, int n, size_t off, void *buf, size_t len)
 {
-    size_t done = 0;
-
-    for (int i = 0; i < n && done < len; i++) {
-        size_t take;
-
-        if (off >= iov[i].iov_len) {
-            off -= iov[i].iov_len;
-            continue;
-        }
-        take = MIN_SZ(iov[i].iov_len - off, len - done);
-        memcpy((uint8_t *)buf + done, (const uint8_t *)iov[i].iov_base + off, take);
-        done += take;
-        off = 0;
-    }
-    return done;
+    return iov_copy(iov, n, off, buf, len, false);
 }
 
 size_t vnet_iov_copy(const struct iovec *dst, int dn, const struct iovec *src, int sn)
