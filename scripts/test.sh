@@ -58,8 +58,12 @@ run_fuzzer() {
 }
 echo "== build-fuzz: build (clang, libFuzzer, ASan+UBSan)"
 if CC=clang netbe_build build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false; then
-    run_fuzzer fuzz-vq 45 tests/virtio/fuzz-corpus
-    run_fuzzer fuzz-sock 30 tests/socket/fuzz-corpus
+    # every tests/*/NAME.fuzz file names a libFuzzer target NAME: "seconds=N corpus=DIR"
+    for spec in tests/*/*.fuzz; do
+        seconds=$(grep -o 'seconds=[0-9]*' "$spec" | cut -d= -f2)
+        corpus=$(grep -o 'corpus=[^ ]*' "$spec" | cut -d= -f2)
+        run_fuzzer "$(basename "$spec" .fuzz)" "${seconds:-30}" "${corpus:?$spec: no corpus=}"
+    done
 else
     echo "== build-fuzz: build FAILED"
     failed=$((failed + 1)) rc=1
