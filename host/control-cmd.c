@@ -7,7 +7,7 @@ typedef struct ControlRequest {
     const char *cmd;
     const char *arg;
     bool json;
-    bool extra;         /* more than one argument */
+    bool extra; /* more than one argument */
 } ControlRequest;
 
 /* A command: @arg is its argument or NULL. Return: the reply (caller frees). */
@@ -25,27 +25,25 @@ static char *handle_stats(NetbeRuntime *rt, const char *arg, bool json, ControlM
 }
 
 /* Hand every deferred backend to the destination at @arg; on success, quit. */
-static char *handle_migrate(NetbeRuntime *rt, const char *arg, bool json,
-                            ControlMigrateFn migrate)
+static char *handle_migrate(NetbeRuntime *rt, const char *arg, bool json, ControlMigrateFn migrate)
 {
     g_autoptr(GError) err = NULL;
-    NetbeMigStats st = { 0 };
+    NetbeMigStats st = {0};
 
     if (!migrate(rt, arg, &st, &err)) {
         g_warning("%s; still running here", err->message);
-        return g_strdup_printf(CONTROL_ERROR_PREFIX "%s; the source keeps running\n",
-                               err->message);
+        return g_strdup_printf(CONTROL_ERROR_PREFIX "%s; the source keeps running\n", err->message);
     }
     g_message("handed over to %s: downtime %.3f ms", arg, st.downtime_ns / 1e6);
     netbe_runtime_quit(rt);
     if (json) {
         return g_strdup_printf("{\"downtime_ms\":%.3f,\"backends\":%u,\"devices\":%u,"
-                               "\"fds\":%u,\"frames\":%u}\n", st.downtime_ns / 1e6,
-                               st.backends, st.devices, st.fds, st.frames);
+                               "\"fds\":%u,\"frames\":%u}\n",
+                               st.downtime_ns / 1e6, st.backends, st.devices, st.fds, st.frames);
     }
     return g_strdup_printf("migrated: downtime %.3f ms, %u backends, %u fds, %u queued frames, "
-                           "%u devices\n", st.downtime_ns / 1e6, st.backends, st.fds, st.frames,
-                           st.devices);
+                           "%u devices\n",
+                           st.downtime_ns / 1e6, st.backends, st.fds, st.frames, st.devices);
 }
 
 static char *handle_quit(NetbeRuntime *rt, const char *arg, bool json, ControlMigrateFn migrate)
@@ -57,14 +55,14 @@ static char *handle_quit(NetbeRuntime *rt, const char *arg, bool json, ControlMi
 static const struct {
     const char *name;
     ControlHandler handler;
-    const char *arg;    /* name of the one argument it needs, or NULL for none */
+    const char *arg; /* name of the one argument it needs, or NULL for none */
     const char *help;
 } control_commands[] = {
-    { "status", handle_status, NULL, "netdevs, hubs and devices with their state" },
-    { "stats", handle_stats, NULL, "per netdev and queue counters" },
-    { "quit", handle_quit, NULL, "shut down cleanly" },
-    { "migrate", handle_migrate, "the destination's socket path",
-      "hand the backends over to PATH, then exit" },
+    {"status", handle_status, NULL, "netdevs, hubs and devices with their state"},
+    {"stats", handle_stats, NULL, "per netdev and queue counters"},
+    {"quit", handle_quit, NULL, "shut down cleanly"},
+    {"migrate", handle_migrate, "the destination's socket path",
+     "hand the backends over to PATH, then exit"},
 };
 
 /* Split @words (modified in place by the caller's strsplit) into @req. */
@@ -102,7 +100,7 @@ static char *unknown_command(const char *cmd)
 char *control_answer(NetbeRuntime *rt, const char *line, ControlMigrateFn migrate)
 {
     g_auto(GStrv) words = g_strsplit_set(line, " \t", -1);
-    ControlRequest req = { 0 };
+    ControlRequest req = {0};
 
     parse_request(words, &req);
     for (size_t i = 0; req.cmd && i < G_N_ELEMENTS(control_commands); i++) {

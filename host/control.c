@@ -13,22 +13,22 @@
 #include "control.h"
 
 #define CONTROL_BACKLOG 32
-#define CONTROL_ACCEPT_BATCH 16     /* accepts per wakeup, so clients cannot starve the loop */
-#define CONTROL_BACKOFF_MIN_MS 50   /* first retry after accept() failed for lack of fds */
+#define CONTROL_ACCEPT_BATCH 16   /* accepts per wakeup, so clients cannot starve the loop */
+#define CONTROL_BACKOFF_MIN_MS 50 /* first retry after accept() failed for lack of fds */
 #define CONTROL_BACKOFF_MAX_MS 1000
-#define CONTROL_DRAIN_MS 1000       /* last chance for pending replies when the host stops */
+#define CONTROL_DRAIN_MS 1000 /* last chance for pending replies when the host stops */
 
 struct ControlServer {
     NetbeRuntime *rt;
-    ControlOptions opts;    /* defaults filled in */
-    char *path;             /* socket file, NULL without a listener */
-    struct stat file;       /* what bind() made there: removed only if still the same */
-    int fd;                 /* listener, -1 without */
-    GSource *listen_src;    /* NULL while paused */
-    GSource *retry_src;     /* while paused: re-enables the listener */
-    unsigned backoff_ms;    /* 0 while accept() works */
-    bool full;              /* refusing clients for being at opts.max_clients */
-    GList *clients;         /* ControlClient* */
+    ControlOptions opts; /* defaults filled in */
+    char *path;          /* socket file, NULL without a listener */
+    struct stat file;    /* what bind() made there: removed only if still the same */
+    int fd;              /* listener, -1 without */
+    GSource *listen_src; /* NULL while paused */
+    GSource *retry_src;  /* while paused: re-enables the listener */
+    unsigned backoff_ms; /* 0 while accept() works */
+    bool full;           /* refusing clients for being at opts.max_clients */
+    GList *clients;      /* ControlClient* */
     unsigned n_clients;
 };
 
@@ -68,6 +68,20 @@ static GSource *source_attach(ControlServer *srv, GSource *s, GSourceFunc fn, vo
     return s;
 }
 
+/* Close a client's socket so that what we sent it stays readable: closing a UNIX socket
+ * with unread bytes in it makes the peer's reads fail (ECONNRESET) before our reply. So
+ * stop its writes (they fail with EPIPE from now on), drop what it sent, then close. */
+static void close_client_fd(int fd)
+{
+    char buf[4096];
+
+    shutdown(fd, SHUT_RD);
+    while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0) {
+        /* bounded: nothing new can arrive after SHUT_RD */
+    }
+    close(fd);
+}
+
 static void client_free(ControlClient *c)
 {
     ControlServer *srv = c->srv;
@@ -76,7 +90,7 @@ static void client_free(ControlClient *c)
     srv->n_clients--;
     source_clear(&c->io);
     source_clear(&c->deadline);
-    close(c->fd);
+    close_client_fd(c->fd);
     if (c->in) {
         g_string_free(c->in, true);
     }
@@ -105,16 +119,16 @@ static gboolean client_timed_out(void *data)
 static void client_arm_deadline(ControlClient *c)
 {
     source_clear(&c->deadline);
-    c->deadline = source_attach(c->srv, g_timeout_source_new(c->srv->opts.timeout_ms),
-                                client_timed_out, c);
+    c->deadline =
+        source_attach(c->srv, g_timeout_source_new(c->srv->opts.timeout_ms), client_timed_out, c);
 }
 
 /* Send what the socket takes of the reply now. Return: 1 all sent, 0 more to send, -1 gone. */
 static int client_flush(ControlClient *c)
 {
     while (c->out_off < c->out_len) {
-        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n =
+            send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
 
         if (n < 0 && errno == EINTR) {
             continue;
@@ -150,7 +164,8 @@ static void client_reply(ControlClient *c, char *reply)
         client_free(c);
         return;
     }
-    c->io = source_attach(c->srv, g_unix_fd_source_new(c->fd, G_IO_OUT), G_SOURCE_FUNC(client_writable), c);
+    c->io = source_attach(c->srv, g_unix_fd_source_new(c->fd, G_IO_OUT),
+                          G_SOURCE_FUNC(client_writable), c);
     client_arm_deadline(c);
 }
 
@@ -159,7 +174,7 @@ static void client_answer(ControlClient *c, size_t len)
 {
     char *line = c->in->str;
 
-    source_clear(&c->io);       /* no more reading; nothing may fire while a command runs */
+    source_clear(&c->io); /* no more reading; nothing may fire while a command runs */
     source_clear(&c->deadline);
     if (len > CONTROL_MAX_REQUEST) {
         client_reply(c, g_strdup_printf(CONTROL_ERROR_PREFIX "request longer than %d bytes\n",
@@ -211,7 +226,7 @@ static void refuse(int fd, const char *text)
     if (send(fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
         g_debug("control socket: refusal not delivered: %s", g_strerror(errno));
     }
-    close(fd);
+    close_client_fd(fd);
 }
 
 /* Check @fd's peer: root or our own uid. Return: false with *why set (caller frees). */
@@ -227,8 +242,8 @@ static bool peer_allowed(int fd, struct ucred *cred, char **why)
     }
     if (cred->uid != 0 && cred->uid != me) {
         *why = g_strdup_printf(CONTROL_ERROR_PREFIX "uid %u (pid %d) may not use this control "
-                               "socket (only root and uid %u)\n", (unsigned)cred->uid,
-                               (int)cred->pid, (unsigned)me);
+                                                    "socket (only root and uid %u)\n",
+                               (unsigned)cred->uid, (int)cred->pid, (unsigned)me);
         return false;
     }
     return true;
@@ -237,7 +252,7 @@ static bool peer_allowed(int fd, struct ucred *cred, char **why)
 void control_server_add_client(ControlServer *srv, int fd)
 {
     g_autofree char *why = NULL;
-    struct ucred cred = { .pid = -1 };
+    struct ucred cred = {.pid = -1};
     ControlClient *c;
 
     if (!peer_allowed(fd, &cred, &why)) {
@@ -247,8 +262,7 @@ void control_server_add_client(ControlServer *srv, int fd)
     }
     if (srv->n_clients >= srv->opts.max_clients) {
         if (!srv->full) {
-            g_message("control socket: %u clients, refusing more until one leaves",
-                      srv->n_clients);
+            g_message("control socket: %u clients, refusing more until one leaves", srv->n_clients);
             srv->full = true;
         }
         refuse(fd, CONTROL_ERROR_PREFIX "busy: too many control clients, try again\n");
@@ -291,8 +305,7 @@ static void listener_pause(ControlServer *srv, int err)
     srv->backoff_ms = CLAMP(srv->backoff_ms * 2, CONTROL_BACKOFF_MIN_MS, CONTROL_BACKOFF_MAX_MS);
     source_clear(&srv->listen_src);
     source_clear(&srv->retry_src);
-    srv->retry_src = source_attach(srv, g_timeout_source_new(srv->backoff_ms), listener_retry,
-                                   srv);
+    srv->retry_src = source_attach(srv, g_timeout_source_new(srv->backoff_ms), listener_retry, srv);
 }
 
 static gboolean listener_ready(int fd, GIOCondition cond, void *data)
@@ -331,7 +344,7 @@ static void listener_resume(ControlServer *srv)
  * refuse a live one and anything that is not a socket. Return: true if removed. */
 static bool remove_stale(const char *path, GError **errp)
 {
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
     struct stat st;
     int probe, rc, err;
 
@@ -357,8 +370,7 @@ static bool remove_stale(const char *path, GError **errp)
     }
     if (rc == 0 || err == EAGAIN) {
         g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_EXIST,
-                    "control socket %s: another process listens on it (another netbe-host?)",
-                    path);
+                    "control socket %s: another process listens on it (another netbe-host?)", path);
         return false;
     }
     if (err != ECONNREFUSED || unlink(path) < 0) {
@@ -375,7 +387,7 @@ static bool remove_stale(const char *path, GError **errp)
 /* A listening socket at @path, mode 0600. Return: the fd, or -1 with @errp set. */
 static int listen_at(const char *path, struct stat *made, GError **errp)
 {
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
     mode_t old_umask;
     int fd, rc;
 
@@ -409,8 +421,8 @@ static int listen_at(const char *path, struct stat *made, GError **errp)
     }
     return fd;
 fail:
-    g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno), "control socket %s: %s",
-                path, g_strerror(errno));
+    g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno), "control socket %s: %s", path,
+                g_strerror(errno));
 out:
     if (fd >= 0) {
         close(fd);
@@ -443,6 +455,11 @@ ControlServer *control_server_new(NetbeRuntime *rt, const char *path, const Cont
     return srv;
 }
 
+unsigned control_server_clients(const ControlServer *srv)
+{
+    return srv->n_clients;
+}
+
 /* Give replies still queued (quit, migrate) up to CONTROL_DRAIN_MS in all to go out. */
 static void drain_replies(ControlServer *srv)
 {
@@ -451,7 +468,7 @@ static void drain_replies(ControlServer *srv)
 
     for (GList *l = srv->clients; l; l = l->next) {
         ControlClient *c = l->data;
-        struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+        struct pollfd p = {.fd = c->fd, .events = POLLOUT};
 
         while (c->out && client_flush(c) == 0) {
             gint64 left = (end - g_get_monotonic_time()) / G_TIME_SPAN_MILLISECOND;

@@ -55,6 +55,9 @@ ControlServer *control_server_new(NetbeRuntime *rt, const char *path, const Cont
  */
 void control_server_add_client(ControlServer *srv, int fd);
 
+/* control_server_clients() - Return: the number of clients being served now. */
+unsigned control_server_clients(const ControlServer *srv);
+
 /*
  * control_server_free() - stop listening, give pending replies a short last chance to
  * go out (quit, migrate), close every client, remove the socket file if it is still

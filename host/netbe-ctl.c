@@ -13,12 +13,12 @@
 
 /* Default for the whole exchange: a migrate waits for the handover (several seconds). */
 #define CTL_TIMEOUT_MS 30000
-#define CTL_CONNECT_RETRY_MS 20     /* the host's backlog is full: try again after this */
+#define CTL_CONNECT_RETRY_MS 20 /* the host's backlog is full: try again after this */
 
 typedef struct CtlArgs {
     const char *path;
     GString *request;
-    gint64 deadline;    /* g_get_monotonic_time() when we give up */
+    gint64 deadline; /* g_get_monotonic_time() when we give up */
     int timeout_ms;
 } CtlArgs;
 
@@ -40,7 +40,7 @@ static int ms_left(const CtlArgs *a)
 /* Wait for @events on @fd until the deadline. Return: false on timeout. */
 static bool wait_for(const CtlArgs *a, int fd, short events)
 {
-    struct pollfd p = { .fd = fd, .events = events };
+    struct pollfd p = {.fd = fd, .events = events};
     int rc;
 
     do {
@@ -56,10 +56,10 @@ static const char *connect_hint(int err)
         int err;
         const char *hint;
     } hints[] = {
-        { ENOENT, " (is netbe-host running with --control on this path?)" },
-        { EACCES, " (the control socket is mode 0600: run as root or as netbe-host's user)" },
-        { EPERM, " (the control socket is mode 0600: run as root or as netbe-host's user)" },
-        { ECONNREFUSED, " (nothing listens: netbe-host is gone and left its socket file)" },
+        {ENOENT, " (is netbe-host running with --control on this path?)"},
+        {EACCES, " (the control socket is mode 0600: run as root or as netbe-host's user)"},
+        {EPERM, " (the control socket is mode 0600: run as root or as netbe-host's user)"},
+        {ECONNREFUSED, " (nothing listens: netbe-host is gone and left its socket file)"},
     };
 
     for (size_t i = 0; i < G_N_ELEMENTS(hints); i++) {
@@ -73,7 +73,7 @@ static const char *connect_hint(int err)
 /* Connect to the host, waiting while its backlog is full. Return: the fd, or -1 (reported). */
 static int ctl_connect(const CtlArgs *a)
 {
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
     strcpy(addr.sun_path, a->path);
@@ -108,6 +108,9 @@ static bool exchange(const CtlArgs *a, int fd, GString *reply)
         if (n < 0 && errno == EAGAIN && wait_for(a, fd, POLLOUT)) {
             continue;
         }
+        if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+            break; /* the host refused us before reading: its reply says why */
+        }
         if (n < 0 && errno != EINTR) {
             fprintf(stderr, "netbe-ctl: %s: cannot send the request: %s\n", a->path,
                     errno == EAGAIN ? "timed out" : g_strerror(errno));
@@ -127,15 +130,14 @@ static bool exchange(const CtlArgs *a, int fd, GString *reply)
                     a->path, a->timeout_ms, reply->len);
             return false;
         } else if (errno != EAGAIN && errno != EINTR) {
-            fprintf(stderr, "netbe-ctl: %s: reading the reply: %s\n", a->path,
-                    g_strerror(errno));
+            fprintf(stderr, "netbe-ctl: %s: reading the reply: %s\n", a->path, g_strerror(errno));
             return false;
         }
     }
     if (!reply->len || reply->str[reply->len - 1] != '\n') {
-        fprintf(stderr, "netbe-ctl: %s: %s\n", a->path, reply->len ?
-                "the reply was cut short (no final newline)" :
-                "the host closed the connection without a reply");
+        fprintf(stderr, "netbe-ctl: %s: %s\n", a->path,
+                reply->len ? "the reply was cut short (no final newline)"
+                           : "the host closed the connection without a reply");
         return false;
     }
     return true;
@@ -186,7 +188,7 @@ int main(int argc, char **argv)
 {
     g_autoptr(GString) request = g_string_new(NULL);
     g_autoptr(GString) reply = g_string_new(NULL);
-    CtlArgs a = { .request = request };
+    CtlArgs a = {.request = request};
     bool ok;
     int fd;
 
