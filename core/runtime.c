@@ -19,6 +19,8 @@ NetbeRuntime *netbe_runtime_new(GMainContext *ctx, NetbeRuntimeFlags flags)
     rt->backends = g_ptr_array_new();
     rt->hubs = g_ptr_array_new();
     rt->devices = g_ptr_array_new();
+    rt->handover_uids = g_array_new(false, false, sizeof(uid_t));
+    rt->handover_locks = g_array_new(false, false, sizeof(int));
     return rt;
 }
 
@@ -161,6 +163,9 @@ void netbe_runtime_free(NetbeRuntime *rt)
     g_main_loop_unref(rt->loop);
     g_main_context_unref(rt->ctx);
     g_free(rt->plugin_path_override);
+    mig_lock_drop_all(rt);
+    g_array_unref(rt->handover_locks);
+    g_array_unref(rt->handover_uids);
     g_free(rt);
 }
 

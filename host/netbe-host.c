@@ -21,6 +21,8 @@ typedef struct HostOptions {
     char *incoming;
     int incoming_timeout;
     int control_timeout;
+    char **handover_allow;
+    int handover_timeout;
     gboolean check;
     gboolean list_plugins;
     gboolean verbose;
@@ -63,6 +65,11 @@ static bool parse_args(int *argc, char ***argv, HostOptions *o)
           "start as the destination of a live handover: listen on this UNIX socket", "PATH" },
         { "incoming-timeout", 0, 0, G_OPTION_ARG_INT, &o->incoming_timeout,
           "seconds to wait for the source (default 60)", "SEC" },
+        { "handover-allow-uid", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->handover_allow,
+          "also trust this user or uid as a handover peer (besides root and our own uid); "
+          "may be repeated", "USER" },
+        { "handover-timeout", 0, 0, G_OPTION_ARG_INT, &o->handover_timeout,
+          "ms a whole handover attempt may take on this side (default 5000)", "MS" },
         { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, "debug logging", NULL },
         { NULL }
     };
@@ -123,7 +130,7 @@ static bool receive_handover(NetbeRuntime *rt, const HostOptions *o, GError **er
         return false;
     }
     strcpy(addr.sun_path, o->incoming);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     old_umask = umask(0177);
     if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 1) < 0) {
         umask(old_umask);
@@ -147,6 +154,30 @@ out:
     return ok;
 }
 
+/* --handover-allow-uid and --handover-timeout, over what the config says. */
+static bool apply_handover_options(NetbeRuntime *rt, const HostOptions *o, GError **errp)
+{
+    for (int i = 0; o->handover_allow && o->handover_allow[i]; i++) {
+        uid_t uid;
+
+        if (!netbe_user_lookup(o->handover_allow[i], &uid, NULL, errp)) {
+            g_prefix_error(errp, "--handover-allow-uid: ");
+            return false;
+        }
+        netbe_runtime_allow_handover_uid(rt, uid);
+    }
+    if (o->handover_timeout < 0 || o->handover_timeout > 600000) {
+        g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "--handover-timeout %d: out of range (allowed: 100..600000 ms)",
+                    o->handover_timeout);
+        return false;
+    }
+    if (o->handover_timeout) {
+        netbe_runtime_set_handover_timeout(rt, MAX(o->handover_timeout, 100));
+    }
+    return true;
+}
+
 static int run_host(NetbeRuntime *rt, const HostOptions *o)
 {
     g_autoptr(GError) err = NULL;
@@ -156,6 +187,10 @@ static int run_host(NetbeRuntime *rt, const HostOptions *o)
     if (!netbe_runtime_load_config_file(rt, o->config, &err)) {
         fprintf(stderr, "%s\n", err->message);
         return 1;
+    }
+    if (!apply_handover_options(rt, o, &err)) {
+        fprintf(stderr, "netbe-host: %s\n", err->message);
+        return 2;
     }
     if (o->check) {
         printf("%s: OK\n", o->config);
@@ -205,5 +240,6 @@ int main(int argc, char **argv)
     g_free(o.plugin_path);
     g_free(o.help_plugin);
     g_free(o.incoming);
+    g_strfreev(o.handover_allow);
     return rc;
 }
