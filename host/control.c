@@ -98,7 +98,7 @@ static void client_free(ControlClient *c)
     g_free(c);
     if (srv->full && srv->n_clients < srv->opts.max_clients) {
         srv->full = false;
-        g_message("control socket: %u clients, accepting again", srv->n_clients);
+        g_message("control socket: %u clients, serving new ones again", srv->n_clients);
     }
     if (srv->retry_src) {
         listener_resume(srv); /* an fd is free now */

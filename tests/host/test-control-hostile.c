@@ -1,6 +1,7 @@
 /* test-control-hostile.c - the real netbe-host's control socket against hostile local
  * clients: early close, slow and idle readers, floods, fd exhaustion, oversize requests,
- * other uids, stale and live socket files, and clients that leave during a migrate. */
+ * other uids, stale and live socket files, and clients that leave during a migrate; and
+ * netbe-ctl against hosts that are missing, silent or cut their reply. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -455,8 +456,8 @@ static void test_stale_socket_replaced_live_refused(void)
     test_host_free(a);
 }
 
-/* A UNIX listener at DIR/@name that plays a handover destination. */
-static int fake_destination(const char *path)
+/* A UNIX listener at @path that plays a handover destination or a netbe-host. */
+static int fake_listener(const char *path)
 {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -487,7 +488,7 @@ static void test_migrate_survives_gone_client_and_answers_waiting_one(void)
     TestHost *h = start_host(2, NULL);
     g_autofree char *dst = g_build_filename(h->dir, "dst.sock", NULL);
     g_autofree char *req = g_strdup_printf("migrate %s\n", dst);
-    int lfd = fake_destination(dst), fd;
+    int lfd = fake_listener(dst), fd;
     g_autoptr(GString) got = NULL;
 
     fd = client_connect(h->control);
@@ -506,6 +507,111 @@ static void test_migrate_survives_gone_client_and_answers_waiting_one(void)
     close(lfd);
     assert_serving(h);
     finish(h);
+}
+
+/* Start netbe-ctl with @args. Return: its pid; *err_fd reads its stderr. */
+static GPid ctl_spawn(const char *args, int *err_fd)
+{
+    g_autofree char *cmd = g_strdup_printf("exec '%s' %s", test_env_path("NETBE_CTL"), args);
+    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    GPid pid;
+
+    g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                           NULL, NULL, &pid, NULL, NULL, err_fd, NULL));
+    return pid;
+}
+
+/* Wait for netbe-ctl. Return: its exit status; *err: its stderr (caller frees). */
+static int ctl_wait(GPid pid, int err_fd, char **err)
+{
+    GString *text = read_to_eof(err_fd, 10000, 4096);
+    int wstatus;
+
+    g_assert_nonnull(text);
+    close(err_fd);
+    g_assert_cmpint(waitpid(pid, &wstatus, 0), ==, pid);
+    *err = g_string_free(text, false);
+    return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+}
+
+/* Run netbe-ctl with @args to the end. Return: its exit status; *err: its stderr. */
+static int ctl_run(const char *args, char **err)
+{
+    int err_fd;
+    GPid pid = ctl_spawn(args, &err_fd);
+
+    return ctl_wait(pid, err_fd, err);
+}
+
+/* Fails if netbe-ctl cuts a reply larger than the socket buffers. */
+static void test_ctl_reads_whole_large_reply(void)
+{
+    TestHost *h = start_host(FILLERS, NULL);
+    g_autofree char *out = test_host_ctl(h, "stats --json");
+    g_autoptr(GString) json = NULL;
+
+    g_assert_nonnull(out);
+    json = g_string_new(out);
+    assert_stats_json(json, FILLERS + 1);
+    finish(h);
+}
+
+/* Fails if netbe-ctl does not tell a missing socket from a dead host's leftover file. */
+static void test_ctl_connect_errors_say_why(void)
+{
+    g_autofree char *missing = g_build_filename(tmp_dir, "missing.sock", NULL);
+    g_autofree char *stale = g_build_filename(tmp_dir, "stale.sock", NULL);
+    g_autofree char *args1 = g_strdup_printf("'%s' status", missing);
+    g_autofree char *args2 = g_strdup_printf("'%s' status", stale);
+    g_autofree char *err1 = NULL, *err2 = NULL;
+
+    close(fake_listener(stale)); /* the file stays, nothing listens */
+    g_assert_cmpint(ctl_run(args1, &err1), ==, 1);
+    g_assert_nonnull(strstr(err1, "is netbe-host running with --control"));
+    g_assert_cmpint(ctl_run(args2, &err2), ==, 1);
+    g_assert_nonnull(strstr(err2, "nothing listens"));
+}
+
+/* Fails if netbe-ctl waits past --timeout for a host that never answers. */
+static void test_ctl_times_out_on_silent_host(void)
+{
+    g_autofree char *path = g_build_filename(tmp_dir, "silent.sock", NULL);
+    g_autofree char *args = g_strdup_printf("--timeout 300 '%s' status", path);
+    g_autofree char *err = NULL;
+    int lfd = fake_listener(path); /* the backlog takes the connection; nobody answers */
+    gint64 t0 = g_get_monotonic_time();
+
+    g_assert_cmpint(ctl_run(args, &err), ==, 1);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, 3 * G_TIME_SPAN_SECOND);
+    g_assert_nonnull(strstr(err, "no complete reply within 300 ms"));
+    close(lfd);
+    unlink(path);
+}
+
+/* Fails if netbe-ctl prints a reply that ends without its newline as if it were whole. */
+static void test_ctl_reports_cut_reply(void)
+{
+    g_autofree char *path = g_build_filename(tmp_dir, "cut.sock", NULL);
+    g_autofree char *args = g_strdup_printf("'%s' stats --json", path);
+    g_autofree char *err = NULL;
+    g_autoptr(GString) req = NULL;
+    int lfd = fake_listener(path), err_fd, fd;
+    struct pollfd p = {.fd = lfd, .events = POLLIN};
+    GPid pid = ctl_spawn(args, &err_fd);
+
+    g_assert_cmpint(poll(&p, 1, 10000), ==, 1);
+    fd = accept(lfd, NULL, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    client_send(fd, "{\"queues\":[", 11);
+    shutdown(fd, SHUT_WR);
+    req = read_to_eof(fd, 10000, 4096); /* netbe-ctl reads to EOF, then closes */
+    close(fd);
+    g_assert_nonnull(req);
+    g_assert_cmpstr(req->str, ==, "stats --json\n");
+    g_assert_cmpint(ctl_wait(pid, err_fd, &err), ==, 1);
+    g_assert_nonnull(strstr(err, "cut short"));
+    close(lfd);
+    unlink(path);
 }
 
 int main(int argc, char **argv)
@@ -529,6 +635,10 @@ int main(int argc, char **argv)
                     test_stale_socket_replaced_live_refused);
     g_test_add_func("/control/migrate-client-gone-or-waiting",
                     test_migrate_survives_gone_client_and_answers_waiting_one);
+    g_test_add_func("/ctl/reads-whole-large-reply", test_ctl_reads_whole_large_reply);
+    g_test_add_func("/ctl/connect-errors-say-why", test_ctl_connect_errors_say_why);
+    g_test_add_func("/ctl/times-out-on-silent-host", test_ctl_times_out_on_silent_host);
+    g_test_add_func("/ctl/reports-cut-reply", test_ctl_reports_cut_reply);
     rc = g_test_run();
     test_sh("rm -rf '%s'", tmp_dir);
     g_free(tmp_dir);
