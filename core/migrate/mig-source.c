@@ -12,6 +12,7 @@ typedef struct MigSource {
     int lock_fd;              /* the serving lock (mig-lock.c), held until GO */
     bool let_go;              /* GO is out: only the lock says who serves now */
     bool sent_go;             /* GO went out: the destination may try the lock any time */
+    bool talking;             /* the peer is trusted and our header went out */
     GPtrArray *moving;        /* NetbeBackend* handed over */
     GPtrArray *devices;       /* NetbeDevice* whose backend moves: their state goes too */
     GPtrArray *was_started;   /* NetbeHub* / NetbeDevice* running before the pause */
@@ -290,6 +291,7 @@ static bool source_run(MigSource *s, GError **errp)
         return false;
     }
     mig_fault_point(&s->ch, "connect");
+    s->talking = true;
     if (!mig_send_header(&s->ch, errp) || !mig_recv_header(&s->ch, errp)) {
         return false;
     }
@@ -330,13 +332,12 @@ bool netbe_runtime_migrate_to(NetbeRuntime *rt, const char *path, NetbeMigStats 
     ok = source_run(&s, &err);
     if (ok) {
         /* the destination holds the lock and serves; close our copies */
-        if (err) {
-            g_warning("%s", err->message);
-        }
         netbe_runtime_release(rt);
         close(s.lock_fd);
     } else {
-        mig_send_status(&s.ch, MIG_REC_ERROR, false, err->message, 0, NULL);
+        if (s.talking) {
+            mig_send_status(&s.ch, MIG_REC_ERROR, false, err->message, 0, NULL);
+        }
         if (s.paused) {
             source_resume(&s);
         }
