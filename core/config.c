@@ -370,9 +370,12 @@ void netbe_errors_to_gerror(GPtrArray *errors, GQuark domain, GError **errp)
 
 /*
  * netbe_config_apply() - read, check and apply a config to an empty runtime.
+ * @text, @len: the config's bytes (NUL bytes in them are errors)
+ * @name: the file name for messages
  * Return: false with all errors in @errp; the runtime is left empty then.
  */
-bool netbe_config_apply(NetbeRuntime *rt, const char *text, const char *name, GError **errp)
+bool netbe_config_apply(NetbeRuntime *rt, const char *text, size_t len, const char *name,
+                        GError **errp)
 {
     g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
     g_autofree char *plugin_path = g_strdup(NETBE_DEFAULT_PLUGIN_PATH);
@@ -380,7 +383,11 @@ bool netbe_config_apply(NetbeRuntime *rt, const char *text, const char *name, GE
     bool ok = false;
 
     cs.users = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-    cs.sections = netbe_ini_read(text, name, errors);
+    cs.sections = netbe_ini_read(text, len, name, errors);
+    if (!cs.sections) {
+        netbe_errors_to_gerror(errors, NETBE_CONFIG_ERROR, errp);
+        goto out;
+    }
     check_section_names(&cs);
     for (guint i = 0; i < cs.sections->len; i++) {
         NetbeIniSection *s = g_ptr_array_index(cs.sections, i);
@@ -414,6 +421,6 @@ bool netbe_config_apply(NetbeRuntime *rt, const char *text, const char *name, GE
     ok = true;
 out:
     g_hash_table_unref(cs.users);
-    g_ptr_array_unref(cs.sections);
+    g_clear_pointer(&cs.sections, g_ptr_array_unref);
     return ok;
 }

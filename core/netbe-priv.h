@@ -158,7 +158,8 @@ void vnet_dev_stop(struct VnetDev *vd);
 void vnet_dev_free(struct VnetDev *vd);
 
 /* config.c */
-bool netbe_config_apply(NetbeRuntime *rt, const char *text, const char *name, GError **errp);
+bool netbe_config_apply(NetbeRuntime *rt, const char *text, size_t len, const char *name,
+                        GError **errp);
 
 /* loop-fd.c */
 NetbeLoopFd *netbe_loop_fd_new(GMainContext *ctx, GError **errp);

@@ -1,6 +1,7 @@
 /* runtime.c - the runtime: owns the context, plugins, backends and frontends. */
 #include <errno.h>
 #include <string.h>
+#include "ini-read.h"
 #include "netbe-priv.h"
 
 G_DEFINE_QUARK(netbe-plugin-error-quark, netbe_plugin_error)
@@ -48,8 +49,9 @@ static void runtime_clear(NetbeRuntime *rt)
     g_ptr_array_set_size(rt->plugins, 0);
 }
 
-bool netbe_runtime_load_config_string(NetbeRuntime *rt, const char *text, const char *name,
-                                      GError **errp)
+/* Apply @len bytes of config text (a file's, or a string) to a runtime with no config. */
+static bool runtime_load_config(NetbeRuntime *rt, const char *text, size_t len,
+                                const char *name, GError **errp)
 {
     if (rt->configured) {
         g_set_error(errp, NETBE_CONFIG_ERROR, EEXIST, "%s: this runtime has a config already",
@@ -57,7 +59,7 @@ bool netbe_runtime_load_config_string(NetbeRuntime *rt, const char *text, const 
         return false;
     }
     runtime_clear(rt);
-    if (!netbe_config_apply(rt, text, name, errp)) {
+    if (!netbe_config_apply(rt, text, len, name, errp)) {
         runtime_clear(rt);
         return false;
     }
@@ -66,18 +68,18 @@ bool netbe_runtime_load_config_string(NetbeRuntime *rt, const char *text, const 
     return true;
 }
 
+bool netbe_runtime_load_config_string(NetbeRuntime *rt, const char *text, const char *name,
+                                      GError **errp)
+{
+    return runtime_load_config(rt, text, strlen(text), name, errp);
+}
+
 bool netbe_runtime_load_config_file(NetbeRuntime *rt, const char *path, GError **errp)
 {
-    g_autofree char *text = NULL;
-    GError *err = NULL;
+    size_t len = 0;
+    g_autofree char *text = netbe_ini_read_file(path, &len, errp);
 
-    if (!g_file_get_contents(path, &text, NULL, &err)) {
-        g_set_error(errp, NETBE_CONFIG_ERROR, err->code, "%s: cannot read: %s", path,
-                    err->message);
-        g_error_free(err);
-        return false;
-    }
-    return netbe_runtime_load_config_string(rt, text, path, errp);
+    return text && runtime_load_config(rt, text, len, path, errp);
 }
 
 bool netbe_runtime_start(NetbeRuntime *rt, GError **errp)
