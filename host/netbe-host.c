@@ -1,5 +1,6 @@
 /* netbe-host.c - the reference host: runs a netbe runtime from an ini file. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ typedef struct HostOptions {
     char *help_plugin;
     char *incoming;
     int incoming_timeout;
+    int control_timeout;
     char **handover_allow;
     int handover_timeout;
     gboolean check;
@@ -49,6 +51,9 @@ static bool parse_args(int *argc, char ***argv, HostOptions *o)
           "validate the config and exit; opens and connects nothing", NULL },
         { "control", 0, 0, G_OPTION_ARG_FILENAME, &o->control,
           "serve status/stats/quit on this UNIX socket (mode 0600)", "PATH" },
+        { "control-timeout", 0, 0, G_OPTION_ARG_INT, &o->control_timeout,
+          "ms a control client has for its request, and then for its reply (default 5000)",
+          "MS" },
         { "plugin-path", 0, 0, G_OPTION_ARG_STRING, &o->plugin_path,
           "':'-separated plugin directories (overrides the config and NETBE_PLUGIN_PATH)",
           "DIRS" },
@@ -81,6 +86,11 @@ static bool parse_args(int *argc, char ***argv, HostOptions *o)
     }
     if (*argc > 1) {
         fprintf(stderr, "netbe-host: unexpected argument '%s' (try --help)\n", (*argv)[1]);
+        return false;
+    }
+    if (o->control_timeout < 0) {
+        fprintf(stderr, "netbe-host: --control-timeout %d: must be 0 (default) or more ms\n",
+                o->control_timeout);
         return false;
     }
     if (!o->config && !o->list_plugins && !o->help_plugin) {
@@ -190,7 +200,8 @@ static int run_host(NetbeRuntime *rt, const HostOptions *o)
         fprintf(stderr, "netbe-host: %s\n", err->message);
         return 1;
     }
-    if (o->control && !(control = control_server_new(rt, o->control, &err))) {
+    if (o->control && !(control = control_server_new(rt, o->control, &(ControlOptions){
+                            .timeout_ms = o->control_timeout }, &err))) {
         fprintf(stderr, "netbe-host: %s\n", err->message);
         return 1;
     }
@@ -214,6 +225,7 @@ int main(int argc, char **argv)
     if (!parse_args(&argc, &argv, &o)) {
         return 2;
     }
+    signal(SIGPIPE, SIG_IGN); /* a peer that went away is an error return, not our death */
     if (o.verbose) {
         g_setenv("G_MESSAGES_DEBUG", "all", true);
     }

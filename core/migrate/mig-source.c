@@ -11,7 +11,8 @@ typedef struct MigSource {
     MigChannel ch;
     int lock_fd;              /* the serving lock (mig-lock.c), held until GO */
     bool let_go;              /* GO is out: only the lock says who serves now */
-    bool sent_go;             /* GO went out (the destination may try the lock one day) */
+    bool sent_go;             /* GO went out: the destination may try the lock any time */
+    bool talking;             /* the peer is trusted and our header went out */
     GPtrArray *moving;        /* NetbeBackend* handed over */
     GPtrArray *devices;       /* NetbeDevice* whose backend moves: their state goes too */
     GPtrArray *was_started;   /* NetbeHub* / NetbeDevice* running before the pause */
@@ -290,6 +291,7 @@ static bool source_run(MigSource *s, GError **errp)
         return false;
     }
     mig_fault_point(&s->ch, "connect");
+    s->talking = true;
     if (!mig_send_header(&s->ch, errp) || !mig_recv_header(&s->ch, errp)) {
         return false;
     }
@@ -330,24 +332,20 @@ bool netbe_runtime_migrate_to(NetbeRuntime *rt, const char *path, NetbeMigStats 
     ok = source_run(&s, &err);
     if (ok) {
         /* the destination holds the lock and serves; close our copies */
-        if (err) {
-            g_warning("%s", err->message);
-        }
         netbe_runtime_release(rt);
         close(s.lock_fd);
     } else {
-        g_autoptr(GError) untold = NULL;
-        bool told = mig_send_status(&s.ch, MIG_REC_ERROR, false, err->message, 0, &untold);
-
+        if (s.talking) {
+            mig_send_status(&s.ch, MIG_REC_ERROR, false, err->message, 0, NULL);
+        }
         if (s.paused) {
             source_resume(&s);
         }
-        if (s.lock_fd >= 0 && (s.sent_go || !(told || untold->code == EPIPE))) {
-            /* a destination may still try the lock (after go, or, stalled now, on an end
-             * without our error record): hold it for good, so a late one never starts */
+        if (s.lock_fd >= 0 && s.sent_go) {
+            /* a late destination may still try it: hold it for good, so it never starts */
             mig_lock_keep(rt, s.lock_fd);
         } else if (s.lock_fd >= 0) {
-            /* it reads our error before the end, or has left: it never tries */
+            /* before go a destination takes over only from a source that exited */
             close(s.lock_fd);
         }
         g_propagate_error(errp, g_steal_pointer(&err));

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "mig-session.h"
@@ -12,6 +13,7 @@ typedef struct MigTarget {
     int lock_fd;              /* the serving lock the hello brought, -1 before */
     bool holds_lock;          /* we took it: we serve, no rollback any more */
     bool source_gave_up;      /* an error record came: the source serves */
+    int source_pidfd;         /* the source process (pidfd_open of SO_PEERCRED's pid), -1 */
     GPtrArray *expected;      /* NetbeBackend* announced by the hello */
     GPtrArray *adopted;       /* NetbeBackend* whose state and fds were loaded */
     GPtrArray *devices;       /* NetbeDevice* announced by the hello */
@@ -331,8 +333,10 @@ static const struct {
     { "start", target_start },
 };
 
-/* Accept a trusted source before @timeout_ms; untrusted ones are refused and logged. */
-static int accept_source(NetbeRuntime *rt, int listen_fd, int timeout_ms, GError **errp)
+/* Accept a trusted source before @timeout_ms (its pid in *pid); untrusted ones are refused
+ * and logged. */
+static int accept_source(NetbeRuntime *rt, int listen_fd, int timeout_ms, pid_t *pid,
+                         GError **errp)
 {
     uint64_t deadline = mig_now_ns() + (uint64_t)timeout_ms * 1000000u;
 
@@ -356,7 +360,7 @@ static int accept_source(NetbeRuntime *rt, int listen_fd, int timeout_ms, GError
             g_set_error(errp, NETBE_MIG_ERROR, errno, "accept: %s", g_strerror(errno));
             return -1;
         }
-        if (mig_check_peer(rt, fd, "source", NULL, &refused)) {
+        if (mig_check_peer(rt, fd, "source", pid, &refused)) {
             return fd;
         }
         g_warning("%s", refused->message);
@@ -364,24 +368,37 @@ static int accept_source(NetbeRuntime *rt, int listen_fd, int timeout_ms, GError
     }
 }
 
+/* True if the source process has exited, waiting up to @ms for it (its end of the stream
+ * closes a moment before its pid does). */
+static bool source_exited(MigTarget *t, int ms)
+{
+    struct pollfd p = { .fd = t->source_pidfd, .events = POLLIN };
+
+    return t->source_pidfd >= 0 && poll(&p, 1, ms) == 1;
+}
+
 /*
  * target_after_failure() - the attempt failed before we held the lock. If the source's end
- * closed without a word and its lock is free, the source died: take over with what came
- * (deferred backends that did not come connect their own). Otherwise give back nothing:
- * close what came; the source serves.
+ * closed without a word and the source process has exited (and its serving lock, if the
+ * hello brought it, is free), take over with what came: deferred backends that did not
+ * come connect their own. Otherwise close what came; the source serves.
  * Return: true if we took over.
  */
 static bool target_after_failure(MigTarget *t, GError *err)
 {
-    if (!t->source_gave_up && g_error_matches(err, NETBE_MIG_ERROR, EPIPE) &&
-        t->lock_fd >= 0 && mig_lock_try(t->lock_fd)) {
+    bool source_gone = !t->source_gave_up && g_error_matches(err, NETBE_MIG_ERROR, EPIPE) &&
+                       source_exited(t, 1000) && (t->lock_fd < 0 || mig_lock_try(t->lock_fd));
+
+    if (source_gone) {
         g_autoptr(GError) start_err = NULL;
 
-        g_warning("%s; the source is gone (its serving lock is free): taking over with %u "
-                  "backends that came", err->message, t->adopted->len);
+        g_warning("%s; the source is gone: taking over with the %u backends that came",
+                  err->message, t->adopted->len);
         t->holds_lock = true;
-        mig_lock_keep(t->rt, t->lock_fd);
-        t->lock_fd = -1;
+        if (t->lock_fd >= 0) {
+            mig_lock_keep(t->rt, t->lock_fd);
+            t->lock_fd = -1;
+        }
         for (guint i = 0; i < t->loaded->len; i++) {
             netbe_device_resume(g_ptr_array_index(t->loaded, i));
         }
@@ -402,16 +419,19 @@ bool netbe_runtime_migrate_from(NetbeRuntime *rt, int listen_fd, int timeout_ms,
                                 NetbeMigStats *stats, GError **errp)
 {
     NetbeMigStats local = { 0 };
-    MigTarget t = { .rt = rt, .lock_fd = -1, .stats = stats ? stats : &local };
+    MigTarget t = { .rt = rt, .lock_fd = -1, .source_pidfd = -1,
+                    .stats = stats ? stats : &local };
     GError *err = NULL;
+    pid_t pid = 0;
     int fd;
     bool ok;
 
     memset(t.stats, 0, sizeof(*t.stats));
-    fd = accept_source(rt, listen_fd, timeout_ms, errp);
+    fd = accept_source(rt, listen_fd, timeout_ms, &pid, errp);
     if (fd < 0) {
         return false;
     }
+    t.source_pidfd = pidfd_open(pid, 0); /* -1 on old kernels: no takeover before hello */
     mig_channel_init(&t.ch, fd, mig_timeout_ms(rt), "destination");
     t.expected = g_ptr_array_new();
     t.adopted = g_ptr_array_new();
@@ -435,6 +455,9 @@ bool netbe_runtime_migrate_from(NetbeRuntime *rt, int listen_fd, int timeout_ms,
     }
     if (t.lock_fd >= 0) {
         close(t.lock_fd);
+    }
+    if (t.source_pidfd >= 0) {
+        close(t.source_pidfd);
     }
     close(fd);
     g_ptr_array_unref(t.expected);
