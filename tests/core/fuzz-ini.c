@@ -203,8 +203,8 @@ static void setup(void)
     if (!g_getenv("NETBE_PLUGIN_PATH")) {
         fail("NETBE_PLUGIN_PATH is not set", "give the built plugins (BUILDDIR/plugins)");
     }
-    g_log_set_handler("netbe", G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG,
-                      silent, NULL);
+    g_log_set_handler("netbe", G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG, silent,
+                      NULL);
     holder = netbe_runtime_new(NULL, NETBE_RUNTIME_CHECK_ONLY);
     netbe_runtime_set_plugin_path(holder, g_getenv("NETBE_PLUGIN_PATH"));
     list = netbe_runtime_list_plugins(holder, &err);
