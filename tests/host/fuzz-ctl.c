@@ -48,6 +48,9 @@ static void setup(void)
 
     g_log_set_default_handler(silent, NULL);
     rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
+    if (g_getenv("NETBE_PLUGIN_PATH")) {
+        netbe_runtime_set_plugin_path(rt, g_getenv("NETBE_PLUGIN_PATH"));
+    }
     if (!netbe_runtime_load_config_string(rt, fuzz_config, "fuzz-ctl.ini", &err) ||
         !netbe_runtime_start(rt, &err) || !(srv = control_server_new(rt, NULL, &opts, &err))) {
         fprintf(stderr, "fuzz-ctl: %s (NETBE_PLUGIN_PATH must name the socket plugin)\n",
