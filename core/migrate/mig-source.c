@@ -298,6 +298,9 @@ static bool source_run(MigSource *s, GError **errp)
     for (size_t i = 0; !err && i < G_N_ELEMENTS(source_steps); i++) {
         mig_fault_point(&s->ch, source_steps[i].name);
         if (!source_steps[i].run(s, &err)) {
+            if (!err) {
+                g_set_error(&err, NETBE_MIG_ERROR, EPROTO, "no reason given (a bug)");
+            }
             g_prefix_error(&err, "handover failed at %s: ", source_steps[i].name);
         }
     }

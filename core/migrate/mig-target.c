@@ -256,8 +256,9 @@ static bool target_go(MigTarget *t, GError **errp)
         g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "expected go, got a %s record",
                     mig_record_name(type));
         ok = false;
-    } else if (type == MIG_REC_ERROR) {
-        g_set_error(errp, NETBE_MIG_ERROR, ECANCELED, "the source gave up: %s", reason);
+    } else if (type == MIG_REC_ERROR || !ok) {
+        g_set_error(errp, NETBE_MIG_ERROR, ECANCELED, "the source gave up: %s",
+                    type == MIG_REC_ERROR ? reason : "a go record that says no");
         t->source_gave_up = true;
         ok = false;
     }
@@ -444,6 +445,9 @@ bool netbe_runtime_migrate_from(NetbeRuntime *rt, int listen_fd, int timeout_ms,
     for (size_t i = 0; ok && i < G_N_ELEMENTS(target_steps); i++) {
         mig_fault_point(&t.ch, target_steps[i].name);
         ok = target_steps[i].run(&t, &err);
+        if (!ok && !err) {
+            g_set_error(&err, NETBE_MIG_ERROR, EPROTO, "no reason given (a bug)");
+        }
         if (!ok) {
             g_prefix_error(&err, "incoming handover failed at %s: ", target_steps[i].name);
         }

@@ -21,6 +21,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "fuzz-mig.h"
+#include "fuzz-plugins.h"
 #include "netbe/migrate.h"
 #include "netbe/netbe.h"
 
@@ -202,6 +203,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int buf = 4 << 20, lfd, src, before = count_fds();
     NetbeRuntime *rt;
 
+    fuzz_keep_plugins_loaded();
     if (!quiet && !getenv("FUZZ_MIG_VERBOSE")) {
         g_log_set_default_handler(silent, NULL); /* FUZZ_MIG_VERBOSE=1 shows what it says */
         quiet = true;
