@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "ini-read.h"
+#include "netbe/migrate.h"
 #include "netbe-priv.h"
 
 G_DEFINE_QUARK(netbe-config-error-quark, netbe_config_error)
@@ -15,6 +16,10 @@ static const NetbeOptionSpec runtime_schema[] = {
       "':'-separated plugin directories; relative ones start at the config file's directory" },
     { "queue_limit", NETBE_OPT_INT, "1024",
       "frames netbe holds per queue and direction for a busy peer before it drops", 1, 65536 },
+    { "handover_timeout", NETBE_OPT_INT, "5000",
+      "ms a whole live handover attempt may take on this side", 100, 600000 },
+    { "handover_allow_uid", NETBE_OPT_STRING, NULL,
+      "comma-separated users or uids trusted as handover peers besides root and our own" },
     { NULL }
 };
 
@@ -81,6 +86,25 @@ static char *resolve_plugin_path(const char *path, const char *file)
     return g_string_free(out, false);
 }
 
+/* [runtime] handover_allow_uid: each entry a user name or a uid. */
+static void apply_handover_uids(ConfigState *cs, NetbeIniSection *s)
+{
+    g_auto(GStrv) users = g_strsplit(netbe_options_get_string(s->opts, "handover_allow_uid"),
+                                     ",", -1);
+
+    for (int i = 0; users[i]; i++) {
+        g_autoptr(GError) err = NULL;
+        uid_t uid;
+
+        if (!netbe_user_lookup(g_strstrip(users[i]), &uid, NULL, &err)) {
+            g_ptr_array_add(cs->errors, netbe_options_format_error(s->opts,
+                "handover_allow_uid", "%s", err->message));
+            continue;
+        }
+        netbe_runtime_allow_handover_uid(cs->rt, uid);
+    }
+}
+
 static void apply_runtime(ConfigState *cs, NetbeIniSection *s, char **plugin_path)
 {
     netbe_options_add_schema(s->opts, runtime_schema);
@@ -88,6 +112,10 @@ static void apply_runtime(ConfigState *cs, NetbeIniSection *s, char **plugin_pat
         return;
     }
     cs->queue_limit = netbe_options_get_int(s->opts, "queue_limit");
+    netbe_runtime_set_handover_timeout(cs->rt, netbe_options_get_int(s->opts, "handover_timeout"));
+    if (netbe_options_is_set(s->opts, "handover_allow_uid")) {
+        apply_handover_uids(cs, s);
+    }
     if (netbe_options_is_set(s->opts, "plugin_path")) {
         g_free(*plugin_path);
         *plugin_path = resolve_plugin_path(netbe_options_get_string(s->opts, "plugin_path"),
@@ -342,9 +370,12 @@ void netbe_errors_to_gerror(GPtrArray *errors, GQuark domain, GError **errp)
 
 /*
  * netbe_config_apply() - read, check and apply a config to an empty runtime.
+ * @text, @len: the config's bytes (NUL bytes in them are errors)
+ * @name: the file name for messages
  * Return: false with all errors in @errp; the runtime is left empty then.
  */
-bool netbe_config_apply(NetbeRuntime *rt, const char *text, const char *name, GError **errp)
+bool netbe_config_apply(NetbeRuntime *rt, const char *text, size_t len, const char *name,
+                        GError **errp)
 {
     g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
     g_autofree char *plugin_path = g_strdup(NETBE_DEFAULT_PLUGIN_PATH);
@@ -352,7 +383,11 @@ bool netbe_config_apply(NetbeRuntime *rt, const char *text, const char *name, GE
     bool ok = false;
 
     cs.users = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-    cs.sections = netbe_ini_read(text, name, errors);
+    cs.sections = netbe_ini_read(text, len, name, errors);
+    if (!cs.sections) {
+        netbe_errors_to_gerror(errors, NETBE_CONFIG_ERROR, errp);
+        goto out;
+    }
     check_section_names(&cs);
     for (guint i = 0; i < cs.sections->len; i++) {
         NetbeIniSection *s = g_ptr_array_index(cs.sections, i);
@@ -386,6 +421,6 @@ bool netbe_config_apply(NetbeRuntime *rt, const char *text, const char *name, GE
     ok = true;
 out:
     g_hash_table_unref(cs.users);
-    g_ptr_array_unref(cs.sections);
+    g_clear_pointer(&cs.sections, g_ptr_array_unref);
     return ok;
 }

@@ -96,6 +96,9 @@ struct NetbeRuntime {
     GPtrArray *hubs;      /* NetbeHub* */
     GPtrArray *devices;   /* NetbeDevice* */
     NetbeLoopFd *loop_fd;
+    GArray *handover_uids;          /* uid_t trusted as handover peers besides 0 and euid */
+    unsigned handover_timeout_ms;   /* one attempt's deadline; 0 = MIG_DEFAULT_TIMEOUT_MS */
+    GArray *handover_locks;         /* int: serving locks this runtime holds (mig-lock.c) */
 };
 
 /* plugin-loader.c */
@@ -129,6 +132,8 @@ NetbeBackend *netbe_runtime_find_backend(NetbeRuntime *rt, const char *id);
 
 /* runtime.c: stop every frontend and release every backend (after a handover). */
 void netbe_runtime_release(NetbeRuntime *rt);
+/* migrate/mig-lock.c: close every serving lock @rt holds (it is freed). */
+void mig_lock_drop_all(NetbeRuntime *rt);
 
 /* hub.c */
 NetbeHub *netbe_hub_new(NetbeRuntime *rt, const char *id, NetbeConnectMode mode);
@@ -153,7 +158,8 @@ void vnet_dev_stop(struct VnetDev *vd);
 void vnet_dev_free(struct VnetDev *vd);
 
 /* config.c */
-bool netbe_config_apply(NetbeRuntime *rt, const char *text, const char *name, GError **errp);
+bool netbe_config_apply(NetbeRuntime *rt, const char *text, size_t len, const char *name,
+                        GError **errp);
 
 /* loop-fd.c */
 NetbeLoopFd *netbe_loop_fd_new(GMainContext *ctx, GError **errp);

@@ -1,8 +1,14 @@
-/* plugin-loader.c - find, check and dlopen backend plugins from the plugin path. */
+/* plugin-loader.c - find, check and dlopen backend plugins from the plugin path: each folder
+ * and file is opened once, without following symlinks, checked on its fd and loaded
+ * through that fd, so that what was checked is what runs. */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "netbe-priv.h"
 
 /* Smallest descriptor size a plugin of each ABI version may declare. */
@@ -36,24 +42,58 @@ void netbe_plugin_free(NetbePlugin *p)
     g_free(p);
 }
 
-/* Refuse files and directories others than the owner may write. */
-static bool check_not_writable_by_others(const char *path, const char *what, GPtrArray *errors)
+/*
+ * A symlink where a plugin folder or file was expected (@name in @dirfd): refused, with
+ * where it points and what to do instead.
+ */
+static void refuse_symlink(int dirfd, const char *name, const char *path, const char *what,
+                           const char *fix, GPtrArray *errors)
 {
-    struct stat st;
+    char target[PATH_MAX];
+    ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
 
-    if (stat(path, &st) < 0) {
+    target[n > 0 ? n : 0] = '\0';
+    g_ptr_array_add(errors, g_strdup_printf("%s %s is a symlink (to %s); refusing to follow "
+                                            "it (fix: %s)", what, path, n > 0 ? target : "?",
+                                            fix));
+}
+
+/*
+ * check_trusted() - the rules for a plugin folder or file, on its open fd: of type @type,
+ * owned by root or this process's effective uid, not writable by group or others.
+ * @st: gets the fd's stat
+ * Return: true if it may be used; else false with a message added to @errors.
+ */
+static bool check_trusted(int fd, const char *path, const char *what, mode_t type,
+                          struct stat *st, GPtrArray *errors)
+{
+    uid_t euid = geteuid();
+
+    if (fstat(fd, st) < 0) {
         g_ptr_array_add(errors, g_strdup_printf("%s %s: %s", what, path, g_strerror(errno)));
         return false;
     }
-    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+    if ((st->st_mode & S_IFMT) != type) {
+        g_ptr_array_add(errors, g_strdup_printf("%s %s is not a %s; refusing to load it", what,
+                                                path, type == S_IFDIR ? "directory"
+                                                                      : "regular file"));
+        return false;
+    }
+    if (st->st_uid != 0 && st->st_uid != euid) {
+        g_ptr_array_add(errors, g_strdup_printf(
+            "%s %s is owned by uid %u, neither root nor this process's uid %u; refusing to "
+            "load plugins from it (fix: chown root %s, or install it as root)", what, path,
+            (unsigned)st->st_uid, (unsigned)euid, path));
+        return false;
+    }
+    if (st->st_mode & (S_IWGRP | S_IWOTH)) {
         g_ptr_array_add(errors, g_strdup_printf(
             "%s %s is writable by group or others (mode %04o); refusing to load plugins "
-            "from it (fix: chmod go-w %s)", what, path, (unsigned)(st.st_mode & 07777), path));
+            "from it (fix: chmod go-w %s)", what, path, (unsigned)(st->st_mode & 07777), path));
         return false;
     }
     return true;
 }
-
 static char *check_descriptor(const char *path, const NetbePluginDesc *d)
 {
     if (!d) {
@@ -89,22 +129,84 @@ static char *check_descriptor(const char *path, const NetbePluginDesc *d)
     return NULL;
 }
 
-/* Load one file. Return: the plugin, or NULL with a message added to errors. */
-static NetbePlugin *plugin_load_file(const char *path, GPtrArray *errors)
+/*
+ * plugin_fd_name() - the name dlopen() gets for the checked file open at @fd.
+ * glibc hands back an already loaded object whose name equals the one asked for before it
+ * opens anything: a plain "/proc/self/fd/N" would return whatever an earlier load found
+ * at fd N, closed since and its number reused for another file. So the name also spells
+ * the file's identity: after "/proc/self/fd", one step per bit of st_dev and st_ino ("/."
+ * for 1, "/" for 0; the kernel skips both), then "/N". A loaded object pins its inode,
+ * so an equal name always means the same file, as glibc's own dedup by dev/ino does.
+ * Return: the name (g_free).
+ */
+static char *plugin_fd_name(int fd, const struct stat *st)
 {
-    NetbePluginQueryFunc query;
-    NetbePlugin *p;
-    char *problem;
+    const uint64_t id[2] = { st->st_dev, st->st_ino };
+    GString *name = g_string_new("/proc/self/fd");
 
-    if (!check_not_writable_by_others(path, "plugin file", errors)) {
-        return NULL;
+    for (int w = 0; w < 2; w++) {
+        for (int bit = 63; bit >= 0; bit--) {
+            g_string_append(name, (id[w] >> bit) & 1 ? "/." : "/");
+        }
     }
+    g_string_append_printf(name, "/%d", fd);
+    return g_string_free(name, false);
+}
+
+/* dlerror() with @load_name (the fd's name) replaced by the file's @path. */
+static char *plugin_dlerror(const char *load_name, const char *path)
+{
+    const char *e = dlerror();
+
+    if (!e) {
+        return g_strdup("unknown error");
+    }
+    if (g_str_has_prefix(e, load_name)) {
+        return g_strconcat(path, e + strlen(load_name),
+                           access("/proc/self/fd", X_OK) == 0 ? "" : " (plugins are loaded "
+                           "through /proc/self/fd: is /proc mounted?)", NULL);
+    }
+    return g_strdup(e);
+}
+
+/*
+ * plugin_load_file() - open @name in the folder @dirfd without following a symlink,
+ * check the open file, and dlopen() it through its fd.
+ * @path: the file's path, for messages and NetbePlugin.path
+ * Return: the plugin, or NULL with a message added to @errors.
+ */
+static NetbePlugin *plugin_load_file(int dirfd, const char *name, const char *path,
+                                     GPtrArray *errors)
+{
+    g_autofree char *load_name = NULL;
+    NetbePluginQueryFunc query;
+    NetbePlugin *p = NULL;
+    struct stat st;
+    char *problem;
+    int fd;
+
+    fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0 && errno == ELOOP) {
+        refuse_symlink(dirfd, name, path, "plugin file", "copy the plugin file itself into "
+                       "the folder, or put the folder it is in on the plugin path", errors);
+        goto fail;
+    }
+    if (fd < 0) {
+        g_ptr_array_add(errors, g_strdup_printf("plugin file %s: %s", path, g_strerror(errno)));
+        goto fail;
+    }
+    if (!check_trusted(fd, path, "plugin file", S_IFREG, &st, errors)) {
+        goto fail;
+    }
+    load_name = plugin_fd_name(fd, &st);
     p = g_new0(NetbePlugin, 1);
     p->path = g_strdup(path);
-    p->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    p->handle = dlopen(load_name, RTLD_NOW | RTLD_LOCAL);
     if (!p->handle) {
+        g_autofree char *why = plugin_dlerror(load_name, path);
+
         g_ptr_array_add(errors, g_strdup_printf("plugin %s: not a loadable shared object: %s",
-                                                path, dlerror()));
+                                                path, why));
         goto fail;
     }
     query = (NetbePluginQueryFunc)dlsym(p->handle, NETBE_PLUGIN_QUERY_SYMBOL);
@@ -119,9 +221,13 @@ static NetbePlugin *plugin_load_file(const char *path, GPtrArray *errors)
         g_ptr_array_add(errors, problem);
         goto fail;
     }
+    close(fd);
     return p;
 fail:
     netbe_plugin_free(p);
+    if (fd >= 0) {
+        close(fd);
+    }
     return NULL;
 }
 
@@ -130,29 +236,69 @@ static int compare_strings(gconstpointer a, gconstpointer b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Load every *.so of one directory, in name order. */
-static void plugins_load_dir(GPtrArray *plugins, const char *dir, GPtrArray *errors)
+/*
+ * plugin_dir_open() - open and check a plugin folder, without following a symlink as its
+ * last step. Return: its fd; -1 if it is missing (*missing set) or refused (an error).
+ */
+static int plugin_dir_open(const char *dir, bool *missing, GPtrArray *errors)
 {
-    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GDir) d = NULL;
-    const char *name;
+    struct stat st;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-    if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+    if (fd < 0 && errno == ENOENT) {
         g_debug("plugin directory %s does not exist; skipped", dir);
-        return;
+        *missing = true;
+    } else if (fd < 0 && lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+        refuse_symlink(AT_FDCWD, dir, dir, "plugin directory", "give the folder's real path "
+                       "on the plugin path", errors);
+    } else if (fd < 0) {
+        g_ptr_array_add(errors, g_strdup_printf("plugin directory %s: %s", dir,
+                                                g_strerror(errno)));
+    } else if (!check_trusted(fd, dir, "plugin directory", S_IFDIR, &st, errors)) {
+        close(fd);
+        fd = -1;
     }
-    if (!check_not_writable_by_others(dir, "plugin directory", errors)) {
-        return;
+    return fd;
+}
+
+/* Names of the *.so entries of the open folder @dirfd, sorted. */
+static GPtrArray *plugin_dir_list(int dirfd)
+{
+    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+    int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *e;
+
+    if (!d && fd >= 0) {
+        close(fd);
     }
-    d = g_dir_open(dir, 0, NULL);
-    while (d && (name = g_dir_read_name(d))) {
-        if (g_str_has_suffix(name, ".so")) {
-            g_ptr_array_add(names, g_build_filename(dir, name, NULL));
+    while (d && (e = readdir(d))) {
+        if (g_str_has_suffix(e->d_name, ".so")) {
+            g_ptr_array_add(names, g_strdup(e->d_name));
         }
     }
+    if (d) {
+        closedir(d);
+    }
     g_ptr_array_sort(names, compare_strings);
+    return names;
+}
+
+/* Load every *.so of one folder, in name order. Return: false if the folder is missing. */
+static bool plugins_load_dir(GPtrArray *plugins, const char *dir, GPtrArray *errors)
+{
+    g_autoptr(GPtrArray) names = NULL;
+    bool missing = false;
+    int dirfd = plugin_dir_open(dir, &missing, errors);
+
+    if (dirfd < 0) {
+        return !missing;
+    }
+    names = plugin_dir_list(dirfd);
     for (guint i = 0; i < names->len; i++) {
-        NetbePlugin *p = plugin_load_file(g_ptr_array_index(names, i), errors);
+        const char *name = g_ptr_array_index(names, i);
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+        NetbePlugin *p = plugin_load_file(dirfd, name, path, errors);
         const NetbePlugin *twin;
 
         if (!p) {
@@ -168,23 +314,43 @@ static void plugins_load_dir(GPtrArray *plugins, const char *dir, GPtrArray *err
         }
         g_ptr_array_add(plugins, p);
     }
+    close(dirfd);
+    return true;
 }
 
 /*
- * netbe_plugins_load_path() - load the plugins of every directory in a ':'-separated
- * path. Missing directories are skipped; every bad file is an error.
+ * netbe_plugins_load_path() - load the plugins of every folder in a ':'-separated path.
+ * Missing folders are skipped; every bad file or folder is an error, and so is a path
+ * that yields no plugin at all (the message names every folder searched).
  * Return: true if no error was added.
  */
 bool netbe_plugins_load_path(GPtrArray *plugins, const char *path, GPtrArray *errors)
 {
     g_auto(GStrv) dirs = g_strsplit(path ? path : "", ":", -1);
+    GString *searched = g_string_new(NULL);
     guint before = errors->len;
 
     for (int i = 0; dirs[i]; i++) {
+        size_t len = strlen(dirs[i]);
+
+        while (len > 1 && dirs[i][len - 1] == '/') {
+            dirs[i][--len] = '\0'; /* "dir/" would follow a symlink "dir" */
+        }
         if (*dirs[i]) {
-            plugins_load_dir(plugins, dirs[i], errors);
+            bool found = plugins_load_dir(plugins, dirs[i], errors);
+
+            g_string_append_printf(searched, "%s%s%s", searched->len ? ", " : "", dirs[i],
+                                   found ? "" : " (missing)");
         }
     }
+    if (!plugins->len && errors->len == before) {
+        g_ptr_array_add(errors, g_strdup_printf(
+            "no plugins found in %s (fix: give the folder of the netbe plugins with "
+            "NETBE_PLUGIN_PATH, --plugin-path or [runtime] plugin_path; a build tree has "
+            "them in BUILDDIR/plugins, and `meson devenv` sets it)",
+            searched->len ? searched->str : "an empty plugin path"));
+    }
+    g_string_free(searched, true);
     return errors->len == before;
 }
 

@@ -1,6 +1,7 @@
 /* runtime.c - the runtime: owns the context, plugins, backends and frontends. */
 #include <errno.h>
 #include <string.h>
+#include "ini-read.h"
 #include "netbe-priv.h"
 
 G_DEFINE_QUARK(netbe-plugin-error-quark, netbe_plugin_error)
@@ -19,6 +20,8 @@ NetbeRuntime *netbe_runtime_new(GMainContext *ctx, NetbeRuntimeFlags flags)
     rt->backends = g_ptr_array_new();
     rt->hubs = g_ptr_array_new();
     rt->devices = g_ptr_array_new();
+    rt->handover_uids = g_array_new(false, false, sizeof(uid_t));
+    rt->handover_locks = g_array_new(false, false, sizeof(int));
     return rt;
 }
 
@@ -46,8 +49,9 @@ static void runtime_clear(NetbeRuntime *rt)
     g_ptr_array_set_size(rt->plugins, 0);
 }
 
-bool netbe_runtime_load_config_string(NetbeRuntime *rt, const char *text, const char *name,
-                                      GError **errp)
+/* Apply @len bytes of config text (a file's, or a string) to a runtime with no config. */
+static bool runtime_load_config(NetbeRuntime *rt, const char *text, size_t len,
+                                const char *name, GError **errp)
 {
     if (rt->configured) {
         g_set_error(errp, NETBE_CONFIG_ERROR, EEXIST, "%s: this runtime has a config already",
@@ -55,7 +59,7 @@ bool netbe_runtime_load_config_string(NetbeRuntime *rt, const char *text, const 
         return false;
     }
     runtime_clear(rt);
-    if (!netbe_config_apply(rt, text, name, errp)) {
+    if (!netbe_config_apply(rt, text, len, name, errp)) {
         runtime_clear(rt);
         return false;
     }
@@ -64,18 +68,18 @@ bool netbe_runtime_load_config_string(NetbeRuntime *rt, const char *text, const 
     return true;
 }
 
+bool netbe_runtime_load_config_string(NetbeRuntime *rt, const char *text, const char *name,
+                                      GError **errp)
+{
+    return runtime_load_config(rt, text, strlen(text), name, errp);
+}
+
 bool netbe_runtime_load_config_file(NetbeRuntime *rt, const char *path, GError **errp)
 {
-    g_autofree char *text = NULL;
-    GError *err = NULL;
+    size_t len = 0;
+    g_autofree char *text = netbe_ini_read_file(path, &len, errp);
 
-    if (!g_file_get_contents(path, &text, NULL, &err)) {
-        g_set_error(errp, NETBE_CONFIG_ERROR, err->code, "%s: cannot read: %s", path,
-                    err->message);
-        g_error_free(err);
-        return false;
-    }
-    return netbe_runtime_load_config_string(rt, text, path, errp);
+    return text && runtime_load_config(rt, text, len, path, errp);
 }
 
 bool netbe_runtime_start(NetbeRuntime *rt, GError **errp)
@@ -161,6 +165,9 @@ void netbe_runtime_free(NetbeRuntime *rt)
     g_main_loop_unref(rt->loop);
     g_main_context_unref(rt->ctx);
     g_free(rt->plugin_path_override);
+    mig_lock_drop_all(rt);
+    g_array_unref(rt->handover_locks);
+    g_array_unref(rt->handover_uids);
     g_free(rt);
 }
 

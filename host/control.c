@@ -1,5 +1,9 @@
-/* control.c - netbe-host's control socket: one request line, one reply, then close. */
+/* control.c - netbe-host's control socket: accept, check the peer, read one request line,
+ * write the reply without blocking, close; with deadlines, a bound on clients and a
+ * listener that backs off instead of spinning when accept() fails (EMFILE). */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -7,195 +11,383 @@
 #include <unistd.h>
 #include <glib-unix.h>
 #include "control.h"
-#include "netbe/migrate.h"
+
+#define CONTROL_BACKLOG 32
+#define CONTROL_ACCEPT_BATCH 16   /* accepts per wakeup, so clients cannot starve the loop */
+#define CONTROL_BACKOFF_MIN_MS 50 /* first retry after accept() failed for lack of fds */
+#define CONTROL_BACKOFF_MAX_MS 1000
+#define CONTROL_DRAIN_MS 1000 /* last chance for pending replies when the host stops */
 
 struct ControlServer {
     NetbeRuntime *rt;
-    char *path;
-    int fd;
-    GSource *source;
-    GList *clients;     /* ControlClient* */
+    ControlOptions opts; /* defaults filled in */
+    char *path;          /* socket file, NULL without a listener */
+    struct stat file;    /* what bind() made there: removed only if still the same */
+    int fd;              /* listener, -1 without */
+    GSource *listen_src; /* NULL while paused */
+    GSource *retry_src;  /* while paused: re-enables the listener */
+    unsigned backoff_ms; /* 0 while accept() works */
+    bool full;           /* refusing clients for being at opts.max_clients */
+    GList *clients;      /* ControlClient* */
+    unsigned n_clients;
 };
 
+/*
+ * ControlClient - one connection: first reading its request, then writing its reply.
+ * @in:       the request read so far (reading phase)
+ * @out:      the reply (writing phase), @out_off bytes of it sent
+ * @io:       G_IO_IN watch while reading, G_IO_OUT watch while a reply waits for room
+ * @deadline: closes the client when its request or the reading of its reply is late
+ */
 typedef struct ControlClient {
     ControlServer *srv;
     int fd;
-    GSource *source;
-    GString *request;
+    pid_t pid;
+    GString *in;
+    char *out;
+    size_t out_len, out_off;
+    GSource *io;
+    GSource *deadline;
 } ControlClient;
 
-/* A command: @arg is its one argument or NULL. Return: the reply (caller frees). */
-typedef char *(*ControlHandler)(ControlServer *srv, const char *arg, bool json);
+static void listener_resume(ControlServer *srv);
 
-static char *handle_status(ControlServer *srv, const char *arg, bool json)
+static void source_clear(GSource **s)
 {
-    return netbe_runtime_status(srv->rt, json);
+    if (*s) {
+        g_source_destroy(*s);
+        g_source_unref(*s);
+        *s = NULL;
+    }
 }
 
-static char *handle_stats(ControlServer *srv, const char *arg, bool json)
+static GSource *source_attach(ControlServer *srv, GSource *s, GSourceFunc fn, void *data)
 {
-    return netbe_runtime_stats(srv->rt, json);
+    g_source_set_callback(s, fn, data, NULL);
+    g_source_attach(s, netbe_runtime_get_context(srv->rt));
+    return s;
 }
 
-/* Hand every deferred backend to the destination at @arg; on success, quit. */
-static char *handle_migrate(ControlServer *srv, const char *arg, bool json)
+/* Close a client's socket so that what we sent it stays readable: closing a UNIX socket
+ * with unread bytes in it makes the peer's reads fail (ECONNRESET) before our reply. So
+ * stop its writes (they fail with EPIPE from now on), drop what it sent, then close. */
+static void close_client_fd(int fd)
 {
-    g_autoptr(GError) err = NULL;
-    NetbeMigStats st;
+    char buf[4096];
 
-    if (!arg) {
-        return g_strdup(CONTROL_ERROR_PREFIX "migrate needs the destination's socket path\n");
+    shutdown(fd, SHUT_RD);
+    while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0) {
+        /* bounded: nothing new can arrive after SHUT_RD */
     }
-    if (!netbe_runtime_migrate_to(srv->rt, arg, &st, &err)) {
-        g_warning("%s; still running here", err->message);
-        return g_strdup_printf(CONTROL_ERROR_PREFIX "%s; the source keeps running\n",
-                               err->message);
-    }
-    g_message("handed over to %s: downtime %.3f ms", arg, st.downtime_ns / 1e6);
-    netbe_runtime_quit(srv->rt);
-    if (json) {
-        return g_strdup_printf("{\"downtime_ms\":%.3f,\"backends\":%u,\"devices\":%u,"
-                               "\"fds\":%u,\"frames\":%u}\n", st.downtime_ns / 1e6,
-                               st.backends, st.devices, st.fds, st.frames);
-    }
-    return g_strdup_printf("migrated: downtime %.3f ms, %u backends, %u fds, %u queued frames, "
-                           "%u devices\n", st.downtime_ns / 1e6, st.backends, st.fds, st.frames,
-                           st.devices);
+    close(fd);
 }
 
-static char *handle_quit(ControlServer *srv, const char *arg, bool json)
+static void client_free(ControlClient *c)
 {
-    netbe_runtime_quit(srv->rt);
-    return g_strdup(json ? "{\"quitting\":true}\n" : "quitting\n");
-}
+    ControlServer *srv = c->srv;
 
-static const struct {
-    const char *name;
-    ControlHandler handler;
-    const char *help;
-} control_commands[] = {
-    { "status", handle_status, "netdevs, hubs and devices with their state" },
-    { "stats", handle_stats, "per netdev and queue counters" },
-    { "quit", handle_quit, "shut down cleanly" },
-    { "migrate", handle_migrate, "hand the backends over to PATH, then exit" },
-};
-
-/* Answer one request line. Return: the reply (caller frees). */
-static char *control_answer(ControlServer *srv, const char *line)
-{
-    g_auto(GStrv) words = g_strsplit_set(line, " \t", -1);
-    const char *cmd = NULL, *arg = NULL;
-    bool json = false;
-    GString *help;
-
-    for (int i = 0; words[i]; i++) {
-        if (strcmp(words[i], "--json") == 0) {
-            json = true;
-        } else if (*words[i] && !cmd) {
-            cmd = words[i];
-        } else if (*words[i] && !arg) {
-            arg = words[i];
-        }
+    srv->clients = g_list_remove(srv->clients, c);
+    srv->n_clients--;
+    source_clear(&c->io);
+    source_clear(&c->deadline);
+    close_client_fd(c->fd);
+    if (c->in) {
+        g_string_free(c->in, true);
     }
-    for (size_t i = 0; cmd && i < G_N_ELEMENTS(control_commands); i++) {
-        if (strcmp(cmd, control_commands[i].name) == 0) {
-            return control_commands[i].handler(srv, arg, json);
-        }
-    }
-    help = g_string_new(CONTROL_ERROR_PREFIX);
-    g_string_append_printf(help, "unknown command '%s' (allowed:", cmd ? cmd : "");
-    for (size_t i = 0; i < G_N_ELEMENTS(control_commands); i++) {
-        g_string_append_printf(help, " %s", control_commands[i].name);
-    }
-    g_string_append(help, ")\n");
-    return g_string_free(help, false);
-}
-
-static void control_client_free(ControlClient *c)
-{
-    c->srv->clients = g_list_remove(c->srv->clients, c);
-    g_source_destroy(c->source);
-    g_source_unref(c->source);
-    close(c->fd);
-    g_string_free(c->request, true);
+    g_free(c->out);
     g_free(c);
+    if (srv->full && srv->n_clients < srv->opts.max_clients) {
+        srv->full = false;
+        g_message("control socket: %u clients, serving new ones again", srv->n_clients);
+    }
+    if (srv->retry_src) {
+        listener_resume(srv); /* an fd is free now */
+    }
 }
 
-static void control_reply(ControlClient *c, const char *reply)
+static gboolean client_timed_out(void *data)
 {
-    size_t len = strlen(reply), off = 0;
+    ControlClient *c = data;
 
-    while (off < len) {
-        ssize_t n = write(c->fd, reply + off, len - off);
+    g_message("control client pid %d: %s within %u ms; closed", (int)c->pid,
+              c->out ? "did not read its reply" : "sent no complete request",
+              c->srv->opts.timeout_ms);
+    client_free(c);
+    return G_SOURCE_REMOVE;
+}
+
+static void client_arm_deadline(ControlClient *c)
+{
+    source_clear(&c->deadline);
+    c->deadline =
+        source_attach(c->srv, g_timeout_source_new(c->srv->opts.timeout_ms), client_timed_out, c);
+}
+
+/* Send what the socket takes of the reply now. Return: 1 all sent, 0 more to send, -1 gone. */
+static int client_flush(ControlClient *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t n =
+            send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
 
         if (n < 0 && errno == EINTR) {
             continue;
         }
-        if (n <= 0) {
-            break; /* the client went away or stalled past SO_SNDTIMEO */
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return 0;
         }
-        off += n;
+        if (n <= 0) {
+            return -1; /* EPIPE, ECONNRESET: the client went away */
+        }
+        c->out_off += n;
     }
+    return 1;
 }
 
-static gboolean control_client_readable(gint fd, GIOCondition cond, gpointer data)
+static gboolean client_writable(int fd, GIOCondition cond, void *data)
 {
     ControlClient *c = data;
-    char buf[512];
-    ssize_t n = read(fd, buf, sizeof(buf));
-    char *nl;
 
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-        return G_SOURCE_CONTINUE;
+    if (client_flush(c) != 0) {
+        client_free(c); /* destroys this very source: GLib holds it until we return */
+        return G_SOURCE_REMOVE;
     }
-    if (n > 0) {
-        g_string_append_len(c->request, buf, n);
-    }
-    nl = memchr(c->request->str, '\n', c->request->len);
-    if (!nl && n > 0 && c->request->len <= CONTROL_MAX_REQUEST) {
-        return G_SOURCE_CONTINUE;
-    }
-    if (nl || n == 0) {
-        g_autofree char *reply = NULL;
-
-        if (nl) {
-            *nl = '\0';
-        }
-        reply = c->request->len > CONTROL_MAX_REQUEST ?
-                g_strdup(CONTROL_ERROR_PREFIX "request too long\n") :
-                control_answer(c->srv, c->request->str);
-        control_reply(c, reply);
-    }
-    control_client_free(c);
-    return G_SOURCE_REMOVE;
-}
-
-static gboolean control_accept(gint fd, GIOCondition cond, gpointer data)
-{
-    ControlServer *srv = data;
-    struct timeval tv = { .tv_sec = 2 };
-    ControlClient *c;
-    int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-    if (cfd < 0) {
-        return G_SOURCE_CONTINUE;
-    }
-    setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    c = g_new0(ControlClient, 1);
-    c->srv = srv;
-    c->fd = cfd;
-    c->request = g_string_new(NULL);
-    c->source = g_unix_fd_source_new(cfd, G_IO_IN | G_IO_HUP);
-    g_source_set_callback(c->source, G_SOURCE_FUNC(control_client_readable), c, NULL);
-    g_source_attach(c->source, netbe_runtime_get_context(srv->rt));
-    srv->clients = g_list_prepend(srv->clients, c);
     return G_SOURCE_CONTINUE;
 }
 
-ControlServer *control_server_new(NetbeRuntime *rt, const char *path, GError **errp)
+/* Queue @reply (taken) and send it; what the socket does not take goes when it has room. */
+static void client_reply(ControlClient *c, char *reply)
 {
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
-    ControlServer *srv;
+    c->out = reply;
+    c->out_len = strlen(reply);
+    if (client_flush(c) != 0) {
+        client_free(c);
+        return;
+    }
+    c->io = source_attach(c->srv, g_unix_fd_source_new(c->fd, G_IO_OUT),
+                          G_SOURCE_FUNC(client_writable), c);
+    client_arm_deadline(c);
+}
+
+/* The request line in @c->in is complete (@len bytes): answer it. */
+static void client_answer(ControlClient *c, size_t len)
+{
+    char *line = c->in->str;
+
+    source_clear(&c->io); /* no more reading; nothing may fire while a command runs */
+    source_clear(&c->deadline);
+    if (len > CONTROL_MAX_REQUEST) {
+        client_reply(c, g_strdup_printf(CONTROL_ERROR_PREFIX "request longer than %d bytes\n",
+                                        CONTROL_MAX_REQUEST));
+        return;
+    }
+    if (memchr(line, '\0', len)) {
+        client_reply(c, g_strdup(CONTROL_ERROR_PREFIX "request contains a NUL byte\n"));
+        return;
+    }
+    line[len] = '\0';
+    if (len && line[len - 1] == '\r') {
+        line[len - 1] = '\0';
+    }
+    client_reply(c, control_answer(c->srv->rt, line, c->srv->opts.migrate));
+}
+
+static gboolean client_readable(int fd, GIOCondition cond, void *data)
+{
+    ControlClient *c = data;
+    char buf[1024];
+    size_t old = c->in->len;
+    ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    char *nl;
+
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        return G_SOURCE_CONTINUE;
+    }
+    if (n < 0 || (n == 0 && old == 0)) {
+        client_free(c); /* gone, or closed without a request */
+        return G_SOURCE_REMOVE;
+    }
+    if (n == 0) {
+        client_answer(c, old); /* a last line without its newline */
+        return G_SOURCE_REMOVE;
+    }
+    g_string_append_len(c->in, buf, n);
+    nl = memchr(c->in->str + old, '\n', n);
+    if (nl || c->in->len > CONTROL_MAX_REQUEST) {
+        client_answer(c, nl ? (size_t)(nl - c->in->str) : c->in->len);
+        return G_SOURCE_REMOVE;
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+/* Send a one-line refusal (it fits: the socket is new) and close. */
+static void refuse(int fd, const char *text)
+{
+    if (send(fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+        g_debug("control socket: refusal not delivered: %s", g_strerror(errno));
+    }
+    close_client_fd(fd);
+}
+
+/* Check @fd's peer: root or our own uid. Return: false with *why set (caller frees). */
+static bool peer_allowed(int fd, struct ucred *cred, char **why)
+{
+    socklen_t len = sizeof(*cred);
+    uid_t me = geteuid();
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) < 0) {
+        *why = g_strdup_printf(CONTROL_ERROR_PREFIX "cannot identify the peer: %s\n",
+                               g_strerror(errno));
+        return false;
+    }
+    if (cred->uid != 0 && cred->uid != me) {
+        *why = g_strdup_printf(CONTROL_ERROR_PREFIX "uid %u (pid %d) may not use this control "
+                                                    "socket (only root and uid %u)\n",
+                               (unsigned)cred->uid, (int)cred->pid, (unsigned)me);
+        return false;
+    }
+    return true;
+}
+
+void control_server_add_client(ControlServer *srv, int fd)
+{
+    g_autofree char *why = NULL;
+    struct ucred cred = {.pid = -1};
+    ControlClient *c;
+
+    if (!peer_allowed(fd, &cred, &why)) {
+        g_message("control socket: refused: %s", why + strlen(CONTROL_ERROR_PREFIX));
+        refuse(fd, why);
+        return;
+    }
+    if (srv->n_clients >= srv->opts.max_clients) {
+        if (!srv->full) {
+            g_message("control socket: %u clients, refusing more until one leaves", srv->n_clients);
+            srv->full = true;
+        }
+        refuse(fd, CONTROL_ERROR_PREFIX "busy: too many control clients, try again\n");
+        return;
+    }
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
+        fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+        g_warning("control socket: client pid %d: %s", (int)cred.pid, g_strerror(errno));
+        close(fd);
+        return;
+    }
+    c = g_new0(ControlClient, 1);
+    c->srv = srv;
+    c->fd = fd;
+    c->pid = cred.pid;
+    c->in = g_string_sized_new(128);
+    c->io = source_attach(srv, g_unix_fd_source_new(fd, G_IO_IN | G_IO_HUP | G_IO_ERR),
+                          G_SOURCE_FUNC(client_readable), c);
+    srv->clients = g_list_prepend(srv->clients, c);
+    srv->n_clients++;
+    client_arm_deadline(c);
+}
+
+static gboolean listener_retry(void *data)
+{
+    ControlServer *srv = data;
+
+    listener_resume(srv);
+    return G_SOURCE_REMOVE;
+}
+
+/* accept() failed with @err (EMFILE, ENFILE, ENOBUFS...): stop polling the listener (the
+ * pending connection would wake us at once, forever) and retry after a growing delay, or
+ * as soon as a client of ours closes. */
+static void listener_pause(ControlServer *srv, int err)
+{
+    if (!srv->backoff_ms) {
+        g_warning("control socket %s: cannot accept: %s; retrying", srv->path, g_strerror(err));
+    }
+    srv->backoff_ms = CLAMP(srv->backoff_ms * 2, CONTROL_BACKOFF_MIN_MS, CONTROL_BACKOFF_MAX_MS);
+    source_clear(&srv->listen_src);
+    source_clear(&srv->retry_src);
+    srv->retry_src = source_attach(srv, g_timeout_source_new(srv->backoff_ms), listener_retry, srv);
+}
+
+static gboolean listener_ready(int fd, GIOCondition cond, void *data)
+{
+    ControlServer *srv = data;
+
+    for (int i = 0; i < CONTROL_ACCEPT_BATCH; i++) {
+        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+        if (cfd >= 0) {
+            if (srv->backoff_ms) {
+                g_message("control socket %s: accepting again", srv->path);
+                srv->backoff_ms = 0;
+            }
+            control_server_add_client(srv, cfd);
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            break;
+        } else if (errno != EINTR && errno != ECONNABORTED) {
+            listener_pause(srv, errno); /* destroys this source; GLib holds it until we return */
+            return G_SOURCE_REMOVE;
+        }
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static void listener_resume(ControlServer *srv)
+{
+    source_clear(&srv->retry_src);
+    if (!srv->listen_src) {
+        srv->listen_src = source_attach(srv, g_unix_fd_source_new(srv->fd, G_IO_IN),
+                                        G_SOURCE_FUNC(listener_ready), srv);
+    }
+}
+
+/* bind() found @path in use: replace a socket nobody listens on (left by a crash);
+ * refuse a live one and anything that is not a socket. Return: true if removed. */
+static bool remove_stale(const char *path, GError **errp)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    struct stat st;
+    int probe, rc, err;
+
+    if (lstat(path, &st) < 0) {
+        if (errno == ENOENT) {
+            return true; /* gone meanwhile: bind again */
+        }
+        g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno), "control socket %s: %s",
+                    path, g_strerror(errno));
+        return false;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+                    "control socket %s: exists and is not a socket; not replacing it", path);
+        return false;
+    }
+    strcpy(addr.sun_path, path);
+    probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    rc = probe < 0 ? -1 : connect(probe, (struct sockaddr *)&addr, sizeof(addr));
+    err = errno;
+    if (probe >= 0) {
+        close(probe);
+    }
+    if (rc == 0 || err == EAGAIN) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+                    "control socket %s: another process listens on it (another netbe-host?)", path);
+        return false;
+    }
+    if (err != ECONNREFUSED || unlink(path) < 0) {
+        err = err == ECONNREFUSED ? errno : err;
+        g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(err),
+                    "control socket %s: in use, and cannot tell whether by a live process: %s",
+                    path, g_strerror(err));
+        return false;
+    }
+    g_message("control socket %s: replaced a stale socket file (nothing listened on it)", path);
+    return true;
+}
+
+/* A listening socket at @path, mode 0600. Return: the fd, or -1 with @errp set. */
+static int listen_at(const char *path, struct stat *made, GError **errp)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
     mode_t old_umask;
     int fd, rc;
 
@@ -203,47 +395,113 @@ ControlServer *control_server_new(NetbeRuntime *rt, const char *path, GError **e
         g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG,
                     "control socket %s: path longer than %zu bytes", path,
                     sizeof(addr.sun_path) - 1);
-        return NULL;
+        return -1;
     }
     strcpy(addr.sun_path, path);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno),
-                    "control socket %s: %s", path, g_strerror(errno));
-        return NULL;
+        goto fail;
     }
-    old_umask = umask(0177); /* the socket file is created 0600 */
-    rc = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
-    umask(old_umask);
-    if (rc < 0 || listen(fd, 8) < 0) {
-        g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno),
-                    "control socket %s: %s%s", path, g_strerror(errno),
-                    errno == EADDRINUSE ? " (another netbe-host? remove the file if not)" : "");
+    for (int attempt = 0;; attempt++) {
+        old_umask = umask(0177); /* the socket file is created 0600 */
+        rc = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
+        umask(old_umask);
+        if (rc == 0) {
+            break;
+        }
+        if (errno != EADDRINUSE || attempt > 0) {
+            goto fail;
+        }
+        if (!remove_stale(path, errp)) {
+            goto out; /* @errp says why */
+        }
+    }
+    if (listen(fd, CONTROL_BACKLOG) < 0 || stat(path, made) < 0) {
+        goto fail;
+    }
+    return fd;
+fail:
+    g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno), "control socket %s: %s", path,
+                g_strerror(errno));
+out:
+    if (fd >= 0) {
         close(fd);
-        return NULL;
     }
-    srv = g_new0(ControlServer, 1);
+    return -1;
+}
+
+ControlServer *control_server_new(NetbeRuntime *rt, const char *path, const ControlOptions *opts,
+                                  GError **errp)
+{
+    ControlServer *srv = g_new0(ControlServer, 1);
+
     srv->rt = rt;
-    srv->path = g_strdup(path);
-    srv->fd = fd;
-    srv->source = g_unix_fd_source_new(fd, G_IO_IN);
-    g_source_set_callback(srv->source, G_SOURCE_FUNC(control_accept), srv, NULL);
-    g_source_attach(srv->source, netbe_runtime_get_context(rt));
+    srv->fd = -1;
+    if (opts) {
+        srv->opts = *opts;
+    }
+    srv->opts.timeout_ms = srv->opts.timeout_ms ? srv->opts.timeout_ms : CONTROL_TIMEOUT_MS;
+    srv->opts.max_clients = srv->opts.max_clients ? srv->opts.max_clients : CONTROL_MAX_CLIENTS;
+    srv->opts.migrate = srv->opts.migrate ? srv->opts.migrate : netbe_runtime_migrate_to;
+    if (path) {
+        srv->fd = listen_at(path, &srv->file, errp);
+        if (srv->fd < 0) {
+            g_free(srv);
+            return NULL;
+        }
+        srv->path = g_strdup(path);
+        listener_resume(srv);
+    }
     return srv;
+}
+
+unsigned control_server_clients(const ControlServer *srv)
+{
+    return srv->n_clients;
+}
+
+/* Give replies still queued (quit, migrate) up to CONTROL_DRAIN_MS in all to go out. */
+static void drain_replies(ControlServer *srv)
+{
+    gint64 end = g_get_monotonic_time() +
+                 MIN(srv->opts.timeout_ms, CONTROL_DRAIN_MS) * G_TIME_SPAN_MILLISECOND;
+
+    for (GList *l = srv->clients; l; l = l->next) {
+        ControlClient *c = l->data;
+        struct pollfd p = {.fd = c->fd, .events = POLLOUT};
+
+        while (c->out && client_flush(c) == 0) {
+            gint64 left = (end - g_get_monotonic_time()) / G_TIME_SPAN_MILLISECOND;
+
+            if (left <= 0 || poll(&p, 1, left) <= 0) {
+                return;
+            }
+        }
+    }
 }
 
 void control_server_free(ControlServer *srv)
 {
+    struct stat st;
+
     if (!srv) {
         return;
     }
+    drain_replies(srv);
+    source_clear(&srv->listen_src);
+    source_clear(&srv->retry_src);
+    srv->full = false;
     while (srv->clients) {
-        control_client_free(srv->clients->data);
+        client_free(srv->clients->data);
     }
-    g_source_destroy(srv->source);
-    g_source_unref(srv->source);
-    close(srv->fd);
-    unlink(srv->path);
+    if (srv->fd >= 0) {
+        close(srv->fd);
+    }
+    /* remove the file only if it is still ours, not one a newer process put there */
+    if (srv->path && lstat(srv->path, &st) == 0 && st.st_dev == srv->file.st_dev &&
+        st.st_ino == srv->file.st_ino) {
+        unlink(srv->path);
+    }
     g_free(srv->path);
     g_free(srv);
 }

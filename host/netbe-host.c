@@ -1,5 +1,6 @@
 /* netbe-host.c - the reference host: runs a netbe runtime from an ini file. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +22,15 @@ typedef struct HostOptions {
     char *help_plugin;
     char *incoming;
     int incoming_timeout;
+    int control_timeout;
+    char **handover_allow;
+    int handover_timeout;
     gboolean check;
     gboolean list_plugins;
     gboolean verbose;
     char *user;         /* --user: drop to this user once started */
     char *sandbox;      /* --sandbox: on (default) or off */
-    PrivUser drop_to;   /* --user, looked up at start-up */
+    PrivUser drop_to;   /* --user, looked up at start-up (name borrowed from user) */
 } HostOptions;
 
 static gboolean on_signal(gpointer data)
@@ -52,6 +56,9 @@ static bool parse_args(int *argc, char ***argv, HostOptions *o)
           "validate the config and exit; opens and connects nothing", NULL },
         { "control", 0, 0, G_OPTION_ARG_FILENAME, &o->control,
           "serve status/stats/quit on this UNIX socket (mode 0600)", "PATH" },
+        { "control-timeout", 0, 0, G_OPTION_ARG_INT, &o->control_timeout,
+          "ms a control client has for its request, and then for its reply (default 5000)",
+          "MS" },
         { "plugin-path", 0, 0, G_OPTION_ARG_STRING, &o->plugin_path,
           "':'-separated plugin directories (overrides the config and NETBE_PLUGIN_PATH)",
           "DIRS" },
@@ -70,6 +77,11 @@ static bool parse_args(int *argc, char ***argv, HostOptions *o)
           "on (default): a seccomp filter allows only the syscalls netbe uses once "
           "started; off: none (debugging). --check and --list-plugins never sandbox",
           "on|off" },
+        { "handover-allow-uid", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->handover_allow,
+          "also trust this user or uid as a handover peer (besides root and our own uid); "
+          "may be repeated", "USER" },
+        { "handover-timeout", 0, 0, G_OPTION_ARG_INT, &o->handover_timeout,
+          "ms a whole handover attempt may take on this side (default 5000)", "MS" },
         { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, "debug logging", NULL },
         { NULL }
     };
@@ -92,8 +104,14 @@ static bool parse_args(int *argc, char ***argv, HostOptions *o)
         fprintf(stderr, "netbe-host: --sandbox %s (allowed: on, off)\n", o->sandbox);
         return false;
     }
-    if (o->user && !priv_user_lookup(o->user, &o->drop_to, &err)) {
-        fprintf(stderr, "netbe-host: %s\n", err->message);
+    if (o->user && !netbe_user_lookup(o->user, &o->drop_to.uid, &o->drop_to.gid, &err)) {
+        fprintf(stderr, "netbe-host: --user: %s\n", err->message);
+        return false;
+    }
+    o->drop_to.name = o->user;
+    if (o->control_timeout < 0) {
+        fprintf(stderr, "netbe-host: --control-timeout %d: must be 0 (default) or more ms\n",
+                o->control_timeout);
         return false;
     }
     if (!o->config && !o->list_plugins && !o->help_plugin) {
@@ -133,7 +151,7 @@ static bool receive_handover(NetbeRuntime *rt, const HostOptions *o, GError **er
         return false;
     }
     strcpy(addr.sun_path, o->incoming);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     old_umask = umask(0177);
     /* with --user, a source that runs as that user may connect (the handover checks it) */
     if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
@@ -189,6 +207,30 @@ static bool enter_sandbox(NetbeRuntime *rt, GError **errp)
     return true;
 }
 
+/* --handover-allow-uid and --handover-timeout, over what the config says. */
+static bool apply_handover_options(NetbeRuntime *rt, const HostOptions *o, GError **errp)
+{
+    for (int i = 0; o->handover_allow && o->handover_allow[i]; i++) {
+        uid_t uid;
+
+        if (!netbe_user_lookup(o->handover_allow[i], &uid, NULL, errp)) {
+            g_prefix_error(errp, "--handover-allow-uid: ");
+            return false;
+        }
+        netbe_runtime_allow_handover_uid(rt, uid);
+    }
+    if (o->handover_timeout < 0 || o->handover_timeout > 600000) {
+        g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "--handover-timeout %d: out of range (allowed: 100..600000 ms)",
+                    o->handover_timeout);
+        return false;
+    }
+    if (o->handover_timeout) {
+        netbe_runtime_set_handover_timeout(rt, MAX(o->handover_timeout, 100));
+    }
+    return true;
+}
+
 static int run_host(NetbeRuntime *rt, const HostOptions *o)
 {
     g_autoptr(GError) err = NULL;
@@ -199,6 +241,14 @@ static int run_host(NetbeRuntime *rt, const HostOptions *o)
         fprintf(stderr, "%s\n", err->message);
         return 1;
     }
+    if (!apply_handover_options(rt, o, &err)) {
+        fprintf(stderr, "netbe-host: %s\n", err->message);
+        return 2;
+    }
+    if (o->user) {
+        /* a peer dropped to that user, as we will be, is as trusted as one running as us */
+        netbe_runtime_allow_handover_uid(rt, o->drop_to.uid);
+    }
     if (o->check) {
         printf("%s: OK\n", o->config);
         return 0;
@@ -207,7 +257,8 @@ static int run_host(NetbeRuntime *rt, const HostOptions *o)
         fprintf(stderr, "netbe-host: %s\n", err->message);
         return 1;
     }
-    if (o->control && !(control = control_server_new(rt, o->control, &err))) {
+    if (o->control && !(control = control_server_new(rt, o->control, &(ControlOptions){
+                            .timeout_ms = o->control_timeout }, &err))) {
         fprintf(stderr, "netbe-host: %s\n", err->message);
         return 1;
     }
@@ -240,6 +291,7 @@ int main(int argc, char **argv)
     if (!parse_args(&argc, &argv, &o)) {
         return 2;
     }
+    signal(SIGPIPE, SIG_IGN); /* a peer that went away is an error return, not our death */
     if (o.verbose) {
         g_setenv("G_MESSAGES_DEBUG", "all", true);
     }
@@ -256,6 +308,6 @@ int main(int argc, char **argv)
     g_free(o.incoming);
     g_free(o.user);
     g_free(o.sandbox);
-    priv_user_clear(&o.drop_to);
+    g_strfreev(o.handover_allow);
     return rc;
 }

@@ -2,8 +2,6 @@
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
-#include <pwd.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -46,38 +44,6 @@ char *priv_caps_text(uint64_t caps)
         g_string_append(out, "none");
     }
     return g_string_free(out, false);
-}
-
-bool priv_user_lookup(const char *name, PrivUser *out, GError **errp)
-{
-    struct passwd *pw;
-    char *end = NULL;
-    unsigned long id;
-
-    errno = 0;
-    pw = getpwnam(name);
-    if (!pw && g_ascii_isdigit(*name)) {
-        id = strtoul(name, &end, 10);
-        if (!*end && id < (uid_t)-1) {
-            errno = 0;
-            pw = getpwuid((uid_t)id);
-        }
-    }
-    if (!pw) {
-        g_set_error(errp, PRIV_ERROR, errno ? errno : ENOENT, "--user %s: %s", name,
-                    errno ? g_strerror(errno) : "no such user (allowed: a user name or uid)");
-        return false;
-    }
-    out->name = g_strdup(name);
-    out->uid = pw->pw_uid;
-    out->gid = pw->pw_gid;
-    return true;
-}
-
-void priv_user_clear(PrivUser *u)
-{
-    g_free(u->name);
-    u->name = NULL;
 }
 
 /* The number of threads of this process (1 when /proc is not there to tell). */

@@ -8,26 +8,16 @@
 #include <glib.h>
 
 /*
- * struct PrivUser - the user to become.
- * @name: as given (a name or a decimal uid)
+ * struct PrivUser - the user to become (netbe_user_lookup() finds it at start-up).
+ * @name: as the operator gave it, for messages
  * @uid:  its uid
  * @gid:  its primary group
  */
 typedef struct PrivUser {
-    char *name;
+    const char *name;
     uid_t uid;
     gid_t gid;
 } PrivUser;
-
-/*
- * priv_user_lookup() - find @name (a user name, or a decimal uid) in the user database.
- * Done at start-up, before anything is opened: NSS may need files and sockets.
- * Return: false with @errp set if there is no such user.
- */
-bool priv_user_lookup(const char *name, PrivUser *out, GError **errp);
-
-/* priv_user_clear() - free what priv_user_lookup() filled in. */
-void priv_user_clear(PrivUser *u);
 
 /*
  * priv_drop() - become @u with its primary group and no supplementary groups, keeping

@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 netbe_install_missing
 netbe_build build
+# netbe-host looks in its install folder only; running from the build tree is explicit
+export NETBE_PLUGIN_PATH="$PWD/build/plugins"
 exec build/host/netbe-host -c conf/default.ini "$@"

@@ -26,8 +26,8 @@ typedef struct MigRecordHeader {
 
 static const char *const record_names[MIG_REC_MAX] = {
     [MIG_REC_HELLO] = "hello", [MIG_REC_REPLY] = "reply", [MIG_REC_BACKEND] = "backend",
-    [MIG_REC_COMMIT] = "commit", [MIG_REC_ACK] = "ack", [MIG_REC_ERROR] = "error",
-    [MIG_REC_DEVICE] = "device",
+    [MIG_REC_COMMIT] = "commit", [MIG_REC_READY] = "ready", [MIG_REC_ERROR] = "error",
+    [MIG_REC_DEVICE] = "device", [MIG_REC_GO] = "go", [MIG_REC_STARTED] = "started",
 };
 
 const char *mig_record_name(MigRecordType type)
@@ -43,18 +43,30 @@ uint64_t mig_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
 }
 
-/* Wait for @events on fd within @timeout_ms. */
-static bool wait_fd(int fd, short events, int timeout_ms, GError **errp)
+void mig_channel_init(MigChannel *ch, int fd, unsigned timeout_ms, const char *side)
 {
-    struct pollfd p = { .fd = fd, .events = events };
+    ch->fd = fd;
+    ch->timeout_ms = timeout_ms;
+    ch->deadline_ns = mig_now_ns() + (uint64_t)timeout_ms * 1000000u;
+    ch->side = side;
+}
+
+/* Wait for @events on the channel until its deadline (the whole attempt's, not a step's). */
+static bool wait_fd(MigChannel *ch, short events, GError **errp)
+{
+    struct pollfd p = { .fd = ch->fd, .events = events };
     int n;
 
     do {
-        n = poll(&p, 1, timeout_ms);
+        uint64_t now = mig_now_ns();
+        int left_ms = now >= ch->deadline_ns ? 0
+                      : (int)((ch->deadline_ns - now + 999999) / 1000000);
+
+        n = poll(&p, 1, left_ms);
     } while (n < 0 && errno == EINTR);
     if (n == 0) {
-        g_set_error(errp, NETBE_MIG_ERROR, ETIMEDOUT, "the peer did not answer within %d ms",
-                    timeout_ms);
+        g_set_error(errp, NETBE_MIG_ERROR, ETIMEDOUT, "the peer did not keep up: the handover "
+                    "deadline (%u ms) passed", ch->timeout_ms);
         return false;
     }
     if (n < 0) {
@@ -64,21 +76,22 @@ static bool wait_fd(int fd, short events, int timeout_ms, GError **errp)
     return true;
 }
 
-static bool write_all(int fd, const void *buf, size_t len, GError **errp)
+static bool write_all(MigChannel *ch, const void *buf, size_t len, GError **errp)
 {
     const uint8_t *p = buf;
 
     while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n = send(ch->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            if (!wait_fd(fd, POLLOUT, MIG_STEP_TIMEOUT_MS, errp)) {
+            if (!wait_fd(ch, POLLOUT, errp)) {
                 return false;
             }
             continue;
         }
         if (n < 0) {
-            g_set_error(errp, NETBE_MIG_ERROR, errno, "send: %s", g_strerror(errno));
+            g_set_error(errp, NETBE_MIG_ERROR, errno == ECONNRESET ? EPIPE : errno,
+                        "send: %s", g_strerror(errno));
             return false;
         }
         p += n;
@@ -87,23 +100,22 @@ static bool write_all(int fd, const void *buf, size_t len, GError **errp)
     return true;
 }
 
-static bool read_all(int fd, void *buf, size_t len, int timeout_ms, GError **errp)
+static bool read_all(MigChannel *ch, void *buf, size_t len, GError **errp)
 {
     uint8_t *p = buf;
 
     while (len) {
-        ssize_t n;
+        ssize_t n = recv(ch->fd, p, len, MSG_DONTWAIT);
 
-        if (!wait_fd(fd, POLLIN, timeout_ms, errp)) {
-            return false;
-        }
-        n = recv(fd, p, len, MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            if (!wait_fd(ch, POLLIN, errp)) {
+                return false;
+            }
             continue;
         }
         if (n <= 0) {
-            g_set_error(errp, NETBE_MIG_ERROR, n ? errno : EPIPE, "stream ended%s%s",
-                        n ? ": " : " early (truncated)", n ? g_strerror(errno) : "");
+            g_set_error(errp, NETBE_MIG_ERROR, EPIPE, "stream ended%s%s",
+                        n ? ": " : " early (truncated: the peer closed it)", n ? g_strerror(errno) : "");
             return false;
         }
         p += n;
@@ -112,21 +124,42 @@ static bool read_all(int fd, void *buf, size_t len, int timeout_ms, GError **err
     return true;
 }
 
-bool mig_send_header(int fd, GError **errp)
+bool mig_channel_wait_close(MigChannel *ch, unsigned timeout_ms)
+{
+    MigChannel wait = *ch;
+    char c;
+
+    wait.deadline_ns = mig_now_ns() + (uint64_t)timeout_ms * 1000000u;
+    for (;;) {
+        ssize_t n = recv(ch->fd, &c, 1, MSG_DONTWAIT);
+
+        if (n == 0) {
+            return true;
+        }
+        if (n > 0 || (errno != EAGAIN && errno != EINTR)) {
+            return n < 0; /* a reset is a close too; more data is not */
+        }
+        if (!wait_fd(&wait, POLLIN, NULL)) {
+            return false;
+        }
+    }
+}
+
+bool mig_send_header(MigChannel *ch, GError **errp)
 {
     MigHeader h = { .version = GUINT32_TO_LE(NETBE_MIG_VERSION),
                     .compat_version = GUINT32_TO_LE(NETBE_MIG_COMPAT_VERSION) };
 
     memcpy(h.magic, mig_magic, sizeof(h.magic));
-    return write_all(fd, &h, sizeof(h), errp);
+    return write_all(ch, &h, sizeof(h), errp);
 }
 
-bool mig_recv_header(int fd, int timeout_ms, GError **errp)
+bool mig_recv_header(MigChannel *ch, GError **errp)
 {
     MigHeader h;
     uint32_t version, compat;
 
-    if (!read_all(fd, &h, sizeof(h), timeout_ms, errp)) {
+    if (!read_all(ch, &h, sizeof(h), errp)) {
         g_prefix_error(errp, "stream header: ");
         return false;
     }
@@ -146,7 +179,8 @@ bool mig_recv_header(int fd, int timeout_ms, GError **errp)
     return true;
 }
 
-bool mig_send_record(int fd, MigRecordType type, const NetbeMigWriter *w, GError **errp)
+bool mig_send_record(MigChannel *ch, MigRecordType type, const NetbeMigWriter *w,
+                     GError **errp)
 {
     size_t len = 0;
     unsigned nfds = 0;
@@ -172,25 +206,32 @@ bool mig_send_record(int fd, MigRecordType type, const NetbeMigWriter *w, GError
         c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
         memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
     }
-    do {
-        n = sendmsg(fd, &msg, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
+    for (;;) {
+        n = sendmsg(ch->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0 || (errno != EINTR && errno != EAGAIN)) {
+            break;
+        }
+        if (errno == EAGAIN && !wait_fd(ch, POLLOUT, errp)) {
+            g_prefix_error(errp, "sending the %s record: ", mig_record_name(type));
+            return false;
+        }
+    }
     if (n < 0) {
-        g_set_error(errp, NETBE_MIG_ERROR, errno, "sending the %s record: %s",
-                    mig_record_name(type), g_strerror(errno));
+        g_set_error(errp, NETBE_MIG_ERROR, errno == ECONNRESET ? EPIPE : errno,
+                    "sending the %s record: %s", mig_record_name(type), g_strerror(errno));
         return false;
     }
     /* the fds went with the first byte; the rest of the header and the payload follow */
-    if (!write_all(fd, (uint8_t *)&h + n, sizeof(h) - n, errp) ||
-        !write_all(fd, data, len, errp)) {
+    if (!write_all(ch, (uint8_t *)&h + n, sizeof(h) - n, errp) ||
+        !write_all(ch, data, len, errp)) {
         g_prefix_error(errp, "sending the %s record: ", mig_record_name(type));
         return false;
     }
     return true;
 }
 
-bool mig_send_status(int fd, MigRecordType type, bool ok, const char *reason, uint64_t time_ns,
-                     GError **errp)
+bool mig_send_status(MigChannel *ch, MigRecordType type, bool ok, const char *reason,
+                     uint64_t time_ns, GError **errp)
 {
     NetbeMigWriter *w = netbe_mig_writer_new();
     bool sent;
@@ -198,7 +239,7 @@ bool mig_send_status(int fd, MigRecordType type, bool ok, const char *reason, ui
     netbe_mig_put_u8(w, ok);
     netbe_mig_put_string(w, reason ? reason : "");
     netbe_mig_put_u64(w, time_ns);
-    sent = mig_send_record(fd, type, w, errp);
+    sent = mig_send_record(ch, type, w, errp);
     netbe_mig_writer_free(w);
     return sent;
 }
@@ -225,7 +266,7 @@ static void close_fds(const int *fds, unsigned n)
     }
 }
 
-NetbeMigReader *mig_recv_record(int fd, int timeout_ms, MigRecordType *type, GError **errp)
+NetbeMigReader *mig_recv_record(MigChannel *ch, MigRecordType *type, GError **errp)
 {
     MigRecordHeader h;
     union {
@@ -241,23 +282,27 @@ NetbeMigReader *mig_recv_record(int fd, int timeout_ms, MigRecordType *type, GEr
     NetbeMigReader *r = NULL;
     ssize_t n;
 
-    if (!wait_fd(fd, POLLIN, timeout_ms, errp)) {
-        return NULL;
+    for (;;) {
+        n = recvmsg(ch->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        if (n >= 0 || (errno != EINTR && errno != EAGAIN)) {
+            break;
+        }
+        if (errno == EAGAIN && !wait_fd(ch, POLLIN, errp)) {
+            return NULL;
+        }
     }
-    do {
-        n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); n > 0 && c; c = CMSG_NXTHDR(&msg, c)) {
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); n >= 0 && c; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
             unsigned k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
+            k = MIN(k, NETBE_MIG_MAX_FDS - nfds);
             memcpy(fds + nfds, CMSG_DATA(c), k * sizeof(int));
             nfds += k;
         }
     }
     if (n <= 0) {
-        g_set_error(errp, NETBE_MIG_ERROR, n ? errno : EPIPE, "stream ended%s",
-                    n ? "" : " early (truncated)");
+        g_set_error(errp, NETBE_MIG_ERROR, EPIPE, "stream ended%s%s",
+                    n ? ": " : " early (truncated: the peer closed it)", n ? g_strerror(errno) : "");
         goto fail;
     }
     if (msg.msg_flags & MSG_CTRUNC) {
@@ -265,7 +310,7 @@ NetbeMigReader *mig_recv_record(int fd, int timeout_ms, MigRecordType *type, GEr
                     NETBE_MIG_MAX_FDS);
         goto fail;
     }
-    if (!read_all(fd, (uint8_t *)&h + n, sizeof(h) - n, timeout_ms, errp)) {
+    if (!read_all(ch, (uint8_t *)&h + n, sizeof(h) - n, errp)) {
         goto fail;
     }
     h.type = GUINT32_FROM_LE(h.type);
@@ -282,7 +327,7 @@ NetbeMigReader *mig_recv_record(int fd, int timeout_ms, MigRecordType *type, GEr
         goto fail;
     }
     payload = g_malloc(h.len ? h.len : 1);
-    if (!read_all(fd, payload, h.len, timeout_ms, errp)) {
+    if (!read_all(ch, payload, h.len, errp)) {
         g_prefix_error(errp, "%s record: ", mig_record_name(h.type));
         goto fail;
     }

@@ -8,7 +8,11 @@
 
 typedef struct MigSource {
     NetbeRuntime *rt;
-    int fd;
+    MigChannel ch;
+    int lock_fd;              /* the serving lock (mig-lock.c), held until GO */
+    bool let_go;              /* GO is out: only the lock says who serves now */
+    bool sent_go;             /* GO went out: the destination may try the lock any time */
+    bool talking;             /* the peer is trusted and our header went out */
     GPtrArray *moving;        /* NetbeBackend* handed over */
     GPtrArray *devices;       /* NetbeDevice* whose backend moves: their state goes too */
     GPtrArray *was_started;   /* NetbeHub* / NetbeDevice* running before the pause */
@@ -27,7 +31,7 @@ static int connect_unix(const char *path, GError **errp)
         return -1;
     }
     strcpy(addr.sun_path, path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
         g_set_error(errp, NETBE_MIG_ERROR, errno, "cannot reach the destination at %s: %s",
                     path, g_strerror(errno));
@@ -40,22 +44,20 @@ static int connect_unix(const char *path, GError **errp)
 }
 
 /*
- * source_ask() - send @w (freed here) as a @type record and read the destination's
- * status answer, which must be an @answer record (named @what in errors) saying ok.
+ * source_await() - read the destination's status answer, which must be an @answer record
+ * (named @what in errors) saying ok.
  * @time_ns: gets the time the answer carries (may be NULL)
  */
-static bool source_ask(MigSource *s, MigRecordType type, NetbeMigWriter *w,
-                       MigRecordType answer, const char *what, uint64_t *time_ns,
-                       GError **errp)
+static bool source_await(MigSource *s, MigRecordType answer, const char *what,
+                         uint64_t *time_ns, GError **errp)
 {
     g_autofree char *reason = NULL;
-    NetbeMigReader *r;
-    MigRecordType got;
+    MigRecordType got = 0;
+    NetbeMigReader *r = mig_recv_record(&s->ch, &got, errp);
     uint64_t t = 0;
-    bool ok = false, sent = mig_send_record(s->fd, type, w, errp);
+    bool ok = false;
 
-    netbe_mig_writer_free(w);
-    if (!sent || !(r = mig_recv_record(s->fd, MIG_STEP_TIMEOUT_MS, &got, errp))) {
+    if (!r) {
         return false;
     }
     if ((got != answer && got != MIG_REC_ERROR) || !mig_read_status(r, &ok, &reason, &t)) {
@@ -74,9 +76,19 @@ static bool source_ask(MigSource *s, MigRecordType type, NetbeMigWriter *w,
     return ok && got == answer;
 }
 
+/* Send @w (freed here) as a @type record, then source_await() the @answer. */
+static bool source_ask(MigSource *s, MigRecordType type, NetbeMigWriter *w,
+                       MigRecordType answer, const char *what, GError **errp)
+{
+    bool sent = mig_send_record(&s->ch, type, w, errp);
+
+    netbe_mig_writer_free(w);
+    return sent && source_await(s, answer, what, NULL, errp);
+}
+
 static bool source_hello(MigSource *s, GError **errp)
 {
-    NetbeMigWriter *w = netbe_mig_writer_new();
+    NetbeMigWriter *w;
 
     for (guint i = 0; i < s->rt->backends->len; i++) {
         NetbeBackend *be = g_ptr_array_index(s->rt->backends, i);
@@ -92,6 +104,12 @@ static bool source_hello(MigSource *s, GError **errp)
             g_ptr_array_add(s->devices, dev);
         }
     }
+    s->lock_fd = mig_lock_create(errp);
+    if (s->lock_fd < 0) {
+        return false;
+    }
+    w = netbe_mig_writer_new();
+    netbe_mig_put_fd(w, s->lock_fd);
     netbe_mig_put_u32(w, s->moving->len);
     for (guint i = 0; i < s->moving->len; i++) {
         NetbeBackend *be = g_ptr_array_index(s->moving, i);
@@ -107,7 +125,7 @@ static bool source_hello(MigSource *s, GError **errp)
         netbe_mig_put_string(w, dev->id);
         netbe_mig_put_string(w, dev->backend->id);
     }
-    return source_ask(s, MIG_REC_HELLO, w, MIG_REC_REPLY, "a reply to hello", NULL, errp);
+    return source_ask(s, MIG_REC_HELLO, w, MIG_REC_REPLY, "a reply to hello", errp);
 }
 
 /* Stop every running frontend: nothing reads the fds now; frames wait in the kernel. */
@@ -146,7 +164,8 @@ static bool source_devices_of(MigSource *s, NetbeBackend *be, GError **errp)
         }
         w = netbe_mig_writer_new();
         netbe_mig_put_string(w, dev->id);
-        ok = netbe_device_save(dev, w, errp) && mig_send_record(s->fd, MIG_REC_DEVICE, w, errp);
+        ok = netbe_device_save(dev, w, errp) &&
+             mig_send_record(&s->ch, MIG_REC_DEVICE, w, errp);
         netbe_mig_writer_free(w);
         if (!ok) {
             return false;
@@ -163,7 +182,7 @@ static bool source_state(MigSource *s, GError **errp)
         NetbeMigWriter *w = netbe_mig_writer_new();
         unsigned nfds;
         bool ok = mig_backend_save(be, w, &s->stats->frames, errp) &&
-                  mig_send_record(s->fd, MIG_REC_BACKEND, w, errp);
+                  mig_send_record(&s->ch, MIG_REC_BACKEND, w, errp);
 
         netbe_mig_writer_fds(w, &nfds);
         s->stats->fds += nfds;
@@ -176,16 +195,60 @@ static bool source_state(MigSource *s, GError **errp)
     return true;
 }
 
+/* No more state: the destination loads it all and says it is ready (touching nothing). */
 static bool source_commit(MigSource *s, GError **errp)
 {
     NetbeMigWriter *w = netbe_mig_writer_new();
-    uint64_t resume_ns = 0;
 
     netbe_mig_put_u64(w, s->pause_ns);
-    if (!source_ask(s, MIG_REC_COMMIT, w, MIG_REC_ACK, "an ack", &resume_ns, errp)) {
+    return source_ask(s, MIG_REC_COMMIT, w, MIG_REC_READY, "ready", errp);
+}
+
+/* Let go of the serving lock, then tell the destination to take it. */
+static bool source_go(MigSource *s, GError **errp)
+{
+    if (mig_now_ns() >= s->ch.deadline_ns) {
+        g_set_error(errp, NETBE_MIG_ERROR, ETIMEDOUT, "the handover deadline (%u ms) passed",
+                    s->ch.timeout_ms);
+        return false;
+    }
+    mig_lock_release(s->lock_fd);
+    s->let_go = s->sent_go = true;
+    return mig_send_status(&s->ch, MIG_REC_GO, true, NULL, 0, errp);
+}
+
+/* Wait for the destination's "started" until the deadline (downtime from its time). */
+static bool source_started(MigSource *s, GError **errp)
+{
+    uint64_t resume_ns = 0;
+
+    if (!source_await(s, MIG_REC_STARTED, "started", &resume_ns, errp)) {
         return false;
     }
     s->stats->downtime_ns = resume_ns > s->pause_ns ? resume_ns - s->pause_ns : 0;
+    return true;
+}
+
+/*
+ * source_settle() - after go, whatever happened, the lock decides: the source takes it back
+ * if the destination did not take it (and then never will), else the destination serves.
+ * @err: what went wrong after go, if anything (consumed)
+ * Return: true if the destination serves; false with @errp set if the source does.
+ */
+static bool source_settle(MigSource *s, GError *err, GError **errp)
+{
+    if (mig_lock_try(s->lock_fd)) {
+        s->let_go = false;
+        g_set_error(errp, NETBE_MIG_ERROR, err ? err->code : EPROTO, "the destination did not "
+                    "take over (%s); the backends are back here",
+                    err ? err->message : "it said started without holding the lock");
+        g_clear_error(&err);
+        return false;
+    }
+    if (err) {
+        g_warning("the destination took over but did not confirm it: %s", err->message);
+        g_error_free(err);
+    }
     return true;
 }
 
@@ -200,6 +263,8 @@ static const struct {
     { "pause", source_pause },
     { "state", source_state },
     { "commit", source_commit },
+    { "go", source_go },
+    { "started", source_started },
 };
 
 /* Undo the pause: restart what ran; the fds never left, so nothing was lost. */
@@ -217,41 +282,75 @@ static void source_resume(MigSource *s)
     }
 }
 
+/* Run the steps. Return: true if the destination serves now. */
+static bool source_run(MigSource *s, GError **errp)
+{
+    GError *err = NULL;
+
+    if (!mig_check_peer(s->rt, s->ch.fd, "destination", NULL, errp)) {
+        return false;
+    }
+    mig_fault_point(&s->ch, "connect");
+    s->talking = true;
+    if (!mig_send_header(&s->ch, errp) || !mig_recv_header(&s->ch, errp)) {
+        return false;
+    }
+    for (size_t i = 0; !err && i < G_N_ELEMENTS(source_steps); i++) {
+        mig_fault_point(&s->ch, source_steps[i].name);
+        if (!source_steps[i].run(s, &err)) {
+            g_prefix_error(&err, "handover failed at %s: ", source_steps[i].name);
+        }
+    }
+    if (s->let_go) {
+        return source_settle(s, err, errp);
+    }
+    if (err) {
+        g_propagate_error(errp, err);
+        return false;
+    }
+    return true;
+}
+
 bool netbe_runtime_migrate_to(NetbeRuntime *rt, const char *path, NetbeMigStats *stats,
                               GError **errp)
 {
     NetbeMigStats local = { 0 };
-    MigSource s = { .rt = rt, .stats = stats ? stats : &local };
-    bool ok = true;
+    MigSource s = { .rt = rt, .lock_fd = -1, .stats = stats ? stats : &local };
+    g_autoptr(GError) err = NULL;
+    int fd;
+    bool ok;
 
     memset(s.stats, 0, sizeof(*s.stats));
-    s.fd = connect_unix(path, errp);
-    if (s.fd < 0) {
+    fd = connect_unix(path, errp);
+    if (fd < 0) {
         return false;
     }
+    mig_channel_init(&s.ch, fd, mig_timeout_ms(rt), "source");
     s.moving = g_ptr_array_new();
     s.devices = g_ptr_array_new();
     s.was_started = g_ptr_array_new();
-    ok = mig_send_header(s.fd, errp) && mig_recv_header(s.fd, MIG_STEP_TIMEOUT_MS, errp);
-    for (size_t i = 0; ok && i < G_N_ELEMENTS(source_steps); i++) {
-        ok = source_steps[i].run(&s, errp);
-        if (!ok) {
-            g_prefix_error(errp, "handover failed at %s: ", source_steps[i].name);
-        }
-    }
+    ok = source_run(&s, &err);
     if (ok) {
-        /* committed: the destination runs the backends; close our copies */
+        /* the destination holds the lock and serves; close our copies */
         netbe_runtime_release(rt);
+        close(s.lock_fd);
     } else {
-        g_autoptr(GError) ignored = NULL;
-
-        mig_send_status(s.fd, MIG_REC_ERROR, false, errp && *errp ? (*errp)->message : "",
-                        0, &ignored);
+        if (s.talking) {
+            mig_send_status(&s.ch, MIG_REC_ERROR, false, err->message, 0, NULL);
+        }
         if (s.paused) {
             source_resume(&s);
         }
+        if (s.lock_fd >= 0 && s.sent_go) {
+            /* a late destination may still try it: hold it for good, so it never starts */
+            mig_lock_keep(rt, s.lock_fd);
+        } else if (s.lock_fd >= 0) {
+            /* before go a destination takes over only from a source that exited */
+            close(s.lock_fd);
+        }
+        g_propagate_error(errp, g_steal_pointer(&err));
     }
-    close(s.fd);
+    close(fd);
     g_ptr_array_unref(s.moving);
     g_ptr_array_unref(s.devices);
     g_ptr_array_unref(s.was_started);

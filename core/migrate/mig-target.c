@@ -2,19 +2,23 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "mig-session.h"
 
 typedef struct MigTarget {
     NetbeRuntime *rt;
-    int fd;
+    MigChannel ch;
+    int lock_fd;              /* the serving lock the hello brought, -1 before */
+    bool holds_lock;          /* we took it: we serve, no rollback any more */
+    bool source_gave_up;      /* an error record came: the source serves */
+    int source_pidfd;         /* the source process (pidfd_open of SO_PEERCRED's pid), -1 */
     GPtrArray *expected;      /* NetbeBackend* announced by the hello */
     GPtrArray *adopted;       /* NetbeBackend* whose state and fds were loaded */
     GPtrArray *devices;       /* NetbeDevice* announced by the hello */
     GPtrArray *loaded;        /* NetbeDevice* whose state was loaded (paused until resume) */
     uint64_t pause_ns;
-    bool committed;           /* the ack went out: no rollback any more */
     bool recreates;           /* an adopted backend came without fds: it reopens its host
                                * resources (listeners), which the source must let go first */
     NetbeMigStats *stats;
@@ -76,16 +80,20 @@ static char *target_check_device(MigTarget *t, const char *id, const char *backe
 static bool target_hello(MigTarget *t, GError **errp)
 {
     MigRecordType type;
-    NetbeMigReader *r = mig_recv_record(t->fd, MIG_STEP_TIMEOUT_MS, &type, errp);
+    NetbeMigReader *r = mig_recv_record(&t->ch, &type, errp);
     g_autofree char *problem = NULL;
+    g_autoptr(GError) lock_err = NULL;
     uint32_t n = 0;
 
     if (!r) {
         return false;
     }
-    if (type != MIG_REC_HELLO || !netbe_mig_get_u32(r, &n) || n > t->rt->backends->len + 1) {
-        problem = g_strdup_printf("expected a hello, got a malformed %s record",
-                                  mig_record_name(type));
+    if (type != MIG_REC_HELLO) {
+        problem = g_strdup_printf("expected a hello, got a %s record", mig_record_name(type));
+    } else if ((t->lock_fd = mig_lock_adopt(netbe_mig_get_fd(r), &lock_err)) < 0) {
+        problem = g_strdup(lock_err->message);
+    } else if (!netbe_mig_get_u32(r, &n) || n > t->rt->backends->len + 1) {
+        problem = g_strdup("malformed hello record");
     }
     for (uint32_t i = 0; !problem && i < n; i++) {
         g_autofree char *id = NULL, *plugin = NULL;
@@ -110,13 +118,16 @@ static bool target_hello(MigTarget *t, GError **errp)
             problem = target_check_device(t, id, backend_id);
         }
     }
+    if (!problem && !netbe_mig_reader_at_end(r)) {
+        problem = g_strdup("malformed hello record (more fields or fds than announced)");
+    }
     netbe_mig_reader_free(r);
     if (problem) {
-        mig_send_status(t->fd, MIG_REC_REPLY, false, problem, 0, NULL);
+        mig_send_status(&t->ch, MIG_REC_REPLY, false, problem, 0, NULL);
         g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "refused the handover: %s", problem);
         return false;
     }
-    return mig_send_status(t->fd, MIG_REC_REPLY, true, NULL, 0, errp);
+    return mig_send_status(&t->ch, MIG_REC_REPLY, true, NULL, 0, errp);
 }
 
 static bool target_backend(MigTarget *t, NetbeMigReader *r, GError **errp)
@@ -175,7 +186,7 @@ static bool target_state(MigTarget *t, GError **errp)
 {
     for (;;) {
         MigRecordType type;
-        NetbeMigReader *r = mig_recv_record(t->fd, MIG_STEP_TIMEOUT_MS, &type, errp);
+        NetbeMigReader *r = mig_recv_record(&t->ch, &type, errp);
         g_autofree char *reason = NULL;
         bool ok = false;
         uint64_t unused;
@@ -207,6 +218,7 @@ static bool target_state(MigTarget *t, GError **errp)
             mig_read_status(r, &ok, &reason, &unused);
             g_set_error(errp, NETBE_MIG_ERROR, ECANCELED, "the source gave up: %s",
                         reason ? reason : "(no reason)");
+            t->source_gave_up = true;
             ok = false;
             break;
         default:
@@ -219,6 +231,38 @@ static bool target_state(MigTarget *t, GError **errp)
             return false;
         }
     }
+}
+
+/* Everything is loaded, nothing touched: tell the source. */
+static bool target_ready(MigTarget *t, GError **errp)
+{
+    return mig_send_status(&t->ch, MIG_REC_READY, true, NULL, 0, errp);
+}
+
+/* Wait for the source's go: it let go of the serving lock. */
+static bool target_go(MigTarget *t, GError **errp)
+{
+    g_autofree char *reason = NULL;
+    MigRecordType type;
+    NetbeMigReader *r = mig_recv_record(&t->ch, &type, errp);
+    uint64_t unused;
+    bool ok = false;
+
+    if (!r) {
+        return false;
+    }
+    if ((type != MIG_REC_GO && type != MIG_REC_ERROR) ||
+        !mig_read_status(r, &ok, &reason, &unused)) {
+        g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "expected go, got a %s record",
+                    mig_record_name(type));
+        ok = false;
+    } else if (type == MIG_REC_ERROR) {
+        g_set_error(errp, NETBE_MIG_ERROR, ECANCELED, "the source gave up: %s", reason);
+        t->source_gave_up = true;
+        ok = false;
+    }
+    netbe_mig_reader_free(r);
+    return ok;
 }
 
 /* True if every deferred backend came with the stream: nothing waits for the source. */
@@ -234,32 +278,44 @@ static bool target_all_adopted(MigTarget *t)
     return true;
 }
 
-/* Acknowledge, then resume: from here on the backends are ours. */
-static bool target_commit(MigTarget *t, GError **errp)
+/* Take the serving lock; only then touch anything. Return: false if the source has it. */
+static bool target_take_lock(MigTarget *t, GError **errp)
 {
+    if (!mig_lock_try(t->lock_fd)) {
+        g_set_error(errp, NETBE_MIG_ERROR, EALREADY, "the source holds the serving lock "
+                    "(it took its backends back, or never let go): not starting");
+        return false;
+    }
+    t->holds_lock = true;
+    return true;
+}
+
+/* Holding the lock: confirm, then resume what came and start the rest. */
+static bool target_start(MigTarget *t, GError **errp)
+{
+    g_autoptr(GError) unconfirmed = NULL;
     uint64_t resume_ns = mig_now_ns();
 
-    if (!mig_send_status(t->fd, MIG_REC_ACK, true, NULL, resume_ns, errp)) {
-        return false;
+    if (!mig_send_status(&t->ch, MIG_REC_STARTED, true, NULL, resume_ns, &unconfirmed)) {
+        /* the source will find the lock taken: it lets go all the same */
+        g_message("could not confirm the start to the source: %s", unconfirmed->message);
     }
     if (!target_all_adopted(t) || t->recreates) {
         /* backends that did not move, or moved without fds, need what the source still
-         * holds (a device, a port) until it closes its copies */
-        struct pollfd p = { .fd = t->fd, .events = POLLIN };
-        char c;
-
-        if (poll(&p, 1, MIG_STEP_TIMEOUT_MS) <= 0 || recv(t->fd, &c, 1, 0) != 0) {
+         * holds (a device, a port) until it closes its copies and its end */
+        if (!mig_channel_wait_close(&t->ch, t->ch.timeout_ms)) {
             g_warning("the source did not release its other backends in time; opening ours");
         }
     }
-    t->committed = true;
+    mig_lock_keep(t->rt, t->lock_fd);
+    t->lock_fd = -1;
     for (guint i = 0; i < t->loaded->len; i++) {
         netbe_device_resume(g_ptr_array_index(t->loaded, i));
     }
     if (!netbe_runtime_start(t->rt, errp)) {
-        return false; /* past the commit: the adopted backends stay ours, and running */
+        return false; /* we hold the lock: the adopted backends stay ours, and running */
     }
-    t->stats->downtime_ns = mig_now_ns() - t->pause_ns;
+    t->stats->downtime_ns = t->pause_ns ? mig_now_ns() - t->pause_ns : 0;
     return true;
 }
 
@@ -271,60 +327,139 @@ static const struct {
 } target_steps[] = {
     { "hello", target_hello },
     { "state", target_state },
-    { "commit", target_commit },
+    { "ready", target_ready },
+    { "go", target_go },
+    { "lock", target_take_lock },
+    { "start", target_start },
 };
 
-static int accept_timeout(int listen_fd, int timeout_ms, GError **errp)
+/* Accept a trusted source before @timeout_ms (its pid in *pid); untrusted ones are refused
+ * and logged. */
+static int accept_source(NetbeRuntime *rt, int listen_fd, int timeout_ms, pid_t *pid,
+                         GError **errp)
 {
-    struct pollfd p = { .fd = listen_fd, .events = POLLIN };
-    int fd;
+    uint64_t deadline = mig_now_ns() + (uint64_t)timeout_ms * 1000000u;
 
-    if (poll(&p, 1, timeout_ms) <= 0) {
-        g_set_error(errp, NETBE_MIG_ERROR, ETIMEDOUT, "no source connected within %d ms",
-                    timeout_ms);
-        return -1;
+    for (;;) {
+        uint64_t now = mig_now_ns();
+        struct pollfd p = { .fd = listen_fd, .events = POLLIN };
+        g_autoptr(GError) refused = NULL;
+        int fd;
+
+        if (now >= deadline ||
+            poll(&p, 1, (int)((deadline - now + 999999) / 1000000)) == 0) {
+            g_set_error(errp, NETBE_MIG_ERROR, ETIMEDOUT, "no source connected within %d ms",
+                        timeout_ms);
+            return -1;
+        }
+        fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0 && (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED)) {
+            continue;
+        }
+        if (fd < 0) {
+            g_set_error(errp, NETBE_MIG_ERROR, errno, "accept: %s", g_strerror(errno));
+            return -1;
+        }
+        if (mig_check_peer(rt, fd, "source", pid, &refused)) {
+            return fd;
+        }
+        g_warning("%s", refused->message);
+        close(fd);
     }
-    fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-    if (fd < 0) {
-        g_set_error(errp, NETBE_MIG_ERROR, errno, "accept: %s", g_strerror(errno));
+}
+
+/* True if the source process has exited, waiting up to @ms for it (its end of the stream
+ * closes a moment before its pid does). */
+static bool source_exited(MigTarget *t, int ms)
+{
+    struct pollfd p = { .fd = t->source_pidfd, .events = POLLIN };
+
+    return t->source_pidfd >= 0 && poll(&p, 1, ms) == 1;
+}
+
+/*
+ * target_after_failure() - the attempt failed before we held the lock. If the source's end
+ * closed without a word and the source process has exited (and its serving lock, if the
+ * hello brought it, is free), take over with what came: deferred backends that did not
+ * come connect their own. Otherwise close what came; the source serves.
+ * Return: true if we took over.
+ */
+static bool target_after_failure(MigTarget *t, GError *err)
+{
+    bool source_gone = !t->source_gave_up && g_error_matches(err, NETBE_MIG_ERROR, EPIPE) &&
+                       source_exited(t, 1000) && (t->lock_fd < 0 || mig_lock_try(t->lock_fd));
+
+    if (source_gone) {
+        g_autoptr(GError) start_err = NULL;
+
+        g_warning("%s; the source is gone: taking over with the %u backends that came",
+                  err->message, t->adopted->len);
+        t->holds_lock = true;
+        if (t->lock_fd >= 0) {
+            mig_lock_keep(t->rt, t->lock_fd);
+            t->lock_fd = -1;
+        }
+        for (guint i = 0; i < t->loaded->len; i++) {
+            netbe_device_resume(g_ptr_array_index(t->loaded, i));
+        }
+        if (!netbe_runtime_start(t->rt, &start_err)) {
+            g_warning("taking over: %s", start_err->message);
+        }
+        return true;
     }
-    return fd;
+    mig_send_status(&t->ch, MIG_REC_ERROR, false, err->message, 0, NULL);
+    /* close every adopted fd: the source still has its own and serves */
+    for (guint i = 0; i < t->adopted->len; i++) {
+        netbe_backend_release(g_ptr_array_index(t->adopted, i));
+    }
+    return false;
 }
 
 bool netbe_runtime_migrate_from(NetbeRuntime *rt, int listen_fd, int timeout_ms,
                                 NetbeMigStats *stats, GError **errp)
 {
     NetbeMigStats local = { 0 };
-    MigTarget t = { .rt = rt, .stats = stats ? stats : &local };
+    MigTarget t = { .rt = rt, .lock_fd = -1, .source_pidfd = -1,
+                    .stats = stats ? stats : &local };
+    GError *err = NULL;
+    pid_t pid = 0;
+    int fd;
     bool ok;
 
     memset(t.stats, 0, sizeof(*t.stats));
-    t.fd = accept_timeout(listen_fd, timeout_ms, errp);
-    if (t.fd < 0) {
+    fd = accept_source(rt, listen_fd, timeout_ms, &pid, errp);
+    if (fd < 0) {
         return false;
     }
+    t.source_pidfd = pidfd_open(pid, 0); /* -1 on old kernels: no takeover before hello */
+    mig_channel_init(&t.ch, fd, mig_timeout_ms(rt), "destination");
     t.expected = g_ptr_array_new();
     t.adopted = g_ptr_array_new();
     t.devices = g_ptr_array_new();
     t.loaded = g_ptr_array_new();
-    ok = mig_recv_header(t.fd, MIG_STEP_TIMEOUT_MS, errp) && mig_send_header(t.fd, errp);
+    mig_fault_point(&t.ch, "accept");
+    ok = mig_recv_header(&t.ch, &err) && mig_send_header(&t.ch, &err);
     for (size_t i = 0; ok && i < G_N_ELEMENTS(target_steps); i++) {
-        ok = target_steps[i].run(&t, errp);
+        mig_fault_point(&t.ch, target_steps[i].name);
+        ok = target_steps[i].run(&t, &err);
         if (!ok) {
-            g_prefix_error(errp, "incoming handover failed at %s: ", target_steps[i].name);
+            g_prefix_error(&err, "incoming handover failed at %s: ", target_steps[i].name);
         }
     }
-    if (!ok && !t.committed) {
-        g_autoptr(GError) ignored = NULL;
-
-        mig_send_status(t.fd, MIG_REC_ERROR, false, errp && *errp ? (*errp)->message : "", 0,
-                        &ignored);
-        /* close every adopted fd: the source still has its own and resumes */
-        for (guint i = 0; i < t.adopted->len; i++) {
-            netbe_backend_release(g_ptr_array_index(t.adopted, i));
-        }
+    if (!ok && !t.holds_lock && target_after_failure(&t, err)) {
+        ok = true;
+        g_clear_error(&err);
     }
-    close(t.fd);
+    if (err) {
+        g_propagate_error(errp, err);
+    }
+    if (t.lock_fd >= 0) {
+        close(t.lock_fd);
+    }
+    if (t.source_pidfd >= 0) {
+        close(t.source_pidfd);
+    }
+    close(fd);
     g_ptr_array_unref(t.expected);
     g_ptr_array_unref(t.adopted);
     g_ptr_array_unref(t.devices);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <glib.h>
 #include "netbe/netbe.h"
 #include "netbe/plugin.h"
@@ -20,12 +21,43 @@ extern "C" {
  *   header   "NETBEMIG", u32 version, u32 compat_version (both ways)
  *   records  u32 type, u32 payload length, u32 fd count, u32 0; payload; the record's
  *            fds ride on the same sendmsg() as its header (SCM_RIGHTS), counts checked
- * in the order hello -> reply -> (source pauses) -> state records -> commit -> ack.
- * Anything wrong before the ack: the destination closes what it received and reports,
- * the source resumes as if nothing happened.
+ *
+ *   source                                   destination
+ *   connect, check peer (SO_PEERCRED)        accept, check peer (SO_PEERCRED)
+ *   hello + serving-lock fd         ---->    check ids, plugins, queues
+ *                                   <----    reply
+ *   pause (nothing reads the fds)
+ *   backend / device records + fds  ---->    check every fd against its config, load
+ *   commit                          ---->    everything loaded; nothing touched yet
+ *                                   <----    ready
+ *   unlock the serving lock; go     ---->    take the serving lock, then start
+ *                                   <----    started (resume time)
+ *   take the lock: fails -> the destination serves, close our copies
+ *                  works -> the destination never will: resume
+ *
+ * Time: one deadline covers a whole attempt on each side (5 s unless set); every send and
+ * receive is non-blocking under it. Trust: each end checks that the other is root, its
+ * own uid, or a uid its operator allowed, before any fd moves.
+ *
+ * The commit rule. A process reads or writes the handed-over fds only while it holds the
+ * serving lock: an flock() on a sealed memfd that the source creates, locked, for each
+ * attempt and sends with its hello; the destination opens its own description of it. The
+ * kernel drops a lock when its holder dies, and at every instant at most one holds it.
+ * - The source holds it from the hello on; it lets go only right before it sends go.
+ * - The destination tries to take it only after go, or after the source's end closed
+ *   (then a taken lock means the source died: the destination takes over what it has).
+ *   It touches nothing before it holds it; failing to take it, it closes what it received.
+ * - A source that failed or timed out before go resumes at once (it never let go). After
+ *   go it waits for started until its deadline, then takes the lock back if it can: if it
+ *   can, the destination has not started and never will (it would need the lock); if it
+ *   cannot, the destination serves and the source closes its copies.
+ * - A source that took its lock back keeps it for as long as it lives, so a destination
+ *   that wakes up late can never start.
+ * After any failure exactly one of the two serves: the holder of the lock, or, when no
+ * one holds it because the destination died, the source.
  */
-#define NETBE_MIG_VERSION 1
-#define NETBE_MIG_COMPAT_VERSION 1
+#define NETBE_MIG_VERSION 2
+#define NETBE_MIG_COMPAT_VERSION 2
 /* Most fds one record may carry (one per TAP queue) and largest payload. */
 #define NETBE_MIG_MAX_FDS 256
 #define NETBE_MIG_MAX_RECORD (64u << 20)
@@ -109,8 +141,20 @@ typedef struct NetbeMigStats {
 } NetbeMigStats;
 
 /*
+ * netbe_runtime_allow_handover_uid() - trust @uid as a handover peer, besides root and our
+ * own euid (both ends check the other with SO_PEERCRED before any fd moves).
+ */
+NETBE_API void netbe_runtime_allow_handover_uid(NetbeRuntime *rt, uid_t uid);
+/*
+ * netbe_runtime_set_handover_timeout() - the deadline of one whole handover attempt on
+ * this side, in ms (0: the default, 5000).
+ */
+NETBE_API void netbe_runtime_set_handover_timeout(NetbeRuntime *rt, unsigned timeout_ms);
+
+/*
  * netbe_runtime_migrate_to() - hand every backend of deferred frontends over to the
- * destination listening on the UNIX socket @path. Blocks (each step has a timeout).
+ * destination listening on the UNIX socket @path. Blocks until the attempt ends, at the
+ * latest at its deadline (netbe_runtime_set_handover_timeout()).
  * On success the backends are closed here and the caller should exit; on failure
  * nothing was lost: the runtime resumes and keeps forwarding.
  * Return: true after the destination's acknowledgement, with @stats filled.

@@ -3,6 +3,7 @@
 #define NETBE_NETBE_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <glib.h>
 
@@ -94,6 +95,12 @@ NETBE_API void netbe_runtime_stop(NetbeRuntime *rt);
 NETBE_API void netbe_runtime_free(NetbeRuntime *rt);
 
 NETBE_API GMainContext *netbe_runtime_get_context(NetbeRuntime *rt);
+/*
+ * netbe_user_lookup() - a user given by name or as a numeric uid.
+ * @gid: gets the user's primary group (the uid itself for an unknown number); may be NULL
+ * Return: true with *uid set; false with @errp set if there is no such user.
+ */
+NETBE_API bool netbe_user_lookup(const char *user, uid_t *uid, gid_t *gid, GError **errp);
 
 /* ---- Least privilege: what a host that drops privileges must keep ---- */
 

@@ -220,7 +220,7 @@ int tap_dev_check_fd(int fd, char name[IFNAMSIZ], GError **errp)
 
         g_set_error(errp, NETBE_BACKEND_ERROR, err, "fd %d is not a TAP device (TUNGETIFF: %s%s)",
                     fd, g_strerror(err),
-                    err == EBADFD ? "; a /dev/net/tun fd without TUNSETIFF, or a disabled queue"
+                    err == EBADFD ? "; a /dev/net/tun fd without TUNSETIFF"
                                   : "");
         return -1;
     }

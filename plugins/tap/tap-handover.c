@@ -56,10 +56,7 @@ static bool tap_state_fits(const Tap *tap, const TapState *st, const int *fds, G
         char name[IFNAMSIZ];
         int flags;
 
-        /* a detached queue answers no TUNGETIFF; it is checked when it is attached */
-        if (!(st->queue_flags[q] & TAP_STATE_Q_ENABLED)) {
-            continue;
-        }
+        /* detached queues too: a detached queue still answers TUNGETIFF for its device */
         flags = tap_dev_check_fd(fds[q], name, errp);
         if (flags < 0) {
             return false;

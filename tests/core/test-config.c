@@ -39,6 +39,14 @@ static void expect_error(const char *text, const char *prefix, const char *word)
     g_assert_true(found);
 }
 
+/* Number of lines (errors) of a message. */
+static guint count_lines(const char *msg)
+{
+    g_auto(GStrv) lines = g_strsplit(msg, "\n", -1);
+
+    return g_strv_length(lines);
+}
+
 /* Fails if a well-formed file with comments and every section kind does not load. */
 static void test_valid_config_loads(void)
 {
@@ -175,7 +183,7 @@ static void test_key_outside_section(void)
                  "test.ini:1: type: key outside any section", NULL);
 }
 
-/* Fails if a value longer than inih's 200-byte line buffer is cut or refused. */
+/* Fails if a value longer than 200 bytes (inih's old line buffer) is cut or refused. */
 static void test_long_lines_keep_their_value(void)
 {
     g_autoptr(GString) text = g_string_new(NULL);
@@ -191,6 +199,99 @@ static void test_long_lines_keep_their_value(void)
     g_string_truncate(text, text->len - strlen("connect = bogus\n"));
     g_autofree char *msg = load_config(text->str);
     g_assert_null(msg);
+}
+
+/* Fails if a section header longer than inih's old 200-byte buffer is dropped and its keys
+ * merge into the section before: the header must be read, and refused by the id rule. */
+static void test_long_section_header_is_read_not_merged(void)
+{
+    g_autoptr(GString) text = g_string_new("[netdev.a]\ntype = fixture\n[netdev.");
+    g_autofree char *msg = NULL;
+
+    for (int i = 0; i < 300; i++) {
+        g_string_append_c(text, 'x');
+    }
+    g_string_append(text, "]\nqueues = 2\n");
+    msg = load_config(text->str);
+    g_assert_nonnull(msg);
+    g_assert_true(g_str_has_prefix(msg, "test.ini:3: [netdev.xxxx"));
+    g_assert_nonnull(strstr(msg, "bad id 'xxxx"));
+    g_assert_null(strstr(msg, "[netdev.a] queues")); /* not merged into [netdev.a] */
+    g_assert_cmpuint(count_lines(msg), ==, 1);
+}
+
+/* Fails if a value starting with the old in-band marker byte (0x01) crashes or passes:
+ * a control character is refused at its line and column. */
+static void test_control_character_refused_not_crash(void)
+{
+    expect_error("[netdev.a]\ntype = fixture\nlog = \x01" "0\n",
+                 "test.ini:3: control character 0x01 at column 7", "allowed: printable text");
+    expect_error("[netdev.a]\ntype = fixture\nlog = a\x7f\n", "test.ini:3: control character 0x7f",
+                 NULL);
+}
+
+/* Fails if invalid UTF-8 passes, or its line is not named. */
+static void test_invalid_utf8_refused(void)
+{
+    expect_error("[netdev.a]\ntype = fixture\nlog = /tmp/\xff\xfe\n",
+                 "test.ini:3: invalid UTF-8 at column 12", "allowed: UTF-8 text");
+    expect_error("[netdev.\xc3]\ntype = fixture\n", "test.ini:1: invalid UTF-8", NULL);
+}
+
+/* Fails if a long key line is cut, or a long "key" without '=' is not refused at its line. */
+static void test_long_lines_any_kind(void)
+{
+    g_autoptr(GString) path = g_string_new("/tmp/");
+    g_autoptr(GString) noeq = g_string_new(NULL);
+    g_autofree char *text = NULL, *text2 = NULL;
+
+    for (int i = 0; i < 5000; i++) {
+        g_string_append_c(path, 'a' + i % 26);
+        g_string_append_c(noeq, 'k');
+    }
+    /* queues = 9 after the long line proves the reader stays in step */
+    text = g_strdup_printf("[netdev.a]\ntype = fixture\nlog = %s\nqueues = 9\n", path->str);
+    expect_error(text, "test.ini:4: [netdev.a] queues: '9' is not valid", NULL);
+    text2 = g_strdup_printf("[netdev.a]\ntype = fixture\n%s\n", noeq->str);
+    expect_error(text2, "test.ini:3: expected 'key = value'", NULL);
+}
+
+/* Fails if CRLF line ends, a byte order mark, or inline-comment rules differ from inih's:
+ * ';' after a blank starts a comment, ';' glued to text does not, '#' only at line start. */
+static void test_line_ends_bom_and_comments(void)
+{
+    g_autofree char *msg = load_config("\xef\xbb\xbf[netdev.a]\r\ntype = fixture\r\n"
+                                       "# comment\r\n[netdev.b]\ntype = fixture ;c\n"
+                                       "log = x;y ; gone\nqueues = 3 # not a comment\n");
+
+    g_assert_nonnull(msg);
+    /* the only error: '3 # not a comment' is the whole value of queues */
+    g_assert_cmpstr(msg, ==, "test.ini:7: [netdev.b] queues: '3 # not a comment' is not valid "
+                             "(allowed: an integer 1..4)");
+}
+
+/* Fails if text larger than the 1 MiB limit is parsed, or an empty text is accepted. */
+static void test_empty_and_huge_text_refused(void)
+{
+    g_autofree char *huge = g_strnfill(1024 * 1024 + 1, '\n');
+
+    expect_error("", "test.ini: empty", NULL);
+    expect_error(huge, "test.ini: 1048577 bytes, larger than 1 MiB", "allowed: up to 1 MiB");
+}
+
+/* Fails if a binary file yields an error per line without end: reading stops at 50. */
+static void test_binary_text_stops_early(void)
+{
+    g_autoptr(GString) text = g_string_new(NULL);
+    g_autofree char *msg = NULL;
+
+    for (int i = 0; i < 10000; i++) {
+        g_string_append(text, "\x01\x02\n");
+    }
+    msg = load_config(text->str);
+    g_assert_nonnull(msg);
+    g_assert_nonnull(strstr(msg, "test.ini:50: 50 errors; reading stops here"));
+    g_assert_cmpuint(count_lines(msg), ==, 51);
 }
 
 /* Fails if the plugin's own validation (init) loses file/line/key. */
@@ -264,6 +365,14 @@ int main(int argc, char **argv)
     g_test_add_func("/config/device-queues-beyond-backend", test_device_queues_beyond_backend);
     g_test_add_func("/config/key-outside-section", test_key_outside_section);
     g_test_add_func("/config/long-lines-keep-their-value", test_long_lines_keep_their_value);
+    g_test_add_func("/config/long-section-header-not-merged",
+                    test_long_section_header_is_read_not_merged);
+    g_test_add_func("/config/control-character-refused", test_control_character_refused_not_crash);
+    g_test_add_func("/config/invalid-utf8-refused", test_invalid_utf8_refused);
+    g_test_add_func("/config/long-lines-any-kind", test_long_lines_any_kind);
+    g_test_add_func("/config/line-ends-bom-comments", test_line_ends_bom_and_comments);
+    g_test_add_func("/config/empty-and-huge-refused", test_empty_and_huge_text_refused);
+    g_test_add_func("/config/binary-text-stops-early", test_binary_text_stops_early);
     g_test_add_func("/config/plugin-init-error-location", test_plugin_init_error_has_location);
     g_test_add_func("/config/all-errors-in-one-run", test_all_errors_in_one_run);
     g_test_add_func("/config/connect-failure", test_connect_failure_names_netdev_and_cause);

@@ -1,7 +1,10 @@
 /* test-loader.c - the plugin loader: real dlopen of built fixture .so files, and the
  * error message for every way a plugin file can be wrong. */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 #include "netbe/netbe.h"
 #include "netbe/plugin.h"
 #include "netns.h"
@@ -143,6 +146,196 @@ static void test_two_plugins_claiming_one_name_refused(void)
     expect_load_error(files, words);
 }
 
+/* Fails if a symlink to a plugin file is followed, or the refusal does not say "symlink",
+ * where it points and what to do. The target is a good plugin of our own uid. */
+static void test_symlinked_plugin_file_refused(void)
+{
+    const char *files[] = { "netbe-fixture.so", NULL };
+    char *real = test_plugin_dir_new(files);
+    char *dir = test_plugin_dir_new(NULL);
+    g_autofree char *target = g_build_filename(real, "netbe-fixture.so", NULL);
+    g_autofree char *link = g_build_filename(dir, "netbe-fixture.so", NULL);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *text = NULL;
+
+    g_assert_cmpint(symlink(target, link), ==, 0);
+    text = list_plugins(dir, &err);
+    g_assert_null(text);
+    g_test_message("%s", err->message);
+    g_assert_nonnull(strstr(err->message, "plugin file"));
+    g_assert_nonnull(strstr(err->message, link));
+    g_assert_nonnull(strstr(err->message, "is a symlink"));
+    g_assert_nonnull(strstr(err->message, target));
+    g_assert_nonnull(strstr(err->message, "fix: copy the plugin file itself"));
+    test_plugin_dir_free(dir);
+    test_plugin_dir_free(real);
+}
+
+/*
+ * Fails if a plugin folder given as a symlink is followed. Decision: the folder named on
+ * the plugin path is the one checked, so its last step may not be a symlink (earlier steps
+ * may: /lib -> usr/lib); the message names the real folder, and that one loads.
+ */
+static void test_symlinked_plugin_folder_refused(void)
+{
+    const char *files[] = { "netbe-fixture.so", NULL };
+    char *real = test_plugin_dir_new(files);
+    char *parent = test_plugin_dir_new(NULL);
+    g_autofree char *link = g_build_filename(parent, "plugins", NULL);
+    g_autofree char *slash = g_strconcat(link, "/", NULL);
+    g_autoptr(GError) err = NULL, err2 = NULL, err3 = NULL;
+    g_autofree char *text = NULL, *text2 = NULL, *text3 = NULL;
+
+    g_assert_cmpint(symlink(real, link), ==, 0);
+    text = list_plugins(link, &err);
+    g_assert_null(text);
+    g_test_message("%s", err->message);
+    g_assert_nonnull(strstr(err->message, "plugin directory"));
+    g_assert_nonnull(strstr(err->message, "is a symlink"));
+    g_assert_nonnull(strstr(err->message, real));
+    g_assert_nonnull(strstr(err->message, "real path"));
+    /* a trailing '/' would make the kernel follow it: still refused */
+    text2 = list_plugins(slash, &err2);
+    g_assert_null(text2);
+    g_assert_nonnull(strstr(err2->message, "is a symlink"));
+    text3 = list_plugins(real, &err3);
+    g_assert_no_error(err3);
+    g_assert_nonnull(strstr(text3, "fixture"));
+    test_plugin_dir_free(parent);
+    test_plugin_dir_free(real);
+}
+
+/* Fails if a non-regular *.so (a folder, a FIFO that would block the open) is not refused. */
+static void test_non_regular_plugin_refused(void)
+{
+    char *dir = test_plugin_dir_new(NULL);
+    g_autofree char *sub = g_build_filename(dir, "netbe-dir.so", NULL);
+    g_autofree char *fifo = g_build_filename(dir, "netbe-fifo.so", NULL);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *text = NULL;
+
+    g_assert_cmpint(mkdir(sub, 0755), ==, 0);
+    g_assert_cmpint(mkfifo(fifo, 0644), ==, 0);
+    text = list_plugins(dir, &err);
+    g_assert_null(text);
+    g_test_message("%s", err->message);
+    g_assert_nonnull(strstr(err->message, "plugin file"));
+    g_assert_nonnull(strstr(err->message, "netbe-dir.so is not a regular file"));
+    g_assert_nonnull(strstr(err->message, "netbe-fifo.so is not a regular file"));
+    test_plugin_dir_free(dir);
+}
+
+/* Fails if a path with no plugin in it "succeeds" with an empty list, or the message does
+ * not name every folder searched. */
+static void test_empty_plugin_path_names_folders(void)
+{
+    char *dir = test_plugin_dir_new(NULL);
+    g_autofree char *missing = g_build_filename(dir, "nosuch", NULL);
+    g_autofree char *path = g_strdup_printf("%s:%s", dir, missing);
+    g_autofree char *want = g_strdup_printf("no plugins found in %s, %s (missing)", dir, missing);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *text = list_plugins(path, &err);
+
+    g_assert_null(text);
+    g_assert_nonnull(strstr(err->message, want));
+    g_assert_nonnull(strstr(err->message, "NETBE_PLUGIN_PATH"));
+    test_plugin_dir_free(dir);
+}
+
+/* The mapping of this process that holds @addr: its device and inode, from /proc/self/maps. */
+static void mapping_of(const void *addr, unsigned *maj, unsigned *min, unsigned long *ino)
+{
+    g_autofree char *maps = NULL;
+    g_auto(GStrv) lines = NULL;
+
+    g_assert_true(g_file_get_contents("/proc/self/maps", &maps, NULL, NULL));
+    lines = g_strsplit(maps, "\n", -1);
+    for (int i = 0; lines[i]; i++) {
+        unsigned long lo, hi;
+
+        if (sscanf(lines[i], "%lx-%lx %*s %*s %x:%x %lu", &lo, &hi, maj, min, ino) == 5 &&
+            lo <= (uintptr_t)addr && (uintptr_t)addr < hi) {
+            return;
+        }
+    }
+    g_assert_not_reached();
+}
+
+/*
+ * Fails if the code that runs is not the file that was checked: the plugin's code must be
+ * mapped from the inode of the file in the folder, and loaded through an fd (its dlopen
+ * name is /proc/self/fd/...), not by path (which a swap after the check would redirect).
+ */
+static void test_loaded_code_is_the_checked_file(void)
+{
+    const char *files[] = { "netbe-fixture.so", NULL };
+    char *dir = test_plugin_dir_new(files);
+    g_autofree char *path = g_build_filename(dir, "netbe-fixture.so", NULL);
+    NetbeRuntime *rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *text = NULL;
+    unsigned maj, min;
+    unsigned long ino;
+    struct stat st;
+    Dl_info info;
+    void *query;
+
+    netbe_runtime_set_plugin_path(rt, dir);
+    text = netbe_runtime_list_plugins(rt, &err);
+    g_assert_no_error(err);
+    query = test_fixture_symbol(dir, "netbe_plugin_query");
+    g_assert_true(dladdr(query, &info));
+    g_test_message("loaded as %s", info.dli_fname);
+    g_assert_true(g_str_has_prefix(info.dli_fname, "/proc/self/fd/"));
+    g_assert_cmpint(stat(path, &st), ==, 0);
+    mapping_of(query, &maj, &min, &ino);
+    g_assert_cmpuint(ino, ==, st.st_ino);
+    g_assert_cmpuint(maj, ==, major(st.st_dev));
+    g_assert_cmpuint(min, ==, minor(st.st_dev));
+    netbe_runtime_free(rt);
+    test_plugin_dir_free(dir);
+}
+
+/*
+ * Fails if glibc's dedup by name hands out the wrong library: the loader opens one file
+ * after the other, so the second gets the fd number of the first, closed since. Under a
+ * bare "/proc/self/fd/N" name, glibc would return the first library again ("fixture is
+ * claimed by two files"). Loading the same file while it is loaded must still work.
+ */
+static void test_reused_fd_number_loads_the_right_file(void)
+{
+    const char *files[] = { "netbe-fixture.so", "netbe-fixture-static.so", NULL };
+    const char *one[] = { "netbe-fixture.so", NULL };
+    char *dir = test_plugin_dir_new(files);
+    char *dir1 = test_plugin_dir_new(one);
+    NetbeRuntime *rt1 = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *text1 = NULL, *both = NULL;
+
+    netbe_runtime_set_plugin_path(rt1, dir1);
+    text1 = netbe_runtime_list_plugins(rt1, &err);   /* keeps fixture loaded */
+    g_assert_no_error(err);
+    both = list_plugins(dir, &err);
+    g_assert_no_error(err);
+    g_test_message("%s", both);
+    g_assert_true(g_str_has_prefix(both, "fixture-static ")); /* name order of the files */
+    g_assert_nonnull(strstr(both, "\nfixture "));
+    netbe_runtime_free(rt1);
+    test_plugin_dir_free(dir);
+    test_plugin_dir_free(dir1);
+}
+
+/* Fails if the plugins built with netbe (on NETBE_PLUGIN_PATH) do not load as they are. */
+static void test_built_plugins_load(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *text = list_plugins(g_getenv("NETBE_PLUGIN_PATH"), &err);
+
+    g_assert_no_error(err);
+    g_assert_nonnull(strstr(text, "socket "));
+    g_assert_nonnull(strstr(text, "tap "));
+}
+
 /* Fails if --help-plugin's text does not come from the schema. */
 static void test_plugin_help_comes_from_schema(void)
 {
@@ -178,5 +371,13 @@ int main(int argc, char **argv)
     g_test_add_func("/loader/writable-directory-refused", test_writable_plugin_directory_refused);
     g_test_add_func("/loader/duplicate-name-refused", test_two_plugins_claiming_one_name_refused);
     g_test_add_func("/loader/help-from-schema", test_plugin_help_comes_from_schema);
+    g_test_add_func("/loader/symlinked-file-refused", test_symlinked_plugin_file_refused);
+    g_test_add_func("/loader/symlinked-folder-refused", test_symlinked_plugin_folder_refused);
+    g_test_add_func("/loader/non-regular-file-refused", test_non_regular_plugin_refused);
+    g_test_add_func("/loader/empty-path-names-folders", test_empty_plugin_path_names_folders);
+    g_test_add_func("/loader/loaded-code-is-checked-file", test_loaded_code_is_the_checked_file);
+    g_test_add_func("/loader/reused-fd-number-right-file",
+                    test_reused_fd_number_loads_the_right_file);
+    g_test_add_func("/loader/built-plugins-load", test_built_plugins_load);
     return g_test_run();
 }

@@ -1,5 +1,8 @@
 /* mig-wire.c - test side of the migration wire format, to play a misbehaving peer. */
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -162,4 +165,48 @@ int wire_accept(int lfd, int timeout_ms)
         return -1;
     }
     return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+int wire_put_lock(NetbeMigWriter *w)
+{
+    int fd = memfd_create("netbe-serving-lock", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
+                                           F_SEAL_WRITE), ==, 0);
+    g_assert_cmpint(flock(fd, LOCK_EX | LOCK_NB), ==, 0);
+    g_assert_true(netbe_mig_put_fd(w, fd));
+    return fd;
+}
+
+/* Read one status record of @want type; Return: true if it says ok. */
+static bool wire_recv_ok(int fd, uint32_t want)
+{
+    uint32_t type = 0;
+    NetbeMigReader *r = wire_recv_record(fd, &type);
+    uint8_t ok = 0;
+
+    if (r && type == want) {
+        netbe_mig_get_u8(r, &ok);
+    }
+    netbe_mig_reader_free(r);
+    return ok;
+}
+
+bool wire_finish_source(int fd, int lock)
+{
+    NetbeMigWriter *w;
+    bool sent;
+
+    if (!wire_recv_ok(fd, WIRE_READY)) {
+        return false;
+    }
+    flock(lock, LOCK_UN);
+    w = netbe_mig_writer_new();
+    netbe_mig_put_u8(w, 1);
+    netbe_mig_put_string(w, "");
+    netbe_mig_put_u64(w, 0);
+    sent = wire_send_record(fd, WIRE_GO, w, -1, SIZE_MAX);
+    netbe_mig_writer_free(w);
+    return sent && wire_recv_ok(fd, WIRE_STARTED);
 }

@@ -7,7 +7,13 @@
 #include <stdint.h>
 #include "netbe/migrate.h"
 
-enum { WIRE_HELLO = 1, WIRE_REPLY, WIRE_BACKEND, WIRE_COMMIT, WIRE_ACK, WIRE_ERROR };
+enum { WIRE_HELLO = 1, WIRE_REPLY, WIRE_BACKEND, WIRE_COMMIT, WIRE_READY, WIRE_ERROR,
+       WIRE_DEVICE, WIRE_GO, WIRE_STARTED };
+#define WIRE_VERSION NETBE_MIG_VERSION
+
+/* A fake source's serving lock (a sealed memfd, flock()ed), attached to @w (a hello).
+ * Return: its fd; keep it open while the destination may still look at it. */
+int wire_put_lock(NetbeMigWriter *w);
 
 /* Send "NETBEMIG", @version, @compat. */
 bool wire_send_header(int fd, uint32_t version, uint32_t compat);
@@ -21,6 +27,10 @@ bool wire_send_record(int fd, uint32_t type, NetbeMigWriter *w, int announced_fd
 NetbeMigReader *wire_recv_record(int fd, uint32_t *type);
 /* A status record (reply/ack): ok, reason, time. */
 bool wire_send_status(int fd, uint32_t type, bool ok, const char *reason);
+
+/* After a fake source's commit: read "ready"; if it says ok, let go of @lock, send "go" and
+ * read "started". Return: true if the destination started. */
+bool wire_finish_source(int fd, int lock);
 
 /* A listening UNIX socket at @path, and a connection to one. */
 int wire_listen(const char *path);

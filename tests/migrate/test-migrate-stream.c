@@ -236,7 +236,7 @@ static void run_fake_destination(gconstpointer data)
     fd = wire_accept(lfd, 5000);
     g_assert_cmpint(fd, >=, 0);
     g_assert_true(wire_recv_header(fd));
-    g_assert_true(wire_send_header(fd, 1, 1));
+    g_assert_true(wire_send_header(fd, WIRE_VERSION, WIRE_VERSION));
     netbe_mig_reader_free(wire_recv_record(fd, &type));
     g_assert_cmpuint(type, ==, WIRE_HELLO);
     g_assert_true(wire_send_status(fd, WIRE_REPLY, true, ""));
@@ -252,7 +252,7 @@ static void run_fake_destination(gconstpointer data)
         } while (type != WIRE_COMMIT);
     }
     if (plan == FAKE_DEST_REFUSE_ACK) {
-        wire_send_status(fd, WIRE_ACK, false, "disk on fire");
+        wire_send_status(fd, WIRE_READY, false, "disk on fire");
     }
     close(fd);
     close(lfd);
@@ -295,7 +295,7 @@ static void put_hello(NetbeMigWriter *w, const char *id)
 static gpointer hostile_source(gpointer data)
 {
     Hostile *h = data;
-    int fd = wire_connect(h->path), efd = eventfd(1, EFD_CLOEXEC), pfd[2];
+    int fd = wire_connect(h->path), efd = eventfd(1, EFD_CLOEXEC), pfd[2], lock = -1;
     NetbeMigWriter *w = netbe_mig_writer_new();
     uint32_t type;
 
@@ -304,8 +304,9 @@ static gpointer hostile_source(gpointer data)
         wire_send_header(fd, 99, 99);
         goto out;
     }
-    wire_send_header(fd, 1, 1);
+    wire_send_header(fd, WIRE_VERSION, WIRE_VERSION);
     wire_recv_header(fd);
+    lock = wire_put_lock(w);
     put_hello(w, h->plan == HOSTILE_IDS_DIFFER ? "zz" : "a");
     if (h->plan == HOSTILE_TRUNCATED_HELLO) {
         wire_send_record(fd, WIRE_HELLO, w, -1, 5);
@@ -333,6 +334,9 @@ out:
     netbe_mig_writer_free(w);
     close(fd);
     close(efd);
+    if (lock >= 0) {
+        close(lock);
+    }
     close(pfd[0]);
     close(pfd[1]);
     return NULL;

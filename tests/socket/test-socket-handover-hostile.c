@@ -213,9 +213,11 @@ static gpointer fake_source(gpointer data)
     int fd = keep(s, wire_connect(s->path));
     NetbeMigWriter *w = netbe_mig_writer_new();
     uint32_t type;
+    int lock;
 
-    wire_send_header(fd, 1, 1);
+    wire_send_header(fd, WIRE_VERSION, WIRE_VERSION);
     wire_recv_header(fd);
+    lock = keep(s, wire_put_lock(w));
     netbe_mig_put_u32(w, 1);
     netbe_mig_put_string(w, "l");
     netbe_mig_put_string(w, "socket");
@@ -241,8 +243,11 @@ static gpointer fake_source(gpointer data)
         netbe_mig_put_u64(w, 0);
         wire_send_record(fd, WIRE_COMMIT, w, -1, SIZE_MAX);
         netbe_mig_writer_free(w);
+        wire_finish_source(fd, lock);
     }
-    netbe_mig_reader_free(wire_recv_record(fd, &type));
+    if (s->c->give_up) {
+        netbe_mig_reader_free(wire_recv_record(fd, &type));
+    }
     for (guint i = 0; i < s->fds->len; i++) {
         close(g_array_index(s->fds, int, i));
     }

@@ -318,6 +318,85 @@ static void test_load_with_non_tap_fd_refused(void)
     close(pipefd[1]);
 }
 
+/*
+ * A record for 2-queue TAP A whose detached queue 1 is really the detached queue of
+ * another TAP, B, is refused naming B; nothing is adopted, every fd it brought is closed,
+ * and B's queue is detached again. A's own detached queue passes the same check. Fails
+ * if detached queues are taken on trust (the hole this closes), or if the check leaves
+ * a queue attached.
+ */
+static void test_load_with_foreign_detached_queue_refused(void)
+{
+    g_autofree char *name_a = tap_test_ifname("a");
+    g_autofree char *name_b = tap_test_ifname("b");
+    g_autofree char *ns = NULL;
+    g_autofree char *detail = NULL;
+    g_autofree void *data = NULL;
+    g_autoptr(GError) err = NULL;
+    NetbeRuntime *rt;
+    NetbeBackend *a, *b, *dst;
+    NetbeMigWriter *w;
+    NetbeMigReader *r;
+    const int *wfds;
+    int fds[2], dups[2], home;
+    unsigned nwfds;
+    size_t len;
+
+    if (!test_need_root_net()) {
+        return;
+    }
+    ns = test_netns_create("dq");
+    home = test_netns_enter(ns); /* the TAPs are born in the test's own namespace */
+    rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
+    a = linked_tap_backend(rt, "a", name_a);
+    b = linked_tap_backend(rt, "b", name_b);
+    g_assert_true(netbe_backend_connect(a, &err));
+    g_assert_true(netbe_backend_connect(b, &err));
+    g_assert_true(a->desc->set_queue_enabled(a, 1, false, &err));
+    g_assert_true(b->desc->set_queue_enabled(b, 1, false, &err));
+    g_assert_no_error(err);
+    w = netbe_mig_writer_new();
+    g_assert_true(a->desc->save(a, w, &err));
+    netbe_mig_writer_data(w, &len);
+    data = g_memdup2(netbe_mig_writer_data(w, &len), len);
+    wfds = netbe_mig_writer_fds(w, &nwfds);
+    g_assert_cmpuint(nwfds, ==, 2);
+    fds[0] = wfds[0];
+    netbe_mig_writer_free(w);
+    w = netbe_mig_writer_new();
+    g_assert_true(b->desc->save(b, w, &err));
+    fds[1] = netbe_mig_writer_fds(w, &nwfds)[1]; /* B's detached queue */
+
+    dst = linked_tap_backend(rt, "dst", name_a);
+    r = reader_with_dups(data, len, fds, 2, dups);
+    g_assert_false(dst->desc->load(dst, r, &err));
+    g_test_message("%s", err->message);
+    g_assert_nonnull(strstr(err->message, name_b));
+    g_clear_error(&err);
+    netbe_mig_reader_free(r);
+    g_assert_cmpint(fcntl(dups[0], F_GETFD), ==, -1);
+    g_assert_cmpint(fcntl(dups[1], F_GETFD), ==, -1);
+    g_assert_false(dst->connected);
+    netbe_mig_writer_free(w);
+    detail = test_sh_output("ip -d link show %s", name_b);
+    g_assert_nonnull(strstr(detail, "numqueues 1 numdisabled 1"));
+    g_clear_pointer(&detail, g_free);
+
+    /* A's own detached queue is A's: adopted, and still detached afterwards */
+    w = netbe_mig_writer_new();
+    g_assert_true(a->desc->save(a, w, &err));
+    r = reader_with_dups(data, len, netbe_mig_writer_fds(w, &nwfds), 2, dups);
+    g_assert_true(dst->desc->load(dst, r, &err));
+    g_assert_no_error(err);
+    netbe_mig_reader_free(r);
+    netbe_mig_writer_free(w);
+    detail = test_sh_output("ip -d link show %s", name_a);
+    g_assert_nonnull(strstr(detail, "numqueues 1 numdisabled 1"));
+    netbe_runtime_free(rt);
+    test_netns_leave(home);
+    test_netns_delete(ns);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -326,5 +405,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tap/state/handover-adopts-live-tap", test_handover_adopts_live_tap);
     g_test_add_func("/tap/state/load-with-missing-fd-refused", test_load_with_missing_fd_refused);
     g_test_add_func("/tap/state/load-with-non-tap-fd-refused", test_load_with_non_tap_fd_refused);
+    g_test_add_func("/tap/state/load-with-foreign-detached-queue-refused",
+                    test_load_with_foreign_detached_queue_refused);
     return g_test_run();
 }

@@ -247,12 +247,16 @@ typedef struct Relay {
     uint32_t keep; /* bytes of the slirp state passed on */
 } Relay;
 
+/* The source's serving lock, as the relay passed it on (closed when the relay ends). */
+static int relayed_lock = -1;
+
 /* Re-encode the hello (its layout is migrate.h's). Return: false if malformed. */
 static bool copy_hello(NetbeMigReader *r, NetbeMigWriter *w)
 {
     uint32_t n, q;
 
-    if (!netbe_mig_get_u32(r, &n)) {
+    relayed_lock = netbe_mig_get_fd(r); /* the source's serving lock goes on as it is */
+    if (relayed_lock < 0 || !netbe_mig_put_fd(w, relayed_lock) || !netbe_mig_get_u32(r, &n)) {
         return false;
     }
     netbe_mig_put_u32(w, n);
@@ -339,10 +343,10 @@ static gpointer relay_thread(gpointer data)
     uint32_t type = 0;
     bool ok;
 
-    ok = src >= 0 && wire_recv_header(src) && wire_send_header(src, 1, 1);
+    ok = src >= 0 && wire_recv_header(src) && wire_send_header(src, WIRE_VERSION, WIRE_VERSION);
     if (ok) {
         dst = wire_connect(rl->to);
-        ok = dst >= 0 && wire_send_header(dst, 1, 1) && wire_recv_header(dst) &&
+        ok = dst >= 0 && wire_send_header(dst, WIRE_VERSION, WIRE_VERSION) && wire_recv_header(dst) &&
              relay_record(src, dst, WIRE_HELLO, copy_hello_cb, 0);
     }
     if (ok) {
@@ -361,6 +365,10 @@ static gpointer relay_thread(gpointer data)
     }
     if (src >= 0) {
         close(src);
+    }
+    if (relayed_lock >= 0) {
+        close(relayed_lock);
+        relayed_lock = -1;
     }
     return NULL;
 }

@@ -1,0 +1,160 @@
+/* fuzz-ctl.c - fuzz netbe-host's control protocol: arbitrary bytes as a client's request,
+ * through a socketpair into a real ControlServer on a runtime of socket netdevs and a hub.
+ * "migrate" calls a fake (nothing leaves the process); "quit" only flags a loop that never
+ * runs. libFuzzer entry point; tests/virtio/fuzz-replay.c makes the replay test of it.
+ *
+ * Input: byte 0 chooses how the client behaves (bit 0: it closes without reading the reply;
+ * bits 1-2: the size of its writes: 1, 7, 64 or all at once), the rest is what it sends.
+ * With -Dfuzz=true and clang: build/tests/host/fuzz-ctl -max_total_time=60 CORPUS_DIR */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "control.h"
+
+#define FUZZ_SPINS 100000 /* main loop iterations a client may take before we call it stuck */
+
+static const char fuzz_config[] =
+    "[netdev.a]\ntype = socket\nconnect = unix:/nonexistent/netbe-fuzz-ctl/a.sock\n"
+    "reconnect = 3600\n"
+    "[netdev.b]\ntype = socket\nconnect = unix:/nonexistent/netbe-fuzz-ctl/b.sock\n"
+    "reconnect = 3600\n"
+    "[hub.lan]\nports = a, b\nconnect = deferred\n";
+
+static NetbeRuntime *rt;
+static ControlServer *srv;
+
+/* The fake handover: "ok" succeeds, anything else fails; no socket is ever touched. */
+static bool fake_migrate(NetbeRuntime *r, const char *path, NetbeMigStats *st, GError **errp)
+{
+    if (strcmp(path, "ok") == 0) {
+        st->backends = 2;
+        return true;
+    }
+    g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_FAILED, "fuzz: no handover to '%s'", path);
+    return false;
+}
+
+static void silent(const char *domain, GLogLevelFlags level, const char *msg, void *data)
+{
+}
+
+static void setup(void)
+{
+    const ControlOptions opts = {.timeout_ms = 1000, .max_clients = 4, .migrate = fake_migrate};
+    g_autoptr(GError) err = NULL;
+
+    g_log_set_default_handler(silent, NULL);
+    rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
+    if (g_getenv("NETBE_PLUGIN_PATH")) {
+        netbe_runtime_set_plugin_path(rt, g_getenv("NETBE_PLUGIN_PATH"));
+    }
+    if (!netbe_runtime_load_config_string(rt, fuzz_config, "fuzz-ctl.ini", &err) ||
+        !netbe_runtime_start(rt, &err) || !(srv = control_server_new(rt, NULL, &opts, &err))) {
+        fprintf(stderr, "fuzz-ctl: %s (NETBE_PLUGIN_PATH must name the socket plugin)\n",
+                err->message);
+        abort();
+    }
+}
+
+/* Iterate the runtime until the server has no client left; abort if it holds one forever. */
+static void settle(void)
+{
+    for (int i = 0; control_server_clients(srv) > 0; i++) {
+        if (i == FUZZ_SPINS) {
+            fprintf(stderr, "fuzz-ctl: the server still holds its client\n");
+            abort();
+        }
+        netbe_runtime_iterate(rt, false);
+    }
+}
+
+/* The reply must be one reply, ending with a newline; an error for a request that is too
+ * long or holds a NUL byte; nothing for an empty request. */
+static void check_reply(const uint8_t *req, size_t size, const GString *reply)
+{
+    const uint8_t *nl = memchr(req, '\n', size);
+    size_t line = nl ? (size_t)(nl - req) : size;
+
+    if (size == 0) {
+        if (reply->len) {
+            abort(); /* nothing asked, nothing answered */
+        }
+        return;
+    }
+    if (!reply->len || reply->str[reply->len - 1] != '\n') {
+        fprintf(stderr, "fuzz-ctl: reply of %zu bytes without its final newline\n", reply->len);
+        abort();
+    }
+    if (line > CONTROL_MAX_REQUEST &&
+        strcmp(reply->str, CONTROL_ERROR_PREFIX "request longer than 4096 bytes\n") != 0) {
+        abort();
+    }
+    if (line <= CONTROL_MAX_REQUEST && memchr(req, '\0', line) &&
+        strcmp(reply->str, CONTROL_ERROR_PREFIX "request contains a NUL byte\n") != 0) {
+        abort();
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const size_t chunks[] = {1, 7, 64, SIZE_MAX};
+    g_autoptr(GString) reply = g_string_new(NULL);
+    bool leave;
+    size_t chunk, off = 0;
+    int sp[2];
+
+    if (!rt) {
+        setup();
+    }
+    if (size == 0) {
+        return 0;
+    }
+    leave = data[0] & 1;
+    chunk = chunks[(data[0] >> 1) & 3];
+    data++, size--;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+        abort();
+    }
+    control_server_add_client(srv, sp[1]);
+    while (off < size) {
+        ssize_t n = send(sp[0], data + off, MIN(chunk, size - off), MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (n < 0 && errno != EAGAIN && errno != EPIPE) {
+            abort();
+        }
+        if (n < 0 && errno == EPIPE) {
+            break; /* the server answered (too long) and closed */
+        }
+        off += n > 0 ? (size_t)n : 0;
+        netbe_runtime_iterate(rt, false);
+    }
+    if (leave) {
+        close(sp[0]); /* the reply, if any, goes to nobody: the server must cope */
+        settle();
+        return 0;
+    }
+    shutdown(sp[0], SHUT_WR);
+    for (int i = 0;; i++) {
+        char buf[4096];
+        ssize_t n = recv(sp[0], buf, sizeof(buf), MSG_DONTWAIT);
+
+        if (n > 0) {
+            g_string_append_len(reply, buf, n);
+        } else if (n == 0 || errno == ECONNRESET) {
+            break; /* ECONNRESET: the server closed with bytes of ours unread (after a line) */
+        } else if (errno != EAGAIN || i == FUZZ_SPINS) {
+            fprintf(stderr, "fuzz-ctl: no complete reply: %s\n", g_strerror(errno));
+            abort();
+        }
+        netbe_runtime_iterate(rt, false);
+    }
+    close(sp[0]);
+    settle();
+    check_reply(data, size, reply);
+    return 0;
+}

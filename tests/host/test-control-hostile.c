@@ -1,0 +1,657 @@
+/* test-control-hostile.c - the real netbe-host's control socket against hostile local
+ * clients: early close, slow and idle readers, floods, fd exhaustion, oversize requests,
+ * other uids, stale and live socket files, and clients that leave during a migrate; and
+ * netbe-ctl against hosts that are missing, silent or cut their reply. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <grp.h>
+#include <unistd.h>
+#include "control.h"
+#include "host-proc.h"
+#include "netns.h"
+
+#define FILLERS                                                                                    \
+    2000 /* netdevs with 60-character ids: stats --json is ~390 KB, more than                      \
+          * a UNIX socket buffers (wmem_default: 208 KB) */
+
+static char *tmp_dir;
+
+/* A hub of socket netdevs: one listening on loopback, @fillers that try a UNIX path where
+ * nothing listens (no fd held, a long line each in stats). Deferred, so it can migrate. */
+static char *hub_config(unsigned fillers)
+{
+    GString *ini = g_string_new("[netdev.lan0]\ntype = socket\nlisten = 127.0.0.1:0\n");
+    GString *ports = g_string_new("lan0");
+
+    for (unsigned i = 0; i < fillers; i++) {
+        g_string_append_printf(ini,
+                               "[netdev.f%059u]\ntype = socket\n"
+                               "connect = unix:%s/nobody-listens.sock\nreconnect = 3600\n",
+                               i, tmp_dir);
+        g_string_append_printf(ports, ", f%059u", i);
+    }
+    g_string_append_printf(ini, "[hub.lan]\nports = %s\nconnect = deferred\n", ports->str);
+    g_string_free(ports, true);
+    return g_string_free(ini, false);
+}
+
+static TestHost *start_host(unsigned fillers, const char *const *args)
+{
+    g_autofree char *ini = hub_config(fillers);
+    TestHost *h = test_host_start(ini, NULL, args);
+
+    g_assert_nonnull(h);
+    return h;
+}
+
+/* A client connected to @path (blocking: waits while the host's backlog is full). */
+static int client_connect(const char *path)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_strlcpy(addr.sun_path, path, sizeof(addr.sun_path));
+    g_assert_cmpint(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), ==, 0);
+    return fd;
+}
+
+static void client_send(int fd, const char *text, size_t len)
+{
+    g_assert_cmpint(send(fd, text, len, MSG_NOSIGNAL), ==, (ssize_t)len);
+}
+
+/* Read up to EOF (or a reset) within @ms, @chunk bytes per read.
+ * Return: what came (NULL on timeout). */
+static GString *read_to_eof(int fd, int ms, size_t chunk)
+{
+    GString *got = g_string_new(NULL);
+    gint64 end = g_get_monotonic_time() + ms * G_TIME_SPAN_MILLISECOND;
+    char buf[65536];
+
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int left = (end - g_get_monotonic_time()) / G_TIME_SPAN_MILLISECOND;
+        ssize_t n;
+
+        if (left <= 0 || poll(&p, 1, left) <= 0) {
+            g_string_free(got, true);
+            return NULL;
+        }
+        n = read(fd, buf, MIN(chunk, sizeof(buf))); /* sockets and pipes */
+        if (n <= 0) {
+            return got;
+        }
+        g_string_append_len(got, buf, n);
+    }
+}
+
+/* The host process has not exited (a SIGPIPE death shows here) and answers status. */
+static void assert_serving(TestHost *h)
+{
+    g_autofree char *status = NULL;
+    int wstatus;
+
+    g_assert_cmpint(waitpid(h->pid, &wstatus, WNOHANG), ==, 0);
+    status = test_host_ctl(h, "status");
+    g_assert_nonnull(status);
+    g_assert_nonnull(strstr(status, "hub    lan"));
+}
+
+/* Stop the host: it must exit 0 (clean shutdown; under ASan also: no leak, no error). */
+static void finish(TestHost *h)
+{
+    g_assert_cmpint(test_host_stop(h), ==, 0);
+    test_host_free(h);
+}
+
+static bool log_has(TestHost *h, const char *text)
+{
+    g_autofree char *log = NULL;
+
+    return g_file_get_contents(h->log, &log, NULL, NULL) && strstr(log, text);
+}
+
+static bool wait_log(TestHost *h, const char *text, int ms)
+{
+    for (int waited = 0; waited < ms; waited += 20) {
+        if (log_has(h, text)) {
+            return true;
+        }
+        g_usleep(20000);
+    }
+    return log_has(h, text);
+}
+
+/* user + system CPU time of @pid in clock ticks, from /proc/PID/stat. */
+static unsigned long cpu_ticks(GPid pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", pid);
+    g_autofree char *text = NULL;
+    unsigned long utime = 0, stime = 0;
+    char *p;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    p = strrchr(text, ')'); /* the command name may hold blanks */
+    g_assert_nonnull(p);
+    g_assert_cmpint(
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime), ==,
+        2);
+    return utime + stime;
+}
+
+static unsigned open_fds(GPid pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/fd", pid);
+    GDir *dir = g_dir_open(path, 0, NULL);
+    unsigned n = 0;
+
+    g_assert_nonnull(dir);
+    while (g_dir_read_name(dir)) {
+        n++;
+    }
+    g_dir_close(dir);
+    return n;
+}
+
+/* JSON that python's parser accepts, with @queues entries in "queues". */
+static void assert_stats_json(const GString *json, unsigned queues)
+{
+    g_autofree char *file = g_build_filename(tmp_dir, "reply.json", NULL);
+
+    g_assert_true(g_file_set_contents(file, json->str, json->len, NULL));
+    g_assert_cmpint(test_sh("python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
+                            "sys.exit(len(d[\"queues\"]) != %u)' '%s'",
+                            queues, file),
+                    ==, 0);
+}
+
+/* Fails if a client that asks for a large reply and closes without reading it (or after
+ * a few bytes) kills the host (SIGPIPE: exit 141) or leaves it unable to answer. */
+static void test_early_close_after_stats_json_leaves_host_serving(void)
+{
+    TestHost *h = start_host(FILLERS, NULL);
+
+    for (int i = 0; i < 20; i++) {
+        int fd = client_connect(h->control);
+        char buf[16];
+
+        client_send(fd, "stats --json\n", 13);
+        if (i % 2) {
+            g_assert_cmpint(recv(fd, buf, sizeof(buf), 0), >, 0); /* a few bytes, then go */
+        }
+        close(fd);
+    }
+    assert_serving(h);
+    g_assert_false(log_has(h, "CRITICAL"));
+    finish(h);
+}
+
+/* Fails if a reply larger than the socket buffers is cut when its client reads late (after
+ * the 2 s the old blocking write allowed) and a byte at a time: the JSON would not parse. */
+static void test_slow_reader_gets_whole_valid_json(void)
+{
+    const char *args[] = {"--control-timeout", "15000", NULL}; /* a byte a read is slow */
+    TestHost *h = start_host(FILLERS, args);
+    int fd = client_connect(h->control), small = 4096;
+    g_autoptr(GString) got = NULL;
+
+    g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), ==, 0);
+    client_send(fd, "stats --json\n", 13);
+    g_usleep(2500 * 1000); /* later than the 2 s the old blocking write waited */
+    got = read_to_eof(fd, 12000, 1);
+    close(fd);
+    g_assert_nonnull(got);
+    g_assert_cmpuint(got->len, >, 300000);
+    g_assert_cmpint(got->str[got->len - 1], ==, '\n');
+    assert_stats_json(got, FILLERS + 1);
+    assert_serving(h);
+    finish(h);
+}
+
+/* Fails if clients that send nothing, half a request, or never read their reply hold
+ * their connection past --control-timeout. */
+static void test_idle_and_slow_clients_time_out(void)
+{
+    const char *args[] = {"--control-timeout", "300", NULL};
+    TestHost *h = start_host(FILLERS, args);
+    int silent = client_connect(h->control), half = client_connect(h->control);
+    int unread = client_connect(h->control), small = 4096;
+    g_autoptr(GString) a = NULL;
+    g_autoptr(GString) b = NULL;
+    gint64 t0 = g_get_monotonic_time();
+
+    client_send(half, "sta", 3);
+    g_assert_cmpint(setsockopt(unread, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), ==, 0);
+    client_send(unread, "stats --json\n", 13);
+    a = read_to_eof(silent, 3000, 4096);
+    b = read_to_eof(half, 3000, 4096);
+    g_assert_nonnull(a); /* NULL: not closed within 3 s */
+    g_assert_nonnull(b);
+    g_assert_cmpuint(a->len + b->len, ==, 0);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, 2 * G_TIME_SPAN_SECOND);
+    g_assert_true(wait_log(h, "did not read its reply within 300 ms", 3000));
+    g_assert_true(log_has(h, "sent no complete request within 300 ms"));
+    close(silent);
+    close(half);
+    close(unread);
+    assert_serving(h);
+    finish(h);
+}
+
+/* Fails if clients beyond the bound are served (no bound), get no clear refusal, or if the
+ * host does not serve again as soon as the flood leaves. */
+static void test_flood_beyond_bound_refused_then_served(void)
+{
+    enum { FLOOD = CONTROL_MAX_CLIENTS + 36 };
+    TestHost *h = start_host(2, NULL);
+    int fds[FLOOD];
+    unsigned busy = 0, held = 0;
+    g_autofree char *refused = NULL;
+
+    for (int i = 0; i < FLOOD; i++) {
+        fds[i] = client_connect(h->control);
+    }
+    g_usleep(300 * 1000);
+    for (int i = 0; i < FLOOD; i++) {
+        struct pollfd p = {.fd = fds[i], .events = POLLIN};
+        char buf[256] = "";
+
+        if (poll(&p, 1, 0) == 1 && recv(fds[i], buf, sizeof(buf) - 1, 0) > 0) {
+            g_assert_true(g_str_has_prefix(buf, "error: busy"));
+            busy++;
+        } else {
+            held++;
+        }
+    }
+    g_assert_cmpuint(held, ==, CONTROL_MAX_CLIENTS);
+    g_assert_cmpuint(busy, ==, FLOOD - CONTROL_MAX_CLIENTS);
+    refused = test_host_ctl(h, "status");
+    g_assert_null(refused); /* busy: netbe-ctl exits 1 */
+    for (int i = 0; i < FLOOD; i++) {
+        close(fds[i]);
+    }
+    /* served again as soon as the host has seen them go, not after the 5 s idle timeout */
+    g_assert_true(wait_log(h, "serving new ones again", 2000));
+    assert_serving(h);
+    finish(h);
+}
+
+/* Fails if accept() failing with EMFILE makes the host spin (CPU) or stop listening for
+ * good: under a low fd limit, idle clients use up the fds; once they time out, status
+ * must answer again. */
+static void test_fd_exhaustion_neither_spins_nor_stops_listener(void)
+{
+    const char *args[] = {"--control-timeout", "1500", NULL};
+    TestHost *h = start_host(2, args);
+    struct rlimit lim;
+    int fds[10];
+    unsigned long ticks;
+    long hz = sysconf(_SC_CLK_TCK);
+    g_autofree char *status = NULL;
+    gint64 t0;
+
+    lim.rlim_cur = lim.rlim_max = open_fds(h->pid) + 4;
+    g_assert_cmpint(prlimit(h->pid, RLIMIT_NOFILE, &lim, NULL), ==, 0);
+    for (int i = 0; i < 10; i++) {
+        fds[i] = client_connect(h->control); /* 4 are accepted, 6 wait in the backlog */
+    }
+    g_assert_true(wait_log(h, "Too many open files", 2000));
+    ticks = cpu_ticks(h->pid);
+    g_usleep(1000 * 1000);
+    ticks = cpu_ticks(h->pid) - ticks;
+    g_test_message("CPU while accept() fails with EMFILE: %lu ticks of %ld in 1 s", ticks, hz);
+    g_assert_cmpuint(ticks * 100, <=, 5 * (unsigned long)hz); /* at most 5 % */
+    t0 = g_get_monotonic_time();
+    status = test_host_ctl(h, "status"); /* waits while the idle clients time out */
+    g_assert_nonnull(status);
+    g_test_message("status answered %.1f s after the fds ran out",
+                   (g_get_monotonic_time() - t0) / 1e6);
+    g_assert_true(log_has(h, "accepting again"));
+    for (int i = 0; i < 10; i++) {
+        close(fds[i]);
+    }
+    assert_serving(h);
+    finish(h);
+}
+
+/* Fails if a request beyond CONTROL_MAX_REQUEST is read on (memory) or not refused
+ * clearly, or if one of exactly the limit is refused as too long. */
+static void test_oversize_request_refused(void)
+{
+    TestHost *h = start_host(2, NULL);
+    g_autofree char *big = g_strnfill(3 * CONTROL_MAX_REQUEST, 'x');
+    g_autofree char *limit = g_strnfill(CONTROL_MAX_REQUEST + 1, 'y');
+    int fd = client_connect(h->control), fd2;
+    g_autoptr(GString) got = NULL;
+    g_autoptr(GString) got2 = NULL;
+
+    client_send(fd, big, 2 * CONTROL_MAX_REQUEST); /* no newline: it never ends */
+    got = read_to_eof(fd, 3000, 4096);
+    close(fd);
+    g_assert_nonnull(got);
+    g_assert_cmpstr(got->str, ==, "error: request longer than 4096 bytes\n");
+    limit[CONTROL_MAX_REQUEST] = '\n';
+    fd2 = client_connect(h->control);
+    client_send(fd2, limit, CONTROL_MAX_REQUEST + 1);
+    got2 = read_to_eof(fd2, 3000, 4096);
+    close(fd2);
+    g_assert_nonnull(got2);
+    g_assert_true(g_str_has_prefix(got2->str, "error: unknown command 'yyyy"));
+    assert_serving(h);
+    finish(h);
+}
+
+/* In a child running as nobody: connect, ask for status, write the reply to @out. */
+static void ask_as_nobody(const char *path, int out)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    char buf[512];
+    ssize_t n;
+    int fd;
+
+    if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0) {
+        _exit(2);
+    }
+    strncpy(addr.sun_path, path, sizeof(addr.sun_path) - 1);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        _exit(3);
+    }
+    send(fd, "status\n", 7, MSG_NOSIGNAL); /* EPIPE if the host refused us already */
+    while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+        if (write(out, buf, n) != n) {
+            _exit(4);
+        }
+    }
+    _exit(0);
+}
+
+/* Fails if a client of another uid is served once the file mode lets it connect: the
+ * SO_PEERCRED check must refuse it with its uid and pid, and the host must log it. */
+static void test_other_uid_refused_by_peercred(void)
+{
+    TestHost *h;
+    int pipefd[2], wstatus;
+    g_autoptr(GString) got = NULL;
+    g_autofree char *want = NULL;
+    pid_t child;
+
+    if (geteuid() != 0) {
+        g_test_skip("needs root to connect as nobody");
+        return;
+    }
+    h = start_host(2, NULL);
+    g_assert_cmpint(chmod(h->dir, 0755), ==, 0);
+    g_assert_cmpint(chmod(h->control, 0666), ==, 0); /* only SO_PEERCRED stands in the way */
+    g_assert_cmpint(pipe(pipefd), ==, 0);
+    child = fork();
+    g_assert_cmpint(child, >=, 0);
+    if (child == 0) {
+        close(pipefd[0]);
+        ask_as_nobody(h->control, pipefd[1]);
+    }
+    close(pipefd[1]);
+    got = read_to_eof(pipefd[0], 5000, 512);
+    close(pipefd[0]);
+    g_assert_cmpint(waitpid(child, &wstatus, 0), ==, child);
+    g_assert_true(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+    g_assert_nonnull(got);
+    want = g_strdup_printf("error: uid 65534 (pid %d) may not use this control socket", child);
+    g_string_truncate(got, MIN(got->len, strlen(want)));
+    g_assert_cmpstr(got->str, ==, want);
+    g_assert_true(log_has(h, "refused: uid 65534"));
+    assert_serving(h);
+    finish(h);
+}
+
+/* A second netbe-host on @control; Return: it, started but not waited for. */
+static TestHost *spawn_on(const char *control)
+{
+    const char *args[] = {"--control", control, NULL}; /* the last --control wins */
+    g_autofree char *ini = hub_config(2);
+    TestHost *h = test_host_spawn(ini, NULL, args, NULL);
+
+    g_assert_nonnull(h);
+    g_free(h->control);
+    h->control = g_strdup(control);
+    return h;
+}
+
+/* Fails if a live host's socket is taken over, a file that is not a socket is replaced,
+ * or the socket file a SIGKILLed host left behind blocks a restart. */
+static void test_stale_socket_replaced_live_refused(void)
+{
+    TestHost *a = start_host(2, NULL), *b, *c, *d;
+    g_autofree char *plain = g_build_filename(a->dir, "not-a-socket", NULL);
+    g_autofree char *text = NULL;
+    int wstatus;
+
+    b = spawn_on(a->control); /* a listens: refused */
+    g_assert_cmpint(test_host_wait(b, 10000), ==, 1);
+    g_assert_true(log_has(b, "another process listens on it"));
+    assert_serving(a);
+    g_assert_true(g_file_set_contents(plain, "keep me", -1, NULL));
+    d = spawn_on(plain);
+    g_assert_cmpint(test_host_wait(d, 10000), ==, 1);
+    g_assert_true(log_has(d, "exists and is not a socket"));
+    g_assert_true(g_file_get_contents(plain, &text, NULL, NULL));
+    g_assert_cmpstr(text, ==, "keep me");
+    kill(a->pid, SIGKILL);
+    g_assert_cmpint(waitpid(a->pid, &wstatus, 0), ==, a->pid);
+    a->pid = -1;
+    g_assert_true(g_file_test(a->control, G_FILE_TEST_EXISTS)); /* left behind */
+    c = spawn_on(a->control);
+    g_assert_true(test_host_wait_serving(c, 10000));
+    g_assert_true(log_has(c, "replaced a stale socket file"));
+    assert_serving(c);
+    finish(c);
+    test_host_free(b);
+    test_host_free(d);
+    test_host_free(a);
+}
+
+/* A UNIX listener at @path that plays a handover destination or a netbe-host. */
+static int fake_listener(const char *path)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    g_strlcpy(addr.sun_path, path, sizeof(addr.sun_path));
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), ==, 0);
+    g_assert_cmpint(listen(fd, 4), ==, 0);
+    return fd;
+}
+
+/* Accept the host's handover connection. Return: it (the test keeps it silent). */
+static int accept_handover(int lfd)
+{
+    struct pollfd p = {.fd = lfd, .events = POLLIN};
+    int fd;
+
+    g_assert_cmpint(poll(&p, 1, 10000), ==, 1);
+    fd = accept(lfd, NULL, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    return fd;
+}
+
+/* Fails if the host dies writing the answer of a migrate to a client that left while the
+ * handover was under way, or if a client that waits does not get its whole answer when the
+ * handover deadline passes (the destination stays silent and connected all along). */
+static void test_migrate_survives_gone_client_and_answers_waiting_one(void)
+{
+    const char *args[] = {"--handover-timeout", "1000", NULL};
+    TestHost *h = start_host(2, args);
+    g_autofree char *dst = g_build_filename(h->dir, "dst.sock", NULL);
+    g_autofree char *req = g_strdup_printf("migrate %s\n", dst);
+    int lfd = fake_listener(dst), fd, silent;
+    g_autoptr(GString) got = NULL;
+    gint64 t0;
+
+    fd = client_connect(h->control);
+    client_send(fd, req, strlen(req));
+    close(fd); /* gone before the handover even starts */
+    silent = accept_handover(lfd);
+    g_assert_true(wait_log(h, "still running here", 5000)); /* gave up at its deadline */
+    close(silent);
+    assert_serving(h);
+    fd = client_connect(h->control);
+    t0 = g_get_monotonic_time();
+    client_send(fd, req, strlen(req));
+    silent = accept_handover(lfd);
+    got = read_to_eof(fd, 5000, 4096);
+    g_test_message("migrate to a silent destination answered in %.2f s",
+                   (g_get_monotonic_time() - t0) / 1e6);
+    close(silent);
+    close(fd);
+    g_assert_nonnull(got);
+    g_assert_true(g_str_has_prefix(got->str, "error: "));
+    g_assert_true(g_str_has_suffix(got->str, "the source keeps running\n"));
+    close(lfd);
+    assert_serving(h);
+    finish(h);
+}
+
+/* Start netbe-ctl with @args. Return: its pid; *err_fd reads its stderr. */
+static GPid ctl_spawn(const char *args, int *err_fd)
+{
+    g_autofree char *cmd = g_strdup_printf("exec '%s' %s", test_env_path("NETBE_CTL"), args);
+    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    GPid pid;
+
+    g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                           NULL, NULL, &pid, NULL, NULL, err_fd, NULL));
+    return pid;
+}
+
+/* Wait for netbe-ctl. Return: its exit status; *err: its stderr (caller frees). */
+static int ctl_wait(GPid pid, int err_fd, char **err)
+{
+    GString *text = read_to_eof(err_fd, 10000, 4096);
+    int wstatus;
+
+    g_assert_nonnull(text);
+    close(err_fd);
+    g_assert_cmpint(waitpid(pid, &wstatus, 0), ==, pid);
+    *err = g_string_free(text, false);
+    return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+}
+
+/* Run netbe-ctl with @args to the end. Return: its exit status; *err: its stderr. */
+static int ctl_run(const char *args, char **err)
+{
+    int err_fd;
+    GPid pid = ctl_spawn(args, &err_fd);
+
+    return ctl_wait(pid, err_fd, err);
+}
+
+/* Fails if netbe-ctl cuts a reply larger than the socket buffers. */
+static void test_ctl_reads_whole_large_reply(void)
+{
+    TestHost *h = start_host(FILLERS, NULL);
+    g_autofree char *out = test_host_ctl(h, "stats --json");
+    g_autoptr(GString) json = NULL;
+
+    g_assert_nonnull(out);
+    json = g_string_new(out);
+    assert_stats_json(json, FILLERS + 1);
+    finish(h);
+}
+
+/* Fails if netbe-ctl does not tell a missing socket from a dead host's leftover file. */
+static void test_ctl_connect_errors_say_why(void)
+{
+    g_autofree char *missing = g_build_filename(tmp_dir, "missing.sock", NULL);
+    g_autofree char *stale = g_build_filename(tmp_dir, "stale.sock", NULL);
+    g_autofree char *args1 = g_strdup_printf("'%s' status", missing);
+    g_autofree char *args2 = g_strdup_printf("'%s' status", stale);
+    g_autofree char *err1 = NULL, *err2 = NULL;
+
+    close(fake_listener(stale)); /* the file stays, nothing listens */
+    g_assert_cmpint(ctl_run(args1, &err1), ==, 1);
+    g_assert_nonnull(strstr(err1, "is netbe-host running with --control"));
+    g_assert_cmpint(ctl_run(args2, &err2), ==, 1);
+    g_assert_nonnull(strstr(err2, "nothing listens"));
+}
+
+/* Fails if netbe-ctl waits past --timeout for a host that never answers. */
+static void test_ctl_times_out_on_silent_host(void)
+{
+    g_autofree char *path = g_build_filename(tmp_dir, "silent.sock", NULL);
+    g_autofree char *args = g_strdup_printf("--timeout 300 '%s' status", path);
+    g_autofree char *err = NULL;
+    int lfd = fake_listener(path); /* the backlog takes the connection; nobody answers */
+    gint64 t0 = g_get_monotonic_time();
+
+    g_assert_cmpint(ctl_run(args, &err), ==, 1);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, 3 * G_TIME_SPAN_SECOND);
+    g_assert_nonnull(strstr(err, "no complete reply within 300 ms"));
+    close(lfd);
+    unlink(path);
+}
+
+/* Fails if netbe-ctl prints a reply that ends without its newline as if it were whole. */
+static void test_ctl_reports_cut_reply(void)
+{
+    g_autofree char *path = g_build_filename(tmp_dir, "cut.sock", NULL);
+    g_autofree char *args = g_strdup_printf("'%s' stats --json", path);
+    g_autofree char *err = NULL;
+    g_autoptr(GString) req = NULL;
+    int lfd = fake_listener(path), err_fd, fd;
+    struct pollfd p = {.fd = lfd, .events = POLLIN};
+    GPid pid = ctl_spawn(args, &err_fd);
+
+    g_assert_cmpint(poll(&p, 1, 10000), ==, 1);
+    fd = accept(lfd, NULL, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    client_send(fd, "{\"queues\":[", 11);
+    shutdown(fd, SHUT_WR);
+    req = read_to_eof(fd, 10000, 4096); /* netbe-ctl reads to EOF, then closes */
+    close(fd);
+    g_assert_nonnull(req);
+    g_assert_cmpstr(req->str, ==, "stats --json\n");
+    g_assert_cmpint(ctl_wait(pid, err_fd, &err), ==, 1);
+    g_assert_nonnull(strstr(err, "cut short"));
+    close(lfd);
+    unlink(path);
+}
+
+int main(int argc, char **argv)
+{
+    int rc;
+
+    g_test_init(&argc, &argv, NULL);
+    tmp_dir = g_dir_make_tmp("netbe-ctl-hostile-XXXXXX", NULL);
+    g_assert_nonnull(tmp_dir);
+    g_test_add_func("/control/early-close-after-stats-json",
+                    test_early_close_after_stats_json_leaves_host_serving);
+    g_test_add_func("/control/slow-reader-gets-whole-json", test_slow_reader_gets_whole_valid_json);
+    g_test_add_func("/control/idle-and-slow-clients-time-out", test_idle_and_slow_clients_time_out);
+    g_test_add_func("/control/flood-refused-beyond-bound",
+                    test_flood_beyond_bound_refused_then_served);
+    g_test_add_func("/control/fd-exhaustion-backs-off",
+                    test_fd_exhaustion_neither_spins_nor_stops_listener);
+    g_test_add_func("/control/oversize-request-refused", test_oversize_request_refused);
+    g_test_add_func("/control/other-uid-refused", test_other_uid_refused_by_peercred);
+    g_test_add_func("/control/stale-socket-replaced-live-refused",
+                    test_stale_socket_replaced_live_refused);
+    g_test_add_func("/control/migrate-client-gone-or-waiting",
+                    test_migrate_survives_gone_client_and_answers_waiting_one);
+    g_test_add_func("/ctl/reads-whole-large-reply", test_ctl_reads_whole_large_reply);
+    g_test_add_func("/ctl/connect-errors-say-why", test_ctl_connect_errors_say_why);
+    g_test_add_func("/ctl/times-out-on-silent-host", test_ctl_times_out_on_silent_host);
+    g_test_add_func("/ctl/reports-cut-reply", test_ctl_reports_cut_reply);
+    rc = g_test_run();
+    test_sh("rm -rf '%s'", tmp_dir);
+    g_free(tmp_dir);
+    return rc;
+}
