@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -42,7 +43,7 @@ static const char *const sandbox_allowed[] = {
      * the handover channel (SCM_RIGHTS, SO_PEERCRED) */
     "connect", "accept", "accept4", "bind", "listen", "getsockname", "getpeername",
     "getsockopt", "setsockopt", "sendto", "sendmsg", "recvfrom", "recvmsg", "shutdown",
-    /* socket, ioctl, clone and clone3 are argument-checked: sandbox_add_arg_rules() */
+    /* socket, ioctl, clone, clone3 and prctl are argument-checked: sandbox_add_arg_rules() */
 };
 
 /* Socket families netbe uses: unix (control, handover, socket netdevs), IPv4, IPv6. */
@@ -178,6 +179,11 @@ static bool sandbox_add_arg_rules(scmp_filter_ctx ctx, GError **errp)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                               SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu,
                                       (scmp_datum_t)(uint32_t)sandbox_ioctls[i]));
+    }
+    /* GLib names its worker thread when it starts, which may be after the filter is on */
+    if (rc == 0) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+                              SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
     }
 #ifdef NETBE_SANITIZED
     if (rc == 0) {
