@@ -23,10 +23,10 @@ G_STATIC_ASSERT(NETBE_INI_MAX_SIZE == 1024 * 1024); /* as the messages say */
 
 typedef struct IniReader {
     const char *file;
-    int line;               /* number of the line being read */
-    GPtrArray *sections;    /* NetbeIniSection* */
+    int line;            /* number of the line being read */
+    GPtrArray *sections; /* NetbeIniSection* */
     GPtrArray *errors;
-    unsigned problems;      /* errors found by the reader (not the schemas) */
+    unsigned problems; /* errors found by the reader (not the schemas) */
 } IniReader;
 
 static void ini_section_free(gpointer p)
@@ -73,16 +73,17 @@ static bool line_is_text(IniReader *r, const char *p, size_t len)
         return false;
     }
     if (!g_utf8_validate_len(p, len, &bad)) {
-        reader_error(r, "invalid UTF-8 at column %zu (allowed: UTF-8 text)",
-                     (size_t)(bad - p) + 1);
+        reader_error(r, "invalid UTF-8 at column %zu (allowed: UTF-8 text)", (size_t)(bad - p) + 1);
         return false;
     }
     for (size_t i = 0; i < len; i++) {
         unsigned char c = p[i];
 
         if ((c < 0x20 && c != '\t') || c == 0x7f) {
-            reader_error(r, "control character 0x%02x at column %zu (allowed: printable "
-                         "text and tabs)", c, i + 1);
+            reader_error(r,
+                         "control character 0x%02x at column %zu (allowed: printable "
+                         "text and tabs)",
+                         c, i + 1);
             return false;
         }
     }
@@ -96,8 +97,7 @@ static void read_section(IniReader *r, const char *p, size_t len)
     g_autofree char *name = NULL;
     NetbeIniSection *s, *twin;
 
-    for (const char *q = close ? close + 1 : p + len; q < p + len && *q != ';' && *q != '#';
-         q++) {
+    for (const char *q = close ? close + 1 : p + len; q < p + len && *q != ';' && *q != '#'; q++) {
         if (!g_ascii_isspace(*q)) {
             close = NULL;
             break;
@@ -123,6 +123,8 @@ static void read_section(IniReader *r, const char *p, size_t len)
 /* A "key = value" line; a ';' after a blank starts a comment in the value. */
 static void read_key_value(IniReader *r, const char *p, size_t len)
 {
+    NetbeIniSection *s =
+        r->sections->len ? g_ptr_array_index(r->sections, r->sections->len - 1) : NULL;
     const char *eq = memchr(p, '=', len);
     const char *value, *end = p + len;
     g_autofree char *key = NULL, *val = NULL;
@@ -144,13 +146,11 @@ static void read_key_value(IniReader *r, const char *p, size_t len)
         }
     }
     val = g_strstrip(g_strndup(value, end - value));
-    if (!r->sections->len) {
+    if (!s) {
         reader_error(r, "%s: key outside any section", key);
         return;
     }
-    netbe_options_add(((NetbeIniSection *)g_ptr_array_index(r->sections,
-                                                            r->sections->len - 1))->opts,
-                      key, val, r->line);
+    netbe_options_add(s->opts, key, val, r->line);
 }
 
 /* One line, without its "\n" (and "\r"). Blank lines and comments are skipped. */
@@ -178,18 +178,19 @@ static void read_line(IniReader *r, const char *p, size_t len)
 
 GPtrArray *netbe_ini_read(const char *text, size_t len, const char *file, GPtrArray *errors)
 {
-    IniReader r = { .file = file, .errors = errors };
+    IniReader r = {.file = file, .errors = errors};
     const char *pos = text, *end = text + len;
 
     if (len == 0) {
         g_ptr_array_add(errors, g_strdup_printf("%s: empty (allowed: [section] and "
-                                                "'key = value' lines)", file));
+                                                "'key = value' lines)",
+                                                file));
         return NULL;
     }
     if (len > NETBE_INI_MAX_SIZE) {
         g_ptr_array_add(errors, g_strdup_printf("%s: %zu bytes, larger than 1 MiB, the limit "
-                                                "for a config (allowed: up to 1 MiB)", file,
-                                                len));
+                                                "for a config (allowed: up to 1 MiB)",
+                                                file, len));
         return NULL;
     }
     r.sections = g_ptr_array_new_with_free_func(ini_section_free);
@@ -206,8 +207,8 @@ GPtrArray *netbe_ini_read(const char *text, size_t len, const char *file, GPtrAr
     }
     if (r.problems >= NETBE_INI_MAX_ERRORS) {
         g_ptr_array_add(errors, g_strdup_printf("%s:%d: %u errors; reading stops here (is "
-                                                "this an ini file?)", file, r.line,
-                                                r.problems));
+                                                "this an ini file?)",
+                                                file, r.line, r.problems));
         g_clear_pointer(&r.sections, g_ptr_array_unref);
     }
     return r.sections;

@@ -13,7 +13,7 @@
 typedef struct NetbeIniSection {
     char *name;
     int line;
-    bool duplicate;       /* same name as an earlier section: reported, not applied */
+    bool duplicate; /* same name as an earlier section: reported, not applied */
     NetbeOptions *opts;
 } NetbeIniSection;
 

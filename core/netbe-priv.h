@@ -7,7 +7,7 @@
 #include "frame-queue.h"
 #include "options-priv.h"
 
-/* Set by the build: the install directory, then the build tree's plugins. */
+/* Set by the build: the install folder of the plugins, only (core/meson.build). */
 #ifndef NETBE_DEFAULT_PLUGIN_PATH
 #define NETBE_DEFAULT_PLUGIN_PATH "/usr/lib/netbe/plugins"
 #endif

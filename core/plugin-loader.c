@@ -54,8 +54,8 @@ static void refuse_symlink(int dirfd, const char *name, const char *path, const 
 
     target[n > 0 ? n : 0] = '\0';
     g_ptr_array_add(errors, g_strdup_printf("%s %s is a symlink (to %s); refusing to follow "
-                                            "it (fix: %s)", what, path, n > 0 ? target : "?",
-                                            fix));
+                                            "it (fix: %s)",
+                                            what, path, n > 0 ? target : "?", fix));
 }
 
 /*
@@ -64,8 +64,8 @@ static void refuse_symlink(int dirfd, const char *name, const char *path, const 
  * @st: gets the fd's stat
  * Return: true if it may be used; else false with a message added to @errors.
  */
-static bool check_trusted(int fd, const char *path, const char *what, mode_t type,
-                          struct stat *st, GPtrArray *errors)
+static bool check_trusted(int fd, const char *path, const char *what, mode_t type, struct stat *st,
+                          GPtrArray *errors)
 {
     uid_t euid = geteuid();
 
@@ -74,26 +74,32 @@ static bool check_trusted(int fd, const char *path, const char *what, mode_t typ
         return false;
     }
     if ((st->st_mode & S_IFMT) != type) {
-        g_ptr_array_add(errors, g_strdup_printf("%s %s is not a %s; refusing to load it", what,
-                                                path, type == S_IFDIR ? "directory"
-                                                                      : "regular file"));
+        g_ptr_array_add(errors,
+                        g_strdup_printf("%s %s is not a %s; refusing to load it", what, path,
+                                        type == S_IFDIR ? "directory" : "regular file"));
         return false;
     }
     if (st->st_uid != 0 && st->st_uid != euid) {
-        g_ptr_array_add(errors, g_strdup_printf(
-            "%s %s is owned by uid %u, neither root nor this process's uid %u; refusing to "
-            "load plugins from it (fix: chown root %s, or install it as root)", what, path,
-            (unsigned)st->st_uid, (unsigned)euid, path));
+        g_ptr_array_add(
+            errors,
+            g_strdup_printf(
+                "%s %s is owned by uid %u, neither root nor this process's uid %u; refusing to "
+                "load plugins from it (fix: chown root %s, or install it as root)",
+                what, path, (unsigned)st->st_uid, (unsigned)euid, path));
         return false;
     }
     if (st->st_mode & (S_IWGRP | S_IWOTH)) {
-        g_ptr_array_add(errors, g_strdup_printf(
-            "%s %s is writable by group or others (mode %04o); refusing to load plugins "
-            "from it (fix: chmod go-w %s)", what, path, (unsigned)(st->st_mode & 07777), path));
+        g_ptr_array_add(
+            errors,
+            g_strdup_printf(
+                "%s %s is writable by group or others (mode %04o); refusing to load plugins "
+                "from it (fix: chmod go-w %s)",
+                what, path, (unsigned)(st->st_mode & 07777), path));
         return false;
     }
     return true;
 }
+
 static char *check_descriptor(const char *path, const NetbePluginDesc *d)
 {
     if (!d) {
@@ -141,7 +147,7 @@ static char *check_descriptor(const char *path, const NetbePluginDesc *d)
  */
 static char *plugin_fd_name(int fd, const struct stat *st)
 {
-    const uint64_t id[2] = { st->st_dev, st->st_ino };
+    const uint64_t id[2] = {st->st_dev, st->st_ino};
     GString *name = g_string_new("/proc/self/fd");
 
     for (int w = 0; w < 2; w++) {
@@ -163,8 +169,11 @@ static char *plugin_dlerror(const char *load_name, const char *path)
     }
     if (g_str_has_prefix(e, load_name)) {
         return g_strconcat(path, e + strlen(load_name),
-                           access("/proc/self/fd", X_OK) == 0 ? "" : " (plugins are loaded "
-                           "through /proc/self/fd: is /proc mounted?)", NULL);
+                           access("/proc/self/fd", X_OK) == 0
+                               ? ""
+                               : " (plugins are loaded "
+                                 "through /proc/self/fd: is /proc mounted?)",
+                           NULL);
     }
     return g_strdup(e);
 }
@@ -187,8 +196,10 @@ static NetbePlugin *plugin_load_file(int dirfd, const char *name, const char *pa
 
     fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0 && errno == ELOOP) {
-        refuse_symlink(dirfd, name, path, "plugin file", "copy the plugin file itself into "
-                       "the folder, or put the folder it is in on the plugin path", errors);
+        refuse_symlink(dirfd, name, path, "plugin file",
+                       "copy the plugin file itself into "
+                       "the folder, or put the folder it is in on the plugin path",
+                       errors);
         goto fail;
     }
     if (fd < 0) {
@@ -205,8 +216,8 @@ static NetbePlugin *plugin_load_file(int dirfd, const char *name, const char *pa
     if (!p->handle) {
         g_autofree char *why = plugin_dlerror(load_name, path);
 
-        g_ptr_array_add(errors, g_strdup_printf("plugin %s: not a loadable shared object: %s",
-                                                path, why));
+        g_ptr_array_add(errors,
+                        g_strdup_printf("plugin %s: not a loadable shared object: %s", path, why));
         goto fail;
     }
     query = (NetbePluginQueryFunc)dlsym(p->handle, NETBE_PLUGIN_QUERY_SYMBOL);
@@ -249,11 +260,12 @@ static int plugin_dir_open(const char *dir, bool *missing, GPtrArray *errors)
         g_debug("plugin directory %s does not exist; skipped", dir);
         *missing = true;
     } else if (fd < 0 && lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
-        refuse_symlink(AT_FDCWD, dir, dir, "plugin directory", "give the folder's real path "
-                       "on the plugin path", errors);
+        refuse_symlink(AT_FDCWD, dir, dir, "plugin directory",
+                       "give the folder's real path "
+                       "on the plugin path",
+                       errors);
     } else if (fd < 0) {
-        g_ptr_array_add(errors, g_strdup_printf("plugin directory %s: %s", dir,
-                                                g_strerror(errno)));
+        g_ptr_array_add(errors, g_strdup_printf("plugin directory %s: %s", dir, g_strerror(errno)));
     } else if (!check_trusted(fd, dir, "plugin directory", S_IFDIR, &st, errors)) {
         close(fd);
         fd = -1;
@@ -344,11 +356,13 @@ bool netbe_plugins_load_path(GPtrArray *plugins, const char *path, GPtrArray *er
         }
     }
     if (!plugins->len && errors->len == before) {
-        g_ptr_array_add(errors, g_strdup_printf(
-            "no plugins found in %s (fix: give the folder of the netbe plugins with "
-            "NETBE_PLUGIN_PATH, --plugin-path or [runtime] plugin_path; a build tree has "
-            "them in BUILDDIR/plugins, and `meson devenv` sets it)",
-            searched->len ? searched->str : "an empty plugin path"));
+        g_ptr_array_add(
+            errors,
+            g_strdup_printf(
+                "no plugins found in %s (fix: give the folder of the netbe plugins with "
+                "NETBE_PLUGIN_PATH, --plugin-path or [runtime] plugin_path; a build tree has "
+                "them in BUILDDIR/plugins, and `meson devenv` sets it)",
+                searched->len ? searched->str : "an empty plugin path"));
     }
     g_string_free(searched, true);
     return errors->len == before;

@@ -11,27 +11,33 @@ static char *tmp_dir;
 /* One file and what --check must say about it. */
 typedef struct BadFile {
     const char *name;
-    const char *bytes;   /* contents; "@LONG@" is replaced by 300 'x' */
-    size_t len;          /* 0: strlen(bytes) */
-    const char *line;    /* "NAME:LINE: ..." prefix expected in the output ("@F@" = path) */
-    const char *word;    /* and a word of the same line */
+    const char *bytes; /* contents; "@LONG@" is replaced by 300 'x' */
+    size_t len;        /* 0: strlen(bytes) */
+    const char *line;  /* "NAME:LINE: ..." prefix expected in the output ("@F@" = path) */
+    const char *word;  /* and a word of the same line */
 } BadFile;
 
 #define BYTES(s) s, sizeof(s) - 1
 
 static const BadFile bad_files[] = {
     /* the crasher: the byte the old reader took for its long-value marker */
-    { "marker.ini", BYTES("[netdev.a]\ntype = socket\nlisten = \x01" "0\n"),
-      "@F@:3: control character 0x01 at column 10", "allowed: printable text" },
+    {"marker.ini",
+     BYTES("[netdev.a]\ntype = socket\nlisten = \x01"
+           "0\n"),
+     "@F@:3: control character 0x01 at column 10", "allowed: printable text"},
     /* a 300-byte header was dropped and its keys merged into [netdev.a] */
-    { "header.ini", "[netdev.a]\ntype = socket\nlisten = 127.0.0.1:0\n[netdev.@LONG@]\n"
-      "listen = 127.0.0.1:1\n", 0, "@F@:4: [netdev.xxx", "bad id" },
+    {"header.ini",
+     "[netdev.a]\ntype = socket\nlisten = 127.0.0.1:0\n[netdev.@LONG@]\n"
+     "listen = 127.0.0.1:1\n",
+     0, "@F@:4: [netdev.xxx", "bad id"},
     /* a NUL byte cut the value silently */
-    { "nul.ini", BYTES("[netdev.a]\ntype = socket\nlisten = 127.0.0.1:1\0" "99\n"),
-      "@F@:3: NUL byte at column 21", "allowed: UTF-8 text" },
-    { "utf8.ini", BYTES("[netdev.a]\ntype = socket\nlisten = 127.0.0.1:\xc0\xaf\n"),
-      "@F@:3: invalid UTF-8 at column 20", "allowed: UTF-8 text" },
-    { "empty.ini", BYTES(""), "@F@: empty", "allowed:" },
+    {"nul.ini",
+     BYTES("[netdev.a]\ntype = socket\nlisten = 127.0.0.1:1\0"
+           "99\n"),
+     "@F@:3: NUL byte at column 21", "allowed: UTF-8 text"},
+    {"utf8.ini", BYTES("[netdev.a]\ntype = socket\nlisten = 127.0.0.1:\xc0\xaf\n"),
+     "@F@:3: invalid UTF-8 at column 20", "allowed: UTF-8 text"},
+    {"empty.ini", BYTES(""), "@F@: empty", "allowed:"},
 };
 
 /* Run netbe-host --check on @path (as @user if not NULL). Return: exit status; *err. */
@@ -39,9 +45,11 @@ static int check_file(const char *path, const char *user, char **err)
 {
     g_autofree char *log = g_build_filename(tmp_dir, "stderr", NULL);
     g_autofree char *as = user ? g_strdup_printf("setpriv --reuid=%s --regid=nogroup "
-                                                 "--clear-groups ", user) : g_strdup("");
-    int rc = test_sh("%s'%s' --check -c '%s' >/dev/null 2>'%s'", as,
-                     test_env_path("NETBE_HOST"), path, log);
+                                                 "--clear-groups ",
+                                                 user)
+                               : g_strdup("");
+    int rc = test_sh("%s'%s' --check -c '%s' >/dev/null 2>'%s'", as, test_env_path("NETBE_HOST"),
+                     path, log);
 
     g_assert_true(g_file_get_contents(log, err, NULL, NULL));
     g_test_message("exit %d: %s", rc, *err);
@@ -124,8 +132,10 @@ static void test_long_line_file_passes(void)
     g_autofree char *err = NULL;
 
     for (int i = 0; i < 30; i++) {
-        g_string_append_printf(text, "[netdev.port%02d]\r\ntype = socket\r\n"
-                               "listen = 127.0.0.1:%d\r\n", i, 20000 + i);
+        g_string_append_printf(text,
+                               "[netdev.port%02d]\r\ntype = socket\r\n"
+                               "listen = 127.0.0.1:%d\r\n",
+                               i, 20000 + i);
         g_string_append_printf(ports, "%sport%02d", i ? ", " : "", i);
     }
     g_string_append_printf(text, "[hub.lan]\r\nports = %s\r\n", ports->str);

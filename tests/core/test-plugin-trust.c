@@ -50,7 +50,7 @@ static bool need_root_for_chown(uid_t *nobody)
  * writable by others, which the old check was content with). */
 static void test_folder_owned_by_user_refused(void)
 {
-    const char *files[] = { "netbe-fixture.so", NULL };
+    const char *files[] = {"netbe-fixture.so", NULL};
     char *dir = test_plugin_dir_new(files);
     g_autofree char *out = NULL, *err = NULL;
     g_autofree char *want = NULL;
@@ -59,7 +59,8 @@ static void test_folder_owned_by_user_refused(void)
     if (need_root_for_chown(&nobody)) {
         g_assert_cmpint(chown(dir, nobody, -1), ==, 0);
         want = g_strdup_printf("plugin directory %s is owned by uid %u, neither root nor this "
-                               "process's uid 0", dir, (unsigned)nobody);
+                               "process's uid 0",
+                               dir, (unsigned)nobody);
         g_assert_cmpint(host_list(dir, &out, &err), ==, 1);
         g_assert_nonnull(strstr(err, want));
         g_assert_null(strstr(out, "fixture"));
@@ -70,7 +71,7 @@ static void test_folder_owned_by_user_refused(void)
 /* Fails if root loads a plugin file an ordinary user owns from a good folder. */
 static void test_file_owned_by_user_refused(void)
 {
-    const char *files[] = { "netbe-fixture.so", NULL };
+    const char *files[] = {"netbe-fixture.so", NULL};
     char *dir = test_plugin_dir_new(files);
     g_autofree char *path = g_build_filename(dir, "netbe-fixture.so", NULL);
     g_autofree char *out = NULL, *err = NULL;
@@ -91,7 +92,7 @@ static void test_file_owned_by_user_refused(void)
  * (the issue's example), or the refusal does not say "symlink". */
 static void test_symlink_to_user_file_refused(void)
 {
-    const char *files[] = { "netbe-fixture.so", NULL };
+    const char *files[] = {"netbe-fixture.so", NULL};
     char *dir = test_plugin_dir_new(NULL);
     char *theirs = test_plugin_dir_new(files);
     g_autofree char *target = g_build_filename(theirs, "netbe-fixture.so", NULL);
@@ -116,7 +117,7 @@ static void test_symlink_to_user_file_refused(void)
  * a good folder does not (real dlopen of the fixture). Runs as any user. */
 static void test_writable_refused_good_folder_loads(void)
 {
-    const char *files[] = { "netbe-fixture.so", NULL };
+    const char *files[] = {"netbe-fixture.so", NULL};
     char *dir = test_plugin_dir_new(files);
     g_autofree char *path = g_build_filename(dir, "netbe-fixture.so", NULL);
     g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL, *o3 = NULL, *e3 = NULL;
@@ -151,12 +152,13 @@ static void test_installed_host_ignores_build_tree(void)
 
     g_assert_cmpint(chmod(tmp, 0755), ==, 0);
     g_assert_cmpint(test_sh("meson install -C '%s' --destdir '%s/dest' --no-rebuild --quiet "
-                            ">/dev/null", build, tmp), ==, 0);
+                            ">/dev/null",
+                            build, tmp),
+                    ==, 0);
     host = test_sh_output("find '%s/dest' -name netbe-host -type f | head -1", tmp);
     lib = test_sh_output("dirname \"$(find '%s/dest' -name 'libnetbe.so.*' -type f | head -1)\"",
                          tmp);
-    plugins = test_sh_output("dirname \"$(find '%s/dest' -name netbe-socket.so | head -1)\"",
-                             tmp);
+    plugins = test_sh_output("dirname \"$(find '%s/dest' -name netbe-socket.so | head -1)\"", tmp);
     g_assert_true(host && lib && plugins);
     g_strstrip(host);
     g_strstrip(lib);
@@ -172,8 +174,8 @@ static void test_installed_host_ignores_build_tree(void)
     }
     g_assert_null(strstr(err, build));
     g_assert_null(strstr(out, build));
-    rodata = test_sh_output("readelf -p .rodata '%s'/libnetbe.so.0 | grep -c '%s' || true", lib,
-                            build);
+    rodata =
+        test_sh_output("readelf -p .rodata '%s'/libnetbe.so.0 | grep -c '%s' || true", lib, build);
     g_assert_cmpstr(g_strstrip(rodata), ==, "0");
     /* the staged plugins themselves are fine (installed by us, 0755) */
     env2 = g_strdup_printf("NETBE_PLUGIN_PATH='%s' LD_LIBRARY_PATH='%s'", plugins, lib);
