@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "fuzz-plugins.h"
 #include "sock-priv.h"
 #include "sock-test.h"
 
@@ -103,6 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static bool quiet;
 
+    fuzz_keep_plugins_loaded(); /* each input's runtime would unload the plugin */
     if (!quiet) {
         g_log_set_handler("netbe-socket", G_LOG_LEVEL_MASK, silent, NULL);
         g_log_set_handler("netbe", G_LOG_LEVEL_MASK, silent, NULL);
