@@ -14,6 +14,8 @@
 /* Smallest descriptor size a plugin of each ABI version may declare. */
 static const size_t desc_min_size[NETBE_PLUGIN_ABI + 1] = {
     [1] = offsetof(NetbePluginDesc, load) + sizeof(((NetbePluginDesc *)0)->load),
+    [2] = offsetof(NetbePluginDesc, extra_syscalls) +
+          sizeof(((NetbePluginDesc *)0)->extra_syscalls),
 };
 
 /* Entry points every plugin must have. */

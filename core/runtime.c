@@ -176,6 +176,40 @@ GMainContext *netbe_runtime_get_context(NetbeRuntime *rt)
     return rt->ctx;
 }
 
+uint64_t netbe_runtime_needed_caps(NetbeRuntime *rt)
+{
+    uint64_t caps = 0;
+
+    for (guint i = 0; i < rt->backends->len; i++) {
+        NetbeBackend *be = g_ptr_array_index(rt->backends, i);
+
+        if (be->initialized && NETBE_PLUGIN_DESC_HAS(be->desc, needed_caps) &&
+            be->desc->needed_caps) {
+            caps |= be->desc->needed_caps(be);
+        }
+    }
+    return caps;
+}
+
+const char **netbe_runtime_extra_syscalls(NetbeRuntime *rt)
+{
+    GPtrArray *names = g_ptr_array_new();
+
+    for (guint i = 0; i < rt->backends->len; i++) {
+        const NetbePluginDesc *d = ((NetbeBackend *)g_ptr_array_index(rt->backends, i))->desc;
+
+        for (guint j = 0; NETBE_PLUGIN_DESC_HAS(d, extra_syscalls) && d->extra_syscalls &&
+                          d->extra_syscalls[j]; j++) {
+            if (!g_ptr_array_find_with_equal_func(names, d->extra_syscalls[j], g_str_equal,
+                                                  NULL)) {
+                g_ptr_array_add(names, (gpointer)d->extra_syscalls[j]);
+            }
+        }
+    }
+    g_ptr_array_add(names, NULL);
+    return (const char **)g_ptr_array_free(names, false);
+}
+
 /* Plugins of a runtime with no config yet come straight from the plugin path. */
 static bool runtime_ensure_plugins(NetbeRuntime *rt, GError **errp)
 {

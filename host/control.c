@@ -257,22 +257,21 @@ void control_server_add_client(ControlServer *srv, int fd)
 
     if (!peer_allowed(fd, &cred, &why)) {
         g_message("control socket: refused: %s", why + strlen(CONTROL_ERROR_PREFIX));
-        refuse(fd, why);
-        return;
+        goto refused;
     }
     if (srv->n_clients >= srv->opts.max_clients) {
         if (!srv->full) {
             g_message("control socket: %u clients, refusing more until one leaves", srv->n_clients);
             srv->full = true;
         }
-        refuse(fd, CONTROL_ERROR_PREFIX "busy: too many control clients, try again\n");
-        return;
+        why = g_strdup(CONTROL_ERROR_PREFIX "busy: too many control clients, try again\n");
+        goto refused;
     }
     if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
         fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
         g_warning("control socket: client pid %d: %s", (int)cred.pid, g_strerror(errno));
-        close(fd);
-        return;
+        why = g_strdup(CONTROL_ERROR_PREFIX "cannot serve this connection\n");
+        goto refused;
     }
     c = g_new0(ControlClient, 1);
     c->srv = srv;
@@ -284,6 +283,9 @@ void control_server_add_client(ControlServer *srv, int fd)
     srv->clients = g_list_prepend(srv->clients, c);
     srv->n_clients++;
     client_arm_deadline(c);
+    return;
+refused:
+    refuse(fd, why);
 }
 
 static gboolean listener_retry(void *data)

@@ -12,6 +12,8 @@
 #include "control.h"
 #include "netbe/migrate.h"
 #include "netbe/netbe.h"
+#include "privdrop.h"
+#include "sandbox.h"
 
 typedef struct HostOptions {
     char *config;
@@ -26,6 +28,9 @@ typedef struct HostOptions {
     gboolean check;
     gboolean list_plugins;
     gboolean verbose;
+    char *user;         /* --user: drop to this user once started */
+    char *sandbox;      /* --sandbox: on (default) or off */
+    PrivUser drop_to;   /* --user, looked up at start-up (name borrowed from user) */
 } HostOptions;
 
 static gboolean on_signal(gpointer data)
@@ -65,6 +70,13 @@ static bool parse_args(int *argc, char ***argv, HostOptions *o)
           "start as the destination of a live handover: listen on this UNIX socket", "PATH" },
         { "incoming-timeout", 0, 0, G_OPTION_ARG_INT, &o->incoming_timeout,
           "seconds to wait for the source (default 60)", "SEC" },
+        { "user", 0, 0, G_OPTION_ARG_STRING, &o->user,
+          "once the backends are connected, run as USER (its group, no other groups), "
+          "keeping only the capabilities deferred backends still need", "USER" },
+        { "sandbox", 0, 0, G_OPTION_ARG_STRING, &o->sandbox,
+          "on (default): a seccomp filter allows only the syscalls netbe uses once "
+          "started; off: none (debugging). --check and --list-plugins never sandbox",
+          "on|off" },
         { "handover-allow-uid", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->handover_allow,
           "also trust this user or uid as a handover peer (besides root and our own uid); "
           "may be repeated", "USER" },
@@ -88,6 +100,15 @@ static bool parse_args(int *argc, char ***argv, HostOptions *o)
         fprintf(stderr, "netbe-host: unexpected argument '%s' (try --help)\n", (*argv)[1]);
         return false;
     }
+    if (o->sandbox && strcmp(o->sandbox, "on") != 0 && strcmp(o->sandbox, "off") != 0) {
+        fprintf(stderr, "netbe-host: --sandbox %s (allowed: on, off)\n", o->sandbox);
+        return false;
+    }
+    if (o->user && !netbe_user_lookup(o->user, &o->drop_to.uid, &o->drop_to.gid, &err)) {
+        fprintf(stderr, "netbe-host: --user: %s\n", err->message);
+        return false;
+    }
+    o->drop_to.name = o->user;
     if (o->control_timeout < 0) {
         fprintf(stderr, "netbe-host: --control-timeout %d: must be 0 (default) or more ms\n",
                 o->control_timeout);
@@ -132,7 +153,10 @@ static bool receive_handover(NetbeRuntime *rt, const HostOptions *o, GError **er
     strcpy(addr.sun_path, o->incoming);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     old_umask = umask(0177);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 1) < 0) {
+    /* with --user, a source that runs as that user may connect (the handover checks it) */
+    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+        (o->user && chown(o->incoming, o->drop_to.uid, o->drop_to.gid) < 0) ||
+        listen(fd, 1) < 0) {
         umask(old_umask);
         g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno), "--incoming %s: %s",
                     o->incoming, g_strerror(errno));
@@ -152,6 +176,35 @@ out:
         close(fd);
     }
     return ok;
+}
+
+/* --user: become that user, keeping the capabilities the backends still need. */
+static bool drop_privileges(NetbeRuntime *rt, const HostOptions *o, GError **errp)
+{
+    uint64_t keep = netbe_runtime_needed_caps(rt);
+    g_autofree char *caps = priv_caps_text(keep);
+
+    if (!priv_drop(&o->drop_to, keep, errp)) {
+        return false;
+    }
+    g_message("running as user %s (uid %u, gid %u, no supplementary groups), no_new_privs; "
+              "capabilities kept for deferred backends: %s", o->user, (unsigned)o->drop_to.uid,
+              (unsigned)o->drop_to.gid, caps);
+    return true;
+}
+
+/* The seccomp filter, with the syscalls the configured plugins add. */
+static bool enter_sandbox(NetbeRuntime *rt, GError **errp)
+{
+    g_autofree const char **extra = netbe_runtime_extra_syscalls(rt);
+    g_autofree char *names = g_strjoinv(",", (char **)extra);
+
+    if (!sandbox_install(extra, errp)) {
+        return false;
+    }
+    g_message("sandbox on: seccomp filter on every thread%s%s", *names ? "; plugins add " : "",
+              names);
+    return true;
 }
 
 /* --handover-allow-uid and --handover-timeout, over what the config says. */
@@ -192,6 +245,10 @@ static int run_host(NetbeRuntime *rt, const HostOptions *o)
         fprintf(stderr, "netbe-host: %s\n", err->message);
         return 2;
     }
+    if (o->user) {
+        /* a peer dropped to that user, as we will be, is as trusted as one running as us */
+        netbe_runtime_allow_handover_uid(rt, o->drop_to.uid);
+    }
     if (o->check) {
         printf("%s: OK\n", o->config);
         return 0;
@@ -205,8 +262,17 @@ static int run_host(NetbeRuntime *rt, const HostOptions *o)
         fprintf(stderr, "netbe-host: %s\n", err->message);
         return 1;
     }
+    /* one thread yet: drop; the signal sources start GLib's worker; then the filter */
+    if (o->user && !drop_privileges(rt, o, &err)) {
+        fprintf(stderr, "netbe-host: %s\n", err->message);
+        return 1;
+    }
     watch_signal(rt, SIGINT);
     watch_signal(rt, SIGTERM);
+    if (g_strcmp0(o->sandbox, "off") != 0 && !enter_sandbox(rt, &err)) {
+        fprintf(stderr, "netbe-host: %s\n", err->message);
+        return 1;
+    }
     g_message("serving %s in %.2f ms", o->config, (g_get_monotonic_time() - t0) / 1000.0);
     netbe_runtime_run(rt);
     g_message("shutting down");
@@ -240,6 +306,8 @@ int main(int argc, char **argv)
     g_free(o.plugin_path);
     g_free(o.help_plugin);
     g_free(o.incoming);
+    g_free(o.user);
+    g_free(o.sandbox);
     g_strfreev(o.handover_allow);
     return rc;
 }

@@ -431,7 +431,9 @@ bool netbe_runtime_migrate_from(NetbeRuntime *rt, int listen_fd, int timeout_ms,
     if (fd < 0) {
         return false;
     }
-    t.source_pidfd = pidfd_open(pid, 0); /* -1 on old kernels: no takeover before hello */
+    /* -1 on old kernels (no takeover before the hello), and for a source in this very
+     * process (a VMM, a test), which cannot have exited */
+    t.source_pidfd = pid == getpid() ? -1 : pidfd_open(pid, 0);
     mig_channel_init(&t.ch, fd, mig_timeout_ms(rt), "destination");
     t.expected = g_ptr_array_new();
     t.adopted = g_ptr_array_new();

@@ -102,6 +102,27 @@ NETBE_API GMainContext *netbe_runtime_get_context(NetbeRuntime *rt);
  */
 NETBE_API bool netbe_user_lookup(const char *user, uid_t *uid, gid_t *gid, GError **errp);
 
+/* ---- Least privilege: what a host that drops privileges must keep ---- */
+
+/*
+ * netbe_runtime_needed_caps() - the Linux capabilities the backends still need, summed
+ * over the backends whose plugin says (needed_caps, plugin ABI 2): for a backend_connect()
+ * that has not run yet (a deferred device) or for work the plugin does later by itself.
+ * Ask once the immediate backends are connected (after netbe_runtime_start() or an
+ * incoming handover), before dropping privileges.
+ * Return: a mask of (1 << CAP_*) bits (linux/capability.h); 0 when none is needed.
+ */
+NETBE_API uint64_t netbe_runtime_needed_caps(NetbeRuntime *rt);
+
+/*
+ * netbe_runtime_extra_syscalls() - the syscalls that the plugins of the configured
+ * backends name beyond those of the runtime and the shipped plugins (extra_syscalls,
+ * plugin ABI 2), each once, for a host that installs a seccomp filter.
+ * Return: a NULL-terminated array of names owned by the plugins; free the array (not the
+ * names) with g_free() while the runtime lives.
+ */
+NETBE_API const char **netbe_runtime_extra_syscalls(NetbeRuntime *rt);
+
 /* ---- Introspection ---- */
 
 /* Loaded plugins: one line each, "name  summary  (file)". Caller frees. */

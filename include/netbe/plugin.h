@@ -21,7 +21,7 @@ extern "C" {
  * version is bumped. The host accepts plugins built for NETBE_PLUGIN_ABI_MIN up to
  * NETBE_PLUGIN_ABI and refuses others with a message that names both versions.
  */
-#define NETBE_PLUGIN_ABI 1
+#define NETBE_PLUGIN_ABI 2
 #define NETBE_PLUGIN_ABI_MIN 1
 
 /* The one symbol a plugin exports; see NETBE_PLUGIN_DEFINE(). */
@@ -137,7 +137,36 @@ typedef struct NetbePluginDesc {
     bool (*save)(NetbeBackend *be, NetbeMigWriter *w, GError **errp);
     bool (*load)(NetbeBackend *be, NetbeMigReader *r, GError **errp);
     /* end of ABI 1 */
+
+    /* ---- since ABI 2: least privilege (netbe-host --user, --sandbox) ---- */
+    /*
+     * Optional. The Linux capabilities this instance still needs from now on, as a mask of
+     * NETBE_LINUX_CAP(CAP_...) bits: for backend_connect() if it has not run yet (a TAP
+     * opened by ifname: CAP_NET_ADMIN; a listen on a port below 1024: CAP_NET_BIND_SERVICE),
+     * and for what the plugin does later by itself (reconnects, reopened listeners).
+     * 0 when everything it needs is open or was passed in. Called after init(), any number
+     * of times; it must not have side effects. NULL: the instance never needs any.
+     */
+    uint64_t (*needed_caps)(NetbeBackend *be);
+    /*
+     * Optional. Names of the syscalls (as libseccomp and strace spell them: "getcpu") the
+     * plugin makes besides those netbe's sandbox allows for the runtime and the shipped
+     * plugins; NULL-terminated. The host allows them for the whole process (any arguments).
+     * A name the host's libseccomp does not know is an error at start-up. NULL: none.
+     */
+    const char *const *extra_syscalls;
+    /* end of ABI 2 */
 } NetbePluginDesc;
+
+/* One capability bit in a needed_caps() mask; @cap is a CAP_* number (linux/capability.h). */
+#define NETBE_LINUX_CAP(cap) (UINT64_C(1) << (cap))
+
+/*
+ * NETBE_PLUGIN_DESC_HAS() - whether descriptor @d was built with field @field: an older
+ * plugin's descriptor is shorter (struct_size), and the host must not read past it.
+ */
+#define NETBE_PLUGIN_DESC_HAS(d, field)                                                   \
+    ((d)->struct_size >= offsetof(NetbePluginDesc, field) + sizeof((d)->field))
 
 /* The type of the exported query function. */
 typedef const NetbePluginDesc *(*NetbePluginQueryFunc)(uint32_t host_abi);

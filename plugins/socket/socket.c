@@ -1,5 +1,7 @@
 /* socket.c - the socket plugin (QEMU-compatible stream and datagram): options, entry points. */
 #include <errno.h>
+#include <linux/capability.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
@@ -271,6 +273,32 @@ static bool sock_backend_load(NetbeBackend *be, NetbeMigReader *r, GError **errp
     return sock_load(netbe_backend_priv(be), r, errp);
 }
 
+/* The port of an IPv4 or IPv6 address; 0 for any other family. */
+static unsigned sock_addr_port(const SockAddr *a)
+{
+    if (a->ss.ss_family == AF_INET) {
+        return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
+    }
+    if (a->ss.ss_family == AF_INET6) {
+        return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
+    }
+    return 0;
+}
+
+/* Least privilege: a bind still to come (listen, or the local end of datagrams) on a port
+ * below 1024 needs CAP_NET_BIND_SERVICE; clients, inherited fds and open sockets nothing. */
+static uint64_t sock_needed_caps(NetbeBackend *be)
+{
+    const SockState *s = netbe_backend_priv(be);
+    const SockAddr *bind_addr = s->mode == SOCK_MODE_LISTEN ? &s->addr
+                                : s->mode == SOCK_MODE_DGRAM ? &s->local
+                                                             : NULL;
+    unsigned port = bind_addr ? sock_addr_port(bind_addr) : 0;
+    bool bound = s->listen_fd >= 0 || s->fd >= 0;
+
+    return !bound && port > 0 && port < 1024 ? NETBE_LINUX_CAP(CAP_NET_BIND_SERVICE) : 0;
+}
+
 static const NetbePluginDesc sock_desc = {
     .abi_version = NETBE_PLUGIN_ABI,
     .struct_size = sizeof(NetbePluginDesc),
@@ -287,6 +315,7 @@ static const NetbePluginDesc sock_desc = {
     .get_caps = sock_get_caps,
     .save = sock_backend_save,
     .load = sock_backend_load,
+    .needed_caps = sock_needed_caps,
 };
 
 NETBE_PLUGIN_DEFINE(sock_desc)

@@ -1,6 +1,7 @@
 /* tap.c - the Linux TAP backend plugin: options, lifecycle and vnet header negotiation. */
 #include <errno.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <linux/if_tun.h>
 #include <stdlib.h>
 #include <string.h>
@@ -420,6 +421,15 @@ static bool tap_load(NetbeBackend *be, NetbeMigReader *r, GError **errp)
     return false;
 }
 
+/* Least privilege: opening /dev/net/tun by ifname (TUNSETIFF) needs CAP_NET_ADMIN;
+ * inherited fds (fd=, fds=) and a device open already need nothing more. */
+static uint64_t tap_needed_caps(NetbeBackend *be)
+{
+    const Tap *tap = netbe_backend_priv(be);
+
+    return tap->connected || tap->adopt_fds ? 0 : NETBE_LINUX_CAP(CAP_NET_ADMIN);
+}
+
 const NetbePluginDesc tap_desc = {
     .abi_version = NETBE_PLUGIN_ABI,
     .struct_size = sizeof(NetbePluginDesc),
@@ -439,6 +449,7 @@ const NetbePluginDesc tap_desc = {
     .set_queue_enabled = tap_set_queue_enabled,
     .save = tap_save,
     .load = tap_load,
+    .needed_caps = tap_needed_caps,
 };
 
 NETBE_PLUGIN_DEFINE(tap_desc)

@@ -1,5 +1,6 @@
 /* user.c - the user backend: user-mode networking (NAT, DHCP, DNS, hostfwd) on libslirp. */
 #include <errno.h>
+#include <linux/capability.h>
 #include <string.h>
 #include <libslirp.h>
 #include "netbe/netbe.h"
@@ -388,6 +389,20 @@ static bool user_load(NetbeBackend *be, NetbeMigReader *r, GError **errp)
     return true;
 }
 
+/* Least privilege: nothing, unless a hostfwd listener on a port below 1024 is still to be
+ * opened (by backend_connect, or after a handover): CAP_NET_BIND_SERVICE. */
+static uint64_t user_needed_caps(NetbeBackend *be)
+{
+    const UserState *s = netbe_backend_priv(be);
+
+    for (unsigned i = 0; (!s->slirp || s->fwd_pending) && i < s->cfg.nfwds; i++) {
+        if (s->cfg.fwds[i].host_port < 1024) {
+            return NETBE_LINUX_CAP(CAP_NET_BIND_SERVICE);
+        }
+    }
+    return 0;
+}
+
 static const NetbePluginDesc user_desc = {
     .abi_version = NETBE_PLUGIN_ABI,
     .struct_size = sizeof(NetbePluginDesc),
@@ -404,6 +419,7 @@ static const NetbePluginDesc user_desc = {
     .get_caps = user_get_caps,
     .save = user_save, /* state only: no fd moves (see the handover notes above) */
     .load = user_load,
+    .needed_caps = user_needed_caps,
 };
 
 NETBE_PLUGIN_DEFINE(user_desc)

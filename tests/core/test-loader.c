@@ -6,6 +6,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "netbe/netbe.h"
+#include "netbe/plugin.h"
 #include "netns.h"
 #include "plugin-dir.h"
 
@@ -31,7 +32,7 @@ static void test_wellformed_plugin_is_listed(void)
 
     g_assert_no_error(err);
     g_assert_nonnull(strstr(text, "fixture"));
-    g_assert_nonnull(strstr(text, "ABI 1"));
+    g_assert_nonnull(strstr(text, "ABI " G_STRINGIFY(NETBE_PLUGIN_ABI)));
     g_assert_nonnull(strstr(text, dir));
     test_plugin_dir_free(dir);
 }
@@ -60,8 +61,10 @@ static void expect_load_error(const char *const *files, const char *const *words
 static void test_newer_abi_refused_naming_both_versions(void)
 {
     const char *files[] = { "netbe-fixture-abi-new.so", NULL };
-    const char *words[] = { "netbe-fixture-abi-new.so", "ABI 2 is newer", "host's ABI 1",
-                            "netbe_plugin_query", NULL };
+    g_autofree char *newer = g_strdup_printf("ABI %d is newer", NETBE_PLUGIN_ABI + 1);
+    const char *words[] = { "netbe-fixture-abi-new.so", newer,
+                            "host's ABI " G_STRINGIFY(NETBE_PLUGIN_ABI), "netbe_plugin_query",
+                            NULL };
 
     expect_load_error(files, words);
 }
@@ -69,7 +72,9 @@ static void test_newer_abi_refused_naming_both_versions(void)
 static void test_older_abi_refused_naming_both_versions(void)
 {
     const char *files[] = { "netbe-fixture-abi-old.so", NULL };
-    const char *words[] = { "netbe-fixture-abi-old.so", "ABI 0 is older", "ABI 1..1", NULL };
+    const char *words[] = { "netbe-fixture-abi-old.so", "ABI 0 is older",
+                            "ABI " G_STRINGIFY(NETBE_PLUGIN_ABI_MIN) ".." G_STRINGIFY(NETBE_PLUGIN_ABI),
+                            NULL };
 
     expect_load_error(files, words);
 }

@@ -1,0 +1,652 @@
+/* test-sandbox.c - netbe-host --user and its seccomp sandbox: the main scenarios (socket hub,
+ * TAP hub, user NAT, live handover) run confined, with the credentials, capabilities and
+ * filter read back from /proc; a forbidden syscall is refused and the host lives on. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "../tap/tap-test-util.h"
+#include "../user/guest-frames.h"
+#include "host-proc.h"
+#include "netns.h"
+#include "plugin-dir.h"
+#include "sock-test.h"
+
+#define CAP_BIT(n) (UINT64_C(1) << (n))
+#define CAP_NET_BIND_SERVICE_BIT CAP_BIT(10)
+#define CAP_NET_ADMIN_BIT CAP_BIT(12)
+#define FRAME_LEN 60
+
+/* True when the tests run as root: then every host drops to nobody with --user. */
+static bool as_root(void)
+{
+    return geteuid() == 0;
+}
+
+/* A private directory others may enter (a host dropped to nobody writes and sends there). */
+static char *open_dir_new(void)
+{
+    char *dir = st_tmpdir_new();
+
+    g_assert_cmpint(chmod(dir, 0755), ==, 0);
+    return dir;
+}
+
+/* netbe-host's arguments: --user nobody when we are root, then @more (NULL-terminated). */
+static const char **host_args(const char *const *more)
+{
+    GPtrArray *a = g_ptr_array_new();
+
+    if (as_root()) {
+        g_ptr_array_add(a, "--user");
+        g_ptr_array_add(a, "nobody");
+    }
+    for (int i = 0; more && more[i]; i++) {
+        g_ptr_array_add(a, (gpointer)more[i]);
+    }
+    g_ptr_array_add(a, NULL);
+    return (const char **)g_ptr_array_free(a, false);
+}
+
+/* The value of @key in /proc/@pid/@file ("status" or "task/N/status"), NULL if absent. */
+static char *proc_value(int pid, const char *file, const char *key)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/%s", pid, file);
+    g_autofree char *text = NULL;
+    g_autofree char *want = g_strdup_printf("\n%s:", key);
+    const char *p, *end;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL) || !(p = strstr(text, want))) {
+        return NULL;
+    }
+    p += strlen(want);
+    end = strchr(p, '\n');
+    return g_strstrip(g_strndup(p, end ? (size_t)(end - p) : strlen(p)));
+}
+
+static uint64_t proc_caps(int pid, const char *key)
+{
+    g_autofree char *v = proc_value(pid, "status", key);
+
+    g_assert_nonnull(v);
+    return g_ascii_strtoull(v, NULL, 16);
+}
+
+/* Every thread of @pid has seccomp mode @mode (2: filter, 0: none). */
+static void assert_seccomp_every_thread(int pid, const char *mode)
+{
+    g_autofree char *dir = g_strdup_printf("/proc/%d/task", pid);
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *tid;
+    unsigned threads = 0;
+
+    g_assert_nonnull(d);
+    while ((tid = g_dir_read_name(d))) {
+        g_autofree char *file = g_strdup_printf("task/%s/status", tid);
+        g_autofree char *v = proc_value(pid, file, "Seccomp");
+
+        g_assert_cmpstr(v, ==, mode);
+        threads++;
+    }
+    g_test_message("pid %d: %u threads, Seccomp %s in each", pid, threads, mode);
+    g_assert_cmpuint(threads, >=, 1);
+}
+
+/*
+ * assert_confined() - what /proc says of a running host: the seccomp filter on every thread;
+ * as root, also user nobody with its group and no other, no_new_privs, and exactly @caps
+ * as effective, permitted and bounding sets (inheritable and ambient empty).
+ */
+static void assert_confined(TestHost *h, uint64_t caps)
+{
+    assert_seccomp_every_thread(h->pid, "2");
+    if (as_root()) {
+        struct passwd *pw = getpwnam("nobody");
+        g_autofree char *uids = g_strdup_printf("%u\t%u\t%u\t%u", pw->pw_uid, pw->pw_uid,
+                                                pw->pw_uid, pw->pw_uid);
+        g_autofree char *gids = g_strdup_printf("%u\t%u\t%u\t%u", pw->pw_gid, pw->pw_gid,
+                                                pw->pw_gid, pw->pw_gid);
+        g_autofree char *uid = proc_value(h->pid, "status", "Uid");
+        g_autofree char *gid = proc_value(h->pid, "status", "Gid");
+        g_autofree char *groups = proc_value(h->pid, "status", "Groups");
+        g_autofree char *nnp = proc_value(h->pid, "status", "NoNewPrivs");
+
+        g_assert_cmpstr(uid, ==, uids);
+        g_assert_cmpstr(gid, ==, gids);
+        g_assert_cmpstr(groups, ==, "");
+        g_assert_cmpstr(nnp, ==, "1");
+        g_assert_cmphex(proc_caps(h->pid, "CapEff"), ==, caps);
+        g_assert_cmphex(proc_caps(h->pid, "CapPrm"), ==, caps);
+        g_assert_cmphex(proc_caps(h->pid, "CapBnd"), ==, caps);
+        g_assert_cmphex(proc_caps(h->pid, "CapInh"), ==, 0);
+        g_assert_cmphex(proc_caps(h->pid, "CapAmb"), ==, 0);
+    }
+}
+
+/* @h's log (caller frees). */
+static char *host_log(TestHost *h)
+{
+    char *log = NULL;
+
+    g_assert_true(g_file_get_contents(h->log, &log, NULL, NULL));
+    return log;
+}
+
+/* Fails if @h's log says the filter refused a syscall (none is expected). */
+static void assert_nothing_refused(TestHost *h)
+{
+    g_autofree char *log = host_log(h);
+
+    g_assert_null(strstr(log, "refused syscall"));
+}
+
+/* Wait up to 5 s for @text in file @path. */
+static bool wait_file_has(const char *path, const char *text)
+{
+    for (int i = 0; i < 250; i++) {
+        g_autofree char *s = NULL;
+
+        if (g_file_get_contents(path, &s, NULL, NULL) && strstr(s, text)) {
+            return true;
+        }
+        g_usleep(20000);
+    }
+    return false;
+}
+
+/* A unix datagram socket bound at @path that a host dropped to nobody may send to. */
+static int guest_dgram(const char *path)
+{
+    int fd = st_unix_dgram_bind(path);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(chmod(path, 0666), ==, 0);
+    return fd;
+}
+
+static void send_dgram(int fd, const char *path, const void *buf, size_t len)
+{
+    struct sockaddr_un to = { .sun_family = AF_UNIX };
+
+    g_strlcpy(to.sun_path, path, sizeof(to.sun_path));
+    g_assert_cmpint(sendto(fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to)), ==, len);
+}
+
+/* A broadcast frame numbered @seed. */
+static void make_frame(uint8_t *frame, unsigned seed)
+{
+    st_fill(frame, FRAME_LEN, seed);
+    memset(frame, 0xff, 6);
+}
+
+/* [netdev.s] a unix stream listener at DIR/s.sock and [netdev.d] unix datagrams from
+ * DIR/d-host.sock to DIR/d-guest.sock, joined by [hub.lan] (connect = @mode). */
+static char *socket_hub_config(const char *dir, const char *mode)
+{
+    return g_strdup_printf("[runtime]\nqueue_limit = 1024\n"
+                           "[netdev.s]\ntype = socket\nlisten = unix:%s/s.sock\n"
+                           "[netdev.d]\ntype = socket\nlocal = unix:%s/d-host.sock\n"
+                           "remote = unix:%s/d-guest.sock\n"
+                           "[hub.lan]\nports = s, d\nconnect = %s\n", dir, dir, dir, mode);
+}
+
+/* Frames both ways between the stream guest @s and the datagram guest @d. */
+static void assert_hub_forwards(int s, int d, const char *dir, unsigned seed)
+{
+    g_autofree char *d_host = g_build_filename(dir, "d-host.sock", NULL);
+    uint8_t frame[FRAME_LEN], got[2048];
+
+    make_frame(frame, seed);
+    g_assert_true(st_write_framed(s, frame, sizeof(frame)));
+    g_assert_cmpint(st_recv_dgram(d, got, sizeof(got)), ==, sizeof(frame));
+    g_assert_cmpmem(got, sizeof(frame), frame, sizeof(frame));
+    make_frame(frame, seed + 1);
+    send_dgram(d, d_host, frame, sizeof(frame));
+    g_assert_cmpint(st_read_framed(s, got, sizeof(got)), ==, sizeof(frame));
+    g_assert_cmpmem(got, sizeof(frame), frame, sizeof(frame));
+}
+
+/*
+ * Fails if a hub of socket netdevs (a unix stream listener and unix datagrams) stops
+ * forwarding once the host runs as nobody under the filter, if the host keeps a
+ * capability, a group or its uid, or if the filter is missing on a thread.
+ */
+static void test_socket_hub_forwards_confined(void)
+{
+    g_autofree char *dir = open_dir_new();
+    g_autofree char *config = socket_hub_config(dir, "immediate");
+    g_autofree char *s_path = g_build_filename(dir, "s.sock", NULL);
+    g_autofree char *d_path = g_build_filename(dir, "d-guest.sock", NULL);
+    g_autofree const char **args = host_args(NULL);
+    g_autofree char *log = NULL;
+    int d = guest_dgram(d_path);
+    TestHost *h = test_host_start(config, NULL, args);
+    int s;
+
+    g_assert_nonnull(h);
+    s = st_unix_connect(s_path);
+    g_assert_cmpint(s, >=, 0);
+    assert_hub_forwards(s, d, dir, 1);
+    assert_confined(h, 0);
+    log = host_log(h);
+    g_assert_nonnull(strstr(log, "sandbox on"));
+    g_assert_null(strstr(log, "refused syscall"));
+    close(s);
+    close(d);
+    g_assert_cmpint(test_host_stop(h), ==, 0);
+    test_host_free(h);
+    st_tmpdir_free(g_steal_pointer(&dir));
+}
+
+typedef struct CapsCase {
+    bool tap_device;     /* a deferred device on a TAP opened by ifname */
+    bool port80_device;  /* a deferred device on a socket listening on port 80 */
+    uint64_t caps;       /* what must be kept */
+    const char *names;   /* and what the log says */
+} CapsCase;
+
+/*
+ * Fails if the host does not keep exactly the capabilities its not-yet-connected backends
+ * need (CAP_NET_ADMIN for a TAP it will open by name, CAP_NET_BIND_SERVICE for a listen on
+ * port 80) in its effective, permitted and bounding sets, or keeps others. Opens nothing:
+ * the devices are deferred and netbe-host has no VMM to start them.
+ */
+static void test_caps_kept_for_deferred_backends(gconstpointer data)
+{
+    const CapsCase *c = data;
+    g_autofree char *dir = open_dir_new();
+    g_autofree char *ifname = tap_test_ifname("c");
+    g_autoptr(GString) config = g_string_new(NULL);
+    g_autofree const char **args = host_args(NULL);
+    g_autofree char *log = NULL;
+    TestHost *h;
+
+    if (!as_root()) {
+        g_test_skip("needs root: --user and capabilities to keep");
+        st_tmpdir_free(g_steal_pointer(&dir));
+        return;
+    }
+    g_string_append_printf(config, "[netdev.s]\ntype = socket\nlisten = unix:%s/s.sock\n"
+                           "[hub.lan]\nports = s\n", dir);
+    if (c->tap_device) {
+        g_string_append_printf(config, "[netdev.t]\ntype = tap\nifname = %s\n"
+                               "[device.nic0]\nmodel = virtio-net\nnetdev = t\n"
+                               "connect = deferred\n", ifname);
+    }
+    if (c->port80_device) {
+        g_string_append(config, "[netdev.p]\ntype = socket\nlisten = 127.0.0.1:80\n"
+                        "[device.nic1]\nmodel = virtio-net\nnetdev = p\nconnect = deferred\n");
+    }
+    h = test_host_start(config->str, NULL, args);
+    g_assert_nonnull(h);
+    assert_confined(h, c->caps);
+    log = host_log(h);
+    g_assert_nonnull(strstr(log, c->names));
+    g_assert_cmpint(test_host_stop(h), ==, 0);
+    test_host_free(h);
+    /* deferred and never started: no TAP was created */
+    g_assert_cmpint(test_sh("ip link show %s >/dev/null 2>&1", ifname), !=, 0);
+    st_tmpdir_free(g_steal_pointer(&dir));
+}
+
+/* [netdev.f] the fixture (probe_syscalls, logging to @flog) and [netdev.d] unix datagrams
+ * in a hub; the plugin path is the build's plugins plus @plugin_dir. */
+static char *probe_config(const char *dir, const char *flog, const char *fixture_type)
+{
+    return g_strdup_printf("[netdev.f]\ntype = %s\nlog = %s\nprobe_syscalls = on\n"
+                           "[netdev.d]\ntype = socket\nlocal = unix:%s/d-host.sock\n"
+                           "remote = unix:%s/d-guest.sock\n"
+                           "[hub.lan]\nports = f, d\n", fixture_type, flog, dir, dir);
+}
+
+/* Start a host on probe_config() with @more arguments. */
+static TestHost *probe_host(const char *dir, const char *plugins, const char *fixture_type,
+                            const char *flog, const char *const *more)
+{
+    g_autofree char *config = probe_config(dir, flog, fixture_type);
+    g_autofree char *path = g_strdup_printf("%s:%s", test_env_path("NETBE_PLUGIN_PATH"),
+                                            plugins);
+    const char *with_path[8] = { "--plugin-path", path };
+    g_autofree const char **args = NULL;
+
+    for (int i = 0; more && more[i]; i++) {
+        with_path[2 + i] = more[i];
+    }
+    args = host_args(with_path);
+    g_assert_true(g_file_set_contents(flog, "", 0, NULL));
+    g_assert_cmpint(chmod(flog, 0666), ==, 0);
+    return test_host_start(config, NULL, args);
+}
+
+/* The fixture's stats line "tx_frames" for netdev f, from stats --json. */
+static int64_t fixture_tx_frames(TestHost *h)
+{
+    g_autofree char *json = test_host_ctl(h, "stats --json");
+
+    g_assert_nonnull(json);
+    return tap_test_stats(json, "f", -1, "tx_frames");
+}
+
+/*
+ * Fails if a syscall no netbe code makes (getcpu), tried by a running plugin after
+ * start-up, is not refused with EPERM and named in the host's log; if the one the plugin
+ * names in its descriptor (getpriority) is refused; or if the host stops serving or
+ * forwarding after the refusal.
+ */
+static void test_forbidden_syscall_refused_host_lives(void)
+{
+    const char *files[] = { "netbe-fixture.so", NULL };
+    g_autofree char *plugins = test_plugin_dir_new(files);
+    g_autofree char *dir = open_dir_new();
+    g_autofree char *flog = g_build_filename(dir, "fixture.log", NULL);
+    g_autofree char *d_path = g_build_filename(dir, "d-guest.sock", NULL);
+    g_autofree char *d_host = g_build_filename(dir, "d-host.sock", NULL);
+    g_autofree char *log = NULL, *calls = NULL;
+    int d = guest_dgram(d_path);
+    uint8_t frame[FRAME_LEN];
+    TestHost *h = probe_host(dir, plugins, "fixture", flog, NULL);
+    const char *p;
+
+    g_assert_nonnull(h);
+    make_frame(frame, 7);
+    send_dgram(d, d_host, frame, sizeof(frame)); /* reaches the fixture: it probes */
+    g_assert_true(wait_file_has(flog, "probe getpriority"));
+    g_assert_true(g_file_get_contents(flog, &calls, NULL, NULL));
+    g_test_message("fixture log:\n%s", calls);
+    g_assert_nonnull(strstr(calls, "probe getcpu rc=-1 errno=1\n"));        /* EPERM */
+    p = strstr(calls, "probe getpriority rc=");
+    g_assert_nonnull(p);
+    g_assert_cmpint(atoi(p + strlen("probe getpriority rc=")), >=, 1);       /* 20 - nice */
+    g_assert_nonnull(strstr(p, "errno=0\n"));
+    g_assert_true(wait_file_has(h->log, "refused syscall getcpu"));
+    log = host_log(h);
+    g_test_message("host log:\n%s", log);
+    g_assert_nonnull(strstr(log, "plugins add getpriority"));
+    /* alive and forwarding */
+    make_frame(frame, 8);
+    send_dgram(d, d_host, frame, sizeof(frame));
+    for (int i = 0; i < 100 && fixture_tx_frames(h) < 2; i++) {
+        g_usleep(20000);
+    }
+    g_assert_cmpint(fixture_tx_frames(h), ==, 2);
+    assert_confined(h, 0);
+    close(d);
+    g_assert_cmpint(test_host_stop(h), ==, 0);
+    test_host_free(h);
+    test_plugin_dir_free(g_steal_pointer(&plugins));
+    st_tmpdir_free(g_steal_pointer(&dir));
+}
+
+/*
+ * Fails if --sandbox=off leaves a filter on any thread, or a syscall the filter would
+ * refuse fails anyway.
+ */
+static void test_sandbox_off_leaves_no_filter(void)
+{
+    const char *files[] = { "netbe-fixture.so", NULL };
+    const char *off[] = { "--sandbox=off", NULL };
+    g_autofree char *plugins = test_plugin_dir_new(files);
+    g_autofree char *dir = open_dir_new();
+    g_autofree char *flog = g_build_filename(dir, "fixture.log", NULL);
+    g_autofree char *d_path = g_build_filename(dir, "d-guest.sock", NULL);
+    g_autofree char *d_host = g_build_filename(dir, "d-host.sock", NULL);
+    g_autofree char *log = NULL, *calls = NULL;
+    int d = guest_dgram(d_path);
+    uint8_t frame[FRAME_LEN];
+    TestHost *h = probe_host(dir, plugins, "fixture", flog, off);
+
+    g_assert_nonnull(h);
+    assert_seccomp_every_thread(h->pid, "0");
+    make_frame(frame, 9);
+    send_dgram(d, d_host, frame, sizeof(frame));
+    g_assert_true(wait_file_has(flog, "probe getpriority"));
+    g_assert_true(g_file_get_contents(flog, &calls, NULL, NULL));
+    g_assert_nonnull(strstr(calls, "probe getcpu rc=0 errno=0\n"));
+    log = host_log(h);
+    g_assert_null(strstr(log, "sandbox on"));
+    g_assert_null(strstr(log, "refused syscall"));
+    close(d);
+    g_assert_cmpint(test_host_stop(h), ==, 0);
+    test_host_free(h);
+    test_plugin_dir_free(g_steal_pointer(&plugins));
+    st_tmpdir_free(g_steal_pointer(&dir));
+}
+
+/*
+ * Fails if the host reads an ABI-1 plugin's descriptor past its struct_size: the fixture
+ * built with the ABI-1 layout carries ABI-2 fields the host must not see (an unknown
+ * syscall name, which would stop the sandbox from starting, and CAP_SYS_ADMIN to keep).
+ */
+static void test_abi1_plugin_read_to_its_size(void)
+{
+    const char *files[] = { "netbe-fixture-abi1.so", NULL };
+    g_autofree char *plugins = test_plugin_dir_new(files);
+    g_autofree char *dir = open_dir_new();
+    g_autofree char *flog = g_build_filename(dir, "fixture.log", NULL);
+    g_autofree char *d_path = g_build_filename(dir, "d-guest.sock", NULL);
+    g_autofree char *log = NULL;
+    int d = guest_dgram(d_path);
+    TestHost *h = probe_host(dir, plugins, "fixture-abi1", flog, NULL);
+
+    g_assert_nonnull(h);
+    log = host_log(h);
+    g_assert_nonnull(strstr(log, "sandbox on"));
+    g_assert_null(strstr(log, "no-such-syscall"));
+    assert_confined(h, 0);
+    close(d);
+    g_assert_cmpint(test_host_stop(h), ==, 0);
+    test_host_free(h);
+    test_plugin_dir_free(g_steal_pointer(&plugins));
+    st_tmpdir_free(g_steal_pointer(&dir));
+}
+
+/*
+ * Fails if two TAPs joined by a hub stop carrying a ping between two namespaces once the
+ * host runs as nobody under the filter (TAP reads, writes and ioctls allowed), or if the
+ * host keeps CAP_NET_ADMIN although both TAPs are open.
+ */
+static void test_tap_hub_pings_confined(void)
+{
+    g_autofree char *ifa = tap_test_ifname("sa");
+    g_autofree char *ifb = tap_test_ifname("sb");
+    g_autofree char *config = NULL, *ns_a = NULL, *ns_b = NULL, *stats = NULL;
+    g_autofree const char **args = host_args(NULL);
+    TestHost *h;
+
+    if (!test_need_root_net()) {
+        return;
+    }
+    config = g_strdup_printf("[netdev.a]\ntype = tap\nifname = %s\nqueues = 2\n"
+                             "[netdev.b]\ntype = tap\nifname = %s\nqueues = 2\n"
+                             "[hub.h]\nports = a, b\n", ifa, ifb);
+    h = test_host_start(config, NULL, args);
+    g_assert_nonnull(h);
+    assert_confined(h, 0);
+    ns_a = test_netns_create("sba");
+    ns_b = test_netns_create("sbb");
+    tap_test_move(ifa, ns_a, NULL, "10.98.0.1/24");
+    tap_test_move(ifb, ns_b, NULL, "10.98.0.2/24");
+    g_assert_cmpint(test_sh("ip netns exec %s ping -c 3 -i 0.2 -W 2 -q 10.98.0.2", ns_a), ==,
+                    0);
+    stats = test_host_ctl(h, "stats --json");
+    g_assert_nonnull(stats);
+    g_assert_cmpint(tap_test_stats(stats, "a", -1, "rx_frames"), >=, 4); /* ARP + 3 echoes */
+    g_assert_cmpint(tap_test_stats(stats, "b", -1, "tx_drops"), ==, 0);
+    assert_nothing_refused(h);
+    g_assert_cmpint(test_host_stop(h), ==, 0);
+    test_host_free(h);
+    test_netns_delete(ns_a);
+    test_netns_delete(ns_b);
+}
+
+/* A DHCP offer for @xid among the frames @guest gets within 4 s; its sender MAC in @mac. */
+static bool wait_dhcp_offer(int guest, uint32_t xid, uint8_t mac[6])
+{
+    uint8_t buf[2048];
+
+    for (int i = 0; i < 20; i++) {
+        ssize_t n = st_recv_dgram(guest, buf, sizeof(buf));
+        GfFrame f;
+
+        if (n > 0 && gf_parse(&f, buf, n) && f.sport == 67 && gf_dhcp_xid(&f) == xid &&
+            gf_dhcp_type(&f) == 2 && gf_dhcp_yiaddr(&f).s_addr == htonl(0x0a00020f)) {
+            memcpy(mac, f.src_mac, 6);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* True once @guest gets slirp's SYN to 10.0.2.15:22, or its ARP request for 10.0.2.15. */
+static bool wait_hostfwd_frame(int guest)
+{
+    uint8_t buf[2048];
+
+    for (int i = 0; i < 20; i++) {
+        ssize_t n = st_recv_dgram(guest, buf, sizeof(buf));
+        GfFrame f;
+
+        if (n > 0 && gf_parse(&f, buf, n) &&
+            ((f.ip_proto == IPPROTO_TCP && f.dport == 22 && (f.tcp_flags & GF_TCP_SYN)) ||
+             (f.arp_op == 1 && f.arp_tpa.s_addr == htonl(0x0a00020f)))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Fails if user-mode networking behind a hub, run as nobody under the filter, does not
+ * lease 10.0.2.15 by DHCP, does not connect a guest's TCP SYN to the host (slirp's
+ * socket, connect), or does not accept a host client on its hostfwd port (accept).
+ */
+static void test_user_nat_confined(void)
+{
+    static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x58 };
+    g_autofree char *dir = open_dir_new();
+    g_autofree char *d_path = g_build_filename(dir, "d-guest.sock", NULL);
+    g_autofree char *d_host = g_build_filename(dir, "d-host.sock", NULL);
+    g_autofree const char **args = host_args(NULL);
+    g_autofree char *config = NULL;
+    unsigned fwd_port = st_free_tcp_port(), host_port = 0;
+    int guest = guest_dgram(d_path), listener = st_tcp_listen(&host_port), conn, client;
+    GByteArray *frame;
+    GfTcp t = { .ip = gf_ip("10.0.2.15"), .peer_ip = gf_ip("10.0.2.2"), .port = 40000,
+                .snd_nxt = 1000 };
+    TestHost *h;
+
+    config = g_strdup_printf("[netdev.guest]\ntype = socket\nlocal = unix:%s\nremote = unix:%s\n"
+                             "[netdev.nat]\ntype = user\nnet = 10.0.2.0/24\n"
+                             "hostfwd = tcp:127.0.0.1:%u-:22\n"
+                             "[hub.lan]\nports = guest, nat\nconnect = deferred\n",
+                             d_host, d_path, fwd_port);
+    h = test_host_start(config, NULL, args);
+    g_assert_nonnull(h);
+    assert_confined(h, 0);
+    frame = gf_dhcp(mac, 0x5eed, 1, (struct in_addr){ 0 }, (struct in_addr){ 0 });
+    send_dgram(guest, d_host, frame->data, frame->len);
+    g_byte_array_unref(frame);
+    memcpy(t.mac, mac, 6);
+    g_assert_true(wait_dhcp_offer(guest, 0x5eed, t.peer_mac));
+    /* the guest connects out through the NAT: slirp opens a socket to 127.0.0.1 */
+    t.peer_port = (uint16_t)host_port;
+    frame = gf_tcp_segment(&t, GF_TCP_SYN, NULL, 0);
+    send_dgram(guest, d_host, frame->data, frame->len);
+    g_byte_array_unref(frame);
+    conn = st_accept(listener);
+    g_assert_cmpint(conn, >=, 0);
+    /* a host client on the hostfwd port: slirp accepts it and calls the guest */
+    client = st_tcp_connect(fwd_port);
+    g_assert_cmpint(client, >=, 0);
+    g_assert_true(wait_hostfwd_frame(guest));
+    assert_nothing_refused(h);
+    close(client);
+    close(conn);
+    close(listener);
+    close(guest);
+    g_assert_cmpint(test_host_stop(h), ==, 0);
+    test_host_free(h);
+    st_tmpdir_free(g_steal_pointer(&dir));
+}
+
+/*
+ * Fails if two confined hosts cannot hand a deferred socket hub over (the destination's
+ * incoming socket is reachable by the dropped source, and each trusts the other: root, or
+ * the --user uid), if the stream guest's connection does not move with it, or if the
+ * destination does not run confined afterwards.
+ */
+static void test_handover_between_confined_hosts(void)
+{
+    g_autofree char *dir = open_dir_new();
+    g_autofree char *config = socket_hub_config(dir, "deferred");
+    g_autofree char *s_path = g_build_filename(dir, "s.sock", NULL);
+    g_autofree char *d_path = g_build_filename(dir, "d-guest.sock", NULL);
+    g_autofree char *incoming = g_build_filename(dir, "incoming.sock", NULL);
+    g_autofree char *cmd = g_strdup_printf("migrate %s", incoming);
+    const char *in_args[] = { "--incoming", incoming, "--incoming-timeout", "20", NULL };
+    g_autofree const char **src_args = host_args(NULL);
+    g_autofree const char **dst_args = host_args(in_args);
+    g_autofree char *out = NULL;
+    int d = guest_dgram(d_path), s;
+    TestHost *src = test_host_start(config, NULL, src_args), *dst;
+
+    g_assert_nonnull(src);
+    s = st_unix_connect(s_path);
+    g_assert_cmpint(s, >=, 0);
+    assert_hub_forwards(s, d, dir, 20);
+    assert_confined(src, 0);
+    dst = test_host_spawn(config, NULL, dst_args, NULL);
+    g_assert_nonnull(dst);
+    for (int i = 0; i < 250 && !g_file_test(incoming, G_FILE_TEST_EXISTS); i++) {
+        g_usleep(20000);
+    }
+    out = test_host_ctl(src, cmd);
+    g_test_message("migrate: %s", out ? out : "(no answer)");
+    g_assert_nonnull(out);
+    g_assert_nonnull(strstr(out, "migrated: downtime"));
+    g_assert_cmpint(test_host_wait(src, 10000), ==, 0);
+    g_assert_true(test_host_wait_serving(dst, 10000));
+    assert_hub_forwards(s, d, dir, 30); /* the same stream connection, now on dst */
+    assert_confined(dst, 0);
+    assert_nothing_refused(src);
+    assert_nothing_refused(dst);
+    close(s);
+    close(d);
+    g_assert_cmpint(test_host_stop(dst), ==, 0);
+    test_host_free(dst);
+    test_host_free(src);
+    st_tmpdir_free(g_steal_pointer(&dir));
+}
+
+int main(int argc, char **argv)
+{
+    static const CapsCase tap_and_80 = { true, true, CAP_NET_ADMIN_BIT | CAP_NET_BIND_SERVICE_BIT,
+                                         "capabilities kept for deferred backends: "
+                                         "CAP_NET_BIND_SERVICE,CAP_NET_ADMIN" };
+    static const CapsCase only_80 = { false, true, CAP_NET_BIND_SERVICE_BIT,
+                                      "capabilities kept for deferred backends: "
+                                      "CAP_NET_BIND_SERVICE\n" };
+
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/sandbox/socket-hub-forwards-confined", test_socket_hub_forwards_confined);
+    g_test_add_data_func("/sandbox/caps-kept-for-deferred-tap-and-port-80", &tap_and_80,
+                         test_caps_kept_for_deferred_backends);
+    g_test_add_data_func("/sandbox/caps-kept-for-deferred-port-80", &only_80,
+                         test_caps_kept_for_deferred_backends);
+    g_test_add_func("/sandbox/forbidden-syscall-refused-host-lives",
+                    test_forbidden_syscall_refused_host_lives);
+    g_test_add_func("/sandbox/off-leaves-no-filter", test_sandbox_off_leaves_no_filter);
+    g_test_add_func("/sandbox/abi1-plugin-read-to-its-size", test_abi1_plugin_read_to_its_size);
+    g_test_add_func("/sandbox/tap-hub-pings-confined", test_tap_hub_pings_confined);
+    g_test_add_func("/sandbox/user-nat-confined", test_user_nat_confined);
+    g_test_add_func("/sandbox/handover-between-confined-hosts",
+                    test_handover_between_confined_hosts);
+    return g_test_run();
+}
