@@ -168,12 +168,11 @@ static char *plugin_dlerror(const char *load_name, const char *path)
         return g_strdup("unknown error");
     }
     if (g_str_has_prefix(e, load_name)) {
-        return g_strconcat(path, e + strlen(load_name),
-                           access("/proc/self/fd", X_OK) == 0
+        const char *hint = access("/proc/self/fd", X_OK) == 0
                                ? ""
-                               : " (plugins are loaded "
-                                 "through /proc/self/fd: is /proc mounted?)",
-                           NULL);
+                               : " (plugins are loaded through /proc/self/fd: is /proc mounted?)";
+
+        return g_strconcat(path, e + strlen(load_name), hint, NULL);
     }
     return g_strdup(e);
 }
@@ -197,8 +196,8 @@ static NetbePlugin *plugin_load_file(int dirfd, const char *name, const char *pa
     fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0 && errno == ELOOP) {
         refuse_symlink(dirfd, name, path, "plugin file",
-                       "copy the plugin file itself into "
-                       "the folder, or put the folder it is in on the plugin path",
+                       "copy the plugin file itself into the folder, or put the folder it is in "
+                       "on the plugin path",
                        errors);
         goto fail;
     }
@@ -261,9 +260,7 @@ static int plugin_dir_open(const char *dir, bool *missing, GPtrArray *errors)
         *missing = true;
     } else if (fd < 0 && lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
         refuse_symlink(AT_FDCWD, dir, dir, "plugin directory",
-                       "give the folder's real path "
-                       "on the plugin path",
-                       errors);
+                       "give the folder's real path on the plugin path", errors);
     } else if (fd < 0) {
         g_ptr_array_add(errors, g_strdup_printf("plugin directory %s: %s", dir, g_strerror(errno)));
     } else if (!check_trusted(fd, dir, "plugin directory", S_IFDIR, &st, errors)) {

@@ -65,8 +65,8 @@ static const unsigned long sandbox_ioctls[] = {
 static const char *const sandbox_sanitizer[] = {
     "ptrace", "wait4", "waitid", "prctl", "sched_getaffinity", "sched_yield", "getppid",
     "kill", "open", "readlink", "readlinkat", "pipe", "pipe2", "dup2", "dup3",
-    "sigaltstack", "nanosleep", "clock_nanosleep", "getdents64", "statx", "pread64",
-    "uname", "arch_prctl",
+    "sigaltstack", "nanosleep", "clock_nanosleep", "getdents", "getdents64", "stat", "lstat",
+    "statx", "pread64", "uname", "arch_prctl",
 };
 #endif
 

@@ -113,6 +113,28 @@ static void test_symlink_to_user_file_refused(void)
     test_plugin_dir_free(theirs);
 }
 
+/* Fails if a user's own plugin folder does not load for a netbe-host run as that user
+ * (owner == euid is as good as root), e.g. a build tree run without root. */
+static void test_own_folder_loads_for_its_user(void)
+{
+    const char *files[] = {"netbe-fixture.so", NULL};
+    char *dir = test_plugin_dir_new(files);
+    g_autofree char *path = g_build_filename(dir, "netbe-fixture.so", NULL);
+    g_autofree char *env = NULL, *out = NULL, *err = NULL;
+    uid_t nobody;
+
+    if (need_root_for_chown(&nobody)) {
+        g_assert_cmpint(chown(dir, nobody, -1), ==, 0);
+        g_assert_cmpint(chown(path, nobody, -1), ==, 0);
+        env = g_strdup_printf("NETBE_PLUGIN_PATH='%s' setpriv --reuid=nobody --regid=nogroup "
+                              "--clear-groups",
+                              dir);
+        g_assert_cmpint(list_plugins(env, test_env_path("NETBE_HOST"), &out, &err), ==, 0);
+        g_assert_true(g_str_has_prefix(out, "fixture "));
+    }
+    test_plugin_dir_free(dir);
+}
+
 /* Fails if a group-writable file or an other-writable folder loads through netbe-host, or
  * a good folder does not (real dlopen of the fixture). Runs as any user. */
 static void test_writable_refused_good_folder_loads(void)
@@ -192,6 +214,8 @@ int main(int argc, char **argv)
     g_test_add_func("/plugin-trust/file-owned-by-user-refused", test_file_owned_by_user_refused);
     g_test_add_func("/plugin-trust/symlink-to-user-file-refused",
                     test_symlink_to_user_file_refused);
+    g_test_add_func("/plugin-trust/own-folder-loads-for-its-user",
+                    test_own_folder_loads_for_its_user);
     g_test_add_func("/plugin-trust/writable-refused-good-folder-loads",
                     test_writable_refused_good_folder_loads);
     g_test_add_func("/plugin-trust/installed-host-ignores-build-tree",
