@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include "fuzz-mig.h"
 #include "fuzz-plugins.h"
+#include "mig-wire.h"
 #include "netbe/migrate.h"
 #include "netbe/netbe.h"
 
@@ -152,33 +153,6 @@ static unsigned make_fds(uint8_t spec, int *fds, GArray *mine)
     return n;
 }
 
-/* Send one chunk: @data with @nfds fds on the first byte. */
-static void send_chunk(int sock, const uint8_t *data, size_t len, const int *fds, unsigned nfds)
-{
-    union {
-        char buf[CMSG_SPACE(sizeof(int) * 8)];
-        struct cmsghdr align;
-    } u;
-    struct iovec iov = { (void *)data, len };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-    if (!len) {
-        return; /* fds cannot travel without a byte */
-    }
-    if (nfds) {
-        struct cmsghdr *c;
-
-        msg.msg_control = u.buf;
-        msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-        c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-        memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-    }
-    sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-}
-
 /* Open fds of this process. */
 static int count_fds(void)
 {
@@ -228,7 +202,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int fds[8];
         unsigned nfds = make_fds(spec, fds, mine);
 
-        send_chunk(src, data + off + 3, len, fds, nfds);
+        if (len) { /* fds cannot travel without a byte */
+            wire_send_with_fds(src, data + off + 3, len, fds, nfds);
+        }
         off += 3 + len;
     }
     shutdown(src, SHUT_WR);

@@ -51,6 +51,30 @@ bool wire_recv_header(int fd)
     return read_full(fd, h, sizeof(h)) && memcmp(h, "NETBEMIG", 8) == 0;
 }
 
+ssize_t wire_send_with_fds(int fd, const void *data, size_t len, const int *fds, unsigned nfds)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * WIRE_MAX_FDS)];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = { (void *)data, len };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+    g_assert_cmpuint(nfds, <=, WIRE_MAX_FDS);
+    if (nfds) {
+        struct cmsghdr *c;
+
+        msg.msg_control = u.buf;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+        c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+    }
+    return sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 bool wire_send_record(int fd, uint32_t type, NetbeMigWriter *w, int announced_fds,
                       size_t truncate_to)
 {
@@ -60,23 +84,7 @@ bool wire_send_record(int fd, uint32_t type, NetbeMigWriter *w, int announced_fd
     const int *fds = netbe_mig_writer_fds(w, &nfds);
     WireRecordHeader h = { GUINT32_TO_LE(type), GUINT32_TO_LE(len),
                            GUINT32_TO_LE(announced_fds < 0 ? nfds : (unsigned)announced_fds), 0 };
-    char cbuf[CMSG_SPACE(sizeof(int) * 16)];
-    struct iovec iov = { &h, sizeof(h) };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-    if (nfds) {
-        struct cmsghdr *c;
-
-        g_assert_cmpuint(nfds, <=, 16);
-        msg.msg_control = cbuf;
-        msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-        c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-        memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-    }
-    if (sendmsg(fd, &msg, MSG_NOSIGNAL) != sizeof(h)) {
+    if (wire_send_with_fds(fd, &h, sizeof(h), fds, nfds) != sizeof(h)) {
         return false;
     }
     len = MIN(len, truncate_to);

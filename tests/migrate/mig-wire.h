@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "netbe/migrate.h"
 
 enum { WIRE_HELLO = 1, WIRE_REPLY, WIRE_BACKEND, WIRE_COMMIT, WIRE_READY, WIRE_ERROR,
@@ -15,6 +16,12 @@ enum { WIRE_HELLO = 1, WIRE_REPLY, WIRE_BACKEND, WIRE_COMMIT, WIRE_READY, WIRE_E
  * Return: its fd; keep it open while the destination may still look at it. */
 int wire_put_lock(NetbeMigWriter *w);
 
+/* Most fds one wire_send_with_fds() carries. */
+#define WIRE_MAX_FDS 16
+
+/* One sendmsg() of @len bytes of @data with @nfds fds on them (MSG_DONTWAIT).
+ * Return: what sendmsg() returns. */
+ssize_t wire_send_with_fds(int fd, const void *data, size_t len, const int *fds, unsigned nfds);
 /* Send "NETBEMIG", @version, @compat. */
 bool wire_send_header(int fd, uint32_t version, uint32_t compat);
 /* Read the peer's header. */

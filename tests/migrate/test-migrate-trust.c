@@ -74,6 +74,23 @@ static int run_migrate(TestHost *src, const char *path, char **text)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* A source on two_port_config(@tag) with @src_args, then a destination on the same config
+ * with --incoming at *@incoming, run as @dst_user (NULL: as we are), waiting for it. */
+static void start_pair(const char *tag, const char *const *src_args, const char *dst_user,
+                       TestHost **src, TestHost **dst, char **incoming)
+{
+    g_autofree char *config = two_port_config(tag);
+    const char *dst_args[] = { "--incoming", NULL, NULL };
+
+    *src = test_host_start(config, NULL, src_args);
+    g_assert_nonnull(*src);
+    *incoming = g_strdup_printf("%s/in-%s.sock", tmp_dir, tag);
+    dst_args[1] = *incoming;
+    *dst = test_host_spawn(config, NULL, dst_args, dst_user);
+    g_assert_nonnull(*dst);
+    wait_for_path(*incoming);
+}
+
 /*
  * A destination run by nobody is refused by a root source before anything moves; the
  * refusal names its pid and uid; the source keeps serving and the destination ends
@@ -82,21 +99,14 @@ static int run_migrate(TestHost *src, const char *path, char **text)
  */
 static void test_source_refuses_destination_of_another_uid(void)
 {
-    g_autofree char *config = NULL, *incoming = NULL, *text = NULL, *status = NULL;
+    g_autofree char *incoming = NULL, *text = NULL, *status = NULL;
     g_autofree char *want = NULL, *dlog = NULL;
-    const char *dst_args[] = { "--incoming", NULL, NULL };
     TestHost *src, *dst;
 
     if (!need_root()) {
         return;
     }
-    config = two_port_config("r");
-    src = test_host_start(config, NULL, NULL);
-    g_assert_nonnull(src);
-    incoming = g_strdup_printf("%s/in-r.sock", tmp_dir);
-    dst_args[1] = incoming;
-    dst = test_host_spawn(config, NULL, dst_args, "nobody");
-    wait_for_path(incoming);
+    start_pair("r", NULL, "nobody", &src, &dst, &incoming);
     g_assert_cmpint(run_migrate(src, incoming, &text), ==, 1);
     g_test_message("%s", text);
     want = g_strdup_printf("pid %d runs as uid %u", (int)dst->pid, (unsigned)nobody_uid());
@@ -118,21 +128,14 @@ static void test_source_refuses_destination_of_another_uid(void)
  */
 static void test_allowed_uid_takes_over(void)
 {
-    g_autofree char *config = NULL, *incoming = NULL, *text = NULL, *status = NULL;
+    g_autofree char *incoming = NULL, *text = NULL, *status = NULL;
     const char *src_args[] = { "--handover-allow-uid", "nobody", NULL };
-    const char *dst_args[] = { "--incoming", NULL, NULL };
     TestHost *src, *dst;
 
     if (!need_root()) {
         return;
     }
-    config = two_port_config("a");
-    src = test_host_start(config, NULL, src_args);
-    g_assert_nonnull(src);
-    incoming = g_strdup_printf("%s/in-a.sock", tmp_dir);
-    dst_args[1] = incoming;
-    dst = test_host_spawn(config, NULL, dst_args, "nobody");
-    wait_for_path(incoming);
+    start_pair("a", src_args, "nobody", &src, &dst, &incoming);
     g_assert_cmpint(run_migrate(src, incoming, &text), ==, 0);
     g_test_message("%s", text);
     g_assert_nonnull(strstr(text, "migrated: downtime"));
@@ -176,22 +179,14 @@ static GPid connect_as_nobody(const char *path)
  */
 static void test_destination_refuses_source_of_another_uid(void)
 {
-    g_autofree char *config = NULL, *incoming = NULL, *text = NULL, *want = NULL;
-    g_autofree char *dlog = NULL;
-    const char *dst_args[] = { "--incoming", NULL, NULL };
+    g_autofree char *incoming = NULL, *text = NULL, *want = NULL, *dlog = NULL;
     TestHost *src, *dst;
     GPid intruder;
 
     if (!need_root()) {
         return;
     }
-    config = two_port_config("d");
-    src = test_host_start(config, NULL, NULL);
-    g_assert_nonnull(src);
-    incoming = g_strdup_printf("%s/in-d.sock", tmp_dir);
-    dst_args[1] = incoming;
-    dst = test_host_spawn(config, NULL, dst_args, NULL);
-    wait_for_path(incoming);
+    start_pair("d", NULL, NULL, &src, &dst, &incoming);
     g_assert_cmpint(chmod(incoming, 0666), ==, 0);
     intruder = connect_as_nobody(incoming);
     want = g_strdup_printf("refusing the source: pid %d runs as uid %u", (int)intruder,
