@@ -22,6 +22,7 @@ struct SeqPump {
     volatile guint sent;      /* frames tried: their numbers are 0..sent-1 */
     guint refused;            /* of those, refused by send() */
     uint8_t *seen;            /* per sequence number: times received */
+    uint32_t distinct;        /* sequence numbers received at least once */
     SeqPumpResult result;
     uint32_t highest;
     gint ready_rx;
@@ -86,7 +87,10 @@ static gpointer pump_receive(gpointer data)
     int quiet_ms = 0;
 
     g_atomic_int_set(&p->ready_rx, 1);
-    while (!g_atomic_int_get(&p->stop_receiving) || quiet_ms < 1000) {
+    /* after the stop: 1 s of quiet for late frames, 100 ms once every one came (long enough
+     * for a doubled frame to show) */
+    while (!g_atomic_int_get(&p->stop_receiving) ||
+           quiet_ms < (p->distinct >= p->sent ? 100 : 1000)) {
         struct pollfd pfd = { .fd = fd, .events = POLLIN };
         struct sockaddr_ll from;
         socklen_t flen = sizeof(from);
@@ -110,6 +114,8 @@ static gpointer pump_receive(gpointer data)
         p->result.received++;
         if (p->seen[seq]++) {
             p->result.duplicates++;
+        } else {
+            p->distinct++;
         }
         if (seq < p->highest) {
             p->result.out_of_order++;
