@@ -12,15 +12,47 @@
 
 /* Names of the capabilities, by number, as capabilities(7) spells them. */
 static const char *const priv_cap_names[] = {
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-    "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
 };
 
 char *priv_caps_text(uint64_t caps)
@@ -61,8 +93,8 @@ static unsigned priv_thread_count(void)
 /* Our permitted set, as a mask. */
 static bool priv_get_permitted(uint64_t *permitted)
 {
-    struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {{0}};
 
     if (syscall(SYS_capget, &hdr, data) < 0) {
         return false;
@@ -90,10 +122,10 @@ static const char *priv_limit_bounding(uint64_t keep)
 /* Effective and permitted: @keep; inheritable and ambient: empty. Return: step or NULL. */
 static const char *priv_set_caps(uint64_t keep)
 {
-    struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
     struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {
-        { .effective = (uint32_t)keep, .permitted = (uint32_t)keep },
-        { .effective = (uint32_t)(keep >> 32), .permitted = (uint32_t)(keep >> 32) },
+        {.effective = (uint32_t)keep, .permitted = (uint32_t)keep},
+        {.effective = (uint32_t)(keep >> 32), .permitted = (uint32_t)(keep >> 32)},
     };
 
     if (syscall(SYS_capset, &hdr, data) < 0) {
@@ -112,8 +144,10 @@ bool priv_drop(const PrivUser *u, uint64_t keep, GError **errp)
     uint64_t permitted = 0;
 
     if (threads > 1) {
-        g_set_error(errp, PRIV_ERROR, EBUSY, "--user %s: %u threads run already; capabilities "
-                    "are per thread and would stay with the others", u->name, threads);
+        g_set_error(errp, PRIV_ERROR, EBUSY,
+                    "--user %s: %u threads run already; capabilities "
+                    "are per thread and would stay with the others",
+                    u->name, threads);
         return false;
     }
     if (!priv_get_permitted(&permitted)) {
@@ -151,7 +185,8 @@ out:
         g_set_error(errp, PRIV_ERROR, errno, "--user %s: %s failed: %s%s", u->name, step,
                     g_strerror(errno),
                     errno == EPERM ? " (dropping privileges needs root, or CAP_SETUID, "
-                                     "CAP_SETGID and CAP_SETPCAP)" : "");
+                                     "CAP_SETGID and CAP_SETPCAP)"
+                                   : "");
         return false;
     }
     return true;

@@ -25,9 +25,9 @@
  */
 static const char *const sandbox_allowed[] = {
     /* memory, threads, signals (libc, GLib's main loop and worker thread) */
-    "brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "futex", "set_robust_list",
-    "rseq", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "restart_syscall", "exit",
-    "exit_group", "getrandom", "prlimit64",
+    "brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "futex", "set_robust_list", "rseq",
+    "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "restart_syscall", "exit", "exit_group",
+    "getrandom", "prlimit64",
     /* ids: the control socket and the handover compare SO_PEERCRED with them; an abort()
      * raises with tgkill */
     "getpid", "gettid", "tgkill", "getuid", "geteuid", "getgid", "getegid",
@@ -37,23 +37,24 @@ static const char *const sandbox_allowed[] = {
     "poll", "ppoll", "eventfd2",
     /* fds and files: logs, /etc/resolv.conf (slirp's DNS), /dev/net/tun (deferred TAPs),
      * /proc/self/fd/N, unix socket paths; memfd_create and flock for the handover */
-    "read", "write", "readv", "writev", "close", "fcntl", "lseek", "openat", "newfstatat",
-    "fstat", "unlink", "umask", "memfd_create", "flock",
+    "read", "write", "readv", "writev", "close", "fcntl", "lseek", "openat", "newfstatat", "fstat",
+    "unlink", "umask", "memfd_create", "flock",
     /* sockets: data path, reconnects, slirp's NAT and hostfwd (accept), the control socket,
      * the handover channel (SCM_RIGHTS, SO_PEERCRED) */
-    "connect", "accept", "accept4", "bind", "listen", "getsockname", "getpeername",
-    "getsockopt", "setsockopt", "sendto", "sendmsg", "recvfrom", "recvmsg", "shutdown",
+    "connect", "accept", "accept4", "bind", "listen", "getsockname", "getpeername", "getsockopt",
+    "setsockopt", "sendto", "sendmsg", "recvfrom", "recvmsg", "shutdown",
     /* socket, ioctl, clone, clone3 and prctl are argument-checked: sandbox_add_arg_rules() */
 };
 
 /* Socket families netbe uses: unix (control, handover, socket netdevs), IPv4, IPv6. */
-static const int sandbox_socket_families[] = { AF_UNIX, AF_INET, AF_INET6 };
+static const int sandbox_socket_families[] = {AF_UNIX, AF_INET, AF_INET6};
 
 /* ioctl requests: TAP setup, offloads, queues (tap plugin); FIONREAD and FIONBIO. */
 static const unsigned long sandbox_ioctls[] = {
-    TUNSETIFF, TUNGETIFF, TUNGETFEATURES, TUNSETOFFLOAD, TUNSETVNETHDRSZ, TUNGETVNETHDRSZ,
-    TUNSETQUEUE, TUNSETSNDBUF, TUNGETSNDBUF, TUNSETVNETLE, TUNSETVNETBE, TUNGETVNETLE,
-    TUNGETVNETBE, SIOCGIFFLAGS, SIOCGIFINDEX, SIOCGIFMTU, FIONREAD, FIONBIO, TCGETS,
+    TUNSETIFF,       TUNGETIFF,    TUNGETFEATURES, TUNSETOFFLOAD, TUNSETVNETHDRSZ,
+    TUNGETVNETHDRSZ, TUNSETQUEUE,  TUNSETSNDBUF,   TUNGETSNDBUF,  TUNSETVNETLE,
+    TUNSETVNETBE,    TUNGETVNETLE, TUNGETVNETBE,   SIOCGIFFLAGS,  SIOCGIFINDEX,
+    SIOCGIFMTU,      FIONREAD,     FIONBIO,        TCGETS,
 };
 
 /* Threads only (GLib's worker): a clone that makes a process is refused. */
@@ -63,10 +64,32 @@ static const unsigned long sandbox_ioctls[] = {
 /* LeakSanitizer at exit: a tracer task (clone without CLONE_THREAD) that ptraces every
  * thread and waits for it; the sanitizers' reports may read /proc/self/maps. */
 static const char *const sandbox_sanitizer[] = {
-    "ptrace", "wait4", "waitid", "prctl", "sched_getaffinity", "sched_yield", "getppid",
-    "kill", "open", "readlink", "readlinkat", "pipe", "pipe2", "dup2", "dup3",
-    "sigaltstack", "nanosleep", "clock_nanosleep", "getdents", "getdents64", "stat", "lstat",
-    "statx", "pread64", "uname", "arch_prctl",
+    "ptrace",
+    "wait4",
+    "waitid",
+    "prctl",
+    "sched_getaffinity",
+    "sched_yield",
+    "getppid",
+    "kill",
+    "open",
+    "readlink",
+    "readlinkat",
+    "pipe",
+    "pipe2",
+    "dup2",
+    "dup3",
+    "sigaltstack",
+    "nanosleep",
+    "clock_nanosleep",
+    "getdents",
+    "getdents64",
+    "stat",
+    "lstat",
+    "statx",
+    "pread64",
+    "uname",
+    "arch_prctl",
 };
 #endif
 
@@ -101,7 +124,8 @@ static void sandbox_sigsys(int sig, siginfo_t *si, void *uc_void)
 #endif
     if (nr >= SANDBOX_MAX_NR ||
         !(__atomic_fetch_or(&sandbox_reported[nr / (8 * sizeof(unsigned long))], bit,
-                            __ATOMIC_RELAXED) & bit)) {
+                            __ATOMIC_RELAXED) &
+          bit)) {
         num[n] = '\0';
         do {
             num[--n] = (char)('0' + nr % 10);
@@ -109,12 +133,13 @@ static void sandbox_sigsys(int sig, siginfo_t *si, void *uc_void)
         } while (nr && n);
         sandbox_put(buf, sizeof(buf), &off, "netbe-host: sandbox: refused syscall ");
         nr = (unsigned)si->si_syscall;
-        sandbox_put(buf, sizeof(buf), &off, nr < SANDBOX_MAX_NR && sandbox_names[nr]
-                                                ? sandbox_names[nr] : "?");
+        sandbox_put(buf, sizeof(buf), &off,
+                    nr < SANDBOX_MAX_NR && sandbox_names[nr] ? sandbox_names[nr] : "?");
         sandbox_put(buf, sizeof(buf), &off, " (");
         sandbox_put(buf, sizeof(buf), &off, num + n);
-        sandbox_put(buf, sizeof(buf), &off, ") with EPERM; if netbe or a plugin needs it, "
-                                            "report it (--sandbox=off to confirm)\n");
+        sandbox_put(buf, sizeof(buf), &off,
+                    ") with EPERM; if netbe or a plugin needs it, "
+                    "report it (--sandbox=off to confirm)\n");
         if (write(STDERR_FILENO, buf, off) < 0) {
             /* nowhere else to say it */
         }
@@ -125,7 +150,7 @@ static void sandbox_sigsys(int sig, siginfo_t *si, void *uc_void)
 /* Resolve every syscall name once, and catch SIGSYS. */
 static bool sandbox_prepare_trap(GError **errp)
 {
-    struct sigaction sa = { .sa_sigaction = sandbox_sigsys, .sa_flags = SA_SIGINFO };
+    struct sigaction sa = {.sa_sigaction = sandbox_sigsys, .sa_flags = SA_SIGINFO};
 
     for (int nr = 0; nr < SANDBOX_MAX_NR; nr++) {
         if (!sandbox_names[nr]) {
@@ -150,7 +175,8 @@ static bool sandbox_allow_name(scmp_filter_ctx ctx, const char *name, bool must_
 
     if (nr == __NR_SCMP_ERROR) {
         if (must_exist) {
-            g_set_error(errp, SANDBOX_ERROR, EINVAL, "sandbox: a plugin asks for syscall "
+            g_set_error(errp, SANDBOX_ERROR, EINVAL,
+                        "sandbox: a plugin asks for syscall "
                         "'%s', which libseccomp %u.%u does not know on this architecture",
                         name, seccomp_version()->major, seccomp_version()->minor);
         }
@@ -176,9 +202,9 @@ static bool sandbox_add_arg_rules(scmp_filter_ctx ctx, GError **errp)
     }
     /* the kernel takes the request as 32 bits: compare those, whatever the caller's type */
     for (size_t i = 0; rc == 0 && i < G_N_ELEMENTS(sandbox_ioctls); i++) {
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu,
-                                      (scmp_datum_t)(uint32_t)sandbox_ioctls[i]));
+        rc = seccomp_rule_add(
+            ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+            SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, (scmp_datum_t)(uint32_t)sandbox_ioctls[i]));
     }
     /* GLib names its worker thread when it starts, which may be after the filter is on */
     if (rc == 0) {
@@ -191,9 +217,9 @@ static bool sandbox_add_arg_rules(scmp_filter_ctx ctx, GError **errp)
     }
 #else
     if (rc == 0) {
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-                              SCMP_A0(SCMP_CMP_MASKED_EQ, SANDBOX_THREAD_FLAGS,
-                                      SANDBOX_THREAD_FLAGS));
+        rc = seccomp_rule_add(
+            ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+            SCMP_A0(SCMP_CMP_MASKED_EQ, SANDBOX_THREAD_FLAGS, SANDBOX_THREAD_FLAGS));
     }
 #endif
     /* clone3 passes its flags in memory, out of the filter's sight: ENOSYS makes glibc
@@ -239,8 +265,7 @@ bool sandbox_install(const char *const *extra, GError **errp)
     }
     if (!sandbox_allow_list(ctx, sandbox_allowed, G_N_ELEMENTS(sandbox_allowed), false, errp) ||
 #ifdef NETBE_SANITIZED
-        !sandbox_allow_list(ctx, sandbox_sanitizer, G_N_ELEMENTS(sandbox_sanitizer), false,
-                            errp) ||
+        !sandbox_allow_list(ctx, sandbox_sanitizer, G_N_ELEMENTS(sandbox_sanitizer), false, errp) ||
 #endif
         !sandbox_allow_list(ctx, extra, 0, true, errp) || !sandbox_add_arg_rules(ctx, errp)) {
         goto out;

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -23,6 +24,35 @@
 #define CAP_NET_BIND_SERVICE_BIT CAP_BIT(10)
 #define CAP_NET_ADMIN_BIT CAP_BIT(12)
 #define FRAME_LEN 60
+
+/* Hosts alive now. One that dropped to nobody no longer dies with the test (the credential
+ * change cleared its parent-death signal), so a failed assertion kills them here. */
+static GPid live_hosts[4];
+
+static void kill_hosts_on_abort(int sig)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(live_hosts); i++) {
+        if (live_hosts[i] > 0) {
+            kill(live_hosts[i], SIGKILL);
+        }
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Remember @h (or forget slot @slot with NULL). Return: @h. */
+static TestHost *track(unsigned slot, TestHost *h)
+{
+    live_hosts[slot] = h ? h->pid : 0;
+    return h;
+}
+
+/* Forget slot @slot and free @h. */
+static void host_free(unsigned slot, TestHost *h)
+{
+    track(slot, NULL);
+    test_host_free(h);
+}
 
 /* True when the tests run as root: then every host drops to nobody with --user. */
 static bool as_root(void)
@@ -109,10 +139,10 @@ static void assert_confined(TestHost *h, uint64_t caps)
     assert_seccomp_every_thread(h->pid, "2");
     if (as_root()) {
         struct passwd *pw = getpwnam("nobody");
-        g_autofree char *uids = g_strdup_printf("%u\t%u\t%u\t%u", pw->pw_uid, pw->pw_uid,
-                                                pw->pw_uid, pw->pw_uid);
-        g_autofree char *gids = g_strdup_printf("%u\t%u\t%u\t%u", pw->pw_gid, pw->pw_gid,
-                                                pw->pw_gid, pw->pw_gid);
+        g_autofree char *uids =
+            g_strdup_printf("%u\t%u\t%u\t%u", pw->pw_uid, pw->pw_uid, pw->pw_uid, pw->pw_uid);
+        g_autofree char *gids =
+            g_strdup_printf("%u\t%u\t%u\t%u", pw->pw_gid, pw->pw_gid, pw->pw_gid, pw->pw_gid);
         g_autofree char *uid = proc_value(h->pid, "status", "Uid");
         g_autofree char *gid = proc_value(h->pid, "status", "Gid");
         g_autofree char *groups = proc_value(h->pid, "status", "Groups");
@@ -173,7 +203,7 @@ static int guest_dgram(const char *path)
 
 static void send_dgram(int fd, const char *path, const void *buf, size_t len)
 {
-    struct sockaddr_un to = { .sun_family = AF_UNIX };
+    struct sockaddr_un to = {.sun_family = AF_UNIX};
 
     g_strlcpy(to.sun_path, path, sizeof(to.sun_path));
     g_assert_cmpint(sendto(fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to)), ==, len);
@@ -194,7 +224,8 @@ static char *socket_hub_config(const char *dir, const char *mode)
                            "[netdev.s]\ntype = socket\nlisten = unix:%s/s.sock\n"
                            "[netdev.d]\ntype = socket\nlocal = unix:%s/d-host.sock\n"
                            "remote = unix:%s/d-guest.sock\n"
-                           "[hub.lan]\nports = s, d\nconnect = %s\n", dir, dir, dir, mode);
+                           "[hub.lan]\nports = s, d\nconnect = %s\n",
+                           dir, dir, dir, mode);
 }
 
 /* Frames both ways between the stream guest @s and the datagram guest @d. */
@@ -227,7 +258,7 @@ static void test_socket_hub_forwards_confined(void)
     g_autofree const char **args = host_args(NULL);
     g_autofree char *log = NULL;
     int d = guest_dgram(d_path);
-    TestHost *h = test_host_start(config, NULL, args);
+    TestHost *h = track(0, test_host_start(config, NULL, args));
     int s;
 
     g_assert_nonnull(h);
@@ -241,31 +272,31 @@ static void test_socket_hub_forwards_confined(void)
     close(s);
     close(d);
     g_assert_cmpint(test_host_stop(h), ==, 0);
-    test_host_free(h);
+    host_free(0, h);
     st_tmpdir_free(g_steal_pointer(&dir));
 }
 
 typedef struct CapsCase {
-    bool tap_device;     /* a deferred device on a TAP opened by ifname */
-    bool port80_device;  /* a deferred device on a socket listening on port 80 */
-    uint64_t caps;       /* what must be kept */
-    const char *names;   /* and what the log says */
+    const char *backends; /* netdevs and deferred devices added to a running socket hub */
+    uint64_t caps;        /* what must be kept */
+    const char *names;    /* and what the log says */
 } CapsCase;
 
 /*
  * Fails if the host does not keep exactly the capabilities its not-yet-connected backends
  * need (CAP_NET_ADMIN for a TAP it will open by name, CAP_NET_BIND_SERVICE for a listen on
- * port 80) in its effective, permitted and bounding sets, or keeps others. Opens nothing:
- * the devices are deferred and netbe-host has no VMM to start them.
+ * port 80, nothing for a TAP whose fd is passed in) in its effective, permitted and
+ * bounding sets, or keeps others. Opens nothing: the devices are deferred and netbe-host
+ * has no VMM to start them.
  */
 static void test_caps_kept_for_deferred_backends(gconstpointer data)
 {
     const CapsCase *c = data;
     g_autofree char *dir = open_dir_new();
     g_autofree char *ifname = tap_test_ifname("c");
-    g_autoptr(GString) config = g_string_new(NULL);
+    g_autofree char *backends = NULL, *config = NULL, *log = NULL;
     g_autofree const char **args = host_args(NULL);
-    g_autofree char *log = NULL;
+    g_auto(GStrv) parts = NULL;
     TestHost *h;
 
     if (!as_root()) {
@@ -273,26 +304,58 @@ static void test_caps_kept_for_deferred_backends(gconstpointer data)
         st_tmpdir_free(g_steal_pointer(&dir));
         return;
     }
-    g_string_append_printf(config, "[netdev.s]\ntype = socket\nlisten = unix:%s/s.sock\n"
-                           "[hub.lan]\nports = s\n", dir);
-    if (c->tap_device) {
-        g_string_append_printf(config, "[netdev.t]\ntype = tap\nifname = %s\n"
-                               "[device.nic0]\nmodel = virtio-net\nnetdev = t\n"
-                               "connect = deferred\n", ifname);
-    }
-    if (c->port80_device) {
-        g_string_append(config, "[netdev.p]\ntype = socket\nlisten = 127.0.0.1:80\n"
-                        "[device.nic1]\nmodel = virtio-net\nnetdev = p\nconnect = deferred\n");
-    }
-    h = test_host_start(config->str, NULL, args);
+    parts = g_strsplit(c->backends, "@IFNAME@", -1);
+    backends = g_strjoinv(ifname, parts);
+    config = g_strdup_printf("[netdev.s]\ntype = socket\nlisten = unix:%s/s.sock\n"
+                             "[hub.lan]\nports = s\n%s",
+                             dir, backends);
+    h = track(0, test_host_start(config, NULL, args));
     g_assert_nonnull(h);
     assert_confined(h, c->caps);
     log = host_log(h);
     g_assert_nonnull(strstr(log, c->names));
     g_assert_cmpint(test_host_stop(h), ==, 0);
-    test_host_free(h);
+    host_free(0, h);
     /* deferred and never started: no TAP was created */
     g_assert_cmpint(test_sh("ip link show %s >/dev/null 2>&1", ifname), !=, 0);
+    st_tmpdir_free(g_steal_pointer(&dir));
+}
+
+/*
+ * Fails if --user is taken without the privilege to switch users (the host must refuse to
+ * run rather than run as itself), or an unknown user is not refused by name.
+ */
+static void test_user_refused_without_privilege_or_user(void)
+{
+    g_autofree char *dir = open_dir_new();
+    g_autofree char *config = socket_hub_config(dir, "immediate");
+    g_autofree char *ini = g_build_filename(dir, "hub.ini", NULL);
+    g_autofree char *out = NULL;
+    g_autofree char *cmd = NULL;
+
+    g_assert_true(g_file_set_contents(ini, config, -1, NULL));
+    g_assert_cmpint(chmod(ini, 0644), ==, 0);
+    out = test_sh_output("'%s' -c '%s' --user no-such-user-here 2>&1; echo \"exit $?\"",
+                         test_env_path("NETBE_HOST"), ini);
+    g_assert_nonnull(out);
+    g_test_message("%s", out);
+    g_assert_nonnull(strstr(out, "--user: no user 'no-such-user-here'"));
+    g_assert_nonnull(strstr(out, "exit 2"));
+    if (as_root()) {
+        g_free(out);
+        g_assert_cmpint(chmod(dir, 0777), ==, 0); /* nobody binds its socket there */
+        /* nobody asking to become daemon: the switch is refused, the host exits */
+        out = test_sh_output("setpriv --reuid=nobody --regid=$(id -g nobody) --clear-groups "
+                             "'%s' -c '%s' --user daemon 2>&1; echo \"exit $?\"",
+                             test_env_path("NETBE_HOST"), ini);
+        g_assert_nonnull(out);
+        g_test_message("%s", out);
+        g_assert_nonnull(strstr(out, "--user daemon: "));
+        g_assert_nonnull(strstr(out, "failed: Operation not permitted (dropping privileges "
+                                     "needs root"));
+        g_assert_nonnull(strstr(out, "exit 1"));
+        g_assert_null(strstr(out, "serving"));
+    }
     st_tmpdir_free(g_steal_pointer(&dir));
 }
 
@@ -303,7 +366,8 @@ static char *probe_config(const char *dir, const char *flog, const char *fixture
     return g_strdup_printf("[netdev.f]\ntype = %s\nlog = %s\nprobe_syscalls = on\n"
                            "[netdev.d]\ntype = socket\nlocal = unix:%s/d-host.sock\n"
                            "remote = unix:%s/d-guest.sock\n"
-                           "[hub.lan]\nports = f, d\n", fixture_type, flog, dir, dir);
+                           "[hub.lan]\nports = f, d\n",
+                           fixture_type, flog, dir, dir);
 }
 
 /* Start a host on probe_config() with @more arguments. */
@@ -311,9 +375,8 @@ static TestHost *probe_host(const char *dir, const char *plugins, const char *fi
                             const char *flog, const char *const *more)
 {
     g_autofree char *config = probe_config(dir, flog, fixture_type);
-    g_autofree char *path = g_strdup_printf("%s:%s", test_env_path("NETBE_PLUGIN_PATH"),
-                                            plugins);
-    const char *with_path[8] = { "--plugin-path", path };
+    g_autofree char *path = g_strdup_printf("%s:%s", test_env_path("NETBE_PLUGIN_PATH"), plugins);
+    const char *with_path[8] = {"--plugin-path", path};
     g_autofree const char **args = NULL;
 
     for (int i = 0; more && more[i]; i++) {
@@ -322,7 +385,7 @@ static TestHost *probe_host(const char *dir, const char *plugins, const char *fi
     args = host_args(with_path);
     g_assert_true(g_file_set_contents(flog, "", 0, NULL));
     g_assert_cmpint(chmod(flog, 0666), ==, 0);
-    return test_host_start(config, NULL, args);
+    return track(0, test_host_start(config, NULL, args));
 }
 
 /* The fixture's stats line "tx_frames" for netdev f, from stats --json. */
@@ -342,7 +405,7 @@ static int64_t fixture_tx_frames(TestHost *h)
  */
 static void test_forbidden_syscall_refused_host_lives(void)
 {
-    const char *files[] = { "netbe-fixture.so", NULL };
+    const char *files[] = {"netbe-fixture.so", NULL};
     g_autofree char *plugins = test_plugin_dir_new(files);
     g_autofree char *dir = open_dir_new();
     g_autofree char *flog = g_build_filename(dir, "fixture.log", NULL);
@@ -360,10 +423,10 @@ static void test_forbidden_syscall_refused_host_lives(void)
     g_assert_true(wait_file_has(flog, "probe getpriority"));
     g_assert_true(g_file_get_contents(flog, &calls, NULL, NULL));
     g_test_message("fixture log:\n%s", calls);
-    g_assert_nonnull(strstr(calls, "probe getcpu rc=-1 errno=1\n"));        /* EPERM */
+    g_assert_nonnull(strstr(calls, "probe getcpu rc=-1 errno=1\n")); /* EPERM */
     p = strstr(calls, "probe getpriority rc=");
     g_assert_nonnull(p);
-    g_assert_cmpint(atoi(p + strlen("probe getpriority rc=")), >=, 1);       /* 20 - nice */
+    g_assert_cmpint(atoi(p + strlen("probe getpriority rc=")), >=, 1); /* 20 - nice */
     g_assert_nonnull(strstr(p, "errno=0\n"));
     g_assert_true(wait_file_has(h->log, "refused syscall getcpu"));
     log = host_log(h);
@@ -379,7 +442,7 @@ static void test_forbidden_syscall_refused_host_lives(void)
     assert_confined(h, 0);
     close(d);
     g_assert_cmpint(test_host_stop(h), ==, 0);
-    test_host_free(h);
+    host_free(0, h);
     test_plugin_dir_free(g_steal_pointer(&plugins));
     st_tmpdir_free(g_steal_pointer(&dir));
 }
@@ -390,8 +453,8 @@ static void test_forbidden_syscall_refused_host_lives(void)
  */
 static void test_sandbox_off_leaves_no_filter(void)
 {
-    const char *files[] = { "netbe-fixture.so", NULL };
-    const char *off[] = { "--sandbox=off", NULL };
+    const char *files[] = {"netbe-fixture.so", NULL};
+    const char *off[] = {"--sandbox=off", NULL};
     g_autofree char *plugins = test_plugin_dir_new(files);
     g_autofree char *dir = open_dir_new();
     g_autofree char *flog = g_build_filename(dir, "fixture.log", NULL);
@@ -414,7 +477,7 @@ static void test_sandbox_off_leaves_no_filter(void)
     g_assert_null(strstr(log, "refused syscall"));
     close(d);
     g_assert_cmpint(test_host_stop(h), ==, 0);
-    test_host_free(h);
+    host_free(0, h);
     test_plugin_dir_free(g_steal_pointer(&plugins));
     st_tmpdir_free(g_steal_pointer(&dir));
 }
@@ -426,7 +489,7 @@ static void test_sandbox_off_leaves_no_filter(void)
  */
 static void test_abi1_plugin_read_to_its_size(void)
 {
-    const char *files[] = { "netbe-fixture-abi1.so", NULL };
+    const char *files[] = {"netbe-fixture-abi1.so", NULL};
     g_autofree char *plugins = test_plugin_dir_new(files);
     g_autofree char *dir = open_dir_new();
     g_autofree char *flog = g_build_filename(dir, "fixture.log", NULL);
@@ -442,7 +505,7 @@ static void test_abi1_plugin_read_to_its_size(void)
     assert_confined(h, 0);
     close(d);
     g_assert_cmpint(test_host_stop(h), ==, 0);
-    test_host_free(h);
+    host_free(0, h);
     test_plugin_dir_free(g_steal_pointer(&plugins));
     st_tmpdir_free(g_steal_pointer(&dir));
 }
@@ -465,23 +528,23 @@ static void test_tap_hub_pings_confined(void)
     }
     config = g_strdup_printf("[netdev.a]\ntype = tap\nifname = %s\nqueues = 2\n"
                              "[netdev.b]\ntype = tap\nifname = %s\nqueues = 2\n"
-                             "[hub.h]\nports = a, b\n", ifa, ifb);
-    h = test_host_start(config, NULL, args);
+                             "[hub.h]\nports = a, b\n",
+                             ifa, ifb);
+    h = track(0, test_host_start(config, NULL, args));
     g_assert_nonnull(h);
     assert_confined(h, 0);
     ns_a = test_netns_create("sba");
     ns_b = test_netns_create("sbb");
     tap_test_move(ifa, ns_a, NULL, "10.98.0.1/24");
     tap_test_move(ifb, ns_b, NULL, "10.98.0.2/24");
-    g_assert_cmpint(test_sh("ip netns exec %s ping -c 3 -i 0.2 -W 2 -q 10.98.0.2", ns_a), ==,
-                    0);
+    g_assert_cmpint(test_sh("ip netns exec %s ping -c 3 -i 0.2 -W 2 -q 10.98.0.2", ns_a), ==, 0);
     stats = test_host_ctl(h, "stats --json");
     g_assert_nonnull(stats);
     g_assert_cmpint(tap_test_stats(stats, "a", -1, "rx_frames"), >=, 4); /* ARP + 3 echoes */
     g_assert_cmpint(tap_test_stats(stats, "b", -1, "tx_drops"), ==, 0);
     assert_nothing_refused(h);
     g_assert_cmpint(test_host_stop(h), ==, 0);
-    test_host_free(h);
+    host_free(0, h);
     test_netns_delete(ns_a);
     test_netns_delete(ns_b);
 }
@@ -522,14 +585,25 @@ static bool wait_hostfwd_frame(int guest)
     return false;
 }
 
+/* A DNS query for "example.test" A, from the guest to slirp's resolver 10.0.2.3. */
+static GByteArray *dns_query(const GfTcp *t)
+{
+    static const uint8_t q[] = {0x12, 0x34, 0x01, 0x00, 0,   1,   0,   0,   0,   0,
+                                0,    0,    7,    'e',  'x', 'a', 'm', 'p', 'l', 'e',
+                                4,    't',  'e',  's',  't', 0,   0,   1,   0,   1};
+
+    return gf_udp(t->mac, t->peer_mac, t->ip, 40053, gf_ip("10.0.2.3"), 53, q, sizeof(q));
+}
+
 /*
  * Fails if user-mode networking behind a hub, run as nobody under the filter, does not
  * lease 10.0.2.15 by DHCP, does not connect a guest's TCP SYN to the host (slirp's
- * socket, connect), or does not accept a host client on its hostfwd port (accept).
+ * socket, connect), or does not accept a host client on its hostfwd port (accept), or if
+ * a DNS query (slirp reads the host's resolv.conf and forwards it) meets a refused syscall.
  */
 static void test_user_nat_confined(void)
 {
-    static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x58 };
+    static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x58};
     g_autofree char *dir = open_dir_new();
     g_autofree char *d_path = g_build_filename(dir, "d-guest.sock", NULL);
     g_autofree char *d_host = g_build_filename(dir, "d-host.sock", NULL);
@@ -538,8 +612,8 @@ static void test_user_nat_confined(void)
     unsigned fwd_port = st_free_tcp_port(), host_port = 0;
     int guest = guest_dgram(d_path), listener = st_tcp_listen(&host_port), conn, client;
     GByteArray *frame;
-    GfTcp t = { .ip = gf_ip("10.0.2.15"), .peer_ip = gf_ip("10.0.2.2"), .port = 40000,
-                .snd_nxt = 1000 };
+    GfTcp t = {
+        .ip = gf_ip("10.0.2.15"), .peer_ip = gf_ip("10.0.2.2"), .port = 40000, .snd_nxt = 1000};
     TestHost *h;
 
     config = g_strdup_printf("[netdev.guest]\ntype = socket\nlocal = unix:%s\nremote = unix:%s\n"
@@ -547,10 +621,10 @@ static void test_user_nat_confined(void)
                              "hostfwd = tcp:127.0.0.1:%u-:22\n"
                              "[hub.lan]\nports = guest, nat\nconnect = deferred\n",
                              d_host, d_path, fwd_port);
-    h = test_host_start(config, NULL, args);
+    h = track(0, test_host_start(config, NULL, args));
     g_assert_nonnull(h);
     assert_confined(h, 0);
-    frame = gf_dhcp(mac, 0x5eed, 1, (struct in_addr){ 0 }, (struct in_addr){ 0 });
+    frame = gf_dhcp(mac, 0x5eed, 1, (struct in_addr){0}, (struct in_addr){0});
     send_dgram(guest, d_host, frame->data, frame->len);
     g_byte_array_unref(frame);
     memcpy(t.mac, mac, 6);
@@ -566,13 +640,17 @@ static void test_user_nat_confined(void)
     client = st_tcp_connect(fwd_port);
     g_assert_cmpint(client, >=, 0);
     g_assert_true(wait_hostfwd_frame(guest));
+    frame = dns_query(&t);
+    send_dgram(guest, d_host, frame->data, frame->len);
+    g_byte_array_unref(frame);
+    g_usleep(300 * 1000);
     assert_nothing_refused(h);
     close(client);
     close(conn);
     close(listener);
     close(guest);
     g_assert_cmpint(test_host_stop(h), ==, 0);
-    test_host_free(h);
+    host_free(0, h);
     st_tmpdir_free(g_steal_pointer(&dir));
 }
 
@@ -590,19 +668,19 @@ static void test_handover_between_confined_hosts(void)
     g_autofree char *d_path = g_build_filename(dir, "d-guest.sock", NULL);
     g_autofree char *incoming = g_build_filename(dir, "incoming.sock", NULL);
     g_autofree char *cmd = g_strdup_printf("migrate %s", incoming);
-    const char *in_args[] = { "--incoming", incoming, "--incoming-timeout", "20", NULL };
+    const char *in_args[] = {"--incoming", incoming, "--incoming-timeout", "20", NULL};
     g_autofree const char **src_args = host_args(NULL);
     g_autofree const char **dst_args = host_args(in_args);
     g_autofree char *out = NULL;
     int d = guest_dgram(d_path), s;
-    TestHost *src = test_host_start(config, NULL, src_args), *dst;
+    TestHost *src = track(0, test_host_start(config, NULL, src_args)), *dst;
 
     g_assert_nonnull(src);
     s = st_unix_connect(s_path);
     g_assert_cmpint(s, >=, 0);
     assert_hub_forwards(s, d, dir, 20);
     assert_confined(src, 0);
-    dst = test_host_spawn(config, NULL, dst_args, NULL);
+    dst = track(1, test_host_spawn(config, NULL, dst_args, NULL));
     g_assert_nonnull(dst);
     for (int i = 0; i < 250 && !g_file_test(incoming, G_FILE_TEST_EXISTS); i++) {
         g_usleep(20000);
@@ -620,26 +698,41 @@ static void test_handover_between_confined_hosts(void)
     close(s);
     close(d);
     g_assert_cmpint(test_host_stop(dst), ==, 0);
-    test_host_free(dst);
-    test_host_free(src);
+    host_free(1, dst);
+    host_free(0, src);
     st_tmpdir_free(g_steal_pointer(&dir));
 }
 
 int main(int argc, char **argv)
 {
-    static const CapsCase tap_and_80 = { true, true, CAP_NET_ADMIN_BIT | CAP_NET_BIND_SERVICE_BIT,
-                                         "capabilities kept for deferred backends: "
-                                         "CAP_NET_BIND_SERVICE,CAP_NET_ADMIN" };
-    static const CapsCase only_80 = { false, true, CAP_NET_BIND_SERVICE_BIT,
-                                      "capabilities kept for deferred backends: "
-                                      "CAP_NET_BIND_SERVICE\n" };
+#define TAP_BY_NAME                                                                                \
+    "[netdev.t]\ntype = tap\nifname = @IFNAME@\n"                                                  \
+    "[device.nic0]\nmodel = virtio-net\nnetdev = t\nconnect = deferred\n"
+#define TAP_BY_FD                                                                                  \
+    "[netdev.t]\ntype = tap\nfd = 3\n"                                                             \
+    "[device.nic0]\nmodel = virtio-net\nnetdev = t\nconnect = deferred\n"
+#define PORT_80                                                                                    \
+    "[netdev.p]\ntype = socket\nlisten = 127.0.0.1:80\n"                                           \
+    "[device.nic1]\nmodel = virtio-net\nnetdev = p\nconnect = deferred\n"
+#define KEPT "capabilities kept for deferred backends: "
+    static const CapsCase tap_and_80 = {TAP_BY_NAME PORT_80,
+                                        CAP_NET_ADMIN_BIT | CAP_NET_BIND_SERVICE_BIT,
+                                        KEPT "CAP_NET_BIND_SERVICE,CAP_NET_ADMIN\n"};
+    static const CapsCase only_80 = {PORT_80, CAP_NET_BIND_SERVICE_BIT,
+                                     KEPT "CAP_NET_BIND_SERVICE\n"};
+    static const CapsCase tap_fd = {TAP_BY_FD, 0, KEPT "none\n"};
 
     g_test_init(&argc, &argv, NULL);
+    signal(SIGABRT, kill_hosts_on_abort);
     g_test_add_func("/sandbox/socket-hub-forwards-confined", test_socket_hub_forwards_confined);
     g_test_add_data_func("/sandbox/caps-kept-for-deferred-tap-and-port-80", &tap_and_80,
                          test_caps_kept_for_deferred_backends);
     g_test_add_data_func("/sandbox/caps-kept-for-deferred-port-80", &only_80,
                          test_caps_kept_for_deferred_backends);
+    g_test_add_data_func("/sandbox/caps-none-for-deferred-tap-fd", &tap_fd,
+                         test_caps_kept_for_deferred_backends);
+    g_test_add_func("/sandbox/user-refused-without-privilege-or-user",
+                    test_user_refused_without_privilege_or_user);
     g_test_add_func("/sandbox/forbidden-syscall-refused-host-lives",
                     test_forbidden_syscall_refused_host_lives);
     g_test_add_func("/sandbox/off-leaves-no-filter", test_sandbox_off_leaves_no_filter);
