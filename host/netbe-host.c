@@ -281,6 +281,19 @@ static int run_host(NetbeRuntime *rt, const HostOptions *o)
     return 0;
 }
 
+/* Free what the option parser filled in (also after it refused the arguments). */
+static void host_options_clear(HostOptions *o)
+{
+    g_free(o->config);
+    g_free(o->control);
+    g_free(o->plugin_path);
+    g_free(o->help_plugin);
+    g_free(o->incoming);
+    g_free(o->user);
+    g_free(o->sandbox);
+    g_strfreev(o->handover_allow);
+}
+
 int main(int argc, char **argv)
 {
     HostOptions o = { 0 };
@@ -289,6 +302,7 @@ int main(int argc, char **argv)
     int rc;
 
     if (!parse_args(&argc, &argv, &o)) {
+        host_options_clear(&o);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN); /* a peer that went away is an error return, not our death */
@@ -301,13 +315,6 @@ int main(int argc, char **argv)
     }
     rc = o.config ? run_host(rt, &o) : show_plugins(rt, &o);
     netbe_runtime_free(rt);
-    g_free(o.config);
-    g_free(o.control);
-    g_free(o.plugin_path);
-    g_free(o.help_plugin);
-    g_free(o.incoming);
-    g_free(o.user);
-    g_free(o.sandbox);
-    g_strfreev(o.handover_allow);
+    host_options_clear(&o);
     return rc;
 }
