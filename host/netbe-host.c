@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -33,19 +34,42 @@ typedef struct HostOptions {
     PrivUser drop_to;   /* --user, looked up at start-up (name borrowed from user) */
 } HostOptions;
 
-static gboolean on_signal(gpointer data)
+/* SIGINT or SIGTERM came: leave the main loop. */
+static gboolean on_signal(gint fd, GIOCondition cond, gpointer data)
 {
-    netbe_runtime_quit(data);
+    struct signalfd_siginfo si;
+
+    while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        netbe_runtime_quit(data);
+    }
     return G_SOURCE_CONTINUE;
 }
 
-static void watch_signal(NetbeRuntime *rt, int signum)
+/*
+ * watch_signals() - take SIGINT and SIGTERM from a signalfd on the runtime's context.
+ * GLib's unix signal sources would start a helper thread that blocks every signal: the
+ * sandbox's SIGSYS report cannot run there (a refused syscall would kill the process), and
+ * the capability drop must happen while one thread runs. So the process keeps one thread.
+ * Return: the source (destroy it, then close @fd_out), or NULL with errno set.
+ */
+static GSource *watch_signals(NetbeRuntime *rt, int *fd_out)
 {
-    GSource *s = g_unix_signal_source_new(signum);
+    GSource *s;
+    sigset_t set;
+    int fd;
 
-    g_source_set_callback(s, on_signal, rt, NULL);
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
+        (fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+        return NULL;
+    }
+    s = g_unix_fd_source_new(fd, G_IO_IN);
+    g_source_set_callback(s, G_SOURCE_FUNC(on_signal), rt, NULL);
     g_source_attach(s, netbe_runtime_get_context(rt));
-    g_source_unref(s);
+    *fd_out = fd;
+    return s;
 }
 
 static bool parse_args(int *argc, char ***argv, HostOptions *o)
@@ -235,7 +259,9 @@ static int run_host(NetbeRuntime *rt, const HostOptions *o)
 {
     g_autoptr(GError) err = NULL;
     ControlServer *control = NULL;
+    GSource *signals = NULL;
     gint64 t0 = g_get_monotonic_time();
+    int sig_fd = -1, rc = 1;
 
     if (!netbe_runtime_load_config_file(rt, o->config, &err)) {
         fprintf(stderr, "%s\n", err->message);
@@ -254,31 +280,38 @@ static int run_host(NetbeRuntime *rt, const HostOptions *o)
         return 0;
     }
     if (o->incoming ? !receive_handover(rt, o, &err) : !netbe_runtime_start(rt, &err)) {
-        fprintf(stderr, "netbe-host: %s\n", err->message);
-        return 1;
+        goto out;
     }
     if (o->control && !(control = control_server_new(rt, o->control, &(ControlOptions){
                             .timeout_ms = o->control_timeout }, &err))) {
-        fprintf(stderr, "netbe-host: %s\n", err->message);
-        return 1;
+        goto out;
     }
-    /* one thread yet: drop; the signal sources start GLib's worker; then the filter */
-    if (o->user && !drop_privileges(rt, o, &err)) {
-        fprintf(stderr, "netbe-host: %s\n", err->message);
-        return 1;
+    if (!(signals = watch_signals(rt, &sig_fd))) {
+        g_set_error(&err, G_FILE_ERROR, g_file_error_from_errno(errno),
+                    "cannot watch SIGINT and SIGTERM: %s", g_strerror(errno));
+        goto out;
     }
-    watch_signal(rt, SIGINT);
-    watch_signal(rt, SIGTERM);
-    if (g_strcmp0(o->sandbox, "off") != 0 && !enter_sandbox(rt, &err)) {
-        fprintf(stderr, "netbe-host: %s\n", err->message);
-        return 1;
+    /* started: drop what is not needed any more, then confine what is left */
+    if ((o->user && !drop_privileges(rt, o, &err)) ||
+        (g_strcmp0(o->sandbox, "off") != 0 && !enter_sandbox(rt, &err))) {
+        goto out;
     }
     g_message("serving %s in %.2f ms", o->config, (g_get_monotonic_time() - t0) / 1000.0);
     netbe_runtime_run(rt);
     g_message("shutting down");
+    rc = 0;
+out:
+    if (err) {
+        fprintf(stderr, "netbe-host: %s\n", err->message);
+    }
     control_server_free(control);
+    if (signals) {
+        g_source_destroy(signals);
+        g_source_unref(signals);
+        close(sig_fd);
+    }
     netbe_runtime_stop(rt);
-    return 0;
+    return rc;
 }
 
 /* Free what the option parser filled in (also after it refused the arguments). */
