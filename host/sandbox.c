@@ -24,7 +24,7 @@
  * marked: paths the tests do not reach, where refusing would break a daemon for nothing.
  */
 static const char *const sandbox_allowed[] = {
-    /* memory, threads, signals (libc, GLib's main loop and worker thread) */
+    /* memory, threads, signals (libc, GLib's main loop) */
     "brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "futex", "set_robust_list", "rseq",
     "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "restart_syscall", "exit", "exit_group",
     "getrandom", "prlimit64",
@@ -206,7 +206,8 @@ static bool sandbox_add_arg_rules(scmp_filter_ctx ctx, GError **errp)
             ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
             SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, (scmp_datum_t)(uint32_t)sandbox_ioctls[i]));
     }
-    /* GLib names its worker thread when it starts, which may be after the filter is on */
+    /* a thread names itself as it starts (GLib's worker, if a library starts one; it blocks
+     * every signal, so a refusal there would kill the process instead of failing) */
     if (rc == 0) {
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
                               SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
