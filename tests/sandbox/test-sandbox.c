@@ -397,6 +397,51 @@ static int64_t fixture_tx_frames(TestHost *h)
     return tap_test_stats(json, "f", -1, "tx_frames");
 }
 
+/* A probing fixture host and its guest: plugins, folder, logs, a datagram guest. */
+typedef struct ProbeRig {
+    char *plugins, *dir, *flog, *d_host;
+    int d;           /* the guest's datagram socket */
+    TestHost *h;
+} ProbeRig;
+
+/* Start a host of @fixture (a file of NETBE_FIXTURE_DIR, netdev type @type) with @more. */
+static void probe_rig_start(ProbeRig *r, const char *fixture, const char *type,
+                            const char *const *more)
+{
+    const char *files[] = {fixture, NULL};
+    g_autofree char *d_path = NULL;
+
+    r->plugins = test_plugin_dir_new(files);
+    r->dir = open_dir_new();
+    r->flog = g_build_filename(r->dir, "fixture.log", NULL);
+    r->d_host = g_build_filename(r->dir, "d-host.sock", NULL);
+    d_path = g_build_filename(r->dir, "d-guest.sock", NULL);
+    r->d = guest_dgram(d_path);
+    r->h = probe_host(r->dir, r->plugins, type, r->flog, more);
+    g_assert_nonnull(r->h);
+}
+
+/* Send frame number @seq from the guest to the fixture (it probes on its first frame). */
+static void probe_rig_send(ProbeRig *r, uint8_t seq)
+{
+    uint8_t frame[FRAME_LEN];
+
+    make_frame(frame, seq);
+    send_dgram(r->d, r->d_host, frame, sizeof(frame));
+}
+
+/* Stop the host (it must exit 0) and remove everything. */
+static void probe_rig_finish(ProbeRig *r)
+{
+    close(r->d);
+    g_assert_cmpint(test_host_stop(r->h), ==, 0);
+    host_free(0, r->h);
+    test_plugin_dir_free(r->plugins);
+    st_tmpdir_free(r->dir);
+    g_free(r->flog);
+    g_free(r->d_host);
+}
+
 /*
  * Fails if a syscall no netbe code makes (getcpu), tried by a running plugin after
  * start-up, is not refused with EPERM and named in the host's log; if the one the plugin
@@ -405,46 +450,32 @@ static int64_t fixture_tx_frames(TestHost *h)
  */
 static void test_forbidden_syscall_refused_host_lives(void)
 {
-    const char *files[] = {"netbe-fixture.so", NULL};
-    g_autofree char *plugins = test_plugin_dir_new(files);
-    g_autofree char *dir = open_dir_new();
-    g_autofree char *flog = g_build_filename(dir, "fixture.log", NULL);
-    g_autofree char *d_path = g_build_filename(dir, "d-guest.sock", NULL);
-    g_autofree char *d_host = g_build_filename(dir, "d-host.sock", NULL);
     g_autofree char *log = NULL, *calls = NULL;
-    int d = guest_dgram(d_path);
-    uint8_t frame[FRAME_LEN];
-    TestHost *h = probe_host(dir, plugins, "fixture", flog, NULL);
+    ProbeRig r;
     const char *p;
 
-    g_assert_nonnull(h);
-    make_frame(frame, 7);
-    send_dgram(d, d_host, frame, sizeof(frame)); /* reaches the fixture: it probes */
-    g_assert_true(wait_file_has(flog, "probe getpriority"));
-    g_assert_true(g_file_get_contents(flog, &calls, NULL, NULL));
+    probe_rig_start(&r, "netbe-fixture.so", "fixture", NULL);
+    probe_rig_send(&r, 7); /* reaches the fixture: it probes */
+    g_assert_true(wait_file_has(r.flog, "probe getpriority"));
+    g_assert_true(g_file_get_contents(r.flog, &calls, NULL, NULL));
     g_test_message("fixture log:\n%s", calls);
     g_assert_nonnull(strstr(calls, "probe getcpu rc=-1 errno=1\n")); /* EPERM */
     p = strstr(calls, "probe getpriority rc=");
     g_assert_nonnull(p);
     g_assert_cmpint(atoi(p + strlen("probe getpriority rc=")), >=, 1); /* 20 - nice */
     g_assert_nonnull(strstr(p, "errno=0\n"));
-    g_assert_true(wait_file_has(h->log, "refused syscall getcpu"));
-    log = host_log(h);
+    g_assert_true(wait_file_has(r.h->log, "refused syscall getcpu"));
+    log = host_log(r.h);
     g_test_message("host log:\n%s", log);
     g_assert_nonnull(strstr(log, "plugins add getpriority"));
     /* alive and forwarding */
-    make_frame(frame, 8);
-    send_dgram(d, d_host, frame, sizeof(frame));
-    for (int i = 0; i < 100 && fixture_tx_frames(h) < 2; i++) {
+    probe_rig_send(&r, 8);
+    for (int i = 0; i < 100 && fixture_tx_frames(r.h) < 2; i++) {
         g_usleep(20000);
     }
-    g_assert_cmpint(fixture_tx_frames(h), ==, 2);
-    assert_confined(h, 0);
-    close(d);
-    g_assert_cmpint(test_host_stop(h), ==, 0);
-    host_free(0, h);
-    test_plugin_dir_free(g_steal_pointer(&plugins));
-    st_tmpdir_free(g_steal_pointer(&dir));
+    g_assert_cmpint(fixture_tx_frames(r.h), ==, 2);
+    assert_confined(r.h, 0);
+    probe_rig_finish(&r);
 }
 
 /*
@@ -453,33 +484,20 @@ static void test_forbidden_syscall_refused_host_lives(void)
  */
 static void test_sandbox_off_leaves_no_filter(void)
 {
-    const char *files[] = {"netbe-fixture.so", NULL};
     const char *off[] = {"--sandbox=off", NULL};
-    g_autofree char *plugins = test_plugin_dir_new(files);
-    g_autofree char *dir = open_dir_new();
-    g_autofree char *flog = g_build_filename(dir, "fixture.log", NULL);
-    g_autofree char *d_path = g_build_filename(dir, "d-guest.sock", NULL);
-    g_autofree char *d_host = g_build_filename(dir, "d-host.sock", NULL);
     g_autofree char *log = NULL, *calls = NULL;
-    int d = guest_dgram(d_path);
-    uint8_t frame[FRAME_LEN];
-    TestHost *h = probe_host(dir, plugins, "fixture", flog, off);
+    ProbeRig r;
 
-    g_assert_nonnull(h);
-    assert_seccomp_every_thread(h->pid, "0");
-    make_frame(frame, 9);
-    send_dgram(d, d_host, frame, sizeof(frame));
-    g_assert_true(wait_file_has(flog, "probe getpriority"));
-    g_assert_true(g_file_get_contents(flog, &calls, NULL, NULL));
+    probe_rig_start(&r, "netbe-fixture.so", "fixture", off);
+    assert_seccomp_every_thread(r.h->pid, "0");
+    probe_rig_send(&r, 9);
+    g_assert_true(wait_file_has(r.flog, "probe getpriority"));
+    g_assert_true(g_file_get_contents(r.flog, &calls, NULL, NULL));
     g_assert_nonnull(strstr(calls, "probe getcpu rc=0 errno=0\n"));
-    log = host_log(h);
+    log = host_log(r.h);
     g_assert_null(strstr(log, "sandbox on"));
     g_assert_null(strstr(log, "refused syscall"));
-    close(d);
-    g_assert_cmpint(test_host_stop(h), ==, 0);
-    host_free(0, h);
-    test_plugin_dir_free(g_steal_pointer(&plugins));
-    st_tmpdir_free(g_steal_pointer(&dir));
+    probe_rig_finish(&r);
 }
 
 /*
@@ -489,25 +507,15 @@ static void test_sandbox_off_leaves_no_filter(void)
  */
 static void test_abi1_plugin_read_to_its_size(void)
 {
-    const char *files[] = {"netbe-fixture-abi1.so", NULL};
-    g_autofree char *plugins = test_plugin_dir_new(files);
-    g_autofree char *dir = open_dir_new();
-    g_autofree char *flog = g_build_filename(dir, "fixture.log", NULL);
-    g_autofree char *d_path = g_build_filename(dir, "d-guest.sock", NULL);
     g_autofree char *log = NULL;
-    int d = guest_dgram(d_path);
-    TestHost *h = probe_host(dir, plugins, "fixture-abi1", flog, NULL);
+    ProbeRig r;
 
-    g_assert_nonnull(h);
-    log = host_log(h);
+    probe_rig_start(&r, "netbe-fixture-abi1.so", "fixture-abi1", NULL);
+    log = host_log(r.h);
     g_assert_nonnull(strstr(log, "sandbox on"));
     g_assert_null(strstr(log, "no-such-syscall"));
-    assert_confined(h, 0);
-    close(d);
-    g_assert_cmpint(test_host_stop(h), ==, 0);
-    host_free(0, h);
-    test_plugin_dir_free(g_steal_pointer(&plugins));
-    st_tmpdir_free(g_steal_pointer(&dir));
+    assert_confined(r.h, 0);
+    probe_rig_finish(&r);
 }
 
 /*
