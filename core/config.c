@@ -17,7 +17,8 @@ static const NetbeOptionSpec runtime_schema[] = {
     { "queue_limit", NETBE_OPT_INT, "1024",
       "frames netbe holds per queue and direction for a busy peer before it drops", 1, 65536 },
     { "handover_timeout", NETBE_OPT_INT, "5000",
-      "ms a whole live handover attempt may take on this side", 100, 600000 },
+      "ms a whole live handover attempt may take on this side", NETBE_HANDOVER_TIMEOUT_MIN_MS,
+      NETBE_HANDOVER_TIMEOUT_MAX_MS },
     { "handover_allow_uid", NETBE_OPT_STRING, NULL,
       "comma-separated users or uids trusted as handover peers besides root and our own" },
     { NULL }

@@ -197,12 +197,12 @@ const char **netbe_runtime_extra_syscalls(NetbeRuntime *rt)
 
     for (guint i = 0; i < rt->backends->len; i++) {
         const NetbePluginDesc *d = ((NetbeBackend *)g_ptr_array_index(rt->backends, i))->desc;
+        const char *const *extra = NETBE_PLUGIN_DESC_HAS(d, extra_syscalls) ? d->extra_syscalls
+                                                                           : NULL;
 
-        for (guint j = 0; NETBE_PLUGIN_DESC_HAS(d, extra_syscalls) && d->extra_syscalls &&
-                          d->extra_syscalls[j]; j++) {
-            if (!g_ptr_array_find_with_equal_func(names, d->extra_syscalls[j], g_str_equal,
-                                                  NULL)) {
-                g_ptr_array_add(names, (gpointer)d->extra_syscalls[j]);
+        for (guint j = 0; extra && extra[j]; j++) {
+            if (!g_ptr_array_find_with_equal_func(names, extra[j], g_str_equal, NULL)) {
+                g_ptr_array_add(names, (gpointer)extra[j]);
             }
         }
     }

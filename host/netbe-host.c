@@ -243,14 +243,16 @@ static bool apply_handover_options(NetbeRuntime *rt, const HostOptions *o, GErro
         }
         netbe_runtime_allow_handover_uid(rt, uid);
     }
-    if (o->handover_timeout < 0 || o->handover_timeout > 600000) {
+    if (o->handover_timeout && (o->handover_timeout < NETBE_HANDOVER_TIMEOUT_MIN_MS ||
+                                o->handover_timeout > NETBE_HANDOVER_TIMEOUT_MAX_MS)) {
         g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                    "--handover-timeout %d: out of range (allowed: 100..600000 ms)",
-                    o->handover_timeout);
+                    "--handover-timeout %d: out of range (allowed: %d..%d ms)",
+                    o->handover_timeout, NETBE_HANDOVER_TIMEOUT_MIN_MS,
+                    NETBE_HANDOVER_TIMEOUT_MAX_MS);
         return false;
     }
     if (o->handover_timeout) {
-        netbe_runtime_set_handover_timeout(rt, MAX(o->handover_timeout, 100));
+        netbe_runtime_set_handover_timeout(rt, o->handover_timeout);
     }
     return true;
 }

@@ -43,11 +43,23 @@ uint64_t mig_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
 }
 
+uint64_t mig_deadline_after(unsigned ms)
+{
+    return mig_now_ns() + (uint64_t)ms * 1000000u;
+}
+
+int mig_ms_until(uint64_t deadline_ns)
+{
+    uint64_t now = mig_now_ns();
+
+    return now >= deadline_ns ? 0 : (int)((deadline_ns - now + 999999) / 1000000);
+}
+
 void mig_channel_init(MigChannel *ch, int fd, unsigned timeout_ms, const char *side)
 {
     ch->fd = fd;
     ch->timeout_ms = timeout_ms;
-    ch->deadline_ns = mig_now_ns() + (uint64_t)timeout_ms * 1000000u;
+    ch->deadline_ns = mig_deadline_after(timeout_ms);
     ch->side = side;
 }
 
@@ -58,11 +70,7 @@ static bool wait_fd(MigChannel *ch, short events, GError **errp)
     int n;
 
     do {
-        uint64_t now = mig_now_ns();
-        int left_ms = now >= ch->deadline_ns ? 0
-                      : (int)((ch->deadline_ns - now + 999999) / 1000000);
-
-        n = poll(&p, 1, left_ms);
+        n = poll(&p, 1, mig_ms_until(ch->deadline_ns));
     } while (n < 0 && errno == EINTR);
     if (n == 0) {
         g_set_error(errp, NETBE_MIG_ERROR, ETIMEDOUT, "the peer did not keep up: the handover "
@@ -76,50 +84,79 @@ static bool wait_fd(MigChannel *ch, short events, GError **errp)
     return true;
 }
 
-static bool write_all(MigChannel *ch, const void *buf, size_t len, GError **errp)
+/* One sendmsg() of @msg, waiting for room until the deadline. Return: bytes sent, or -1
+ * with @errp set (EPIPE when the peer is gone). */
+static ssize_t send_waiting(MigChannel *ch, const struct msghdr *msg, GError **errp)
 {
-    const uint8_t *p = buf;
+    for (;;) {
+        ssize_t n = sendmsg(ch->fd, msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 
-    while (len) {
-        ssize_t n = send(ch->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0) {
+            return n;
+        }
+        if (errno != EAGAIN && errno != EINTR) {
+            g_set_error(errp, NETBE_MIG_ERROR, errno == ECONNRESET ? EPIPE : errno,
+                        "send: %s", g_strerror(errno));
+            return -1;
+        }
+        if (errno == EAGAIN && !wait_fd(ch, POLLOUT, errp)) {
+            return -1;
+        }
+    }
+}
 
+/* One recvmsg() into @msg (fds arrive close-on-exec), waiting for data until the deadline.
+ * Return: bytes received (> 0), or -1 with @errp set (EPIPE when the stream ended). */
+static ssize_t recv_waiting(MigChannel *ch, struct msghdr *msg, GError **errp)
+{
+    for (;;) {
+        ssize_t n = recvmsg(ch->fd, msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+
+        if (n > 0) {
+            return n;
+        }
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            if (!wait_fd(ch, POLLOUT, errp)) {
-                return false;
+            if (errno == EAGAIN && !wait_fd(ch, POLLIN, errp)) {
+                return -1;
             }
             continue;
         }
+        g_set_error(errp, NETBE_MIG_ERROR, EPIPE, "stream ended%s%s",
+                    n ? ": " : " early (truncated: the peer closed it)", n ? g_strerror(errno) : "");
+        return -1;
+    }
+}
+
+static bool write_all(MigChannel *ch, const void *buf, size_t len, GError **errp)
+{
+    struct iovec iov = { (void *)buf, len };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+    while (iov.iov_len) {
+        ssize_t n = send_waiting(ch, &msg, errp);
+
         if (n < 0) {
-            g_set_error(errp, NETBE_MIG_ERROR, errno == ECONNRESET ? EPIPE : errno,
-                        "send: %s", g_strerror(errno));
             return false;
         }
-        p += n;
-        len -= n;
+        iov.iov_base = (uint8_t *)iov.iov_base + n;
+        iov.iov_len -= n;
     }
     return true;
 }
 
 static bool read_all(MigChannel *ch, void *buf, size_t len, GError **errp)
 {
-    uint8_t *p = buf;
+    struct iovec iov = { buf, len };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-    while (len) {
-        ssize_t n = recv(ch->fd, p, len, MSG_DONTWAIT);
+    while (iov.iov_len) {
+        ssize_t n = recv_waiting(ch, &msg, errp);
 
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            if (!wait_fd(ch, POLLIN, errp)) {
-                return false;
-            }
-            continue;
-        }
-        if (n <= 0) {
-            g_set_error(errp, NETBE_MIG_ERROR, EPIPE, "stream ended%s%s",
-                        n ? ": " : " early (truncated: the peer closed it)", n ? g_strerror(errno) : "");
+        if (n < 0) {
             return false;
         }
-        p += n;
-        len -= n;
+        iov.iov_base = (uint8_t *)iov.iov_base + n;
+        iov.iov_len -= n;
     }
     return true;
 }
@@ -129,7 +166,7 @@ bool mig_channel_wait_close(MigChannel *ch, unsigned timeout_ms)
     MigChannel wait = *ch;
     char c;
 
-    wait.deadline_ns = mig_now_ns() + (uint64_t)timeout_ms * 1000000u;
+    wait.deadline_ns = mig_deadline_after(timeout_ms);
     for (;;) {
         ssize_t n = recv(ch->fd, &c, 1, MSG_DONTWAIT);
 
@@ -206,19 +243,9 @@ bool mig_send_record(MigChannel *ch, MigRecordType type, const NetbeMigWriter *w
         c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
         memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
     }
-    for (;;) {
-        n = sendmsg(ch->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n >= 0 || (errno != EINTR && errno != EAGAIN)) {
-            break;
-        }
-        if (errno == EAGAIN && !wait_fd(ch, POLLOUT, errp)) {
-            g_prefix_error(errp, "sending the %s record: ", mig_record_name(type));
-            return false;
-        }
-    }
+    n = send_waiting(ch, &msg, errp);
     if (n < 0) {
-        g_set_error(errp, NETBE_MIG_ERROR, errno == ECONNRESET ? EPIPE : errno,
-                    "sending the %s record: %s", mig_record_name(type), g_strerror(errno));
+        g_prefix_error(errp, "sending the %s record: ", mig_record_name(type));
         return false;
     }
     /* the fds went with the first byte; the rest of the header and the payload follow */
@@ -282,16 +309,8 @@ NetbeMigReader *mig_recv_record(MigChannel *ch, MigRecordType *type, GError **er
     NetbeMigReader *r = NULL;
     ssize_t n;
 
-    for (;;) {
-        n = recvmsg(ch->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-        if (n >= 0 || (errno != EINTR && errno != EAGAIN)) {
-            break;
-        }
-        if (errno == EAGAIN && !wait_fd(ch, POLLIN, errp)) {
-            return NULL;
-        }
-    }
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); n >= 0 && c; c = CMSG_NXTHDR(&msg, c)) {
+    n = recv_waiting(ch, &msg, errp);
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); n > 0 && c; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
             unsigned k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
@@ -300,10 +319,8 @@ NetbeMigReader *mig_recv_record(MigChannel *ch, MigRecordType *type, GError **er
             nfds += k;
         }
     }
-    if (n <= 0) {
-        g_set_error(errp, NETBE_MIG_ERROR, EPIPE, "stream ended%s%s",
-                    n ? ": " : " early (truncated: the peer closed it)", n ? g_strerror(errno) : "");
-        goto fail;
+    if (n < 0) {
+        return NULL;
     }
     if (msg.msg_flags & MSG_CTRUNC) {
         g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "record carries more than %d fds",

@@ -102,6 +102,9 @@ void mig_lock_keep(NetbeRuntime *rt, int fd);
 void mig_fault_point(MigChannel *ch, const char *point);
 
 uint64_t mig_now_ns(void);
+/* The CLOCK_MONOTONIC time @ms from now, and the ms (rounded up) left until @deadline_ns. */
+uint64_t mig_deadline_after(unsigned ms);
+int mig_ms_until(uint64_t deadline_ns);
 /* How many fds a record brought. */
 unsigned mig_reader_fd_count(const NetbeMigReader *r);
 const char *mig_record_name(MigRecordType type);

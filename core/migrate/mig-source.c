@@ -10,8 +10,7 @@ typedef struct MigSource {
     NetbeRuntime *rt;
     MigChannel ch;
     int lock_fd;              /* the serving lock (mig-lock.c), held until GO */
-    bool let_go;              /* GO is out: only the lock says who serves now */
-    bool sent_go;             /* GO went out: the destination may try the lock any time */
+    bool sent_go;             /* GO went out: from then on only the lock says who serves */
     bool talking;             /* the peer is trusted and our header went out */
     GPtrArray *moving;        /* NetbeBackend* handed over */
     GPtrArray *devices;       /* NetbeDevice* whose backend moves: their state goes too */
@@ -213,7 +212,7 @@ static bool source_go(MigSource *s, GError **errp)
         return false;
     }
     mig_lock_release(s->lock_fd);
-    s->let_go = s->sent_go = true;
+    s->sent_go = true;
     return mig_send_status(&s->ch, MIG_REC_GO, true, NULL, 0, errp);
 }
 
@@ -238,7 +237,6 @@ static bool source_started(MigSource *s, GError **errp)
 static bool source_settle(MigSource *s, GError *err, GError **errp)
 {
     if (mig_lock_try(s->lock_fd)) {
-        s->let_go = false;
         g_set_error(errp, NETBE_MIG_ERROR, err ? err->code : EPROTO, "the destination did not "
                     "take over (%s); the backends are back here",
                     err ? err->message : "it said started without holding the lock");
@@ -304,7 +302,7 @@ static bool source_run(MigSource *s, GError **errp)
             g_prefix_error(&err, "handover failed at %s: ", source_steps[i].name);
         }
     }
-    if (s->let_go) {
+    if (s->sent_go) {
         return source_settle(s, err, errp);
     }
     if (err) {

@@ -130,6 +130,13 @@ static bool target_hello(MigTarget *t, GError **errp)
     return mig_send_status(&t->ch, MIG_REC_REPLY, true, NULL, 0, errp);
 }
 
+/* The source sent an error record (or a go that says no): it serves; we stop here. */
+static void target_source_gave_up(MigTarget *t, const char *reason, GError **errp)
+{
+    g_set_error(errp, NETBE_MIG_ERROR, ECANCELED, "the source gave up: %s", reason);
+    t->source_gave_up = true;
+}
+
 static bool target_backend(MigTarget *t, NetbeMigReader *r, GError **errp)
 {
     g_autofree char *id = NULL, *plugin = NULL;
@@ -216,9 +223,7 @@ static bool target_state(MigTarget *t, GError **errp)
             return ok;
         case MIG_REC_ERROR:
             mig_read_status(r, &ok, &reason, &unused);
-            g_set_error(errp, NETBE_MIG_ERROR, ECANCELED, "the source gave up: %s",
-                        reason ? reason : "(no reason)");
-            t->source_gave_up = true;
+            target_source_gave_up(t, reason ? reason : "(no reason)", errp);
             ok = false;
             break;
         default:
@@ -257,9 +262,8 @@ static bool target_go(MigTarget *t, GError **errp)
                     mig_record_name(type));
         ok = false;
     } else if (type == MIG_REC_ERROR || !ok) {
-        g_set_error(errp, NETBE_MIG_ERROR, ECANCELED, "the source gave up: %s",
-                    type == MIG_REC_ERROR ? reason : "a go record that says no");
-        t->source_gave_up = true;
+        target_source_gave_up(t, type == MIG_REC_ERROR ? reason : "a go record that says no",
+                              errp);
         ok = false;
     }
     netbe_mig_reader_free(r);
@@ -291,6 +295,23 @@ static bool target_take_lock(MigTarget *t, GError **errp)
     return true;
 }
 
+/*
+ * target_serve() - we hold the serving lock (or the source is gone): keep it for as long
+ * as the runtime lives, resume the devices that came and start the rest (deferred backends
+ * that did not come connect their own).
+ */
+static bool target_serve(MigTarget *t, GError **errp)
+{
+    if (t->lock_fd >= 0) {
+        mig_lock_keep(t->rt, t->lock_fd);
+        t->lock_fd = -1;
+    }
+    for (guint i = 0; i < t->loaded->len; i++) {
+        netbe_device_resume(g_ptr_array_index(t->loaded, i));
+    }
+    return netbe_runtime_start(t->rt, errp);
+}
+
 /* Holding the lock: confirm, then resume what came and start the rest. */
 static bool target_start(MigTarget *t, GError **errp)
 {
@@ -308,12 +329,7 @@ static bool target_start(MigTarget *t, GError **errp)
             g_warning("the source did not release its other backends in time; opening ours");
         }
     }
-    mig_lock_keep(t->rt, t->lock_fd);
-    t->lock_fd = -1;
-    for (guint i = 0; i < t->loaded->len; i++) {
-        netbe_device_resume(g_ptr_array_index(t->loaded, i));
-    }
-    if (!netbe_runtime_start(t->rt, errp)) {
+    if (!target_serve(t, errp)) {
         return false; /* we hold the lock: the adopted backends stay ours, and running */
     }
     t->stats->downtime_ns = t->pause_ns ? mig_now_ns() - t->pause_ns : 0;
@@ -339,16 +355,14 @@ static const struct {
 static int accept_source(NetbeRuntime *rt, int listen_fd, int timeout_ms, pid_t *pid,
                          GError **errp)
 {
-    uint64_t deadline = mig_now_ns() + (uint64_t)timeout_ms * 1000000u;
+    uint64_t deadline = mig_deadline_after(timeout_ms);
 
     for (;;) {
-        uint64_t now = mig_now_ns();
         struct pollfd p = { .fd = listen_fd, .events = POLLIN };
         g_autoptr(GError) refused = NULL;
         int fd;
 
-        if (now >= deadline ||
-            poll(&p, 1, (int)((deadline - now + 999999) / 1000000)) == 0) {
+        if (poll(&p, 1, mig_ms_until(deadline)) == 0) {
             g_set_error(errp, NETBE_MIG_ERROR, ETIMEDOUT, "no source connected within %d ms",
                         timeout_ms);
             return -1;
@@ -395,15 +409,7 @@ static bool target_after_failure(MigTarget *t, GError *err)
 
         g_warning("%s; the source is gone: taking over with the %u backends that came",
                   err->message, t->adopted->len);
-        t->holds_lock = true;
-        if (t->lock_fd >= 0) {
-            mig_lock_keep(t->rt, t->lock_fd);
-            t->lock_fd = -1;
-        }
-        for (guint i = 0; i < t->loaded->len; i++) {
-            netbe_device_resume(g_ptr_array_index(t->loaded, i));
-        }
-        if (!netbe_runtime_start(t->rt, &start_err)) {
+        if (!target_serve(t, &start_err)) {
             g_warning("taking over: %s", start_err->message);
         }
         return true;

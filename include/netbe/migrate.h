@@ -145,6 +145,9 @@ typedef struct NetbeMigStats {
  * own euid (both ends check the other with SO_PEERCRED before any fd moves).
  */
 NETBE_API void netbe_runtime_allow_handover_uid(NetbeRuntime *rt, uid_t uid);
+/* The range of a handover deadline, in ms. */
+#define NETBE_HANDOVER_TIMEOUT_MIN_MS 100
+#define NETBE_HANDOVER_TIMEOUT_MAX_MS 600000
 /*
  * netbe_runtime_set_handover_timeout() - the deadline of one whole handover attempt on
  * this side, in ms (0: the default, 5000).
