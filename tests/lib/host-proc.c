@@ -192,3 +192,28 @@ void test_host_free(TestHost *h)
     g_free(h->log);
     g_free(h);
 }
+
+static volatile GPid tracked_pids[TEST_TRACK_SLOTS];
+
+static void kill_tracked_on_abort(int sig)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(tracked_pids); i++) {
+        if (tracked_pids[i] > 0) {
+            kill(tracked_pids[i], SIGKILL);
+        }
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void test_pid_track(unsigned slot, GPid pid)
+{
+    static bool installed;
+
+    g_assert_cmpuint(slot, <, TEST_TRACK_SLOTS);
+    if (!installed) {
+        signal(SIGABRT, kill_tracked_on_abort);
+        installed = true;
+    }
+    tracked_pids[slot] = pid;
+}

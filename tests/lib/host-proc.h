@@ -38,6 +38,14 @@ int test_host_wait(TestHost *h, int ms);
 int test_host_stop(TestHost *h);
 void test_host_free(TestHost *h);
 
+/*
+ * test_pid_track() - remember @pid in @slot (0 .. TEST_TRACK_SLOTS-1; pid 0 forgets it) so
+ * that a failed assertion, which aborts the test, SIGKILLs it first: a host that dropped to
+ * another user no longer dies with its parent. The first call installs the SIGABRT handler.
+ */
+#define TEST_TRACK_SLOTS 4
+void test_pid_track(unsigned slot, GPid pid);
+
 /* A netbe build path from the environment the test suite sets (NETBE_HOST, ...). */
 const char *test_env_path(const char *var);
 

@@ -25,25 +25,10 @@
 #define CAP_NET_ADMIN_BIT CAP_BIT(12)
 #define FRAME_LEN 60
 
-/* Hosts alive now. One that dropped to nobody no longer dies with the test (the credential
- * change cleared its parent-death signal), so a failed assertion kills them here. */
-static GPid live_hosts[4];
-
-static void kill_hosts_on_abort(int sig)
-{
-    for (size_t i = 0; i < G_N_ELEMENTS(live_hosts); i++) {
-        if (live_hosts[i] > 0) {
-            kill(live_hosts[i], SIGKILL);
-        }
-    }
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-/* Remember @h (or forget slot @slot with NULL). Return: @h. */
+/* Remember @h (or forget slot @slot with NULL) for test_pid_track(). Return: @h. */
 static TestHost *track(unsigned slot, TestHost *h)
 {
-    live_hosts[slot] = h ? h->pid : 0;
+    test_pid_track(slot, h ? h->pid : 0);
     return h;
 }
 
@@ -731,7 +716,6 @@ int main(int argc, char **argv)
     static const CapsCase tap_fd = {TAP_BY_FD, 0, KEPT "none\n"};
 
     g_test_init(&argc, &argv, NULL);
-    signal(SIGABRT, kill_hosts_on_abort);
     g_test_add_func("/sandbox/socket-hub-forwards-confined", test_socket_hub_forwards_confined);
     g_test_add_data_func("/sandbox/caps-kept-for-deferred-tap-and-port-80", &tap_and_80,
                          test_caps_kept_for_deferred_backends);

@@ -21,23 +21,10 @@
 #define HO_HDR 14
 #define HO_MIN_LEN (HO_HDR + 4)
 
-/* The hosts a test runs: killed if an assertion aborts it, so none is left behind. */
-static volatile GPid live_hosts[3];   /* source, destination, QEMU */
-
-static void kill_hosts_on_abort(int sig)
-{
-    for (size_t i = 0; i < G_N_ELEMENTS(live_hosts); i++) {
-        if (live_hosts[i] > 0) {
-            kill(live_hosts[i], SIGKILL);
-        }
-    }
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
+/* The hosts a test runs (slots: source, destination, QEMU), for test_pid_track(). */
 static void track_host(unsigned slot, TestHost *h)
 {
-    live_hosts[slot] = h ? h->pid : 0;
+    test_pid_track(slot, h ? h->pid : 0);
 }
 
 /* Wait up to 5 s for @text in @h's log. */
@@ -662,7 +649,7 @@ static GPid qemu_relay(const char *qemu, const char *sock_path, unsigned qport,
 
     g_assert_true(g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD |
                                 G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, &pid, NULL));
-    live_hosts[2] = pid;
+    test_pid_track(2, pid);
     return pid;
 }
 
@@ -678,7 +665,7 @@ static bool qemu_stop(GPid pid)
     }
     kill(pid, SIGKILL);
     waitpid(pid, &status, WNOHANG);
-    live_hosts[2] = 0;
+    test_pid_track(2, 0);
     return running;
 }
 
@@ -786,7 +773,6 @@ static void test_qemu_stream_peer_never_notices(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    signal(SIGABRT, kill_hosts_on_abort);
     g_test_add_func("/socket-handover/guests-never-notice", test_guests_never_notice_handover);
     g_test_add_func("/socket-handover/half-frames-continue", test_half_frames_continue_on_destination);
     g_test_add_func("/socket-handover/client-states-move", test_client_states_move);
