@@ -66,8 +66,10 @@ void netbe_device_free(NetbeDevice *dev)
     if (!dev) {
         return;
     }
+    netbe_vu_server_free(dev->vu, false);
     netbe_device_stop(dev);
     vnet_dev_free(dev->vnet);
+    g_free(dev->socket_path);
     g_free(dev->model);
     g_free(dev->id);
     g_free(dev);
