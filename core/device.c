@@ -80,6 +80,7 @@ void netbe_device_free(NetbeDevice *dev)
 void netbe_device_pause(NetbeDevice *dev)
 {
     netbe_vnet_bind(dev);
+    netbe_vu_pause(dev);
     if (dev->vnet) {
         vnet_pause(dev->vnet);
     } else if (dev->backend) {
@@ -89,6 +90,7 @@ void netbe_device_pause(NetbeDevice *dev)
 
 void netbe_device_resume(NetbeDevice *dev)
 {
+    netbe_vu_resume(dev); /* the device's kick and call fds first: resuming notifies */
     if (dev->vnet) {
         vnet_resume(dev->vnet);
     } else if (dev->backend && dev->started) {

@@ -167,6 +167,12 @@ bool netbe_vu_server_start(NetbeDevice *dev, GError **errp);
 /* Close it. @handed_over: another process serves the VMM now: only let go of our fds;
  * else reset the device (the VMM sees the back-end go) and remove the socket file. */
 void netbe_vu_server_free(struct VuServer *s, bool handed_over);
+/* Live handover of the transport (vu-migrate.c): its record, and pause / resume of its
+ * watches (nothing is read from the VMM while paused, nor before resume on a target). */
+bool netbe_vu_save(NetbeDevice *dev, NetbeMigWriter *w, GError **errp);
+bool netbe_vu_load(NetbeDevice *dev, NetbeMigReader *r, GError **errp);
+void netbe_vu_pause(NetbeDevice *dev);
+void netbe_vu_resume(NetbeDevice *dev);
 /* Append the device's vhost-user state to a status report (text line or JSON fields). */
 void netbe_vu_status(const NetbeDevice *dev, GString *out, bool json);
 /* config.c */

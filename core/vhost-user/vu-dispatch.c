@@ -141,7 +141,11 @@ static bool h_set_log_base(VuServer *s, VuMsg *m, VuReply *r, GError **errp)
 
     memcpy(&l, m->payload, sizeof(l));
     reply_u64(r, 0);
-    return vu_log_set(s, &l, m->fds[0], errp);
+    if (!vu_log_set(s, &l, m->fds[0], errp)) {
+        return false;
+    }
+    take_fd(m, 0);
+    return true;
 }
 
 static bool h_set_log_fd(VuServer *s, VuMsg *m, VuReply *r, GError **errp)

@@ -47,6 +47,10 @@ static void vu_unmap_regions(VuMapped *r, unsigned n)
         if (r[i].map) {
             munmap(r[i].map, r[i].map_len);
         }
+        if (r[i].fd >= 0) {
+            close(r[i].fd);
+        }
+        r[i] = (VuMapped){ .fd = -1 };
     }
 }
 
@@ -75,7 +79,7 @@ static bool vu_mem_check(const VuMemTable *t, unsigned nfds, GError **errp)
 
 bool vu_mem_set(VuServer *s, const VuMemTable *t, VuMsg *m, GError **errp)
 {
-    VuMapped next[VU_MAX_REGIONS] = { 0 };
+    VuMapped next[VU_MAX_REGIONS];
     NetbeGuestRegion regions[VU_MAX_REGIONS];
     g_autofree bool *restart = g_new0(bool, s->nrings);
     bool ok = false;
@@ -83,13 +87,18 @@ bool vu_mem_set(VuServer *s, const VuMemTable *t, VuMsg *m, GError **errp)
     if (!vu_mem_check(t, m->nfds, errp)) {
         return false;
     }
+    for (unsigned i = 0; i < VU_MAX_REGIONS; i++) {
+        next[i] = (VuMapped){ .fd = -1 };
+    }
     for (unsigned i = 0; i < t->nregions; i++) {
         const VuRegion *r = &t->regions[i];
         g_autofree char *what = g_strdup_printf("region %u", i);
 
         next[i] = (VuMapped){ .gpa = r->gpa, .size = r->size, .uva = r->uva,
-                              .map_len = r->mmap_offset + r->size };
+                              .map_len = r->mmap_offset + r->size, .fd = -1 };
         next[i].map = vu_map(m->fds[i], next[i].map_len, what, errp);
+        next[i].fd = m->fds[i];
+        m->fds[i] = -1;
         if (!next[i].map) {
             goto out;
         }
@@ -109,7 +118,9 @@ bool vu_mem_set(VuServer *s, const VuMemTable *t, VuMsg *m, GError **errp)
     vu_unmap_regions(s->regions, s->nregions);
     memcpy(s->regions, next, sizeof(next));
     s->nregions = t->nregions;
-    memset(next, 0, sizeof(next));
+    for (unsigned i = 0; i < VU_MAX_REGIONS; i++) {
+        next[i] = (VuMapped){ .fd = -1 };
+    }
     ok = true;
 out:
     vu_unmap_regions(next, t->nregions);
@@ -125,7 +136,6 @@ void vu_mem_clear(VuServer *s)
 {
     netbe_vnet_set_memory(s->dev, NULL, 0, NULL);
     vu_unmap_regions(s->regions, s->nregions);
-    memset(s->regions, 0, sizeof(s->regions));
     s->nregions = 0;
 }
 
@@ -158,6 +168,7 @@ bool vu_log_set(VuServer *s, const VuLog *l, int fd, GError **errp)
     netbe_vnet_set_dirty_log(s->dev, NULL, 0); /* the device lets go of the old log first */
     vu_log_clear(s);
     s->log_map = map;
+    s->log_fd = fd;
     s->log_map_len = l->offset + l->size;
     s->log_offset = l->offset;
     s->log_size = l->size;
@@ -179,6 +190,10 @@ void vu_log_clear(VuServer *s)
     if (s->log_map) {
         munmap(s->log_map, s->log_map_len);
     }
+    if (s->log_fd >= 0) {
+        close(s->log_fd);
+    }
+    s->log_fd = -1;
     s->log_map = NULL;
     s->log_map_len = 0;
     s->log_size = s->log_offset = 0;

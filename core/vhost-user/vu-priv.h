@@ -14,6 +14,7 @@ typedef struct VuMapped {
     uint64_t gpa, size, uva;
     void *map;        /* mmap() of the fd from offset 0 */
     size_t map_len;   /* mmap_offset + size */
+    int fd;           /* kept for a live handover (-1 in an empty slot) */
 } VuMapped;
 
 /*
@@ -57,6 +58,7 @@ typedef struct VuServer {
     unsigned nregions;
     void *log_map;          /* SET_LOG_BASE: mmap of the log fd */
     size_t log_map_len;
+    int log_fd;
     uint64_t log_offset, log_size;
     unsigned nrings;        /* 2 * queue pairs */
     VuRing *rings;
@@ -82,10 +84,12 @@ typedef struct VuReply {
 bool vu_dispatch(VuServer *s, VuMsg *m, GError **errp);
 
 /* vu-mem.c */
+/* Map the table's regions (taking their fds from @m) and give them to the device. */
 bool vu_mem_set(VuServer *s, const VuMemTable *t, VuMsg *m, GError **errp);
 void vu_mem_clear(VuServer *s);
 /* Guest physical address of the front-end's address @uva (len bytes in one region). */
 bool vu_mem_uva_to_gpa(const VuServer *s, uint64_t uva, uint64_t len, uint64_t *gpa);
+/* Map the dirty log @fd (taken on success). */
 bool vu_log_set(VuServer *s, const VuLog *l, int fd, GError **errp);
 /* Give the device the log while VHOST_F_LOG_ALL is negotiated, else none. */
 void vu_log_apply(VuServer *s);
@@ -106,5 +110,9 @@ void vu_rings_close_fds(VuServer *s);
 
 /* vu-server.c */
 void vu_conn_close(VuServer *s, const char *why);
+/* A server for @dev with no listener and no connection yet. */
+VuServer *vu_server_new(NetbeDevice *dev);
+/* Watch the listener and the connection (again), or stop watching them. */
+void vu_server_watch(VuServer *s, bool on);
 
 #endif /* NETBE_VU_PRIV_H */

@@ -4,8 +4,9 @@
 
 #include <stdint.h>
 
-/* Header: request, flags, payload size; all little endian (we run on little endian hosts). */
-typedef struct __attribute__((packed)) VuHeader {
+/* Header: request, flags, payload size; all little endian (we run on little endian hosts;
+ * every layout here is naturally aligned, checked below). */
+typedef struct VuHeader {
     uint32_t request;
     uint32_t flags;
     uint32_t size;
@@ -64,27 +65,27 @@ enum {
 #define VU_MAX_PAYLOAD 4096
 #define VU_MAX_CONFIG 256
 
-typedef struct __attribute__((packed)) VuRegion {
+typedef struct VuRegion {
     uint64_t gpa;
     uint64_t size;
     uint64_t uva;          /* the front-end's address of gpa */
     uint64_t mmap_offset;  /* where the region starts in its fd */
 } VuRegion;
 
-typedef struct __attribute__((packed)) VuMemTable {
+typedef struct VuMemTable {
     uint32_t nregions;
     uint32_t padding;
     VuRegion regions[VU_MAX_REGIONS];
 } VuMemTable;
 
-typedef struct __attribute__((packed)) VuVringState {
+typedef struct VuVringState {
     uint32_t index;
     uint32_t num;
 } VuVringState;
 
 #define VU_VRING_F_LOG 1u
 
-typedef struct __attribute__((packed)) VuVringAddr {
+typedef struct VuVringAddr {
     uint32_t index;
     uint32_t flags;
     uint64_t desc_uva;
@@ -97,12 +98,12 @@ typedef struct __attribute__((packed)) VuVringAddr {
 #define VU_VRING_IDX_MASK 0xffu
 #define VU_VRING_NOFD (1u << 8)
 
-typedef struct __attribute__((packed)) VuLog {
+typedef struct VuLog {
     uint64_t size;
     uint64_t offset;
 } VuLog;
 
-typedef struct __attribute__((packed)) VuConfig {
+typedef struct VuConfig {
     uint32_t offset;
     uint32_t size;
     uint32_t flags;
@@ -110,5 +111,11 @@ typedef struct __attribute__((packed)) VuConfig {
 } VuConfig;
 
 #define VU_CONFIG_HDR 12
+
+/* Every layout above is naturally aligned: no padding, the sizes the wire has. */
+_Static_assert(sizeof(VuHeader) == 12 && sizeof(VuRegion) == 32 &&
+               sizeof(VuMemTable) == 8 + 32 * VU_MAX_REGIONS && sizeof(VuVringState) == 8 &&
+               sizeof(VuVringAddr) == 40 && sizeof(VuLog) == 16 &&
+               sizeof(VuConfig) == VU_CONFIG_HDR + VU_MAX_CONFIG, "vhost-user wire layout");
 
 #endif /* NETBE_VU_PROTO_H */

@@ -55,7 +55,9 @@ static void vu_conn_free(VuServer *s)
     vu_source_clear(&c->src);
     vu_source_clear(&c->part_src);
     vu_close_fds(c->fds, &c->nfds);
-    close(c->fd);
+    if (c->fd >= 0) {
+        close(c->fd);
+    }
     g_free(c);
     s->conn = NULL;
 }
@@ -252,8 +254,7 @@ static gboolean vu_listen_ready(int lfd, GIOCondition cond, void *data)
     s->conn->fd = fd;
     s->conn->pid = cr.pid;
     s->conn->uid = cr.uid;
-    s->conn->src = vu_attach(s, g_unix_fd_source_new(fd, G_IO_IN | G_IO_HUP | G_IO_ERR),
-                             G_SOURCE_FUNC(vu_conn_readable));
+    vu_server_watch(s, true);
     g_message("vhost-user device '%s': VMM pid %d (uid %d) connected on %s", s->dev->id,
               (int)cr.pid, (int)cr.uid, s->path);
     return G_SOURCE_CONTINUE;
@@ -265,11 +266,38 @@ static void vu_listen_watch(VuServer *s)
                               G_SOURCE_FUNC(vu_listen_ready));
 }
 
-/* A server for @dev with no listener and no connection yet. */
-static VuServer *vu_server_new(NetbeDevice *dev)
+void vu_server_watch(VuServer *s, bool on)
+{
+    VuConn *c = s->conn;
+
+    if (!on) {
+        vu_source_clear(&s->listen_src);
+        if (c) {
+            vu_source_clear(&c->src);
+            vu_source_clear(&c->part_src);
+        }
+        return;
+    }
+    if (!s->listen_src && s->listen_fd >= 0) {
+        vu_listen_watch(s);
+    }
+    if (c && !c->src) {
+        c->src = vu_attach(s, g_unix_fd_source_new(c->fd, G_IO_IN | G_IO_HUP | G_IO_ERR),
+                           G_SOURCE_FUNC(vu_conn_readable));
+    }
+    if (c && c->have && !c->part_src) {
+        c->part_src = vu_attach(s, g_timeout_source_new(VU_PART_TIMEOUT_MS), vu_part_timeout);
+    }
+}
+
+VuServer *vu_server_new(NetbeDevice *dev)
 {
     VuServer *s = g_new0(VuServer, 1);
 
+    for (unsigned i = 0; i < VU_MAX_REGIONS; i++) {
+        s->regions[i].fd = -1;
+    }
+    s->log_fd = -1;
     netbe_runtime_find_device(dev->rt, dev->id); /* binds the virtio-net model */
     s->dev = dev;
     s->path = g_strdup(dev->socket_path);
