@@ -77,6 +77,27 @@ static bool vu_mem_check(const VuMemTable *t, unsigned nfds, GError **errp)
     return true;
 }
 
+/* Does @t describe what is mapped already, with the same files? (QEMU sends the table once
+ * per queue pair: the second need not stop the first pair's rings.) */
+static bool vu_mem_same(const VuServer *s, const VuMemTable *t, const VuMsg *m)
+{
+    if (t->nregions != s->nregions || m->nfds != t->nregions) {
+        return false;
+    }
+    for (unsigned i = 0; i < t->nregions; i++) {
+        const VuRegion *r = &t->regions[i];
+        const VuMapped *have = &s->regions[i];
+        struct stat a, b;
+
+        if (r->gpa != have->gpa || r->size != have->size || r->uva != have->uva ||
+            r->mmap_offset + r->size != have->map_len || fstat(m->fds[i], &a) < 0 ||
+            fstat(have->fd, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+            return false;
+        }
+    }
+    return true;
+}
+
 bool vu_mem_set(VuServer *s, const VuMemTable *t, VuMsg *m, GError **errp)
 {
     VuMapped next[VU_MAX_REGIONS];
@@ -86,6 +107,9 @@ bool vu_mem_set(VuServer *s, const VuMemTable *t, VuMsg *m, GError **errp)
 
     if (!vu_mem_check(t, m->nfds, errp)) {
         return false;
+    }
+    if (vu_mem_same(s, t, m)) {
+        return true; /* the caller closes the fds we did not take */
     }
     for (unsigned i = 0; i < VU_MAX_REGIONS; i++) {
         next[i] = (VuMapped){ .fd = -1 };
