@@ -313,6 +313,7 @@ void vnet_reset_state(VnetDev *vd)
         q->enabled = false;
         q->tx_busy = false;
         q->rx_waiting = false;
+        q->held_len = 0;
         q->stats.broken = false;
     }
 }
@@ -344,6 +345,7 @@ void vnet_dev_free(VnetDev *vd)
         g_free(q->heads);
         g_free(q->caps);
         g_free(q->niovs);
+        g_free(q->hold);
     }
     g_free(vd->queues);
     vnet_mem_clear(&vd->mem);

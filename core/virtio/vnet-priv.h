@@ -42,6 +42,10 @@ typedef struct VnetQueue {
     uint16_t *niovs;           /* RX: their iovec entries */
     unsigned pre_chains, pre_niov; /* RX: chains popped and not used yet, their entries */
     size_t pre_cap;            /* RX: and their bytes */
+    uint8_t *hold;             /* RX: a frame larger than the buffers posted when it came */
+    size_t hold_size;          /* RX: bytes allocated at hold */
+    size_t held_len;           /* RX: bytes of the held frame (guest header first), or 0 */
+    bool base_set;             /* netbe_vnet_queue_set_base(): used idx from guest at enable */
 } VnetQueue;
 
 struct VnetDev {
