@@ -255,6 +255,7 @@ VnetDev *vnet_dev_new(NetbeDevice *dev)
     vd->curr_pairs = 1;
     vd->nqueues = 2 * vd->max_pairs + 1;
     vd->link_up = true;
+    vd->mem.name = dev->id;
     memcpy(vd->mac, dev->mac, 6);
     vnet_filter_reset(vd);
     vd->queues = g_new0(VnetQueue, vd->nqueues);

@@ -183,6 +183,7 @@ static unsigned vnet_rx_complete(VnetQueue *q, int niov, size_t written)
         left -= MIN(left, q->caps[used]);
     }
     vnet_hdr_rx_fix(q->iov, niov, q->vd->be_hdr, used);
+    vnet_mem_log_iov(&q->vd->mem, q->iov, niov, written);
     left = written;
     for (unsigned i = 0; i < used; i++) {
         size_t l = MIN(left, q->caps[i]);
@@ -200,6 +201,18 @@ static void vnet_rx_unpop_all(VnetQueue *q)
     vq_unpop(&q->vq, q->pre_chains);
     q->pre_chains = q->pre_niov = 0;
     q->pre_cap = 0;
+}
+
+void vnet_queue_drain(VnetQueue *q)
+{
+    if (!q->vq.ready || q->vq.broken) {
+        return;
+    }
+    vnet_rx_unpop_all(q); /* RX chains popped for a frame that did not come */
+    /* a TX chain waiting for tx_ready was never taken (vq_unpop in vnet_tx_run) */
+    if (vq_has_unpublished(&q->vq)) {
+        vnet_flush(q);
+    }
 }
 
 /* Out of guest buffers: stop the backend's queue and wait for a kick. */
@@ -306,6 +319,7 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
         written = len - vd->be_hdr + VNET_HDR_LEN;
         if (len >= (ssize_t)vd->be_hdr && written > cap && spill) {
             /* the frame is larger than the buffers posted: all of it to q->hold */
+            vnet_mem_log_iov(&vd->mem, q->iov, niov, cap);
             vnet_iov_to_buf(q->iov, niov, 0, q->hold, cap);
             if (written >= VNET_HDR_LEN + 6 && vnet_filter_accept(vd, q->hold + VNET_HDR_LEN)) {
                 q->held_len = written;
@@ -318,6 +332,10 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
         if (len < (ssize_t)vd->be_hdr || written > cap ||
             vnet_iov_to_buf(q->iov, niov, VNET_HDR_LEN, dst, 6) < 6 ||
             !vnet_filter_accept(vd, dst)) {
+            if (len > 0) { /* what the backend wrote into the buffers is logged */
+                vnet_mem_log_iov(&vd->mem, q->iov, niov,
+                                 MIN(len >= (ssize_t)vd->be_hdr ? written : VNET_HDR_LEN, cap));
+            }
             q->stats.drops += len >= 0; /* negative: the backend counted it */
             continue;                   /* the buffers stay ours for the next frame */
         }

@@ -116,6 +116,9 @@ extern const NetbePeerOps vnet_peer_ops;
 void vnet_kick_self(VnetQueue *q);
 /* Send the chains of TX queue @q to backend queue @pair, in batches. */
 void vnet_tx_run(VnetQueue *q, unsigned pair);
+/* @q stops (disabled, paused): popped RX chains go back to the ring, used entries are
+ * published (with an interrupt if the driver wants one). */
+void vnet_queue_drain(VnetQueue *q);
 /* The driver added RX buffers to @q: let the backend's frames in again. */
 void vnet_rx_kick(VnetQueue *q, unsigned pair);
 
