@@ -666,6 +666,25 @@ unsigned vu_front_tx_reclaim(VuFront *f, unsigned pair)
     return n;
 }
 
+unsigned vu_front_tx_repost(VuFront *f, unsigned pair)
+{
+    VuQueue *q = &f->q[vu_txq(pair)];
+    unsigned n = 0;
+
+    while (vu_front_used_pending(f, vu_txq(pair))) {
+        uint32_t id, len;
+
+        take_used(q, &id, &len);
+        make_avail(q, (uint16_t)id);
+        n++;
+    }
+    if (n) {
+        publish(q);
+        vu_front_kick(f, vu_txq(pair));
+    }
+    return n;
+}
+
 /* num_buffers of the RX buffer @id (1 without MRG_RXBUF). */
 static unsigned rx_num_buffers(VuFront *f, VuQueue *q, uint32_t id)
 {

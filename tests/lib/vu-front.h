@@ -233,6 +233,12 @@ void vu_front_kick(VuFront *f, unsigned vq);
 /* Take back finished TX descriptors of @pair. Return: how many. */
 unsigned vu_front_tx_reclaim(VuFront *f, unsigned pair);
 /*
+ * vu_front_tx_repost() - make every finished TX descriptor of @pair available again as it
+ * is (same buffer, same length: a sender whose data is in place) and notify if needed.
+ * Return: how many finished.
+ */
+unsigned vu_front_tx_repost(VuFront *f, unsigned pair);
+/*
  * vu_front_recv() - one received frame of @pair, assembled over num_buffers, its buffers
  * posted again. @hdr gets the 12-byte header (may be NULL), *num_buffers (may be NULL).
  * Waits on the call eventfd up to @timeout_ms. Return: frame length without the header,
