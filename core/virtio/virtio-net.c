@@ -255,6 +255,7 @@ VnetDev *vnet_dev_new(NetbeDevice *dev)
     vd->curr_pairs = 1;
     vd->nqueues = 2 * vd->max_pairs + 1;
     vd->link_up = true;
+    vd->mem.name = dev->id;
     memcpy(vd->mac, dev->mac, 6);
     vnet_filter_reset(vd);
     vd->queues = g_new0(VnetQueue, vd->nqueues);
@@ -313,6 +314,7 @@ void vnet_reset_state(VnetDev *vd)
         q->enabled = false;
         q->tx_busy = false;
         q->rx_waiting = false;
+        q->held_len = 0;
         q->stats.broken = false;
     }
 }
@@ -344,6 +346,7 @@ void vnet_dev_free(VnetDev *vd)
         g_free(q->heads);
         g_free(q->caps);
         g_free(q->niovs);
+        g_free(q->hold);
     }
     g_free(vd->queues);
     vnet_mem_clear(&vd->mem);

@@ -7,6 +7,8 @@
 #include <unistd.h>
 #include "vnet-priv.h"
 
+G_STATIC_ASSERT(VNET_LOG_PAGE == NETBE_VNET_LOG_PAGE);
+
 #define F_RING_INDIRECT (1ull << NETBE_VIRTIO_F_RING_INDIRECT_DESC)
 #define F_RING_EVENT_IDX (1ull << NETBE_VIRTIO_F_RING_EVENT_IDX)
 
@@ -172,28 +174,69 @@ void netbe_vnet_queue_enable(NetbeDevice *dev, unsigned vq, bool enable)
 {
     VnetQueue *q = vnet_queue(dev, vq);
     VnetDev *vd = dev->vnet;
+    unsigned pair;
 
     if (!q || q->enabled == enable) {
         return;
     }
     q->enabled = enable;
     if (!enable) {
+        vnet_queue_drain(q);
         q->vq.ready = false;
+        if (vd->started && vnet_role(vd, vq, &pair) == VNET_ROLE_RX && pair < vd->curr_pairs) {
+            netbe_backend_set_rx_enabled(vd->be, pair, false); /* frames wait in the backend */
+        }
         return;
     }
     vnet_queue_buffers(q);
     q->vq.event_idx = vd->guest_features & F_RING_EVENT_IDX;
     q->vq.indirect = vd->guest_features & F_RING_INDIRECT;
-    if (!vq_map(&q->vq)) {
+    if (!vq_map(&q->vq) || (q->base_set && !vq_adopt_used_idx(&q->vq))) {
+        q->base_set = false;
         vnet_queue_broken(q);
         return;
     }
+    q->base_set = false;
     if (vd->started) {
-        unsigned pair;
-
         vq_set_notify(&q->vq, vnet_role(vd, vq, &pair) != VNET_ROLE_RX);
         vnet_queue_run(q);
     }
+}
+
+bool netbe_vnet_queue_set_base(NetbeDevice *dev, unsigned vq, uint16_t last_avail,
+                               GError **errp)
+{
+    VnetQueue *q = vnet_queue(dev, vq);
+
+    if (!q) {
+        g_set_error(errp, VNET_ERROR, EINVAL, "device '%s': no virtqueue %u", dev->id, vq);
+        return false;
+    }
+    if (q->enabled) {
+        g_set_error(errp, VNET_ERROR, EBUSY,
+                    "device '%s': virtqueue %u is enabled (its base is set while disabled)",
+                    dev->id, vq);
+        return false;
+    }
+    q->vq.last_avail_idx = q->vq.seen_avail_idx = last_avail;
+    q->base_set = true;
+    return true;
+}
+
+bool netbe_vnet_queue_get_base(NetbeDevice *dev, unsigned vq, uint16_t *last_avail)
+{
+    VnetQueue *q = vnet_queue(dev, vq);
+
+    if (!q) {
+        return false;
+    }
+    *last_avail = q->vq.last_avail_idx;
+    return true;
+}
+
+void netbe_vnet_set_dirty_log(NetbeDevice *dev, void *log, uint64_t size)
+{
+    vnet_mem_set_log(&vnet_get(dev)->mem, log, size);
 }
 
 void netbe_vnet_queue_kick(NetbeDevice *dev, unsigned vq)

@@ -188,6 +188,7 @@ void vnet_ctrl_run(VnetQueue *q)
                 ack = ctrl_handle(vd, req, c.read_len);
             }
             vnet_iov_from_buf(q->iov + c.nread, c.nwrite, 0, &ack, 1);
+            vnet_mem_log_iov(&vd->mem, q->iov + c.nread, c.nwrite, 1);
             vq_push(&q->vq, c.head, 1);
             q->stats.chains++;
             pushed = true;

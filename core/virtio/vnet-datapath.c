@@ -101,21 +101,17 @@ static size_t vnet_rx_need(const VnetDev *vd)
 }
 
 /*
- * Have guest buffers for one frame in q->iov: one chain, or with MRG_RXBUF as many as
- * the largest frame needs. Chains a frame did not fill stay popped (q->pre_chains) for
- * the next frame of the batch. Return: iovec entries, 0 when there are not enough
- * buffers, -1 when the ring is broken.
+ * Have guest buffers for a frame of @target bytes (guest header included) in q->iov: one
+ * chain, or with MRG_RXBUF chains until they hold @target bytes, the ring is empty or the
+ * iovec is full. Chains a frame did not fill stay popped (q->pre_chains) for the next
+ * frame of the batch. Return: false when the ring is broken.
  */
-static int vnet_rx_gather(VnetQueue *q)
+static bool vnet_rx_gather(VnetQueue *q, size_t target)
 {
-    VnetDev *vd = q->vd;
-    bool mergeable = vnet_has(vd, NETBE_VIRTIO_NET_F_MRG_RXBUF);
-    size_t need = vnet_rx_need(vd);
+    bool mergeable = vnet_has(q->vd, NETBE_VIRTIO_NET_F_MRG_RXBUF);
 
-    if (!mergeable && q->pre_chains > 0) {
-        return q->pre_niov;
-    }
-    while (q->pre_cap < need && q->pre_niov < VQ_MAX_IOV) {
+    while ((mergeable ? q->pre_cap < target : q->pre_chains == 0) &&
+           q->pre_niov < VQ_MAX_IOV) {
         unsigned n = q->pre_chains;
         VqChain c;
         VqPopResult r = vq_pop(&q->vq, q->iov + q->pre_niov, VQ_MAX_IOV, VQ_ALLOW_WRITE, &c);
@@ -128,7 +124,7 @@ static int vnet_rx_gather(VnetQueue *q)
                     c.write_len, VNET_HDR_LEN);
         }
         if (q->vq.broken) {
-            return -1;
+            return false;
         }
         q->heads[n] = c.head;
         q->caps[n] = c.write_len;
@@ -136,11 +132,25 @@ static int vnet_rx_gather(VnetQueue *q)
         q->pre_chains++;
         q->pre_niov += c.nwrite;
         q->pre_cap += c.write_len;
-        if (!mergeable) {
-            return q->pre_niov;
-        }
     }
-    return q->pre_cap >= need || q->pre_niov >= VQ_MAX_IOV ? (int)q->pre_niov : 0;
+    return true;
+}
+
+/* iovec entries of q->iov a frame may use (room for the header adaptation). */
+static int vnet_rx_niov(const VnetQueue *q)
+{
+    return MIN(q->pre_niov, VQ_MAX_IOV - 2);
+}
+
+/*
+ * A frame of @written bytes did not fit in the buffers gathered: whether waiting for the
+ * driver to post more can help (mergeable buffers, a frame no larger than the largest the
+ * guest may get, and neither the iovec nor the ring was the limit).
+ */
+static bool vnet_rx_can_wait(const VnetQueue *q, size_t written)
+{
+    return vnet_has(q->vd, NETBE_VIRTIO_NET_F_MRG_RXBUF) && written <= vnet_rx_need(q->vd) &&
+           q->pre_niov < VQ_MAX_IOV - 2 && q->pre_chains < q->vq.size;
 }
 
 /* The first @used popped chains carry a frame now: drop them from the popped set. */
@@ -160,6 +170,31 @@ static void vnet_rx_consume(VnetQueue *q, unsigned used)
     memmove(q->iov, q->iov + niov, q->pre_niov * sizeof(*q->iov));
 }
 
+/*
+ * The frame of @written bytes (guest header first) is in the first @niov entries of q->iov:
+ * complete its header, write a used entry per chain it fills. Return: chains used.
+ */
+static unsigned vnet_rx_complete(VnetQueue *q, int niov, size_t written)
+{
+    unsigned used = 0;
+    size_t left;
+
+    for (left = written; left > 0; used++) {
+        left -= MIN(left, q->caps[used]);
+    }
+    vnet_hdr_rx_fix(q->iov, niov, q->vd->be_hdr, used);
+    vnet_mem_log_iov(&q->vd->mem, q->iov, niov, written);
+    left = written;
+    for (unsigned i = 0; i < used; i++) {
+        size_t l = MIN(left, q->caps[i]);
+
+        vq_push(&q->vq, q->heads[i], l);
+        left -= l;
+    }
+    vnet_rx_consume(q, used);
+    return used;
+}
+
 /* Give back the chains popped but not used (end of a batch). */
 static void vnet_rx_unpop_all(VnetQueue *q)
 {
@@ -168,53 +203,114 @@ static void vnet_rx_unpop_all(VnetQueue *q)
     q->pre_cap = 0;
 }
 
+void vnet_queue_drain(VnetQueue *q)
+{
+    if (!q->vq.ready || q->vq.broken) {
+        return;
+    }
+    vnet_rx_unpop_all(q); /* RX chains popped for a frame that did not come */
+    /* a TX chain waiting for tx_ready was never taken (vq_unpop in vnet_tx_run) */
+    if (vq_has_unpublished(&q->vq)) {
+        vnet_flush(q);
+    }
+}
+
 /* Out of guest buffers: stop the backend's queue and wait for a kick. */
 static void vnet_rx_wait(VnetQueue *q, unsigned pair)
 {
     q->rx_waiting = true;
     netbe_backend_set_rx_enabled(q->vd->be, pair, false);
     if (vq_set_notify(&q->vq, true)) {
-        /* buffers came since we looked */
-        q->rx_waiting = false;
-        vq_set_notify(&q->vq, false);
-        netbe_backend_set_rx_enabled(q->vd->be, pair, true);
+        vnet_kick_self(q); /* buffers came since we looked: go on from the loop */
     }
 }
 
 /*
+ * Deliver the frame held in q->hold (it did not fit in the buffers posted when it came)
+ * once the driver posted enough for it. Return: false while it still waits.
+ */
+static bool vnet_rx_held(VnetQueue *q, unsigned *pushed)
+{
+    size_t len = q->held_len;
+    int niov;
+
+    if (!vnet_rx_gather(q, len)) {
+        return true;
+    }
+    niov = vnet_rx_niov(q);
+    if (vnet_iov_size(q->iov, niov) < len) {
+        if (vnet_rx_can_wait(q, len)) {
+            return false;
+        }
+        q->stats.drops++;
+    } else {
+        vnet_iov_from_buf(q->iov, niov, 0, q->hold, len);
+        *pushed += vnet_rx_complete(q, niov, len);
+    }
+    q->held_len = 0;
+    return true;
+}
+
+/*
  * Receive up to @budget frames into guest buffers: pulled from the backend with recv,
- * or copied from @src (a frame a push backend produced). Return: frames taken from the
- * backend (delivered or dropped).
+ * or copied from @src (a frame a push backend produced). Buffers are gathered for the
+ * frame at hand: a pushed frame's length is known; a pulled one is received into the
+ * buffers posted and, when they are fewer than the largest frame, a tail in q->hold; a
+ * frame that overflows into it waits there for more buffers. Return: frames taken from
+ * the backend (delivered, dropped or held).
  */
 static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
                                const struct iovec *src, int srcn)
 {
     VnetDev *vd = q->vd;
+    size_t need = vnet_rx_need(vd);
     unsigned taken = 0, pushed = 0;
     bool wait = false;
 
-    while (taken < budget) {
-        unsigned used = 0;
-        int niov = vnet_rx_gather(q), bn;
-        size_t written, left, cap;
+    if (q->held_len && !vnet_rx_held(q, &pushed)) {
+        wait = true;
+        budget = 0;
+    }
+    while (taken < budget && !q->vq.broken) {
+        size_t written, cap, frame = src ? vnet_iov_size(src, srcn) : 0;
+        int niov, bn;
+        bool spill;
         ssize_t len;
         uint8_t dst[6];
 
-        if (niov <= 0) {
-            wait = niov == 0;
+        written = frame - MIN(frame, vd->be_hdr) + VNET_HDR_LEN;
+        if (!vnet_rx_gather(q, src ? written : need)) {
             break;
         }
-        niov = MIN(niov, VQ_MAX_IOV - 2);
+        if (q->pre_chains == 0) {
+            wait = true;
+            break;
+        }
+        niov = vnet_rx_niov(q);
         cap = vnet_iov_size(q->iov, niov);
+        if (src && (frame < vd->be_hdr || written > cap)) {
+            if (frame >= vd->be_hdr && vnet_rx_can_wait(q, written)) {
+                wait = true; /* the core keeps the frame until the driver posts more */
+                break;
+            }
+            taken++;
+            q->stats.drops++; /* no buffers can ever take it */
+            continue;
+        }
         bn = vnet_hdr_rx_iov(q->iov, niov, vd->be_hdr, vd->scratch, q->biov, VQ_MAX_IOV);
         bn = vnet_iov_merge(q->biov, bn); /* guest buffers are often contiguous */
-        if (src) {
-            len = vnet_iov_size(src, srcn);
-            if ((size_t)len >= vd->be_hdr && (size_t)len - vd->be_hdr + VNET_HDR_LEN <= cap) {
-                vnet_iov_copy(q->biov, bn, src, srcn);
-            } else {
-                len = -EMSGSIZE;
+        /* fewer bytes posted than the largest frame: a tail catches the rest */
+        spill = !src && cap < need && bn < VQ_MAX_IOV;
+        if (spill) {
+            if (q->hold_size < need) {
+                q->hold = g_realloc(q->hold, need);
+                q->hold_size = need;
             }
+            q->biov[bn++] = (struct iovec){ q->hold + cap, need - cap };
+        }
+        if (src) {
+            len = frame;
+            vnet_iov_copy(q->biov, bn, src, srcn);
         } else {
             len = netbe_backend_recv(vd->be, pair, q->biov, bn);
         }
@@ -223,25 +319,31 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
         }
         taken++;
         written = len - vd->be_hdr + VNET_HDR_LEN;
+        if (len >= (ssize_t)vd->be_hdr && written > cap && spill) {
+            /* larger than the buffers posted: all of it to q->hold, to wait for more
+             * buffers, or dropped when more cannot come (never delivered truncated) */
+            vnet_mem_log_iov(&vd->mem, q->iov, niov, cap);
+            vnet_iov_to_buf(q->iov, niov, 0, q->hold, cap);
+            if (vnet_rx_can_wait(q, written) && written >= VNET_HDR_LEN + 6 &&
+                vnet_filter_accept(vd, q->hold + VNET_HDR_LEN)) {
+                q->held_len = written;
+                wait = true;
+                break;
+            }
+            q->stats.drops++;
+            continue;
+        }
         if (len < (ssize_t)vd->be_hdr || written > cap ||
             vnet_iov_to_buf(q->iov, niov, VNET_HDR_LEN, dst, 6) < 6 ||
             !vnet_filter_accept(vd, dst)) {
+            if (len > 0) { /* what the backend wrote into the buffers is logged */
+                vnet_mem_log_iov(&vd->mem, q->iov, niov,
+                                 MIN(len >= (ssize_t)vd->be_hdr ? written : VNET_HDR_LEN, cap));
+            }
             q->stats.drops += len >= 0; /* negative: the backend counted it */
             continue;                   /* the buffers stay ours for the next frame */
         }
-        for (left = written; left > 0; used++) {
-            left -= MIN(left, q->caps[used]);
-        }
-        vnet_hdr_rx_fix(q->iov, niov, vd->be_hdr, used);
-        left = written;
-        for (unsigned i = 0; i < used; i++) {
-            size_t l = MIN(left, q->caps[i]);
-
-            vq_push(&q->vq, q->heads[i], l);
-            left -= l;
-        }
-        vnet_rx_consume(q, used);
-        pushed += used;
+        pushed += vnet_rx_complete(q, niov, written);
     }
     if (!q->vq.broken) {
         vnet_rx_unpop_all(q);
@@ -287,6 +389,12 @@ void vnet_rx_kick(VnetQueue *q, unsigned pair)
     if (q->rx_waiting) {
         q->rx_waiting = false;
         vq_set_notify(&q->vq, false);
+    }
+    if (q->held_len) {
+        vnet_rx_frames(q, pair, 0, NULL, 0); /* the held frame first */
+        if (q->held_len || q->vq.broken) {
+            return;
+        }
     }
     /* also after the queue was enabled late: the core only acts on a change */
     netbe_backend_set_rx_enabled(vd->be, pair, true);

@@ -109,3 +109,62 @@ int vnet_mem_map_iov(const VnetMem *m, uint64_t gpa, uint64_t len, struct iovec 
     }
     return n;
 }
+
+/* ---- dirty page log ---- */
+
+void vnet_mem_set_log(VnetMem *m, void *log, uint64_t size)
+{
+    m->log = log;
+    m->log_size = log ? size : 0;
+    m->log_warned = false;
+}
+
+void vnet_mem_log_gpa_slow(VnetMem *m, uint64_t gpa, uint64_t len)
+{
+    uint64_t first, last;
+
+    if (len == 0) {
+        return;
+    }
+    first = gpa / VNET_LOG_PAGE;
+    last = (gpa + (len - 1)) / VNET_LOG_PAGE; /* the range lies in a region: no wrap */
+    for (uint64_t page = first; page <= last; page++) {
+        if (page / 8 >= m->log_size) {
+            if (!m->log_warned) {
+                g_warning("device '%s': dirty log of %" G_GUINT64_FORMAT " bytes does not "
+                          "cover guest address 0x%" G_GINT64_MODIFIER "x; writes there are "
+                          "not logged", m->name ? m->name : "?", m->log_size,
+                          page * VNET_LOG_PAGE);
+                m->log_warned = true;
+            }
+            return;
+        }
+        __atomic_fetch_or(&m->log[page / 8], (uint8_t)(1u << (page % 8)), __ATOMIC_SEQ_CST);
+    }
+}
+
+/* The region whose host range holds @p, or NULL (few regions: a linear search). */
+static const VnetMemRegion *mem_find_hva(const VnetMem *m, const uint8_t *p)
+{
+    for (unsigned i = 0; i < m->n; i++) {
+        const VnetMemRegion *r = &m->regions[i];
+
+        if (p >= r->hva && (uint64_t)(p - r->hva) < r->size) {
+            return r;
+        }
+    }
+    return NULL;
+}
+
+void vnet_mem_log_iov_slow(VnetMem *m, const struct iovec *iov, int n, size_t len)
+{
+    for (int i = 0; i < n && len > 0; i++) {
+        const VnetMemRegion *r = mem_find_hva(m, iov[i].iov_base);
+        size_t l = MIN(len, iov[i].iov_len);
+
+        if (r) {
+            vnet_mem_log_gpa_slow(m, r->gpa + ((const uint8_t *)iov[i].iov_base - r->hva), l);
+        }
+        len -= l;
+    }
+}

@@ -19,7 +19,14 @@ typedef struct VnetMemRegion {
 typedef struct VnetMem {
     VnetMemRegion *regions;  /* sorted by gpa, disjoint */
     unsigned n;
+    uint8_t *log;            /* dirty page bitmap (the VMM's), NULL: not logging */
+    uint64_t log_size;       /* its bytes */
+    bool log_warned;         /* a write beyond it was reported */
+    const char *name;        /* owner, for messages ("nic0") */
 } VnetMem;
+
+/* Page size of the dirty log (NETBE_VNET_LOG_PAGE). */
+#define VNET_LOG_PAGE 4096
 
 /* Errors of vnet_mem_map_iov(). */
 #define VNET_MEM_EFAULT (-1)  /* a byte lies outside every region */
@@ -41,5 +48,27 @@ void *vnet_mem_map(const VnetMem *m, uint64_t gpa, uint64_t len);
  * crosses). Return: entries written (0 for len 0), VNET_MEM_EFAULT or VNET_MEM_E2BIG.
  */
 int vnet_mem_map_iov(const VnetMem *m, uint64_t gpa, uint64_t len, struct iovec *iov, int max);
+
+/* vnet_mem_set_log() - log writes into guest memory in @log (@size bytes), NULL: stop. */
+void vnet_mem_set_log(VnetMem *m, void *log, uint64_t size);
+void vnet_mem_log_gpa_slow(VnetMem *m, uint64_t gpa, uint64_t len);
+void vnet_mem_log_iov_slow(VnetMem *m, const struct iovec *iov, int n, size_t len);
+
+/* vnet_mem_log_gpa() - the device wrote [gpa, gpa+len): mark its pages dirty if logging. */
+static inline void vnet_mem_log_gpa(VnetMem *m, uint64_t gpa, uint64_t len)
+{
+    if (G_UNLIKELY(m->log != NULL)) {
+        vnet_mem_log_gpa_slow(m, gpa, len);
+    }
+}
+
+/* vnet_mem_log_iov() - the device wrote the first @len bytes of @iov (entries translated
+ * by vnet_mem_map_iov()): mark their pages dirty if logging. */
+static inline void vnet_mem_log_iov(VnetMem *m, const struct iovec *iov, int n, size_t len)
+{
+    if (G_UNLIKELY(m->log != NULL)) {
+        vnet_mem_log_iov_slow(m, iov, n, len);
+    }
+}
 
 #endif /* NETBE_VNET_MEM_H */

@@ -71,20 +71,7 @@ void vnet_pause(VnetDev *vd)
     }
     vnet_kicks_unwatch(vd); /* kicks wait in the eventfd (or go to the destination) */
     for (unsigned i = 0; i < vd->nqueues; i++) {
-        VnetQueue *q = &vd->queues[i];
-
-        if (!q->vq.ready || q->vq.broken) {
-            continue;
-        }
-        if (q->pre_chains) { /* RX chains popped for a frame that did not come */
-            vq_unpop(&q->vq, q->pre_chains);
-            q->pre_chains = q->pre_niov = 0;
-            q->pre_cap = 0;
-        }
-        /* a TX chain waiting for tx_ready was never taken (vq_unpop in vnet_tx_run) */
-        if (vq_has_unpublished(&q->vq)) {
-            vnet_flush(q);
-        }
+        vnet_queue_drain(&vd->queues[i]);
     }
 }
 

@@ -42,6 +42,10 @@ typedef struct VnetQueue {
     uint16_t *niovs;           /* RX: their iovec entries */
     unsigned pre_chains, pre_niov; /* RX: chains popped and not used yet, their entries */
     size_t pre_cap;            /* RX: and their bytes */
+    uint8_t *hold;             /* RX: a frame larger than the buffers posted when it came */
+    size_t hold_size;          /* RX: bytes allocated at hold */
+    size_t held_len;           /* RX: bytes of the held frame (guest header first), or 0 */
+    bool base_set;             /* netbe_vnet_queue_set_base(): used idx from guest at enable */
 } VnetQueue;
 
 struct VnetDev {
@@ -112,6 +116,9 @@ extern const NetbePeerOps vnet_peer_ops;
 void vnet_kick_self(VnetQueue *q);
 /* Send the chains of TX queue @q to backend queue @pair, in batches. */
 void vnet_tx_run(VnetQueue *q, unsigned pair);
+/* @q stops (disabled, paused): popped RX chains go back to the ring, used entries are
+ * published (with an interrupt if the driver wants one). */
+void vnet_queue_drain(VnetQueue *q);
 /* The driver added RX buffers to @q: let the backend's frames in again. */
 void vnet_rx_kick(VnetQueue *q, unsigned pair);
 

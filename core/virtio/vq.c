@@ -53,9 +53,22 @@ bool vq_map(Vq *vq)
     return true;
 }
 
+bool vq_adopt_used_idx(Vq *vq)
+{
+    uint16_t used = load16_acquire((volatile uint16_t *)(vq->used + USED_IDX_OFF));
+
+    if ((uint16_t)(vq->last_avail_idx - used) > vq->size) {
+        return vq_fail(vq, "available index %u and used index %u in guest memory do not fit "
+                       "a queue of %u", vq->last_avail_idx, used, vq->size);
+    }
+    vq->used_idx = used;
+    vq->signalled_valid = false;
+    return true;
+}
+
 void vq_reset(Vq *vq)
 {
-    const VnetMem *mem = vq->mem;
+    VnetMem *mem = vq->mem;
 
     memset(vq, 0, sizeof(*vq));
     vq->mem = mem;
@@ -211,6 +224,7 @@ void vq_push(Vq *vq, uint16_t head, uint32_t len)
 
     *(volatile uint32_t *)elem = htole32(head);
     *(volatile uint32_t *)(elem + 4) = htole32(len);
+    vnet_mem_log_gpa(vq->mem, vq->used_gpa + (uint64_t)(elem - vq->used), USED_ELEM_SIZE);
     vq->used_idx++;
 }
 
@@ -226,6 +240,7 @@ bool vq_flush(Vq *vq)
 
     __atomic_store_n((volatile uint16_t *)(vq->used + USED_IDX_OFF), htole16(now),
                      __ATOMIC_RELEASE);
+    vnet_mem_log_gpa(vq->mem, vq->used_gpa + USED_IDX_OFF, 2);
     /* the driver's used_event / flags must be read after it can see the new idx */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (!vq->event_idx) {
@@ -250,10 +265,13 @@ bool vq_set_notify(Vq *vq, bool enable)
             volatile uint16_t *avail_event = (volatile uint16_t *)(vq->used + USED_RING_OFF +
                                              (size_t)vq->size * USED_ELEM_SIZE);
             *avail_event = htole16(vq->seen_avail_idx); /* kick when you pass this */
+            vnet_mem_log_gpa(vq->mem, vq->used_gpa + USED_RING_OFF +
+                             (uint64_t)vq->size * USED_ELEM_SIZE, 2);
         }
         /* suppressing: leave avail_event behind; the driver stops kicking */
     } else {
         *flags = htole16(enable ? 0 : VQ_USED_F_NO_NOTIFY);
+        vnet_mem_log_gpa(vq->mem, vq->used_gpa, 2);
     }
     if (!enable) {
         return false;

@@ -49,7 +49,7 @@ typedef struct Vq {
     bool ready;                 /* rings mapped */
     bool broken;
     char err[160];              /* why it broke */
-    const VnetMem *mem;
+    VnetMem *mem;               /* translation and dirty log */
     volatile VqDesc *desc;
     volatile uint16_t *avail;   /* flags, idx, ring[size], used_event */
     volatile uint8_t *used;     /* flags, idx, ring[size]{id, len}, avail_event */
@@ -65,6 +65,12 @@ typedef struct Vq {
  * Return: false (queue broken, vq->err set) when a ring is outside guest memory.
  */
 bool vq_map(Vq *vq);
+/*
+ * vq_adopt_used_idx() - take the used index from the device ring in guest memory (after the
+ * available index was set from outside: a ring restarted elsewhere, as vhost does).
+ * Return: false (queue broken) when it is further behind than the queue is long.
+ */
+bool vq_adopt_used_idx(Vq *vq);
 /* Forget mapping and indices (reset). */
 void vq_reset(Vq *vq);
 

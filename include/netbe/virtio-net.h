@@ -28,6 +28,15 @@ extern "C" {
  *   netbe_vnet_set_status(dev, ... | DRIVER_OK, &err);   (deferred devices connect here)
  *   vCPU: netbe_vnet_queue_kick(dev, i) on a queue notification
  *
+ * Stopping and restarting rings (vhost-user GET/SET_VRING_BASE, a VMM that migrates the
+ * VM itself):
+ *   netbe_vnet_queue_enable(dev, i, false);            (drains: see netbe_vnet_queue_get_base)
+ *   netbe_vnet_queue_get_base(dev, i, &base);          (saved with the VM)
+ *   ... on the destination, after netbe_vnet_queue_setup():
+ *   netbe_vnet_queue_set_base(dev, i, base, &err); netbe_vnet_queue_enable(dev, i, true);
+ * Live migration of the VM: netbe_vnet_set_dirty_log() makes the device mark the guest
+ * pages it writes in the VMM's dirty bitmap (vhost-user VHOST_F_LOG_ALL / LOG_SHMFD).
+ *
  * Threads:
  * - netbe_vnet_queue_kick() is safe from any thread (a vCPU thread): it is one
  *   eventfd write, no lock, no allocation. The device must be bound first:
@@ -170,8 +179,40 @@ NETBE_API bool netbe_vnet_queue_setup(NetbeDevice *dev, unsigned vq, unsigned si
                                       uint64_t desc, uint64_t avail, uint64_t used,
                                       GError **errp);
 /* Enable (queue_enable = 1) or disable a queue; an enabled queue's rings must be in
- * guest memory, else the device needs a reset. */
+ * guest memory, else the device needs a reset. Disabling drains the queue (see
+ * netbe_vnet_queue_get_base()); enabling it again (same rings) resumes where it stopped. */
 NETBE_API void netbe_vnet_queue_enable(NetbeDevice *dev, unsigned vq, bool enable);
+
+/*
+ * netbe_vnet_queue_set_base() - next available index the device processes on virtqueue
+ * @vq; only while the queue is disabled. At the next enable the device takes its used
+ * index from the used ring in guest memory (used->idx), as vhost does. A device reset
+ * forgets it.
+ * Return: false if the queue is enabled or does not exist.
+ */
+NETBE_API bool netbe_vnet_queue_set_base(NetbeDevice *dev, unsigned vq, uint16_t last_avail,
+                                         GError **errp);
+/*
+ * netbe_vnet_queue_get_base() - the next available index of @vq. Disabling a queue
+ * (netbe_vnet_queue_enable(dev, vq, false)) first gives back RX chains popped but not
+ * used and publishes used entries, so after a disable the base counts exactly the chains
+ * the device completed.
+ * Return: false if no such queue.
+ */
+NETBE_API bool netbe_vnet_queue_get_base(NetbeDevice *dev, unsigned vq, uint16_t *last_avail);
+
+/* Page size of the dirty log: one bit per NETBE_VNET_LOG_PAGE bytes of guest memory. */
+#define NETBE_VNET_LOG_PAGE 4096
+/*
+ * netbe_vnet_set_dirty_log() - while @log is set, every byte the device writes into guest
+ * memory (RX buffer contents it wrote, control queue answers, used ring elements, used
+ * idx, used flags and avail_event) sets bit (gpa / 4096) of @log: byte gpa/4096/8, bit
+ * (gpa/4096)%8, set atomically (__atomic_fetch_or) after the write. Reads (TX) are not
+ * logged. @log stays the caller's; it must stay mapped until replaced.
+ * @size: bytes of @log; a write to a page beyond it is not logged and warned about once.
+ * NULL stops logging. A device reset keeps the log.
+ */
+NETBE_API void netbe_vnet_set_dirty_log(NetbeDevice *dev, void *log, uint64_t size);
 
 /* netbe_vnet_queue_kick() - the driver notified queue @vq. Safe from any thread. */
 NETBE_API void netbe_vnet_queue_kick(NetbeDevice *dev, unsigned vq);

@@ -115,6 +115,142 @@ static void test_mergeable_rx_spreads_big_frames_over_small_buffers(void)
     vt_rig_free(r);
 }
 
+/* Write a frame of @size bytes (Ethernet header included) with a vnet header @hdr0 (flags,
+ * gso_type) into queue 0; keep its bytes in @in (header first). Return: frame length. */
+static size_t put_frame(VtRig *r, uint8_t *in, size_t size, uint8_t flags, uint8_t gso,
+                        uint8_t seed)
+{
+    size_t len = vg_make_frame(in + 12, r->g->mac, peer_mac, 0x0800, size - 14, seed);
+
+    memset(in, 0, 12);
+    in[0] = flags;
+    in[1] = gso;
+    if (gso) {
+        in[2] = 54;              /* hdr_len */
+        in[4] = 1448 & 0xff;     /* gso_size */
+        in[5] = 1448 >> 8;
+        in[6] = 34;              /* csum_start */
+        in[8] = 16;              /* csum_offset */
+    }
+    vt_peer_write(r, 0, in, 12 + len);
+    return len;
+}
+
+/* Receive one frame and check it against @in (header first) and its buffer count. */
+static void expect_frame(VtRig *r, const uint8_t *in, size_t len, unsigned nbufs)
+{
+    uint8_t hdr[12];
+    unsigned nb;
+    ssize_t n = vg_recv(r->g, 0, got, sizeof(got), hdr, &nb, 2000);
+
+    g_assert_cmpint(n, ==, len);
+    g_assert_cmpmem(got, n, in + 12, len);
+    g_assert_cmpmem(hdr, 10, in, 10);
+    g_assert_cmpuint(nb, ==, nbufs);
+}
+
+/* Fails if, with MRG_RXBUF + GUEST_CSUM + GUEST_TSO4 and only 64 x 1 KiB RX buffers (less
+ * than the largest GSO frame), a 60-byte frame is not delivered (the device waited for
+ * 64 KiB of buffers: the bug of issue 9), or a 64000-byte GSO frame is not merged intact
+ * over 63 of them, for a pulled (fd) and a pushed (slirp-like) backend alike. */
+static void test_mergeable_rx_with_few_small_buffers_delivers_small_and_gso_frames(void)
+{
+    const char *const netdevs[] = { "vnet_hdr = on\noffloads = 7",
+                                    "vnet_hdr = on\noffloads = 7\npush = on" };
+
+    for (size_t k = 0; k < G_N_ELEMENTS(netdevs); k++) {
+        VgOptions opt = { .queue_size = 64, .rx_buf_size = 1024 };
+        VtRig *r = vt_rig_new(1, netdevs[k], NULL, &opt);
+        static uint8_t in[70000];
+        const uint64_t want = F(NETBE_VIRTIO_NET_F_MRG_RXBUF) |
+                              F(NETBE_VIRTIO_NET_F_GUEST_CSUM) |
+                              F(NETBE_VIRTIO_NET_F_GUEST_TSO4);
+        NetbeVnetQueueStats vs;
+        size_t len;
+
+        g_assert_cmpuint(r->g->features & want, ==, want);
+        g_assert_cmpuint(r->g->q[0].size, ==, 64);
+        len = put_frame(r, in, 60, 0, 0, 1);
+        expect_frame(r, in, len, 1);
+        len = put_frame(r, in, 64000, 1, 1, 2); /* NEEDS_CSUM, GSO_TCPV4 */
+        expect_frame(r, in, len, (64000 + 12 + 1023) / 1024);
+        len = put_frame(r, in, 60, 0, 0, 3);
+        expect_frame(r, in, len, 1);
+        g_assert_true(netbe_vnet_get_queue_stats(r->g->dev, 0, &vs));
+        g_assert_cmpuint(vs.drops, ==, 0);
+        vt_rig_free(r);
+    }
+}
+
+/* Fails if a frame larger than the RX buffers the driver posted is dropped, truncated or
+ * overtaken by the next frame instead of waiting until the driver posts more (8 x 1 KiB
+ * posted, a 20000-byte GSO frame between two small ones), pulled or pushed. */
+static void test_mergeable_rx_frame_larger_than_posted_waits_for_more(void)
+{
+    const char *const netdevs[] = { "vnet_hdr = on\noffloads = 7",
+                                    "vnet_hdr = on\noffloads = 7\npush = on" };
+
+    for (size_t k = 0; k < G_N_ELEMENTS(netdevs); k++) {
+        VgOptions opt = { .queue_size = 64, .rx_buf_size = 1024, .no_start = true };
+        VtRig *r = vt_rig_new(1, netdevs[k], NULL, &opt);
+        VgQueue *q = &r->g->q[0];
+        static uint8_t a[200], b[21000], c[200];
+        size_t la, lb, lc;
+        NetbeVnetQueueStats vs;
+        GError *err = NULL;
+
+        g_assert_true(netbe_vnet_set_status(r->g->dev, netbe_vnet_get_status(r->g->dev) |
+                                            NETBE_VIRTIO_STATUS_DRIVER_OK, &err));
+        g_assert_no_error(err);
+        for (unsigned i = 0; i < 8; i++) {
+            q->avail[2 + q->avail_idx++ % q->size] = htole16(i);
+        }
+        vg_publish(r->g, 0);
+        la = put_frame(r, a, 60, 0, 0, 1);
+        lb = put_frame(r, b, 20000, 1, 1, 2);
+        lc = put_frame(r, c, 60, 0, 0, 3);
+        expect_frame(r, a, la, 1);
+        vg_pump_for(r->g, 50);
+        g_assert_cmpint(vg_recv_ready(r->g, 0, got, sizeof(got), NULL, NULL), ==, -1);
+        for (unsigned i = 8; i < 64; i++) {
+            q->avail[2 + q->avail_idx++ % q->size] = htole16(i);
+        }
+        vg_publish(r->g, 0);
+        expect_frame(r, b, lb, (20000 + 12 + 1023) / 1024);
+        expect_frame(r, c, lc, 1);
+        g_assert_true(netbe_vnet_get_queue_stats(r->g->dev, 0, &vs));
+        g_assert_cmpuint(vs.drops, ==, 0);
+        vt_rig_free(r);
+    }
+}
+
+/* Fails if a frame larger than the whole RX ring (16 x 1 KiB, a 20000-byte GSO frame) stalls
+ * the queue waiting for buffers that cannot come, or reaches the guest truncated, instead
+ * of being dropped (and counted) with the frames around it delivered, pulled or pushed. */
+static void test_mergeable_rx_frame_larger_than_ring_is_dropped(void)
+{
+    const char *const netdevs[] = { "vnet_hdr = on\noffloads = 7",
+                                    "vnet_hdr = on\noffloads = 7\npush = on" };
+
+    for (size_t k = 0; k < G_N_ELEMENTS(netdevs); k++) {
+        VgOptions opt = { .queue_size = 16, .rx_buf_size = 1024 };
+        VtRig *r = vt_rig_new(1, netdevs[k], NULL, &opt);
+        static uint8_t a[200], b[21000], c[200];
+        size_t la, lc;
+        NetbeVnetQueueStats vs;
+
+        g_assert_cmpuint(r->g->q[0].size, ==, 16);
+        put_frame(r, b, 20000, 1, 1, 2); /* first: all 16 buffers are posted */
+        la = put_frame(r, a, 60, 0, 0, 1);
+        lc = put_frame(r, c, 60, 0, 0, 3);
+        expect_frame(r, a, la, 1);
+        expect_frame(r, c, lc, 1);
+        g_assert_true(netbe_vnet_get_queue_stats(r->g->dev, 0, &vs));
+        g_assert_cmpuint(vs.drops, ==, 1);
+        vt_rig_free(r);
+    }
+}
+
 /* Fails if, with the guest out of RX buffers, frames are lost instead of waiting in the
  * backend (the kernel socket) until the guest refills and kicks. */
 static void test_rx_waits_for_buffers_without_loss(void)
@@ -653,6 +789,12 @@ int main(int argc, char **argv)
     g_test_add_func("/vnet/rx_header_passes_through", test_rx_header_passes_through);
     g_test_add_func("/vnet/mergeable_rx_spreads_big_frames_over_small_buffers",
                     test_mergeable_rx_spreads_big_frames_over_small_buffers);
+    g_test_add_func("/vnet/mergeable_rx_with_few_small_buffers_delivers_small_and_gso_frames",
+                    test_mergeable_rx_with_few_small_buffers_delivers_small_and_gso_frames);
+    g_test_add_func("/vnet/mergeable_rx_frame_larger_than_posted_waits_for_more",
+                    test_mergeable_rx_frame_larger_than_posted_waits_for_more);
+    g_test_add_func("/vnet/mergeable_rx_frame_larger_than_ring_is_dropped",
+                    test_mergeable_rx_frame_larger_than_ring_is_dropped);
     g_test_add_func("/vnet/rx_waits_for_buffers_without_loss",
                     test_rx_waits_for_buffers_without_loss);
     g_test_add_func("/vnet/rx_waits_for_room_for_a_gso_frame",

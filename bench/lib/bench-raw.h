@@ -1,0 +1,73 @@
+/* bench-raw.h - what the virtio-net benches share: the frame sizes, frames with their vnet
+ * header, the raw TAP syscall loop they are measured against (same run, same namespace),
+ * the packet socket that fills a TAP for the TAP->guest direction, and the table + JSON. */
+#ifndef NETBE_BENCH_RAW_H
+#define NETBE_BENCH_RAW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BENCH_GSO_PAYLOAD 65000
+#define BENCH_GSO_FRAME (54 + BENCH_GSO_PAYLOAD)
+
+typedef struct BenchSize {
+    const char *name;
+    size_t len;     /* Ethernet frame bytes */
+    bool gso;
+} BenchSize;
+
+/* 64 B, 1514 B and a 64 KiB TCPv4 GSO frame. */
+extern const BenchSize bench_sizes[3];
+/* Seconds each measurement runs (--seconds). */
+extern double bench_seconds;
+/* --raw-ring N: the raw loop reads into N rotating 4 KiB buffers (cold, as an RX ring)
+ * instead of one hot buffer; 0 = one buffer. */
+extern unsigned bench_raw_ring_slots;
+
+double bench_now(void);
+
+/* bench_make_frame() - a 12-byte vnet header in @hdr and the frame of @s in @f: UDP-ish
+ * filler, or a TCPv4 GSO frame with checksum offload. */
+void bench_make_frame(uint8_t *hdr, uint8_t *f, const BenchSize *s);
+
+/* bench_raw_tap_open() - the baseline's TAP @ifname (in the current namespace), with a
+ * 12-byte vnet header and TSO offloads as netbe's tap plugin sets them. Asserts. */
+int bench_raw_tap_open(const char *ifname);
+/* bench_raw_tx() - write() frames of @s to @fd for bench_seconds. Return: frames/s. */
+double bench_raw_tx(int fd, const BenchSize *s);
+
+/*
+ * bench_packet_socket() - a send-only packet socket on @ifname in namespace @ns (with a
+ * 10-byte vnet header if @vnet, for GSO frames): frames sent on it reach the TAP's reader.
+ */
+int bench_packet_socket(const char *ns, const char *ifname, bool vnet);
+
+/* A sink that takes up to @want frames. Return: frames taken (fewer: it ran dry). */
+typedef unsigned (*BenchDrainFunc)(void *opaque, unsigned want);
+/*
+ * bench_rx_rate() - queue a batch of frames of @s into the TAP behind @pfd (untimed), time
+ * @drain taking them; repeat for about bench_seconds of drain time. Return: frames/s.
+ */
+double bench_rx_rate(int pfd, const BenchSize *s, BenchDrainFunc drain, void *opaque);
+/* The raw sink: read() from the TAP fd *(int *)@opaque until @want frames or it is dry. */
+unsigned bench_raw_drain(void *opaque, unsigned want);
+
+typedef struct BenchResult {
+    const char *dir, *size;
+    double raw_fps, dev_fps;
+    size_t frame_len;
+} BenchResult;
+
+/*
+ * bench_print_and_save() - print the table (raw vs @label frames/s, Gb/s, ratio) and write
+ * it as JSON to @json_path ("@label_fps" keys), titled @title; rows below @target ratio at
+ * 64 B are flagged. Return: true if every 64 B row meets @target.
+ */
+bool bench_print_and_save(const char *title, const char *label, double target,
+                          const BenchResult *res, size_t n, const char *json_path);
+
+/* True if @dir:@size is wanted (--only DIR:SIZE, or all when @only is NULL). */
+bool bench_selected(const char *only, const char *dir, const char *size);
+
+#endif /* NETBE_BENCH_RAW_H */

@@ -1,0 +1,181 @@
+/* bench-vhost-user.c - the real netbe-host serving one vhost-user virtio-net device on a TAP,
+ * driven by our own frontend process (tests/lib/vu-front.c: memfd guest memory, split rings,
+ * a polling driver): frames/s guest->TAP and TAP->guest for 64 B, 1514 B and 64 KiB GSO
+ * frames, next to the raw TAP read/write loop on a second TAP of the same namespace, same
+ * run. Needs root. Table + JSON (bench/lib/bench-raw.c). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "bench-raw.h"
+#include "host-proc.h"
+#include "netns.h"
+#include "vu-front.h"
+
+#define TARGET 0.80
+#define IDLE_S 0.05 /* a drain that sees no frame this long is dry */
+
+/* Wait until every TX descriptor is back (the previous measurement finished). */
+static void tx_settle(VuFront *f)
+{
+    VuQueue *q = &f->q[vu_txq(0)];
+    double t0 = bench_now();
+
+    while (q->nfree < q->size && bench_now() - t0 < 2) {
+        vu_front_tx_reclaim(f, 0);
+    }
+    g_assert_cmpuint(q->nfree, ==, q->size); /* the device stopped taking TX frames */
+}
+
+/* Fill every TX descriptor with the frame once, then keep re-posting the finished ones as
+ * they are (the data is in place) for bench_seconds. Return: frames/s the device sent. */
+static double vu_tx(VuFront *f, const BenchSize *s)
+{
+    static uint8_t hdr[12], frame[BENCH_GSO_FRAME];
+    unsigned slots = f->q[vu_txq(0)].size;
+    double t0, t;
+    uint64_t n = 0;
+
+    tx_settle(f);
+    bench_make_frame(hdr, frame, s);
+    for (unsigned i = 0; i < slots; i++) {
+        g_assert_true(vu_front_send(f, 0, hdr, frame, s->len, true));
+    }
+    vu_front_kick(f, vu_txq(0));
+    t0 = bench_now();
+    do {
+        for (int i = 0; i < 64; i++) {
+            n += vu_front_tx_repost(f, 0);
+        }
+        t = bench_now();
+    } while (t - t0 < bench_seconds);
+    tx_settle(f);
+    return n / (t - t0);
+}
+
+/* The guest's sink: take used RX entries without copying until @want frames. */
+static unsigned vu_drain(void *opaque, unsigned want)
+{
+    VuFront *f = opaque;
+    unsigned got = 0;
+    double last = bench_now();
+
+    while (got < want) {
+        unsigned n = vu_front_rx_drop(f, 0);
+
+        if (n) {
+            got += n;
+            last = bench_now();
+        } else if (bench_now() - last > IDLE_S) {
+            break;
+        }
+    }
+    return got;
+}
+
+static void usage_exit(const char *arg)
+{
+    fprintf(stderr, "bench-vhost-user: unknown argument %s\n"
+            "usage: bench-vhost-user [--json FILE] [--only DIR:SIZE] [--seconds S] "
+            "[--raw-ring N]\n", arg);
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    const char *json = "bench-results/vhost-user.json", *only = NULL;
+    BenchResult res[2 * G_N_ELEMENTS(bench_sizes)];
+    g_autofree char *ns = NULL, *ini = NULL, *sock = NULL;
+    g_autoptr(GError) err = NULL;
+    VuFrontOptions opt = { .rx_buf_size = 4096 };
+    TestHost *h;
+    VuFront *f;
+    int saved, raw_fd, p_vu, p_vu_gso, p_raw, p_raw_gso;
+    size_t nres = 0;
+
+    for (int i = 1; i < argc; i++) {
+        if (g_str_equal(argv[i], "--json") && i + 1 < argc) {
+            json = argv[++i];
+        } else if (g_str_equal(argv[i], "--only") && i + 1 < argc) {
+            only = argv[++i]; /* e.g. "tap->guest:64B", for profiling */
+        } else if (g_str_equal(argv[i], "--raw-ring") && i + 1 < argc) {
+            bench_raw_ring_slots = atoi(argv[++i]);
+        } else if (g_str_equal(argv[i], "--seconds") && i + 1 < argc) {
+            bench_seconds = g_ascii_strtod(argv[++i], NULL);
+        } else {
+            usage_exit(argv[i]);
+        }
+    }
+    if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) != 0) {
+        printf("bench-vhost-user: needs root and /dev/net/tun; skipped\n");
+        return 77;
+    }
+    ns = test_netns_create("bvu");
+    saved = test_netns_enter(ns);
+    raw_fd = bench_raw_tap_open("bvraw0");
+    test_netns_leave(saved);
+    ini = g_strdup("[netdev.t0]\ntype = tap\nifname = bvtap0\nvnet_hdr = on\n"
+                   "[device.d0]\nmodel = virtio-net\ntransport = vhost-user\n"
+                   "socket = vu.sock\nnetdev = t0\n");
+    h = test_host_start(ini, ns, NULL);
+    if (!h) {
+        fprintf(stderr, "bench-vhost-user: netbe-host did not start\n");
+        test_netns_delete(ns);
+        return 1;
+    }
+    test_pid_track(0, h->pid);
+    sock = g_build_filename(h->dir, "vu.sock", NULL);
+    g_assert_cmpint(test_sh("ip -n %s link set bvtap0 up txqueuelen 20000 && "
+                            "ip -n %s link set bvraw0 up txqueuelen 20000", ns, ns), ==, 0);
+    g_assert_cmpint(fcntl(raw_fd, F_SETFL, O_NONBLOCK), ==, 0);
+    f = vu_front_connect(sock, &opt, &err);
+    g_assert_no_error(err);
+    vu_front_start(f, &err);
+    g_assert_no_error(err);
+    p_vu = bench_packet_socket(ns, "bvtap0", false);
+    p_vu_gso = bench_packet_socket(ns, "bvtap0", true);
+    p_raw = bench_packet_socket(ns, "bvraw0", false);
+    p_raw_gso = bench_packet_socket(ns, "bvraw0", true);
+    g_usleep(100000);
+    vu_drain(f, 100000); /* IPv6 chatter from link up */
+    bench_raw_drain(&raw_fd, 100000);
+
+    for (size_t i = 0; i < G_N_ELEMENTS(bench_sizes); i++) {
+        const BenchSize *s = &bench_sizes[i];
+
+        if (bench_selected(only, "guest->tap", s->name)) {
+            res[nres] = (BenchResult){ "guest->tap", s->name, bench_raw_tx(raw_fd, s),
+                                       vu_tx(f, s), s->len };
+            nres++;
+        }
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(bench_sizes); i++) {
+        const BenchSize *s = &bench_sizes[i];
+
+        if (bench_selected(only, "tap->guest", s->name)) {
+            res[nres] = (BenchResult){ "tap->guest", s->name,
+                                       bench_rx_rate(s->gso ? p_raw_gso : p_raw, s,
+                                                     bench_raw_drain, &raw_fd),
+                                       bench_rx_rate(s->gso ? p_vu_gso : p_vu, s, vu_drain, f),
+                                       s->len };
+            nres++;
+        }
+    }
+    if (g_getenv("BENCH_VU_DEBUG")) {
+        g_autofree char *stats = test_host_ctl(h, "stats");
+
+        printf("%s", stats ? stats : "(no stats)\n");
+    }
+    bench_print_and_save("netbe-host vhost-user device + tap vs raw TAP loop (driver: vu-front, "
+                         "a polling guest in its own process)", "vu", TARGET, res, nres, json);
+    close(p_vu);
+    close(p_vu_gso);
+    close(p_raw);
+    close(p_raw_gso);
+    close(raw_fd);
+    vu_front_free(f);
+    test_pid_track(0, 0);
+    test_host_free(h);
+    test_netns_delete(ns);
+    return 0;
+}
