@@ -346,7 +346,9 @@ void netbe_vu_server_free(VuServer *s, bool handed_over)
         return;
     }
     if (handed_over) {
-        /* another process serves now: let go of our copies, touch nothing of the guest */
+        /* another process serves now: let go of our copies, touch nothing of the guest
+         * (a reset forgets the rings without writing to them) */
+        netbe_vnet_reset(s->dev);
         vu_rings_close_fds(s);
         vu_log_clear(s);
         vu_mem_clear(s);
