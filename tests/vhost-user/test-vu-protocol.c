@@ -98,6 +98,7 @@ static void test_rx_with_and_without_mrg_rxbuf(void)
     g_assert_cmpuint(vu_rig_check_rx(r, f, frame, vu_rig_frame(frame, 3000, 3)), ==, 1);
     vu_rig_check_tx(r, f, frame, vu_rig_frame(frame, 1000, 4));
     vu_front_free(f);
+    vu_rig_wait_idle(r);
 
     f = vu_rig_front(r, &small);
     g_assert_true(f->features & F(F_MRG_RXBUF));

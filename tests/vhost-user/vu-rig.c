@@ -72,6 +72,7 @@ VuRig *vu_rig_new(const char *device_extra)
      * the device opened for itself) and is idle again */
     f = vu_rig_front(r, NULL);
     vu_front_free(f);
+    vu_rig_wait_idle(r);
     r->base_fds = stable_fd_count(r);
     return r;
 }
@@ -91,7 +92,11 @@ VuFront *vu_rig_front(VuRig *r, const VuFrontOptions *opt)
     VuFront *f = vu_front_connect(r->sock, opt, &err);
 
     g_assert_no_error(err);
-    vu_front_start(f, &err);
+    if (!vu_front_start(f, &err)) {
+        g_autofree char *log = vu_rig_log_since(r, 0);
+
+        g_printerr("# netbe-host's log:\n%s", log);
+    }
     g_assert_no_error(err);
     return f;
 }
@@ -186,6 +191,20 @@ void vu_rig_check_no_fd_leak(VuRig *r)
     g_assert_cmpint(n, ==, r->base_fds); /* more: an fd of a gone VMM was not closed */
 }
 
+void vu_rig_wait_idle(VuRig *r)
+{
+    for (int i = 0; i < 150; i++) {
+        g_autofree char *status = test_host_ctl(r->h, "status");
+
+        g_assert_nonnull(status); /* netbe-host died or stopped answering its control socket */
+        if (strstr(status, "no VMM connected")) {
+            return;
+        }
+        g_usleep(20000);
+    }
+    g_error("netbe-host still shows a VMM on nic0 3 s after it went away");
+}
+
 void vu_rig_check_healthy(VuRig *r)
 {
     g_autofree char *status = test_host_ctl(r->h, "status");
@@ -193,6 +212,7 @@ void vu_rig_check_healthy(VuRig *r)
 
     g_assert_nonnull(status); /* netbe-host died or stopped answering its control socket */
     g_assert_nonnull(strstr(status, "nic0"));
+    vu_rig_wait_idle(r);
     f = vu_rig_front(r, NULL);
     vu_rig_roundtrip(r, f);
     vu_front_free(f);
