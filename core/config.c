@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/un.h>
 #include "ini-read.h"
 #include "netbe/migrate.h"
 #include "netbe-priv.h"
@@ -10,6 +11,7 @@ G_DEFINE_QUARK(netbe-config-error-quark, netbe_config_error)
 
 static const char *const connect_modes[] = { "immediate", "deferred", NULL };
 static const char *const device_models[] = { "virtio-net", NULL };
+static const char *const device_transports[] = { "embedded", "vhost-user", NULL };
 
 static const NetbeOptionSpec runtime_schema[] = {
     { "plugin_path", NETBE_OPT_STRING, NULL,
@@ -40,6 +42,11 @@ static const NetbeOptionSpec device_schema[] = {
     { "mtu", NETBE_OPT_INT, "1500", "MTU offered to the guest", 68, 65535 },
     { "rx_queue_size", NETBE_OPT_INT, "256", "RX virtqueue size (power of two)", 64, 32768 },
     { "tx_queue_size", NETBE_OPT_INT, "256", "TX virtqueue size (power of two)", 64, 32768 },
+    { "transport", NETBE_OPT_ENUM, "embedded",
+      "embedded (a VMM links libnetbe) or vhost-user (netbe-host serves socket)",
+      .choices = device_transports },
+    { "socket", NETBE_OPT_STRING, NULL,
+      "vhost-user: the UNIX socket netbe-host listens on (relative: from the config's directory)" },
     { NULL }
 };
 
@@ -254,6 +261,34 @@ static bool parse_mac(const char *text, uint8_t mac[6])
     return true;
 }
 
+/* transport and socket of a device: vhost-user needs a socket path that fits sun_path. */
+static void apply_device_transport(ConfigState *cs, NetbeOptions *o, NetbeDevice *dev)
+{
+    const char *socket = netbe_options_get_string(o, "socket");
+    g_autofree char *dir = g_path_get_dirname(cs->file);
+
+    dev->vhost_user = g_strcmp0(netbe_options_get_string(o, "transport"), "vhost-user") == 0;
+    if (!dev->vhost_user) {
+        if (socket) {
+            g_ptr_array_add(cs->errors, netbe_options_format_error(o, "socket",
+                "only a vhost-user device has a socket (set transport = vhost-user)"));
+        }
+        return;
+    }
+    if (!socket || !*socket) {
+        g_ptr_array_add(cs->errors, netbe_options_format_error(o, "transport",
+            "vhost-user needs 'socket = PATH', the UNIX socket a VMM connects to"));
+        return;
+    }
+    dev->socket_path = g_path_is_absolute(socket) ? g_strdup(socket)
+                                                  : g_build_filename(dir, socket, NULL);
+    if (strlen(dev->socket_path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        g_ptr_array_add(cs->errors, netbe_options_format_error(o, "socket",
+            "path '%s' is longer than a UNIX socket address allows (%zu bytes)",
+            dev->socket_path, sizeof(((struct sockaddr_un *)0)->sun_path) - 1));
+    }
+}
+
 static void apply_device(ConfigState *cs, NetbeIniSection *s, const char *id)
 {
     g_autofree char *user = g_strdup_printf("[%s] at line %d", s->name, s->line);
@@ -293,6 +328,7 @@ static void apply_device(ConfigState *cs, NetbeIniSection *s, const char *id)
                 "%" G_GINT64_FORMAT " is not a power of two (allowed: 64, 128, ... 32768)", v));
         }
     }
+    apply_device_transport(cs, o, dev);
     if (dev->queues > be->nqueues) {
         g_ptr_array_add(cs->errors, netbe_options_format_error(o, "queues",
             "%u queue pairs, but netdev '%s' has %u queues (allowed: 1..%u)", dev->queues,

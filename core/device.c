@@ -66,8 +66,10 @@ void netbe_device_free(NetbeDevice *dev)
     if (!dev) {
         return;
     }
+    netbe_vu_server_free(dev->vu, false);
     netbe_device_stop(dev);
     vnet_dev_free(dev->vnet);
+    g_free(dev->socket_path);
     g_free(dev->model);
     g_free(dev->id);
     g_free(dev);
@@ -78,6 +80,7 @@ void netbe_device_free(NetbeDevice *dev)
 void netbe_device_pause(NetbeDevice *dev)
 {
     netbe_vnet_bind(dev);
+    netbe_vu_pause(dev);
     if (dev->vnet) {
         vnet_pause(dev->vnet);
     } else if (dev->backend) {
@@ -87,6 +90,7 @@ void netbe_device_pause(NetbeDevice *dev)
 
 void netbe_device_resume(NetbeDevice *dev)
 {
+    netbe_vu_resume(dev); /* the device's kick and call fds first: resuming notifies */
     if (dev->vnet) {
         vnet_resume(dev->vnet);
     } else if (dev->backend && dev->started) {

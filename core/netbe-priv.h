@@ -81,6 +81,9 @@ struct NetbeDevice {
     unsigned rx_queue_size, tx_queue_size;
     bool started;
     struct VnetDev *vnet;     /* the virtio-net model (core/virtio), made at bind */
+    bool vhost_user;          /* transport = vhost-user: netbe serves it on socket_path */
+    char *socket_path;
+    struct VuServer *vu;      /* its server (core/vhost-user), while the runtime runs */
 };
 
 typedef struct NetbeLoopFd NetbeLoopFd;
@@ -157,6 +160,21 @@ void netbe_vnet_bind(NetbeDevice *dev);
 void vnet_dev_stop(struct VnetDev *vd);
 void vnet_dev_free(struct VnetDev *vd);
 
+/* vhost-user/: a device's vhost-user server (transport = vhost-user). */
+struct VuServer;
+/* Listen on the device's socket (binds its virtio-net model). */
+bool netbe_vu_server_start(NetbeDevice *dev, GError **errp);
+/* Close it. @handed_over: another process serves the VMM now: only let go of our fds;
+ * else reset the device (the VMM sees the back-end go) and remove the socket file. */
+void netbe_vu_server_free(struct VuServer *s, bool handed_over);
+/* Live handover of the transport (vu-migrate.c): its record, and pause / resume of its
+ * watches (nothing is read from the VMM while paused, nor before resume on a target). */
+bool netbe_vu_save(NetbeDevice *dev, NetbeMigWriter *w, GError **errp);
+bool netbe_vu_load(NetbeDevice *dev, NetbeMigReader *r, GError **errp);
+void netbe_vu_pause(NetbeDevice *dev);
+void netbe_vu_resume(NetbeDevice *dev);
+/* Append the device's vhost-user state to a status report (text line or JSON fields). */
+void netbe_vu_status(const NetbeDevice *dev, GString *out, bool json);
 /* config.c */
 bool netbe_config_apply(NetbeRuntime *rt, const char *text, size_t len, const char *name,
                         GError **errp);

@@ -74,10 +74,19 @@ char *netbe_runtime_status(NetbeRuntime *rt, bool json)
             json_string(out, dev->id);
             g_string_append(out, ",\"netdev\":");
             json_string(out, dev->backend->id);
-            g_string_append_printf(out, ",\"state\":\"%s\"}", dev->started ? "started" : "waiting");
+            g_string_append_printf(out, ",\"state\":\"%s\"", dev->started ? "started" : "waiting");
+            if (dev->vhost_user) {
+                g_string_append(out, ",\"transport\":\"vhost-user\",\"socket\":");
+                json_string(out, dev->socket_path);
+                netbe_vu_status(dev, out, true);
+            }
+            g_string_append_c(out, '}');
         } else {
             g_string_append_printf(out, "device %-12s netdev %-12s %s\n", dev->id,
                                    dev->backend->id, state);
+            if (dev->vhost_user) {
+                netbe_vu_status(dev, out, false);
+            }
         }
     }
     if (json) {

@@ -92,6 +92,13 @@ bool netbe_runtime_start(NetbeRuntime *rt, GError **errp)
             return false;
         }
     }
+    for (guint i = 0; i < rt->devices->len; i++) {
+        NetbeDevice *dev = g_ptr_array_index(rt->devices, i);
+
+        if (dev->vhost_user && !netbe_vu_server_start(dev, errp)) {
+            return false;
+        }
+    }
     netbe_loop_fd_note_change(rt->loop_fd, rt->ctx);
     return true;
 }
@@ -129,8 +136,19 @@ void netbe_runtime_dispatch(NetbeRuntime *rt)
     }
 }
 
+/* Close every vhost-user server; @handed_over: another process serves their VMMs now. */
+static void runtime_close_vhost_user(NetbeRuntime *rt, bool handed_over)
+{
+    for (guint i = 0; i < rt->devices->len; i++) {
+        NetbeDevice *dev = g_ptr_array_index(rt->devices, i);
+
+        netbe_vu_server_free(dev->vu, handed_over);
+    }
+}
+
 void netbe_runtime_stop(NetbeRuntime *rt)
 {
+    runtime_close_vhost_user(rt, false);
     for (guint i = 0; i < rt->devices->len; i++) {
         netbe_device_stop(g_ptr_array_index(rt->devices, i));
     }
@@ -141,6 +159,7 @@ void netbe_runtime_stop(NetbeRuntime *rt)
 
 void netbe_runtime_release(NetbeRuntime *rt)
 {
+    runtime_close_vhost_user(rt, true);
     netbe_runtime_stop(rt);
     for (guint i = rt->backends->len; i-- > 0;) {
         netbe_backend_release(g_ptr_array_index(rt->backends, i));

@@ -342,96 +342,6 @@ static void listener_resume(ControlServer *srv)
     }
 }
 
-/* bind() found @path in use: replace a socket nobody listens on (left by a crash);
- * refuse a live one and anything that is not a socket. Return: true if removed. */
-static bool remove_stale(const char *path, GError **errp)
-{
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    struct stat st;
-    int probe, rc, err;
-
-    if (lstat(path, &st) < 0) {
-        if (errno == ENOENT) {
-            return true; /* gone meanwhile: bind again */
-        }
-        g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno), "control socket %s: %s",
-                    path, g_strerror(errno));
-        return false;
-    }
-    if (!S_ISSOCK(st.st_mode)) {
-        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_EXIST,
-                    "control socket %s: exists and is not a socket; not replacing it", path);
-        return false;
-    }
-    strcpy(addr.sun_path, path);
-    probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    rc = probe < 0 ? -1 : connect(probe, (struct sockaddr *)&addr, sizeof(addr));
-    err = errno;
-    if (probe >= 0) {
-        close(probe);
-    }
-    if (rc == 0 || err == EAGAIN) {
-        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_EXIST,
-                    "control socket %s: another process listens on it (another netbe-host?)", path);
-        return false;
-    }
-    if (err != ECONNREFUSED || unlink(path) < 0) {
-        err = err == ECONNREFUSED ? errno : err;
-        g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(err),
-                    "control socket %s: in use, and cannot tell whether by a live process: %s",
-                    path, g_strerror(err));
-        return false;
-    }
-    g_message("control socket %s: replaced a stale socket file (nothing listened on it)", path);
-    return true;
-}
-
-/* A listening socket at @path, mode 0600. Return: the fd, or -1 with @errp set. */
-static int listen_at(const char *path, struct stat *made, GError **errp)
-{
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    mode_t old_umask;
-    int fd, rc;
-
-    if (strlen(path) >= sizeof(addr.sun_path)) {
-        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG,
-                    "control socket %s: path longer than %zu bytes", path,
-                    sizeof(addr.sun_path) - 1);
-        return -1;
-    }
-    strcpy(addr.sun_path, path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        goto fail;
-    }
-    for (int attempt = 0;; attempt++) {
-        old_umask = umask(0177); /* the socket file is created 0600 */
-        rc = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
-        umask(old_umask);
-        if (rc == 0) {
-            break;
-        }
-        if (errno != EADDRINUSE || attempt > 0) {
-            goto fail;
-        }
-        if (!remove_stale(path, errp)) {
-            goto out; /* @errp says why */
-        }
-    }
-    if (listen(fd, CONTROL_BACKLOG) < 0 || stat(path, made) < 0) {
-        goto fail;
-    }
-    return fd;
-fail:
-    g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno), "control socket %s: %s", path,
-                g_strerror(errno));
-out:
-    if (fd >= 0) {
-        close(fd);
-    }
-    return -1;
-}
-
 ControlServer *control_server_new(NetbeRuntime *rt, const char *path, const ControlOptions *opts,
                                   GError **errp)
 {
@@ -446,7 +356,7 @@ ControlServer *control_server_new(NetbeRuntime *rt, const char *path, const Cont
     srv->opts.max_clients = srv->opts.max_clients ? srv->opts.max_clients : CONTROL_MAX_CLIENTS;
     srv->opts.migrate = srv->opts.migrate ? srv->opts.migrate : netbe_runtime_migrate_to;
     if (path) {
-        srv->fd = listen_at(path, &srv->file, errp);
+        srv->fd = netbe_unix_listen("control socket", path, 0600, CONTROL_BACKLOG, &srv->file, errp);
         if (srv->fd < 0) {
             g_free(srv);
             return NULL;

@@ -28,6 +28,7 @@ static const char *const record_names[MIG_REC_MAX] = {
     [MIG_REC_HELLO] = "hello", [MIG_REC_REPLY] = "reply", [MIG_REC_BACKEND] = "backend",
     [MIG_REC_COMMIT] = "commit", [MIG_REC_READY] = "ready", [MIG_REC_ERROR] = "error",
     [MIG_REC_DEVICE] = "device", [MIG_REC_GO] = "go", [MIG_REC_STARTED] = "started",
+    [MIG_REC_VHOST_USER] = "vhost-user",
 };
 
 const char *mig_record_name(MigRecordType type)

@@ -19,6 +19,8 @@ typedef enum MigRecordType {
     MIG_REC_DEVICE,       /* source: a device's state, after its backend's record */
     MIG_REC_GO,           /* source: it let go of the serving lock; take it and start */
     MIG_REC_STARTED,      /* target: u8 ok, string, u64 resume time: it holds the lock */
+    MIG_REC_VHOST_USER,   /* source: a vhost-user device's transport and fds, before its
+                           * device record (the target maps guest memory first) */
     MIG_REC_MAX,
 } MigRecordType;
 

@@ -161,6 +161,20 @@ static bool source_devices_of(MigSource *s, NetbeBackend *be, GError **errp)
         if (dev->backend != be) {
             continue;
         }
+        if (dev->vhost_user) {
+            unsigned nfds;
+
+            w = netbe_mig_writer_new();
+            netbe_mig_put_string(w, dev->id);
+            ok = netbe_vu_save(dev, w, errp) &&
+                 mig_send_record(&s->ch, MIG_REC_VHOST_USER, w, errp);
+            netbe_mig_writer_fds(w, &nfds);
+            s->stats->fds += nfds;
+            netbe_mig_writer_free(w);
+            if (!ok) {
+                return false;
+            }
+        }
         w = netbe_mig_writer_new();
         netbe_mig_put_string(w, dev->id);
         ok = netbe_device_save(dev, w, errp) &&

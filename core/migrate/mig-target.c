@@ -168,7 +168,8 @@ static bool target_backend(MigTarget *t, NetbeMigReader *r, GError **errp)
     return true;
 }
 
-static bool target_device(MigTarget *t, NetbeMigReader *r, GError **errp)
+/* The announced device a state record is for, before its device record. */
+static NetbeDevice *target_record_device(MigTarget *t, NetbeMigReader *r, GError **errp)
 {
     g_autofree char *id = NULL;
     NetbeDevice *dev = NULL;
@@ -178,6 +179,34 @@ static bool target_device(MigTarget *t, NetbeMigReader *r, GError **errp)
         !g_ptr_array_find(t->adopted, dev->backend, NULL)) {
         g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "state for device '%s', which the hello did "
                     "not announce, twice, or before its netdev", id ? id : "?");
+        return NULL;
+    }
+    return dev;
+}
+
+/* A vhost-user device's transport: adopted, not watched before we serve. */
+static bool target_vhost_user(MigTarget *t, NetbeMigReader *r, GError **errp)
+{
+    NetbeDevice *dev = target_record_device(t, r, errp);
+
+    if (!dev || !netbe_vu_load(dev, r, errp)) {
+        return false;
+    }
+    t->stats->fds += mig_reader_fd_count(r);
+    return true;
+}
+
+static bool target_device(MigTarget *t, NetbeMigReader *r, GError **errp)
+{
+    NetbeDevice *dev = target_record_device(t, r, errp);
+    const char *id = dev ? dev->id : NULL;
+
+    if (!dev) {
+        return false;
+    }
+    if (dev->vhost_user && !dev->vu) {
+        g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "device '%s': its vhost-user state did not "
+                    "come before it", id);
         return false;
     }
     if (!netbe_device_load(dev, r, errp)) {
@@ -207,6 +236,9 @@ static bool target_state(MigTarget *t, GError **errp)
             break;
         case MIG_REC_DEVICE:
             ok = target_device(t, r, errp);
+            break;
+        case MIG_REC_VHOST_USER:
+            ok = target_vhost_user(t, r, errp);
             break;
         case MIG_REC_COMMIT:
             ok = netbe_mig_get_u64(r, &t->pause_ns);
@@ -392,6 +424,19 @@ static bool source_exited(MigTarget *t, int ms)
     return t->source_pidfd >= 0 && poll(&p, 1, ms) == 1;
 }
 
+/* Close the adopted vhost-user transports (only of devices whose state did not load, if
+ * @unloaded_only); the source keeps, or the next server makes, its own. */
+static void target_drop_vhost_user(MigTarget *t, bool unloaded_only)
+{
+    for (guint i = 0; i < t->devices->len; i++) {
+        NetbeDevice *dev = g_ptr_array_index(t->devices, i);
+
+        if (!unloaded_only || !g_ptr_array_find(t->loaded, dev, NULL)) {
+            netbe_vu_server_free(dev->vu, true);
+        }
+    }
+}
+
 /*
  * target_after_failure() - the attempt failed before we held the lock. If the source's end
  * closed without a word and the source process has exited (and its serving lock, if the
@@ -409,6 +454,7 @@ static bool target_after_failure(MigTarget *t, GError *err)
 
         g_warning("%s; the source is gone: taking over with the %u backends that came",
                   err->message, t->adopted->len);
+        target_drop_vhost_user(t, true); /* those without device state listen afresh */
         if (!target_serve(t, &start_err)) {
             g_warning("taking over: %s", start_err->message);
         }
@@ -416,6 +462,7 @@ static bool target_after_failure(MigTarget *t, GError *err)
     }
     mig_send_status(&t->ch, MIG_REC_ERROR, false, err->message, 0, NULL);
     /* close every adopted fd: the source still has its own and serves */
+    target_drop_vhost_user(t, false);
     for (guint i = 0; i < t->adopted->len; i++) {
         netbe_backend_release(g_ptr_array_index(t->adopted, i));
     }

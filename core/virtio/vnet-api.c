@@ -7,6 +7,8 @@
 #include <unistd.h>
 #include "vnet-priv.h"
 
+G_STATIC_ASSERT(VNET_LOG_PAGE == NETBE_VNET_LOG_PAGE);
+
 #define F_RING_INDIRECT (1ull << NETBE_VIRTIO_F_RING_INDIRECT_DESC)
 #define F_RING_EVENT_IDX (1ull << NETBE_VIRTIO_F_RING_EVENT_IDX)
 

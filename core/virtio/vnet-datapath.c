@@ -288,13 +288,19 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
         }
         niov = vnet_rx_niov(q);
         cap = vnet_iov_size(q->iov, niov);
-        if (src && written > cap && frame >= vd->be_hdr && vnet_rx_can_wait(q, written)) {
-            wait = true; /* the core keeps the frame until the driver posts more */
-            break;
+        if (src && (frame < vd->be_hdr || written > cap)) {
+            if (frame >= vd->be_hdr && vnet_rx_can_wait(q, written)) {
+                wait = true; /* the core keeps the frame until the driver posts more */
+                break;
+            }
+            taken++;
+            q->stats.drops++; /* no buffers can ever take it */
+            continue;
         }
         bn = vnet_hdr_rx_iov(q->iov, niov, vd->be_hdr, vd->scratch, q->biov, VQ_MAX_IOV);
         bn = vnet_iov_merge(q->biov, bn); /* guest buffers are often contiguous */
-        spill = !src && cap < need && bn < VQ_MAX_IOV && vnet_rx_can_wait(q, need);
+        /* fewer bytes posted than the largest frame: a tail catches the rest */
+        spill = !src && cap < need && bn < VQ_MAX_IOV;
         if (spill) {
             if (q->hold_size < need) {
                 q->hold = g_realloc(q->hold, need);
@@ -304,11 +310,7 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
         }
         if (src) {
             len = frame;
-            if (frame >= vd->be_hdr && written <= cap) {
-                vnet_iov_copy(q->biov, bn, src, srcn);
-            } else {
-                len = -EMSGSIZE;
-            }
+            vnet_iov_copy(q->biov, bn, src, srcn);
         } else {
             len = netbe_backend_recv(vd->be, pair, q->biov, bn);
         }
@@ -318,10 +320,12 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
         taken++;
         written = len - vd->be_hdr + VNET_HDR_LEN;
         if (len >= (ssize_t)vd->be_hdr && written > cap && spill) {
-            /* the frame is larger than the buffers posted: all of it to q->hold */
+            /* larger than the buffers posted: all of it to q->hold, to wait for more
+             * buffers, or dropped when more cannot come (never delivered truncated) */
             vnet_mem_log_iov(&vd->mem, q->iov, niov, cap);
             vnet_iov_to_buf(q->iov, niov, 0, q->hold, cap);
-            if (written >= VNET_HDR_LEN + 6 && vnet_filter_accept(vd, q->hold + VNET_HDR_LEN)) {
+            if (vnet_rx_can_wait(q, written) && written >= VNET_HDR_LEN + 6 &&
+                vnet_filter_accept(vd, q->hold + VNET_HDR_LEN)) {
                 q->held_len = written;
                 wait = true;
                 break;

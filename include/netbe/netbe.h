@@ -3,6 +3,7 @@
 #define NETBE_NETBE_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <stdint.h>
 #include <glib.h>
@@ -101,6 +102,16 @@ NETBE_API GMainContext *netbe_runtime_get_context(NetbeRuntime *rt);
  * Return: true with *uid set; false with @errp set if there is no such user.
  */
 NETBE_API bool netbe_user_lookup(const char *user, uid_t *uid, gid_t *gid, GError **errp);
+/*
+ * netbe_unix_listen() - a non-blocking, close-on-exec UNIX stream socket listening at
+ * @path, its file created with @mode. A socket file nobody listens on (left by a crash) is
+ * replaced; a live one, or a file that is not a socket, is refused.
+ * @what: names the socket in messages ("control socket")
+ * @made: gets the stat of the file bind() made (to remove only that one later)
+ * Return: the fd, or -1 with @errp set.
+ */
+NETBE_API int netbe_unix_listen(const char *what, const char *path, mode_t mode, int backlog,
+                                struct stat *made, GError **errp);
 
 /* ---- Least privilege: what a host that drops privileges must keep ---- */
 

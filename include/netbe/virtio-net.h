@@ -240,6 +240,21 @@ NETBE_API void netbe_vnet_set_link(NetbeDevice *dev, bool up);
 NETBE_API bool netbe_vnet_get_queue_stats(NetbeDevice *dev, unsigned vq,
                                           NetbeVnetQueueStats *out);
 
+/* ---- For a VMM that runs the control queue itself (vhost-user front-ends) ---- */
+
+/*
+ * netbe_vnet_set_queue_pairs() - the number of queue pairs the driver uses (what a
+ * VIRTIO_NET_CTRL_MQ command would set).
+ * Return: false when @pairs is 0, above the maximum, or above 1 without VIRTIO_NET_F_MQ.
+ */
+NETBE_API bool netbe_vnet_set_queue_pairs(NetbeDevice *dev, unsigned pairs, GError **errp);
+/*
+ * netbe_vnet_send_rarp() - announce @mac to the network after the guest moved: one RARP
+ * broadcast through the device's backend (what QEMU sends for a guest without
+ * VIRTIO_NET_F_GUEST_ANNOUNCE). Return: false if the backend is not connected or refused it.
+ */
+NETBE_API bool netbe_vnet_send_rarp(NetbeDevice *dev, const uint8_t mac[6], GError **errp);
+
 #ifdef __cplusplus
 }
 #endif

@@ -192,13 +192,15 @@ static void keep_transcript(TestGuest *g, const char *bytes, size_t len)
     }
 }
 
-/* Reap QEMU if it exited; Return: true if it is gone. */
-static bool qemu_gone(TestGuest *g)
+/* Reap QEMU if it exited (saying so unless @expected); Return: true if it is gone. */
+static bool qemu_gone(TestGuest *g, bool expected)
 {
     int status;
 
     if (g->pid > 0 && waitpid(g->pid, &status, WNOHANG) == g->pid) {
-        g_printerr("# qemu exited (wait status 0x%x)\n", status);
+        if (!expected) {
+            g_printerr("# qemu pid %d exited (wait status 0x%x)\n", (int)g->pid, status);
+        }
         g->pid = 0;
     }
     return g->pid == 0;
@@ -246,7 +248,7 @@ static bool console_line(TestGuest *g, gint64 deadline, char **line, GError **er
         } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
             close(g->serial_out);
             g->serial_out = -1;
-            qemu_gone(g);
+            qemu_gone(g, false);
         }
     }
 }
@@ -488,7 +490,7 @@ static bool qmp_connect(TestGuest *g, GError **error)
     g_snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/qmp.sock", g->dir);
     g->qmp = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     while (connect(g->qmp, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        if (g_get_monotonic_time() > deadline || qemu_gone(g)) {
+        if (g_get_monotonic_time() > deadline || qemu_gone(g, false)) {
             g_set_error(error, TEST_GUEST_ERROR, TEST_GUEST_ERROR_FAILED,
                         "QMP %s: cannot connect: %s", sa.sun_path, g_strerror(errno));
             close(g->qmp);
@@ -518,7 +520,12 @@ bool test_guest_migrate(TestGuest *src, const char *uri, int timeout_ms, GError 
 {
     g_autofree char *cmd =
         g_strdup_printf("{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"%s\"}}", uri);
-    g_autofree char *started = test_guest_qmp(src, cmd, error);
+    /* QEMU 7.2 caps migration at 32 MiB/s by default; on one host, let it run */
+    g_autofree char *fast = test_guest_qmp(src,
+                                           "{\"execute\": \"migrate-set-parameters\", "
+                                           "\"arguments\": {\"max-bandwidth\": 4294967296}}",
+                                           error);
+    g_autofree char *started = fast ? test_guest_qmp(src, cmd, error) : NULL;
     gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
 
     while (started) {
@@ -570,7 +577,7 @@ void test_guest_free(TestGuest *g)
     }
     if (g->pid > 0) {
         kill(g->pid, SIGTERM);
-        for (int i = 0; i < 250 && !qemu_gone(g); i++) {
+        for (int i = 0; i < 250 && !qemu_gone(g, true); i++) {
             g_usleep(20000);
         }
         if (g->pid > 0) {
@@ -715,4 +722,118 @@ void test_sink_free(TestSink *s)
     g_cond_clear(&s->cond);
     g_free(s->digest);
     g_free(s);
+}
+
+/* Connect a TCP socket (made in namespace @netns) to @addr:@port before @deadline. */
+static int stream_connect(const char *netns, const char *addr, uint16_t port, gint64 deadline)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+
+    g_assert_cmpint(inet_pton(AF_INET, addr, &sa.sin_addr), ==, 1);
+    while (g_get_monotonic_time() < deadline) {
+        int saved = netns ? test_netns_enter(netns) : -1;
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        test_netns_leave(saved);
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+            return fd;
+        }
+        if (fd >= 0) {
+            close(fd);
+        }
+        g_usleep(50000);
+    }
+    return -1;
+}
+
+char *test_stream_send(const char *netns, const char *addr, uint16_t port, size_t bytes,
+                       unsigned pause_us, int timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+    g_autoptr(GRand) rand = g_rand_new();
+    guint32 buf[4096];
+    int fd = stream_connect(netns, addr, port, deadline);
+    size_t sent = 0;
+    char *digest = NULL;
+
+    if (fd < 0) {
+        g_printerr("# cannot connect to %s:%u\n", addr, port);
+        return NULL;
+    }
+    while (bytes > 0 && g_get_monotonic_time() < deadline) {
+        size_t chunk = MIN(bytes, sizeof(buf)), off = 0;
+
+        for (size_t i = 0; i < G_N_ELEMENTS(buf); i++) {
+            buf[i] = g_rand_int(rand);
+        }
+        while (off < chunk) {
+            ssize_t n = write(fd, (char *)buf + off, chunk - off);
+
+            if (n <= 0) {
+                g_printerr("# sending to %s:%u: %s\n", addr, port, g_strerror(errno));
+                goto out;
+            }
+            off += n;
+        }
+        g_checksum_update(sum, (const guchar *)buf, chunk);
+        bytes -= chunk;
+        sent += chunk;
+        if (pause_us && sent % (1 << 20) == 0) {
+            g_usleep(pause_us);
+        }
+    }
+    if (bytes == 0) {
+        digest = g_strdup(g_checksum_get_string(sum));
+    }
+out:
+    close(fd);
+    return digest;
+}
+
+/**
+ * struct TestStream - test_stream_send() running on a thread
+ * @thread: the sender; returns the digest
+ * @netns, @addr, @port, @bytes, @pause_us, @timeout_ms: its arguments
+ */
+struct TestStream {
+    GThread *thread;
+    char *netns;
+    char *addr;
+    uint16_t port;
+    size_t bytes;
+    unsigned pause_us;
+    int timeout_ms;
+};
+
+static gpointer stream_thread(gpointer data)
+{
+    TestStream *s = data;
+
+    return test_stream_send(s->netns, s->addr, s->port, s->bytes, s->pause_us, s->timeout_ms);
+}
+
+TestStream *test_stream_start(const char *netns, const char *addr, uint16_t port, size_t bytes,
+                              unsigned pause_us, int timeout_ms)
+{
+    TestStream *s = g_new0(TestStream, 1);
+
+    s->netns = g_strdup(netns);
+    s->addr = g_strdup(addr);
+    s->port = port;
+    s->bytes = bytes;
+    s->pause_us = pause_us;
+    s->timeout_ms = timeout_ms;
+    s->thread = g_thread_new("test-stream", stream_thread, s);
+    return s;
+}
+
+char *test_stream_finish(TestStream *s)
+{
+    char *digest = g_thread_join(s->thread);
+
+    g_free(s->netns);
+    g_free(s->addr);
+    g_free(s);
+    return digest;
 }

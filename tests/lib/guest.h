@@ -89,8 +89,8 @@ bool test_guest_wait_console(TestGuest *g, const char *needle, int timeout_ms, G
 char *test_guest_qmp(TestGuest *g, const char *json, GError **error);
 
 /*
- * test_guest_migrate() - QMP "migrate" of @src to @uri, then poll query-migrate until it
- * completes. Return: false with @error if it failed or took more than @timeout_ms.
+ * test_guest_migrate() - QMP "migrate" of @src to @uri (bandwidth unlimited), then poll
+ * query-migrate until it completes. Return: false with @error if it failed or took more than @timeout_ms.
  */
 bool test_guest_migrate(TestGuest *src, const char *uri, int timeout_ms, GError **error);
 
@@ -124,5 +124,23 @@ int64_t test_sink_finish(TestSink *s, int timeout_ms, char **sha256);
 int64_t test_sink_received(TestSink *s);
 
 void test_sink_free(TestSink *s);
+
+/*
+ * test_stream_send() - connect to @addr:@port (from namespace @netns if not NULL), retrying
+ * while refused for up to @timeout_ms, send @bytes pseudo-random bytes, pausing @pause_us
+ * after each MiB (0: as fast as it goes), and close.
+ * Return: the SHA-256 (hex) of what was sent, caller frees; NULL if it could not.
+ */
+char *test_stream_send(const char *netns, const char *addr, uint16_t port, size_t bytes,
+                       unsigned pause_us, int timeout_ms);
+
+typedef struct TestStream TestStream;
+
+/* test_stream_send() on a thread of its own: start it ... */
+TestStream *test_stream_start(const char *netns, const char *addr, uint16_t port, size_t bytes,
+                              unsigned pause_us, int timeout_ms);
+/* ... and wait for its end. Return: the SHA-256 (hex) of what was sent, NULL if it could
+ * not send it all; frees @s. */
+char *test_stream_finish(TestStream *s);
 
 #endif /* NETBE_TEST_GUEST_H */

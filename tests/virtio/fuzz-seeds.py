@@ -39,6 +39,9 @@ seeds = {
     'rx-writable': seed(0b1001, 4, image(16, [
         (D, 1024, WRITE, 0), (D + 1024, 1024, WRITE, 0), (D + 2048, 12, WRITE | NEXT, 3),
         (D + 2060, 1500, WRITE, 0)], [0, 1, 2])),
+    'rx-logged-split': seed(0b111001, 4, image(16, [
+        (D, 1024, WRITE, 0), (GPA + 0x2ff0, 64, WRITE, 0), (D + 2048, 12, WRITE | NEXT, 3),
+        (D + 2060, 1500, WRITE, 0)], [0, 1, 2], size=16384)),
     'ctrl-read-write': seed(0b1101, 2, image(4, [
         (D, 3, NEXT, 1), (D + 16, 1, WRITE, 0)], [0])),
     'loop': seed(0b0100, 3, image(8, [(D, 12, NEXT, 1), (D, 12, NEXT, 0)], [0])),

@@ -32,7 +32,7 @@ static unsigned touch(const struct iovec *iov, unsigned n)
 
 /*
  * Input: flags (bit 0 event idx, 1 indirect, 2 allow read, 3 allow write, 4 split the
- * memory into two regions), log2 of the queue size, then the memory image: descriptor
+ * memory into two regions, 5 dirty log on), log2 of the queue size, then the memory image: descriptor
  * table at FUZZ_GPA, driver ring after it, device ring after that (4-aligned).
  */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -48,6 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     void *hva[2];
     unsigned nreg;
     volatile unsigned sink = 0;
+    uint8_t *log = NULL;
 
     if (size < 2) {
         return 0;
@@ -72,6 +73,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hva[1] = image + need;
     if (!vnet_mem_set(&mem, gpa, len, hva, nreg, NULL)) {
         goto out;
+    }
+    if (flags & 32) { /* a log covering all of guest memory */
+        size_t log_size = ((FUZZ_GPA + mem_len) / VNET_LOG_PAGE + 8) / 8;
+
+        log = calloc(1, log_size);
+        vnet_mem_set_log(&mem, log, log_size);
     }
     vq.mem = &mem;
     vq.size = qsize;
@@ -109,6 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 sink += touch(out, n);
             }
             vnet_hdr_rx_fix(iov + c.nread, c.nwrite, 0, 1);
+            vnet_mem_log_iov(&mem, iov + c.nread, c.nwrite, c.write_len);
         }
         if (round % 5 == 4) {
             vq_unpop(&vq, 1); /* give one back, as mergeable RX does */
@@ -121,9 +129,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     vq_flush(&vq);
+    if (log) { /* the used index was written: its page is marked */
+        uint64_t page = (vq.used_gpa + 2) / VNET_LOG_PAGE;
+
+        if (!(log[page / 8] & (1u << (page % 8)))) {
+            abort();
+        }
+    }
 out:
     (void)sink;
     vnet_mem_clear(&mem);
+    free(log);
     free(image);
     return 0;
 }

@@ -224,6 +224,33 @@ static void test_mergeable_rx_frame_larger_than_posted_waits_for_more(void)
     }
 }
 
+/* Fails if a frame larger than the whole RX ring (16 x 1 KiB, a 20000-byte GSO frame) stalls
+ * the queue waiting for buffers that cannot come, or reaches the guest truncated, instead
+ * of being dropped (and counted) with the frames around it delivered, pulled or pushed. */
+static void test_mergeable_rx_frame_larger_than_ring_is_dropped(void)
+{
+    const char *const netdevs[] = { "vnet_hdr = on\noffloads = 7",
+                                    "vnet_hdr = on\noffloads = 7\npush = on" };
+
+    for (size_t k = 0; k < G_N_ELEMENTS(netdevs); k++) {
+        VgOptions opt = { .queue_size = 16, .rx_buf_size = 1024 };
+        VtRig *r = vt_rig_new(1, netdevs[k], NULL, &opt);
+        static uint8_t a[200], b[21000], c[200];
+        size_t la, lc;
+        NetbeVnetQueueStats vs;
+
+        g_assert_cmpuint(r->g->q[0].size, ==, 16);
+        put_frame(r, b, 20000, 1, 1, 2); /* first: all 16 buffers are posted */
+        la = put_frame(r, a, 60, 0, 0, 1);
+        lc = put_frame(r, c, 60, 0, 0, 3);
+        expect_frame(r, a, la, 1);
+        expect_frame(r, c, lc, 1);
+        g_assert_true(netbe_vnet_get_queue_stats(r->g->dev, 0, &vs));
+        g_assert_cmpuint(vs.drops, ==, 1);
+        vt_rig_free(r);
+    }
+}
+
 /* Fails if, with the guest out of RX buffers, frames are lost instead of waiting in the
  * backend (the kernel socket) until the guest refills and kicks. */
 static void test_rx_waits_for_buffers_without_loss(void)
@@ -766,6 +793,8 @@ int main(int argc, char **argv)
                     test_mergeable_rx_with_few_small_buffers_delivers_small_and_gso_frames);
     g_test_add_func("/vnet/mergeable_rx_frame_larger_than_posted_waits_for_more",
                     test_mergeable_rx_frame_larger_than_posted_waits_for_more);
+    g_test_add_func("/vnet/mergeable_rx_frame_larger_than_ring_is_dropped",
+                    test_mergeable_rx_frame_larger_than_ring_is_dropped);
     g_test_add_func("/vnet/rx_waits_for_buffers_without_loss",
                     test_rx_waits_for_buffers_without_loss);
     g_test_add_func("/vnet/rx_waits_for_room_for_a_gso_frame",
