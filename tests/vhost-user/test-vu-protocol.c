@@ -88,7 +88,7 @@ static void test_frames_both_ways_two_regions(void)
  * it delivers anything. */
 static void test_rx_with_and_without_mrg_rxbuf(void)
 {
-    VuRig *r = vu_rig_new(NULL);
+    VuRig *r = vu_rig_new("mtu = 9000\n");
     VuFrontOptions plain = { .features_clear = F(F_MRG_RXBUF) };
     VuFrontOptions small = { .rx_buf_size = 1024, .queue_size = 64 };
     VuFront *f = vu_rig_front(r, &plain);
@@ -98,6 +98,7 @@ static void test_rx_with_and_without_mrg_rxbuf(void)
     g_assert_cmpuint(vu_rig_check_rx(r, f, frame, vu_rig_frame(frame, 3000, 3)), ==, 1);
     vu_rig_check_tx(r, f, frame, vu_rig_frame(frame, 1000, 4));
     vu_front_free(f);
+    vu_rig_wait_idle(r);
 
     f = vu_rig_front(r, &small);
     g_assert_true(f->features & F(F_MRG_RXBUF));
@@ -304,7 +305,7 @@ static void check_log_is(VuFront *f, GArray *want)
  */
 static void test_dirty_log_marks_exactly_written_pages(void)
 {
-    VuRig *r = vu_rig_new(NULL);
+    VuRig *r = vu_rig_new("mtu = 9000\n");
     VuFrontOptions opt = { .rx_buf_size = 2048, .queue_size = 64 };
     VuFront *f = vu_rig_front(r, &opt);
     VuQueue *rx = &f->q[vu_rxq(0)];
