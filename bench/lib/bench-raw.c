@@ -5,6 +5,7 @@
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -118,21 +119,42 @@ static unsigned fill(int pfd, const BenchSize *s, unsigned count)
     return sent;
 }
 
-double bench_rx_rate(int pfd, const BenchSize *s, BenchDrainFunc drain, void *opaque)
+/* Run on CPU @cpu only (-1: leave as is); Return: the affinity we had, for restoring. */
+static cpu_set_t move_to(int cpu)
+{
+    cpu_set_t had, to;
+
+    sched_getaffinity(0, sizeof(had), &had);
+    if (cpu >= 0) {
+        CPU_ZERO(&to);
+        CPU_SET(cpu, &to);
+        g_assert_cmpint(sched_setaffinity(0, sizeof(to), &to), ==, 0);
+    }
+    return had;
+}
+
+double bench_rx_rate(int pfd, const BenchSize *s, BenchDrainFunc drain, void *opaque,
+                     int fill_cpu)
 {
     unsigned batch = s->gso ? 512 : 4096;
     double busy = 0;
     uint64_t frames = 0;
 
     while (busy < bench_seconds) {
+        cpu_set_t had = move_to(fill_cpu);
         unsigned queued = fill(pfd, s, batch), got;
-        double t0 = bench_now();
+        double t0;
+
+        if (fill_cpu >= 0) {
+            g_assert_cmpint(sched_setaffinity(0, sizeof(had), &had), ==, 0);
+        }
+        t0 = bench_now();
 
         got = drain(opaque, queued);
         busy += bench_now() - t0;
         frames += got;
-        if (got < queued / 2) {
-            break; /* the source or the sink stopped working */
+        if (queued == 0 || got < queued / 2) {
+            break; /* the source (the TAP went away) or the sink stopped working */
         }
     }
     return busy > 0 ? frames / busy : 0;

@@ -47,9 +47,12 @@ int bench_packet_socket(const char *ns, const char *ifname, bool vnet);
 typedef unsigned (*BenchDrainFunc)(void *opaque, unsigned want);
 /*
  * bench_rx_rate() - queue a batch of frames of @s into the TAP behind @pfd (untimed), time
- * @drain taking them; repeat for about bench_seconds of drain time. Return: frames/s.
+ * @drain taking them; repeat for about bench_seconds of drain time. @fill_cpu: queue them
+ * from that CPU (the one that reads the TAP, so the frames are in its cache as they are for
+ * a raw loop that fills and reads on one CPU), -1 from wherever we run. Return: frames/s.
  */
-double bench_rx_rate(int pfd, const BenchSize *s, BenchDrainFunc drain, void *opaque);
+double bench_rx_rate(int pfd, const BenchSize *s, BenchDrainFunc drain, void *opaque,
+                     int fill_cpu);
 /* The raw sink: read() from the TAP fd *(int *)@opaque until @want frames or it is dry. */
 unsigned bench_raw_drain(void *opaque, unsigned want);
 

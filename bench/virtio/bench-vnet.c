@@ -187,8 +187,9 @@ int main(int argc, char **argv)
         }
         res[nres] = (BenchResult){ "tap->guest", s->name,
                                    bench_rx_rate(s->gso ? p_raw_gso : p_raw, s, bench_raw_drain,
-                                                 &raw_fd),
-                                   bench_rx_rate(s->gso ? p_vnet_gso : p_vnet, s, vnet_drain, g),
+                                                 &raw_fd, -1),
+                                   bench_rx_rate(s->gso ? p_vnet_gso : p_vnet, s, vnet_drain, g,
+                                                 -1),
                                    s->len };
         nres++;
     }

@@ -247,6 +247,11 @@ static gboolean vu_listen_ready(int lfd, GIOCondition cond, void *data)
     }
     getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len);
     if (s->conn) {
+        /* a VMM that reconnects right after closing: its old end may have an EOF (or last
+         * messages) we have not read yet in this loop iteration; read it first */
+        vu_conn_readable(s->conn->fd, G_IO_IN, s);
+    }
+    if (s->conn) {
         vu_refuse(s, fd, &cr);
         return G_SOURCE_CONTINUE;
     }

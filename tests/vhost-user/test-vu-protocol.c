@@ -1,8 +1,13 @@
 /* test-vu-protocol.c - the real netbe-host as a vhost-user backend, driven by our own
  * frontend: negotiation, frames both ways (one and two memory regions, with and without
  * MRG_RXBUF), ring bases, config, RARP, status, and dirty logging of RX writes. */
-#include <string.h>
+#include <arpa/inet.h>
+#include <endian.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <poll.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "netns.h"
@@ -88,7 +93,7 @@ static void test_frames_both_ways_two_regions(void)
  * it delivers anything. */
 static void test_rx_with_and_without_mrg_rxbuf(void)
 {
-    VuRig *r = vu_rig_new(NULL);
+    VuRig *r = vu_rig_new("mtu = 9000\n");
     VuFrontOptions plain = { .features_clear = F(F_MRG_RXBUF) };
     VuFrontOptions small = { .rx_buf_size = 1024, .queue_size = 64 };
     VuFront *f = vu_rig_front(r, &plain);
@@ -98,11 +103,48 @@ static void test_rx_with_and_without_mrg_rxbuf(void)
     g_assert_cmpuint(vu_rig_check_rx(r, f, frame, vu_rig_frame(frame, 3000, 3)), ==, 1);
     vu_rig_check_tx(r, f, frame, vu_rig_frame(frame, 1000, 4));
     vu_front_free(f);
+    vu_rig_wait_idle(r);
 
     f = vu_rig_front(r, &small);
     g_assert_true(f->features & F(F_MRG_RXBUF));
     g_assert_cmpuint(vu_rig_check_rx(r, f, frame, vu_rig_frame(frame, 60, 5)), ==, 1);
     g_assert_cmpuint(vu_rig_check_rx(r, f, frame, vu_rig_frame(frame, 3000, 6)), ==, 3);
+    vu_front_free(f);
+    vu_rig_free(r);
+}
+
+/* More frames than RX buffers (100 on a ring of 64; few enough for the netdev's UDP socket
+ * to hold the rest): the device fills the ring, waits for buffers (it asks for a kick with
+ * avail_event) and goes on once the guest gives them back, so every frame arrives, in order.
+ * Fails if the device never re-arms the notification (a lost wakeup: the guest has given
+ * every buffer back, the device still waits) or the netdev drops while it waits. */
+static void test_rx_ring_refill_resumes_delivery(void)
+{
+    VuRig *r = vu_rig_new(NULL);
+    VuFrontOptions opt = { .queue_size = 64, .rx_buf_size = 2048 };
+    VuFront *f = vu_rig_front(r, &opt);
+    uint8_t frame[200], got[201];
+
+    for (unsigned round = 0; round < 5; round++) {
+        for (unsigned i = 0; i < 100; i++) {
+            vu_rig_frame(frame, sizeof(frame), (uint8_t)i);
+            g_assert_cmpint(sendto(r->udp, frame, sizeof(frame), 0,
+                                   (struct sockaddr *)&r->netdev, sizeof(r->netdev)), ==,
+                            sizeof(frame));
+        }
+        g_usleep(100000); /* the ring is full now: the device waits for buffers */
+        for (unsigned i = 0; i < 100; i++) {
+            ssize_t n = vu_front_recv(f, 0, got, sizeof(got), NULL, NULL, 2000);
+
+            if (n != sizeof(frame)) {
+                g_error("round %u: frame %u of 100 did not arrive (avail %u, used %u, "
+                        "avail_event %u)", round, i, f->q[0].avail_idx, f->q[0].last_used,
+                        le16toh(*(uint16_t *)(f->q[0].used + 4 + 8 * (size_t)f->q[0].size)));
+            }
+            vu_rig_frame(frame, sizeof(frame), (uint8_t)i);
+            g_assert_cmpmem(got, n, frame, sizeof(frame));
+        }
+    }
     vu_front_free(f);
     vu_rig_free(r);
 }
@@ -229,6 +271,126 @@ static void test_reset_owner_then_renegotiate(void)
     vu_rig_free(r);
 }
 
+/* A packet socket on @ifname in namespace @ns that sees every frame (and can send). */
+static int tap_packet_socket(const char *ns, const char *ifname)
+{
+    int saved = test_netns_enter(ns), fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC,
+                                                  htons(ETH_P_ALL));
+    struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+                              .sll_ifindex = (int)if_nametoindex(ifname) };
+
+    test_netns_leave(saved);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ll.sll_ifindex, >, 0);
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&ll, sizeof(ll)), ==, 0);
+    return fd;
+}
+
+/* Wait for a frame on @fd equal to @frame (others are skipped). */
+static bool tap_sees(int fd, const uint8_t *frame, size_t len)
+{
+    gint64 deadline = g_get_monotonic_time() + 3 * G_USEC_PER_SEC;
+    uint8_t buf[2048];
+
+    while (g_get_monotonic_time() < deadline) {
+        struct pollfd p = { fd, POLLIN, 0 };
+        ssize_t n;
+
+        if (poll(&p, 1, 100) <= 0) {
+            continue;
+        }
+        n = recv(fd, buf, sizeof(buf), 0);
+        if (n == (ssize_t)len && memcmp(buf, frame, len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* An IPv4/UDP frame to the device's MAC from source port @port (one flow per port). */
+static size_t udp_frame(uint8_t *f, uint16_t port)
+{
+    static const uint8_t hdr[34] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x02, 0, 0, 0, 0, 0x77,
+                                     0x08, 0x00, 0x45, 0, 0, 46, 0, 0, 0, 0, 64, 17, 0, 0,
+                                     10, 79, 0, 1, 10, 79, 0, 2 };
+
+    memset(f, 0, 60);
+    memcpy(f, hdr, sizeof(hdr));
+    f[34] = port >> 8;
+    f[35] = port & 0xff;
+    f[36] = 0x13;
+    f[37] = 0x89;
+    f[39] = 26; /* UDP length */
+    return 60;
+}
+
+/*
+ * Two queue pairs over a two-queue TAP (root, in a namespace): GET_QUEUE_NUM says 2, frames
+ * sent on either TX ring reach the TAP, and frames of 64 flows sent into the TAP arrive,
+ * spread by the TAP over both RX rings. Fails if the backend offers one pair, ignores the
+ * second pair's rings, or delivers a flow to no ring.
+ */
+static void test_two_queue_pairs_over_tap(void)
+{
+    g_autofree char *ns = NULL, *ini = NULL, *sock = NULL;
+    VuFrontOptions opt = { .pairs = 2, .rx_buf_size = 2048 };
+    g_autoptr(GError) err = NULL;
+    unsigned per_pair[2] = { 0, 0 };
+    uint8_t frame[100], got[2048];
+    TestHost *h;
+    VuFront *f;
+    int pkt;
+
+    if (!test_need_root_net()) {
+        return;
+    }
+    ns = test_netns_create("vumq");
+    ini = g_strdup("[netdev.t0]\ntype = tap\nifname = vumq0\nqueues = 2\nvnet_hdr = on\n"
+                   "[device.nic0]\nmodel = virtio-net\ntransport = vhost-user\n"
+                   "socket = vu.sock\nnetdev = t0\nqueues = 2\nmac = " VU_RIG_MAC "\n");
+    h = test_host_start(ini, ns, NULL);
+    g_assert_nonnull(h);
+    test_pid_track(0, h->pid);
+    g_assert_cmpint(test_sh("ip -n %s link set vumq0 up", ns), ==, 0);
+    sock = g_build_filename(h->dir, "vu.sock", NULL);
+    f = vu_front_connect(sock, &opt, &err);
+    g_assert_no_error(err);
+    g_assert_true(vu_front_start(f, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(f->max_pairs, ==, 2);
+    pkt = tap_packet_socket(ns, "vumq0");
+
+    for (unsigned pair = 0; pair < 2; pair++) {
+        vu_rig_frame(frame, sizeof(frame), (uint8_t)(40 + pair));
+        g_assert_true(vu_front_send(f, pair, NULL, frame, sizeof(frame), false));
+        g_assert_true(tap_sees(pkt, frame, sizeof(frame))); /* TX ring @pair went nowhere */
+    }
+    for (uint16_t port = 1000; port < 1064; port++) {
+        size_t len = udp_frame(frame, port);
+
+        g_assert_cmpint(send(pkt, frame, len, 0), ==, (ssize_t)len);
+    }
+    for (int ms = 0; per_pair[0] + per_pair[1] < 64; ms++) {
+        for (unsigned pair = 0; pair < 2; pair++) {
+            while (vu_front_recv(f, pair, got, sizeof(got), NULL, NULL, 0) == 60) {
+                per_pair[pair]++;
+            }
+        }
+        if (ms == 5000) {
+            g_error("%u of 64 flows arrived in 5 s (pair 0: %u, pair 1: %u)",
+                    per_pair[0] + per_pair[1], per_pair[0], per_pair[1]);
+        }
+        g_usleep(1000);
+    }
+    g_assert_cmpuint(per_pair[0], >, 0);
+    g_assert_cmpuint(per_pair[1], >, 0); /* the TAP spread 64 flows: both rings get some */
+    close(pkt);
+    vu_front_free(f);
+    test_pid_track(0, 0);
+    test_host_free(h);
+    test_netns_delete(ns);
+}
+
 /* Is @page in @pages (ascending)? */
 static bool has_page(GArray *pages, uint64_t page)
 {
@@ -304,7 +466,7 @@ static void check_log_is(VuFront *f, GArray *want)
  */
 static void test_dirty_log_marks_exactly_written_pages(void)
 {
-    VuRig *r = vu_rig_new(NULL);
+    VuRig *r = vu_rig_new("mtu = 9000\n");
     VuFrontOptions opt = { .rx_buf_size = 2048, .queue_size = 64 };
     VuFront *f = vu_rig_front(r, &opt);
     VuQueue *rx = &f->q[vu_rxq(0)];
@@ -362,6 +524,8 @@ int main(int argc, char **argv)
     g_test_add_func("/vhost-user/frames-both-ways-two-regions", test_frames_both_ways_two_regions);
     g_test_add_func("/vhost-user/rx-with-and-without-mrg-rxbuf",
                     test_rx_with_and_without_mrg_rxbuf);
+    g_test_add_func("/vhost-user/rx-ring-refill-resumes-delivery",
+                    test_rx_ring_refill_resumes_delivery);
     g_test_add_func("/vhost-user/get-vring-base-returns-ring-positions",
                     test_get_vring_base_returns_ring_positions);
     g_test_add_func("/vhost-user/get-config-reports-mac-and-link",
@@ -370,6 +534,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vhost-user/status-shows-connected-vmm", test_status_shows_connected_vmm);
     g_test_add_func("/vhost-user/reset-owner-then-renegotiate",
                     test_reset_owner_then_renegotiate);
+    g_test_add_func("/vhost-user/two-queue-pairs-over-tap", test_two_queue_pairs_over_tap);
     g_test_add_func("/vhost-user/dirty-log-marks-exactly-written-pages",
                     test_dirty_log_marks_exactly_written_pages);
     return g_test_run();

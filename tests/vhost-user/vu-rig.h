@@ -43,6 +43,9 @@ unsigned vu_rig_log_lines(VuRig *r);
 /* The log from line @from on (one string, lines joined). */
 char *vu_rig_log_since(VuRig *r, unsigned from);
 
+/* Wait until netbe-host's status shows no VMM on nic0 (it saw the last one go); asserts
+ * within 3 s. Connecting before that races with the host reading the old VMM's EOF. */
+void vu_rig_wait_idle(VuRig *r);
 /*
  * vu_rig_check_healthy() - netbe-host answers status, a new frontend negotiates and passes
  * a frame each way, and once it has gone the host holds r->base_fds fds again.

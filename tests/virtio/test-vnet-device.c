@@ -543,6 +543,93 @@ static void test_ctrl_mq_pairs_route_to_backend_queues(void)
     vt_rig_free(r);
 }
 
+/* One frame each way on pair @p (seed @seed). */
+static void pair_traffic(VtRig *r, unsigned p, uint8_t seed)
+{
+    size_t len = vg_make_frame(frame, peer_mac, r->g->mac, 0x88b5, 64, seed);
+
+    g_assert_true(vg_send(r->g, p, NULL, frame, len));
+    g_assert_cmpint(vt_peer_read(r, p, got, sizeof(got), 2000), ==, len);
+    g_assert_cmpuint(got[14], ==, seed);
+    len = vg_make_frame(frame, r->g->mac, peer_mac, 0x88b5, 64, seed + 1);
+    vt_peer_write(r, p, frame, len);
+    g_assert_cmpint(vg_recv(r->g, p, got, sizeof(got), NULL, NULL, 2000), ==, len);
+    g_assert_cmpuint(got[14], ==, (uint8_t)(seed + 1));
+}
+
+/* A VMM that runs the control queue itself (vhost-user) sets the pairs with
+ * netbe_vnet_set_queue_pairs(). Fails if 0 or more than the maximum (or more than one
+ * without MQ) is accepted, if every pair does not carry traffic after 4, or if a pair
+ * beyond the count still receives (frames must wait in the backend until it is back). */
+static void test_vmm_sets_queue_pairs(void)
+{
+    VtRig *r = vt_rig_new(4, NULL, NULL, NULL);
+    VgOptions no_mq = { .features_clear = F(NETBE_VIRTIO_NET_F_MQ) };
+    GError *err = NULL;
+    size_t len;
+
+    g_assert_false(netbe_vnet_set_queue_pairs(r->g->dev, 0, &err));
+    g_clear_error(&err);
+    g_assert_false(netbe_vnet_set_queue_pairs(r->g->dev, 5, &err));
+    g_assert_nonnull(strstr(err->message, "1..4"));
+    g_clear_error(&err);
+    g_assert_true(netbe_vnet_set_queue_pairs(r->g->dev, 4, &err));
+    g_assert_no_error(err);
+    for (unsigned p = 0; p < 4; p++) {
+        pair_traffic(r, p, 0x10 * p);
+    }
+    g_assert_true(netbe_vnet_set_queue_pairs(r->g->dev, 1, &err));
+    len = vg_make_frame(frame, r->g->mac, peer_mac, 0x88b5, 64, 0x77);
+    vt_peer_write(r, 3, frame, len);
+    vg_pump_for(r->g, 50);
+    g_assert_cmpint(vg_recv_ready(r->g, 3, got, sizeof(got), NULL, NULL), ==, -1);
+    pair_traffic(r, 0, 0x50);
+    g_assert_true(netbe_vnet_set_queue_pairs(r->g->dev, 4, &err));
+    g_assert_cmpint(vg_recv(r->g, 3, got, sizeof(got), NULL, NULL, 2000), ==, len);
+    g_assert_cmpuint(got[14], ==, 0x77);
+    vg_free(r->g);
+    r->g = vg_new(r->rt, "d0", &no_mq);
+    g_assert_false(netbe_vnet_set_queue_pairs(r->g->dev, 2, &err));
+    g_assert_nonnull(strstr(err->message, "VIRTIO_NET_F_MQ"));
+    g_clear_error(&err);
+    vt_rig_free(r);
+}
+
+/* Fails if netbe_vnet_send_rarp() does not put one RARP broadcast from the MAC on the
+ * backend (behind a zero vnet header when the backend uses one), or claims to on a
+ * deferred device whose backend is not connected yet. */
+static void test_vmm_sends_rarp(void)
+{
+    static const uint8_t mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
+    const uint8_t zero[12] = { 0 };
+    const char *const netdevs[] = { NULL, "vnet_hdr = on" };
+
+    for (unsigned k = 0; k < G_N_ELEMENTS(netdevs); k++) {
+        VgOptions opt = { .no_start = true };
+        VtRig *r = vt_rig_new(1, netdevs[k], "connect = deferred", &opt);
+        unsigned hdr = k ? 12 : 0;
+        GError *err = NULL;
+
+        g_assert_false(netbe_vnet_send_rarp(r->g->dev, mac, &err));
+        g_assert_nonnull(err);
+        g_clear_error(&err);
+        g_assert_true(vg_start(r->g, &err));
+        g_assert_true(netbe_vnet_send_rarp(r->g->dev, mac, &err));
+        g_assert_no_error(err);
+        g_assert_cmpint(vt_peer_read(r, 0, got, sizeof(got), 2000), ==, hdr + 60);
+        g_assert_cmpmem(got, hdr, zero, hdr);
+        g_assert_cmpmem(got + hdr, 6, "\xff\xff\xff\xff\xff\xff", 6);
+        g_assert_cmpmem(got + hdr + 6, 6, mac, 6);
+        g_assert_cmpuint(got[hdr + 12], ==, 0x80);
+        g_assert_cmpuint(got[hdr + 13], ==, 0x35); /* ETH_P_RARP */
+        g_assert_cmpuint(got[hdr + 21], ==, 3);    /* request reverse */
+        g_assert_cmpmem(got + hdr + 22, 6, mac, 6);
+        g_assert_cmpmem(got + hdr + 32, 6, mac, 6);
+        g_assert_cmpint(vt_peer_read(r, 0, got, sizeof(got), 20), ==, -1);
+        vt_rig_free(r);
+    }
+}
+
 /* Fails if the RX filter set over the control queue lets frames for other MACs in, or
  * drops frames for our MAC, a table entry or broadcast. */
 static void test_ctrl_rx_filter(void)
@@ -814,6 +901,8 @@ int main(int argc, char **argv)
     g_test_add_func("/vnet/config_space", test_config_space);
     g_test_add_func("/vnet/ctrl_mq_pairs_route_to_backend_queues",
                     test_ctrl_mq_pairs_route_to_backend_queues);
+    g_test_add_func("/vnet/vmm_sets_queue_pairs", test_vmm_sets_queue_pairs);
+    g_test_add_func("/vnet/vmm_sends_rarp", test_vmm_sends_rarp);
     g_test_add_func("/vnet/ctrl_rx_filter", test_ctrl_rx_filter);
     g_test_add_func("/vnet/ctrl_mac_addr_set", test_ctrl_mac_addr_set);
     g_test_add_func("/vnet/deferred_device_connects_at_driver_ok",
