@@ -203,6 +203,13 @@ static bool h_set_vring_addr(VuServer *s, VuMsg *m, VuReply *r, GError **errp)
                     a.avail_uva, a.used_uva);
         return false;
     }
+    if ((desc & 15) || (avail & 1) || (used & 3)) {
+        g_set_error(errp, VU_ERROR, EINVAL, "vring %u: misaligned ring (descriptors 0x%"
+                    G_GINT64_MODIFIER "x, driver 0x%" G_GINT64_MODIFIER "x, device 0x%"
+                    G_GINT64_MODIFIER "x; allowed: 16, 2 and 4-byte aligned)", a.index, desc,
+                    avail, used);
+        return false;
+    }
     if (ring->addr_set && ring->desc == desc && ring->avail == avail && ring->used == used) {
         return true; /* only the log flag changed: the device logs by the used ring's gpa */
     }

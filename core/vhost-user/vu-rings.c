@@ -77,6 +77,7 @@ bool vu_ring_try_start(VuServer *s, unsigned i, GError **errp)
 {
     VuRing *r = &s->rings[i];
     NetbeDevice *dev = s->dev;
+    NetbeVnetQueueStats st;
 
     if (r->started || !r->num || !r->addr_set || r->kick_fd < 0 || !r->enabled ||
         !s->nregions) {
@@ -92,6 +93,11 @@ bool vu_ring_try_start(VuServer *s, unsigned i, GError **errp)
     }
     netbe_vnet_queue_enable(dev, i, true);
     r->started = true;
+    if (netbe_vnet_get_queue_stats(dev, i, &st) && st.broken) {
+        g_set_error(errp, VU_ERROR, EINVAL, "vring %u: the device found it malformed (see "
+                    "above)", i);
+        return false;
+    }
     vu_update_pairs(s);
     return true;
 }

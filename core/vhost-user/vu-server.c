@@ -247,6 +247,11 @@ static gboolean vu_listen_ready(int lfd, GIOCondition cond, void *data)
     }
     getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len);
     if (s->conn) {
+        /* a VMM that reconnects right after closing: its old end may have an EOF (or last
+         * messages) we have not read yet in this loop iteration; read it first */
+        vu_conn_readable(s->conn->fd, G_IO_IN, s);
+    }
+    if (s->conn) {
         vu_refuse(s, fd, &cr);
         return G_SOURCE_CONTINUE;
     }
@@ -320,6 +325,12 @@ bool netbe_vu_server_start(NetbeDevice *dev, GError **errp)
                                      errp);
     if (s->listen_fd < 0) {
         g_prefix_error(errp, "device '%s': ", dev->id);
+        netbe_vu_server_free(s, false);
+        return false;
+    }
+    if (dev->socket_owner_set && chown(s->path, dev->socket_uid, dev->socket_gid) < 0) {
+        g_set_error(errp, VU_ERROR, errno, "device '%s': vhost-user socket %s: cannot give it to "
+                    "uid %d: %s", dev->id, s->path, (int)dev->socket_uid, g_strerror(errno));
         netbe_vu_server_free(s, false);
         return false;
     }

@@ -175,6 +175,7 @@ void netbe_vnet_queue_enable(NetbeDevice *dev, unsigned vq, bool enable)
     VnetQueue *q = vnet_queue(dev, vq);
     VnetDev *vd = dev->vnet;
     unsigned pair;
+    bool adopt;
 
     if (!q || q->enabled == enable) {
         return;
@@ -191,12 +192,12 @@ void netbe_vnet_queue_enable(NetbeDevice *dev, unsigned vq, bool enable)
     vnet_queue_buffers(q);
     q->vq.event_idx = vd->guest_features & F_RING_EVENT_IDX;
     q->vq.indirect = vd->guest_features & F_RING_INDIRECT;
-    if (!vq_map(&q->vq) || (q->base_set && !vq_adopt_used_idx(&q->vq))) {
-        q->base_set = false;
+    adopt = q->base_set; /* netbe_vnet_queue_set_base() was called while disabled */
+    q->base_set = false;
+    if (!vq_map(&q->vq) || (adopt && !vq_adopt_used_idx(&q->vq))) {
         vnet_queue_broken(q);
         return;
     }
-    q->base_set = false;
     if (vd->started) {
         vq_set_notify(&q->vq, vnet_role(vd, vq, &pair) != VNET_ROLE_RX);
         vnet_queue_run(q);
