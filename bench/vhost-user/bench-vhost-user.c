@@ -87,8 +87,8 @@ static unsigned vu_drain(void *opaque, unsigned want)
     if (got < want && g_getenv("BENCH_VU_DEBUG")) {
         VuQueue *q = &f->q[vu_rxq(0)];
 
-        printf("vu_drain: dry after %u of %u frames; avail %u used %u avail_event %u\n", got,
-               want, q->avail_idx, q->last_used,
+        printf("vu_drain: dry after %u of %u frames; avail %u used %u avail_event %u\n", got, want,
+               q->avail_idx, q->last_used,
                le16toh(*(uint16_t *)(q->used + 4 + 8 * (size_t)q->size)));
     }
     return got;
@@ -117,9 +117,11 @@ static bool pin(GPid host)
 
 static void usage_exit(const char *arg)
 {
-    fprintf(stderr, "bench-vhost-user: unknown argument %s\n"
+    fprintf(stderr,
+            "bench-vhost-user: unknown argument %s\n"
             "usage: bench-vhost-user [--json FILE] [--only DIR:SIZE] [--seconds S] "
-            "[--raw-ring N] [--no-pin]\n", arg);
+            "[--raw-ring N] [--no-pin] [--fill-far] [--no-mrg]\n",
+            arg);
     exit(2);
 }
 
@@ -129,7 +131,7 @@ int main(int argc, char **argv)
     BenchResult res[2 * G_N_ELEMENTS(bench_sizes)];
     g_autofree char *ns = NULL, *ini = NULL, *sock = NULL, *title = NULL;
     g_autoptr(GError) err = NULL;
-    VuFrontOptions opt = { .rx_buf_size = 4096 };
+    VuFrontOptions opt = {.rx_buf_size = 4096};
     TestHost *h;
     VuFront *f;
     int saved, raw_fd, p_vu, p_vu_gso, p_raw, p_raw_gso;
@@ -147,6 +149,10 @@ int main(int argc, char **argv)
             bench_seconds = g_ascii_strtod(argv[++i], NULL);
         } else if (g_str_equal(argv[i], "--no-pin")) {
             no_pin = true; /* diagnosis: let the scheduler place both processes */
+        } else if (g_str_equal(argv[i], "--no-mrg")) {
+            /* diagnosis: one 64 KiB buffer per frame, no merged-buffer gather */
+            opt.features_clear = 1ull << 15;
+            opt.rx_buf_size = 0;
         } else if (g_str_equal(argv[i], "--fill-far")) {
             fill_near = false; /* diagnosis: queue TAP->guest frames from the driver's CPU */
         } else {
@@ -174,7 +180,9 @@ int main(int argc, char **argv)
     sock = g_build_filename(h->dir, "vu.sock", NULL);
     pinned = !no_pin && pin(h->pid);
     g_assert_cmpint(test_sh("ip -n %s link set bvtap0 up txqueuelen 20000 && "
-                            "ip -n %s link set bvraw0 up txqueuelen 20000", ns, ns), ==, 0);
+                            "ip -n %s link set bvraw0 up txqueuelen 20000",
+                            ns, ns),
+                    ==, 0);
     g_assert_cmpint(fcntl(raw_fd, F_SETFL, O_NONBLOCK), ==, 0);
     f = vu_front_connect(sock, &opt, &err);
     g_assert_no_error(err);
@@ -192,8 +200,8 @@ int main(int argc, char **argv)
         const BenchSize *s = &bench_sizes[i];
 
         if (bench_selected(only, "guest->tap", s->name)) {
-            res[nres] = (BenchResult){ "guest->tap", s->name, bench_raw_tx(raw_fd, s),
-                                       vu_tx(f, s), s->len };
+            res[nres] =
+                (BenchResult){"guest->tap", s->name, bench_raw_tx(raw_fd, s), vu_tx(f, s), s->len};
             nres++;
         }
     }
@@ -201,18 +209,21 @@ int main(int argc, char **argv)
         const BenchSize *s = &bench_sizes[i];
 
         if (bench_selected(only, "tap->guest", s->name)) {
-            res[nres] = (BenchResult){ "tap->guest", s->name,
-                                       bench_rx_rate(s->gso ? p_raw_gso : p_raw, s,
-                                                     bench_raw_drain, &raw_fd, -1),
-                                       bench_rx_rate(s->gso ? p_vu_gso : p_vu, s, vu_drain, f,
-                                                     pinned && fill_near ? 1 : -1),
-                                       s->len };
+            res[nres] = (BenchResult){
+                "tap->guest", s->name,
+                bench_rx_rate(s->gso ? p_raw_gso : p_raw, s, bench_raw_drain, &raw_fd, -1),
+                bench_rx_rate(s->gso ? p_vu_gso : p_vu, s, vu_drain, f,
+                              pinned && fill_near ? 1 : -1),
+                s->len};
             nres++;
         }
     }
     if (g_getenv("BENCH_VU_DEBUG")) {
-        printf("RX drain: %u pauses > 50 us, %.3f s in them; %" G_GUINT64_FORMAT " batches\n",
-               gaps, gap_time, batches);
+        printf("RX drain: %u pauses > 50 us, %.3f s in them; %" G_GUINT64_FORMAT " batches\n", gaps,
+               gap_time, batches);
+    }
+    if (g_getenv("BENCH_VU_DEBUG")) {
+        test_sh("ip -s -n %s link show bvtap0 >&2", ns);
     }
     if (g_getenv("BENCH_VU_DEBUG")) {
         g_autofree char *stats = test_host_ctl(h, "stats");
