@@ -47,6 +47,9 @@ static const NetbeOptionSpec device_schema[] = {
       .choices = device_transports },
     { "socket", NETBE_OPT_STRING, NULL,
       "vhost-user: the UNIX socket netbe-host listens on (relative: from the config's directory)" },
+    { "socket_user", NETBE_OPT_STRING, NULL,
+      "vhost-user: the user (name or uid) that may connect besides netbe-host's own: the "
+      "socket file (0600) is given to it, e.g. the user QEMU runs as" },
     { NULL }
 };
 
@@ -265,12 +268,14 @@ static bool parse_mac(const char *text, uint8_t mac[6])
 static void apply_device_transport(ConfigState *cs, NetbeOptions *o, NetbeDevice *dev)
 {
     const char *socket = netbe_options_get_string(o, "socket");
+    const char *socket_user = netbe_options_get_string(o, "socket_user");
     g_autofree char *dir = g_path_get_dirname(cs->file);
 
     dev->vhost_user = g_strcmp0(netbe_options_get_string(o, "transport"), "vhost-user") == 0;
     if (!dev->vhost_user) {
-        if (socket) {
-            g_ptr_array_add(cs->errors, netbe_options_format_error(o, "socket",
+        if (socket || socket_user) {
+            g_ptr_array_add(cs->errors, netbe_options_format_error(o,
+                socket ? "socket" : "socket_user",
                 "only a vhost-user device has a socket (set transport = vhost-user)"));
         }
         return;
@@ -279,6 +284,16 @@ static void apply_device_transport(ConfigState *cs, NetbeOptions *o, NetbeDevice
         g_ptr_array_add(cs->errors, netbe_options_format_error(o, "transport",
             "vhost-user needs 'socket = PATH', the UNIX socket a VMM connects to"));
         return;
+    }
+    if (socket_user) {
+        g_autoptr(GError) err = NULL;
+
+        dev->socket_owner_set = netbe_user_lookup(socket_user, &dev->socket_uid,
+                                                  &dev->socket_gid, &err);
+        if (!dev->socket_owner_set) {
+            g_ptr_array_add(cs->errors, netbe_options_format_error(o, "socket_user", "%s",
+                                                                   err->message));
+        }
     }
     dev->socket_path = g_path_is_absolute(socket) ? g_strdup(socket)
                                                   : g_build_filename(dir, socket, NULL);

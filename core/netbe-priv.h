@@ -83,6 +83,9 @@ struct NetbeDevice {
     struct VnetDev *vnet;     /* the virtio-net model (core/virtio), made at bind */
     bool vhost_user;          /* transport = vhost-user: netbe serves it on socket_path */
     char *socket_path;
+    bool socket_owner_set;    /* socket_user: the socket file is chown()ed to it */
+    uid_t socket_uid;
+    gid_t socket_gid;
     struct VuServer *vu;      /* its server (core/vhost-user), while the runtime runs */
 };
 

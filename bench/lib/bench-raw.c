@@ -17,9 +17,9 @@
 #include "netns.h"
 
 const BenchSize bench_sizes[3] = {
-    { "64B", 64, false },
-    { "1514B", 1514, false },
-    { "64KiB-GSO", BENCH_GSO_FRAME, true },
+    {"64B", 64, false},
+    {"1514B", 1514, false},
+    {"64KiB-GSO", BENCH_GSO_FRAME, true},
 };
 
 double bench_seconds = 1.0;
@@ -32,8 +32,8 @@ double bench_now(void)
 
 void bench_make_frame(uint8_t *hdr, uint8_t *f, const BenchSize *s)
 {
-    static const uint8_t dst[6] = { 0x02, 0xbb, 0, 0, 0, 1 }, src[6] = { 0x02, 0xaa, 0, 0, 0, 2 };
-    const uint8_t sip[4] = { 10, 78, 0, 2 }, dip[4] = { 10, 78, 0, 9 };
+    static const uint8_t dst[6] = {0x02, 0xbb, 0, 0, 0, 1}, src[6] = {0x02, 0xaa, 0, 0, 0, 2};
+    const uint8_t sip[4] = {10, 78, 0, 2}, dip[4] = {10, 78, 0, 9};
 
     memset(hdr, 0, 12);
     memset(f, 0, s->len);
@@ -44,18 +44,18 @@ void bench_make_frame(uint8_t *hdr, uint8_t *f, const BenchSize *s)
     vg_make_ipv4(f, dst, src, sip, dip, 6, s->len - 34);
     f[34 + 12] = 5 << 4;
     f[34 + 13] = 0x18;
-    hdr[0] = 1;   /* NEEDS_CSUM */
-    hdr[1] = 1;   /* TCPV4 */
-    hdr[2] = 54;  /* hdr_len */
+    hdr[0] = 1;  /* NEEDS_CSUM */
+    hdr[1] = 1;  /* TCPV4 */
+    hdr[2] = 54; /* hdr_len */
     hdr[4] = 1460 & 0xff;
     hdr[5] = 1460 >> 8;
-    hdr[6] = 34;  /* csum_start */
-    hdr[8] = 16;  /* csum_offset */
+    hdr[6] = 34; /* csum_start */
+    hdr[8] = 16; /* csum_offset */
 }
 
 int bench_raw_tap_open(const char *ifname)
 {
-    struct ifreq ifr = { 0 };
+    struct ifreq ifr = {0};
     int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), len = 12;
     unsigned off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
 
@@ -89,7 +89,7 @@ double bench_raw_tx(int fd, const BenchSize *s)
 int bench_packet_socket(const char *ns, const char *ifname, bool vnet)
 {
     int saved = test_netns_enter(ns), one = 1, fd;
-    struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = 0 };
+    struct sockaddr_ll ll = {.sll_family = AF_PACKET, .sll_protocol = 0};
 
     /* protocol 0: send only, no copy of every frame the interface receives */
     fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
@@ -108,8 +108,8 @@ int bench_packet_socket(const char *ns, const char *ifname, bool vnet)
 static unsigned fill(int pfd, const BenchSize *s, unsigned count)
 {
     static uint8_t hdr[12], f[BENCH_GSO_FRAME];
-    struct iovec iov[2] = { { hdr, 10 }, { f, s->len } };
-    struct msghdr msg = { .msg_iov = s->gso ? iov : iov + 1, .msg_iovlen = s->gso ? 2 : 1 };
+    struct iovec iov[2] = {{hdr, 10}, {f, s->len}};
+    struct msghdr msg = {.msg_iov = s->gso ? iov : iov + 1, .msg_iovlen = s->gso ? 2 : 1};
     unsigned sent = 0;
 
     bench_make_frame(hdr, f, s);
@@ -133,8 +133,7 @@ static cpu_set_t move_to(int cpu)
     return had;
 }
 
-double bench_rx_rate(int pfd, const BenchSize *s, BenchDrainFunc drain, void *opaque,
-                     int fill_cpu)
+double bench_rx_rate(int pfd, const BenchSize *s, BenchDrainFunc drain, void *opaque, int fill_cpu)
 {
     unsigned batch = s->gso ? 512 : 4096;
     double busy = 0;
@@ -194,8 +193,10 @@ bool bench_print_and_save(const char *title, const char *label, double target,
     g_autofree char *gbps_col = g_strdup_printf("%s Gb/s", label);
     bool met = true;
 
-    g_string_append_printf(js, "{\n  \"benchmark\": \"%s\",\n  \"target_ratio_64B\": %.2f,\n"
-                           "  \"results\": [\n", title, target);
+    g_string_append_printf(js,
+                           "{\n  \"benchmark\": \"%s\",\n  \"target_ratio_64B\": %.2f,\n"
+                           "  \"results\": [\n",
+                           title, target);
     printf("%s\n", title);
     printf("%-10s %-10s %14s %10s %14s %10s %7s\n", "direction", "frame", "raw frames/s",
            "raw Gb/s", fps_col, gbps_col, "ratio");
@@ -206,10 +207,10 @@ bool bench_print_and_save(const char *title, const char *label, double target,
         bool small = g_str_equal(r->size, "64B");
 
         met &= !small || ratio >= target;
-        printf("%-10s %-10s %14.0f %10.2f %14.0f %10.2f %6.0f%%%s\n", r->dir, r->size,
-               r->raw_fps, rg, r->dev_fps, dg, ratio * 100,
-               small && ratio < target ? "  < target" : "");
-        g_string_append_printf(js, "    {\"direction\": \"%s\", \"frame\": \"%s\", "
+        printf("%-10s %-10s %14.0f %10.2f %14.0f %10.2f %6.0f%%%s\n", r->dir, r->size, r->raw_fps,
+               rg, r->dev_fps, dg, ratio * 100, small && ratio < target ? "  < target" : "");
+        g_string_append_printf(js,
+                               "    {\"direction\": \"%s\", \"frame\": \"%s\", "
                                "\"frame_bytes\": %zu, \"raw_fps\": %.0f, \"raw_gbps\": %.3f, "
                                "\"%s_fps\": %.0f, \"%s_gbps\": %.3f, \"ratio\": %.3f}%s\n",
                                r->dir, r->size, r->frame_len, r->raw_fps, rg, label, r->dev_fps,

@@ -13,7 +13,7 @@
 
 typedef struct BenchSize {
     const char *name;
-    size_t len;     /* Ethernet frame bytes */
+    size_t len; /* Ethernet frame bytes */
     bool gso;
 } BenchSize;
 
@@ -51,8 +51,7 @@ typedef unsigned (*BenchDrainFunc)(void *opaque, unsigned want);
  * from that CPU (the one that reads the TAP, so the frames are in its cache as they are for
  * a raw loop that fills and reads on one CPU), -1 from wherever we run. Return: frames/s.
  */
-double bench_rx_rate(int pfd, const BenchSize *s, BenchDrainFunc drain, void *opaque,
-                     int fill_cpu);
+double bench_rx_rate(int pfd, const BenchSize *s, BenchDrainFunc drain, void *opaque, int fill_cpu);
 /* The raw sink: read() from the TAP fd *(int *)@opaque until @want frames or it is dry. */
 unsigned bench_raw_drain(void *opaque, unsigned want);
 

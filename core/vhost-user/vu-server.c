@@ -328,6 +328,12 @@ bool netbe_vu_server_start(NetbeDevice *dev, GError **errp)
         netbe_vu_server_free(s, false);
         return false;
     }
+    if (dev->socket_owner_set && chown(s->path, dev->socket_uid, dev->socket_gid) < 0) {
+        g_set_error(errp, VU_ERROR, errno, "device '%s': vhost-user socket %s: cannot give it to "
+                    "uid %d: %s", dev->id, s->path, (int)dev->socket_uid, g_strerror(errno));
+        netbe_vu_server_free(s, false);
+        return false;
+    }
     vu_listen_watch(s);
     dev->vu = s;
     g_message("vhost-user device '%s': listening on %s", dev->id, s->path);

@@ -177,6 +177,26 @@ static void test_device_queues_beyond_backend(void)
                  NULL);
 }
 
+/* Fails if a vhost-user device without its socket, a socket on an embedded device, or an
+ * unknown socket_user is accepted, or the error does not name the file, line and key. */
+static void test_vhost_user_socket_keys(void)
+{
+    static const char dev[] = "[netdev.a]\ntype = fixture\n[device.d]\nnetdev = a\n";
+    g_autofree char *no_socket = g_strconcat(dev, "transport = vhost-user\n", NULL);
+    g_autofree char *embedded = g_strconcat(dev, "socket = /run/x.sock\n", NULL);
+    g_autofree char *bad_user = g_strconcat(dev, "transport = vhost-user\nsocket = x.sock\n"
+                                            "socket_user = no-such-user-here\n", NULL);
+    g_autofree char *too_long = g_strdup_printf("%stransport = vhost-user\nsocket = /%0120d\n",
+                                                dev, 0);
+
+    expect_error(no_socket, "test.ini:5: [device.d] transport: vhost-user needs 'socket = PATH'",
+                 NULL);
+    expect_error(embedded, "test.ini:5: [device.d] socket: only a vhost-user device has a socket",
+                 NULL);
+    expect_error(bad_user, "test.ini:7: [device.d] socket_user:", "no-such-user-here");
+    expect_error(too_long, "test.ini:6: [device.d] socket: path", "longer than a UNIX socket");
+}
+
 static void test_key_outside_section(void)
 {
     expect_error("type = fixture\n[netdev.a]\ntype = fixture\n",
@@ -363,6 +383,7 @@ int main(int argc, char **argv)
     g_test_add_func("/config/bad-mac", test_bad_mac);
     g_test_add_func("/config/queue-size-power-of-two", test_queue_size_not_power_of_two);
     g_test_add_func("/config/device-queues-beyond-backend", test_device_queues_beyond_backend);
+    g_test_add_func("/config/vhost-user-socket-keys", test_vhost_user_socket_keys);
     g_test_add_func("/config/key-outside-section", test_key_outside_section);
     g_test_add_func("/config/long-lines-keep-their-value", test_long_lines_keep_their_value);
     g_test_add_func("/config/long-section-header-not-merged",

@@ -24,25 +24,54 @@
 #define DESC_F_WRITE 2
 #define USED_F_NO_NOTIFY 1
 
-/* Virtio-net feature bits this driver understands (others offered are refused). */
 #define F(bit) (1ull << (bit))
-static const uint64_t driver_features =
-    F(0) /* CSUM */ | F(1) /* GUEST_CSUM */ | F(3) /* MTU */ | F(5) /* MAC */ |
-    F(7) | F(8) | F(9) | F(10) /* GUEST_TSO4/6, ECN, UFO */ |
-    F(11) | F(12) | F(13) | F(14) /* HOST_TSO4/6, ECN, UFO */ |
-    F(15) /* MRG_RXBUF */ | F(16) /* STATUS */ | F(22) /* MQ */ | F(29) /* EVENT_IDX */ |
-    F(32) /* VERSION_1 */ | F(VU_F_PROTOCOL_FEATURES);
-static const uint64_t driver_protocol = F(VU_PF_MQ) | F(VU_PF_LOG_SHMFD) | F(VU_PF_RARP) |
-                                        F(VU_PF_REPLY_ACK) | F(VU_PF_MTU) | F(VU_PF_CONFIG);
+/* Virtio-net feature bits this driver understands (others offered are refused). */
+static const unsigned driver_feature_bits[] = {
+    0,  /* CSUM */
+    1,  /* GUEST_CSUM */
+    3,  /* MTU */
+    5,  /* MAC */
+    7,  /* GUEST_TSO4 */
+    8,  /* GUEST_TSO6 */
+    9,  /* GUEST_ECN */
+    10, /* GUEST_UFO */
+    11, /* HOST_TSO4 */
+    12, /* HOST_TSO6 */
+    13, /* HOST_ECN */
+    14, /* HOST_UFO */
+    15, /* MRG_RXBUF */
+    16, /* STATUS */
+    22, /* MQ */
+    29, /* RING_EVENT_IDX */
+    30, /* VHOST_USER_F_PROTOCOL_FEATURES */
+    32, /* VERSION_1 */
+};
+/* Protocol features it uses. */
+static const unsigned driver_protocol_bits[] = {
+    VU_PF_MQ, VU_PF_LOG_SHMFD, VU_PF_RARP, VU_PF_REPLY_ACK, VU_PF_MTU, VU_PF_CONFIG,
+};
 #define F_MRG_RXBUF 15
 #define F_EVENT_IDX 29
 
+// clang-format off
 G_DEFINE_QUARK(vu-front-error-quark, vu_front_error)
+// clang-format on
 #define VU_FRONT_ERROR vu_front_error_quark()
 
 static bool has(uint64_t set, unsigned bit)
 {
     return set & F(bit);
+}
+
+/* The mask of @n bit numbers. */
+static uint64_t mask_of(const unsigned *bits, size_t n)
+{
+    uint64_t m = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        m |= F(bits[i]);
+    }
+    return m;
 }
 
 /* ---- memory ---- */
@@ -100,14 +129,14 @@ uint64_t vu_front_uva(VuFront *f, const void *p)
 
 VuFront *vu_front_connect(const char *path, const VuFrontOptions *opt, GError **errp)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     VuFront *f = g_new0(VuFront, 1);
 
     f->sock = f->mem_fd = f->log_fd = -1;
     for (unsigned i = 0; i < VU_MAX_QUEUES; i++) {
         f->q[i].kick_fd = f->q[i].call_fd = -1;
     }
-    f->opt = opt ? *opt : (VuFrontOptions){ 0 };
+    f->opt = opt ? *opt : (VuFrontOptions){0};
     f->opt.mem_size = f->opt.mem_size ? f->opt.mem_size : DEFAULT_MEM;
     f->opt.nregions = CLAMP(f->opt.nregions, 1, VU_MAX_REGIONS);
     f->opt.gpa_base = f->opt.gpa_base ? f->opt.gpa_base : DEFAULT_GPA;
@@ -183,13 +212,13 @@ bool vu_front_send_bytes(VuFront *f, const void *buf, size_t len)
 bool vu_front_send_raw(VuFront *f, uint32_t request, uint32_t flags, uint32_t size,
                        const void *payload, size_t len, const int *fds, unsigned nfds)
 {
-    uint32_t hdr[3] = { htole32(request), htole32(flags), htole32(size) };
-    struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)payload, len } };
+    uint32_t hdr[3] = {htole32(request), htole32(flags), htole32(size)};
+    struct iovec iov[2] = {{hdr, sizeof(hdr)}, {(void *)payload, len}};
     union {
         char buf[CMSG_SPACE(sizeof(int) * 64)];
         struct cmsghdr align;
     } ctl;
-    struct msghdr msg = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
     size_t total = sizeof(hdr) + len;
 
     g_assert(nfds <= 64);
@@ -218,20 +247,20 @@ static bool read_full(VuFront *f, void *buf, size_t len, gint64 deadline, GError
     size_t got = 0;
 
     while (got < len) {
-        struct pollfd p = { f->sock, POLLIN, 0 };
+        struct pollfd p = {f->sock, POLLIN, 0};
         int ms = (int)MAX(0, (deadline - g_get_monotonic_time()) / 1000);
         ssize_t r;
 
         if (poll(&p, 1, ms) <= 0) {
-            g_set_error(errp, VU_FRONT_ERROR, ETIMEDOUT, "vu-front: no reply from the backend "
-                        "within %d ms", REPLY_MS);
+            g_set_error(errp, VU_FRONT_ERROR, ETIMEDOUT,
+                        "vu-front: no reply from the backend within %d ms", REPLY_MS);
             return false;
         }
         r = read(f->sock, (uint8_t *)buf + got, len - got);
         if (r <= 0) {
             g_set_error(errp, VU_FRONT_ERROR, r < 0 ? errno : ECONNRESET,
-                        "vu-front: the backend closed the connection%s%s",
-                        r < 0 ? ": " : "", r < 0 ? g_strerror(errno) : "");
+                        "vu-front: the backend closed the connection%s%s", r < 0 ? ": " : "",
+                        r < 0 ? g_strerror(errno) : "");
             return false;
         }
         got += (size_t)r;
@@ -250,18 +279,18 @@ static bool read_reply(VuFront *f, uint32_t request, void *buf, size_t len, GErr
     }
     if (le32toh(hdr[0]) != request || le32toh(hdr[1]) != (VU_FLAG_VERSION | VU_FLAG_REPLY) ||
         le32toh(hdr[2]) != len) {
-        g_set_error(errp, VU_FRONT_ERROR, EPROTO, "vu-front: reply to request %u is request "
-                    "%u, flags 0x%x, size %u (expected flags 0x%x, size %zu)", request,
-                    le32toh(hdr[0]), le32toh(hdr[1]), le32toh(hdr[2]),
+        g_set_error(errp, VU_FRONT_ERROR, EPROTO,
+                    "vu-front: reply to request %u is request %u, flags 0x%x, size %u (expected "
+                    "flags 0x%x, size %zu)",
+                    request, le32toh(hdr[0]), le32toh(hdr[1]), le32toh(hdr[2]),
                     VU_FLAG_VERSION | VU_FLAG_REPLY, len);
         return false;
     }
     return read_full(f, buf, len, deadline, errp);
 }
 
-bool vu_front_request(VuFront *f, uint32_t request, const void *payload, size_t len,
-                      const int *fds, unsigned nfds, void *reply, size_t reply_len,
-                      GError **errp)
+bool vu_front_request(VuFront *f, uint32_t request, const void *payload, size_t len, const int *fds,
+                      unsigned nfds, void *reply, size_t reply_len, GError **errp)
 {
     bool ack = !reply && has(f->protocol, VU_PF_REPLY_ACK);
     uint64_t status = 0;
@@ -280,9 +309,10 @@ bool vu_front_request(VuFront *f, uint32_t request, const void *payload, size_t 
             return false;
         }
         if (status) {
-            g_set_error(errp, VU_FRONT_ERROR, EINVAL, "vu-front: the backend refused request "
-                        "%u (REPLY_ACK status %" G_GUINT64_FORMAT ")", request,
-                        le64toh(status));
+            g_set_error(
+                errp, VU_FRONT_ERROR, EINVAL,
+                "vu-front: the backend refused request %u (REPLY_ACK status %" G_GUINT64_FORMAT ")",
+                request, le64toh(status));
             return false;
         }
     }
@@ -314,7 +344,7 @@ bool vu_front_wait_closed(VuFront *f, int ms)
     uint8_t scratch[4096];
 
     while (f->sock >= 0) {
-        struct pollfd p = { f->sock, POLLIN, 0 };
+        struct pollfd p = {f->sock, POLLIN, 0};
         int left = (int)((deadline - g_get_monotonic_time()) / 1000);
         ssize_t r;
 
@@ -334,13 +364,12 @@ bool vu_front_set_mem_table(VuFront *f, GError **errp)
     struct __attribute__((packed)) {
         uint32_t num, padding;
         VuWireRegion r[VU_MAX_REGIONS];
-    } t = { htole32(f->nregions), 0, { { 0 } } };
+    } t = {htole32(f->nregions), 0, {{0}}};
     int fds[VU_MAX_REGIONS];
 
     for (unsigned i = 0; i < f->nregions; i++) {
-        t.r[i] = (VuWireRegion){ htole64(f->regions[i].gpa), htole64(f->regions[i].size),
-                                 htole64(f->regions[i].uva),
-                                 htole64(f->regions[i].mmap_offset) };
+        t.r[i] = (VuWireRegion){htole64(f->regions[i].gpa), htole64(f->regions[i].size),
+                                htole64(f->regions[i].uva), htole64(f->regions[i].mmap_offset)};
         fds[i] = f->mem_fd;
     }
     return vu_front_request(f, VU_REQ_SET_MEM_TABLE, &t, 8 + sizeof(VuWireRegion) * f->nregions,
@@ -349,15 +378,15 @@ bool vu_front_set_mem_table(VuFront *f, GError **errp)
 
 bool vu_front_get_vring_base(VuFront *f, unsigned vq, uint32_t *base, GError **errp)
 {
-    VuWireVringState s = { htole32(vq), 0 }, r;
+    VuWireVringState s = {htole32(vq), 0}, r;
 
-    if (!vu_front_request(f, VU_REQ_GET_VRING_BASE, &s, sizeof(s), NULL, 0, &r, sizeof(r),
-                          errp)) {
+    if (!vu_front_request(f, VU_REQ_GET_VRING_BASE, &s, sizeof(s), NULL, 0, &r, sizeof(r), errp)) {
         return false;
     }
     if (le32toh(r.index) != vq) {
-        g_set_error(errp, VU_FRONT_ERROR, EPROTO, "vu-front: GET_VRING_BASE of ring %u "
-                    "answered for ring %u", vq, le32toh(r.index));
+        g_set_error(errp, VU_FRONT_ERROR, EPROTO,
+                    "vu-front: GET_VRING_BASE of ring %u answered for ring %u", vq,
+                    le32toh(r.index));
         return false;
     }
     *base = le32toh(r.num);
@@ -367,11 +396,10 @@ bool vu_front_get_vring_base(VuFront *f, unsigned vq, uint32_t *base, GError **e
 bool vu_front_get_config(VuFront *f, uint32_t offset, void *buf, uint32_t len, GError **errp)
 {
     g_autofree uint8_t *msg = g_malloc0(12 + len), *reply = g_malloc0(12 + len);
-    uint32_t head[3] = { htole32(offset), htole32(len), 0 };
+    uint32_t head[3] = {htole32(offset), htole32(len), 0};
 
     memcpy(msg, head, sizeof(head));
-    if (!vu_front_request(f, VU_REQ_GET_CONFIG, msg, 12 + len, NULL, 0, reply, 12 + len,
-                          errp)) {
+    if (!vu_front_request(f, VU_REQ_GET_CONFIG, msg, 12 + len, NULL, 0, reply, 12 + len, errp)) {
         return false;
     }
     memcpy(buf, reply + 12, len);
@@ -384,10 +412,12 @@ static VuWireVringAddr ring_addr(VuFront *f, unsigned vq, bool log)
 {
     VuQueue *q = &f->q[vq];
 
-    return (VuWireVringAddr){ htole32(vq), htole32(log ? VU_VRING_F_LOG : 0),
-                              htole64(vu_front_uva(f, q->desc)),
-                              htole64(vu_front_uva(f, q->used)),
-                              htole64(vu_front_uva(f, q->avail)), htole64(q->used_gpa) };
+    return (VuWireVringAddr){htole32(vq),
+                             htole32(log ? VU_VRING_F_LOG : 0),
+                             htole64(vu_front_uva(f, q->desc)),
+                             htole64(vu_front_uva(f, q->used)),
+                             htole64(vu_front_uva(f, q->avail)),
+                             htole64(q->used_gpa)};
 }
 
 static void set_desc(VuQueue *q, unsigned i, uint64_t addr, uint32_t len, uint16_t flags)
@@ -421,8 +451,9 @@ static void layout_queue(VuFront *f, unsigned vq)
     q->avail_gpa = vu_front_gpa(f, q->avail);
     q->used_gpa = vu_front_gpa(f, q->used);
     if (rx) {
-        q->buf_size = f->opt.rx_buf_size ? f->opt.rx_buf_size
-                      : has(f->features, F_MRG_RXBUF) ? RX_BUF_MRG : RX_BUF_BIG;
+        q->buf_size = f->opt.rx_buf_size              ? f->opt.rx_buf_size
+                      : has(f->features, F_MRG_RXBUF) ? RX_BUF_MRG
+                                                      : RX_BUF_BIG;
     } else {
         q->buf_size = TX_BUF;
     }
@@ -444,8 +475,8 @@ static void layout_queue(VuFront *f, unsigned vq)
 bool vu_front_setup_queue(VuFront *f, unsigned vq, GError **errp)
 {
     VuQueue *q = &f->q[vq];
-    VuWireVringState num = { htole32(vq), htole32(f->opt.queue_size) };
-    VuWireVringState base = { htole32(vq), 0 };
+    VuWireVringState num = {htole32(vq), htole32(f->opt.queue_size)};
+    VuWireVringState base = {htole32(vq), 0};
     VuWireVringAddr addr;
     uint64_t idx = htole64(vq);
 
@@ -453,10 +484,8 @@ bool vu_front_setup_queue(VuFront *f, unsigned vq, GError **errp)
     layout_queue(f, vq);
     addr = ring_addr(f, vq, false);
     if (!vu_front_request(f, VU_REQ_SET_VRING_NUM, &num, sizeof(num), NULL, 0, NULL, 0, errp) ||
-        !vu_front_request(f, VU_REQ_SET_VRING_BASE, &base, sizeof(base), NULL, 0, NULL, 0,
-                          errp) ||
-        !vu_front_request(f, VU_REQ_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0, NULL, 0,
-                          errp) ||
+        !vu_front_request(f, VU_REQ_SET_VRING_BASE, &base, sizeof(base), NULL, 0, NULL, 0, errp) ||
+        !vu_front_request(f, VU_REQ_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0, NULL, 0, errp) ||
         !vu_front_request(f, VU_REQ_SET_VRING_CALL, &idx, sizeof(idx), &q->call_fd, 1, NULL, 0,
                           errp) ||
         !vu_front_request(f, VU_REQ_SET_VRING_KICK, &idx, sizeof(idx), &q->kick_fd, 1, NULL, 0,
@@ -472,6 +501,7 @@ bool vu_front_start(VuFront *f, GError **errp)
 {
     unsigned nvq = 2 * f->opt.pairs;
     uint64_t queues = 1;
+    uint64_t want_protocol = mask_of(driver_protocol_bits, G_N_ELEMENTS(driver_protocol_bits));
 
     if (!get_u64(f, VU_REQ_GET_FEATURES, &f->device_features, errp)) {
         goto fail;
@@ -479,22 +509,25 @@ bool vu_front_start(VuFront *f, GError **errp)
     if (has(f->device_features, VU_F_PROTOCOL_FEATURES)) {
         if (!get_u64(f, VU_REQ_GET_PROTOCOL_FEATURES, &f->device_protocol, errp) ||
             !vu_front_request_u64(f, VU_REQ_SET_PROTOCOL_FEATURES,
-                                  f->device_protocol & driver_protocol & ~f->opt.protocol_clear,
+                                  f->device_protocol & want_protocol & ~f->opt.protocol_clear,
                                   errp)) {
             goto fail;
         }
-        f->protocol = f->device_protocol & driver_protocol & ~f->opt.protocol_clear;
+        f->protocol = f->device_protocol & want_protocol & ~f->opt.protocol_clear;
     }
     if (has(f->protocol, VU_PF_MQ) && !get_u64(f, VU_REQ_GET_QUEUE_NUM, &queues, errp)) {
         goto fail;
     }
     f->max_pairs = (unsigned)queues;
     if (f->opt.pairs > f->max_pairs) {
-        g_set_error(errp, VU_FRONT_ERROR, EINVAL, "vu-front: %u queue pairs wanted, the "
-                    "backend has %u", f->opt.pairs, f->max_pairs);
+        g_set_error(errp, VU_FRONT_ERROR, EINVAL,
+                    "vu-front: %u queue pairs wanted, the backend has %u", f->opt.pairs,
+                    f->max_pairs);
         goto fail;
     }
-    f->features = f->device_features & driver_features & ~f->opt.features_clear;
+    f->features = f->device_features &
+                  mask_of(driver_feature_bits, G_N_ELEMENTS(driver_feature_bits)) &
+                  ~f->opt.features_clear;
     if (!vu_front_request(f, VU_REQ_SET_OWNER, NULL, 0, NULL, 0, NULL, 0, errp) ||
         !vu_front_request_u64(f, VU_REQ_SET_FEATURES, f->features, errp) ||
         !vu_front_set_mem_table(f, errp)) {
@@ -506,7 +539,7 @@ bool vu_front_start(VuFront *f, GError **errp)
         }
     }
     for (unsigned vq = 0; has(f->features, VU_F_PROTOCOL_FEATURES) && vq < nvq; vq++) {
-        VuWireVringState en = { htole32(vq), htole32(1) };
+        VuWireVringState en = {htole32(vq), htole32(1)};
 
         if (!vu_front_request(f, VU_REQ_SET_VRING_ENABLE, &en, sizeof(en), NULL, 0, NULL, 0,
                               errp)) {
@@ -610,7 +643,7 @@ static void want_call(VuFront *f, VuQueue *q)
 
 bool vu_front_wait_call(VuFront *f, unsigned vq, int ms)
 {
-    struct pollfd p = { f->q[vq].call_fd, POLLIN, 0 };
+    struct pollfd p = {f->q[vq].call_fd, POLLIN, 0};
     uint64_t v;
 
     if (poll(&p, 1, ms) <= 0) {
@@ -790,8 +823,8 @@ bool vu_front_log_start(VuFront *f, GError **errp)
         end = MAX(end, f->regions[i].gpa + f->regions[i].size);
     }
     if (!has(f->device_features, VU_F_LOG_ALL) || !has(f->protocol, VU_PF_LOG_SHMFD)) {
-        g_set_error(errp, VU_FRONT_ERROR, ENOTSUP, "vu-front: the backend offers no dirty log "
-                    "(LOG_ALL %s, LOG_SHMFD %s)",
+        g_set_error(errp, VU_FRONT_ERROR, ENOTSUP,
+                    "vu-front: the backend offers no dirty log (LOG_ALL %s, LOG_SHMFD %s)",
                     has(f->device_features, VU_F_LOG_ALL) ? "yes" : "no",
                     has(f->protocol, VU_PF_LOG_SHMFD) ? "yes" : "no");
         return false;
@@ -806,7 +839,7 @@ bool vu_front_log_start(VuFront *f, GError **errp)
                     g_strerror(errno));
         return false;
     }
-    log = (VuWireLog){ htole64(f->log_size), 0 };
+    log = (VuWireLog){htole64(f->log_size), 0};
     if (!vu_front_request(f, VU_REQ_SET_LOG_BASE, &log, sizeof(log), &f->log_fd, 1, &reply,
                           sizeof(reply), errp) ||
         !vu_front_request_u64(f, VU_REQ_SET_FEATURES, f->features | F(VU_F_LOG_ALL), errp)) {

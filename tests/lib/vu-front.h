@@ -62,7 +62,7 @@ enum {
 #define VU_PF_MTU 4
 #define VU_PF_CONFIG 9
 
-#define VU_MAX_REGIONS 8          /* VHOST_MEMORY_BASELINE_NREGIONS */
+#define VU_MAX_REGIONS 8 /* VHOST_MEMORY_BASELINE_NREGIONS */
 #define VU_MAX_FDS 8
 #define VU_VRING_NOFD (1ull << 8) /* SET_VRING_KICK/CALL/ERR: no fd (polling) */
 #define VU_VRING_F_LOG 1u         /* SET_VRING_ADDR flags: log used ring writes */
@@ -104,27 +104,27 @@ typedef struct VuFrontOptions {
 /* One split virtqueue as the driver lays it out (virtio 1.x, 2.7). */
 typedef struct VuQueue {
     unsigned size;
-    uint8_t *desc;           /* 16 * size */
-    uint16_t *avail;         /* flags, idx, ring[size], used_event */
-    uint8_t *used;           /* flags, idx, ring[size] (8 bytes each), avail_event */
+    uint8_t *desc;   /* 16 * size */
+    uint16_t *avail; /* flags, idx, ring[size], used_event */
+    uint8_t *used;   /* flags, idx, ring[size] (8 bytes each), avail_event */
     uint64_t desc_gpa, avail_gpa, used_gpa;
-    uint16_t avail_idx;      /* next avail slot the driver fills */
-    uint16_t kicked_idx;     /* avail idx when the device was last notified */
-    uint16_t last_used;      /* next used entry to read */
-    uint8_t *bufs;           /* size buffers of buf_size, descriptor i uses buffer i */
+    uint16_t avail_idx;  /* next avail slot the driver fills */
+    uint16_t kicked_idx; /* avail idx when the device was last notified */
+    uint16_t last_used;  /* next used entry to read */
+    uint8_t *bufs;       /* size buffers of buf_size, descriptor i uses buffer i */
     uint64_t bufs_gpa;
     size_t buf_size;
-    uint16_t *free_ids;      /* descriptors not in flight */
+    uint16_t *free_ids; /* descriptors not in flight */
     unsigned nfree;
-    unsigned rx_left;        /* vu_front_rx_drop(): buffers of the current frame to come */
-    int kick_fd, call_fd;    /* eventfds (-1: none) */
-    bool ready;              /* rings set up over the socket */
+    unsigned rx_left;     /* vu_front_rx_drop(): buffers of the current frame to come */
+    int kick_fd, call_fd; /* eventfds (-1: none) */
+    bool ready;           /* rings set up over the socket */
 } VuQueue;
 
 typedef struct VuFront {
-    int sock;                /* -1 once the backend closed it or we did */
+    int sock; /* -1 once the backend closed it or we did */
     int mem_fd;
-    uint8_t *mem;            /* our mapping of the memfd */
+    uint8_t *mem; /* our mapping of the memfd */
     size_t mem_size;
     unsigned nregions;
     VuWireRegion regions[VU_MAX_REGIONS];
@@ -132,9 +132,9 @@ typedef struct VuFront {
     VuFrontOptions opt;
     uint64_t device_features, features;
     uint64_t device_protocol, protocol;
-    unsigned max_pairs;      /* GET_QUEUE_NUM (1 without MQ) */
+    unsigned max_pairs; /* GET_QUEUE_NUM (1 without MQ) */
     VuQueue q[VU_MAX_QUEUES];
-    int log_fd;              /* dirty log memfd, -1 without one */
+    int log_fd; /* dirty log memfd, -1 without one */
     uint8_t *log;
     size_t log_size;
 } VuFront;
@@ -180,9 +180,8 @@ bool vu_front_send_bytes(VuFront *f, const void *buf, size_t len);
  * Return: false with @errp on a socket error, a closed socket, a reply that does not
  * match (request, flags, size), a non-zero ack, or no answer within 5 s.
  */
-bool vu_front_request(VuFront *f, uint32_t request, const void *payload, size_t len,
-                      const int *fds, unsigned nfds, void *reply, size_t reply_len,
-                      GError **errp);
+bool vu_front_request(VuFront *f, uint32_t request, const void *payload, size_t len, const int *fds,
+                      unsigned nfds, void *reply, size_t reply_len, GError **errp);
 /* The same for a u64 payload (SET_FEATURES, ...). */
 bool vu_front_request_u64(VuFront *f, uint32_t request, uint64_t value, GError **errp);
 

@@ -41,7 +41,7 @@ static int memfd_of(size_t size)
 static void send_table(VuFront *f, uint32_t n, const VuWireRegion *regions, unsigned nregions,
                        const int *fds, unsigned nfds)
 {
-    uint8_t buf[8 + 16 * sizeof(VuWireRegion)] = { 0 };
+    uint8_t buf[8 + 16 * sizeof(VuWireRegion)] = {0};
     uint32_t num = htole32(n);
 
     memcpy(buf, &num, 4);
@@ -60,8 +60,8 @@ static int an_eventfd(void)
 
 static VuWireRegion region(uint64_t gpa, uint64_t size, uint64_t offset)
 {
-    return (VuWireRegion){ htole64(gpa), htole64(size), htole64(gpa + 0x7f0000000000ull),
-                           htole64(offset) };
+    return (VuWireRegion){htole64(gpa), htole64(size), htole64(gpa + 0x7f0000000000ull),
+                          htole64(offset)};
 }
 
 /* ---- the cases ---- */
@@ -87,7 +87,7 @@ static void size_state_short(VuFront *f) /* SET_VRING_NUM: 8-byte state, sent 4 
 
 static void size_addr_short(VuFront *f) /* SET_VRING_ADDR: 40 bytes, sent 16 */
 {
-    uint8_t v[16] = { 0 };
+    uint8_t v[16] = {0};
 
     vu_front_send_raw(f, VU_REQ_SET_VRING_ADDR, V, sizeof(v), v, sizeof(v), NULL, 0);
 }
@@ -117,7 +117,7 @@ static void size_log_short(VuFront *f) /* SET_LOG_BASE: 16 bytes, sent 8 */
 
 static void size_config_mismatch(VuFront *f) /* GET_CONFIG asks 64 bytes, carries 8 */
 {
-    uint32_t c[5] = { 0, htole32(64), 0, 0, 0 };
+    uint32_t c[5] = {0, htole32(64), 0, 0, 0};
 
     vu_front_send_raw(f, VU_REQ_GET_CONFIG, V, 20, c, 20, NULL, 0);
 }
@@ -141,7 +141,7 @@ static void fds_too_many(VuFront *f) /* 12 fds with a memory table of one region
 static void fds_two_for_call(VuFront *f) /* SET_VRING_CALL takes one fd */
 {
     uint64_t idx = 0;
-    int fds[2] = { f->mem_fd, f->mem_fd };
+    int fds[2] = {f->mem_fd, f->mem_fd};
 
     vu_front_send_raw(f, VU_REQ_SET_VRING_CALL, V, 8, &idx, 8, fds, 2);
 }
@@ -169,16 +169,16 @@ static void fd_missing_mem_table(VuFront *f)
 
 static void fd_missing_log(VuFront *f)
 {
-    uint64_t v[2] = { htole64(4096), 0 };
+    uint64_t v[2] = {htole64(4096), 0};
 
     vu_front_send_raw(f, VU_REQ_SET_LOG_BASE, V, 16, v, 16, NULL, 0);
 }
 
 static void table_overlapping(VuFront *f)
 {
-    VuWireRegion r[2] = { region(1ull << 30, 8u << 20, 0),
-                          region((1ull << 30) + (4u << 20), 8u << 20, 8u << 20) };
-    int fds[2] = { f->mem_fd, f->mem_fd };
+    VuWireRegion r[2] = {region(1ull << 30, 8u << 20, 0),
+                         region((1ull << 30) + (4u << 20), 8u << 20, 8u << 20)};
+    int fds[2] = {f->mem_fd, f->mem_fd};
 
     send_table(f, 2, r, 2, fds, 2);
 }
@@ -216,9 +216,8 @@ static void table_fd_smaller_than_region(VuFront *f)
     int fd = memfd_of(4096);
     VuWireRegion r = region(1ull << 30, 4u << 20, 0);
     uint64_t ring = (1ull << 30) + (2u << 20) + 0x7f0000000000ull;
-    VuWireVringState num = { 0, htole32(64) }, en = { 0, htole32(1) };
-    VuWireVringAddr addr = { 0, 0, htole64(ring), htole64(ring + 0x2000), htole64(ring + 0x1000),
-                             0 };
+    VuWireVringState num = {0, htole32(64)}, en = {0, htole32(1)};
+    VuWireVringAddr addr = {0, 0, htole64(ring), htole64(ring + 0x2000), htole64(ring + 0x1000), 0};
     uint64_t idx = 0, one = 1;
     int kick = an_eventfd();
 
@@ -242,8 +241,8 @@ static void table_offset_beyond_fd(VuFront *f)
 /* Rings at addresses no region covers, then enabled and kicked. */
 static void ring_outside_regions(VuFront *f)
 {
-    VuWireVringState num = { 0, htole32(64) }, en = { 0, htole32(1) };
-    VuWireVringAddr addr = { 0, 0, htole64(0x1000), htole64(0x3000), htole64(0x2000), 0 };
+    VuWireVringState num = {0, htole32(64)}, en = {0, htole32(1)};
+    VuWireVringAddr addr = {0, 0, htole64(0x1000), htole64(0x3000), htole64(0x2000), 0};
     uint64_t idx = 0;
     int kick = an_eventfd();
 
@@ -258,9 +257,9 @@ static void ring_outside_regions(VuFront *f)
 static void ring_straddles_region_end(VuFront *f)
 {
     uint64_t end = f->regions[0].uva + f->regions[0].size;
-    VuWireVringState num = { 0, htole32(64) }, en = { 0, htole32(1) };
-    VuWireVringAddr addr = { 0, 0, htole64(f->regions[0].uva), htole64(end - 8),
-                             htole64(f->regions[0].uva + 0x1000), 0 };
+    VuWireVringState num = {0, htole32(64)}, en = {0, htole32(1)};
+    VuWireVringAddr addr = {
+        0, 0, htole64(f->regions[0].uva), htole64(end - 8), htole64(f->regions[0].uva + 0x1000), 0};
     uint64_t idx = 0;
     int kick = an_eventfd();
 
@@ -276,14 +275,14 @@ static void ring_straddles_region_end(VuFront *f)
 static void ring_misaligned(VuFront *f, unsigned which)
 {
     uint64_t base = f->regions[0].uva + 0x10000;
-    uint64_t a[3] = { base, base + 0x1000, base + 0x2000 };
-    VuWireVringState num = { 0, htole32(64) }, en = { 0, htole32(1) };
+    uint64_t a[3] = {base, base + 0x1000, base + 0x2000};
+    VuWireVringState num = {0, htole32(64)}, en = {0, htole32(1)};
     VuWireVringAddr addr;
     uint64_t idx = 0;
     int kick = an_eventfd();
 
     a[which] += which == 0 ? 8 : which == 1 ? 1 : 2;
-    addr = (VuWireVringAddr){ 0, 0, htole64(a[0]), htole64(a[2]), htole64(a[1]), 0 };
+    addr = (VuWireVringAddr){0, 0, htole64(a[0]), htole64(a[2]), htole64(a[1]), 0};
     vu_front_send_raw(f, VU_REQ_SET_VRING_NUM, V, 8, &num, 8, NULL, 0);
     vu_front_send_raw(f, VU_REQ_SET_VRING_ADDR, V, sizeof(addr), &addr, sizeof(addr), NULL, 0);
     vu_front_send_raw(f, VU_REQ_SET_VRING_KICK, V, 8, &idx, 8, &kick, 1);
@@ -308,7 +307,7 @@ static void ring_misaligned_used(VuFront *f)
 
 static void vring_index_num(VuFront *f)
 {
-    VuWireVringState s = { htole32(200), htole32(256) };
+    VuWireVringState s = {htole32(200), htole32(256)};
 
     vu_front_send_raw(f, VU_REQ_SET_VRING_NUM, V, 8, &s, 8, NULL, 0);
 }
@@ -324,14 +323,14 @@ static void vring_index_kick_with_fd(VuFront *f) /* and the fd must not stay ope
 
 static void vring_index_get_base(VuFront *f)
 {
-    VuWireVringState s = { htole32(100), 0 };
+    VuWireVringState s = {htole32(100), 0};
 
     vu_front_send_raw(f, VU_REQ_GET_VRING_BASE, V, 8, &s, 8, NULL, 0);
 }
 
 static void vring_index_enable(VuFront *f)
 {
-    VuWireVringState s = { htole32(50), htole32(1) };
+    VuWireVringState s = {htole32(50), htole32(1)};
 
     vu_front_send_raw(f, VU_REQ_SET_VRING_ENABLE, V, 8, &s, 8, NULL, 0);
 }
@@ -342,37 +341,37 @@ static void bad_version_flags(VuFront *f) /* version 2 in the flags */
 }
 
 static const Hostile cases[] = {
-    { "unknown-request", STAGE_CONNECTED, unknown_request },
-    { "bad-version-flags", STAGE_CONNECTED, bad_version_flags },
-    { "size/u64-short", STAGE_CONNECTED, size_u64_short },
-    { "size/vring-state-short", STAGE_CONNECTED, size_state_short },
-    { "size/vring-addr-short", STAGE_MEMORY, size_addr_short },
-    { "size/no-payload-request-with-payload", STAGE_CONNECTED, size_none_with_payload },
-    { "size/mem-table-short", STAGE_CONNECTED, size_mem_table_short },
-    { "size/log-base-short", STAGE_MEMORY, size_log_short },
-    { "size/get-config-mismatch", STAGE_MEMORY, size_config_mismatch },
-    { "size/huge-header", STAGE_CONNECTED, size_huge },
-    { "fds/too-many", STAGE_CONNECTED, fds_too_many },
-    { "fds/two-for-vring-call", STAGE_MEMORY, fds_two_for_call },
-    { "fds/where-none-allowed", STAGE_CONNECTED, fds_where_none_allowed },
-    { "fds/missing-kick", STAGE_MEMORY, fd_missing_kick },
-    { "fds/missing-mem-table", STAGE_CONNECTED, fd_missing_mem_table },
-    { "fds/missing-log-base", STAGE_MEMORY, fd_missing_log },
-    { "mem/overlapping-regions", STAGE_CONNECTED, table_overlapping },
-    { "mem/wrapping-region", STAGE_CONNECTED, table_wrapping },
-    { "mem/too-many-regions", STAGE_CONNECTED, table_too_many },
-    { "mem/empty-region", STAGE_CONNECTED, table_empty_region },
-    { "mem/fd-smaller-than-region", STAGE_MEMORY, table_fd_smaller_than_region },
-    { "mem/offset-beyond-fd", STAGE_CONNECTED, table_offset_beyond_fd },
-    { "ring/outside-every-region", STAGE_MEMORY, ring_outside_regions },
-    { "ring/straddles-region-end", STAGE_MEMORY, ring_straddles_region_end },
-    { "ring/misaligned-descriptors", STAGE_MEMORY, ring_misaligned_desc },
-    { "ring/misaligned-avail", STAGE_MEMORY, ring_misaligned_avail },
-    { "ring/misaligned-used", STAGE_MEMORY, ring_misaligned_used },
-    { "vring-index/set-num", STAGE_MEMORY, vring_index_num },
-    { "vring-index/kick-with-fd", STAGE_MEMORY, vring_index_kick_with_fd },
-    { "vring-index/get-base", STAGE_MEMORY, vring_index_get_base },
-    { "vring-index/enable", STAGE_MEMORY, vring_index_enable },
+    {"unknown-request", STAGE_CONNECTED, unknown_request},
+    {"bad-version-flags", STAGE_CONNECTED, bad_version_flags},
+    {"size/u64-short", STAGE_CONNECTED, size_u64_short},
+    {"size/vring-state-short", STAGE_CONNECTED, size_state_short},
+    {"size/vring-addr-short", STAGE_MEMORY, size_addr_short},
+    {"size/no-payload-request-with-payload", STAGE_CONNECTED, size_none_with_payload},
+    {"size/mem-table-short", STAGE_CONNECTED, size_mem_table_short},
+    {"size/log-base-short", STAGE_MEMORY, size_log_short},
+    {"size/get-config-mismatch", STAGE_MEMORY, size_config_mismatch},
+    {"size/huge-header", STAGE_CONNECTED, size_huge},
+    {"fds/too-many", STAGE_CONNECTED, fds_too_many},
+    {"fds/two-for-vring-call", STAGE_MEMORY, fds_two_for_call},
+    {"fds/where-none-allowed", STAGE_CONNECTED, fds_where_none_allowed},
+    {"fds/missing-kick", STAGE_MEMORY, fd_missing_kick},
+    {"fds/missing-mem-table", STAGE_CONNECTED, fd_missing_mem_table},
+    {"fds/missing-log-base", STAGE_MEMORY, fd_missing_log},
+    {"mem/overlapping-regions", STAGE_CONNECTED, table_overlapping},
+    {"mem/wrapping-region", STAGE_CONNECTED, table_wrapping},
+    {"mem/too-many-regions", STAGE_CONNECTED, table_too_many},
+    {"mem/empty-region", STAGE_CONNECTED, table_empty_region},
+    {"mem/fd-smaller-than-region", STAGE_MEMORY, table_fd_smaller_than_region},
+    {"mem/offset-beyond-fd", STAGE_CONNECTED, table_offset_beyond_fd},
+    {"ring/outside-every-region", STAGE_MEMORY, ring_outside_regions},
+    {"ring/straddles-region-end", STAGE_MEMORY, ring_straddles_region_end},
+    {"ring/misaligned-descriptors", STAGE_MEMORY, ring_misaligned_desc},
+    {"ring/misaligned-avail", STAGE_MEMORY, ring_misaligned_avail},
+    {"ring/misaligned-used", STAGE_MEMORY, ring_misaligned_used},
+    {"vring-index/set-num", STAGE_MEMORY, vring_index_num},
+    {"vring-index/kick-with-fd", STAGE_MEMORY, vring_index_kick_with_fd},
+    {"vring-index/get-base", STAGE_MEMORY, vring_index_get_base},
+    {"vring-index/enable", STAGE_MEMORY, vring_index_enable},
 };
 
 /* Connect and negotiate up to @stage, asserting each step succeeds. */
@@ -389,8 +388,8 @@ static VuFront *connect_to(VuRig *r, Stage stage)
     if (stage == STAGE_CONNECTED) {
         return f;
     }
-    g_assert_true(vu_front_request(f, VU_REQ_GET_PROTOCOL_FEATURES, NULL, 0, NULL, 0, &pf, 8,
-                                   &err));
+    g_assert_true(
+        vu_front_request(f, VU_REQ_GET_PROTOCOL_FEATURES, NULL, 0, NULL, 0, &pf, 8, &err));
     f->device_protocol = le64toh(pf);
     /* everything but REPLY_ACK: the cases send raw messages and read no acks */
     f->protocol = f->device_protocol & ~(1ull << VU_PF_REPLY_ACK);
@@ -444,7 +443,8 @@ static void test_hostile(gconstpointer data)
         g_autofree char *text = vu_rig_log_since(r, from);
 
         g_error("case %s: netbe-host kept the connection open 3 s after the bad message; "
-                "log since:\n%s", c->name, text);
+                "log since:\n%s",
+                c->name, text);
     }
     check_one_log_line(r, from);
     vu_front_free(f);
@@ -457,7 +457,7 @@ static void test_hostile(gconstpointer data)
  * fd left open), crashes, or no longer serves. */
 static void test_truncated_header_then_close(void)
 {
-    static const uint8_t half[6] = { 1, 0, 0, 0, 1, 0 };
+    static const uint8_t half[6] = {1, 0, 0, 0, 1, 0};
     VuRig *r = vu_rig_new(NULL);
 
     for (int k = 0; k < 2; k++) {

@@ -23,8 +23,8 @@ static void test_offers_features_and_protocol_features(void)
 {
     VuRig *r = vu_rig_new(NULL);
     VuFront *f = vu_rig_front(r, NULL);
-    static const unsigned want_pf[] = { VU_PF_MQ, VU_PF_LOG_SHMFD, VU_PF_RARP, VU_PF_REPLY_ACK,
-                                        VU_PF_CONFIG };
+    static const unsigned want_pf[] = {VU_PF_MQ, VU_PF_LOG_SHMFD, VU_PF_RARP, VU_PF_REPLY_ACK,
+                                       VU_PF_CONFIG};
 
     g_assert_true(f->device_features & F(F_VERSION_1));
     g_assert_true(f->device_features & F(VU_F_PROTOCOL_FEATURES));
@@ -46,7 +46,7 @@ static void test_offers_features_and_protocol_features(void)
  * uvas are not our pointers), or the vnet header is not stripped / added. */
 static void test_frames_both_ways_one_region(void)
 {
-    static const size_t lens[] = { 60, 1514, 9000 };
+    static const size_t lens[] = {60, 1514, 9000};
     VuRig *r = vu_rig_new("mtu = 9000\n");
     VuFront *f = vu_rig_front(r, NULL);
     uint8_t frame[9014];
@@ -66,7 +66,7 @@ static void test_frames_both_ways_one_region(void)
 static void test_frames_both_ways_two_regions(void)
 {
     VuRig *r = vu_rig_new(NULL);
-    VuFrontOptions opt = { .mem_size = 64u << 20, .nregions = 2, .rx_buf_size = 2048 };
+    VuFrontOptions opt = {.mem_size = 64u << 20, .nregions = 2, .rx_buf_size = 2048};
     g_autoptr(GError) err = NULL;
     VuFront *f = vu_front_connect(r->sock, &opt, &err);
     uint8_t frame[1514];
@@ -94,8 +94,8 @@ static void test_frames_both_ways_two_regions(void)
 static void test_rx_with_and_without_mrg_rxbuf(void)
 {
     VuRig *r = vu_rig_new("mtu = 9000\n");
-    VuFrontOptions plain = { .features_clear = F(F_MRG_RXBUF) };
-    VuFrontOptions small = { .rx_buf_size = 1024, .queue_size = 64 };
+    VuFrontOptions plain = {.features_clear = F(F_MRG_RXBUF)};
+    VuFrontOptions small = {.rx_buf_size = 1024, .queue_size = 64};
     VuFront *f = vu_rig_front(r, &plain);
     uint8_t frame[3000];
 
@@ -121,16 +121,16 @@ static void test_rx_with_and_without_mrg_rxbuf(void)
 static void test_rx_ring_refill_resumes_delivery(void)
 {
     VuRig *r = vu_rig_new(NULL);
-    VuFrontOptions opt = { .queue_size = 64, .rx_buf_size = 2048 };
+    VuFrontOptions opt = {.queue_size = 64, .rx_buf_size = 2048};
     VuFront *f = vu_rig_front(r, &opt);
     uint8_t frame[200], got[201];
 
     for (unsigned round = 0; round < 5; round++) {
         for (unsigned i = 0; i < 100; i++) {
             vu_rig_frame(frame, sizeof(frame), (uint8_t)i);
-            g_assert_cmpint(sendto(r->udp, frame, sizeof(frame), 0,
-                                   (struct sockaddr *)&r->netdev, sizeof(r->netdev)), ==,
-                            sizeof(frame));
+            g_assert_cmpint(sendto(r->udp, frame, sizeof(frame), 0, (struct sockaddr *)&r->netdev,
+                                   sizeof(r->netdev)),
+                            ==, sizeof(frame));
         }
         g_usleep(100000); /* the ring is full now: the device waits for buffers */
         for (unsigned i = 0; i < 100; i++) {
@@ -138,7 +138,8 @@ static void test_rx_ring_refill_resumes_delivery(void)
 
             if (n != sizeof(frame)) {
                 g_error("round %u: frame %u of 100 did not arrive (avail %u, used %u, "
-                        "avail_event %u)", round, i, f->q[0].avail_idx, f->q[0].last_used,
+                        "avail_event %u)",
+                        round, i, f->q[0].avail_idx, f->q[0].last_used,
                         le16toh(*(uint16_t *)(f->q[0].used + 4 + 8 * (size_t)f->q[0].size)));
             }
             vu_rig_frame(frame, sizeof(frame), (uint8_t)i);
@@ -181,7 +182,7 @@ static void test_get_vring_base_returns_ring_positions(void)
  * backend answers another size or zeros. */
 static void test_get_config_reports_mac_and_link(void)
 {
-    static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+    static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
     VuRig *r = vu_rig_new(NULL);
     VuFront *f = vu_rig_front(r, NULL);
     g_autoptr(GError) err = NULL;
@@ -199,16 +200,15 @@ static void test_get_config_reports_mac_and_link(void)
  * (what QEMU asks after a migration). Fails if no such frame leaves netbe. */
 static void test_send_rarp_announces_the_mac(void)
 {
-    static const uint8_t mac[8] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef, 0, 0 };
+    static const uint8_t mac[8] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0xef, 0, 0};
     VuRig *r = vu_rig_new(NULL);
     VuFront *f = vu_rig_front(r, NULL);
     g_autoptr(GError) err = NULL;
-    struct pollfd p = { r->udp, POLLIN, 0 };
+    struct pollfd p = {r->udp, POLLIN, 0};
     uint8_t got[2048];
     ssize_t n;
 
-    g_assert_true(vu_front_request(f, VU_REQ_SEND_RARP, mac, sizeof(mac), NULL, 0, NULL, 0,
-                                   &err));
+    g_assert_true(vu_front_request(f, VU_REQ_SEND_RARP, mac, sizeof(mac), NULL, 0, NULL, 0, &err));
     g_assert_no_error(err);
     g_assert_cmpint(poll(&p, 1, 3000), ==, 1);
     n = recv(r->udp, got, sizeof(got), 0);
@@ -274,10 +274,11 @@ static void test_reset_owner_then_renegotiate(void)
 /* A packet socket on @ifname in namespace @ns that sees every frame (and can send). */
 static int tap_packet_socket(const char *ns, const char *ifname)
 {
-    int saved = test_netns_enter(ns), fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC,
-                                                  htons(ETH_P_ALL));
-    struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
-                              .sll_ifindex = (int)if_nametoindex(ifname) };
+    int saved = test_netns_enter(ns),
+        fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+    struct sockaddr_ll ll = {.sll_family = AF_PACKET,
+                             .sll_protocol = htons(ETH_P_ALL),
+                             .sll_ifindex = (int)if_nametoindex(ifname)};
 
     test_netns_leave(saved);
     g_assert_cmpint(fd, >=, 0);
@@ -293,7 +294,7 @@ static bool tap_sees(int fd, const uint8_t *frame, size_t len)
     uint8_t buf[2048];
 
     while (g_get_monotonic_time() < deadline) {
-        struct pollfd p = { fd, POLLIN, 0 };
+        struct pollfd p = {fd, POLLIN, 0};
         ssize_t n;
 
         if (poll(&p, 1, 100) <= 0) {
@@ -310,9 +311,9 @@ static bool tap_sees(int fd, const uint8_t *frame, size_t len)
 /* An IPv4/UDP frame to the device's MAC from source port @port (one flow per port). */
 static size_t udp_frame(uint8_t *f, uint16_t port)
 {
-    static const uint8_t hdr[34] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x02, 0, 0, 0, 0, 0x77,
-                                     0x08, 0x00, 0x45, 0, 0, 46, 0, 0, 0, 0, 64, 17, 0, 0,
-                                     10, 79, 0, 1, 10, 79, 0, 2 };
+    static const uint8_t hdr[34] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x02, 0,  0, 0, 0,  0x77,
+                                    0x08, 0x00, 0x45, 0,    0,    46,   0,    0,  0, 0, 64, 17,
+                                    0,    0,    10,   79,   0,    1,    10,   79, 0, 2};
 
     memset(f, 0, 60);
     memcpy(f, hdr, sizeof(hdr));
@@ -333,9 +334,9 @@ static size_t udp_frame(uint8_t *f, uint16_t port)
 static void test_two_queue_pairs_over_tap(void)
 {
     g_autofree char *ns = NULL, *ini = NULL, *sock = NULL;
-    VuFrontOptions opt = { .pairs = 2, .rx_buf_size = 2048 };
+    VuFrontOptions opt = {.pairs = 2, .rx_buf_size = 2048};
     g_autoptr(GError) err = NULL;
-    unsigned per_pair[2] = { 0, 0 };
+    unsigned per_pair[2] = {0, 0};
     uint8_t frame[100], got[2048];
     TestHost *h;
     VuFront *f;
@@ -384,6 +385,55 @@ static void test_two_queue_pairs_over_tap(void)
     }
     g_assert_cmpuint(per_pair[0], >, 0);
     g_assert_cmpuint(per_pair[1], >, 0); /* the TAP spread 64 flows: both rings get some */
+    close(pkt);
+    vu_front_free(f);
+    test_pid_track(0, 0);
+    test_host_free(h);
+    test_netns_delete(ns);
+}
+
+/*
+ * A deferred TAP device is created down when the VMM starts the rings; frames the guest
+ * sends before the interface is up are lost (the TAP refuses them with EIO), frames after
+ * `ip link set up` reach it. Fails if that first refusal stops the TAP queue for good (the
+ * guest's early IPv6/DHCP chatter would kill its TX until netbe-host restarts).
+ */
+static void test_tx_works_once_a_deferred_tap_is_up(void)
+{
+    g_autofree char *ns = NULL, *ini = NULL, *sock = NULL;
+    g_autoptr(GError) err = NULL;
+    uint8_t frame[100];
+    TestHost *h;
+    VuFront *f;
+    int pkt;
+
+    if (!test_need_root_net()) {
+        return;
+    }
+    ns = test_netns_create("vudown");
+    ini = g_strdup("[netdev.t0]\ntype = tap\nifname = vudown0\nvnet_hdr = on\n"
+                   "[device.nic0]\nmodel = virtio-net\ntransport = vhost-user\n"
+                   "socket = vu.sock\nnetdev = t0\nconnect = deferred\nmac = " VU_RIG_MAC "\n");
+    h = test_host_start(ini, ns, NULL);
+    g_assert_nonnull(h);
+    test_pid_track(0, h->pid);
+    sock = g_build_filename(h->dir, "vu.sock", NULL);
+    f = vu_front_connect(sock, NULL, &err);
+    g_assert_no_error(err);
+    g_assert_true(vu_front_start(f, &err));
+    g_assert_no_error(err);
+    vu_rig_frame(frame, sizeof(frame), 50);
+    for (int i = 0; i < 3; i++) { /* the TAP is down: these are lost */
+        g_assert_true(vu_front_send(f, 0, NULL, frame, sizeof(frame), false));
+    }
+    for (int i = 0; i < 100 && vu_front_tx_reclaim(f, 0) < 3; i++) {
+        g_usleep(10000);
+    }
+    g_assert_cmpint(test_sh("ip -n %s link set vudown0 up", ns), ==, 0);
+    pkt = tap_packet_socket(ns, "vudown0");
+    vu_rig_frame(frame, sizeof(frame), 51);
+    g_assert_true(vu_front_send(f, 0, NULL, frame, sizeof(frame), false));
+    g_assert_true(tap_sees(pkt, frame, sizeof(frame)));
     close(pkt);
     vu_front_free(f);
     test_pid_track(0, 0);
@@ -467,7 +517,7 @@ static void check_log_is(VuFront *f, GArray *want)
 static void test_dirty_log_marks_exactly_written_pages(void)
 {
     VuRig *r = vu_rig_new("mtu = 9000\n");
-    VuFrontOptions opt = { .rx_buf_size = 2048, .queue_size = 64 };
+    VuFrontOptions opt = {.rx_buf_size = 2048, .queue_size = 64};
     VuFront *f = vu_rig_front(r, &opt);
     VuQueue *rx = &f->q[vu_rxq(0)];
     g_autoptr(GError) err = NULL;
@@ -483,8 +533,9 @@ static void test_dirty_log_marks_exactly_written_pages(void)
 
     /* RX: 12 + 5000 bytes over buffers of 2048 (2048 + 2048 + 916) */
     vu_rig_frame(frame, sizeof(frame), 11);
-    g_assert_cmpint(sendto(r->udp, frame, sizeof(frame), 0, (struct sockaddr *)&r->netdev,
-                           sizeof(r->netdev)), ==, (ssize_t)sizeof(frame));
+    g_assert_cmpint(
+        sendto(r->udp, frame, sizeof(frame), 0, (struct sockaddr *)&r->netdev, sizeof(r->netdev)),
+        ==, (ssize_t)sizeof(frame));
     for (int i = 0; i < 300 && vu_front_used_pending(f, vu_rxq(0)) < 3; i++) {
         g_usleep(10000);
     }
@@ -532,9 +583,10 @@ int main(int argc, char **argv)
                     test_get_config_reports_mac_and_link);
     g_test_add_func("/vhost-user/send-rarp-announces-the-mac", test_send_rarp_announces_the_mac);
     g_test_add_func("/vhost-user/status-shows-connected-vmm", test_status_shows_connected_vmm);
-    g_test_add_func("/vhost-user/reset-owner-then-renegotiate",
-                    test_reset_owner_then_renegotiate);
+    g_test_add_func("/vhost-user/reset-owner-then-renegotiate", test_reset_owner_then_renegotiate);
     g_test_add_func("/vhost-user/two-queue-pairs-over-tap", test_two_queue_pairs_over_tap);
+    g_test_add_func("/vhost-user/tx-works-once-a-deferred-tap-is-up",
+                    test_tx_works_once_a_deferred_tap_is_up);
     g_test_add_func("/vhost-user/dirty-log-marks-exactly-written-pages",
                     test_dirty_log_marks_exactly_written_pages);
     return g_test_run();

@@ -8,7 +8,7 @@
 #include "netns.h"
 #include "vu-rig.h"
 
-static const uint8_t rig_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+static const uint8_t rig_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 
 /* The port netbe-host's log gives after "datagrams on 127.0.0.1:", 0 if absent. */
 static unsigned netdev_port(VuRig *r)
@@ -41,7 +41,7 @@ VuRig *vu_rig_new(const char *device_extra)
 {
     VuRig *r = g_new0(VuRig, 1);
     VuFront *f;
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(a);
     g_autofree char *ini = NULL;
     unsigned port = 0;
@@ -62,8 +62,8 @@ VuRig *vu_rig_new(const char *device_extra)
         g_usleep(10000);
     }
     g_assert_cmpuint(port, >, 0);
-    r->netdev = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(port),
-                                      .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    r->netdev = (struct sockaddr_in){
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     for (int i = 0; i < 100 && !g_file_test(r->sock, G_FILE_TEST_EXISTS); i++) {
         g_usleep(10000);
     }
@@ -103,7 +103,7 @@ VuFront *vu_rig_front(VuRig *r, const VuFrontOptions *opt)
 
 size_t vu_rig_frame(uint8_t *buf, size_t len, uint8_t seed)
 {
-    static const uint8_t src[6] = { 0x02, 0, 0, 0, 0, 0x77 };
+    static const uint8_t src[6] = {0x02, 0, 0, 0, 0, 0x77};
 
     g_assert_cmpuint(len, >=, 14);
     memcpy(buf, rig_mac, 6);
@@ -119,7 +119,7 @@ size_t vu_rig_frame(uint8_t *buf, size_t len, uint8_t seed)
 void vu_rig_check_tx(VuRig *r, VuFront *f, const uint8_t *frame, size_t len)
 {
     g_autofree uint8_t *got = g_malloc(len + 1);
-    struct pollfd p = { r->udp, POLLIN, 0 };
+    struct pollfd p = {r->udp, POLLIN, 0};
     ssize_t n;
 
     g_assert_true(vu_front_send(f, 0, NULL, frame, len, false));
@@ -135,8 +135,8 @@ unsigned vu_rig_check_rx(VuRig *r, VuFront *f, const uint8_t *frame, size_t len)
     unsigned nb = 0;
     ssize_t n;
 
-    g_assert_cmpint(sendto(r->udp, frame, len, 0, (struct sockaddr *)&r->netdev,
-                           sizeof(r->netdev)), ==, (ssize_t)len);
+    g_assert_cmpint(sendto(r->udp, frame, len, 0, (struct sockaddr *)&r->netdev, sizeof(r->netdev)),
+                    ==, (ssize_t)len);
     n = vu_front_recv(f, 0, got, len + 1, NULL, &nb, 3000);
     g_assert_cmpint(n, ==, (ssize_t)len); /* -1: nothing reached the guest in 3 s */
     g_assert_cmpmem(got, len, frame, len);

@@ -1,0 +1,57 @@
+/* test-vu-status.c - what netbe-ctl status says of a vhost-user device: the connected VMM's
+ * pid (SO_PEERCRED), the negotiated features, the queue pairs running, the link; and that it
+ * says so again once the VMM has gone. */
+#include <inttypes.h>
+#include <unistd.h>
+#include "vu-rig.h"
+
+/* `status --json` holds @field (a JSON fragment such as "\"vmm_pid\":null"). */
+static void assert_status_has(VuRig *r, const char *field)
+{
+    g_autofree char *out = test_host_ctl(r->h, "status --json");
+
+    if (!strstr(out, field)) {
+        g_error("status --json lacks %s: %s", field, out);
+    }
+}
+
+/* Fails if the VMM's pid, features, pairs or link are missing, wrong, or left behind after
+ * the VMM went away. */
+static void test_status_shows_the_vmm(void)
+{
+    VuRig *r = vu_rig_new(NULL);
+    g_autofree char *sock = g_strdup_printf("\"transport\":\"vhost-user\",\"socket\":\"%s\"",
+                                            r->sock);
+    g_autofree char *pid = g_strdup_printf("\"vmm_pid\":%d,", (int)getpid());
+    g_autofree char *features = NULL;
+    g_autofree char *text = NULL;
+    VuFront *f;
+
+    assert_status_has(r, sock);
+    assert_status_has(r, "\"vmm_pid\":null");
+    assert_status_has(r, "\"queue_pairs\":0");
+
+    f = vu_rig_front(r, NULL);
+    vu_rig_roundtrip(r, f);
+    features = g_strdup_printf("\"features\":\"0x%016" PRIx64 "\"", f->features);
+    assert_status_has(r, pid);
+    assert_status_has(r, features);
+    assert_status_has(r, "\"queue_pairs\":1,\"link\":\"up\"");
+    assert_status_has(r, "\"state\":\"started\"");
+    text = test_host_ctl(r->h, "status");
+    g_assert_nonnull(strstr(text, "VMM pid"));
+    g_assert_nonnull(strstr(text, "1 queue pair running, link up"));
+
+    vu_front_free(f);
+    vu_rig_wait_idle(r);
+    assert_status_has(r, "\"vmm_pid\":null");
+    assert_status_has(r, "\"queue_pairs\":0");
+    vu_rig_free(r);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/vhost-user/status-shows-the-vmm", test_status_shows_the_vmm);
+    return g_test_run();
+}
