@@ -237,9 +237,14 @@ bool bench_print_and_save(const char *title, const char *label, double target,
             r->raw_cpu_ns > 0 && r->dev_cpu_ns > 0 ? r->raw_cpu_ns / r->dev_cpu_ns : 0;
 
         met &= !small || ratio >= target;
-        printf("%-10s %-10s %14.0f %10.2f %14.0f %10.2f %6.0f%% %11.0f %10.0f %8.0f%%%s\n", r->dir,
-               r->size, r->raw_fps, rg, r->dev_fps, dg, ratio * 100, r->raw_cpu_ns, r->dev_cpu_ns,
-               cpu_ratio * 100, small && ratio < target ? "  < target" : "");
+        printf("%-10s %-10s %14.0f %10.2f %14.0f %10.2f %6.0f%%", r->dir, r->size, r->raw_fps, rg,
+               r->dev_fps, dg, ratio * 100);
+        if (cpu_ratio > 0) {
+            printf(" %11.0f %10.0f %8.0f%%", r->raw_cpu_ns, r->dev_cpu_ns, cpu_ratio * 100);
+        } else {
+            printf(" %11s %10s %9s", "-", "-", "-");
+        }
+        printf("%s\n", small && ratio < target ? "  < target" : "");
         g_string_append_printf(js,
                                "    {\"direction\": \"%s\", \"frame\": \"%s\", "
                                "\"frame_bytes\": %zu, \"raw_fps\": %.0f, \"raw_gbps\": %.3f, "
@@ -252,7 +257,7 @@ bool bench_print_and_save(const char *title, const char *label, double target,
     }
     g_string_append_printf(js, "  ],\n  \"target_met_64B\": %s\n}\n", met ? "true" : "false");
     printf("ratio = %s / raw; target at 64 B >= %.0f%%: %s. ns/fr: CPU time of each path's "
-           "worker per frame (0: not measured); cpu ratio = raw ns/fr / %s ns/fr\n",
+           "worker per frame (-: not measured); cpu ratio = raw ns/fr / %s ns/fr\n",
            label, target * 100, met ? "met" : "NOT met", label);
     g_mkdir_with_parents(dir, 0755);
     if (g_file_set_contents(json_path, js->str, -1, NULL)) {
