@@ -78,10 +78,13 @@ static void tap_queue_broken(TapQueue *tq, const char *op, int err)
     tap_queue_update_watch(tq);
 }
 
-/* Errors that mean the device or queue is gone, not just this frame. */
-static bool tap_error_is_fatal(int err)
+/* Errors that mean the device or queue is gone, not just this frame. A write to a TAP
+ * that is down fails with EIO: that frame is lost, the queue is not (it works once the
+ * interface is up; a deleted device fails with EBADFD). */
+static bool tap_error_is_fatal(int err, bool write)
 {
-    return err == EBADFD || err == EBADF || err == EIO || err == ENODEV || err == ENXIO;
+    return err == EBADFD || err == EBADF || (err == EIO && !write) || err == ENODEV ||
+           err == ENXIO;
 }
 
 /*
@@ -139,7 +142,7 @@ ssize_t tap_send(NetbeBackend *be, unsigned queue, const struct iovec *iov, int 
             tap_queue_update_watch(tq);
             return 0;
         }
-        if (tap_error_is_fatal(err)) {
+        if (tap_error_is_fatal(err, true)) {
             tap_queue_broken(tq, "write", err);
         }
         return -err;
@@ -180,7 +183,7 @@ ssize_t tap_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov, int 
         if (err == EAGAIN) {
             return 0;
         }
-        if (tap_error_is_fatal(err)) {
+        if (tap_error_is_fatal(err, false)) {
             tap_queue_broken(tq, "read", err);
         }
         return -err;

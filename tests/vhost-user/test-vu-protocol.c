@@ -392,6 +392,55 @@ static void test_two_queue_pairs_over_tap(void)
     test_netns_delete(ns);
 }
 
+/*
+ * A deferred TAP device is created down when the VMM starts the rings; frames the guest
+ * sends before the interface is up are lost (the TAP refuses them with EIO), frames after
+ * `ip link set up` reach it. Fails if that first refusal stops the TAP queue for good (the
+ * guest's early IPv6/DHCP chatter would kill its TX until netbe-host restarts).
+ */
+static void test_tx_works_once_a_deferred_tap_is_up(void)
+{
+    g_autofree char *ns = NULL, *ini = NULL, *sock = NULL;
+    g_autoptr(GError) err = NULL;
+    uint8_t frame[100];
+    TestHost *h;
+    VuFront *f;
+    int pkt;
+
+    if (!test_need_root_net()) {
+        return;
+    }
+    ns = test_netns_create("vudown");
+    ini = g_strdup("[netdev.t0]\ntype = tap\nifname = vudown0\nvnet_hdr = on\n"
+                   "[device.nic0]\nmodel = virtio-net\ntransport = vhost-user\n"
+                   "socket = vu.sock\nnetdev = t0\nconnect = deferred\nmac = " VU_RIG_MAC "\n");
+    h = test_host_start(ini, ns, NULL);
+    g_assert_nonnull(h);
+    test_pid_track(0, h->pid);
+    sock = g_build_filename(h->dir, "vu.sock", NULL);
+    f = vu_front_connect(sock, NULL, &err);
+    g_assert_no_error(err);
+    g_assert_true(vu_front_start(f, &err));
+    g_assert_no_error(err);
+    vu_rig_frame(frame, sizeof(frame), 50);
+    for (int i = 0; i < 3; i++) { /* the TAP is down: these are lost */
+        g_assert_true(vu_front_send(f, 0, NULL, frame, sizeof(frame), false));
+    }
+    for (int i = 0; i < 100 && vu_front_tx_reclaim(f, 0) < 3; i++) {
+        g_usleep(10000);
+    }
+    g_assert_cmpint(test_sh("ip -n %s link set vudown0 up", ns), ==, 0);
+    pkt = tap_packet_socket(ns, "vudown0");
+    vu_rig_frame(frame, sizeof(frame), 51);
+    g_assert_true(vu_front_send(f, 0, NULL, frame, sizeof(frame), false));
+    g_assert_true(tap_sees(pkt, frame, sizeof(frame)));
+    close(pkt);
+    vu_front_free(f);
+    test_pid_track(0, 0);
+    test_host_free(h);
+    test_netns_delete(ns);
+}
+
 /* Is @page in @pages (ascending)? */
 static bool has_page(GArray *pages, uint64_t page)
 {
@@ -536,6 +585,8 @@ int main(int argc, char **argv)
     g_test_add_func("/vhost-user/status-shows-connected-vmm", test_status_shows_connected_vmm);
     g_test_add_func("/vhost-user/reset-owner-then-renegotiate", test_reset_owner_then_renegotiate);
     g_test_add_func("/vhost-user/two-queue-pairs-over-tap", test_two_queue_pairs_over_tap);
+    g_test_add_func("/vhost-user/tx-works-once-a-deferred-tap-is-up",
+                    test_tx_works_once_a_deferred_tap_is_up);
     g_test_add_func("/vhost-user/dirty-log-marks-exactly-written-pages",
                     test_dirty_log_marks_exactly_written_pages);
     return g_test_run();
