@@ -197,13 +197,18 @@ static bool vu_load_rings(VuServer *s, NetbeMigReader *r, GError **errp)
         uint32_t flags, num, base;
 
         if (!netbe_mig_get_u32(r, &flags) || !netbe_mig_get_u32(r, &num) ||
-            !netbe_mig_get_u32(r, &base) || base > 0xffff ||
-            num > netbe_vnet_queue_max_size(s->dev, i) || !netbe_mig_get_u64(r, &ring->desc) ||
+            !netbe_mig_get_u32(r, &base) || base > 0xffff || !netbe_mig_get_u64(r, &ring->desc) ||
             !netbe_mig_get_u64(r, &ring->avail) || !netbe_mig_get_u64(r, &ring->used) ||
             ((flags & RING_F_KICK) && !get_fd(r, &ring->kick_fd)) ||
             ((flags & RING_F_CALL) && !get_fd(r, &ring->call_fd)) ||
             ((flags & RING_F_ERR) && !get_fd(r, &ring->err_fd))) {
             g_set_error(errp, VU_ERROR, EPROTO, "vring %u: malformed state", i);
+            return false;
+        }
+        if (num > netbe_vnet_queue_max_size(s->dev, i)) {
+            g_set_error(errp, VU_ERROR, EPROTO, "vring %u: %u entries there, at most %u here: "
+                        "ring sizes differ in [device.%s]", i, num,
+                        netbe_vnet_queue_max_size(s->dev, i), s->dev->id);
             return false;
         }
         ring->num = num;

@@ -58,19 +58,20 @@ VuRig *vu_rig_new(const char *device_extra)
     g_assert_nonnull(r->h);
     test_pid_track(0, r->h->pid);
     r->sock = g_build_filename(r->h->dir, "vu.sock", NULL);
+    for (int i = 0; i < 100 && !g_file_test(r->sock, G_FILE_TEST_EXISTS); i++) {
+        g_usleep(10000);
+    }
+    g_assert_true(g_file_test(r->sock, G_FILE_TEST_EXISTS));
+    /* the baseline: the fds of a host that has served a VMM (the first one replaces fds
+     * the device opened for itself, and connects a connect=deferred netdev) and is idle
+     * again */
+    f = vu_rig_front(r, NULL);
     for (int i = 0; i < 100 && !(port = netdev_port(r)); i++) {
         g_usleep(10000);
     }
     g_assert_cmpuint(port, >, 0);
     r->netdev = (struct sockaddr_in){
         .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    for (int i = 0; i < 100 && !g_file_test(r->sock, G_FILE_TEST_EXISTS); i++) {
-        g_usleep(10000);
-    }
-    g_assert_true(g_file_test(r->sock, G_FILE_TEST_EXISTS));
-    /* the baseline: the fds of a host that has served a VMM (the first one replaces fds
-     * the device opened for itself) and is idle again */
-    f = vu_rig_front(r, NULL);
     vu_front_free(f);
     vu_rig_wait_idle(r);
     r->base_fds = stable_fd_count(r);
