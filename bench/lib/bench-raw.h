@@ -49,7 +49,7 @@ typedef struct BenchCpu {
 
 /* The calling thread's CPU time (a BenchCpu clock; @unused). */
 uint64_t bench_thread_cpu_ns(void *unused);
-/* The CPU time of process *(int *)@pid, from /proc/PID/schedstat (a BenchCpu clock). */
+/* The CPU time of process *(int *)@pid (a BenchCpu clock; its CPU-time clock). */
 uint64_t bench_pid_cpu_ns(void *pid);
 
 /* bench_raw_tx() - write() frames of @s to @fd for bench_seconds; our CPU per frame into
