@@ -511,12 +511,14 @@ static void move_rig_free(void)
  * @up_sum:   SHA-256 of the upload, as the guest computed it
  * @down:     the namespace's download into the guest
  * @pinger:   the namespace's pings
+ * @before:   what they saw before the move (the same traffic: the baseline)
  */
 typedef struct Crossing {
     TestSink *sink;
     char *up_sum;
     TestStream *down;
     TestPinger *pinger;
+    TestPingerResult before;
 } Crossing;
 
 /* Start the traffic and return once both streams carry data. */
@@ -547,6 +549,7 @@ static Crossing crossing_start(TestGuest *g)
         g_usleep(50000);
     }
     g_assert_cmpint(test_sink_received(c.sink), >=, 2 << 20);
+    c.before = test_pinger_peek(c.pinger);
     return c;
 }
 
@@ -583,8 +586,9 @@ static void crossing_finish(Crossing *c, TestGuest *g, bool lossless, const char
     g_assert_cmpint(sscanf(strchr(ping, '\n'), "%ld", &last), ==, 1);
     g_test_message("%s: the guest's pings every 10 ms: %ld sent, %ld answered; the namespace's "
                    "pings to the guest every 10 ms: %u sent, %u answered, longest gap between "
-                   "answers %.0f ms (median %.1f ms)",
-                   what, sent, received, ns.sent, ns.answered, ns.longest_ms, ns.median_ms);
+                   "answers %.0f ms (median %.1f ms; before the move: longest %.0f ms of %u)",
+                   what, sent, received, ns.sent, ns.answered, ns.longest_ms, ns.median_ms,
+                   c->before.longest_ms, c->before.answered);
     g_assert_cmpint(sent, ==, CROSS_PINGS);
     g_assert_cmpint(last, ==, CROSS_PINGS - 1); /* the pings answer again after the move */
     g_assert_cmpint(received, >=, lossless ? CROSS_PINGS : CROSS_PINGS / 2);

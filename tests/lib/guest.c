@@ -850,6 +850,7 @@ char *test_stream_finish(TestStream *s)
  * @interval_us: between requests
  * @thread:      sends and receives
  * @stop:        set: stop sending, wait a second for the last answers, end
+ * @lock:        guards @sent and @answers (test_pinger_peek reads them)
  * @sent:        requests sent
  * @seen:        per sequence number: answered
  * @answers:     monotonic µs of each first answer, in arrival order (gint64)
@@ -861,6 +862,7 @@ struct TestPinger {
     gint64 interval_us;
     GThread *thread;
     gint stop;
+    GMutex lock;
     unsigned sent;
     guint8 *seen;
     GArray *answers;
@@ -891,7 +893,9 @@ static void pinger_send(TestPinger *p)
     h.un.echo.sequence = htons(p->sent % PINGER_SEQS);
     h.checksum = inet_checksum(&h, sizeof(h));
     if (sendto(p->fd, &h, sizeof(h), 0, (struct sockaddr *)&p->dst, sizeof(p->dst)) > 0) {
+        g_mutex_lock(&p->lock);
         p->sent++;
+        g_mutex_unlock(&p->lock);
     }
 }
 
@@ -913,7 +917,9 @@ static void pinger_receive(TestPinger *p)
         gint64 now = g_get_monotonic_time();
 
         p->seen[seq] = 1;
+        g_mutex_lock(&p->lock);
         g_array_append_val(p->answers, now);
+        g_mutex_unlock(&p->lock);
     }
 }
 
@@ -958,6 +964,7 @@ TestPinger *test_pinger_start(const char *netns, const char *addr, unsigned inte
     p->interval_us = (gint64)interval_ms * 1000;
     p->seen = g_malloc0(PINGER_SEQS);
     p->answers = g_array_new(FALSE, FALSE, sizeof(gint64));
+    g_mutex_init(&p->lock);
     p->thread = g_thread_new("test-pinger", pinger_thread, p);
     return p;
 }
@@ -969,13 +976,12 @@ static gint cmp_double(gconstpointer a, gconstpointer b)
     return x < y ? -1 : x > y;
 }
 
-TestPingerResult test_pinger_stop(TestPinger *p)
+TestPingerResult test_pinger_peek(TestPinger *p)
 {
     g_autoptr(GArray) gaps = g_array_new(FALSE, FALSE, sizeof(double));
     TestPingerResult r = {0};
 
-    g_atomic_int_set(&p->stop, 1);
-    g_thread_join(p->thread);
+    g_mutex_lock(&p->lock);
     r.sent = p->sent;
     r.answered = p->answers->len;
     for (unsigned i = 1; i < p->answers->len; i++) {
@@ -985,12 +991,24 @@ TestPingerResult test_pinger_stop(TestPinger *p)
 
         g_array_append_val(gaps, gap);
     }
+    g_mutex_unlock(&p->lock);
     if (gaps->len) {
         g_array_sort(gaps, cmp_double);
         r.median_ms = g_array_index(gaps, double, gaps->len / 2);
         r.longest_ms = g_array_index(gaps, double, gaps->len - 1);
     }
+    return r;
+}
+
+TestPingerResult test_pinger_stop(TestPinger *p)
+{
+    TestPingerResult r;
+
+    g_atomic_int_set(&p->stop, 1);
+    g_thread_join(p->thread);
+    r = test_pinger_peek(p);
     close(p->fd);
+    g_mutex_clear(&p->lock);
     g_free(p->seen);
     g_array_free(p->answers, TRUE);
     g_free(p);

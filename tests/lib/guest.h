@@ -165,6 +165,8 @@ typedef struct TestPingerResult {
  * socket made in namespace @netns if not NULL: needs root), timing every answer.
  */
 TestPinger *test_pinger_start(const char *netns, const char *addr, unsigned interval_ms);
+/* What it saw so far (it goes on). */
+TestPingerResult test_pinger_peek(TestPinger *p);
 /* Stop sending, wait a second for the last answers, tally; frees @p. */
 TestPingerResult test_pinger_stop(TestPinger *p);
 
