@@ -162,7 +162,7 @@ double bench_rx_rate(int pfd, const BenchSize *s, BenchDrainFunc drain, void *op
 {
     unsigned batch = s->gso ? 512 : 4096;
     double busy = 0;
-    uint64_t frames = 0, cpu_ns = 0;
+    uint64_t frames = 0, cpu_ns = 0, start = cpu ? cpu->clock(cpu->opaque) : 0;
 
     while (busy < bench_seconds) {
         cpu_set_t had = move_to(fill_cpu);
@@ -184,6 +184,9 @@ double bench_rx_rate(int pfd, const BenchSize *s, BenchDrainFunc drain, void *op
         }
     }
     if (cpu) {
+        if (cpu->whole) {
+            cpu_ns = cpu->clock(cpu->opaque) - start;
+        }
         cpu->ns_per_frame = frames ? (double)cpu_ns / frames : 0;
     }
     return busy > 0 ? frames / busy : 0;

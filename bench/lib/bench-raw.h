@@ -39,11 +39,16 @@ int bench_raw_tap_open(const char *ifname);
  * depend on how much of a CPU other processes of the machine leave it.
  * @clock:        CPU time (ns) the worker used so far
  * @opaque:       for @clock
+ * @whole:        count the worker's CPU over the whole TAP->guest measurement, queueing
+ *                included (a worker in another process, which works for the frames it
+ *                takes whenever it runs), not only while the sink drains (our own thread,
+ *                which also queues the frames)
  * @ns_per_frame: out: CPU ns per frame of the last measurement (0: none)
  */
 typedef struct BenchCpu {
     uint64_t (*clock)(void *opaque);
     void *opaque;
+    bool whole;
     double ns_per_frame;
 } BenchCpu;
 

@@ -165,7 +165,7 @@ typedef struct Bench {
  * its worker (our thread or netbe-host) spent per frame into *@cpu_ns. */
 static double measure_once(Bench *b, bool rx, bool vu, const BenchSize *s, double *cpu_ns)
 {
-    BenchCpu cpu = {vu ? bench_pid_cpu_ns : bench_thread_cpu_ns, &b->host, 0};
+    BenchCpu cpu = {vu ? bench_pid_cpu_ns : bench_thread_cpu_ns, &b->host, vu, 0};
     double fps;
 
     if (!rx) {
