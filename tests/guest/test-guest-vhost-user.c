@@ -606,11 +606,12 @@ static void crossing_finish(Crossing *c, TestGuest *g, bool lossless, const char
  * run both ways every 10 ms. Both streams arrive intact (the upload out of guest memory
  * that moved, the download that netbe wrote into guest memory while QEMU was copying it),
  * the guest's pings answer again after the move (the outage is logged), the bridge learns
- * the guest on the new side, and
- * the new netbe-host serves the new QEMU. Fails if netbe does not log the pages it writes
- * (the destination's copy of RX buffers would be stale: the download's digest differs, or
- * the guest's TCP stalls), hands back wrong ring bases (the destination's driver and
- * device disagree: no traffic), or nothing announces the guest on the new side.
+ * the guest on the new side, and the new netbe-host serves the new QEMU. Fails if netbe
+ * hands back wrong ring bases (the destination's driver and device disagree: no traffic)
+ * or the guest is not reachable on the new side; and, in 2 of 3 runs with a netbe-host
+ * made to ignore the dirty log, when pages netbe wrote are stale on the destination (the
+ * upload stalled): only the buffers in flight at the switchover matter, so the exact page
+ * logging is proven in tests/virtio and tests/vhost-user, not here.
  */
 static void test_vm_live_migration_keeps_pings_and_tcp_intact(void)
 {
