@@ -224,15 +224,20 @@ uint32_t vu_pump_sent(VuPump *p, unsigned dir)
     return g_atomic_int_get(&p->dir[dir].sent);
 }
 
-int64_t vu_pump_max_gap_us(VuPump *p, unsigned dir, int64_t from_us, int64_t to_us)
+int64_t vu_pump_max_gap_us(VuPump *p, unsigned dir, int64_t from_us, int64_t to_us,
+                           int64_t *end_us)
 {
     const PumpDir *d = &p->dir[dir];
     guint n = g_atomic_int_get(&d->narrivals);
     int64_t gap = 0;
 
     for (guint i = 1; i < n; i++) {
-        if (d->arrival_us[i] >= from_us && d->arrival_us[i] <= to_us) {
-            gap = MAX(gap, d->arrival_us[i] - d->arrival_us[i - 1]);
+        if (d->arrival_us[i] >= from_us && d->arrival_us[i - 1] <= to_us &&
+            d->arrival_us[i] - d->arrival_us[i - 1] > gap) {
+            gap = d->arrival_us[i] - d->arrival_us[i - 1];
+            if (end_us) {
+                *end_us = d->arrival_us[i];
+            }
         }
     }
     return gap;
