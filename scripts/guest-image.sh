@@ -19,7 +19,7 @@
 # (/etc/udhcpc.script) sets the address, the default route and /etc/resolv.conf.
 #
 # Images live in CACHE/VER-HASH, HASH being a digest of this script, so a new kernel or a
-# change here builds a new one. Building takes CACHE/.lock (flock), so concurrent callers
+# change here builds a new one (and images not touched for a week are removed then). Building takes CACHE/.lock (flock), so concurrent callers
 # build once and the others wait; an image appears by rename only when complete.
 set -euo pipefail
 
@@ -40,9 +40,11 @@ newest_kernel() {
         grep -v -e cloud -e '-rt$' | sort -V | tail -1
 }
 
-# busybox-static: its /bin/busybox is the guest's userland.
+# busybox-static: its /bin/busybox is the guest's userland (statically linked: the
+# initramfs holds no libraries; Debian's dynamic busybox package installs the same path).
 need_busybox() {
-    [ -x "$busybox" ] && "$busybox" --list | grep -qx udhcpc && return 0
+    [ -x "$busybox" ] && ! ldd "$busybox" >/dev/null 2>&1 &&
+        "$busybox" --list | grep -qx udhcpc && return 0
     [ "$(id -u)" -eq 0 ] || die "busybox-static is not installed (as root: apt-get install busybox-static)"
     echo "guest-image: installing busybox-static" >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
@@ -192,7 +194,11 @@ main() {
         need_busybox
         echo "guest-image: building $dest" >&2
         build_image "$ver" "$dest"
+        # images of other kernels or script versions, unused for a week, go
+        find "$cache" -mindepth 1 -maxdepth 1 -type d -name '[0-9]*' ! -path "$dest" \
+            -mtime +7 -exec rm -rf {} + 2>/dev/null || true
     fi
+    touch "$dest" # its mtime says when it was last used
     exec 9>&-
     echo "$dest/vmlinuz"
     echo "$dest/initramfs.cpio.gz"

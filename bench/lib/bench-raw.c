@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 #include "bench-raw.h"
 #include "harness.h"
@@ -68,11 +69,31 @@ int bench_raw_tap_open(const char *ifname)
     return fd;
 }
 
-double bench_raw_tx(int fd, const BenchSize *s)
+uint64_t bench_thread_cpu_ns(void *unused)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t bench_pid_cpu_ns(void *pid)
+{
+    struct timespec ts;
+    clockid_t clock;
+
+    /* the process CPU clock counts the running slice too (schedstat waits for a tick) */
+    if (clock_getcpuclockid(*(int *)pid, &clock) != 0 || clock_gettime(clock, &ts) != 0) {
+        return 0;
+    }
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+double bench_raw_tx(int fd, const BenchSize *s, BenchCpu *cpu)
 {
     static uint8_t buf[12 + BENCH_GSO_FRAME];
     double t0 = bench_now(), t;
-    uint64_t n = 0;
+    uint64_t n = 0, c0 = cpu ? cpu->clock(cpu->opaque) : 0;
 
     bench_make_frame(buf, buf + 12, s); /* header and frame in one buffer: one write() */
     do {
@@ -83,6 +104,9 @@ double bench_raw_tx(int fd, const BenchSize *s)
         }
         t = bench_now();
     } while (t - t0 < bench_seconds);
+    if (cpu) {
+        cpu->ns_per_frame = n ? (double)(cpu->clock(cpu->opaque) - c0) / n : 0;
+    }
     return n / (t - t0);
 }
 
@@ -133,28 +157,37 @@ static cpu_set_t move_to(int cpu)
     return had;
 }
 
-double bench_rx_rate(int pfd, const BenchSize *s, BenchDrainFunc drain, void *opaque, int fill_cpu)
+double bench_rx_rate(int pfd, const BenchSize *s, BenchDrainFunc drain, void *opaque, int fill_cpu,
+                     BenchCpu *cpu)
 {
     unsigned batch = s->gso ? 512 : 4096;
     double busy = 0;
-    uint64_t frames = 0;
+    uint64_t frames = 0, cpu_ns = 0, start = cpu ? cpu->clock(cpu->opaque) : 0;
 
     while (busy < bench_seconds) {
         cpu_set_t had = move_to(fill_cpu);
         unsigned queued = fill(pfd, s, batch), got;
+        uint64_t c0;
         double t0;
 
         if (fill_cpu >= 0) {
             g_assert_cmpint(sched_setaffinity(0, sizeof(had), &had), ==, 0);
         }
         t0 = bench_now();
-
+        c0 = cpu ? cpu->clock(cpu->opaque) : 0;
         got = drain(opaque, queued);
         busy += bench_now() - t0;
+        cpu_ns += cpu ? cpu->clock(cpu->opaque) - c0 : 0;
         frames += got;
         if (queued == 0 || got < queued / 2) {
             break; /* the source (the TAP went away) or the sink stopped working */
         }
+    }
+    if (cpu) {
+        if (cpu->whole) {
+            cpu_ns = cpu->clock(cpu->opaque) - start;
+        }
+        cpu->ns_per_frame = frames ? (double)cpu_ns / frames : 0;
     }
     return busy > 0 ? frames / busy : 0;
 }
@@ -191,6 +224,7 @@ bool bench_print_and_save(const char *title, const char *label, double target,
     g_autofree char *dir = g_path_get_dirname(json_path);
     g_autofree char *fps_col = g_strdup_printf("%s frames/s", label);
     g_autofree char *gbps_col = g_strdup_printf("%s Gb/s", label);
+    g_autofree char *cpu_col = g_strdup_printf("%s ns/fr", label);
     bool met = true;
 
     g_string_append_printf(js,
@@ -198,27 +232,40 @@ bool bench_print_and_save(const char *title, const char *label, double target,
                            "  \"results\": [\n",
                            title, target);
     printf("%s\n", title);
-    printf("%-10s %-10s %14s %10s %14s %10s %7s\n", "direction", "frame", "raw frames/s",
-           "raw Gb/s", fps_col, gbps_col, "ratio");
+    printf("%-10s %-10s %14s %10s %14s %10s %7s %11s %10s %9s\n", "direction", "frame",
+           "raw frames/s", "raw Gb/s", fps_col, gbps_col, "ratio", "raw ns/fr", cpu_col,
+           "cpu ratio");
     for (size_t i = 0; i < n; i++) {
         const BenchResult *r = &res[i];
         double rg = r->raw_fps * r->frame_len * 8 / 1e9, dg = r->dev_fps * r->frame_len * 8 / 1e9;
         double ratio = r->raw_fps > 0 ? r->dev_fps / r->raw_fps : 0;
         bool small = g_str_equal(r->size, "64B");
+        double cpu_ratio =
+            r->raw_cpu_ns > 0 && r->dev_cpu_ns > 0 ? r->raw_cpu_ns / r->dev_cpu_ns : 0;
 
         met &= !small || ratio >= target;
-        printf("%-10s %-10s %14.0f %10.2f %14.0f %10.2f %6.0f%%%s\n", r->dir, r->size, r->raw_fps,
-               rg, r->dev_fps, dg, ratio * 100, small && ratio < target ? "  < target" : "");
+        printf("%-10s %-10s %14.0f %10.2f %14.0f %10.2f %6.0f%%", r->dir, r->size, r->raw_fps, rg,
+               r->dev_fps, dg, ratio * 100);
+        if (cpu_ratio > 0) {
+            printf(" %11.0f %10.0f %8.0f%%", r->raw_cpu_ns, r->dev_cpu_ns, cpu_ratio * 100);
+        } else {
+            printf(" %11s %10s %9s", "-", "-", "-");
+        }
+        printf("%s\n", small && ratio < target ? "  < target" : "");
         g_string_append_printf(js,
                                "    {\"direction\": \"%s\", \"frame\": \"%s\", "
                                "\"frame_bytes\": %zu, \"raw_fps\": %.0f, \"raw_gbps\": %.3f, "
-                               "\"%s_fps\": %.0f, \"%s_gbps\": %.3f, \"ratio\": %.3f}%s\n",
+                               "\"%s_fps\": %.0f, \"%s_gbps\": %.3f, \"ratio\": %.3f, "
+                               "\"raw_cpu_ns_per_frame\": %.0f, \"%s_cpu_ns_per_frame\": %.0f, "
+                               "\"cpu_ratio\": %.3f}%s\n",
                                r->dir, r->size, r->frame_len, r->raw_fps, rg, label, r->dev_fps,
-                               label, dg, ratio, i + 1 < n ? "," : "");
+                               label, dg, ratio, r->raw_cpu_ns, label, r->dev_cpu_ns, cpu_ratio,
+                               i + 1 < n ? "," : "");
     }
     g_string_append_printf(js, "  ],\n  \"target_met_64B\": %s\n}\n", met ? "true" : "false");
-    printf("ratio = %s / raw; target at 64 B >= %.0f%%: %s\n", label, target * 100,
-           met ? "met" : "NOT met");
+    printf("ratio = %s / raw; target at 64 B >= %.0f%%: %s. ns/fr: CPU time of each path's "
+           "worker per frame (-: not measured); cpu ratio = raw ns/fr / %s ns/fr\n",
+           label, target * 100, met ? "met" : "NOT met", label);
     g_mkdir_with_parents(dir, 0755);
     if (g_file_set_contents(json_path, js->str, -1, NULL)) {
         printf("JSON: %s\n", json_path);

@@ -174,7 +174,7 @@ int main(int argc, char **argv)
         const BenchSize *s = &bench_sizes[i];
 
         if (bench_selected(only, "guest->tap", s->name)) {
-            res[nres] = (BenchResult){ "guest->tap", s->name, bench_raw_tx(raw_fd, s),
+            res[nres] = (BenchResult){ "guest->tap", s->name, bench_raw_tx(raw_fd, s, NULL),
                                        vnet_tx(g, s), s->len };
             nres++;
         }
@@ -187,9 +187,9 @@ int main(int argc, char **argv)
         }
         res[nres] = (BenchResult){ "tap->guest", s->name,
                                    bench_rx_rate(s->gso ? p_raw_gso : p_raw, s, bench_raw_drain,
-                                                 &raw_fd, -1),
+                                                 &raw_fd, -1, NULL),
                                    bench_rx_rate(s->gso ? p_vnet_gso : p_vnet, s, vnet_drain, g,
-                                                 -1),
+                                                 -1, NULL),
                                    s->len };
         nres++;
     }

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -836,4 +838,179 @@ char *test_stream_finish(TestStream *s)
     g_free(s->addr);
     g_free(s);
     return digest;
+}
+
+#define PINGER_SEQS 65536 /* sequence numbers; a run sends fewer */
+
+/**
+ * struct TestPinger - ICMP echo to one address at a fixed interval, on a thread
+ * @fd:          raw ICMP socket (made in the namespace)
+ * @dst:         where to
+ * @id:          ICMP identifier of our requests
+ * @interval_us: between requests
+ * @thread:      sends and receives
+ * @stop:        set: stop sending, wait a second for the last answers, end
+ * @lock:        guards @sent and @answers (test_pinger_peek reads them)
+ * @sent:        requests sent
+ * @seen:        per sequence number: answered
+ * @answers:     monotonic µs of each first answer, in arrival order (gint64)
+ */
+struct TestPinger {
+    int fd;
+    struct sockaddr_in dst;
+    uint16_t id;
+    gint64 interval_us;
+    GThread *thread;
+    gint stop;
+    GMutex lock;
+    unsigned sent;
+    guint8 *seen;
+    GArray *answers;
+};
+
+static uint16_t inet_checksum(const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    uint32_t sum = 0;
+
+    for (size_t i = 0; i + 1 < len; i += 2) {
+        sum += (uint32_t)p[i] << 8 | p[i + 1];
+    }
+    if (len & 1) {
+        sum += (uint32_t)p[len - 1] << 8;
+    }
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return htons(~sum & 0xffff);
+}
+
+static void pinger_send(TestPinger *p)
+{
+    struct icmphdr h = {.type = ICMP_ECHO};
+
+    h.un.echo.id = htons(p->id);
+    h.un.echo.sequence = htons(p->sent % PINGER_SEQS);
+    h.checksum = inet_checksum(&h, sizeof(h));
+    if (sendto(p->fd, &h, sizeof(h), 0, (struct sockaddr *)&p->dst, sizeof(p->dst)) > 0) {
+        g_mutex_lock(&p->lock);
+        p->sent++;
+        g_mutex_unlock(&p->lock);
+    }
+}
+
+static void pinger_receive(TestPinger *p)
+{
+    uint8_t buf[256];
+    ssize_t n = recv(p->fd, buf, sizeof(buf), MSG_DONTWAIT);
+    size_t ihl = n > 0 ? (size_t)(buf[0] & 0xf) * 4 : 0;
+    struct icmphdr h;
+    uint16_t seq;
+
+    if (n <= 0 || (size_t)n < ihl + sizeof(h)) {
+        return;
+    }
+    memcpy(&h, buf + ihl, sizeof(h));
+    seq = ntohs(h.un.echo.sequence);
+    if (h.type == ICMP_ECHOREPLY && ntohs(h.un.echo.id) == p->id && seq < p->sent &&
+        !p->seen[seq]) {
+        gint64 now = g_get_monotonic_time();
+
+        p->seen[seq] = 1;
+        g_mutex_lock(&p->lock);
+        g_array_append_val(p->answers, now);
+        g_mutex_unlock(&p->lock);
+    }
+}
+
+static gpointer pinger_thread(gpointer data)
+{
+    TestPinger *p = data;
+    gint64 next = g_get_monotonic_time(), quiet_until = 0;
+
+    for (;;) {
+        struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
+        gint64 now = g_get_monotonic_time();
+        int stop = g_atomic_int_get(&p->stop);
+
+        if (stop == 1 && !quiet_until) {
+            quiet_until = now + G_USEC_PER_SEC; /* the last answers may still come */
+        }
+        if (quiet_until && now >= quiet_until) {
+            return NULL;
+        }
+        if (!quiet_until && now >= next && p->sent < PINGER_SEQS) {
+            pinger_send(p);
+            next += p->interval_us;
+        }
+        if (poll(&pfd, 1, (int)MAX(0, MIN(next - now, 10000) / 1000)) > 0) {
+            pinger_receive(p);
+        }
+    }
+}
+
+TestPinger *test_pinger_start(const char *netns, const char *addr, unsigned interval_ms)
+{
+    TestPinger *p = g_new0(TestPinger, 1);
+    int saved = netns ? test_netns_enter(netns) : -1;
+
+    g_assert_true(!netns || saved >= 0);
+    p->fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+    test_netns_leave(saved);
+    g_assert_cmpint(p->fd, >=, 0);
+    p->dst.sin_family = AF_INET;
+    g_assert_cmpint(inet_pton(AF_INET, addr, &p->dst.sin_addr), ==, 1);
+    p->id = (uint16_t)(getpid() ^ g_random_int());
+    p->interval_us = (gint64)interval_ms * 1000;
+    p->seen = g_malloc0(PINGER_SEQS);
+    p->answers = g_array_new(FALSE, FALSE, sizeof(gint64));
+    g_mutex_init(&p->lock);
+    p->thread = g_thread_new("test-pinger", pinger_thread, p);
+    return p;
+}
+
+static gint cmp_double(gconstpointer a, gconstpointer b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+TestPingerResult test_pinger_peek(TestPinger *p)
+{
+    g_autoptr(GArray) gaps = g_array_new(FALSE, FALSE, sizeof(double));
+    TestPingerResult r = {0};
+
+    g_mutex_lock(&p->lock);
+    r.sent = p->sent;
+    r.answered = p->answers->len;
+    for (unsigned i = 1; i < p->answers->len; i++) {
+        double gap =
+            (g_array_index(p->answers, gint64, i) - g_array_index(p->answers, gint64, i - 1)) /
+            1000.0;
+
+        g_array_append_val(gaps, gap);
+    }
+    g_mutex_unlock(&p->lock);
+    if (gaps->len) {
+        g_array_sort(gaps, cmp_double);
+        r.median_ms = g_array_index(gaps, double, gaps->len / 2);
+        r.longest_ms = g_array_index(gaps, double, gaps->len - 1);
+    }
+    return r;
+}
+
+TestPingerResult test_pinger_stop(TestPinger *p)
+{
+    TestPingerResult r;
+
+    g_atomic_int_set(&p->stop, 1);
+    g_thread_join(p->thread);
+    r = test_pinger_peek(p);
+    close(p->fd);
+    g_mutex_clear(&p->lock);
+    g_free(p->seen);
+    g_array_free(p->answers, TRUE);
+    g_free(p);
+    return r;
 }

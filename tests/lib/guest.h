@@ -90,7 +90,8 @@ char *test_guest_qmp(TestGuest *g, const char *json, GError **error);
 
 /*
  * test_guest_migrate() - QMP "migrate" of @src to @uri (bandwidth unlimited), then poll
- * query-migrate until it completes. Return: false with @error if it failed or took more than @timeout_ms.
+ * query-migrate until it completes. Return: false with @error if it failed or took more than
+ * @timeout_ms.
  */
 bool test_guest_migrate(TestGuest *src, const char *uri, int timeout_ms, GError **error);
 
@@ -142,5 +143,31 @@ TestStream *test_stream_start(const char *netns, const char *addr, uint16_t port
 /* ... and wait for its end. Return: the SHA-256 (hex) of what was sent, NULL if it could
  * not send it all; frees @s. */
 char *test_stream_finish(TestStream *s);
+
+typedef struct TestPinger TestPinger;
+
+/**
+ * struct TestPingerResult - what a pinger saw
+ * @sent:       echo requests sent
+ * @answered:   of those, answered (each counted once)
+ * @longest_ms: the longest wall-clock gap between two answers
+ * @median_ms:  the median gap (the pinger's rhythm as the guest answers it)
+ */
+typedef struct TestPingerResult {
+    unsigned sent;
+    unsigned answered;
+    double longest_ms;
+    double median_ms;
+} TestPingerResult;
+
+/*
+ * test_pinger_start() - ICMP echo requests to @addr every @interval_ms from a thread (raw
+ * socket made in namespace @netns if not NULL: needs root), timing every answer.
+ */
+TestPinger *test_pinger_start(const char *netns, const char *addr, unsigned interval_ms);
+/* What it saw so far (it goes on). */
+TestPingerResult test_pinger_peek(TestPinger *p);
+/* Stop sending, wait a second for the last answers, tally; frees @p. */
+TestPingerResult test_pinger_stop(TestPinger *p);
 
 #endif /* NETBE_TEST_GUEST_H */
