@@ -15,7 +15,7 @@
 #include "vu-pump.h"
 #include "vu-rig.h"
 
-#define RATE 2000 /* frames/s each way during a handover */
+#define RATE 1000 /* frames/s each way during a handover (the netdev socket holds 1/4 s) */
 #define PUMP_BEFORE_MS 150
 #define PUMP_AFTER_MS 150
 #define DST_SLOT 1 /* test_pid_track() slot of the destination (the rig has 0) */
@@ -252,7 +252,7 @@ static void assert_log_lacks(TestHost *h, const char *needle)
 }
 
 /*
- * Numbered frames flow both ways (2000/s each) while the device is handed over; every
+ * Numbered frames flow both ways (RATE/s each) while the device is handed over; every
  * number arrives exactly once, the source exits, the destination shows our pid as its VMM
  * and serves the very connection we opened (we never reconnect: our socket never closed,
  * and the destination accepted nothing). Fails if a ring index, a kick or a frame in a
@@ -501,8 +501,9 @@ static const FailCase fail_cases[] = {
      .why = "ring sizes differ",
      .dst_extra = "rx_queue_size = 128\n",
      .dst_exit = 1},
+    /* at state or commit, whichever send or receive of the source meets the closed end */
     {.name = "destination-exits-after-hello",
-     .why = "failed at commit",
+     .why = "handover failed at",
      .dst_fault = "destination:state:exit",
      .dst_exit = 3},
     {.name = "destination-exits-with-state-loaded",
