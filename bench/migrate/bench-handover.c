@@ -308,23 +308,6 @@ static int udp_on_loopback(unsigned *port)
     return fd;
 }
 
-/* An AF_PACKET socket for the pump's ethertype on @ifname inside namespace @ns. */
-static int packet_socket_in(const char *ns, const char *ifname)
-{
-    int saved = test_netns_enter(ns);
-    struct sockaddr_ll a = { .sll_family = AF_PACKET, .sll_protocol = htons(0x88b5) };
-    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(0x88b5));
-    int buf = 64 << 20;
-
-    g_assert_cmpint(fd, >=, 0);
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
-    a.sll_ifindex = if_nametoindex(ifname);
-    g_assert_cmpint(a.sll_ifindex, >, 0);
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
-    test_netns_leave(saved);
-    return fd;
-}
-
 /*
  * control_request() - send @line to netbe-host's control socket @path and read the reply
  * to its end, in this process (netbe-ctl would fork while frames are timed).
@@ -419,7 +402,7 @@ static VuRow run_vu(const char *name, bool tap, unsigned n)
         test_sh("ip netns exec %s sysctl -qw net.ipv6.conf.default.disable_ipv6=1", ns);
         g_assert_cmpint(test_sh("ip link set %s netns %s && ip -n %s link set %s up", ifname,
                                 ns, ns, ifname), ==, 0);
-        peer.fd = packet_socket_in(ns, ifname);
+        peer.fd = vu_pump_packet_socket(ns, ifname);
     }
     pump = vu_pump_start(f, &peer, vu_mac, VU_RATE);
     g_usleep(200000);

@@ -39,6 +39,12 @@ typedef struct VuPumpPeer {
 } VuPumpPeer;
 
 /*
+ * vu_pump_packet_socket() - an AF_PACKET socket for the pump's frames (ethertype 0x88b5),
+ * bound to @ifname in namespace @netns, with a large receive buffer: a TAP peer.
+ */
+int vu_pump_packet_socket(const char *netns, const char *ifname);
+
+/*
  * vu_pump_start() - start both threads: @rate frames/s each way (in batches every 100 us
  * or slower), TX through pair 0 of @f, RX to the device's MAC @mac. @f belongs to the pump
  * until vu_pump_stop().
