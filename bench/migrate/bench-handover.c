@@ -1,7 +1,9 @@
 /* bench-handover.c - live handover downtime and frames lost, netbe-host to netbe-host, for
  * 1 device x 1 queue, 1 x 8 queues, 16 devices and one vhost-user device under our own
  * frontend, next to the way it is done without netbe (close the TAP, reopen it by name)
- * measured in the same run. Needs root, but for the vhost-user case on a socket netdev. */
+ * measured in the same run. Needs root, but for the vhost-user case on a socket netdev.
+ * Options: --handovers N, --json PATH, --vhost-user-only, --verbose (each vhost-user
+ * handover's times), --logs DIR (keep the vhost-user hosts' logs). */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/if_packet.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include "host-proc.h"
@@ -79,6 +82,22 @@ static char *config_for(const char *prefix, unsigned devices, unsigned queues)
     return g_string_free(s, false);
 }
 
+/* Wait up to 5 s until "netbe-host --incoming" @h listens: its log says so (its socket
+ * file appears at bind(), a moment before listen(): a connect then is refused). */
+static bool wait_incoming(TestHost *h)
+{
+    for (int k = 0; k < 2500; k++) {
+        g_autofree char *log = NULL;
+
+        if (g_file_get_contents(h->log, &log, NULL, NULL) &&
+            strstr(log, "waiting for a handover on")) {
+            return true;
+        }
+        g_usleep(2000);
+    }
+    return false;
+}
+
 /* netbe: a chain of @n handovers while the pump runs; downtime as the tools report it. */
 static Row run_netbe(const char *name, unsigned devices, unsigned queues, unsigned n)
 {
@@ -102,15 +121,13 @@ static Row run_netbe(const char *name, unsigned devices, unsigned queues, unsign
     g_usleep(200000);
     for (unsigned i = 0; i < n; i++) {
         g_autofree char *incoming = g_strdup_printf("%s/in%u.sock", cur->dir, i);
-        g_autofree char *cmd = g_strdup_printf("migrate %s --json", incoming);
+        g_autofree char *cmd = g_strdup_printf("migrate %s --json\n", incoming);
         const char *args[] = { "--incoming", incoming, NULL };
         TestHost *next = test_host_spawn(config, NULL, args, NULL);
         g_autofree char *out = NULL;
         double downtime;
 
-        for (int k = 0; k < 500 && !g_file_test(incoming, G_FILE_TEST_EXISTS); k++) {
-            g_usleep(2000);
-        }
+        g_assert_true(wait_incoming(next));
         out = test_host_ctl(cur, cmd);
         if (!out || sscanf(out, "{\"downtime_ms\":%lf", &downtime) != 1) {
             g_printerr("handover %u failed: %s\n", i, out ? out : "(no reply)");
@@ -258,6 +275,22 @@ typedef struct VuRow {
 } VuRow;
 
 static const uint8_t vu_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+static const char *vu_log_dir; /* --logs DIR: keep each vhost-user host's log there */
+static unsigned vu_log_count;
+static bool vu_verbose; /* --verbose: each handover's times */
+
+/* With --logs, copy the log of @h (about to go) into that directory. */
+static void keep_log(TestHost *h)
+{
+    g_autofree char *text = NULL, *path = NULL;
+
+    if (!vu_log_dir || !g_file_get_contents(h->log, &text, NULL, NULL)) {
+        return;
+    }
+    g_mkdir_with_parents(vu_log_dir, 0755);
+    path = g_strdup_printf("%s/vu-host-%03u.log", vu_log_dir, vu_log_count++);
+    g_file_set_contents(path, text, -1, NULL);
+}
 
 /* A UDP socket on 127.0.0.1 (port 0: any). Return: the fd; *port gets its port. */
 static int udp_on_loopback(unsigned *port)
@@ -275,21 +308,33 @@ static int udp_on_loopback(unsigned *port)
     return fd;
 }
 
-/* An AF_PACKET socket for the pump's ethertype on @ifname inside namespace @ns. */
-static int packet_socket_in(const char *ns, const char *ifname)
+/*
+ * control_request() - send @line to netbe-host's control socket @path and read the reply
+ * to its end, in this process (netbe-ctl would fork while frames are timed).
+ * Return: the reply, NULL if the host could not be reached.
+ */
+static char *control_request(const char *path, const char *line)
 {
-    int saved = test_netns_enter(ns);
-    struct sockaddr_ll a = { .sll_family = AF_PACKET, .sll_protocol = htons(0x88b5) };
-    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(0x88b5));
-    int buf = 64 << 20;
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    GString *reply = g_string_new(NULL);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    char buf[4096];
+    ssize_t n;
 
-    g_assert_cmpint(fd, >=, 0);
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
-    a.sll_ifindex = if_nametoindex(ifname);
-    g_assert_cmpint(a.sll_ifindex, >, 0);
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
-    test_netns_leave(saved);
-    return fd;
+    g_strlcpy(a.sun_path, path, sizeof(a.sun_path));
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+        send(fd, line, strlen(line), MSG_NOSIGNAL) != (ssize_t)strlen(line)) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        g_string_free(reply, true);
+        return NULL;
+    }
+    while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+        g_string_append_len(reply, buf, n);
+    }
+    close(fd);
+    return g_string_free(reply, false);
 }
 
 /* The destination's own downtime (pause to serving) from its log line, -1 if absent. */
@@ -327,6 +372,7 @@ static VuRow run_vu(const char *name, bool tap, unsigned n)
     TestHost *cur;
     VuFront *f;
     VuPump *pump;
+    GPtrArray *gone = g_ptr_array_new();
 
     g_assert_no_error(err);
     if (tap) {
@@ -356,48 +402,67 @@ static VuRow run_vu(const char *name, bool tap, unsigned n)
         test_sh("ip netns exec %s sysctl -qw net.ipv6.conf.default.disable_ipv6=1", ns);
         g_assert_cmpint(test_sh("ip link set %s netns %s && ip -n %s link set %s up", ifname,
                                 ns, ns, ifname), ==, 0);
-        peer.fd = packet_socket_in(ns, ifname);
+        peer.fd = vu_pump_packet_socket(ns, ifname);
     }
     pump = vu_pump_start(f, &peer, vu_mac, VU_RATE);
     g_usleep(200000);
     for (unsigned i = 0; i < n; i++) {
         g_autofree char *incoming = g_strdup_printf("%s/in%u.sock", dir, i);
-        g_autofree char *cmd = g_strdup_printf("migrate %s --json", incoming);
+        g_autofree char *cmd = g_strdup_printf("migrate %s --json\n", incoming);
         const char *args[] = { "--incoming", incoming, NULL };
         TestHost *next = test_host_spawn(config, NULL, args, NULL);
         g_autofree char *out = NULL;
-        int64_t t0;
+        int64_t t0, t1, end[VU_PUMP_DIRS] = { 0 };
         double downtime;
 
-        for (int k = 0; k < 500 && !g_file_test(incoming, G_FILE_TEST_EXISTS); k++) {
-            g_usleep(2000);
-        }
+        g_assert_true(wait_incoming(next));
         t0 = g_get_monotonic_time();
-        out = test_host_ctl(cur, cmd);
+        out = control_request(cur->control, cmd);
+        t1 = g_get_monotonic_time();
         if (!out || sscanf(out, "{\"downtime_ms\":%lf", &downtime) != 1) {
             g_printerr("vhost-user handover %u failed: %s\n", i, out ? out : "(no reply)");
             test_host_free(next);
             break;
         }
+        /* no fork while frames are timed: the old host's files go after the pump */
         test_host_wait(cur, 10000);
-        test_host_free(cur);
+        g_ptr_array_add(gone, cur);
         cur = next;
-        g_assert_true(test_host_wait_serving(cur, 10000));
-        g_usleep(100000);
+        g_usleep(20000);
         ctl[row.handovers] = downtime;
-        dst[row.handovers] = logged_downtime(cur);
+        for (int k = 0; k < 1000 && (dst[row.handovers] = logged_downtime(cur)) < 0; k++) {
+            g_usleep(2000);
+        }
         for (unsigned d = 0; d < VU_PUMP_DIRS; d++) {
-            gap[d][row.handovers] = vu_pump_max_gap_us(pump, d, t0, g_get_monotonic_time()) / 1e3;
+            gap[d][row.handovers] =
+                vu_pump_max_gap_us(pump, d, t0, t1, &end[d]) / 1e3;
+        }
+        if (vu_verbose) {
+            printf("  %s #%u: netbe-ctl %.3f ms (reports %.3f, destination %.3f); gap "
+                   "guest->net %.3f ms from +%.3f to +%.3f, net->guest %.3f ms from +%.3f to "
+                   "+%.3f (ms since netbe-ctl started)\n", name, i, (t1 - t0) / 1e3,
+                   ctl[row.handovers], dst[row.handovers], gap[0][row.handovers],
+                   (end[0] - t0) / 1e3 - gap[0][row.handovers], (end[0] - t0) / 1e3,
+                   gap[1][row.handovers], (end[1] - t0) / 1e3 - gap[1][row.handovers],
+                   (end[1] - t0) / 1e3);
         }
         row.handovers++;
     }
     vu_pump_stop(pump, row.count);
+    for (guint i = 0; i < gone->len; i++) {
+        TestHost *h = g_ptr_array_index(gone, i);
+
+        keep_log(h);
+        test_host_free(h);
+    }
+    g_ptr_array_unref(gone);
     row.ctl = spread_of(ctl, row.handovers);
     row.dst = spread_of(dst, row.handovers);
     for (unsigned d = 0; d < VU_PUMP_DIRS; d++) {
         row.gap[d] = spread_of(gap[d], row.handovers);
     }
     vu_front_free(f);
+    keep_log(cur);
     test_host_free(cur);
     close(peer.fd);
     if (ns) {
@@ -471,6 +536,10 @@ int main(int argc, char **argv)
             n = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--vhost-user-only")) {
             vu_only = true;
+        } else if (!strcmp(argv[i], "--verbose")) {
+            vu_verbose = true;
+        } else if (!strcmp(argv[i], "--logs") && i + 1 < argc) {
+            vu_log_dir = argv[++i];
         }
     }
     if (!root) {

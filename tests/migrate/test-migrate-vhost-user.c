@@ -15,7 +15,7 @@
 #include "vu-pump.h"
 #include "vu-rig.h"
 
-#define RATE 2000 /* frames/s each way during a handover */
+#define RATE 1000 /* frames/s each way during a handover (the netdev socket holds 1/4 s) */
 #define PUMP_BEFORE_MS 150
 #define PUMP_AFTER_MS 150
 #define DST_SLOT 1 /* test_pid_track() slot of the destination (the rig has 0) */
@@ -25,13 +25,19 @@ static const uint8_t dev_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 /* Device lines of every rig here: the backend must be deferred to move. */
 #define DEFERRED "connect = deferred\n"
 
-/* A source netbe-host (the rig's), the VMM on it, and a destination to hand over to. */
+/*
+ * A source netbe-host, the VMM on it (our frontend), and a destination to hand over to:
+ * on vu-rig's UDP socket netdev, or on a TAP in a namespace of ours (as root).
+ */
 typedef struct Handover {
-    VuRig *r;      /* r->h is whoever serves the VMM now */
-    TestHost *src; /* the first host (kept: its directory holds the vhost-user socket) */
+    VuRig *r;      /* the UDP rig (its host is the source), NULL on a TAP */
+    TestHost *src; /* the first host (kept: its directory holds the socket) */
     TestHost *dst;
     VuFront *f;
+    char *sock; /* the vhost-user socket */
     char *incoming;
+    VuPumpPeer peer;     /* where numbered frames enter and leave the netdev */
+    char *ns, *dir;      /* TAP: the namespace of the TAP and the peer; the socket's dir */
     struct stat sock_st; /* the vhost-user socket file as the source made it */
 } Handover;
 
@@ -49,10 +55,49 @@ static Handover *ho_new(const char *src_fault)
     ho->r = vu_rig_new(DEFERRED);
     g_unsetenv("NETBE_MIG_FAULT");
     ho->src = ho->r->h;
+    ho->sock = g_strdup(ho->r->sock);
+    ho->peer =
+        (VuPumpPeer){ho->r->udp, (const struct sockaddr *)&ho->r->netdev, sizeof(ho->r->netdev)};
     ho->f = vu_rig_front(ho->r, NULL);
     vu_rig_roundtrip(ho->r, ho->f);
     ho->incoming = g_build_filename(ho->src->dir, "incoming.sock", NULL);
-    g_assert_cmpint(stat(ho->r->sock, &ho->sock_st), ==, 0);
+    g_assert_cmpint(stat(ho->sock, &ho->sock_st), ==, 0);
+    return ho;
+}
+
+/*
+ * ho_new_tap() - a source serving one VMM on a TAP netdev, the TAP moved into a namespace
+ * of ours once the device has opened it, and our peer socket on it there. Needs root.
+ */
+static Handover *ho_new_tap(void)
+{
+    Handover *ho = g_new0(Handover, 1);
+    g_autofree char *tap = g_strdup_printf("nbh%d", (int)getpid() % 100000);
+    g_autofree char *config = NULL;
+    g_autoptr(GError) err = NULL;
+
+    ho->ns = test_netns_create("vuho");
+    ho->dir = g_dir_make_tmp("netbe-vuho-XXXXXX", &err);
+    g_assert_no_error(err);
+    ho->sock = g_build_filename(ho->dir, "vu.sock", NULL);
+    ho->incoming = g_build_filename(ho->dir, "incoming.sock", NULL);
+    config = g_strdup_printf("[netdev.net0]\ntype = tap\nifname = %s\n[device.nic0]\n"
+                             "model = virtio-net\ntransport = vhost-user\nsocket = %s\n"
+                             "netdev = net0\nmac = " VU_RIG_MAC "\n" DEFERRED,
+                             tap, ho->sock);
+    ho->src = test_host_start(config, NULL, NULL);
+    g_assert_nonnull(ho->src);
+    test_pid_track(0, ho->src->pid);
+    ho->f = vu_front_connect(ho->sock, NULL, &err);
+    g_assert_no_error(err);
+    g_assert_true(vu_front_start(ho->f, &err)); /* DRIVER_OK: the TAP is opened */
+    g_assert_no_error(err);
+    test_sh("ip netns exec %s sysctl -qw net.ipv6.conf.default.disable_ipv6=1", ho->ns);
+    g_assert_cmpint(
+        test_sh("ip link set %s netns %s && ip -n %s link set %s up", tap, ho->ns, ho->ns, tap), ==,
+        0);
+    ho->peer = (VuPumpPeer){vu_pump_packet_socket(ho->ns, tap), NULL, 0};
+    g_assert_cmpint(stat(ho->sock, &ho->sock_st), ==, 0);
     return ho;
 }
 
@@ -60,16 +105,29 @@ static void ho_free(Handover *ho)
 {
     vu_front_free(ho->f);
     test_pid_track(DST_SLOT, 0);
-    if (ho->dst && ho->dst != ho->r->h) {
-        test_host_free(ho->dst);
+    test_host_free(ho->dst);
+    if (ho->r) {
+        vu_rig_free(ho->r); /* the source, last: its directory holds the socket */
+    } else {
+        test_pid_track(0, 0);
+        test_host_free(ho->src);
+        close(ho->peer.fd);
+        test_netns_delete(ho->ns);
+        test_sh("rm -rf '%s'", ho->dir);
     }
-    if (ho->src != ho->r->h) {
-        test_host_free(ho->r->h);
-        ho->r->h = ho->src; /* freed last: its directory holds the socket */
-    }
-    vu_rig_free(ho->r);
+    g_free(ho->ns);
+    g_free(ho->dir);
+    g_free(ho->sock);
     g_free(ho->incoming);
     g_free(ho);
+}
+
+/* True if @h's log has @needle. */
+static bool log_has(TestHost *h, const char *needle)
+{
+    g_autofree char *log = NULL;
+
+    return g_file_get_contents(h->log, &log, NULL, NULL) && strstr(log, needle);
 }
 
 /* Replace the first @from in @text (it must be there) by @to. */
@@ -94,8 +152,8 @@ static void ho_spawn_dst(Handover *ho, const char *const *edit, const char *extr
     const char *args[] = {"--incoming", ho->incoming, NULL};
 
     g_assert_true(g_file_get_contents(ho->src->config, &text, NULL, NULL));
-    abs_line = g_strdup_printf("socket = %s\n", ho->r->sock);
-    config = replace_once(text, "socket = vu.sock\n", abs_line);
+    abs_line = g_strdup_printf("socket = %s\n", ho->sock);
+    config = ho->r ? replace_once(text, "socket = vu.sock\n", abs_line) : g_strdup(text);
     edited = edit ? replace_once(config, edit[0], edit[1]) : g_strdup(config);
     g_free(config);
     config = g_strconcat(edited, extra ? extra : "", NULL);
@@ -107,13 +165,15 @@ static void ho_spawn_dst(Handover *ho, const char *const *edit, const char *extr
     g_unsetenv("NETBE_MIG_FAULT");
     g_assert_nonnull(ho->dst);
     test_pid_track(DST_SLOT, ho->dst->pid);
-    for (int i = 0; i < 500 && !g_file_test(ho->incoming, G_FILE_TEST_EXISTS); i++) {
+    /* it listens once its log says so (the socket file appears at bind(), a moment before
+     * listen(): a connect then would be refused) */
+    for (int i = 0; i < 500 && !log_has(ho->dst, "waiting for a handover on"); i++) {
         g_usleep(10000);
     }
-    if (!g_file_test(ho->incoming, G_FILE_TEST_EXISTS)) {
+    if (!log_has(ho->dst, "waiting for a handover on")) {
         test_host_wait(ho->dst, 0); /* prints its log if it exited */
     }
-    g_assert_true(g_file_test(ho->incoming, G_FILE_TEST_EXISTS));
+    g_assert_true(log_has(ho->dst, "waiting for a handover on"));
 }
 
 /* In netbe-ctl's child: its errors go where its output goes. */
@@ -160,11 +220,10 @@ static int ho_migrate(Handover *ho, char **text)
     return ho_migrate_finish(pid, out_fd, text);
 }
 
-/* Numbered frames both ways through the VMM's rings, over the rig's UDP peer. */
+/* Numbered frames both ways through the VMM's rings and the netdev's peer. */
 static VuPump *ho_pump(Handover *ho)
 {
-    VuPumpPeer peer = {ho->r->udp, (const struct sockaddr *)&ho->r->netdev, sizeof(ho->r->netdev)};
-    VuPump *p = vu_pump_start(ho->f, &peer, dev_mac, RATE);
+    VuPump *p = vu_pump_start(ho->f, &ho->peer, dev_mac, RATE);
 
     g_usleep(PUMP_BEFORE_MS * 1000);
     return p;
@@ -189,14 +248,11 @@ static void ho_pump_check(VuPump *p)
     }
 }
 
-/* The new host serves: r->h becomes it; the old one has exited by itself. */
-static void ho_switch_to_dst(Handover *ho)
+/* The destination serves; the source exited by itself (0) or was killed (-1). */
+static void ho_switch_to_dst(Handover *ho, int src_exit)
 {
-    g_assert_cmpint(test_host_wait(ho->src, 5000), ==, 0); /* the source lingers or crashed */
+    g_assert_cmpint(test_host_wait(ho->src, 5000), ==, src_exit); /* lingers, or crashed */
     g_assert_true(test_host_wait_serving(ho->dst, 5000));
-    ho->r->h = ho->dst;
-    test_pid_track(0, ho->dst->pid);
-    test_pid_track(DST_SLOT, 0);
 }
 
 /* netbe-host @h shows our process as nic0's VMM. */
@@ -223,35 +279,36 @@ static void assert_connection_serves(Handover *ho)
     g_assert_true(vu_front_get_config(ho->f, 0, mac, sizeof(mac), &err));
     g_assert_no_error(err);
     g_assert_cmpmem(mac, 6, dev_mac, 6);
-    vu_rig_roundtrip(ho->r, ho->f);
+    if (ho->r) {
+        vu_rig_roundtrip(ho->r, ho->f);
+    }
     /* the socket file is the source's, untouched: a next VMM finds it */
-    g_assert_cmpint(stat(ho->r->sock, &st), ==, 0);
+    g_assert_cmpint(stat(ho->sock, &st), ==, 0);
     g_assert_cmpuint(st.st_ino, ==, ho->sock_st.st_ino);
 }
 
 /* No line of @h's log matches @needle. */
 static void assert_log_lacks(TestHost *h, const char *needle)
 {
-    g_autofree char *log = NULL;
+    if (log_has(h, needle)) {
+        g_autofree char *log = NULL;
 
-    g_assert_true(g_file_get_contents(h->log, &log, NULL, NULL));
-    if (strstr(log, needle)) {
+        g_file_get_contents(h->log, &log, NULL, NULL);
         g_printerr("# log of pid %d:\n%s", (int)h->pid, log);
     }
-    g_assert_null(strstr(log, needle));
+    g_assert_false(log_has(h, needle));
 }
 
 /*
- * Numbered frames flow both ways (2000/s each) while the device is handed over; every
+ * Numbered frames flow both ways (RATE/s each) while the device is handed over; every
  * number arrives exactly once, the source exits, the destination shows our pid as its VMM
  * and serves the very connection we opened (we never reconnect: our socket never closed,
  * and the destination accepted nothing). Fails if a ring index, a kick or a frame in a
  * kernel queue is lost or replayed in the move, if the destination opens a socket of its
  * own or the VMM's connection does not survive the source's exit.
  */
-static void test_frames_cross_handover_exactly_once(void)
+static void frames_cross_handover(Handover *ho)
 {
-    Handover *ho = ho_new(NULL);
     g_autofree char *out = NULL;
     VuPump *p;
 
@@ -260,12 +317,27 @@ static void test_frames_cross_handover_exactly_once(void)
     g_assert_cmpint(ho_migrate(ho, &out), ==, 0);
     g_test_message("%s", out);
     g_assert_nonnull(strstr(out, "migrated"));
-    ho_switch_to_dst(ho);
+    ho_switch_to_dst(ho, 0);
     ho_pump_check(p);
     assert_vmm_is_us(ho->dst);
     assert_connection_serves(ho);
     assert_log_lacks(ho->dst, "connected on"); /* it accepted a VMM: ours reconnected? */
     ho_free(ho);
+}
+
+/* ... on a UDP socket netdev. */
+static void test_frames_cross_handover_exactly_once(void)
+{
+    frames_cross_handover(ho_new(NULL));
+}
+
+/* ... on a TAP in a namespace (root): its queue fd moves too. */
+static void test_tap_frames_cross_handover_exactly_once(void)
+{
+    if (!test_need_root_net()) {
+        return;
+    }
+    frames_cross_handover(ho_new_tap());
 }
 
 /* Read the REPLY_ACK of @request from the backend within 3 s; Return: the ack value. */
@@ -330,7 +402,7 @@ static void test_half_read_message_finished_by_destination(void)
                                     &call, 1));
     wait_sent_consumed(ho->f);
     g_assert_cmpint(ho_migrate(ho, &out), ==, 0);
-    ho_switch_to_dst(ho);
+    ho_switch_to_dst(ho, 0);
     g_assert_true(vu_front_send_bytes(ho->f, (uint8_t *)&idx + 3, sizeof(idx) - 3));
     g_assert_cmpuint(read_ack(ho->f, VU_REQ_SET_VRING_CALL), ==, 0);
 
@@ -414,7 +486,7 @@ static void test_dirty_log_survives_handover(void)
     assert_traffic_logged(ho); /* on the source: the check can see it */
     ho_spawn_dst(ho, NULL, NULL, NULL);
     g_assert_cmpint(ho_migrate(ho, &out), ==, 0);
-    ho_switch_to_dst(ho);
+    ho_switch_to_dst(ho, 0);
     assert_traffic_logged(ho);
     ho_free(ho);
 }
@@ -491,8 +563,9 @@ static const FailCase fail_cases[] = {
      .why = "ring sizes differ",
      .dst_extra = "rx_queue_size = 128\n",
      .dst_exit = 1},
+    /* at state or commit, whichever send or receive of the source meets the closed end */
     {.name = "destination-exits-after-hello",
-     .why = "failed at commit",
+     .why = "handover failed at",
      .dst_fault = "destination:state:exit",
      .dst_exit = 3},
     {.name = "destination-exits-with-state-loaded",
@@ -586,12 +659,8 @@ static void test_source_killed_destination_serves(gconstpointer data)
     }
     g_assert_cmpint(proc_state(ho->src->pid), ==, 'T'); /* it reached the fault point */
     kill(ho->src->pid, SIGKILL);
-    g_assert_cmpint(test_host_wait(ho->src, 5000), ==, -1);
     ho_migrate_finish(ctl, out_fd, &out);
-    g_assert_true(test_host_wait_serving(ho->dst, 5000));
-    ho->r->h = ho->dst;
-    test_pid_track(0, ho->dst->pid);
-    test_pid_track(DST_SLOT, 0);
+    ho_switch_to_dst(ho, -1);
     ho_pump_check(p);
     assert_vmm_is_us(ho->dst);
     assert_connection_serves(ho);
@@ -603,6 +672,8 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/migrate-vhost-user/frames-cross-handover-exactly-once",
                     test_frames_cross_handover_exactly_once);
+    g_test_add_func("/migrate-vhost-user/tap/frames-cross-handover-exactly-once",
+                    test_tap_frames_cross_handover_exactly_once);
     g_test_add_func("/migrate-vhost-user/half-read-message-finished-by-destination",
                     test_half_read_message_finished_by_destination);
     g_test_add_func("/migrate-vhost-user/dirty-log-survives-handover",

@@ -1,13 +1,16 @@
 /* vu-pump.c - numbered frames both ways through a vhost-user device, at a steady rate. */
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
+#include <net/if.h>
 #include <poll.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "netns.h"
 #include "vu-pump.h"
 
 #define PUMP_MAX_FRAMES (1u << 20) /* per direction */
+#define PUMP_ETHERTYPE 0x88b5      /* local experimental */
 #define PUMP_FRAME 64
 #define PUMP_SEQ_OFF 14        /* u32 sequence number, network order */
 #define PUMP_DIR_OFF 18        /* direction tag */
@@ -44,7 +47,7 @@ static int64_t now_us(void)
 static void pump_frame(const VuPump *p, unsigned dir, uint32_t seq, uint8_t *frame)
 {
     static const uint8_t src[6] = {0x02, 0, 0, 0, 0, 0x78};
-    uint16_t type = htons(0x88b5);
+    uint16_t type = htons(PUMP_ETHERTYPE);
     uint32_t be = htonl(seq);
 
     memset(frame, 0, PUMP_FRAME);
@@ -200,6 +203,23 @@ static gpointer pump_peer(gpointer data)
     return NULL;
 }
 
+int vu_pump_packet_socket(const char *netns, const char *ifname)
+{
+    int saved = test_netns_enter(netns);
+    struct sockaddr_ll a = {.sll_family = AF_PACKET, .sll_protocol = htons(PUMP_ETHERTYPE)};
+    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(PUMP_ETHERTYPE));
+    int buf = 64 << 20; /* what arrives while a handover pauses the device */
+
+    g_assert_cmpint(saved, >=, 0);
+    g_assert_cmpint(fd, >=, 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
+    a.sll_ifindex = if_nametoindex(ifname);
+    g_assert_cmpint(a.sll_ifindex, >, 0);
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+    test_netns_leave(saved);
+    return fd;
+}
+
 VuPump *vu_pump_start(VuFront *f, const VuPumpPeer *peer, const uint8_t mac[6], unsigned rate)
 {
     VuPump *p = g_new0(VuPump, 1);
@@ -224,15 +244,19 @@ uint32_t vu_pump_sent(VuPump *p, unsigned dir)
     return g_atomic_int_get(&p->dir[dir].sent);
 }
 
-int64_t vu_pump_max_gap_us(VuPump *p, unsigned dir, int64_t from_us, int64_t to_us)
+int64_t vu_pump_max_gap_us(VuPump *p, unsigned dir, int64_t from_us, int64_t to_us, int64_t *end_us)
 {
     const PumpDir *d = &p->dir[dir];
     guint n = g_atomic_int_get(&d->narrivals);
     int64_t gap = 0;
 
     for (guint i = 1; i < n; i++) {
-        if (d->arrival_us[i] >= from_us && d->arrival_us[i] <= to_us) {
-            gap = MAX(gap, d->arrival_us[i] - d->arrival_us[i - 1]);
+        if (d->arrival_us[i] >= from_us && d->arrival_us[i - 1] <= to_us &&
+            d->arrival_us[i] - d->arrival_us[i - 1] > gap) {
+            gap = d->arrival_us[i] - d->arrival_us[i - 1];
+            if (end_us) {
+                *end_us = d->arrival_us[i];
+            }
         }
     }
     return gap;

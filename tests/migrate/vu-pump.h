@@ -39,6 +39,12 @@ typedef struct VuPumpPeer {
 } VuPumpPeer;
 
 /*
+ * vu_pump_packet_socket() - an AF_PACKET socket for the pump's frames (ethertype 0x88b5),
+ * bound to @ifname in namespace @netns, with a large receive buffer: a TAP peer.
+ */
+int vu_pump_packet_socket(const char *netns, const char *ifname);
+
+/*
  * vu_pump_start() - start both threads: @rate frames/s each way (in batches every 100 us
  * or slower), TX through pair 0 of @f, RX to the device's MAC @mac. @f belongs to the pump
  * until vu_pump_stop().
@@ -48,10 +54,12 @@ VuPump *vu_pump_start(VuFront *f, const VuPumpPeer *peer, const uint8_t mac[6], 
 uint32_t vu_pump_sent(VuPump *p, unsigned dir);
 /*
  * vu_pump_max_gap_us() - the longest time between two frames that arrived one after the
- * other in direction @dir, of those whose later frame arrived between @from_us and @to_us
- * (g_get_monotonic_time()). Return: microseconds, 0 if fewer than two arrived.
+ * other in direction @dir, of the gaps that overlap the time from @from_us to @to_us
+ * (g_get_monotonic_time()). @end_us gets the arrival that ended it (may be NULL).
+ * Return: microseconds, 0 if fewer than two arrived.
  */
-int64_t vu_pump_max_gap_us(VuPump *p, unsigned dir, int64_t from_us, int64_t to_us);
+int64_t vu_pump_max_gap_us(VuPump *p, unsigned dir, int64_t from_us, int64_t to_us,
+                           int64_t *end_us);
 /*
  * vu_pump_stop() - stop sending, let the last frames arrive (up to 2 s of quiet, 100 ms
  * once every one came), tally into @count[VU_PUMP_DIRS], free the pump.
