@@ -64,6 +64,24 @@ static VuRing *ring_of(VuServer *s, uint32_t index, GError **errp)
     return &s->rings[index];
 }
 
+/* A vring state message: its ring, and its value (at most @max) in *st. */
+static VuRing *ring_state(VuServer *s, const VuMsg *m, uint32_t max, const char *what,
+                          VuVringState *st, GError **errp)
+{
+    VuRing *ring;
+
+    memcpy(st, m->payload, sizeof(*st));
+    if (!(ring = ring_of(s, st->index, errp))) {
+        return NULL;
+    }
+    if (st->num > max) {
+        g_set_error(errp, VU_ERROR, EINVAL, "vring %u: %s %u (allowed: 0..%u)", st->index, what,
+                    st->num, max);
+        return NULL;
+    }
+    return ring;
+}
+
 static uint64_t vu_offer(VuServer *s)
 {
     return netbe_vnet_get_device_features(s->dev) | BIT(VU_F_LOG_ALL) |
@@ -226,16 +244,10 @@ static bool h_set_vring_addr(VuServer *s, VuMsg *m, VuReply *r, GError **errp)
 static bool h_set_vring_base(VuServer *s, VuMsg *m, VuReply *r, GError **errp)
 {
     VuVringState st;
-    VuRing *ring;
+    VuRing *ring = ring_state(s, m, 0xffff, "base", &st, errp);
 
     (void)r;
-    memcpy(&st, m->payload, sizeof(st));
-    if (!(ring = ring_of(s, st.index, errp))) {
-        return false;
-    }
-    if (st.num > 0xffff) {
-        g_set_error(errp, VU_ERROR, EINVAL, "vring %u: base %u is not a 16-bit index", st.index,
-                    st.num);
+    if (!ring) {
         return false;
     }
     if (ring->started) {
@@ -331,16 +343,10 @@ static bool h_get_queue_num(VuServer *s, VuMsg *m, VuReply *r, GError **errp)
 static bool h_set_vring_enable(VuServer *s, VuMsg *m, VuReply *r, GError **errp)
 {
     VuVringState st;
-    VuRing *ring;
+    VuRing *ring = ring_state(s, m, 1, "enable", &st, errp);
 
     (void)r;
-    memcpy(&st, m->payload, sizeof(st));
-    if (!(ring = ring_of(s, st.index, errp))) {
-        return false;
-    }
-    if (st.num > 1) {
-        g_set_error(errp, VU_ERROR, EINVAL, "vring %u: enable %u (allowed: 0, 1)", st.index,
-                    st.num);
+    if (!ring) {
         return false;
     }
     ring->enabled = st.num;
