@@ -217,18 +217,13 @@ static bool drop_privileges(NetbeRuntime *rt, const HostOptions *o, GError **err
     return true;
 }
 
-/* The seccomp filter, with the syscalls the configured plugins add. */
-static bool enter_sandbox(NetbeRuntime *rt, GError **errp)
+/* The seccomp filter, with the syscalls the configured plugins add, compiled. */
+static SandboxFilter *prepare_sandbox(NetbeRuntime *rt, char **names, GError **errp)
 {
     g_autofree const char **extra = netbe_runtime_extra_syscalls(rt);
-    g_autofree char *names = g_strjoinv(",", (char **)extra);
 
-    if (!sandbox_install(extra, errp)) {
-        return false;
-    }
-    g_message("sandbox on: seccomp filter on every thread%s%s", *names ? "; plugins add " : "",
-              names);
-    return true;
+    *names = g_strjoinv(",", (char **)extra);
+    return sandbox_prepare(extra, errp);
 }
 
 /* --handover-allow-uid and --handover-timeout, over what the config says. */
@@ -261,6 +256,8 @@ static int run_host(NetbeRuntime *rt, const HostOptions *o)
 {
     g_autoptr(GError) err = NULL;
     ControlServer *control = NULL;
+    SandboxFilter *filter = NULL;
+    g_autofree char *extra_names = NULL;
     GSource *signals = NULL;
     gint64 t0 = g_get_monotonic_time();
     int sig_fd = -1, rc = 1;
@@ -281,6 +278,10 @@ static int run_host(NetbeRuntime *rt, const HostOptions *o)
         printf("%s: OK\n", o->config);
         return 0;
     }
+    /* compiled now, loaded once started: a handover destination serves sooner */
+    if (g_strcmp0(o->sandbox, "off") != 0 && !(filter = prepare_sandbox(rt, &extra_names, &err))) {
+        goto out;
+    }
     if (o->incoming ? !receive_handover(rt, o, &err) : !netbe_runtime_start(rt, &err)) {
         goto out;
     }
@@ -295,8 +296,12 @@ static int run_host(NetbeRuntime *rt, const HostOptions *o)
     }
     /* started: drop what is not needed any more, then confine what is left */
     if ((o->user && !drop_privileges(rt, o, &err)) ||
-        (g_strcmp0(o->sandbox, "off") != 0 && !enter_sandbox(rt, &err))) {
+        (filter && !sandbox_enter(filter, &err))) {
         goto out;
+    }
+    if (filter) {
+        g_message("sandbox on: seccomp filter on every thread%s%s",
+                  *extra_names ? "; plugins add " : "", extra_names);
     }
     g_message("serving %s in %.2f ms", o->config, (g_get_monotonic_time() - t0) / 1000.0);
     netbe_runtime_run(rt);
@@ -307,6 +312,7 @@ out:
         fprintf(stderr, "netbe-host: %s\n", err->message);
     }
     control_server_free(control);
+    sandbox_filter_free(filter);
     if (signals) {
         g_source_destroy(signals);
         g_source_unref(signals);

@@ -1,7 +1,9 @@
 /* sandbox.c - netbe-host's seccomp filter: only the syscalls netbe uses, on every thread. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/if_tun.h>
+#include <linux/seccomp.h>
 #include <linux/sockios.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -9,7 +11,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 #include "sandbox.h"
@@ -248,7 +253,47 @@ static bool sandbox_allow_list(scmp_filter_ctx ctx, const char *const *names, si
     return true;
 }
 
-bool sandbox_install(const char *const *extra, GError **errp)
+/* The filter, compiled: a classic BPF program for seccomp(2). */
+struct SandboxFilter {
+    struct sock_fprog prog;
+};
+
+/* Compile @ctx into a BPF program that sandbox_enter() loads without libseccomp. */
+static SandboxFilter *sandbox_export(scmp_filter_ctx ctx, GError **errp)
+{
+    SandboxFilter *f = NULL;
+    struct stat st;
+    int fd = memfd_create("netbe-seccomp", MFD_CLOEXEC);
+    int rc = fd < 0 ? -errno : seccomp_export_bpf(ctx, fd);
+
+    if (rc == 0 && fstat(fd, &st) < 0) {
+        rc = -errno;
+    }
+    if (rc == 0 && (st.st_size == 0 || st.st_size % sizeof(struct sock_filter) != 0 ||
+                    st.st_size / sizeof(struct sock_filter) > BPF_MAXINSNS)) {
+        rc = -EINVAL;
+    }
+    if (rc == 0) {
+        f = g_new0(SandboxFilter, 1);
+        f->prog.len = (unsigned short)(st.st_size / sizeof(struct sock_filter));
+        f->prog.filter = g_malloc(st.st_size);
+        if (pread(fd, f->prog.filter, st.st_size, 0) != st.st_size) {
+            rc = -EIO;
+            sandbox_filter_free(f);
+            f = NULL;
+        }
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (!f) {
+        g_set_error(errp, SANDBOX_ERROR, -rc, "sandbox: cannot compile the seccomp filter: %s",
+                    g_strerror(-rc));
+    }
+    return f;
+}
+
+SandboxFilter *sandbox_prepare(const char *const *extra, GError **errp)
 {
     /* SIGSYS and a logged EPERM where the handler can set the return value */
 #if defined(__x86_64__) || defined(__aarch64__)
@@ -257,12 +302,11 @@ bool sandbox_install(const char *const *extra, GError **errp)
     uint32_t deny = SCMP_ACT_ERRNO(EPERM);
 #endif
     scmp_filter_ctx ctx = seccomp_init(deny);
-    bool ok = false;
-    int rc;
+    SandboxFilter *f = NULL;
 
     if (!ctx) {
         g_set_error(errp, SANDBOX_ERROR, ENOMEM, "sandbox: seccomp_init failed");
-        return false;
+        return NULL;
     }
     if (!sandbox_allow_list(ctx, sandbox_allowed, G_N_ELEMENTS(sandbox_allowed), false, errp) ||
 #ifdef NETBE_SANITIZED
@@ -274,19 +318,34 @@ bool sandbox_install(const char *const *extra, GError **errp)
     if (deny == SCMP_ACT_TRAP && !sandbox_prepare_trap(errp)) {
         goto out;
     }
-    rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-    if (rc == 0) {
-        rc = seccomp_load(ctx);
-    }
-    if (rc != 0) {
-        g_set_error(errp, SANDBOX_ERROR, rc < 0 ? -rc : EINVAL,
-                    "sandbox: the kernel refused the seccomp filter: %s%s",
-                    g_strerror(rc < 0 ? -rc : EINVAL),
-                    rc > 0 ? " (a thread has another filter)" : "");
-        goto out;
-    }
-    ok = true;
+    f = sandbox_export(ctx, errp);
 out:
     seccomp_release(ctx);
-    return ok;
+    return f;
+}
+
+bool sandbox_enter(const SandboxFilter *f, GError **errp)
+{
+    long rc = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+
+    if (rc == 0) {
+        rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &f->prog);
+    }
+    if (rc != 0) {
+        /* with TSYNC, a positive answer names a thread that has another filter */
+        g_set_error(errp, SANDBOX_ERROR, rc < 0 ? errno : EINVAL,
+                    "sandbox: the kernel refused the seccomp filter: %s%s",
+                    g_strerror(rc < 0 ? errno : EINVAL),
+                    rc > 0 ? " (a thread has another filter)" : "");
+        return false;
+    }
+    return true;
+}
+
+void sandbox_filter_free(SandboxFilter *f)
+{
+    if (f) {
+        g_free(f->prog.filter);
+        g_free(f);
+    }
 }
