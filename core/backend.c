@@ -3,7 +3,7 @@
 #include <string.h>
 #include "netbe-priv.h"
 
-G_DEFINE_QUARK(netbe-backend-error-quark, netbe_backend_error)
+G_DEFINE_QUARK(netbe - backend - error - quark, netbe_backend_error)
 
 static size_t iov_size(const struct iovec *iov, int iovcnt)
 {
@@ -140,8 +140,7 @@ void netbe_backend_set_rx_enabled(NetbeBackend *be, unsigned queue, bool enable)
     }
 }
 
-ssize_t netbe_backend_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov,
-                           int iovcnt)
+ssize_t netbe_backend_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt)
 {
     NetbeBackendQueue *bq = &be->queues[queue];
     ssize_t n = be->desc->recv(be, queue, iov, iovcnt);
@@ -162,7 +161,7 @@ static bool backend_flush_tx(NetbeBackend *be, unsigned q)
     NetbeFrame *f;
 
     while ((f = netbe_frame_queue_peek(&bq->txq))) {
-        struct iovec iov = { f->data, f->len };
+        struct iovec iov = {f->data, f->len};
         ssize_t n = be->desc->send(be, q, &iov, 1);
 
         if (n == 0) {
@@ -185,8 +184,8 @@ static bool backend_flush_tx(NetbeBackend *be, unsigned q)
  *                 (hub); otherwise return 0 and let the caller retry on tx_ready.
  * Return: frame length (sent or queued), 0 busy, -errno when dropped (counted).
  */
-ssize_t netbe_backend_send(NetbeBackend *be, unsigned queue, const struct iovec *iov,
-                           int iovcnt, bool queue_if_busy)
+ssize_t netbe_backend_send(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt,
+                           bool queue_if_busy)
 {
     NetbeBackendQueue *bq = &be->queues[queue];
     ssize_t n;
@@ -238,8 +237,7 @@ unsigned netbe_backend_rx_ready(NetbeBackend *be, unsigned queue, unsigned budge
     return be->peer_ops->rx_pull(be->peer, be, queue, budget);
 }
 
-ssize_t netbe_backend_deliver(NetbeBackend *be, unsigned queue, const struct iovec *iov,
-                              int iovcnt)
+ssize_t netbe_backend_deliver(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt)
 {
     NetbeBackendQueue *bq;
     size_t len = iov_size(iov, iovcnt);
@@ -279,7 +277,7 @@ void netbe_backend_rx_flush(NetbeBackend *be, unsigned queue)
     NetbeFrame *f;
 
     while ((f = netbe_frame_queue_peek(&bq->rxq))) {
-        struct iovec iov = { f->data, f->len };
+        struct iovec iov = {f->data, f->len};
 
         if (be->peer_ops->rx_push(be->peer, be, queue, &iov, 1) <= 0) {
             return;
@@ -306,8 +304,8 @@ void netbe_backend_get_caps(NetbeBackend *be, NetbeCaps *caps)
 bool netbe_backend_set_vnet_hdr_len(NetbeBackend *be, unsigned len, GError **errp)
 {
     if (len && !be->desc->set_vnet_hdr_len) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP, "netdev '%s' (%s): no vnet header",
-                    be->id, be->desc->name);
+        g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP, "netdev '%s' (%s): no vnet header", be->id,
+                    be->desc->name);
         return false;
     }
     if (be->desc->set_vnet_hdr_len && !be->desc->set_vnet_hdr_len(be, len, errp)) {
@@ -321,8 +319,8 @@ bool netbe_backend_set_offloads(NetbeBackend *be, uint32_t offloads, GError **er
 {
     if (!be->desc->set_offloads) {
         if (offloads) {
-            g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP, "netdev '%s' (%s): no offloads",
-                        be->id, be->desc->name);
+            g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP, "netdev '%s' (%s): no offloads", be->id,
+                        be->desc->name);
         }
         return offloads == 0;
     }

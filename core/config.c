@@ -7,65 +7,63 @@
 #include "netbe/migrate.h"
 #include "netbe-priv.h"
 
-G_DEFINE_QUARK(netbe-config-error-quark, netbe_config_error)
+G_DEFINE_QUARK(netbe - config - error - quark, netbe_config_error)
 
-static const char *const connect_modes[] = { "immediate", "deferred", NULL };
-static const char *const device_models[] = { "virtio-net", NULL };
-static const char *const device_transports[] = { "embedded", "vhost-user", NULL };
+static const char *const connect_modes[] = {"immediate", "deferred", NULL};
+static const char *const device_models[] = {"virtio-net", NULL};
+static const char *const device_transports[] = {"embedded", "vhost-user", NULL};
 
 static const NetbeOptionSpec runtime_schema[] = {
-    { "plugin_path", NETBE_OPT_STRING, NULL,
-      "':'-separated plugin directories; relative ones start at the config file's directory" },
-    { "queue_limit", NETBE_OPT_INT, "1024",
-      "frames netbe holds per queue and direction for a busy peer before it drops", 1, 65536 },
-    { "handover_timeout", NETBE_OPT_INT, "5000",
-      "ms a whole live handover attempt may take on this side", NETBE_HANDOVER_TIMEOUT_MIN_MS,
-      NETBE_HANDOVER_TIMEOUT_MAX_MS },
-    { "handover_allow_uid", NETBE_OPT_STRING, NULL,
-      "comma-separated users or uids trusted as handover peers besides root and our own" },
-    { NULL }
-};
+    {"plugin_path", NETBE_OPT_STRING, NULL,
+     "':'-separated plugin directories; relative ones start at the config file's directory"},
+    {"queue_limit", NETBE_OPT_INT, "1024",
+     "frames netbe holds per queue and direction for a busy peer before it drops", 1, 65536},
+    {"handover_timeout", NETBE_OPT_INT, "5000",
+     "ms a whole live handover attempt may take on this side", NETBE_HANDOVER_TIMEOUT_MIN_MS,
+     NETBE_HANDOVER_TIMEOUT_MAX_MS},
+    {"handover_allow_uid", NETBE_OPT_STRING, NULL,
+     "comma-separated users or uids trusted as handover peers besides root and our own"},
+    {NULL}};
 
 static const NetbeOptionSpec netdev_schema[] = {
-    { "type", NETBE_OPT_STRING, NULL, "backend plugin (see --list-plugins)", .flags = NETBE_OPT_REQUIRED },
-    { "queue_limit", NETBE_OPT_INT, NULL, "overrides [runtime] queue_limit", 1, 65536 },
-    { NULL }
-};
+    {"type", NETBE_OPT_STRING, NULL, "backend plugin (see --list-plugins)",
+     .flags = NETBE_OPT_REQUIRED},
+    {"queue_limit", NETBE_OPT_INT, NULL, "overrides [runtime] queue_limit", 1, 65536},
+    {NULL}};
 
 static const NetbeOptionSpec device_schema[] = {
-    { "model", NETBE_OPT_ENUM, "virtio-net", "device model", .choices = device_models },
-    { "netdev", NETBE_OPT_STRING, NULL, "the [netdev.ID] this device uses", .flags = NETBE_OPT_REQUIRED },
-    { "mac", NETBE_OPT_STRING, "52:54:00:12:34:56", "MAC address, six hex bytes" },
-    { "connect", NETBE_OPT_ENUM, "immediate",
-      "connect the backend at load, or when the device starts", .choices = connect_modes },
-    { "queues", NETBE_OPT_INT, "1", "queue pairs (virtio MQ)", 1, NETBE_MAX_QUEUES },
-    { "mtu", NETBE_OPT_INT, "1500", "MTU offered to the guest", 68, 65535 },
-    { "rx_queue_size", NETBE_OPT_INT, "256", "RX virtqueue size (power of two)", 64, 32768 },
-    { "tx_queue_size", NETBE_OPT_INT, "256", "TX virtqueue size (power of two)", 64, 32768 },
-    { "transport", NETBE_OPT_ENUM, "embedded",
-      "embedded (a VMM links libnetbe) or vhost-user (netbe-host serves socket)",
-      .choices = device_transports },
-    { "socket", NETBE_OPT_STRING, NULL,
-      "vhost-user: the UNIX socket netbe-host listens on (relative: from the config's directory)" },
-    { "socket_user", NETBE_OPT_STRING, NULL,
-      "vhost-user: the user (name or uid) that may connect besides netbe-host's own: the "
-      "socket file (0600) is given to it, e.g. the user QEMU runs as" },
-    { NULL }
-};
+    {"model", NETBE_OPT_ENUM, "virtio-net", "device model", .choices = device_models},
+    {"netdev", NETBE_OPT_STRING, NULL, "the [netdev.ID] this device uses",
+     .flags = NETBE_OPT_REQUIRED},
+    {"mac", NETBE_OPT_STRING, "52:54:00:12:34:56", "MAC address, six hex bytes"},
+    {"connect", NETBE_OPT_ENUM, "immediate",
+     "connect the backend at load, or when the device starts", .choices = connect_modes},
+    {"queues", NETBE_OPT_INT, "1", "queue pairs (virtio MQ)", 1, NETBE_MAX_QUEUES},
+    {"mtu", NETBE_OPT_INT, "1500", "MTU offered to the guest", 68, 65535},
+    {"rx_queue_size", NETBE_OPT_INT, "256", "RX virtqueue size (power of two)", 64, 32768},
+    {"tx_queue_size", NETBE_OPT_INT, "256", "TX virtqueue size (power of two)", 64, 32768},
+    {"transport", NETBE_OPT_ENUM, "embedded",
+     "embedded (a VMM links libnetbe) or vhost-user (netbe-host serves socket)",
+     .choices = device_transports},
+    {"socket", NETBE_OPT_STRING, NULL,
+     "vhost-user: the UNIX socket netbe-host listens on (relative: from the config's directory)"},
+    {"socket_user", NETBE_OPT_STRING, NULL,
+     "vhost-user: the user (name or uid) that may connect besides netbe-host's own: the "
+     "socket file (0600) is given to it, e.g. the user QEMU runs as"},
+    {NULL}};
 
 static const NetbeOptionSpec hub_schema[] = {
-    { "ports", NETBE_OPT_STRING, NULL, "comma-separated netdev ids", .flags = NETBE_OPT_REQUIRED },
-    { "connect", NETBE_OPT_ENUM, "immediate",
-      "connect the ports at load, or when the hub starts", .choices = connect_modes },
-    { NULL }
-};
+    {"ports", NETBE_OPT_STRING, NULL, "comma-separated netdev ids", .flags = NETBE_OPT_REQUIRED},
+    {"connect", NETBE_OPT_ENUM, "immediate", "connect the ports at load, or when the hub starts",
+     .choices = connect_modes},
+    {NULL}};
 
 typedef struct ConfigState {
     NetbeRuntime *rt;
     const char *file;
     GPtrArray *sections;
     GPtrArray *errors;
-    GHashTable *users;       /* NetbeBackend* -> "[hub.x] at line N" */
+    GHashTable *users; /* NetbeBackend* -> "[hub.x] at line N" */
     unsigned queue_limit;
 } ConfigState;
 
@@ -90,8 +88,8 @@ static char *resolve_plugin_path(const char *path, const char *file)
     GString *out = g_string_new(NULL);
 
     for (int i = 0; dirs[i]; i++) {
-        g_autofree char *abs = g_path_is_absolute(dirs[i]) ? g_strdup(dirs[i])
-                                                          : g_build_filename(base, dirs[i], NULL);
+        g_autofree char *abs =
+            g_path_is_absolute(dirs[i]) ? g_strdup(dirs[i]) : g_build_filename(base, dirs[i], NULL);
         g_string_append_printf(out, "%s%s", out->len ? ":" : "", abs);
     }
     return g_string_free(out, false);
@@ -100,16 +98,16 @@ static char *resolve_plugin_path(const char *path, const char *file)
 /* [runtime] handover_allow_uid: each entry a user name or a uid. */
 static void apply_handover_uids(ConfigState *cs, NetbeIniSection *s)
 {
-    g_auto(GStrv) users = g_strsplit(netbe_options_get_string(s->opts, "handover_allow_uid"),
-                                     ",", -1);
+    g_auto(GStrv) users =
+        g_strsplit(netbe_options_get_string(s->opts, "handover_allow_uid"), ",", -1);
 
     for (int i = 0; users[i]; i++) {
         g_autoptr(GError) err = NULL;
         uid_t uid;
 
         if (!netbe_user_lookup(g_strstrip(users[i]), &uid, NULL, &err)) {
-            g_ptr_array_add(cs->errors, netbe_options_format_error(s->opts,
-                "handover_allow_uid", "%s", err->message));
+            g_ptr_array_add(cs->errors, netbe_options_format_error(s->opts, "handover_allow_uid",
+                                                                   "%s", err->message));
             continue;
         }
         netbe_runtime_allow_handover_uid(cs->rt, uid);
@@ -129,8 +127,8 @@ static void apply_runtime(ConfigState *cs, NetbeIniSection *s, char **plugin_pat
     }
     if (netbe_options_is_set(s->opts, "plugin_path")) {
         g_free(*plugin_path);
-        *plugin_path = resolve_plugin_path(netbe_options_get_string(s->opts, "plugin_path"),
-                                           cs->file);
+        *plugin_path =
+            resolve_plugin_path(netbe_options_get_string(s->opts, "plugin_path"), cs->file);
     }
 }
 
@@ -145,8 +143,11 @@ static void apply_netdev(ConfigState *cs, NetbeIniSection *s, const char *id)
     netbe_options_add_schema(s->opts, netdev_schema);
     if (!type) {
         /* without a plugin the other keys cannot be judged: report the missing type only */
-        g_ptr_array_add(cs->errors, netbe_options_format_error(s->opts, "type",
-            "required key is missing (allowed: a plugin name, see --list-plugins)"));
+        g_ptr_array_add(
+            cs->errors,
+            netbe_options_format_error(
+                s->opts, "type",
+                "required key is missing (allowed: a plugin name, see --list-plugins)"));
         return;
     }
     if (!plugin) {
@@ -156,9 +157,10 @@ static void apply_netdev(ConfigState *cs, NetbeIniSection *s, const char *id)
             const NetbePlugin *p = g_ptr_array_index(cs->rt->plugins, i);
             g_string_append_printf(names, "%s%s", names->len ? ", " : "", p->desc->name);
         }
-        g_ptr_array_add(cs->errors, netbe_options_format_error(s->opts, "type",
-            "no plugin '%s' in the plugin path (allowed: %s)", type->value,
-            names->len ? names->str : "none loaded"));
+        g_ptr_array_add(cs->errors,
+                        netbe_options_format_error(
+                            s->opts, "type", "no plugin '%s' in the plugin path (allowed: %s)",
+                            type->value, names->len ? names->str : "none loaded"));
         g_string_free(names, true);
         return;
     }
@@ -166,8 +168,9 @@ static void apply_netdev(ConfigState *cs, NetbeIniSection *s, const char *id)
     if (!netbe_options_validate(s->opts, cs->errors)) {
         return;
     }
-    limit = netbe_options_is_set(s->opts, "queue_limit") ?
-            (unsigned)netbe_options_get_int(s->opts, "queue_limit") : cs->queue_limit;
+    limit = netbe_options_is_set(s->opts, "queue_limit")
+                ? (unsigned)netbe_options_get_int(s->opts, "queue_limit")
+                : cs->queue_limit;
     be = netbe_backend_new(cs->rt, id, plugin, g_steal_pointer(&s->opts), limit);
     s->opts = netbe_options_new(cs->file, s->name, s->line); /* the backend owns the old */
     g_ptr_array_add(cs->rt->backends, be);
@@ -176,8 +179,8 @@ static void apply_netdev(ConfigState *cs, NetbeIniSection *s, const char *id)
         if (g_str_has_prefix(err->message, cs->file)) {
             g_ptr_array_add(cs->errors, g_strdup(err->message));
         } else {
-            g_ptr_array_add(cs->errors, netbe_options_format_error(be->opts, NULL, "%s",
-                                                                   err->message));
+            g_ptr_array_add(cs->errors,
+                            netbe_options_format_error(be->opts, NULL, "%s", err->message));
         }
         g_error_free(err);
     }
@@ -197,16 +200,19 @@ static NetbeBackend *claim_netdev(ConfigState *cs, const NetbeOptions *o, const 
             NetbeBackend *b = g_ptr_array_index(cs->rt->backends, i);
             g_string_append_printf(ids, "%s%s", ids->len ? ", " : "", b->id);
         }
-        g_ptr_array_add(cs->errors, netbe_options_format_error(o, key,
-            "no [netdev.%s] with a working backend (allowed: %s)", id,
-            ids->len ? ids->str : "none"));
+        g_ptr_array_add(cs->errors,
+                        netbe_options_format_error(
+                            o, key, "no [netdev.%s] with a working backend (allowed: %s)", id,
+                            ids->len ? ids->str : "none"));
         g_string_free(ids, true);
         return NULL;
     }
     owner = g_hash_table_lookup(cs->users, be);
     if (owner) {
-        g_ptr_array_add(cs->errors, netbe_options_format_error(o, key,
-            "netdev '%s' is already used by %s (a netdev has one frontend)", id, owner));
+        g_ptr_array_add(cs->errors,
+                        netbe_options_format_error(
+                            o, key, "netdev '%s' is already used by %s (a netdev has one frontend)",
+                            id, owner));
         return NULL;
     }
     g_hash_table_insert(cs->users, be, g_strdup(user));
@@ -216,8 +222,9 @@ static NetbeBackend *claim_netdev(ConfigState *cs, const NetbeOptions *o, const 
 
 static NetbeConnectMode connect_mode(const NetbeOptions *o)
 {
-    return g_strcmp0(netbe_options_get_string(o, "connect"), "deferred") == 0 ?
-           NETBE_CONNECT_DEFERRED : NETBE_CONNECT_IMMEDIATE;
+    return g_strcmp0(netbe_options_get_string(o, "connect"), "deferred") == 0
+               ? NETBE_CONNECT_DEFERRED
+               : NETBE_CONNECT_IMMEDIATE;
 }
 
 static void apply_hub(ConfigState *cs, NetbeIniSection *s, const char *id)
@@ -238,8 +245,9 @@ static void apply_hub(ConfigState *cs, NetbeIniSection *s, const char *id)
 
         g_strstrip(ports[i]);
         if (!*ports[i]) {
-            g_ptr_array_add(cs->errors, netbe_options_format_error(s->opts, "ports",
-                "empty entry (allowed: comma-separated netdev ids)"));
+            g_ptr_array_add(cs->errors, netbe_options_format_error(
+                                            s->opts, "ports",
+                                            "empty entry (allowed: comma-separated netdev ids)"));
             continue;
         }
         be = claim_netdev(cs, s->opts, "ports", ports[i], user, connect_mode(s->opts));
@@ -254,8 +262,9 @@ static bool parse_mac(const char *text, uint8_t mac[6])
     unsigned v[6];
     char end;
 
-    if (sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-               &end) != 6 || strlen(text) != 17) {
+    if (sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &end) !=
+            6 ||
+        strlen(text) != 17) {
         return false;
     }
     for (int i = 0; i < 6; i++) {
@@ -274,33 +283,39 @@ static void apply_device_transport(ConfigState *cs, NetbeOptions *o, NetbeDevice
     dev->vhost_user = g_strcmp0(netbe_options_get_string(o, "transport"), "vhost-user") == 0;
     if (!dev->vhost_user) {
         if (socket || socket_user) {
-            g_ptr_array_add(cs->errors, netbe_options_format_error(o,
-                socket ? "socket" : "socket_user",
-                "only a vhost-user device has a socket (set transport = vhost-user)"));
+            g_ptr_array_add(
+                cs->errors,
+                netbe_options_format_error(
+                    o, socket ? "socket" : "socket_user",
+                    "only a vhost-user device has a socket (set transport = vhost-user)"));
         }
         return;
     }
     if (!socket || !*socket) {
-        g_ptr_array_add(cs->errors, netbe_options_format_error(o, "transport",
-            "vhost-user needs 'socket = PATH', the UNIX socket a VMM connects to"));
+        g_ptr_array_add(cs->errors,
+                        netbe_options_format_error(
+                            o, "transport",
+                            "vhost-user needs 'socket = PATH', the UNIX socket a VMM connects to"));
         return;
     }
     if (socket_user) {
         g_autoptr(GError) err = NULL;
 
-        dev->socket_owner_set = netbe_user_lookup(socket_user, &dev->socket_uid,
-                                                  &dev->socket_gid, &err);
+        dev->socket_owner_set =
+            netbe_user_lookup(socket_user, &dev->socket_uid, &dev->socket_gid, &err);
         if (!dev->socket_owner_set) {
-            g_ptr_array_add(cs->errors, netbe_options_format_error(o, "socket_user", "%s",
-                                                                   err->message));
+            g_ptr_array_add(cs->errors,
+                            netbe_options_format_error(o, "socket_user", "%s", err->message));
         }
     }
-    dev->socket_path = g_path_is_absolute(socket) ? g_strdup(socket)
-                                                  : g_build_filename(dir, socket, NULL);
+    dev->socket_path =
+        g_path_is_absolute(socket) ? g_strdup(socket) : g_build_filename(dir, socket, NULL);
     if (strlen(dev->socket_path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-        g_ptr_array_add(cs->errors, netbe_options_format_error(o, "socket",
-            "path '%s' is longer than a UNIX socket address allows (%zu bytes)",
-            dev->socket_path, sizeof(((struct sockaddr_un *)0)->sun_path) - 1));
+        g_ptr_array_add(cs->errors,
+                        netbe_options_format_error(
+                            o, "socket",
+                            "path '%s' is longer than a UNIX socket address allows (%zu bytes)",
+                            dev->socket_path, sizeof(((struct sockaddr_un *)0)->sun_path) - 1));
     }
 }
 
@@ -330,24 +345,32 @@ static void apply_device(ConfigState *cs, NetbeIniSection *s, const char *id)
     dev->rx_queue_size = netbe_options_get_int(o, "rx_queue_size");
     dev->tx_queue_size = netbe_options_get_int(o, "tx_queue_size");
     if (!parse_mac(netbe_options_get_string(o, "mac"), dev->mac) || (dev->mac[0] & 1)) {
-        g_ptr_array_add(cs->errors, netbe_options_format_error(o, "mac",
-            "'%s' is not a unicast MAC address (allowed: six hex bytes like 52:54:00:12:34:56)",
-            netbe_options_get_string(o, "mac")));
+        g_ptr_array_add(
+            cs->errors,
+            netbe_options_format_error(
+                o, "mac",
+                "'%s' is not a unicast MAC address (allowed: six hex bytes like 52:54:00:12:34:56)",
+                netbe_options_get_string(o, "mac")));
     }
-    for (const char *const *k = (const char *const[]){ "rx_queue_size", "tx_queue_size", NULL };
-         *k; k++) {
+    for (const char *const *k = (const char *const[]){"rx_queue_size", "tx_queue_size", NULL}; *k;
+         k++) {
         int64_t v = netbe_options_get_int(o, *k);
 
         if (v & (v - 1)) {
-            g_ptr_array_add(cs->errors, netbe_options_format_error(o, *k,
-                "%" G_GINT64_FORMAT " is not a power of two (allowed: 64, 128, ... 32768)", v));
+            g_ptr_array_add(cs->errors, netbe_options_format_error(
+                                            o, *k,
+                                            "%" G_GINT64_FORMAT
+                                            " is not a power of two (allowed: 64, 128, ... 32768)",
+                                            v));
         }
     }
     apply_device_transport(cs, o, dev);
     if (dev->queues > be->nqueues) {
-        g_ptr_array_add(cs->errors, netbe_options_format_error(o, "queues",
-            "%u queue pairs, but netdev '%s' has %u queues (allowed: 1..%u)", dev->queues,
-            be->id, be->nqueues, be->nqueues));
+        g_ptr_array_add(cs->errors,
+                        netbe_options_format_error(
+                            o, "queues",
+                            "%u queue pairs, but netdev '%s' has %u queues (allowed: 1..%u)",
+                            dev->queues, be->id, be->nqueues, be->nqueues));
     }
 }
 
@@ -358,9 +381,9 @@ static const struct {
     const char *prefix;
     SectionApplyFunc apply;
 } section_kinds[] = {
-    { "netdev.", apply_netdev },
-    { "hub.", apply_hub },
-    { "device.", apply_device },
+    {"netdev.", apply_netdev},
+    {"hub.", apply_hub},
+    {"device.", apply_device},
 };
 
 static void check_section_names(ConfigState *cs)
@@ -375,9 +398,11 @@ static void check_section_names(ConfigState *cs)
             if (g_str_has_prefix(s->name, prefix)) {
                 known = true;
                 if (!id_is_valid(s->name + strlen(prefix))) {
-                    g_ptr_array_add(cs->errors, g_strdup_printf(
-                        "%s:%d: [%s]: bad id '%s' (allowed: 1-64 of A-Z a-z 0-9 _ -)",
-                        cs->file, s->line, s->name, s->name + strlen(prefix)));
+                    g_ptr_array_add(
+                        cs->errors,
+                        g_strdup_printf(
+                            "%s:%d: [%s]: bad id '%s' (allowed: 1-64 of A-Z a-z 0-9 _ -)", cs->file,
+                            s->line, s->name, s->name + strlen(prefix)));
                 }
             }
         }
@@ -397,8 +422,7 @@ static bool connect_immediate(ConfigState *cs, GError **errp)
         const char *user = g_hash_table_lookup(cs->users, be);
 
         if (!user) {
-            g_message("netdev '%s' is not used by any device or hub; connecting it anyway",
-                      be->id);
+            g_message("netdev '%s' is not used by any device or hub; connecting it anyway", be->id);
         }
         if (be->connect == NETBE_CONNECT_IMMEDIATE && !netbe_backend_connect(be, errp)) {
             g_prefix_error(errp, "%s:%d: [netdev.%s]%s%s: ", cs->file, be->opts->section_line,
@@ -431,7 +455,7 @@ bool netbe_config_apply(NetbeRuntime *rt, const char *text, size_t len, const ch
 {
     g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
     g_autofree char *plugin_path = g_strdup(NETBE_DEFAULT_PLUGIN_PATH);
-    ConfigState cs = { .rt = rt, .file = name, .errors = errors, .queue_limit = 1024 };
+    ConfigState cs = {.rt = rt, .file = name, .errors = errors, .queue_limit = 1024};
     bool ok = false;
 
     cs.users = g_hash_table_new_full(NULL, NULL, NULL, g_free);

@@ -27,8 +27,8 @@ static GSourceFuncs fd_watch_funcs = {
     .dispatch = fd_watch_dispatch,
 };
 
-NetbeFdWatch *netbe_fd_watch_new(NetbeBackend *be, int fd, GIOCondition events,
-                                 NetbeFdFunc func, void *opaque)
+NetbeFdWatch *netbe_fd_watch_new(NetbeBackend *be, int fd, GIOCondition events, NetbeFdFunc func,
+                                 void *opaque)
 {
     GSource *s = g_source_new(&fd_watch_funcs, sizeof(NetbeFdWatch));
     NetbeFdWatch *w = (NetbeFdWatch *)s;

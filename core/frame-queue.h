@@ -10,7 +10,7 @@
 
 typedef struct NetbeFrame {
     size_t len;
-    size_t capacity;   /* bytes data[] can hold */
+    size_t capacity; /* bytes data[] can hold */
     uint8_t data[];
 } NetbeFrame;
 
@@ -19,9 +19,9 @@ typedef struct NetbeFrame {
 #define NETBE_FRAME_QUEUE_SPARES 8
 
 typedef struct NetbeFrameQueue {
-    GQueue frames;     /* NetbeFrame*, oldest first */
-    GQueue spares;     /* NetbeFrame* to reuse, at most NETBE_FRAME_QUEUE_SPARES */
-    unsigned limit;    /* most frames held; a push beyond it fails */
+    GQueue frames;  /* NetbeFrame*, oldest first */
+    GQueue spares;  /* NetbeFrame* to reuse, at most NETBE_FRAME_QUEUE_SPARES */
+    unsigned limit; /* most frames held; a push beyond it fails */
 } NetbeFrameQueue;
 
 /* Start an empty queue that holds at most @limit frames. */

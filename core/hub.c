@@ -8,16 +8,16 @@
 struct NetbeHub {
     NetbeRuntime *rt;
     char *id;
-    char *name;               /* "[hub.ID]" */
+    char *name; /* "[hub.ID]" */
     NetbeConnectMode connect;
-    GPtrArray *ports;         /* NetbeBackend*, not owned */
+    GPtrArray *ports; /* NetbeBackend*, not owned */
     bool started;
-    uint8_t *buf;             /* one frame pulled from a port */
+    uint8_t *buf; /* one frame pulled from a port */
 };
 
 /* Send one frame to every port but @src; a busy port queues it, a full one drops. */
-static void hub_forward(NetbeHub *hub, NetbeBackend *src, unsigned queue,
-                        const struct iovec *iov, int iovcnt)
+static void hub_forward(NetbeHub *hub, NetbeBackend *src, unsigned queue, const struct iovec *iov,
+                        int iovcnt)
 {
     for (guint i = 0; i < hub->ports->len; i++) {
         NetbeBackend *dst = g_ptr_array_index(hub->ports, i);
@@ -31,7 +31,7 @@ static void hub_forward(NetbeHub *hub, NetbeBackend *src, unsigned queue,
 static unsigned hub_rx_pull(void *peer, NetbeBackend *be, unsigned queue, unsigned budget)
 {
     NetbeHub *hub = peer;
-    struct iovec iov = { hub->buf, HUB_FRAME_MAX };
+    struct iovec iov = {hub->buf, HUB_FRAME_MAX};
     unsigned taken = 0;
 
     while (taken < budget) {
@@ -42,7 +42,7 @@ static unsigned hub_rx_pull(void *peer, NetbeBackend *be, unsigned queue, unsign
         }
         taken++;
         if (n > 0) {
-            struct iovec frame = { hub->buf, (size_t)n };
+            struct iovec frame = {hub->buf, (size_t)n};
 
             hub_forward(hub, be, queue, &frame, 1);
         }
@@ -50,8 +50,8 @@ static unsigned hub_rx_pull(void *peer, NetbeBackend *be, unsigned queue, unsign
     return taken;
 }
 
-static ssize_t hub_rx_push(void *peer, NetbeBackend *be, unsigned queue,
-                           const struct iovec *iov, int iovcnt)
+static ssize_t hub_rx_push(void *peer, NetbeBackend *be, unsigned queue, const struct iovec *iov,
+                           int iovcnt)
 {
     size_t len = 0;
 

@@ -10,9 +10,9 @@ struct NetbeLoopFd {
     GMainContext *ctx;
     int epfd;
     int timerfd;
-    GPollFD *fds;             /* what the context polls, from the last query */
+    GPollFD *fds; /* what the context polls, from the last query */
     gint nfds, fds_size;
-    GHashTable *registered;   /* fd -> epoll events, as added to epfd */
+    GHashTable *registered; /* fd -> epoll events, as added to epfd */
     bool dispatching;
 };
 
@@ -24,7 +24,7 @@ static uint32_t poll_to_epoll(gushort events)
 
 static void arm_timer(NetbeLoopFd *lf, gint timeout_ms)
 {
-    struct itimerspec its = { 0 };
+    struct itimerspec its = {0};
 
     if (timeout_ms == 0) {
         its.it_value.tv_nsec = 1;
@@ -71,7 +71,8 @@ static void loop_fd_sync(NetbeLoopFd *lf)
     }
     g_hash_table_iter_init(&it, wanted);
     while (g_hash_table_iter_next(&it, &key, &value)) {
-        struct epoll_event ev = { .events = GPOINTER_TO_UINT(value), .data.fd = GPOINTER_TO_INT(key) };
+        struct epoll_event ev = {.events = GPOINTER_TO_UINT(value),
+                                 .data.fd = GPOINTER_TO_INT(key)};
 
         /* Always ADD: epoll forgets a closed fd by itself, and a new socket may have the
          * same number between two syncs; EEXIST means it is still ours, then MOD. */
@@ -87,7 +88,7 @@ static void loop_fd_sync(NetbeLoopFd *lf)
 NetbeLoopFd *netbe_loop_fd_new(GMainContext *ctx, GError **errp)
 {
     NetbeLoopFd *lf = g_new0(NetbeLoopFd, 1);
-    struct epoll_event ev = { .events = EPOLLIN };
+    struct epoll_event ev = {.events = EPOLLIN};
 
     lf->ctx = g_main_context_ref(ctx);
     lf->registered = g_hash_table_new(NULL, NULL);

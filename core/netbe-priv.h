@@ -19,8 +19,8 @@ typedef enum NetbeConnectMode {
 
 /* A loaded plugin file. */
 typedef struct NetbePlugin {
-    char *path;                 /* file it came from */
-    void *handle;               /* dlopen handle */
+    char *path;   /* file it came from */
+    void *handle; /* dlopen handle */
     const NetbePluginDesc *desc;
 } NetbePlugin;
 
@@ -34,17 +34,17 @@ typedef struct NetbePlugin {
  */
 typedef struct NetbePeerOps {
     unsigned (*rx_pull)(void *peer, NetbeBackend *be, unsigned queue, unsigned budget);
-    ssize_t (*rx_push)(void *peer, NetbeBackend *be, unsigned queue,
-                       const struct iovec *iov, int iovcnt);
+    ssize_t (*rx_push)(void *peer, NetbeBackend *be, unsigned queue, const struct iovec *iov,
+                       int iovcnt);
     void (*tx_ready)(void *peer, NetbeBackend *be, unsigned queue);
 } NetbePeerOps;
 
 typedef struct NetbeBackendQueue {
     NetbeQueueStats stats;
-    NetbeFrameQueue txq;   /* frames for the backend that it could not take yet */
-    NetbeFrameQueue rxq;   /* frames for the peer that it could not take yet */
-    bool polling;          /* what we last told the plugin via poll() */
-    bool rx_throttled;     /* polling off because rxq is full */
+    NetbeFrameQueue txq; /* frames for the backend that it could not take yet */
+    NetbeFrameQueue rxq; /* frames for the peer that it could not take yet */
+    bool polling;        /* what we last told the plugin via poll() */
+    bool rx_throttled;   /* polling off because rxq is full */
 } NetbeBackendQueue;
 
 struct NetbeBackend {
@@ -63,7 +63,7 @@ struct NetbeBackend {
     unsigned vnet_hdr_len;
     const NetbePeerOps *peer_ops;
     void *peer;
-    char *peer_name;          /* "[hub.h0]" for messages */
+    char *peer_name; /* "[hub.h0]" for messages */
     void *priv;
 };
 
@@ -80,13 +80,13 @@ struct NetbeDevice {
     unsigned mtu;
     unsigned rx_queue_size, tx_queue_size;
     bool started;
-    struct VnetDev *vnet;     /* the virtio-net model (core/virtio), made at bind */
-    bool vhost_user;          /* transport = vhost-user: netbe serves it on socket_path */
+    struct VnetDev *vnet; /* the virtio-net model (core/virtio), made at bind */
+    bool vhost_user;      /* transport = vhost-user: netbe serves it on socket_path */
     char *socket_path;
-    bool socket_owner_set;    /* socket_user: the socket file is chown()ed to it */
+    bool socket_owner_set; /* socket_user: the socket file is chown()ed to it */
     uid_t socket_uid;
     gid_t socket_gid;
-    struct VuServer *vu;      /* its server (core/vhost-user), while the runtime runs */
+    struct VuServer *vu; /* its server (core/vhost-user), while the runtime runs */
 };
 
 typedef struct NetbeLoopFd NetbeLoopFd;
@@ -97,14 +97,14 @@ struct NetbeRuntime {
     NetbeRuntimeFlags flags;
     char *plugin_path_override;
     bool configured;
-    GPtrArray *plugins;   /* NetbePlugin* */
-    GPtrArray *backends;  /* NetbeBackend*, config order */
-    GPtrArray *hubs;      /* NetbeHub* */
-    GPtrArray *devices;   /* NetbeDevice* */
+    GPtrArray *plugins;  /* NetbePlugin* */
+    GPtrArray *backends; /* NetbeBackend*, config order */
+    GPtrArray *hubs;     /* NetbeHub* */
+    GPtrArray *devices;  /* NetbeDevice* */
     NetbeLoopFd *loop_fd;
-    GArray *handover_uids;          /* uid_t trusted as handover peers besides 0 and euid */
-    unsigned handover_timeout_ms;   /* one attempt's deadline; 0 = MIG_DEFAULT_TIMEOUT_MS */
-    GArray *handover_locks;         /* int: serving locks this runtime holds (mig-lock.c) */
+    GArray *handover_uids;        /* uid_t trusted as handover peers besides 0 and euid */
+    unsigned handover_timeout_ms; /* one attempt's deadline; 0 = MIG_DEFAULT_TIMEOUT_MS */
+    GArray *handover_locks;       /* int: serving locks this runtime holds (mig-lock.c) */
 };
 
 /* plugin-loader.c */
@@ -125,10 +125,9 @@ void netbe_backend_stop(NetbeBackend *be);
 /* Stop and clean up (closing its fds); the instance stays, inert, until freed. */
 void netbe_backend_release(NetbeBackend *be);
 void netbe_backend_set_rx_enabled(NetbeBackend *be, unsigned queue, bool enable);
-ssize_t netbe_backend_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov,
-                           int iovcnt);
-ssize_t netbe_backend_send(NetbeBackend *be, unsigned queue, const struct iovec *iov,
-                           int iovcnt, bool queue_if_busy);
+ssize_t netbe_backend_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt);
+ssize_t netbe_backend_send(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt,
+                           bool queue_if_busy);
 void netbe_backend_rx_flush(NetbeBackend *be, unsigned queue);
 /* Negotiation, with the plugin's optional entry points treated as "nothing offered". */
 void netbe_backend_get_caps(NetbeBackend *be, NetbeCaps *caps);

@@ -12,11 +12,11 @@ typedef struct NetbeOptionValue {
 } NetbeOptionValue;
 
 struct NetbeOptions {
-    char *file;               /* config name, for messages */
-    char *section;            /* "netdev.net0" */
+    char *file;    /* config name, for messages */
+    char *section; /* "netdev.net0" */
     int section_line;
-    GPtrArray *schemas;       /* const NetbeOptionSpec* tables, searched in order */
-    GPtrArray *values;        /* NetbeOptionValue*, in file order */
+    GPtrArray *schemas; /* const NetbeOptionSpec* tables, searched in order */
+    GPtrArray *values;  /* NetbeOptionValue*, in file order */
 };
 
 /* A new, empty set of values for [section] at @line of @file. */
@@ -40,8 +40,8 @@ const NetbeOptionSpec *netbe_options_spec(const NetbeOptions *o, const char *key
 bool netbe_options_validate(const NetbeOptions *o, GPtrArray *errors);
 
 /* Format an error for key (NULL: the section) into a newly allocated string. */
-char *netbe_options_format_error(const NetbeOptions *o, const char *key, const char *fmt,
-                                 ...) G_GNUC_PRINTF(3, 4);
+char *netbe_options_format_error(const NetbeOptions *o, const char *key, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
 
 /* Parse a value of @spec's type. Return: false with a reason in *problem. */
 bool netbe_option_parse_int(const NetbeOptionSpec *spec, const char *text, int64_t *out,

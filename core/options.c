@@ -80,10 +80,9 @@ const NetbeOptionSpec *netbe_options_spec(const NetbeOptions *o, const char *key
     return NULL;
 }
 
-static char *vformat_error(const NetbeOptions *o, const char *key, const char *fmt,
-                           va_list ap) G_GNUC_PRINTF(3, 0);
-static char *vformat_error(const NetbeOptions *o, const char *key, const char *fmt,
-                           va_list ap)
+static char *vformat_error(const NetbeOptions *o, const char *key, const char *fmt, va_list ap)
+    G_GNUC_PRINTF(3, 0);
+static char *vformat_error(const NetbeOptions *o, const char *key, const char *fmt, va_list ap)
 {
     const NetbeOptionValue *v = key ? netbe_options_find(o, key) : NULL;
     int line = v ? v->line : o->section_line;
@@ -95,8 +94,7 @@ static char *vformat_error(const NetbeOptions *o, const char *key, const char *f
     return g_strdup_printf("%s:%d: [%s]: %s", o->file, line, o->section, msg);
 }
 
-char *netbe_options_format_error(const NetbeOptions *o, const char *key, const char *fmt,
-                                 ...)
+char *netbe_options_format_error(const NetbeOptions *o, const char *key, const char *fmt, ...)
 {
     va_list ap;
     char *s;
@@ -107,8 +105,8 @@ char *netbe_options_format_error(const NetbeOptions *o, const char *key, const c
     return s;
 }
 
-void netbe_options_error(const NetbeOptions *o, GError **errp, const char *key,
-                         const char *fmt, ...)
+void netbe_options_error(const NetbeOptions *o, GError **errp, const char *key, const char *fmt,
+                         ...)
 {
     va_list ap;
     char *s;
@@ -135,8 +133,8 @@ void netbe_options_add_error(const NetbeOptions *o, GString *errors, const char 
 
 bool netbe_option_parse_bool(const char *text, bool *out)
 {
-    static const char *const yes[] = { "on", "yes", "true", "1", NULL };
-    static const char *const no[] = { "off", "no", "false", "0", NULL };
+    static const char *const yes[] = {"on", "yes", "true", "1", NULL};
+    static const char *const no[] = {"off", "no", "false", "0", NULL};
 
     for (int i = 0; yes[i]; i++) {
         if (g_ascii_strcasecmp(text, yes[i]) == 0) {
@@ -161,8 +159,8 @@ static char *spec_allowed(const NetbeOptionSpec *s)
         return bounded ? g_strdup_printf("an integer %" PRId64 "..%" PRId64, s->min, s->max)
                        : g_strdup("an integer");
     case NETBE_OPT_SIZE:
-        return bounded ? g_strdup_printf("bytes %" PRId64 "..%" PRId64
-                                         ", suffix k, m or g allowed", s->min, s->max)
+        return bounded ? g_strdup_printf("bytes %" PRId64 "..%" PRId64 ", suffix k, m or g allowed",
+                                         s->min, s->max)
                        : g_strdup("bytes, suffix k, m or g allowed");
     case NETBE_OPT_BOOL:
         return g_strdup("on, off");
@@ -187,8 +185,10 @@ bool netbe_option_parse_int(const NetbeOptionSpec *spec, const char *text, int64
         goto bad;
     }
     if (spec->type == NETBE_OPT_SIZE && *end) {
-        shift = *end == 'k' || *end == 'K' ? 10 : *end == 'm' || *end == 'M' ? 20
-              : *end == 'g' || *end == 'G' ? 30 : -1;
+        shift = *end == 'k' || *end == 'K'   ? 10
+                : *end == 'm' || *end == 'M' ? 20
+                : *end == 'g' || *end == 'G' ? 30
+                                             : -1;
         if (shift < 0 || end[1] || v < 0 || v > (INT64_MAX >> shift)) {
             goto bad;
         }
@@ -203,7 +203,7 @@ bool netbe_option_parse_int(const NetbeOptionSpec *spec, const char *text, int64
     }
     *out = v;
     return true;
-bad: {
+bad : {
     g_autofree char *allowed = spec_allowed(spec);
 
     *problem = g_strdup_printf("'%s' is not valid (allowed: %s)", text, allowed);
@@ -264,9 +264,9 @@ bool netbe_options_validate(const NetbeOptions *o, GPtrArray *errors)
         if (netbe_options_find(o, v->key) != v) {
             const NetbeOptionValue *first = netbe_options_find(o, v->key);
 
-            g_ptr_array_add(errors, g_strdup_printf("%s:%d: [%s] %s: given twice (first at line %d)",
-                                                    o->file, v->line, o->section, v->key,
-                                                    first->line));
+            g_ptr_array_add(errors,
+                            g_strdup_printf("%s:%d: [%s] %s: given twice (first at line %d)",
+                                            o->file, v->line, o->section, v->key, first->line));
             continue;
         }
         if (!s) {
@@ -285,9 +285,9 @@ bool netbe_options_validate(const NetbeOptions *o, GPtrArray *errors)
     for (guint i = 0; i < o->schemas->len; i++) {
         for (const NetbeOptionSpec *s = g_ptr_array_index(o->schemas, i); s->name; s++) {
             if ((s->flags & NETBE_OPT_REQUIRED) && !netbe_options_find(o, s->name)) {
-                g_ptr_array_add(errors, g_strdup_printf("%s:%d: [%s] %s: required key is missing",
-                                                        o->file, o->section_line, o->section,
-                                                        s->name));
+                g_ptr_array_add(errors,
+                                g_strdup_printf("%s:%d: [%s] %s: required key is missing", o->file,
+                                                o->section_line, o->section, s->name));
             }
         }
     }

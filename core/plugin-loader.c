@@ -14,8 +14,8 @@
 /* Smallest descriptor size a plugin of each ABI version may declare. */
 static const size_t desc_min_size[NETBE_PLUGIN_ABI + 1] = {
     [1] = offsetof(NetbePluginDesc, load) + sizeof(((NetbePluginDesc *)0)->load),
-    [2] = offsetof(NetbePluginDesc, extra_syscalls) +
-          sizeof(((NetbePluginDesc *)0)->extra_syscalls),
+    [2] =
+        offsetof(NetbePluginDesc, extra_syscalls) + sizeof(((NetbePluginDesc *)0)->extra_syscalls),
 };
 
 /* Entry points every plugin must have. */
@@ -23,11 +23,11 @@ static const struct {
     const char *name;
     size_t offset;
 } required_entries[] = {
-    { "init", offsetof(NetbePluginDesc, init) },
-    { "backend_connect", offsetof(NetbePluginDesc, backend_connect) },
-    { "cleanup", offsetof(NetbePluginDesc, cleanup) },
-    { "send", offsetof(NetbePluginDesc, send) },
-    { "poll", offsetof(NetbePluginDesc, poll) },
+    {"init", offsetof(NetbePluginDesc, init)},
+    {"backend_connect", offsetof(NetbePluginDesc, backend_connect)},
+    {"cleanup", offsetof(NetbePluginDesc, cleanup)},
+    {"send", offsetof(NetbePluginDesc, send)},
+    {"poll", offsetof(NetbePluginDesc, poll)},
 };
 
 void netbe_plugin_free(NetbePlugin *p)
@@ -109,19 +109,19 @@ static char *check_descriptor(const char *path, const NetbePluginDesc *d)
     if (d->abi_version > NETBE_PLUGIN_ABI) {
         return g_strdup_printf("plugin %s: ABI %u is newer than this host's ABI %u "
                                "(symbol %s); use a newer libnetbe or rebuild the plugin "
-                               "against ABI %u", path, d->abi_version, NETBE_PLUGIN_ABI,
-                               NETBE_PLUGIN_QUERY_SYMBOL, NETBE_PLUGIN_ABI);
+                               "against ABI %u",
+                               path, d->abi_version, NETBE_PLUGIN_ABI, NETBE_PLUGIN_QUERY_SYMBOL,
+                               NETBE_PLUGIN_ABI);
     }
     if (d->abi_version < NETBE_PLUGIN_ABI_MIN) {
         return g_strdup_printf("plugin %s: ABI %u is older than this host supports "
-                               "(ABI %u..%u, symbol %s); rebuild the plugin", path,
-                               d->abi_version, NETBE_PLUGIN_ABI_MIN, NETBE_PLUGIN_ABI,
+                               "(ABI %u..%u, symbol %s); rebuild the plugin",
+                               path, d->abi_version, NETBE_PLUGIN_ABI_MIN, NETBE_PLUGIN_ABI,
                                NETBE_PLUGIN_QUERY_SYMBOL);
     }
     if (d->struct_size < desc_min_size[d->abi_version]) {
-        return g_strdup_printf("plugin %s: descriptor is %u bytes, ABI %u needs at least %zu",
-                               path, d->struct_size, d->abi_version,
-                               desc_min_size[d->abi_version]);
+        return g_strdup_printf("plugin %s: descriptor is %u bytes, ABI %u needs at least %zu", path,
+                               d->struct_size, d->abi_version, desc_min_size[d->abi_version]);
     }
     if (!d->name || !*d->name) {
         return g_strdup_printf("plugin %s: descriptor has no name", path);
@@ -222,7 +222,8 @@ static NetbePlugin *plugin_load_file(int dirfd, const char *name, const char *pa
     query = (NetbePluginQueryFunc)dlsym(p->handle, NETBE_PLUGIN_QUERY_SYMBOL);
     if (!query) {
         g_ptr_array_add(errors, g_strdup_printf("plugin %s: no entry symbol '%s' (not a netbe "
-                                                "plugin?)", path, NETBE_PLUGIN_QUERY_SYMBOL));
+                                                "plugin?)",
+                                                path, NETBE_PLUGIN_QUERY_SYMBOL));
         goto fail;
     }
     p->desc = query(NETBE_PLUGIN_ABI);
@@ -316,8 +317,8 @@ static bool plugins_load_dir(GPtrArray *plugins, const char *dir, GPtrArray *err
         twin = netbe_plugins_find(plugins, p->desc->name);
         if (twin) {
             g_ptr_array_add(errors, g_strdup_printf("plugin '%s' is claimed by two files: %s "
-                                                    "and %s; remove one", p->desc->name,
-                                                    twin->path, p->path));
+                                                    "and %s; remove one",
+                                                    p->desc->name, twin->path, p->path));
             netbe_plugin_free(p);
             continue;
         }

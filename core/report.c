@@ -36,8 +36,9 @@ char *netbe_runtime_status(NetbeRuntime *rt, bool json)
             json_string(out, be->id);
             g_string_append(out, ",\"type\":");
             json_string(out, be->desc->name);
-            g_string_append_printf(out, ",\"queues\":%u,\"state\":\"%s\",\"frontend\":",
-                                   be->nqueues, backend_state(be));
+            g_string_append_printf(out,
+                                   ",\"queues\":%u,\"state\":\"%s\",\"frontend\":", be->nqueues,
+                                   backend_state(be));
             json_string(out, peer);
             g_string_append(out, "}");
         } else {
@@ -82,8 +83,8 @@ char *netbe_runtime_status(NetbeRuntime *rt, bool json)
             }
             g_string_append_c(out, '}');
         } else {
-            g_string_append_printf(out, "device %-12s netdev %-12s %s\n", dev->id,
-                                   dev->backend->id, state);
+            g_string_append_printf(out, "device %-12s netdev %-12s %s\n", dev->id, dev->backend->id,
+                                   state);
             if (dev->vhost_user) {
                 netbe_vu_status(dev, out, false);
             }
@@ -115,18 +116,19 @@ char *netbe_runtime_stats(NetbeRuntime *rt, bool json)
             if (json) {
                 g_string_append(out, first ? "{\"netdev\":" : ",{\"netdev\":");
                 json_string(out, be->id);
-                g_string_append_printf(out, ",\"queue\":%u,\"tx_frames\":%" PRIu64
-                                       ",\"tx_bytes\":%" PRIu64 ",\"tx_drops\":%" PRIu64
-                                       ",\"tx_queued\":%u,\"rx_frames\":%" PRIu64
-                                       ",\"rx_bytes\":%" PRIu64 ",\"rx_drops\":%" PRIu64
-                                       ",\"rx_queued\":%u}", q, st.tx_frames, st.tx_bytes,
-                                       st.tx_drops, st.tx_queued, st.rx_frames, st.rx_bytes,
-                                       st.rx_drops, st.rx_queued);
+                g_string_append_printf(
+                    out,
+                    ",\"queue\":%u,\"tx_frames\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
+                    ",\"tx_drops\":%" PRIu64 ",\"tx_queued\":%u,\"rx_frames\":%" PRIu64
+                    ",\"rx_bytes\":%" PRIu64 ",\"rx_drops\":%" PRIu64 ",\"rx_queued\":%u}",
+                    q, st.tx_frames, st.tx_bytes, st.tx_drops, st.tx_queued, st.rx_frames,
+                    st.rx_bytes, st.rx_drops, st.rx_queued);
             } else {
-                g_string_append_printf(out, "%-12s %5u %12" PRIu64 " %14" PRIu64 " %9" PRIu64
-                                       " %12" PRIu64 " %14" PRIu64 " %9" PRIu64 "\n", be->id, q,
-                                       st.tx_frames, st.tx_bytes, st.tx_drops, st.rx_frames,
-                                       st.rx_bytes, st.rx_drops);
+                g_string_append_printf(out,
+                                       "%-12s %5u %12" PRIu64 " %14" PRIu64 " %9" PRIu64
+                                       " %12" PRIu64 " %14" PRIu64 " %9" PRIu64 "\n",
+                                       be->id, q, st.tx_frames, st.tx_bytes, st.tx_drops,
+                                       st.rx_frames, st.rx_bytes, st.rx_drops);
             }
             first = false;
         }

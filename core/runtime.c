@@ -4,7 +4,7 @@
 #include "ini-read.h"
 #include "netbe-priv.h"
 
-G_DEFINE_QUARK(netbe-plugin-error-quark, netbe_plugin_error)
+G_DEFINE_QUARK(netbe - plugin - error - quark, netbe_plugin_error)
 
 NetbeRuntime *netbe_runtime_new(GMainContext *ctx, NetbeRuntimeFlags flags)
 {
@@ -50,8 +50,8 @@ static void runtime_clear(NetbeRuntime *rt)
 }
 
 /* Apply @len bytes of config text (a file's, or a string) to a runtime with no config. */
-static bool runtime_load_config(NetbeRuntime *rt, const char *text, size_t len,
-                                const char *name, GError **errp)
+static bool runtime_load_config(NetbeRuntime *rt, const char *text, size_t len, const char *name,
+                                GError **errp)
 {
     if (rt->configured) {
         g_set_error(errp, NETBE_CONFIG_ERROR, EEXIST, "%s: this runtime has a config already",
@@ -216,8 +216,8 @@ const char **netbe_runtime_extra_syscalls(NetbeRuntime *rt)
 
     for (guint i = 0; i < rt->backends->len; i++) {
         const NetbePluginDesc *d = ((NetbeBackend *)g_ptr_array_index(rt->backends, i))->desc;
-        const char *const *extra = NETBE_PLUGIN_DESC_HAS(d, extra_syscalls) ? d->extra_syscalls
-                                                                           : NULL;
+        const char *const *extra =
+            NETBE_PLUGIN_DESC_HAS(d, extra_syscalls) ? d->extra_syscalls : NULL;
 
         for (guint j = 0; extra && extra[j]; j++) {
             if (!g_ptr_array_find_with_equal_func(names, extra[j], g_str_equal, NULL)) {
@@ -237,8 +237,10 @@ static bool runtime_ensure_plugins(NetbeRuntime *rt, GError **errp)
     if (rt->configured || rt->plugins->len) {
         return true;
     }
-    if (!netbe_plugins_load_path(rt->plugins, rt->plugin_path_override ?
-                                 rt->plugin_path_override : NETBE_DEFAULT_PLUGIN_PATH, errors)) {
+    if (!netbe_plugins_load_path(rt->plugins,
+                                 rt->plugin_path_override ? rt->plugin_path_override
+                                                          : NETBE_DEFAULT_PLUGIN_PATH,
+                                 errors)) {
         netbe_errors_to_gerror(errors, NETBE_PLUGIN_ERROR, errp);
         return false;
     }

@@ -19,8 +19,8 @@ static bool remove_stale(const char *what, const char *path, GError **errp)
         if (errno == ENOENT) {
             return true; /* gone meanwhile: bind again */
         }
-        g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno), "%s %s: %s",
-                    what, path, g_strerror(errno));
+        g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno), "%s %s: %s", what, path,
+                    g_strerror(errno));
         return false;
     }
     if (!S_ISSOCK(st.st_mode)) {
@@ -43,8 +43,8 @@ static bool remove_stale(const char *what, const char *path, GError **errp)
     if (err != ECONNREFUSED || unlink(path) < 0) {
         err = err == ECONNREFUSED ? errno : err;
         g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(err),
-                    "%s %s: in use, and cannot tell whether by a live process: %s",
-                    what, path, g_strerror(err));
+                    "%s %s: in use, and cannot tell whether by a live process: %s", what, path,
+                    g_strerror(err));
         return false;
     }
     g_message("%s %s: replaced a stale socket file (nothing listened on it)", what, path);
@@ -60,8 +60,7 @@ int netbe_unix_listen(const char *what, const char *path, mode_t mode, int backl
 
     if (strlen(path) >= sizeof(addr.sun_path)) {
         g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG,
-                    "%s %s: path longer than %zu bytes", what, path,
-                    sizeof(addr.sun_path) - 1);
+                    "%s %s: path longer than %zu bytes", what, path, sizeof(addr.sun_path) - 1);
         return -1;
     }
     strcpy(addr.sun_path, path);
@@ -96,4 +95,3 @@ out:
     }
     return -1;
 }
-

@@ -53,15 +53,15 @@ static void notify_config(void *opaque)
 #define BUF_SIZE 2048
 
 typedef struct Ring {
-    uint64_t desc, avail, used;  /* guest addresses */
+    uint64_t desc, avail, used; /* guest addresses */
     uint16_t avail_idx, last_used;
 } Ring;
 
 static void ring_layout(Ring *r, uint64_t base)
 {
-    r->desc = base;                      /* 16 bytes per descriptor */
-    r->avail = base + 16 * QSIZE;        /* flags, idx, ring[], used_event */
-    r->used = base + 4096;               /* flags, idx, ring[]{id,len}, avail_event */
+    r->desc = base;               /* 16 bytes per descriptor */
+    r->avail = base + 16 * QSIZE; /* flags, idx, ring[], used_event */
+    r->used = base + 4096;        /* flags, idx, ring[]{id,len}, avail_event */
 }
 
 /* Put a one-descriptor chain (buffer @buf, @len bytes) in the ring and publish it. */
@@ -102,7 +102,7 @@ static bool ring_used(Ring *r, uint32_t *id, uint32_t *len)
 
 static char *builtin_config(void)
 {
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t alen = sizeof(a);
     int s = socket(AF_INET, SOCK_DGRAM, 0);
     static char text[512];
@@ -130,13 +130,13 @@ int main(int argc, char **argv)
 {
     NetbeRuntime *rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
     NetbeGuestRegion region;
-    NetbeVnetHooks hooks = { NETBE_VNET_HOOKS_VERSION, NULL, notify_queue, notify_config };
+    NetbeVnetHooks hooks = {NETBE_VNET_HOOKS_VERSION, NULL, notify_queue, notify_config};
     NetbeDevice *dev;
     GError *err = NULL;
-    Ring rx = { 0 }, tx = { 0 };
+    Ring rx = {0}, tx = {0};
     uint64_t features;
     uint8_t status = NETBE_VIRTIO_STATUS_ACKNOWLEDGE | NETBE_VIRTIO_STATUS_DRIVER;
-    uint8_t frame[12 + 60] = { 0 };
+    uint8_t frame[12 + 60] = {0};
     const char *plugin_path = getenv("NETBE_PLUGIN_PATH");
     int rc = 1;
 
@@ -153,7 +153,7 @@ int main(int argc, char **argv)
     dev = netbe_runtime_find_device(rt, "nic0");
 
     /* Give the device the guest's memory map and the interrupt hooks. */
-    region = (NetbeGuestRegion){ .gpa = 0, .size = GUEST_RAM, .hva = ram };
+    region = (NetbeGuestRegion){.gpa = 0, .size = GUEST_RAM, .hva = ram};
     if (!netbe_vnet_set_memory(dev, &region, 1, &err) || !netbe_vnet_set_hooks(dev, &hooks)) {
         fprintf(stderr, "%s\n", err ? err->message : "hooks refused");
         goto out;
@@ -162,8 +162,8 @@ int main(int argc, char **argv)
     /* What the transport forwards while the guest driver probes the device. */
     netbe_vnet_set_status(dev, status, NULL);
     features = netbe_vnet_get_device_features(dev);
-    netbe_vnet_set_driver_features(dev, features & ((1ull << NETBE_VIRTIO_F_VERSION_1) |
-                                                    (1ull << NETBE_VIRTIO_NET_F_MAC)));
+    netbe_vnet_set_driver_features(
+        dev, features & ((1ull << NETBE_VIRTIO_F_VERSION_1) | (1ull << NETBE_VIRTIO_NET_F_MAC)));
     status |= NETBE_VIRTIO_STATUS_FEATURES_OK;
     netbe_vnet_set_status(dev, status, NULL);
     if (!(netbe_vnet_get_status(dev) & NETBE_VIRTIO_STATUS_FEATURES_OK)) {
@@ -199,7 +199,7 @@ int main(int argc, char **argv)
 
     /* The VMM's event loop: one fd stands for the whole runtime. */
     for (int round = 0; round < 500; round++) {
-        struct pollfd p = { netbe_runtime_get_fd(rt), POLLIN, 0 };
+        struct pollfd p = {netbe_runtime_get_fd(rt), POLLIN, 0};
         uint32_t id, len;
 
         if (poll(&p, 1, 10) > 0) {

@@ -356,7 +356,8 @@ ControlServer *control_server_new(NetbeRuntime *rt, const char *path, const Cont
     srv->opts.max_clients = srv->opts.max_clients ? srv->opts.max_clients : CONTROL_MAX_CLIENTS;
     srv->opts.migrate = srv->opts.migrate ? srv->opts.migrate : netbe_runtime_migrate_to;
     if (path) {
-        srv->fd = netbe_unix_listen("control socket", path, 0600, CONTROL_BACKLOG, &srv->file, errp);
+        srv->fd =
+            netbe_unix_listen("control socket", path, 0600, CONTROL_BACKLOG, &srv->file, errp);
         if (srv->fd < 0) {
             g_free(srv);
             return NULL;

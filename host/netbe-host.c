@@ -29,9 +29,9 @@ typedef struct HostOptions {
     gboolean check;
     gboolean list_plugins;
     gboolean verbose;
-    char *user;         /* --user: drop to this user once started */
-    char *sandbox;      /* --sandbox: on (default) or off */
-    PrivUser drop_to;   /* --user, looked up at start-up (name borrowed from user) */
+    char *user;       /* --user: drop to this user once started */
+    char *sandbox;    /* --sandbox: on (default) or off */
+    PrivUser drop_to; /* --user, looked up at start-up (name borrowed from user) */
 } HostOptions;
 
 /* SIGINT or SIGTERM came: leave the main loop. */
@@ -75,47 +75,46 @@ static GSource *watch_signals(NetbeRuntime *rt, int *fd_out)
 static bool parse_args(int *argc, char ***argv, HostOptions *o)
 {
     const GOptionEntry entries[] = {
-        { "config", 'c', 0, G_OPTION_ARG_FILENAME, &o->config, "ini file to run", "FILE" },
-        { "check", 0, 0, G_OPTION_ARG_NONE, &o->check,
-          "validate the config and exit; opens and connects nothing", NULL },
-        { "control", 0, 0, G_OPTION_ARG_FILENAME, &o->control,
-          "serve status/stats/quit on this UNIX socket (mode 0600)", "PATH" },
-        { "control-timeout", 0, 0, G_OPTION_ARG_INT, &o->control_timeout,
-          "ms a control client has for its request, and then for its reply (default 5000)",
-          "MS" },
-        { "plugin-path", 0, 0, G_OPTION_ARG_STRING, &o->plugin_path,
-          "':'-separated plugin directories (overrides the config and NETBE_PLUGIN_PATH)",
-          "DIRS" },
-        { "list-plugins", 0, 0, G_OPTION_ARG_NONE, &o->list_plugins,
-          "list the plugins found and exit", NULL },
-        { "help-plugin", 0, 0, G_OPTION_ARG_STRING, &o->help_plugin,
-          "show the options of a plugin and exit", "NAME" },
-        { "incoming", 0, 0, G_OPTION_ARG_FILENAME, &o->incoming,
-          "start as the destination of a live handover: listen on this UNIX socket", "PATH" },
-        { "incoming-timeout", 0, 0, G_OPTION_ARG_INT, &o->incoming_timeout,
-          "seconds to wait for the source (default 60)", "SEC" },
-        { "user", 0, 0, G_OPTION_ARG_STRING, &o->user,
-          "once the backends are connected, run as USER (its group, no other groups), "
-          "keeping only the capabilities deferred backends still need", "USER" },
-        { "sandbox", 0, 0, G_OPTION_ARG_STRING, &o->sandbox,
-          "on (default): a seccomp filter allows only the syscalls netbe uses once "
-          "started; off: none (debugging). --check and --list-plugins never sandbox",
-          "on|off" },
-        { "handover-allow-uid", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->handover_allow,
-          "also trust this user or uid as a handover peer (besides root and our own uid); "
-          "may be repeated", "USER" },
-        { "handover-timeout", 0, 0, G_OPTION_ARG_INT, &o->handover_timeout,
-          "ms a whole handover attempt may take on this side (default 5000)", "MS" },
-        { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, "debug logging", NULL },
-        { NULL }
-    };
+        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &o->config, "ini file to run", "FILE"},
+        {"check", 0, 0, G_OPTION_ARG_NONE, &o->check,
+         "validate the config and exit; opens and connects nothing", NULL},
+        {"control", 0, 0, G_OPTION_ARG_FILENAME, &o->control,
+         "serve status/stats/quit on this UNIX socket (mode 0600)", "PATH"},
+        {"control-timeout", 0, 0, G_OPTION_ARG_INT, &o->control_timeout,
+         "ms a control client has for its request, and then for its reply (default 5000)", "MS"},
+        {"plugin-path", 0, 0, G_OPTION_ARG_STRING, &o->plugin_path,
+         "':'-separated plugin directories (overrides the config and NETBE_PLUGIN_PATH)", "DIRS"},
+        {"list-plugins", 0, 0, G_OPTION_ARG_NONE, &o->list_plugins,
+         "list the plugins found and exit", NULL},
+        {"help-plugin", 0, 0, G_OPTION_ARG_STRING, &o->help_plugin,
+         "show the options of a plugin and exit", "NAME"},
+        {"incoming", 0, 0, G_OPTION_ARG_FILENAME, &o->incoming,
+         "start as the destination of a live handover: listen on this UNIX socket", "PATH"},
+        {"incoming-timeout", 0, 0, G_OPTION_ARG_INT, &o->incoming_timeout,
+         "seconds to wait for the source (default 60)", "SEC"},
+        {"user", 0, 0, G_OPTION_ARG_STRING, &o->user,
+         "once the backends are connected, run as USER (its group, no other groups), "
+         "keeping only the capabilities deferred backends still need",
+         "USER"},
+        {"sandbox", 0, 0, G_OPTION_ARG_STRING, &o->sandbox,
+         "on (default): a seccomp filter allows only the syscalls netbe uses once "
+         "started; off: none (debugging). --check and --list-plugins never sandbox",
+         "on|off"},
+        {"handover-allow-uid", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->handover_allow,
+         "also trust this user or uid as a handover peer (besides root and our own uid); "
+         "may be repeated",
+         "USER"},
+        {"handover-timeout", 0, 0, G_OPTION_ARG_INT, &o->handover_timeout,
+         "ms a whole handover attempt may take on this side (default 5000)", "MS"},
+        {"verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, "debug logging", NULL},
+        {NULL}};
     g_autoptr(GOptionContext) ctx = g_option_context_new("- run netbe network backends");
     g_autoptr(GError) err = NULL;
 
     g_option_context_add_main_entries(ctx, entries, NULL);
-    g_option_context_set_description(ctx,
-        "Examples:\n  netbe-host -c conf/default.ini --control /run/netbe.sock\n"
-        "  netbe-host -c my.ini --check\n  netbe-host --help-plugin tap\n");
+    g_option_context_set_description(
+        ctx, "Examples:\n  netbe-host -c conf/default.ini --control /run/netbe.sock\n"
+             "  netbe-host -c my.ini --check\n  netbe-host --help-plugin tap\n");
     if (!g_option_context_parse(ctx, argc, argv, &err)) {
         fprintf(stderr, "netbe-host: %s (try --help)\n", err->message);
         return false;
@@ -150,7 +149,7 @@ static int show_plugins(NetbeRuntime *rt, const HostOptions *o)
 {
     g_autoptr(GError) err = NULL;
     g_autofree char *text = o->list_plugins ? netbe_runtime_list_plugins(rt, &err)
-                                           : netbe_runtime_plugin_help(rt, o->help_plugin, &err);
+                                            : netbe_runtime_plugin_help(rt, o->help_plugin, &err);
 
     if (!text) {
         fprintf(stderr, "netbe-host: %s\n", err->message);
@@ -163,7 +162,7 @@ static int show_plugins(NetbeRuntime *rt, const HostOptions *o)
 /* --incoming: listen, adopt what the source hands over, start. */
 static bool receive_handover(NetbeRuntime *rt, const HostOptions *o, GError **errp)
 {
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
     NetbeMigStats st;
     mode_t old_umask;
     bool ok = false;
@@ -179,8 +178,7 @@ static bool receive_handover(NetbeRuntime *rt, const HostOptions *o, GError **er
     old_umask = umask(0177);
     /* with --user, a source that runs as that user may connect (the handover checks it) */
     if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-        (o->user && chown(o->incoming, o->drop_to.uid, o->drop_to.gid) < 0) ||
-        listen(fd, 1) < 0) {
+        (o->user && chown(o->incoming, o->drop_to.uid, o->drop_to.gid) < 0) || listen(fd, 1) < 0) {
         umask(old_umask);
         g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno), "--incoming %s: %s",
                     o->incoming, g_strerror(errno));
@@ -188,8 +186,8 @@ static bool receive_handover(NetbeRuntime *rt, const HostOptions *o, GError **er
     }
     umask(old_umask);
     g_message("waiting for a handover on %s", o->incoming);
-    ok = netbe_runtime_migrate_from(rt, fd, (o->incoming_timeout > 0 ? o->incoming_timeout : 60)
-                                    * 1000, &st, errp);
+    ok = netbe_runtime_migrate_from(
+        rt, fd, (o->incoming_timeout > 0 ? o->incoming_timeout : 60) * 1000, &st, errp);
     if (ok) {
         g_message("handover received: downtime %.3f ms, %u backends, %u fds, %u queued frames",
                   st.downtime_ns / 1e6, st.backends, st.fds, st.frames);
@@ -212,8 +210,8 @@ static bool drop_privileges(NetbeRuntime *rt, const HostOptions *o, GError **err
         return false;
     }
     g_message("running as user %s (uid %u, gid %u, no supplementary groups), no_new_privs; "
-              "capabilities kept for deferred backends: %s", o->user, (unsigned)o->drop_to.uid,
-              (unsigned)o->drop_to.gid, caps);
+              "capabilities kept for deferred backends: %s",
+              o->user, (unsigned)o->drop_to.uid, (unsigned)o->drop_to.gid, caps);
     return true;
 }
 
@@ -241,9 +239,8 @@ static bool apply_handover_options(NetbeRuntime *rt, const HostOptions *o, GErro
     if (o->handover_timeout && (o->handover_timeout < NETBE_HANDOVER_TIMEOUT_MIN_MS ||
                                 o->handover_timeout > NETBE_HANDOVER_TIMEOUT_MAX_MS)) {
         g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                    "--handover-timeout %d: out of range (allowed: %d..%d ms)",
-                    o->handover_timeout, NETBE_HANDOVER_TIMEOUT_MIN_MS,
-                    NETBE_HANDOVER_TIMEOUT_MAX_MS);
+                    "--handover-timeout %d: out of range (allowed: %d..%d ms)", o->handover_timeout,
+                    NETBE_HANDOVER_TIMEOUT_MIN_MS, NETBE_HANDOVER_TIMEOUT_MAX_MS);
         return false;
     }
     if (o->handover_timeout) {
@@ -285,8 +282,9 @@ static int run_host(NetbeRuntime *rt, const HostOptions *o)
     if (o->incoming ? !receive_handover(rt, o, &err) : !netbe_runtime_start(rt, &err)) {
         goto out;
     }
-    if (o->control && !(control = control_server_new(rt, o->control, &(ControlOptions){
-                            .timeout_ms = o->control_timeout }, &err))) {
+    if (o->control &&
+        !(control = control_server_new(
+              rt, o->control, &(ControlOptions){.timeout_ms = o->control_timeout}, &err))) {
         goto out;
     }
     if (!(signals = watch_signals(rt, &sig_fd))) {
@@ -295,8 +293,7 @@ static int run_host(NetbeRuntime *rt, const HostOptions *o)
         goto out;
     }
     /* started: drop what is not needed any more, then confine what is left */
-    if ((o->user && !drop_privileges(rt, o, &err)) ||
-        (filter && !sandbox_enter(filter, &err))) {
+    if ((o->user && !drop_privileges(rt, o, &err)) || (filter && !sandbox_enter(filter, &err))) {
         goto out;
     }
     if (filter) {
@@ -337,7 +334,7 @@ static void host_options_clear(HostOptions *o)
 
 int main(int argc, char **argv)
 {
-    HostOptions o = { 0 };
+    HostOptions o = {0};
     NetbeRuntime *rt;
     const char *env_path = g_getenv("NETBE_PLUGIN_PATH");
     int rc;

@@ -35,6 +35,16 @@ run_build() {
     fi
 }
 
+# the tree is as clang-format writes it (.clang-format): one check
+if scripts/check-format.sh >format.log 2>&1; then
+    echo "== format: $(tail -1 format.log)"
+    passed=$((passed + 1))
+else
+    echo "== format: FAILED"
+    head -40 format.log
+    failed=$((failed + 1)) rc=1
+fi
+
 run_build build-werror
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:print_summary=1:fast_unwind_on_malloc=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1

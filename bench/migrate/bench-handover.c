@@ -45,7 +45,7 @@ typedef struct Spread {
 
 static Spread spread_of(double *ms, unsigned n)
 {
-    Spread sp = { 0 };
+    Spread sp = {0};
 
     if (!n) {
         return sp;
@@ -76,8 +76,7 @@ static char *config_for(const char *prefix, unsigned devices, unsigned queues)
                                prefix, d, queues);
     }
     for (unsigned d = 0; d + 1 < devices; d += 2) {
-        g_string_append_printf(s, "[hub.h%u]\nports = t%u, t%u\nconnect = deferred\n", d, d,
-                               d + 1);
+        g_string_append_printf(s, "[hub.h%u]\nports = t%u, t%u\nconnect = deferred\n", d, d, d + 1);
     }
     return g_string_free(s, false);
 }
@@ -105,7 +104,7 @@ static Row run_netbe(const char *name, unsigned devices, unsigned queues, unsign
     g_autofree char *prefix = g_strdup_printf("nbb%d", (int)getpid() % 10000);
     g_autofree char *config = config_for(prefix, devices, queues);
     g_autofree double *ms = g_new0(double, n);
-    Row row = { name, devices, queues, 0 };
+    Row row = {name, devices, queues, 0};
     TestHost *cur = test_host_start(config, NULL, NULL);
     g_autofree char *tx = g_strdup_printf("%s0", prefix), *rx = g_strdup_printf("%s1", prefix);
     SeqPump *pump;
@@ -114,15 +113,15 @@ static Row run_netbe(const char *name, unsigned devices, unsigned queues, unsign
     g_assert_nonnull(cur);
     test_sh("ip netns exec %s sysctl -qw net.ipv6.conf.default.disable_ipv6=1", ns);
     for (unsigned d = 0; d < devices; d++) {
-        test_sh("ip link set %s%u netns %s && ip -n %s link set %s%u up", prefix, d, ns, ns,
-                prefix, d);
+        test_sh("ip link set %s%u netns %s && ip -n %s link set %s%u up", prefix, d, ns, ns, prefix,
+                d);
     }
     pump = seq_pump_start(ns, tx, rx, RATE);
     g_usleep(200000);
     for (unsigned i = 0; i < n; i++) {
         g_autofree char *incoming = g_strdup_printf("%s/in%u.sock", cur->dir, i);
         g_autofree char *cmd = g_strdup_printf("migrate %s --json\n", incoming);
-        const char *args[] = { "--incoming", incoming, NULL };
+        const char *args[] = {"--incoming", incoming, NULL};
         TestHost *next = test_host_spawn(config, NULL, args, NULL);
         g_autofree char *out = NULL;
         double downtime;
@@ -155,7 +154,7 @@ static Row run_netbe(const char *name, unsigned devices, unsigned queues, unsign
 static bool tap_open_by_name(const char *name, unsigned queues, int *fds)
 {
     for (unsigned q = 0; q < queues; q++) {
-        struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | (queues > 1 ? IFF_MULTI_QUEUE : 0) };
+        struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | (queues > 1 ? IFF_MULTI_QUEUE : 0)};
 
         g_strlcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));
         fds[q] = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -181,7 +180,7 @@ static gpointer forward(gpointer data)
     uint8_t buf[65536];
 
     for (unsigned q = 0; q < f->queues; q++) {
-        p[q] = (struct pollfd){ .fd = f->a[q], .events = POLLIN };
+        p[q] = (struct pollfd){.fd = f->a[q], .events = POLLIN};
     }
     while (!g_atomic_int_get(&f->stop)) {
         if (poll(p, f->queues, 10) <= 0) {
@@ -216,15 +215,16 @@ static Row run_reopen(const char *name, unsigned queues, unsigned n)
     g_autofree char *b = g_strdup_printf("nbr%db", (int)getpid() % 10000);
     g_autofree double *ms = g_new0(double, n);
     int fa[64], fb[64];
-    Row row = { name, 2, queues, 0 };
-    Forwarder f = { fa, fb, queues };
+    Row row = {name, 2, queues, 0};
+    Forwarder f = {fa, fb, queues};
     SeqPump *pump;
     SeqPumpResult r;
 
     g_assert_true(tap_open_by_name(a, queues, fa) && tap_open_by_name(b, queues, fb));
     test_sh("ip netns exec %s sysctl -qw net.ipv6.conf.default.disable_ipv6=1", ns);
     test_sh("ip link set %s netns %s && ip link set %s netns %s && ip -n %s link set %s up && "
-            "ip -n %s link set %s up", a, ns, b, ns, ns, a, ns, b);
+            "ip -n %s link set %s up",
+            a, ns, b, ns, ns, a, ns, b);
     f.thread = g_thread_new("forward", forward, &f);
     pump = seq_pump_start(ns, a, b, RATE);
     g_usleep(200000);
@@ -269,12 +269,12 @@ static Row run_reopen(const char *name, unsigned queues, unsigned n)
 typedef struct VuRow {
     const char *name;
     unsigned handovers;
-    Spread ctl, dst;                /* ms: as netbe-ctl reports it, as the destination logs it */
-    Spread gap[VU_PUMP_DIRS];       /* ms: the longest silence in each direction's frames */
+    Spread ctl, dst;          /* ms: as netbe-ctl reports it, as the destination logs it */
+    Spread gap[VU_PUMP_DIRS]; /* ms: the longest silence in each direction's frames */
     VuPumpCount count[VU_PUMP_DIRS];
 } VuRow;
 
-static const uint8_t vu_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+static const uint8_t vu_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 static const char *vu_log_dir; /* --logs DIR: keep each vhost-user host's log there */
 static unsigned vu_log_count;
 static bool vu_verbose; /* --verbose: each handover's times */
@@ -295,7 +295,7 @@ static void keep_log(TestHost *h)
 /* A UDP socket on 127.0.0.1 (port 0: any). Return: the fd; *port gets its port. */
 static int udp_on_loopback(unsigned *port)
 {
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(a);
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     int buf = 8 << 20;
@@ -315,7 +315,7 @@ static int udp_on_loopback(unsigned *port)
  */
 static char *control_request(const char *path, const char *line)
 {
-    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
     GString *reply = g_string_new(NULL);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     char buf[4096];
@@ -364,10 +364,10 @@ static VuRow run_vu(const char *name, bool tap, unsigned n)
     g_autofree char *ifname = g_strdup_printf("nbv%d", (int)getpid() % 10000);
     g_autofree char *ns = NULL, *netdev = NULL, *config = NULL;
     g_autofree double *ctl = g_new0(double, n), *dst = g_new0(double, n);
-    g_autofree double *gap[VU_PUMP_DIRS] = { g_new0(double, n), g_new0(double, n) };
-    VuRow row = { .name = name };
-    struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    VuPumpPeer peer = { -1, NULL, 0 };
+    g_autofree double *gap[VU_PUMP_DIRS] = {g_new0(double, n), g_new0(double, n)};
+    VuRow row = {.name = name};
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    VuPumpPeer peer = {-1, NULL, 0};
     unsigned udp_port = 0, netdev_port = 0;
     TestHost *cur;
     VuFront *f;
@@ -391,7 +391,8 @@ static VuRow run_vu(const char *name, bool tap, unsigned n)
     }
     config = g_strdup_printf("[netdev.t0]\n%s[device.nic0]\nmodel = virtio-net\ntransport = "
                              "vhost-user\nsocket = %s\nnetdev = t0\nmac = 52:54:00:12:34:56\n"
-                             "connect = deferred\n", netdev, sock);
+                             "connect = deferred\n",
+                             netdev, sock);
     cur = test_host_start(config, NULL, NULL);
     g_assert_nonnull(cur);
     f = vu_front_connect(sock, NULL, &err);
@@ -400,8 +401,9 @@ static VuRow run_vu(const char *name, bool tap, unsigned n)
     g_assert_no_error(err);
     if (tap) {
         test_sh("ip netns exec %s sysctl -qw net.ipv6.conf.default.disable_ipv6=1", ns);
-        g_assert_cmpint(test_sh("ip link set %s netns %s && ip -n %s link set %s up", ifname,
-                                ns, ns, ifname), ==, 0);
+        g_assert_cmpint(
+            test_sh("ip link set %s netns %s && ip -n %s link set %s up", ifname, ns, ns, ifname),
+            ==, 0);
         peer.fd = vu_pump_packet_socket(ns, ifname);
     }
     pump = vu_pump_start(f, &peer, vu_mac, VU_RATE);
@@ -409,10 +411,10 @@ static VuRow run_vu(const char *name, bool tap, unsigned n)
     for (unsigned i = 0; i < n; i++) {
         g_autofree char *incoming = g_strdup_printf("%s/in%u.sock", dir, i);
         g_autofree char *cmd = g_strdup_printf("migrate %s --json\n", incoming);
-        const char *args[] = { "--incoming", incoming, NULL };
+        const char *args[] = {"--incoming", incoming, NULL};
         TestHost *next = test_host_spawn(config, NULL, args, NULL);
         g_autofree char *out = NULL;
-        int64_t t0, t1, end[VU_PUMP_DIRS] = { 0 };
+        int64_t t0, t1, end[VU_PUMP_DIRS] = {0};
         double downtime;
 
         g_assert_true(wait_incoming(next));
@@ -434,17 +436,16 @@ static VuRow run_vu(const char *name, bool tap, unsigned n)
             g_usleep(2000);
         }
         for (unsigned d = 0; d < VU_PUMP_DIRS; d++) {
-            gap[d][row.handovers] =
-                vu_pump_max_gap_us(pump, d, t0, t1, &end[d]) / 1e3;
+            gap[d][row.handovers] = vu_pump_max_gap_us(pump, d, t0, t1, &end[d]) / 1e3;
         }
         if (vu_verbose) {
             printf("  %s #%u: netbe-ctl %.3f ms (reports %.3f, destination %.3f); gap "
                    "guest->net %.3f ms from +%.3f to +%.3f, net->guest %.3f ms from +%.3f to "
-                   "+%.3f (ms since netbe-ctl started)\n", name, i, (t1 - t0) / 1e3,
-                   ctl[row.handovers], dst[row.handovers], gap[0][row.handovers],
-                   (end[0] - t0) / 1e3 - gap[0][row.handovers], (end[0] - t0) / 1e3,
-                   gap[1][row.handovers], (end[1] - t0) / 1e3 - gap[1][row.handovers],
-                   (end[1] - t0) / 1e3);
+                   "+%.3f (ms since netbe-ctl started)\n",
+                   name, i, (t1 - t0) / 1e3, ctl[row.handovers], dst[row.handovers],
+                   gap[0][row.handovers], (end[0] - t0) / 1e3 - gap[0][row.handovers],
+                   (end[0] - t0) / 1e3, gap[1][row.handovers],
+                   (end[1] - t0) / 1e3 - gap[1][row.handovers], (end[1] - t0) / 1e3);
         }
         row.handovers++;
     }
@@ -475,21 +476,23 @@ static VuRow run_vu(const char *name, bool tap, unsigned n)
 static void print_vu(const VuRow *rows, unsigned nrows, unsigned n)
 {
     printf("\nvhost-user: 1 device, 1 queue pair, our frontend sending and receiving %u frames/s "
-           "each way, %u handovers per row; ms, median / p90\n", VU_RATE, n);
+           "each way, %u handovers per row; ms, median / p90\n",
+           VU_RATE, n);
     printf("%-26s %15s %15s %15s %15s %11s %11s\n", "case", "netbe-ctl", "destination",
            "gap guest->net", "gap net->guest", "lost g->n", "lost n->g");
     for (unsigned i = 0; i < nrows; i++) {
         const VuRow *r = &rows[i];
 
-        printf("%-26s %7.3f/%7.3f %7.3f/%7.3f %7.3f/%7.3f %7.3f/%7.3f %5u/%5u %5u/%5u\n",
-               r->name, r->ctl.median, r->ctl.p90, r->dst.median, r->dst.p90,
-               r->gap[VU_PUMP_TX].median, r->gap[VU_PUMP_TX].p90, r->gap[VU_PUMP_RX].median,
-               r->gap[VU_PUMP_RX].p90, r->count[VU_PUMP_TX].missing, r->count[VU_PUMP_TX].sent,
+        printf("%-26s %7.3f/%7.3f %7.3f/%7.3f %7.3f/%7.3f %7.3f/%7.3f %5u/%5u %5u/%5u\n", r->name,
+               r->ctl.median, r->ctl.p90, r->dst.median, r->dst.p90, r->gap[VU_PUMP_TX].median,
+               r->gap[VU_PUMP_TX].p90, r->gap[VU_PUMP_RX].median, r->gap[VU_PUMP_RX].p90,
+               r->count[VU_PUMP_TX].missing, r->count[VU_PUMP_TX].sent,
                r->count[VU_PUMP_RX].missing, r->count[VU_PUMP_RX].sent);
     }
     printf("netbe-ctl: source pause to the destination's resume; destination: source pause to "
            "its devices resumed and serving; gap: the longest silence between two frames "
-           "arriving around a handover (frames go out every %.1f ms)\n", 1e3 / VU_RATE);
+           "arriving around a handover (frames go out every %.1f ms)\n",
+           1e3 / VU_RATE);
 }
 
 static void json_spread(FILE *f, const char *key, Spread sp)
@@ -509,7 +512,8 @@ static void json_vu(FILE *f, const VuRow *rows, unsigned nrows)
         json_spread(f, "downtime_destination", r->dst);
         json_spread(f, "gap_guest_to_net", r->gap[VU_PUMP_TX]);
         json_spread(f, "gap_net_to_guest", r->gap[VU_PUMP_RX]);
-        fprintf(f, ",\"sent_guest_to_net\":%u,\"lost_guest_to_net\":%u,\"dup_guest_to_net\":%u,"
+        fprintf(f,
+                ",\"sent_guest_to_net\":%u,\"lost_guest_to_net\":%u,\"dup_guest_to_net\":%u,"
                 "\"sent_net_to_guest\":%u,\"lost_net_to_guest\":%u,\"dup_net_to_guest\":%u}",
                 r->count[VU_PUMP_TX].sent, r->count[VU_PUMP_TX].missing,
                 r->count[VU_PUMP_TX].duplicates, r->count[VU_PUMP_RX].sent,
@@ -559,12 +563,12 @@ int main(int argc, char **argv)
     vu[nvu++] = run_vu("vhost-user on a UDP socket", false, n);
     if (nrows) {
         printf("live handover under a %u frames/s stream, %u handovers per row\n", RATE, n);
-        printf("%-28s %8s %7s %11s %9s %9s %9s %6s\n", "case", "devices", "queues",
-               "median ms", "p90 ms", "max ms", "sent", "lost");
+        printf("%-28s %8s %7s %11s %9s %9s %9s %6s\n", "case", "devices", "queues", "median ms",
+               "p90 ms", "max ms", "sent", "lost");
         for (unsigned i = 0; i < nrows; i++) {
             printf("%-28s %8u %7u %11.3f %9.3f %9.3f %9u %6u\n", rows[i].name, rows[i].devices,
-                   rows[i].queues, rows[i].median_ms, rows[i].p90_ms, rows[i].max_ms,
-                   rows[i].sent, rows[i].lost);
+                   rows[i].queues, rows[i].median_ms, rows[i].p90_ms, rows[i].max_ms, rows[i].sent,
+                   rows[i].lost);
         }
         printf("ratio of median downtimes, netbe / reopen: 1 queue %.3f, 8 queues %.3f\n",
                rows[0].median_ms / rows[1].median_ms, rows[2].median_ms / rows[3].median_ms);
@@ -585,14 +589,16 @@ int main(int argc, char **argv)
         fprintf(f, "{\"benchmark\":\"handover\",\"rate_fps\":%u,\"handovers\":%u,\"rows\":[", RATE,
                 n);
         for (unsigned i = 0; i < nrows; i++) {
-            fprintf(f, "%s{\"case\":\"%s\",\"devices\":%u,\"queues\":%u,\"median_ms\":%.4f,"
-                    "\"p90_ms\":%.4f,\"max_ms\":%.4f,\"sent\":%u,\"lost\":%u}", i ? "," : "",
-                    rows[i].name, rows[i].devices, rows[i].queues, rows[i].median_ms,
+            fprintf(f,
+                    "%s{\"case\":\"%s\",\"devices\":%u,\"queues\":%u,\"median_ms\":%.4f,"
+                    "\"p90_ms\":%.4f,\"max_ms\":%.4f,\"sent\":%u,\"lost\":%u}",
+                    i ? "," : "", rows[i].name, rows[i].devices, rows[i].queues, rows[i].median_ms,
                     rows[i].p90_ms, rows[i].max_ms, rows[i].sent, rows[i].lost);
         }
         fprintf(f, "],");
         if (nrows) {
-            fprintf(f, "\"ratio_median_1q\":%.4f,\"ratio_median_8q\":%.4f,"
+            fprintf(f,
+                    "\"ratio_median_1q\":%.4f,\"ratio_median_8q\":%.4f,"
                     "\"ratio_median_vhost_user_tap_reopen\":%.4f,",
                     rows[0].median_ms / rows[1].median_ms, rows[2].median_ms / rows[3].median_ms,
                     vu[0].ctl.median / rows[1].median_ms);

@@ -23,15 +23,15 @@
 typedef enum Transport { T_STREAM, T_UDP } Transport;
 typedef enum Direction { D_TX, D_RX } Direction; /* TX: hub side -> link; RX: back */
 
-static const char *const transport_names[] = { "stream", "udp" };
-static const char *const direction_names[] = { "hub->link", "link->hub" };
+static const char *const transport_names[] = {"stream", "udp"};
+static const char *const direction_names[] = {"hub->link", "link->hub"};
 
 typedef struct Size {
     size_t len;
     unsigned frames;
 } Size;
 
-static const Size sizes[] = { { 64, 200000 }, { 1500, 100000 }, { FRAME_BIG, 8000 } };
+static const Size sizes[] = {{64, 200000}, {1500, 100000}, {FRAME_BIG, 8000}};
 
 /*
  * One measurement setup: the driver's two ends and, for the raw path, the relay's two.
@@ -40,15 +40,15 @@ static const Size sizes[] = { { 64, 200000 }, { 1500, 100000 }, { FRAME_BIG, 800
 typedef struct Path {
     int hub_drv, hub_rly;
     int link_drv, link_rly;
-    NetbeRuntime *rt;          /* NULL: the raw relay runs */
+    NetbeRuntime *rt; /* NULL: the raw relay runs */
     Transport t;
-    uint8_t *rbuf;             /* raw relay: stream receive buffer */
+    uint8_t *rbuf; /* raw relay: stream receive buffer */
     size_t rhead, rtail;
-    uint8_t *pbuf;             /* raw relay: a frame the destination could not take yet */
+    uint8_t *pbuf; /* raw relay: a frame the destination could not take yet */
     size_t pend, poff;
-    uint8_t *framed;           /* driver: 4-byte prefix + the frame */
-    size_t len, drv_off;       /* frame length; bytes of the current stream frame written */
-    uint8_t *dbuf;             /* driver: stream bytes read, not yet a whole frame */
+    uint8_t *framed;     /* driver: 4-byte prefix + the frame */
+    size_t len, drv_off; /* frame length; bytes of the current stream frame written */
+    uint8_t *dbuf;       /* driver: stream bytes read, not yet a whole frame */
     size_t dtail;
 } Path;
 
@@ -62,7 +62,7 @@ static double now_s(void)
 /* A connected UDP pair on 127.0.0.1; *a and *b are bound, ports in *pa, *pb. */
 static void udp_pair(int *a, int *b, unsigned *pa, unsigned *pb)
 {
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int big = 4 << 20;
 
     *pa = *pb = 0;
@@ -242,8 +242,7 @@ static bool drive_write(Path *p, Direction d)
     if (p->t == T_UDP) {
         return send(p->link_drv, p->framed + 4, p->len, MSG_DONTWAIT) == (ssize_t)p->len;
     }
-    n = send(p->link_drv, p->framed + p->drv_off, total - p->drv_off,
-             MSG_DONTWAIT | MSG_NOSIGNAL);
+    n = send(p->link_drv, p->framed + p->drv_off, total - p->drv_off, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n <= 0) {
         return false;
     }
@@ -306,8 +305,8 @@ static double measure(Transport t, Direction d, bool netbe, size_t len, unsigned
     while (got < frames && now_s() < deadline) {
         unsigned before = got;
 
-        for (int i = 0; i < BATCH && sent < frames && sent - got < window &&
-                        drive_write(&p, d); i++) {
+        for (int i = 0; i < BATCH && sent < frames && sent - got < window && drive_write(&p, d);
+             i++) {
             sent++;
         }
         relay_run(&p, d);
@@ -343,13 +342,12 @@ int main(int argc, char **argv)
     int only = -1, index = 0;
     gboolean netbe_only = false;
     GOptionEntry entries[] = {
-        { "case", 0, 0, G_OPTION_ARG_INT, &only, "run only row N of the table (from 0)", "N" },
-        { "netbe-only", 0, 0, G_OPTION_ARG_NONE, &netbe_only,
-          "skip the baseline (for profiling the plugin)", NULL },
-        { "json", 0, 0, G_OPTION_ARG_FILENAME, &json_path, "write results here", "FILE" },
-        { "scale", 0, 0, G_OPTION_ARG_DOUBLE, &scale, "multiply frame counts", "X" },
-        { NULL }
-    };
+        {"case", 0, 0, G_OPTION_ARG_INT, &only, "run only row N of the table (from 0)", "N"},
+        {"netbe-only", 0, 0, G_OPTION_ARG_NONE, &netbe_only,
+         "skip the baseline (for profiling the plugin)", NULL},
+        {"json", 0, 0, G_OPTION_ARG_FILENAME, &json_path, "write results here", "FILE"},
+        {"scale", 0, 0, G_OPTION_ARG_DOUBLE, &scale, "multiply frame counts", "X"},
+        {NULL}};
     g_autoptr(GOptionContext) ctx = g_option_context_new("- socket plugin throughput");
     g_autoptr(GString) json = g_string_new("{\"bench\":\"socket\",\"results\":[");
     g_autoptr(GError) err = NULL;
@@ -381,7 +379,8 @@ int main(int argc, char **argv)
                 printf("%-8s %-10s %8zu %14.0f %14.0f %10.2f %7.2f\n", transport_names[t],
                        direction_names[d], sizes[i].len, nb, raw, gbps, nb / raw);
                 fflush(stdout);
-                g_string_append_printf(json, "%s{\"link\":\"%s\",\"direction\":\"%s\","
+                g_string_append_printf(json,
+                                       "%s{\"link\":\"%s\",\"direction\":\"%s\","
                                        "\"frame_bytes\":%zu,\"frames\":%u,"
                                        "\"netbe_frames_per_s\":%.0f,\"raw_frames_per_s\":%.0f,"
                                        "\"netbe_gbit_per_s\":%.3f,\"ratio\":%.3f}",

@@ -28,13 +28,13 @@ typedef struct Size {
     const char *name;
     size_t frame_len; /* Ethernet frame, vnet header not counted */
     bool gso;
-    unsigned frames;  /* per measurement, at scale 1 */
+    unsigned frames; /* per measurement, at scale 1 */
 } Size;
 
 static const Size sizes[] = {
-    { "64 B", 64, false, 400000 },
-    { "1500 B", 1500, false, 200000 },
-    { "64 KiB GSO", 65536, true, 12000 },
+    {"64 B", 64, false, 400000},
+    {"1500 B", 1500, false, 200000},
+    {"64 KiB GSO", 65536, true, 12000},
 };
 
 /*
@@ -43,7 +43,7 @@ static const Size sizes[] = {
  * the TAP sees them. The receive direction therefore uses a 64 KiB frame without GSO on
  * TAPs with MTU 65521: the same bytes per read() and per readv() as a GSO frame.
  */
-static const Size rx_big = { "64 KiB", 65535, false, 12000 };
+static const Size rx_big = {"64 KiB", 65535, false, 12000};
 
 typedef struct Bench {
     char *ns;
@@ -78,10 +78,12 @@ static double now(void)
 /* The frame of @s into b->frame (12-byte vnet header first) and b->pkt_frame (10-byte). */
 static void build_frame(Bench *b, const Size *s)
 {
-    static const TapTcpFlow flow = { .src_mac = { 2, 0, 0, 0, 0, 0xa }, /* not the TAP's MAC */
-                                     .dst_mac = { 2, 0, 0, 0, 0, 0xb },
-                                     .saddr = 0x0a4e0002, .daddr = 0x0a4e0003,
-                                     .sport = 40000, .dport = 5001 };
+    static const TapTcpFlow flow = {.src_mac = {2, 0, 0, 0, 0, 0xa}, /* not the TAP's MAC */
+                                    .dst_mac = {2, 0, 0, 0, 0, 0xb},
+                                    .saddr = 0x0a4e0002,
+                                    .daddr = 0x0a4e0003,
+                                    .sport = 40000,
+                                    .dport = 5001};
     size_t payload = s->frame_len - TAP_ETH_HLEN - TAP_IP4_HLEN - TAP_TCP_HLEN;
     g_autofree uint8_t *data = g_malloc0(payload);
     size_t len;
@@ -93,8 +95,7 @@ static void build_frame(Bench *b, const Size *s)
     } else {
         tap_vnet_hdr_v1(b->frame, VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, 0);
     }
-    len = tap_frame_tcp4(b->frame + VHDR, &flow, 1, 1, TAP_TCP_ACK, NULL, 0, data, payload,
-                         s->gso);
+    len = tap_frame_tcp4(b->frame + VHDR, &flow, 1, 1, TAP_TCP_ACK, NULL, 0, data, payload, s->gso);
     g_assert_cmpuint(len, ==, s->frame_len);
     b->frame_len = len;
     /* struct virtio_net_hdr (10 bytes) is the v1 header without num_buffers */
@@ -127,7 +128,7 @@ static bool tx_ready(void *opaque)
 
 static double tx_plugin(Bench *b, unsigned n)
 {
-    struct iovec iov = { b->frame, VHDR + b->frame_len };
+    struct iovec iov = {b->frame, VHDR + b->frame_len};
     double t0 = now();
 
     for (unsigned i = 0; i < n; i++) {
@@ -151,7 +152,7 @@ static int packet_socket(Bench *b, const char *ifname)
 {
     int saved = test_netns_enter(b->ns);
     int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-    struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = if_nametoindex(ifname) };
+    struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_ifindex = if_nametoindex(ifname)};
     int one = 1;
 
     g_assert_cmpint(s, >=, 0);
@@ -166,10 +167,10 @@ static int packet_socket(Bench *b, const char *ifname)
 static void fill(Bench *b, int pkt, unsigned n)
 {
     struct mmsghdr msgs[FILL_BATCH];
-    struct iovec iov = { b->pkt_frame, 10 + b->frame_len };
+    struct iovec iov = {b->pkt_frame, 10 + b->frame_len};
 
     for (int i = 0; i < FILL_BATCH; i++) {
-        msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov, .msg_iovlen = 1 } };
+        msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov, .msg_iovlen = 1}};
     }
     while (n) {
         int k = sendmmsg(pkt, msgs, MIN(n, FILL_BATCH), 0);
@@ -261,8 +262,8 @@ static void bench_setup(Bench *b)
         const char *ifname = i ? b->plug_if : b->raw_if;
 
         tap_test_move(ifname, b->ns, NULL, NULL);
-        g_assert_cmpint(test_sh("ip -n %s link set %s txqueuelen %d mtu 65521", b->ns, ifname,
-                                RING), ==, 0);
+        g_assert_cmpint(
+            test_sh("ip -n %s link set %s txqueuelen %d mtu 65521", b->ns, ifname, RING), ==, 0);
     }
     b->raw_pkt = packet_socket(b, b->raw_if);
     b->plug_pkt = packet_socket(b, b->plug_if);
@@ -296,16 +297,17 @@ static Row measure(Bench *b, Direction dir, const Size *s)
         s = &rx_big;
     }
     n = MAX(1000u, (unsigned)(s->frames * b->scale));
-    row = (Row){ dir == DIR_TX ? "tx" : "rx", s->name, NULL, n, s->frame_len, 0, 0 };
+    row = (Row){dir == DIR_TX ? "tx" : "rx", s->name, NULL, n, s->frame_len, 0, 0};
 
     build_frame(b, s);
-    row.measures = dir == DIR_TX
-        ? "frontend->TAP: raw = write() per frame on a TAP fd; plugin = netbe_backend_send() "
-          "through libnetbe into the tap plugin's writev(); the namespace drops the frames "
-          "(not for its MAC)"
-        : "TAP->frontend: the kernel queues frames (AF_PACKET, untimed); raw = read() until "
-          "EAGAIN; plugin = the runtime's loop wakes, the tap plugin's fd watch calls "
-          "rx_ready and the peer pulls each frame with recv() (readv into its buffer)";
+    row.measures =
+        dir == DIR_TX
+            ? "frontend->TAP: raw = write() per frame on a TAP fd; plugin = netbe_backend_send() "
+              "through libnetbe into the tap plugin's writev(); the namespace drops the frames "
+              "(not for its MAC)"
+            : "TAP->frontend: the kernel queues frames (AF_PACKET, untimed); raw = read() until "
+              "EAGAIN; plugin = the runtime's loop wakes, the tap plugin's fd watch calls "
+              "rx_ready and the peer pulls each frame with recv() (readv into its buffer)";
     /* warm-up, not counted */
     if (dir == DIR_TX) {
         tx_raw(b, n / 10);
@@ -345,10 +347,12 @@ static void print_and_save(const Row *rows, int nrows, const char *json_path)
     printf("\ntap plugin vs raw TAP fd loop (same run; best of runs; vnet header 12 B on both)\n");
     printf("%-3s %-11s %10s %12s %12s %9s %9s %7s\n", "dir", "frame", "frames", "raw fr/s",
            "plugin fr/s", "raw Gb/s", "plug Gb/s", "ratio");
-    g_string_append_printf(j, "{\n  \"benchmark\": \"tap\",\n  \"kernel\": \"%s\",\n"
+    g_string_append_printf(j,
+                           "{\n  \"benchmark\": \"tap\",\n  \"kernel\": \"%s\",\n"
                            "  \"baseline\": \"raw read()/write() loop on a TAP fd with the same "
                            "flags (IFF_VNET_HDR, 12-byte header, TSO offloads), no netbe\",\n"
-                           "  \"target_ratio\": %.2f,\n  \"rows\": [\n", u.release, TARGET_RATIO);
+                           "  \"target_ratio\": %.2f,\n  \"rows\": [\n",
+                           u.release, TARGET_RATIO);
     for (int i = 0; i < nrows; i++) {
         const Row *r = &rows[i];
         double ratio = r->plugin_fps / r->raw_fps;
@@ -357,11 +361,12 @@ static void print_and_save(const Row *rows, int nrows, const char *json_path)
         printf("%-3s %-11s %10u %12.0f %12.0f %9.2f %9.2f %6.1f%%\n", r->dir, r->size, r->frames,
                r->raw_fps, r->plugin_fps, gbps(r->raw_fps, r->frame_len),
                gbps(r->plugin_fps, r->frame_len), ratio * 100);
-        g_string_append_printf(j, "    {\"direction\": \"%s\", \"frame\": \"%s\", "
+        g_string_append_printf(j,
+                               "    {\"direction\": \"%s\", \"frame\": \"%s\", "
                                "\"frame_bytes\": %zu, \"frames\": %u, \"raw_fps\": %.0f, "
                                "\"plugin_fps\": %.0f, \"raw_gbps\": %.3f, \"plugin_gbps\": %.3f, "
-                               "\"ratio\": %.3f, \"measures\": \"%s\"}%s\n", r->dir, r->size,
-                               r->frame_len, r->frames, r->raw_fps, r->plugin_fps,
+                               "\"ratio\": %.3f, \"measures\": \"%s\"}%s\n",
+                               r->dir, r->size, r->frame_len, r->frames, r->raw_fps, r->plugin_fps,
                                gbps(r->raw_fps, r->frame_len), gbps(r->plugin_fps, r->frame_len),
                                ratio, r->measures, i + 1 < nrows ? "," : "");
     }
@@ -389,17 +394,19 @@ int main(int argc, char **argv)
     double scale = 1.0;
     int repeat = 5;
     GOptionEntry entries[] = {
-        { "json", 0, 0, G_OPTION_ARG_FILENAME, &json, "write JSON here "
-          "(default bench-results/tap.json)", "FILE" },
-        { "scale", 0, 0, G_OPTION_ARG_DOUBLE, &scale, "multiply frame counts (default 1)", "X" },
-        { "repeat", 0, 0, G_OPTION_ARG_INT, &repeat, "runs per row and path, best kept (default 5)", "N" },
-        { NULL }
-    };
+        {"json", 0, 0, G_OPTION_ARG_FILENAME, &json,
+         "write JSON here "
+         "(default bench-results/tap.json)",
+         "FILE"},
+        {"scale", 0, 0, G_OPTION_ARG_DOUBLE, &scale, "multiply frame counts (default 1)", "X"},
+        {"repeat", 0, 0, G_OPTION_ARG_INT, &repeat, "runs per row and path, best kept (default 5)",
+         "N"},
+        {NULL}};
     g_autoptr(GOptionContext) ctx = g_option_context_new("- tap plugin throughput vs raw TAP");
     g_autoptr(GError) err = NULL;
     Row rows[2 * G_N_ELEMENTS(sizes)];
     int nrows = 0;
-    Bench b = { .scale = scale };
+    Bench b = {.scale = scale};
 
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, &argc, &argv, &err)) {

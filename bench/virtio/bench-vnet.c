@@ -150,7 +150,8 @@ int main(int argc, char **argv)
         netbe_runtime_set_plugin_path(rt, plugin_path);
     }
     saved = test_netns_enter(ns);
-    if (!netbe_runtime_load_config_string(rt, "[netdev.t0]\ntype = tap\nifname = btap0\n"
+    if (!netbe_runtime_load_config_string(rt,
+                                          "[netdev.t0]\ntype = tap\nifname = btap0\n"
                                           "vnet_hdr = on\n[device.d0]\nnetdev = t0\n",
                                           "bench-vnet.ini", &err)) {
         fprintf(stderr, "%s\n", err->message);
@@ -159,9 +160,10 @@ int main(int argc, char **argv)
     raw_fd = bench_raw_tap_open("braw0");
     test_netns_leave(saved);
     test_sh("ip -n %s link set btap0 up txqueuelen 20000 && "
-            "ip -n %s link set braw0 up txqueuelen 20000", ns, ns);
+            "ip -n %s link set braw0 up txqueuelen 20000",
+            ns, ns);
     fcntl(raw_fd, F_SETFL, O_NONBLOCK);
-    g = vg_new(rt, "d0", &(VgOptions){ .rx_buf_size = 4096 });
+    g = vg_new(rt, "d0", &(VgOptions){.rx_buf_size = 4096});
     p_vnet = bench_packet_socket(ns, "btap0", false);
     p_vnet_gso = bench_packet_socket(ns, "btap0", true);
     p_raw = bench_packet_socket(ns, "braw0", false);
@@ -174,8 +176,8 @@ int main(int argc, char **argv)
         const BenchSize *s = &bench_sizes[i];
 
         if (bench_selected(only, "guest->tap", s->name)) {
-            res[nres] = (BenchResult){ "guest->tap", s->name, bench_raw_tx(raw_fd, s, NULL),
-                                       vnet_tx(g, s), s->len };
+            res[nres] = (BenchResult){"guest->tap", s->name, bench_raw_tx(raw_fd, s, NULL),
+                                      vnet_tx(g, s), s->len};
             nres++;
         }
     }
@@ -185,12 +187,10 @@ int main(int argc, char **argv)
         if (!bench_selected(only, "tap->guest", s->name)) {
             continue;
         }
-        res[nres] = (BenchResult){ "tap->guest", s->name,
-                                   bench_rx_rate(s->gso ? p_raw_gso : p_raw, s, bench_raw_drain,
-                                                 &raw_fd, -1, NULL),
-                                   bench_rx_rate(s->gso ? p_vnet_gso : p_vnet, s, vnet_drain, g,
-                                                 -1, NULL),
-                                   s->len };
+        res[nres] = (BenchResult){
+            "tap->guest", s->name,
+            bench_rx_rate(s->gso ? p_raw_gso : p_raw, s, bench_raw_drain, &raw_fd, -1, NULL),
+            bench_rx_rate(s->gso ? p_vnet_gso : p_vnet, s, vnet_drain, g, -1, NULL), s->len};
         nres++;
     }
     if (g_getenv("BENCH_VNET_DEBUG")) {
@@ -200,14 +200,14 @@ int main(int argc, char **argv)
 
             netbe_vnet_get_queue_stats(g->dev, vq, &qs);
             netbe_runtime_get_queue_stats(rt, "t0", 0, &st);
-            printf("vq %u: kicks %" G_GUINT64_FORMAT " irqs %" G_GUINT64_FORMAT " chains %"
-                   G_GUINT64_FORMAT " drops %" G_GUINT64_FORMAT "; t0 rx %" G_GUINT64_FORMAT
-                   " drops %" G_GUINT64_FORMAT "\n", vq, qs.kicks, qs.interrupts, qs.chains,
-                   qs.drops, st.rx_frames, st.rx_drops);
+            printf("vq %u: kicks %" G_GUINT64_FORMAT " irqs %" G_GUINT64_FORMAT
+                   " chains %" G_GUINT64_FORMAT " drops %" G_GUINT64_FORMAT
+                   "; t0 rx %" G_GUINT64_FORMAT " drops %" G_GUINT64_FORMAT "\n",
+                   vq, qs.kicks, qs.interrupts, qs.chains, qs.drops, st.rx_frames, st.rx_drops);
         }
     }
-    bench_print_and_save("virtio-net frontend + tap plugin vs raw TAP loop", "vnet", 0.8, res,
-                         nres, json);
+    bench_print_and_save("virtio-net frontend + tap plugin vs raw TAP loop", "vnet", 0.8, res, nres,
+                         json);
     close(p_vnet);
     close(p_vnet_gso);
     close(p_raw);

@@ -69,7 +69,8 @@ bool mig_backend_load(NetbeBackend *be, NetbeMigReader *r, uint32_t *frames, GEr
     GError *err = NULL;
 
     if (be->connected) {
-        g_set_error(errp, NETBE_MIG_ERROR, EBUSY, "netdev '%s' is connected already (its "
+        g_set_error(errp, NETBE_MIG_ERROR, EBUSY,
+                    "netdev '%s' is connected already (its "
                     "frontend is connect=immediate): refusing the incoming state and fds",
                     be->id);
         return false;
@@ -92,8 +93,10 @@ bool mig_backend_load(NetbeBackend *be, NetbeMigReader *r, uint32_t *frames, GEr
     be->vnet_hdr_len = vnet_hdr_len;
     be->connected = true;
     if (!netbe_mig_reader_at_end(r)) {
-        g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "netdev '%s' (%s): the record holds more "
-                    "than the plugin read (versions differ?)", be->id, be->desc->name);
+        g_set_error(errp, NETBE_MIG_ERROR, EPROTO,
+                    "netdev '%s' (%s): the record holds more "
+                    "than the plugin read (versions differ?)",
+                    be->id, be->desc->name);
         return false;
     }
     return true;

@@ -15,13 +15,13 @@ enum {
 
 struct NetbeMigWriter {
     GByteArray *buf;
-    GArray *fds;      /* int, borrowed */
+    GArray *fds; /* int, borrowed */
 };
 
 struct NetbeMigReader {
     uint8_t *buf;
     size_t len, pos;
-    int *fds;         /* owned until taken; taken ones are set to -1 */
+    int *fds; /* owned until taken; taken ones are set to -1 */
     unsigned nfds, next_fd;
 };
 

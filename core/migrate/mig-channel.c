@@ -7,9 +7,9 @@
 #include <unistd.h>
 #include "mig-priv.h"
 
-G_DEFINE_QUARK(netbe-migrate-error-quark, netbe_mig_error)
+G_DEFINE_QUARK(netbe - migrate - error - quark, netbe_mig_error)
 
-static const char mig_magic[8] = { 'N', 'E', 'T', 'B', 'E', 'M', 'I', 'G' };
+static const char mig_magic[8] = {'N', 'E', 'T', 'B', 'E', 'M', 'I', 'G'};
 
 typedef struct MigHeader {
     char magic[8];
@@ -25,9 +25,9 @@ typedef struct MigRecordHeader {
 } MigRecordHeader;
 
 static const char *const record_names[MIG_REC_MAX] = {
-    [MIG_REC_HELLO] = "hello", [MIG_REC_REPLY] = "reply", [MIG_REC_BACKEND] = "backend",
-    [MIG_REC_COMMIT] = "commit", [MIG_REC_READY] = "ready", [MIG_REC_ERROR] = "error",
-    [MIG_REC_DEVICE] = "device", [MIG_REC_GO] = "go", [MIG_REC_STARTED] = "started",
+    [MIG_REC_HELLO] = "hello",           [MIG_REC_REPLY] = "reply", [MIG_REC_BACKEND] = "backend",
+    [MIG_REC_COMMIT] = "commit",         [MIG_REC_READY] = "ready", [MIG_REC_ERROR] = "error",
+    [MIG_REC_DEVICE] = "device",         [MIG_REC_GO] = "go",       [MIG_REC_STARTED] = "started",
     [MIG_REC_VHOST_USER] = "vhost-user",
 };
 
@@ -67,15 +67,17 @@ void mig_channel_init(MigChannel *ch, int fd, unsigned timeout_ms, const char *s
 /* Wait for @events on the channel until its deadline (the whole attempt's, not a step's). */
 static bool wait_fd(MigChannel *ch, short events, GError **errp)
 {
-    struct pollfd p = { .fd = ch->fd, .events = events };
+    struct pollfd p = {.fd = ch->fd, .events = events};
     int n;
 
     do {
         n = poll(&p, 1, mig_ms_until(ch->deadline_ns));
     } while (n < 0 && errno == EINTR);
     if (n == 0) {
-        g_set_error(errp, NETBE_MIG_ERROR, ETIMEDOUT, "the peer did not keep up: the handover "
-                    "deadline (%u ms) passed", ch->timeout_ms);
+        g_set_error(errp, NETBE_MIG_ERROR, ETIMEDOUT,
+                    "the peer did not keep up: the handover "
+                    "deadline (%u ms) passed",
+                    ch->timeout_ms);
         return false;
     }
     if (n < 0) {
@@ -96,8 +98,8 @@ static ssize_t send_waiting(MigChannel *ch, const struct msghdr *msg, GError **e
             return n;
         }
         if (errno != EAGAIN && errno != EINTR) {
-            g_set_error(errp, NETBE_MIG_ERROR, errno == ECONNRESET ? EPIPE : errno,
-                        "send: %s", g_strerror(errno));
+            g_set_error(errp, NETBE_MIG_ERROR, errno == ECONNRESET ? EPIPE : errno, "send: %s",
+                        g_strerror(errno));
             return -1;
         }
         if (errno == EAGAIN && !wait_fd(ch, POLLOUT, errp)) {
@@ -123,15 +125,16 @@ static ssize_t recv_waiting(MigChannel *ch, struct msghdr *msg, GError **errp)
             continue;
         }
         g_set_error(errp, NETBE_MIG_ERROR, EPIPE, "stream ended%s%s",
-                    n ? ": " : " early (truncated: the peer closed it)", n ? g_strerror(errno) : "");
+                    n ? ": " : " early (truncated: the peer closed it)",
+                    n ? g_strerror(errno) : "");
         return -1;
     }
 }
 
 static bool write_all(MigChannel *ch, const void *buf, size_t len, GError **errp)
 {
-    struct iovec iov = { (void *)buf, len };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+    struct iovec iov = {(void *)buf, len};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 
     while (iov.iov_len) {
         ssize_t n = send_waiting(ch, &msg, errp);
@@ -147,8 +150,8 @@ static bool write_all(MigChannel *ch, const void *buf, size_t len, GError **errp
 
 static bool read_all(MigChannel *ch, void *buf, size_t len, GError **errp)
 {
-    struct iovec iov = { buf, len };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+    struct iovec iov = {buf, len};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 
     while (iov.iov_len) {
         ssize_t n = recv_waiting(ch, &msg, errp);
@@ -185,8 +188,8 @@ bool mig_channel_wait_close(MigChannel *ch, unsigned timeout_ms)
 
 bool mig_send_header(MigChannel *ch, GError **errp)
 {
-    MigHeader h = { .version = GUINT32_TO_LE(NETBE_MIG_VERSION),
-                    .compat_version = GUINT32_TO_LE(NETBE_MIG_COMPAT_VERSION) };
+    MigHeader h = {.version = GUINT32_TO_LE(NETBE_MIG_VERSION),
+                   .compat_version = GUINT32_TO_LE(NETBE_MIG_COMPAT_VERSION)};
 
     memcpy(h.magic, mig_magic, sizeof(h.magic));
     return write_all(ch, &h, sizeof(h), errp);
@@ -209,28 +212,28 @@ bool mig_recv_header(MigChannel *ch, GError **errp)
     compat = GUINT32_FROM_LE(h.compat_version);
     /* the peer must read what we write, and we what it writes */
     if (compat > NETBE_MIG_VERSION || NETBE_MIG_COMPAT_VERSION > version) {
-        g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "stream version %u (compatible with %u) "
-                    "cannot talk to ours, %u (compatible with %u)", version, compat,
-                    NETBE_MIG_VERSION, NETBE_MIG_COMPAT_VERSION);
+        g_set_error(errp, NETBE_MIG_ERROR, EPROTO,
+                    "stream version %u (compatible with %u) "
+                    "cannot talk to ours, %u (compatible with %u)",
+                    version, compat, NETBE_MIG_VERSION, NETBE_MIG_COMPAT_VERSION);
         return false;
     }
     return true;
 }
 
-bool mig_send_record(MigChannel *ch, MigRecordType type, const NetbeMigWriter *w,
-                     GError **errp)
+bool mig_send_record(MigChannel *ch, MigRecordType type, const NetbeMigWriter *w, GError **errp)
 {
     size_t len = 0;
     unsigned nfds = 0;
     const uint8_t *data = w ? netbe_mig_writer_data(w, &len) : NULL;
     const int *fds = w ? netbe_mig_writer_fds(w, &nfds) : NULL;
-    MigRecordHeader h = { GUINT32_TO_LE(type), GUINT32_TO_LE(len), GUINT32_TO_LE(nfds), 0 };
-    struct iovec iov = { &h, sizeof(h) };
+    MigRecordHeader h = {GUINT32_TO_LE(type), GUINT32_TO_LE(len), GUINT32_TO_LE(nfds), 0};
+    struct iovec iov = {&h, sizeof(h)};
     union {
         char buf[CMSG_SPACE(sizeof(int) * NETBE_MIG_MAX_FDS)];
         struct cmsghdr align;
     } u;
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
     ssize_t n;
 
     if (nfds) {
@@ -250,8 +253,7 @@ bool mig_send_record(MigChannel *ch, MigRecordType type, const NetbeMigWriter *w
         return false;
     }
     /* the fds went with the first byte; the rest of the header and the payload follow */
-    if (!write_all(ch, (uint8_t *)&h + n, sizeof(h) - n, errp) ||
-        !write_all(ch, data, len, errp)) {
+    if (!write_all(ch, (uint8_t *)&h + n, sizeof(h) - n, errp) || !write_all(ch, data, len, errp)) {
         g_prefix_error(errp, "sending the %s record: ", mig_record_name(type));
         return false;
     }
@@ -301,9 +303,9 @@ NetbeMigReader *mig_recv_record(MigChannel *ch, MigRecordType *type, GError **er
         char buf[CMSG_SPACE(sizeof(int) * NETBE_MIG_MAX_FDS)];
         struct cmsghdr align;
     } u;
-    struct iovec iov = { &h, sizeof(h) };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                          .msg_controllen = sizeof(u.buf) };
+    struct iovec iov = {&h, sizeof(h)};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
     int fds[NETBE_MIG_MAX_FDS];
     unsigned nfds = 0;
     g_autofree uint8_t *payload = NULL;
@@ -335,13 +337,14 @@ NetbeMigReader *mig_recv_record(MigChannel *ch, MigRecordType *type, GError **er
     h.len = GUINT32_FROM_LE(h.len);
     h.nfds = GUINT32_FROM_LE(h.nfds);
     if (h.type == 0 || h.type >= MIG_REC_MAX || h.len > NETBE_MIG_MAX_RECORD) {
-        g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "bad record (type %u, %u bytes)", h.type,
-                    h.len);
+        g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "bad record (type %u, %u bytes)", h.type, h.len);
         goto fail;
     }
     if (h.nfds != nfds) {
-        g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "%s record: header announces %u fds, "
-                    "%u came", mig_record_name(h.type), h.nfds, nfds);
+        g_set_error(errp, NETBE_MIG_ERROR, EPROTO,
+                    "%s record: header announces %u fds, "
+                    "%u came",
+                    mig_record_name(h.type), h.nfds, nfds);
         goto fail;
     }
     payload = g_malloc(h.len ? h.len : 1);

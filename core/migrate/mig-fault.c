@@ -1,4 +1,5 @@
-/* mig-fault.c - fault injection at the steps of a handover, for the tests that prove the commit rule. */
+/* mig-fault.c - fault injection at the steps of a handover, for the tests that prove the commit
+ * rule. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>

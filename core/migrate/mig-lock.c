@@ -1,4 +1,5 @@
-/* mig-lock.c - the serving lock: the one thing that decides which process serves after a handover. */
+/* mig-lock.c - the serving lock: the one thing that decides which process serves after a handover.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -45,7 +46,8 @@ int mig_lock_adopt(int fd, GError **errp)
     int own = -1;
 
     if (seals < 0 || (seals & MIG_LOCK_SEALS) != MIG_LOCK_SEALS) {
-        g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "the hello carries no serving lock (a "
+        g_set_error(errp, NETBE_MIG_ERROR, EPROTO,
+                    "the hello carries no serving lock (a "
                     "sealed memfd): not a netbe source, or an older one");
     } else {
         g_autofree char *self = g_strdup_printf("/proc/self/fd/%d", fd);

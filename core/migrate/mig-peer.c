@@ -49,10 +49,12 @@ bool mig_check_peer(NetbeRuntime *rt, int fd, const char *role, pid_t *pid, GErr
         return false;
     }
     if (!uid_is_trusted(rt, cred.uid)) {
-        g_set_error(errp, NETBE_MIG_ERROR, EPERM, "refusing the %s: pid %d runs as uid %u, "
+        g_set_error(errp, NETBE_MIG_ERROR, EPERM,
+                    "refusing the %s: pid %d runs as uid %u, "
                     "neither root nor our uid %u (allow it with --handover-allow-uid=%u or "
-                    "[runtime] handover_allow_uid)", role, (int)cred.pid, (unsigned)cred.uid,
-                    (unsigned)geteuid(), (unsigned)cred.uid);
+                    "[runtime] handover_allow_uid)",
+                    role, (int)cred.pid, (unsigned)cred.uid, (unsigned)geteuid(),
+                    (unsigned)cred.uid);
         return false;
     }
     if (pid) {

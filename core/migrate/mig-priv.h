@@ -10,17 +10,17 @@ GQuark netbe_mig_error_quark(void);
 
 /* Record types, in stream order. */
 typedef enum MigRecordType {
-    MIG_REC_HELLO = 1,    /* source: what it will hand over; carries the serving lock's fd */
-    MIG_REC_REPLY,        /* target: u8 ok, string reason */
-    MIG_REC_BACKEND,      /* source: one backend's state and fds */
-    MIG_REC_COMMIT,       /* source: u64 pause time; no more state follows */
-    MIG_REC_READY,        /* target: u8 ok, string reason: all state loaded, nothing touched */
-    MIG_REC_ERROR,        /* either side: string reason; the handover is off */
-    MIG_REC_DEVICE,       /* source: a device's state, after its backend's record */
-    MIG_REC_GO,           /* source: it let go of the serving lock; take it and start */
-    MIG_REC_STARTED,      /* target: u8 ok, string, u64 resume time: it holds the lock */
-    MIG_REC_VHOST_USER,   /* source: a vhost-user device's transport and fds, before its
-                           * device record (the target maps guest memory first) */
+    MIG_REC_HELLO = 1,  /* source: what it will hand over; carries the serving lock's fd */
+    MIG_REC_REPLY,      /* target: u8 ok, string reason */
+    MIG_REC_BACKEND,    /* source: one backend's state and fds */
+    MIG_REC_COMMIT,     /* source: u64 pause time; no more state follows */
+    MIG_REC_READY,      /* target: u8 ok, string reason: all state loaded, nothing touched */
+    MIG_REC_ERROR,      /* either side: string reason; the handover is off */
+    MIG_REC_DEVICE,     /* source: a device's state, after its backend's record */
+    MIG_REC_GO,         /* source: it let go of the serving lock; take it and start */
+    MIG_REC_STARTED,    /* target: u8 ok, string, u64 resume time: it holds the lock */
+    MIG_REC_VHOST_USER, /* source: a vhost-user device's transport and fds, before its
+                         * device record (the target maps guest memory first) */
     MIG_REC_MAX,
 } MigRecordType;
 
@@ -48,8 +48,7 @@ void mig_channel_init(MigChannel *ch, int fd, unsigned timeout_ms, const char *s
 bool mig_send_header(MigChannel *ch, GError **errp);
 bool mig_recv_header(MigChannel *ch, GError **errp);
 /* Send one record: its fields and fds (the fds are duplicated by the kernel). */
-bool mig_send_record(MigChannel *ch, MigRecordType type, const NetbeMigWriter *w,
-                     GError **errp);
+bool mig_send_record(MigChannel *ch, MigRecordType type, const NetbeMigWriter *w, GError **errp);
 /* Send a record with just a status: ok, reason, time (REPLY, READY, STARTED, ERROR). */
 bool mig_send_status(MigChannel *ch, MigRecordType type, bool ok, const char *reason,
                      uint64_t time_ns, GError **errp);

@@ -9,12 +9,12 @@
 typedef struct MigSource {
     NetbeRuntime *rt;
     MigChannel ch;
-    int lock_fd;              /* the serving lock (mig-lock.c), held until GO */
-    bool sent_go;             /* GO went out: from then on only the lock says who serves */
-    bool talking;             /* the peer is trusted and our header went out */
-    GPtrArray *moving;        /* NetbeBackend* handed over */
-    GPtrArray *devices;       /* NetbeDevice* whose backend moves: their state goes too */
-    GPtrArray *was_started;   /* NetbeHub* / NetbeDevice* running before the pause */
+    int lock_fd;            /* the serving lock (mig-lock.c), held until GO */
+    bool sent_go;           /* GO went out: from then on only the lock says who serves */
+    bool talking;           /* the peer is trusted and our header went out */
+    GPtrArray *moving;      /* NetbeBackend* handed over */
+    GPtrArray *devices;     /* NetbeDevice* whose backend moves: their state goes too */
+    GPtrArray *was_started; /* NetbeHub* / NetbeDevice* running before the pause */
     bool paused;
     uint64_t pause_ns;
     NetbeMigStats *stats;
@@ -22,7 +22,7 @@ typedef struct MigSource {
 
 static int connect_unix(const char *path, GError **errp)
 {
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
     int fd;
 
     if (strlen(path) >= sizeof(addr.sun_path)) {
@@ -32,8 +32,8 @@ static int connect_unix(const char *path, GError **errp)
     strcpy(addr.sun_path, path);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-        g_set_error(errp, NETBE_MIG_ERROR, errno, "cannot reach the destination at %s: %s",
-                    path, g_strerror(errno));
+        g_set_error(errp, NETBE_MIG_ERROR, errno, "cannot reach the destination at %s: %s", path,
+                    g_strerror(errno));
         if (fd >= 0) {
             close(fd);
         }
@@ -47,8 +47,8 @@ static int connect_unix(const char *path, GError **errp)
  * (named @what in errors) saying ok.
  * @time_ns: gets the time the answer carries (may be NULL)
  */
-static bool source_await(MigSource *s, MigRecordType answer, const char *what,
-                         uint64_t *time_ns, GError **errp)
+static bool source_await(MigSource *s, MigRecordType answer, const char *what, uint64_t *time_ns,
+                         GError **errp)
 {
     g_autofree char *reason = NULL;
     MigRecordType got = 0;
@@ -76,8 +76,8 @@ static bool source_await(MigSource *s, MigRecordType answer, const char *what,
 }
 
 /* Send @w (freed here) as a @type record, then source_await() the @answer. */
-static bool source_ask(MigSource *s, MigRecordType type, NetbeMigWriter *w,
-                       MigRecordType answer, const char *what, GError **errp)
+static bool source_ask(MigSource *s, MigRecordType type, NetbeMigWriter *w, MigRecordType answer,
+                       const char *what, GError **errp)
 {
     bool sent = mig_send_record(&s->ch, type, w, errp);
 
@@ -166,8 +166,8 @@ static bool source_devices_of(MigSource *s, NetbeBackend *be, GError **errp)
 
             w = netbe_mig_writer_new();
             netbe_mig_put_string(w, dev->id);
-            ok = netbe_vu_save(dev, w, errp) &&
-                 mig_send_record(&s->ch, MIG_REC_VHOST_USER, w, errp);
+            ok =
+                netbe_vu_save(dev, w, errp) && mig_send_record(&s->ch, MIG_REC_VHOST_USER, w, errp);
             netbe_mig_writer_fds(w, &nfds);
             s->stats->fds += nfds;
             netbe_mig_writer_free(w);
@@ -177,8 +177,7 @@ static bool source_devices_of(MigSource *s, NetbeBackend *be, GError **errp)
         }
         w = netbe_mig_writer_new();
         netbe_mig_put_string(w, dev->id);
-        ok = netbe_device_save(dev, w, errp) &&
-             mig_send_record(&s->ch, MIG_REC_DEVICE, w, errp);
+        ok = netbe_device_save(dev, w, errp) && mig_send_record(&s->ch, MIG_REC_DEVICE, w, errp);
         netbe_mig_writer_free(w);
         if (!ok) {
             return false;
@@ -251,7 +250,8 @@ static bool source_started(MigSource *s, GError **errp)
 static bool source_settle(MigSource *s, GError *err, GError **errp)
 {
     if (mig_lock_try(s->lock_fd)) {
-        g_set_error(errp, NETBE_MIG_ERROR, err ? err->code : EPROTO, "the destination did not "
+        g_set_error(errp, NETBE_MIG_ERROR, err ? err->code : EPROTO,
+                    "the destination did not "
                     "take over (%s); the backends are back here",
                     err ? err->message : "it said started without holding the lock");
         g_clear_error(&err);
@@ -271,12 +271,8 @@ static const struct {
     const char *name;
     MigSourceStep run;
 } source_steps[] = {
-    { "hello", source_hello },
-    { "pause", source_pause },
-    { "state", source_state },
-    { "commit", source_commit },
-    { "go", source_go },
-    { "started", source_started },
+    {"hello", source_hello},   {"pause", source_pause}, {"state", source_state},
+    {"commit", source_commit}, {"go", source_go},       {"started", source_started},
 };
 
 /* Undo the pause: restart what ran; the fds never left, so nothing was lost. */
@@ -329,8 +325,8 @@ static bool source_run(MigSource *s, GError **errp)
 bool netbe_runtime_migrate_to(NetbeRuntime *rt, const char *path, NetbeMigStats *stats,
                               GError **errp)
 {
-    NetbeMigStats local = { 0 };
-    MigSource s = { .rt = rt, .lock_fd = -1, .stats = stats ? stats : &local };
+    NetbeMigStats local = {0};
+    MigSource s = {.rt = rt, .lock_fd = -1, .stats = stats ? stats : &local};
     g_autoptr(GError) err = NULL;
     int fd;
     bool ok;

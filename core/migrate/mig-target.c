@@ -10,23 +10,22 @@
 typedef struct MigTarget {
     NetbeRuntime *rt;
     MigChannel ch;
-    int lock_fd;              /* the serving lock the hello brought, -1 before */
-    bool holds_lock;          /* we took it: we serve, no rollback any more */
-    bool source_gave_up;      /* an error record came: the source serves */
-    int source_pidfd;         /* the source process (pidfd_open of SO_PEERCRED's pid), -1 */
-    GPtrArray *expected;      /* NetbeBackend* announced by the hello */
-    GPtrArray *adopted;       /* NetbeBackend* whose state and fds were loaded */
-    GPtrArray *devices;       /* NetbeDevice* announced by the hello */
-    GPtrArray *loaded;        /* NetbeDevice* whose state was loaded (paused until resume) */
+    int lock_fd;         /* the serving lock the hello brought, -1 before */
+    bool holds_lock;     /* we took it: we serve, no rollback any more */
+    bool source_gave_up; /* an error record came: the source serves */
+    int source_pidfd;    /* the source process (pidfd_open of SO_PEERCRED's pid), -1 */
+    GPtrArray *expected; /* NetbeBackend* announced by the hello */
+    GPtrArray *adopted;  /* NetbeBackend* whose state and fds were loaded */
+    GPtrArray *devices;  /* NetbeDevice* announced by the hello */
+    GPtrArray *loaded;   /* NetbeDevice* whose state was loaded (paused until resume) */
     uint64_t pause_ns;
-    bool recreates;           /* an adopted backend came without fds: it reopens its host
-                               * resources (listeners), which the source must let go first */
+    bool recreates; /* an adopted backend came without fds: it reopens its host
+                     * resources (listeners), which the source must let go first */
     NetbeMigStats *stats;
 } MigTarget;
 
 /* Check one announced backend against our config. Return: a reason to refuse, or NULL. */
-static char *target_check_backend(MigTarget *t, const char *id, const char *plugin,
-                                  uint32_t queues)
+static char *target_check_backend(MigTarget *t, const char *id, const char *plugin, uint32_t queues)
 {
     NetbeBackend *be = netbe_runtime_find_backend(t->rt, id);
 
@@ -37,12 +36,12 @@ static char *target_check_backend(MigTarget *t, const char *id, const char *plug
         return g_strdup_printf("netdev '%s' is %s here, %s there", id, be->desc->name, plugin);
     }
     if (be->nqueues != queues) {
-        return g_strdup_printf("netdev '%s' has %u queues here, %u there", id, be->nqueues,
-                               queues);
+        return g_strdup_printf("netdev '%s' has %u queues here, %u there", id, be->nqueues, queues);
     }
     if (be->connect != NETBE_CONNECT_DEFERRED || be->connected) {
         return g_strdup_printf("netdev '%s' is used by a connect=immediate frontend here: it "
-                               "cannot take incoming fds", id);
+                               "cannot take incoming fds",
+                               id);
     }
     if (!be->desc->load) {
         return g_strdup_printf("netdev '%s': plugin %s cannot load state", id, plugin);
@@ -149,10 +148,11 @@ static bool target_backend(MigTarget *t, NetbeMigReader *r, GError **errp)
         return false;
     }
     be = netbe_runtime_find_backend(t->rt, id);
-    if (!be || !g_ptr_array_find(t->expected, be, NULL) ||
-        g_ptr_array_find(t->adopted, be, NULL)) {
-        g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "state for netdev '%s', which the hello "
-                    "did not announce (or twice)", id);
+    if (!be || !g_ptr_array_find(t->expected, be, NULL) || g_ptr_array_find(t->adopted, be, NULL)) {
+        g_set_error(errp, NETBE_MIG_ERROR, EPROTO,
+                    "state for netdev '%s', which the hello "
+                    "did not announce (or twice)",
+                    id);
         return false;
     }
     if (!mig_backend_load(be, r, &t->stats->frames, errp)) {
@@ -177,8 +177,10 @@ static NetbeDevice *target_record_device(MigTarget *t, NetbeMigReader *r, GError
     if (!netbe_mig_get_string(r, &id) || !(dev = netbe_runtime_find_device(t->rt, id)) ||
         !g_ptr_array_find(t->devices, dev, NULL) || g_ptr_array_find(t->loaded, dev, NULL) ||
         !g_ptr_array_find(t->adopted, dev->backend, NULL)) {
-        g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "state for device '%s', which the hello did "
-                    "not announce, twice, or before its netdev", id ? id : "?");
+        g_set_error(errp, NETBE_MIG_ERROR, EPROTO,
+                    "state for device '%s', which the hello did "
+                    "not announce, twice, or before its netdev",
+                    id ? id : "?");
         return NULL;
     }
     return dev;
@@ -205,8 +207,10 @@ static bool target_device(MigTarget *t, NetbeMigReader *r, GError **errp)
         return false;
     }
     if (dev->vhost_user && !dev->vu) {
-        g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "device '%s': its vhost-user state did not "
-                    "come before it", id);
+        g_set_error(errp, NETBE_MIG_ERROR, EPROTO,
+                    "device '%s': its vhost-user state did not "
+                    "come before it",
+                    id);
         return false;
     }
     if (!netbe_device_load(dev, r, errp)) {
@@ -242,11 +246,11 @@ static bool target_state(MigTarget *t, GError **errp)
             break;
         case MIG_REC_COMMIT:
             ok = netbe_mig_get_u64(r, &t->pause_ns);
-            if (ok && (t->adopted->len != t->expected->len ||
-                       t->loaded->len != t->devices->len)) {
-                g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "commit after %u of %u backends "
-                            "and %u of %u devices", t->adopted->len, t->expected->len,
-                            t->loaded->len, t->devices->len);
+            if (ok && (t->adopted->len != t->expected->len || t->loaded->len != t->devices->len)) {
+                g_set_error(errp, NETBE_MIG_ERROR, EPROTO,
+                            "commit after %u of %u backends "
+                            "and %u of %u devices",
+                            t->adopted->len, t->expected->len, t->loaded->len, t->devices->len);
                 ok = false;
             } else if (!ok) {
                 g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "malformed commit record");
@@ -294,8 +298,7 @@ static bool target_go(MigTarget *t, GError **errp)
                     mig_record_name(type));
         ok = false;
     } else if (type == MIG_REC_ERROR || !ok) {
-        target_source_gave_up(t, type == MIG_REC_ERROR ? reason : "a go record that says no",
-                              errp);
+        target_source_gave_up(t, type == MIG_REC_ERROR ? reason : "a go record that says no", errp);
         ok = false;
     }
     netbe_mig_reader_free(r);
@@ -319,7 +322,8 @@ static bool target_all_adopted(MigTarget *t)
 static bool target_take_lock(MigTarget *t, GError **errp)
 {
     if (!mig_lock_try(t->lock_fd)) {
-        g_set_error(errp, NETBE_MIG_ERROR, EALREADY, "the source holds the serving lock "
+        g_set_error(errp, NETBE_MIG_ERROR, EALREADY,
+                    "the source holds the serving lock "
                     "(it took its backends back, or never let go): not starting");
         return false;
     }
@@ -374,23 +378,18 @@ static const struct {
     const char *name;
     MigTargetStep run;
 } target_steps[] = {
-    { "hello", target_hello },
-    { "state", target_state },
-    { "ready", target_ready },
-    { "go", target_go },
-    { "lock", target_take_lock },
-    { "start", target_start },
+    {"hello", target_hello}, {"state", target_state},    {"ready", target_ready},
+    {"go", target_go},       {"lock", target_take_lock}, {"start", target_start},
 };
 
 /* Accept a trusted source before @timeout_ms (its pid in *pid); untrusted ones are refused
  * and logged. */
-static int accept_source(NetbeRuntime *rt, int listen_fd, int timeout_ms, pid_t *pid,
-                         GError **errp)
+static int accept_source(NetbeRuntime *rt, int listen_fd, int timeout_ms, pid_t *pid, GError **errp)
 {
     uint64_t deadline = mig_deadline_after(timeout_ms);
 
     for (;;) {
-        struct pollfd p = { .fd = listen_fd, .events = POLLIN };
+        struct pollfd p = {.fd = listen_fd, .events = POLLIN};
         g_autoptr(GError) refused = NULL;
         int fd;
 
@@ -419,7 +418,7 @@ static int accept_source(NetbeRuntime *rt, int listen_fd, int timeout_ms, pid_t 
  * closes a moment before its pid does). */
 static bool source_exited(MigTarget *t, int ms)
 {
-    struct pollfd p = { .fd = t->source_pidfd, .events = POLLIN };
+    struct pollfd p = {.fd = t->source_pidfd, .events = POLLIN};
 
     return t->source_pidfd >= 0 && poll(&p, 1, ms) == 1;
 }
@@ -472,9 +471,8 @@ static bool target_after_failure(MigTarget *t, GError *err)
 bool netbe_runtime_migrate_from(NetbeRuntime *rt, int listen_fd, int timeout_ms,
                                 NetbeMigStats *stats, GError **errp)
 {
-    NetbeMigStats local = { 0 };
-    MigTarget t = { .rt = rt, .lock_fd = -1, .source_pidfd = -1,
-                    .stats = stats ? stats : &local };
+    NetbeMigStats local = {0};
+    MigTarget t = {.rt = rt, .lock_fd = -1, .source_pidfd = -1, .stats = stats ? stats : &local};
     GError *err = NULL;
     pid_t pid = 0;
     int fd;

@@ -8,16 +8,16 @@
 #include "vu-priv.h"
 
 #define BIT(n) (UINT64_C(1) << (n))
-#define VU_PROTOCOL_OFFER (BIT(VU_PF_MQ) | BIT(VU_PF_LOG_SHMFD) | BIT(VU_PF_RARP) | \
-                           BIT(VU_PF_REPLY_ACK) | BIT(VU_PF_NET_MTU) | BIT(VU_PF_CONFIG) | \
-                           BIT(VU_PF_RESET_DEVICE))
+#define VU_PROTOCOL_OFFER                                                                          \
+    (BIT(VU_PF_MQ) | BIT(VU_PF_LOG_SHMFD) | BIT(VU_PF_RARP) | BIT(VU_PF_REPLY_ACK) |               \
+     BIT(VU_PF_NET_MTU) | BIT(VU_PF_CONFIG) | BIT(VU_PF_RESET_DEVICE))
 
 /* How many fds a request carries. */
 typedef enum VuFds {
     VU_FDS_NONE = 0,
-    VU_FDS_ONE,      /* exactly one */
-    VU_FDS_RING,     /* one, unless the payload's VU_VRING_NOFD bit says none */
-    VU_FDS_REGIONS,  /* one per region (checked by the handler) */
+    VU_FDS_ONE,     /* exactly one */
+    VU_FDS_RING,    /* one, unless the payload's VU_VRING_NOFD bit says none */
+    VU_FDS_REGIONS, /* one per region (checked by the handler) */
 } VuFds;
 
 typedef bool (*VuHandler)(VuServer *s, VuMsg *m, VuReply *r, GError **errp);
@@ -26,7 +26,7 @@ typedef struct VuRequest {
     const char *name;
     uint32_t min_size, max_size; /* payload bytes */
     VuFds fds;
-    bool replies;                /* has a reply of its own */
+    bool replies; /* has a reply of its own */
     VuHandler handle;
 } VuRequest;
 
@@ -57,8 +57,10 @@ static int take_fd(VuMsg *m, unsigned i)
 static VuRing *ring_of(VuServer *s, uint32_t index, GError **errp)
 {
     if (index >= s->nrings) {
-        g_set_error(errp, VU_ERROR, EINVAL, "vring %u does not exist (this device has %u: "
-                    "queues = %u in [device.%s])", index, s->nrings, s->nrings / 2, s->dev->id);
+        g_set_error(errp, VU_ERROR, EINVAL,
+                    "vring %u does not exist (this device has %u: "
+                    "queues = %u in [device.%s])",
+                    index, s->nrings, s->nrings / 2, s->dev->id);
         return NULL;
     }
     return &s->rings[index];
@@ -84,8 +86,7 @@ static VuRing *ring_state(VuServer *s, const VuMsg *m, uint32_t max, const char 
 
 static uint64_t vu_offer(VuServer *s)
 {
-    return netbe_vnet_get_device_features(s->dev) | BIT(VU_F_LOG_ALL) |
-           BIT(VU_F_PROTOCOL_FEATURES);
+    return netbe_vnet_get_device_features(s->dev) | BIT(VU_F_LOG_ALL) | BIT(VU_F_PROTOCOL_FEATURES);
 }
 
 /* ---- handlers ---- */
@@ -104,8 +105,10 @@ static bool h_set_features(VuServer *s, VuMsg *m, VuReply *r, GError **errp)
 
     (void)r;
     if (extra) {
-        g_set_error(errp, VU_ERROR, EINVAL, "features 0x%" G_GINT64_MODIFIER "x were not "
-                    "offered", extra);
+        g_set_error(errp, VU_ERROR, EINVAL,
+                    "features 0x%" G_GINT64_MODIFIER "x were not "
+                    "offered",
+                    extra);
         return false;
     }
     s->features = f;
@@ -141,13 +144,12 @@ static bool h_reset(VuServer *s, VuMsg *m, VuReply *r, GError **errp)
 
 static bool h_set_mem_table(VuServer *s, VuMsg *m, VuReply *r, GError **errp)
 {
-    VuMemTable t = { 0 };
+    VuMemTable t = {0};
 
     (void)r;
     memcpy(&t, m->payload, MIN(m->hdr.size, sizeof(t)));
     if (m->hdr.size != 8 + (uint64_t)MIN(t.nregions, VU_MAX_REGIONS + 1) * sizeof(VuRegion)) {
-        g_set_error(errp, VU_ERROR, EINVAL, "%u bytes for %u regions",
-                    m->hdr.size, t.nregions);
+        g_set_error(errp, VU_ERROR, EINVAL, "%u bytes for %u regions", m->hdr.size, t.nregions);
         return false;
     }
     return vu_mem_set(s, &t, m, errp);
@@ -188,9 +190,10 @@ static bool h_set_vring_num(VuServer *s, VuMsg *m, VuReply *r, GError **errp)
     }
     max = netbe_vnet_queue_max_size(s->dev, st.index);
     if (st.num == 0 || st.num > max || (st.num & (st.num - 1))) {
-        g_set_error(errp, VU_ERROR, EINVAL, "vring %u: size %u (allowed: a power of two up to "
-                    "%u, rx_queue_size / tx_queue_size in [device.%s])", st.index, st.num, max,
-                    s->dev->id);
+        g_set_error(errp, VU_ERROR, EINVAL,
+                    "vring %u: size %u (allowed: a power of two up to "
+                    "%u, rx_queue_size / tx_queue_size in [device.%s])",
+                    st.index, st.num, max, s->dev->id);
         return false;
     }
     ring->num = st.num;
@@ -215,17 +218,19 @@ static bool h_set_vring_addr(VuServer *s, VuMsg *m, VuReply *r, GError **errp)
     if (!vu_mem_uva_to_gpa(s, a.desc_uva, 16ull * ring->num, &desc) ||
         !vu_mem_uva_to_gpa(s, a.avail_uva, 6 + 2ull * ring->num, &avail) ||
         !vu_mem_uva_to_gpa(s, a.used_uva, 6 + 8ull * ring->num, &used)) {
-        g_set_error(errp, VU_ERROR, EFAULT, "vring %u: a ring (descriptors 0x%"
-                    G_GINT64_MODIFIER "x, driver 0x%" G_GINT64_MODIFIER "x, device 0x%"
-                    G_GINT64_MODIFIER "x) is in no memory region", a.index, a.desc_uva,
-                    a.avail_uva, a.used_uva);
+        g_set_error(errp, VU_ERROR, EFAULT,
+                    "vring %u: a ring (descriptors 0x%" G_GINT64_MODIFIER
+                    "x, driver 0x%" G_GINT64_MODIFIER "x, device 0x%" G_GINT64_MODIFIER
+                    "x) is in no memory region",
+                    a.index, a.desc_uva, a.avail_uva, a.used_uva);
         return false;
     }
     if ((desc & 15) || (avail & 1) || (used & 3)) {
-        g_set_error(errp, VU_ERROR, EINVAL, "vring %u: misaligned ring (descriptors 0x%"
-                    G_GINT64_MODIFIER "x, driver 0x%" G_GINT64_MODIFIER "x, device 0x%"
-                    G_GINT64_MODIFIER "x; allowed: 16, 2 and 4-byte aligned)", a.index, desc,
-                    avail, used);
+        g_set_error(errp, VU_ERROR, EINVAL,
+                    "vring %u: misaligned ring (descriptors 0x%" G_GINT64_MODIFIER
+                    "x, driver 0x%" G_GINT64_MODIFIER "x, device 0x%" G_GINT64_MODIFIER
+                    "x; allowed: 16, 2 and 4-byte aligned)",
+                    a.index, desc, avail, used);
         return false;
     }
     if (ring->addr_set && ring->desc == desc && ring->avail == avail && ring->used == used) {
@@ -276,8 +281,9 @@ static bool h_get_vring_base(VuServer *s, VuMsg *m, VuReply *r, GError **errp)
 /* Kick, call and err: the ring's slot for each, by request. */
 static int *ring_fd_slot(VuRing *ring, uint32_t request)
 {
-    return request == VU_SET_VRING_KICK ? &ring->kick_fd
-           : request == VU_SET_VRING_CALL ? &ring->call_fd : &ring->err_fd;
+    return request == VU_SET_VRING_KICK   ? &ring->kick_fd
+           : request == VU_SET_VRING_CALL ? &ring->call_fd
+                                          : &ring->err_fd;
 }
 
 static bool h_set_vring_fd(VuServer *s, VuMsg *m, VuReply *r, GError **errp)
@@ -292,8 +298,10 @@ static bool h_set_vring_fd(VuServer *s, VuMsg *m, VuReply *r, GError **errp)
         return false;
     }
     if ((v & VU_VRING_NOFD) && m->hdr.request == VU_SET_VRING_KICK) {
-        g_set_error(errp, VU_ERROR, ENOTSUP, "vring %u: no kick fd (polling mode is not "
-                    "supported)", index);
+        g_set_error(errp, VU_ERROR, ENOTSUP,
+                    "vring %u: no kick fd (polling mode is not "
+                    "supported)",
+                    index);
         return false;
     }
     slot = ring_fd_slot(ring, m->hdr.request);
@@ -303,8 +311,8 @@ static bool h_set_vring_fd(VuServer *s, VuMsg *m, VuReply *r, GError **errp)
     *slot = (v & VU_VRING_NOFD) ? -1 : take_fd(m, 0);
     if (ring->started && m->hdr.request != VU_SET_VRING_ERR) {
         return m->hdr.request == VU_SET_VRING_KICK
-               ? netbe_vnet_queue_set_kick_fd(s->dev, index, *slot, errp)
-               : netbe_vnet_queue_set_call_fd(s->dev, index, *slot, errp);
+                   ? netbe_vnet_queue_set_kick_fd(s->dev, index, *slot, errp)
+                   : netbe_vnet_queue_set_call_fd(s->dev, index, *slot, errp);
     }
     return vu_ring_try_start(s, index, errp);
 }
@@ -324,8 +332,10 @@ static bool h_set_protocol_features(VuServer *s, VuMsg *m, VuReply *r, GError **
 
     (void)r;
     if (f & ~VU_PROTOCOL_OFFER) {
-        g_set_error(errp, VU_ERROR, EINVAL, "protocol features 0x%" PRIx64 " were "
-                    "not offered", f & ~VU_PROTOCOL_OFFER);
+        g_set_error(errp, VU_ERROR, EINVAL,
+                    "protocol features 0x%" PRIx64 " were "
+                    "not offered",
+                    f & ~VU_PROTOCOL_OFFER);
         return false;
     }
     s->protocol_features = f;
@@ -375,8 +385,10 @@ static bool h_net_set_mtu(VuServer *s, VuMsg *m, VuReply *r, GError **errp)
 
     (void)r;
     if (mtu < 68 || mtu > s->dev->mtu) {
-        g_set_error(errp, VU_ERROR, EINVAL, "MTU %" G_GUINT64_FORMAT " (allowed: 68..%u, mtu in "
-                    "[device.%s])", mtu, s->dev->mtu, s->dev->id);
+        g_set_error(errp, VU_ERROR, EINVAL,
+                    "MTU %" G_GUINT64_FORMAT " (allowed: 68..%u, mtu in "
+                    "[device.%s])",
+                    mtu, s->dev->mtu, s->dev->id);
         return false;
     }
     return true;
@@ -384,13 +396,13 @@ static bool h_net_set_mtu(VuServer *s, VuMsg *m, VuReply *r, GError **errp)
 
 static bool h_get_config(VuServer *s, VuMsg *m, VuReply *r, GError **errp)
 {
-    VuConfig c = { 0 };
+    VuConfig c = {0};
 
     memcpy(&c, m->payload, VU_CONFIG_HDR);
     if (c.size > VU_MAX_CONFIG || m->hdr.size != VU_CONFIG_HDR + c.size ||
         c.offset > VU_MAX_CONFIG || c.offset + c.size > VU_MAX_CONFIG) {
-        g_set_error(errp, VU_ERROR, EINVAL, "%u bytes at %u in a %u-byte message",
-                    c.size, c.offset, m->hdr.size);
+        g_set_error(errp, VU_ERROR, EINVAL, "%u bytes at %u in a %u-byte message", c.size, c.offset,
+                    m->hdr.size);
         return false;
     }
     netbe_vnet_config_read(s->dev, c.offset, c.data, c.size);
@@ -405,37 +417,36 @@ static bool h_get_config(VuServer *s, VuMsg *m, VuReply *r, GError **errp)
 #define VU_STATE sizeof(VuVringState), sizeof(VuVringState)
 
 static const VuRequest vu_requests[VU_REQUEST_MAX] = {
-    [VU_GET_FEATURES] = { "GET_FEATURES", 0, 0, VU_FDS_NONE, true, h_get_features },
-    [VU_SET_FEATURES] = { "SET_FEATURES", VU_U64, VU_FDS_NONE, false, h_set_features },
-    [VU_SET_OWNER] = { "SET_OWNER", 0, 0, VU_FDS_NONE, false, h_nothing },
-    [VU_RESET_OWNER] = { "RESET_OWNER", 0, 0, VU_FDS_NONE, false, h_reset },
-    [VU_SET_MEM_TABLE] = { "SET_MEM_TABLE", 8 + sizeof(VuRegion), sizeof(VuMemTable),
-                           VU_FDS_REGIONS, false, h_set_mem_table },
-    [VU_SET_LOG_BASE] = { "SET_LOG_BASE", sizeof(VuLog), sizeof(VuLog), VU_FDS_ONE, true,
-                          h_set_log_base },
-    [VU_SET_LOG_FD] = { "SET_LOG_FD", 0, 8, VU_FDS_ONE, false, h_set_log_fd },
-    [VU_SET_VRING_NUM] = { "SET_VRING_NUM", VU_STATE, VU_FDS_NONE, false, h_set_vring_num },
-    [VU_SET_VRING_ADDR] = { "SET_VRING_ADDR", sizeof(VuVringAddr), sizeof(VuVringAddr),
-                            VU_FDS_NONE, false, h_set_vring_addr },
-    [VU_SET_VRING_BASE] = { "SET_VRING_BASE", VU_STATE, VU_FDS_NONE, false, h_set_vring_base },
-    [VU_GET_VRING_BASE] = { "GET_VRING_BASE", VU_STATE, VU_FDS_NONE, true, h_get_vring_base },
-    [VU_SET_VRING_KICK] = { "SET_VRING_KICK", VU_U64, VU_FDS_RING, false, h_set_vring_fd },
-    [VU_SET_VRING_CALL] = { "SET_VRING_CALL", VU_U64, VU_FDS_RING, false, h_set_vring_fd },
-    [VU_SET_VRING_ERR] = { "SET_VRING_ERR", VU_U64, VU_FDS_RING, false, h_set_vring_fd },
-    [VU_GET_PROTOCOL_FEATURES] = { "GET_PROTOCOL_FEATURES", 0, 0, VU_FDS_NONE, true,
-                                   h_get_protocol_features },
-    [VU_SET_PROTOCOL_FEATURES] = { "SET_PROTOCOL_FEATURES", VU_U64, VU_FDS_NONE, false,
-                                   h_set_protocol_features },
-    [VU_GET_QUEUE_NUM] = { "GET_QUEUE_NUM", 0, 0, VU_FDS_NONE, true, h_get_queue_num },
-    [VU_SET_VRING_ENABLE] = { "SET_VRING_ENABLE", VU_STATE, VU_FDS_NONE, false,
-                              h_set_vring_enable },
-    [VU_SEND_RARP] = { "SEND_RARP", VU_U64, VU_FDS_NONE, false, h_send_rarp },
-    [VU_NET_SET_MTU] = { "NET_SET_MTU", VU_U64, VU_FDS_NONE, false, h_net_set_mtu },
-    [VU_GET_CONFIG] = { "GET_CONFIG", VU_CONFIG_HDR, VU_CONFIG_HDR + VU_MAX_CONFIG,
-                        VU_FDS_NONE, true, h_get_config },
-    [VU_SET_CONFIG] = { "SET_CONFIG", VU_CONFIG_HDR, VU_CONFIG_HDR + VU_MAX_CONFIG,
-                        VU_FDS_NONE, false, h_nothing },
-    [VU_RESET_DEVICE] = { "RESET_DEVICE", 0, 0, VU_FDS_NONE, false, h_reset },
+    [VU_GET_FEATURES] = {"GET_FEATURES", 0, 0, VU_FDS_NONE, true, h_get_features},
+    [VU_SET_FEATURES] = {"SET_FEATURES", VU_U64, VU_FDS_NONE, false, h_set_features},
+    [VU_SET_OWNER] = {"SET_OWNER", 0, 0, VU_FDS_NONE, false, h_nothing},
+    [VU_RESET_OWNER] = {"RESET_OWNER", 0, 0, VU_FDS_NONE, false, h_reset},
+    [VU_SET_MEM_TABLE] = {"SET_MEM_TABLE", 8 + sizeof(VuRegion), sizeof(VuMemTable), VU_FDS_REGIONS,
+                          false, h_set_mem_table},
+    [VU_SET_LOG_BASE] = {"SET_LOG_BASE", sizeof(VuLog), sizeof(VuLog), VU_FDS_ONE, true,
+                         h_set_log_base},
+    [VU_SET_LOG_FD] = {"SET_LOG_FD", 0, 8, VU_FDS_ONE, false, h_set_log_fd},
+    [VU_SET_VRING_NUM] = {"SET_VRING_NUM", VU_STATE, VU_FDS_NONE, false, h_set_vring_num},
+    [VU_SET_VRING_ADDR] = {"SET_VRING_ADDR", sizeof(VuVringAddr), sizeof(VuVringAddr), VU_FDS_NONE,
+                           false, h_set_vring_addr},
+    [VU_SET_VRING_BASE] = {"SET_VRING_BASE", VU_STATE, VU_FDS_NONE, false, h_set_vring_base},
+    [VU_GET_VRING_BASE] = {"GET_VRING_BASE", VU_STATE, VU_FDS_NONE, true, h_get_vring_base},
+    [VU_SET_VRING_KICK] = {"SET_VRING_KICK", VU_U64, VU_FDS_RING, false, h_set_vring_fd},
+    [VU_SET_VRING_CALL] = {"SET_VRING_CALL", VU_U64, VU_FDS_RING, false, h_set_vring_fd},
+    [VU_SET_VRING_ERR] = {"SET_VRING_ERR", VU_U64, VU_FDS_RING, false, h_set_vring_fd},
+    [VU_GET_PROTOCOL_FEATURES] = {"GET_PROTOCOL_FEATURES", 0, 0, VU_FDS_NONE, true,
+                                  h_get_protocol_features},
+    [VU_SET_PROTOCOL_FEATURES] = {"SET_PROTOCOL_FEATURES", VU_U64, VU_FDS_NONE, false,
+                                  h_set_protocol_features},
+    [VU_GET_QUEUE_NUM] = {"GET_QUEUE_NUM", 0, 0, VU_FDS_NONE, true, h_get_queue_num},
+    [VU_SET_VRING_ENABLE] = {"SET_VRING_ENABLE", VU_STATE, VU_FDS_NONE, false, h_set_vring_enable},
+    [VU_SEND_RARP] = {"SEND_RARP", VU_U64, VU_FDS_NONE, false, h_send_rarp},
+    [VU_NET_SET_MTU] = {"NET_SET_MTU", VU_U64, VU_FDS_NONE, false, h_net_set_mtu},
+    [VU_GET_CONFIG] = {"GET_CONFIG", VU_CONFIG_HDR, VU_CONFIG_HDR + VU_MAX_CONFIG, VU_FDS_NONE,
+                       true, h_get_config},
+    [VU_SET_CONFIG] = {"SET_CONFIG", VU_CONFIG_HDR, VU_CONFIG_HDR + VU_MAX_CONFIG, VU_FDS_NONE,
+                       false, h_nothing},
+    [VU_RESET_DEVICE] = {"RESET_DEVICE", 0, 0, VU_FDS_NONE, false, h_reset},
 };
 
 /* The fds @m must carry under @rq. */
@@ -463,8 +474,8 @@ static bool vu_send_reply(VuServer *s, const VuMsg *m, const VuReply *r, GError 
     size_t len = sizeof(VuHeader) + r->size;
     ssize_t n;
 
-    out.hdr = (VuHeader){ .request = m->hdr.request, .flags = VU_VERSION | VU_FLAG_REPLY,
-                          .size = r->size };
+    out.hdr =
+        (VuHeader){.request = m->hdr.request, .flags = VU_VERSION | VU_FLAG_REPLY, .size = r->size};
     memcpy(out.payload, r->payload, r->size);
     n = send(s->conn->fd, &out, len, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n != (ssize_t)len) {
@@ -480,7 +491,7 @@ static bool vu_send_reply(VuServer *s, const VuMsg *m, const VuReply *r, GError 
 bool vu_dispatch(VuServer *s, VuMsg *m, GError **errp)
 {
     const VuRequest *rq = m->hdr.request < VU_REQUEST_MAX ? &vu_requests[m->hdr.request] : NULL;
-    VuReply r = { .size = 0 };
+    VuReply r = {.size = 0};
     bool ok;
 
     if (!rq || !rq->handle) {

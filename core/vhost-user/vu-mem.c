@@ -13,13 +13,17 @@ static bool vu_fd_covers(int fd, uint64_t len, const char *what, GError **errp)
     struct stat st;
 
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        g_set_error(errp, VU_ERROR, EINVAL, "%s: the fd is not a memory file (memfd, shm or "
-                    "hugetlbfs)", what);
+        g_set_error(errp, VU_ERROR, EINVAL,
+                    "%s: the fd is not a memory file (memfd, shm or "
+                    "hugetlbfs)",
+                    what);
         return false;
     }
     if ((uint64_t)st.st_size < len) {
-        g_set_error(errp, VU_ERROR, EINVAL, "%s: needs %" G_GUINT64_FORMAT " bytes, the fd has "
-                    "%" G_GUINT64_FORMAT, what, len, (uint64_t)st.st_size);
+        g_set_error(errp, VU_ERROR, EINVAL,
+                    "%s: needs %" G_GUINT64_FORMAT " bytes, the fd has "
+                    "%" G_GUINT64_FORMAT,
+                    what, len, (uint64_t)st.st_size);
         return false;
     }
     return true;
@@ -50,7 +54,7 @@ static void vu_unmap_regions(VuMapped *r, unsigned n)
         if (r[i].fd >= 0) {
             close(r[i].fd);
         }
-        r[i] = (VuMapped){ .fd = -1 };
+        r[i] = (VuMapped){.fd = -1};
     }
 }
 
@@ -58,8 +62,10 @@ static void vu_unmap_regions(VuMapped *r, unsigned n)
 static bool vu_mem_check(const VuMemTable *t, unsigned nfds, GError **errp)
 {
     if (t->nregions == 0 || t->nregions > VU_MAX_REGIONS || t->nregions != nfds) {
-        g_set_error(errp, VU_ERROR, EINVAL, "%u regions with %u fds (allowed: "
-                    "1..%u, one fd each)", t->nregions, nfds, VU_MAX_REGIONS);
+        g_set_error(errp, VU_ERROR, EINVAL,
+                    "%u regions with %u fds (allowed: "
+                    "1..%u, one fd each)",
+                    t->nregions, nfds, VU_MAX_REGIONS);
         return false;
     }
     for (unsigned i = 0; i < t->nregions; i++) {
@@ -67,10 +73,10 @@ static bool vu_mem_check(const VuMemTable *t, unsigned nfds, GError **errp)
 
         if (r->size == 0 || r->gpa + r->size < r->gpa || r->uva + r->size < r->uva ||
             r->mmap_offset + r->size < r->mmap_offset || r->mmap_offset + r->size > SIZE_MAX) {
-            g_set_error(errp, VU_ERROR, EINVAL, "region %u (guest 0x%"
-                        G_GINT64_MODIFIER "x, %" G_GUINT64_FORMAT " bytes, offset %"
-                        G_GUINT64_FORMAT ") is empty or wraps", i, r->gpa, r->size,
-                        r->mmap_offset);
+            g_set_error(errp, VU_ERROR, EINVAL,
+                        "region %u (guest 0x%" G_GINT64_MODIFIER "x, %" G_GUINT64_FORMAT
+                        " bytes, offset %" G_GUINT64_FORMAT ") is empty or wraps",
+                        i, r->gpa, r->size, r->mmap_offset);
             return false;
         }
     }
@@ -112,22 +118,25 @@ bool vu_mem_set(VuServer *s, const VuMemTable *t, VuMsg *m, GError **errp)
         return true; /* the caller closes the fds we did not take */
     }
     for (unsigned i = 0; i < VU_MAX_REGIONS; i++) {
-        next[i] = (VuMapped){ .fd = -1 };
+        next[i] = (VuMapped){.fd = -1};
     }
     for (unsigned i = 0; i < t->nregions; i++) {
         const VuRegion *r = &t->regions[i];
         g_autofree char *what = g_strdup_printf("region %u", i);
 
-        next[i] = (VuMapped){ .gpa = r->gpa, .size = r->size, .uva = r->uva,
-                              .map_len = r->mmap_offset + r->size, .fd = -1 };
+        next[i] = (VuMapped){.gpa = r->gpa,
+                             .size = r->size,
+                             .uva = r->uva,
+                             .map_len = r->mmap_offset + r->size,
+                             .fd = -1};
         next[i].map = vu_map(m->fds[i], next[i].map_len, what, errp);
         next[i].fd = m->fds[i];
         m->fds[i] = -1;
         if (!next[i].map) {
             goto out;
         }
-        regions[i] = (NetbeGuestRegion){ .gpa = r->gpa, .size = r->size,
-                                         .hva = (uint8_t *)next[i].map + r->mmap_offset };
+        regions[i] = (NetbeGuestRegion){
+            .gpa = r->gpa, .size = r->size, .hva = (uint8_t *)next[i].map + r->mmap_offset};
     }
     /* rings hold pointers into the old mappings: stop them while the map changes */
     for (unsigned i = 0; i < s->nrings; i++) {
@@ -143,7 +152,7 @@ bool vu_mem_set(VuServer *s, const VuMemTable *t, VuMsg *m, GError **errp)
     memcpy(s->regions, next, sizeof(next));
     s->nregions = t->nregions;
     for (unsigned i = 0; i < VU_MAX_REGIONS; i++) {
-        next[i] = (VuMapped){ .fd = -1 };
+        next[i] = (VuMapped){.fd = -1};
     }
     ok = true;
 out:
@@ -181,8 +190,10 @@ bool vu_log_set(VuServer *s, const VuLog *l, int fd, GError **errp)
     void *map;
 
     if (l->size == 0 || l->offset + l->size < l->offset || l->offset + l->size > SIZE_MAX) {
-        g_set_error(errp, VU_ERROR, EINVAL, "%" G_GUINT64_FORMAT " bytes at "
-                    "offset %" G_GUINT64_FORMAT " is empty or wraps", l->size, l->offset);
+        g_set_error(errp, VU_ERROR, EINVAL,
+                    "%" G_GUINT64_FORMAT " bytes at "
+                    "offset %" G_GUINT64_FORMAT " is empty or wraps",
+                    l->size, l->offset);
         return false;
     }
     map = vu_map(fd, l->offset + l->size, "log", errp);

@@ -34,8 +34,7 @@ bool netbe_vu_save(NetbeDevice *dev, NetbeMigWriter *w, GError **errp)
     bool ok;
 
     if (!s) {
-        g_set_error(errp, VU_ERROR, ENOTCONN, "vhost-user device '%s' does not serve yet",
-                    dev->id);
+        g_set_error(errp, VU_ERROR, ENOTCONN, "vhost-user device '%s' does not serve yet", dev->id);
         return false;
     }
     netbe_mig_put_u32(w, VU_MIG_VERSION);
@@ -83,7 +82,7 @@ bool netbe_vu_save(NetbeDevice *dev, NetbeMigWriter *w, GError **errp)
         netbe_mig_put_u64(w, r->desc);
         netbe_mig_put_u64(w, r->avail);
         netbe_mig_put_u64(w, r->used);
-        for (const int *fd = (const int[]){ r->kick_fd, r->call_fd, r->err_fd }, *end = fd + 3;
+        for (const int *fd = (const int[]){r->kick_fd, r->call_fd, r->err_fd}, *end = fd + 3;
              ok && fd < end; fd++) {
             ok = *fd < 0 || put_fd(w, *fd, errp);
         }
@@ -128,8 +127,8 @@ static bool vu_load_conn(VuServer *s, NetbeMigReader *r)
 /* Regions, mapped here and given to the device (its rings are checked against them). */
 static bool vu_load_regions(VuServer *s, NetbeMigReader *r, GError **errp)
 {
-    VuMemTable t = { 0 };
-    VuMsg m = { .fds = (int[VU_MAX_FDS]){ 0 } };
+    VuMemTable t = {0};
+    VuMsg m = {.fds = (int[VU_MAX_FDS]){0}};
 
     if (!netbe_mig_get_u32(r, &t.nregions) || t.nregions > VU_MAX_REGIONS) {
         return false;
@@ -188,8 +187,10 @@ static bool vu_load_rings(VuServer *s, NetbeMigReader *r, GError **errp)
     uint32_t n;
 
     if (!netbe_mig_get_u32(r, &n) || n != s->nrings) {
-        g_set_error(errp, VU_ERROR, EPROTO, "%u vrings there, %u here: 'queues' differs in "
-                    "[device.%s]", n, s->nrings, s->dev->id);
+        g_set_error(errp, VU_ERROR, EPROTO,
+                    "%u vrings there, %u here: 'queues' differs in "
+                    "[device.%s]",
+                    n, s->nrings, s->dev->id);
         return false;
     }
     for (unsigned i = 0; i < n; i++) {
@@ -206,9 +207,10 @@ static bool vu_load_rings(VuServer *s, NetbeMigReader *r, GError **errp)
             return false;
         }
         if (num > netbe_vnet_queue_max_size(s->dev, i)) {
-            g_set_error(errp, VU_ERROR, EPROTO, "vring %u: %u entries there, at most %u here: "
-                        "ring sizes differ in [device.%s]", i, num,
-                        netbe_vnet_queue_max_size(s->dev, i), s->dev->id);
+            g_set_error(errp, VU_ERROR, EPROTO,
+                        "vring %u: %u entries there, at most %u here: "
+                        "ring sizes differ in [device.%s]",
+                        i, num, netbe_vnet_queue_max_size(s->dev, i), s->dev->id);
             return false;
         }
         ring->num = num;
@@ -228,13 +230,17 @@ bool netbe_vu_load(NetbeDevice *dev, NetbeMigReader *r, GError **errp)
     bool ok;
 
     if (!dev->vhost_user || dev->vu) {
-        g_set_error(errp, VU_ERROR, EPROTO, "device '%s': vhost-user state for a device that "
-                    "is %s here", dev->id, dev->vu ? "serving already" : "not vhost-user");
+        g_set_error(errp, VU_ERROR, EPROTO,
+                    "device '%s': vhost-user state for a device that "
+                    "is %s here",
+                    dev->id, dev->vu ? "serving already" : "not vhost-user");
         return false;
     }
     if (!netbe_mig_get_u32(r, &version) || version != VU_MIG_VERSION) {
-        g_set_error(errp, VU_ERROR, EPROTO, "device '%s': vhost-user record version %u (this "
-                    "library reads %u)", dev->id, version, VU_MIG_VERSION);
+        g_set_error(errp, VU_ERROR, EPROTO,
+                    "device '%s': vhost-user record version %u (this "
+                    "library reads %u)",
+                    dev->id, version, VU_MIG_VERSION);
         return false;
     }
     s = vu_server_new(dev);
@@ -244,11 +250,12 @@ bool netbe_vu_load(NetbeDevice *dev, NetbeMigReader *r, GError **errp)
     if (!ok) {
         g_set_error(errp, VU_ERROR, EPROTO, "truncated or malformed vhost-user record");
     }
-    ok = ok && vu_load_regions(s, r, errp) && vu_load_log(s, r, errp) &&
-         vu_load_rings(s, r, errp);
+    ok = ok && vu_load_regions(s, r, errp) && vu_load_log(s, r, errp) && vu_load_rings(s, r, errp);
     if (ok && !netbe_mig_reader_at_end(r)) {
-        g_set_error(errp, VU_ERROR, EPROTO, "the vhost-user record has more fields than version "
-                    "%u", VU_MIG_VERSION);
+        g_set_error(errp, VU_ERROR, EPROTO,
+                    "the vhost-user record has more fields than version "
+                    "%u",
+                    VU_MIG_VERSION);
         ok = false;
     }
     if (!ok) {

@@ -12,9 +12,9 @@
 /* One region of the front-end's memory table, mapped here. */
 typedef struct VuMapped {
     uint64_t gpa, size, uva;
-    void *map;        /* mmap() of the fd from offset 0 */
-    size_t map_len;   /* mmap_offset + size */
-    int fd;           /* kept for a live handover (-1 in an empty slot) */
+    void *map;      /* mmap() of the fd from offset 0 */
+    size_t map_len; /* mmap_offset + size */
+    int fd;         /* kept for a live handover (-1 in an empty slot) */
 } VuMapped;
 
 /*
@@ -23,23 +23,23 @@ typedef struct VuMapped {
  */
 typedef struct VuRing {
     unsigned num;
-    uint16_t base;          /* next avail index: set by SET_VRING_BASE, got back at stop */
+    uint16_t base; /* next avail index: set by SET_VRING_BASE, got back at stop */
     bool addr_set;
     uint64_t desc, avail, used; /* guest physical */
     int kick_fd, call_fd, err_fd;
-    bool enabled;           /* SET_VRING_ENABLE 1, or no protocol features negotiated */
-    bool started;           /* running on the device */
+    bool enabled; /* SET_VRING_ENABLE 1, or no protocol features negotiated */
+    bool started; /* running on the device */
 } VuRing;
 
 /* One connected front-end (a VMM), and the message being read from it. */
 typedef struct VuConn {
     int fd;
     GSource *src;
-    GSource *part_src;      /* deadline of a message begun and not complete */
+    GSource *part_src; /* deadline of a message begun and not complete */
     pid_t pid;
     uid_t uid;
     uint8_t buf[sizeof(VuHeader) + VU_MAX_PAYLOAD];
-    size_t have;            /* bytes of buf read so far */
+    size_t have; /* bytes of buf read so far */
     int fds[VU_MAX_FDS];
     unsigned nfds;
 } VuConn;
@@ -47,22 +47,22 @@ typedef struct VuConn {
 typedef struct VuServer {
     NetbeDevice *dev;
     char *path;
-    struct stat file;       /* the socket file we made: removed only if still ours */
+    struct stat file; /* the socket file we made: removed only if still ours */
     int listen_fd;
     GSource *listen_src;
-    VuConn *conn;           /* NULL while no VMM is connected */
-    uint64_t features;      /* SET_FEATURES, with the vhost-user bits */
+    VuConn *conn;      /* NULL while no VMM is connected */
+    uint64_t features; /* SET_FEATURES, with the vhost-user bits */
     uint64_t protocol_features;
-    bool running;           /* the device has DRIVER_OK */
+    bool running; /* the device has DRIVER_OK */
     VuMapped regions[VU_MAX_REGIONS];
     unsigned nregions;
-    void *log_map;          /* SET_LOG_BASE: mmap of the log fd */
+    void *log_map; /* SET_LOG_BASE: mmap of the log fd */
     size_t log_map_len;
     int log_fd;
     uint64_t log_offset, log_size;
-    unsigned nrings;        /* 2 * queue pairs */
+    unsigned nrings; /* 2 * queue pairs */
     VuRing *rings;
-    uint64_t messages;      /* handled since the server started */
+    uint64_t messages; /* handled since the server started */
 } VuServer;
 
 /* A decoded request: header, payload, fds (owned until taken: set to -1). */

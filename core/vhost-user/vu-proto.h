@@ -68,8 +68,8 @@ enum {
 typedef struct VuRegion {
     uint64_t gpa;
     uint64_t size;
-    uint64_t uva;          /* the front-end's address of gpa */
-    uint64_t mmap_offset;  /* where the region starts in its fd */
+    uint64_t uva;         /* the front-end's address of gpa */
+    uint64_t mmap_offset; /* where the region starts in its fd */
 } VuRegion;
 
 typedef struct VuMemTable {
@@ -91,7 +91,7 @@ typedef struct VuVringAddr {
     uint64_t desc_uva;
     uint64_t used_uva;
     uint64_t avail_uva;
-    uint64_t log_gpa;      /* guest address of the used ring, for logging */
+    uint64_t log_gpa; /* guest address of the used ring, for logging */
 } VuVringAddr;
 
 /* u64 of SET_VRING_KICK / CALL / ERR: ring index, and "no fd" (polling). */
@@ -114,8 +114,9 @@ typedef struct VuConfig {
 
 /* Every layout above is naturally aligned: no padding, the sizes the wire has. */
 _Static_assert(sizeof(VuHeader) == 12 && sizeof(VuRegion) == 32 &&
-               sizeof(VuMemTable) == 8 + 32 * VU_MAX_REGIONS && sizeof(VuVringState) == 8 &&
-               sizeof(VuVringAddr) == 40 && sizeof(VuLog) == 16 &&
-               sizeof(VuConfig) == VU_CONFIG_HDR + VU_MAX_CONFIG, "vhost-user wire layout");
+                   sizeof(VuMemTable) == 8 + 32 * VU_MAX_REGIONS && sizeof(VuVringState) == 8 &&
+                   sizeof(VuVringAddr) == 40 && sizeof(VuLog) == 16 &&
+                   sizeof(VuConfig) == VU_CONFIG_HDR + VU_MAX_CONFIG,
+               "vhost-user wire layout");
 
 #endif /* NETBE_VU_PROTO_H */

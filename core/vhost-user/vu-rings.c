@@ -6,14 +6,15 @@
 
 #define F(bit) (1ull << NETBE_VIRTIO_NET_F_##bit)
 /* Features a driver negotiates through the control queue, which the VMM runs itself. */
-#define VU_CTRL_FEATURES (F(CTRL_RX) | F(CTRL_RX_EXTRA) | F(CTRL_MAC_ADDR) | \
-                          F(CTRL_GUEST_OFFLOADS) | F(GUEST_ANNOUNCE) | F(MQ))
+#define VU_CTRL_FEATURES                                                                           \
+    (F(CTRL_RX) | F(CTRL_RX_EXTRA) | F(CTRL_MAC_ADDR) | F(CTRL_GUEST_OFFLOADS) |                   \
+     F(GUEST_ANNOUNCE) | F(MQ))
 #define VU_OWN_FEATURES ((1ull << VU_F_LOG_ALL) | (1ull << VU_F_PROTOCOL_FEATURES))
 
 void vu_rings_init(VuServer *s)
 {
     for (unsigned i = 0; i < s->nrings; i++) {
-        s->rings[i] = (VuRing){ .kick_fd = -1, .call_fd = -1, .err_fd = -1 };
+        s->rings[i] = (VuRing){.kick_fd = -1, .call_fd = -1, .err_fd = -1};
     }
 }
 
@@ -45,8 +46,10 @@ static bool vu_device_start(VuServer *s, GError **errp)
         return false;
     }
     if (!(netbe_vnet_get_status(dev) & NETBE_VIRTIO_STATUS_FEATURES_OK)) {
-        g_set_error(errp, VU_ERROR, EINVAL, "features 0x%" G_GINT64_MODIFIER "x are not a set "
-                    "the device can run with", s->features);
+        g_set_error(errp, VU_ERROR, EINVAL,
+                    "features 0x%" G_GINT64_MODIFIER "x are not a set "
+                    "the device can run with",
+                    s->features);
         return false;
     }
     if (!netbe_vnet_set_status(dev, feat_ok | NETBE_VIRTIO_STATUS_DRIVER_OK, errp)) {
@@ -79,8 +82,7 @@ bool vu_ring_try_start(VuServer *s, unsigned i, GError **errp)
     NetbeDevice *dev = s->dev;
     NetbeVnetQueueStats st;
 
-    if (r->started || !r->num || !r->addr_set || r->kick_fd < 0 || !r->enabled ||
-        !s->nregions) {
+    if (r->started || !r->num || !r->addr_set || r->kick_fd < 0 || !r->enabled || !s->nregions) {
         return true;
     }
     if (!vu_device_start(s, errp) ||
@@ -94,8 +96,10 @@ bool vu_ring_try_start(VuServer *s, unsigned i, GError **errp)
     netbe_vnet_queue_enable(dev, i, true);
     r->started = true;
     if (netbe_vnet_get_queue_stats(dev, i, &st) && st.broken) {
-        g_set_error(errp, VU_ERROR, EINVAL, "vring %u: the device found it malformed (see "
-                    "above)", i);
+        g_set_error(errp, VU_ERROR, EINVAL,
+                    "vring %u: the device found it malformed (see "
+                    "above)",
+                    i);
         return false;
     }
     vu_update_pairs(s);

@@ -8,9 +8,9 @@
 #include "vu-priv.h"
 
 #define VU_BACKLOG 4
-#define VU_MSGS_PER_WAKEUP 64    /* then let the rest of the loop run */
-#define VU_PART_TIMEOUT_MS 5000  /* a message begun must be complete by then */
-#define VU_ACCEPT_RETRY_MS 200   /* after accept() failed for lack of fds */
+#define VU_MSGS_PER_WAKEUP 64   /* then let the rest of the loop run */
+#define VU_PART_TIMEOUT_MS 5000 /* a message begun must be complete by then */
+#define VU_ACCEPT_RETRY_MS 200  /* after accept() failed for lack of fds */
 
 static void vu_listen_watch(VuServer *s);
 
@@ -65,7 +65,8 @@ static void vu_conn_free(VuServer *s)
 void vu_conn_close(VuServer *s, const char *why)
 {
     g_message("vhost-user device '%s': VMM pid %d: %s; device reset, waiting for the next "
-              "VMM on %s", s->dev->id, (int)s->conn->pid, why, s->path);
+              "VMM on %s",
+              s->dev->id, (int)s->conn->pid, why, s->path);
     vu_device_reset(s);
     vu_log_clear(s);
     vu_mem_clear(s);
@@ -124,7 +125,7 @@ static size_t vu_missing(const VuConn *c)
 static bool vu_handle(VuServer *s)
 {
     VuConn *c = s->conn;
-    VuMsg m = { .payload = c->buf + sizeof(VuHeader), .fds = c->fds, .nfds = c->nfds };
+    VuMsg m = {.payload = c->buf + sizeof(VuHeader), .fds = c->fds, .nfds = c->nfds};
     g_autoptr(GError) err = NULL;
     bool ok;
 
@@ -148,9 +149,9 @@ static int vu_read_some(VuServer *s)
 {
     VuConn *c = s->conn;
     char cbuf[CMSG_SPACE(sizeof(int) * VU_MAX_FDS)];
-    struct iovec iov = { .iov_base = c->buf + c->have, .iov_len = vu_missing(c) };
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                         .msg_controllen = sizeof(cbuf) };
+    struct iovec iov = {.iov_base = c->buf + c->have, .iov_len = vu_missing(c)};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
     ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
     VuHeader h;
 
@@ -178,8 +179,8 @@ static int vu_read_some(VuServer *s)
         memcpy(&h, c->buf, sizeof(h));
         if (h.size > VU_MAX_PAYLOAD) {
             g_autofree char *why = g_strdup_printf("request %u announces %u payload bytes "
-                                                   "(allowed: up to %u)", h.request, h.size,
-                                                   VU_MAX_PAYLOAD);
+                                                   "(allowed: up to %u)",
+                                                   h.request, h.size, VU_MAX_PAYLOAD);
             vu_conn_close(s, why);
             return -1;
         }
@@ -222,14 +223,15 @@ static gboolean vu_accept_retry(void *data)
 static void vu_refuse(VuServer *s, int fd, const struct ucred *cr)
 {
     g_warning("vhost-user device '%s': refusing VMM pid %d (uid %d): VMM pid %d is connected "
-              "(one at a time)", s->dev->id, (int)cr->pid, (int)cr->uid, (int)s->conn->pid);
+              "(one at a time)",
+              s->dev->id, (int)cr->pid, (int)cr->uid, (int)s->conn->pid);
     close(fd);
 }
 
 static gboolean vu_listen_ready(int lfd, GIOCondition cond, void *data)
 {
     VuServer *s = data;
-    struct ucred cr = { 0 };
+    struct ucred cr = {0};
     socklen_t len = sizeof(cr);
     int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -239,8 +241,7 @@ static gboolean vu_listen_ready(int lfd, GIOCondition cond, void *data)
             g_warning("vhost-user device '%s': cannot accept: %s; retrying", s->dev->id,
                       g_strerror(errno));
             vu_source_clear(&s->listen_src);
-            s->listen_src = vu_attach(s, g_timeout_source_new(VU_ACCEPT_RETRY_MS),
-                                      vu_accept_retry);
+            s->listen_src = vu_attach(s, g_timeout_source_new(VU_ACCEPT_RETRY_MS), vu_accept_retry);
             return G_SOURCE_REMOVE;
         }
         return G_SOURCE_CONTINUE;
@@ -267,8 +268,8 @@ static gboolean vu_listen_ready(int lfd, GIOCondition cond, void *data)
 
 static void vu_listen_watch(VuServer *s)
 {
-    s->listen_src = vu_attach(s, g_unix_fd_source_new(s->listen_fd, G_IO_IN),
-                              G_SOURCE_FUNC(vu_listen_ready));
+    s->listen_src =
+        vu_attach(s, g_unix_fd_source_new(s->listen_fd, G_IO_IN), G_SOURCE_FUNC(vu_listen_ready));
 }
 
 void vu_server_watch(VuServer *s, bool on)
@@ -321,16 +322,18 @@ bool netbe_vu_server_start(NetbeDevice *dev, GError **errp)
         return true;
     }
     s = vu_server_new(dev);
-    s->listen_fd = netbe_unix_listen("vhost-user socket", s->path, 0600, VU_BACKLOG, &s->file,
-                                     errp);
+    s->listen_fd =
+        netbe_unix_listen("vhost-user socket", s->path, 0600, VU_BACKLOG, &s->file, errp);
     if (s->listen_fd < 0) {
         g_prefix_error(errp, "device '%s': ", dev->id);
         netbe_vu_server_free(s, false);
         return false;
     }
     if (dev->socket_owner_set && chown(s->path, dev->socket_uid, dev->socket_gid) < 0) {
-        g_set_error(errp, VU_ERROR, errno, "device '%s': vhost-user socket %s: cannot give it to "
-                    "uid %d: %s", dev->id, s->path, (int)dev->socket_uid, g_strerror(errno));
+        g_set_error(errp, VU_ERROR, errno,
+                    "device '%s': vhost-user socket %s: cannot give it to "
+                    "uid %d: %s",
+                    dev->id, s->path, (int)dev->socket_uid, g_strerror(errno));
         netbe_vu_server_free(s, false);
         return false;
     }

@@ -18,7 +18,7 @@ static unsigned vu_pairs_running(const VuServer *s)
 
 static bool vu_link_up(NetbeDevice *dev)
 {
-    uint8_t st[2] = { 0 };
+    uint8_t st[2] = {0};
 
     netbe_vnet_config_read(dev, NETBE_VIRTIO_NET_CFG_STATUS, st, sizeof(st));
     return st[0] & NETBE_VIRTIO_NET_S_LINK_UP;
@@ -38,16 +38,18 @@ void netbe_vu_status(const NetbeDevice *dev, GString *out, bool json)
         } else {
             g_string_append(out, ",\"vmm_pid\":null");
         }
-        g_string_append_printf(out, ",\"features\":\"0x%016" PRIx64 "\",\"protocol_features\":"
+        g_string_append_printf(out,
+                               ",\"features\":\"0x%016" PRIx64 "\",\"protocol_features\":"
                                "\"0x%" PRIx64 "\",\"queue_pairs\":%u,\"link\":\"%s\"",
-                               features, s ? s->protocol_features : 0, pairs,
-                               link ? "up" : "down");
+                               features, s ? s->protocol_features : 0, pairs, link ? "up" : "down");
         return;
     }
     if (pid) {
-        g_string_append_printf(out, "  vhost-user %s: VMM pid %d, features 0x%016" PRIx64
-                               ", %u queue pair%s running, link %s\n", dev->socket_path, pid,
-                               features, pairs, pairs == 1 ? "" : "s", link ? "up" : "down");
+        g_string_append_printf(out,
+                               "  vhost-user %s: VMM pid %d, features 0x%016" PRIx64
+                               ", %u queue pair%s running, link %s\n",
+                               dev->socket_path, pid, features, pairs, pairs == 1 ? "" : "s",
+                               link ? "up" : "down");
     } else {
         g_string_append_printf(out, "  vhost-user %s: no VMM connected\n", dev->socket_path);
     }

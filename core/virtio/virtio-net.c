@@ -15,20 +15,20 @@
 static const struct {
     uint64_t feature, needs_any;
 } feature_deps[] = {
-    { F(GUEST_TSO4), F(GUEST_CSUM) },
-    { F(GUEST_TSO6), F(GUEST_CSUM) },
-    { F(GUEST_UFO), F(GUEST_CSUM) },
-    { F(GUEST_ECN), F(GUEST_TSO4) | F(GUEST_TSO6) },
-    { F(HOST_TSO4), F(CSUM) },
-    { F(HOST_TSO6), F(CSUM) },
-    { F(HOST_UFO), F(CSUM) },
-    { F(HOST_ECN), F(HOST_TSO4) | F(HOST_TSO6) },
-    { F(CTRL_RX), F(CTRL_VQ) },
-    { F(CTRL_RX_EXTRA), F(CTRL_RX) },
-    { F(MQ), F(CTRL_VQ) },
-    { F(CTRL_MAC_ADDR), F(CTRL_VQ) },
-    { F(CTRL_GUEST_OFFLOADS), F(CTRL_VQ) },
-    { F(GUEST_ANNOUNCE), F(CTRL_VQ) },
+    {F(GUEST_TSO4), F(GUEST_CSUM)},
+    {F(GUEST_TSO6), F(GUEST_CSUM)},
+    {F(GUEST_UFO), F(GUEST_CSUM)},
+    {F(GUEST_ECN), F(GUEST_TSO4) | F(GUEST_TSO6)},
+    {F(HOST_TSO4), F(CSUM)},
+    {F(HOST_TSO6), F(CSUM)},
+    {F(HOST_UFO), F(CSUM)},
+    {F(HOST_ECN), F(HOST_TSO4) | F(HOST_TSO6)},
+    {F(CTRL_RX), F(CTRL_VQ)},
+    {F(CTRL_RX_EXTRA), F(CTRL_RX)},
+    {F(MQ), F(CTRL_VQ)},
+    {F(CTRL_MAC_ADDR), F(CTRL_VQ)},
+    {F(CTRL_GUEST_OFFLOADS), F(CTRL_VQ)},
+    {F(GUEST_ANNOUNCE), F(CTRL_VQ)},
 };
 
 /* Backend offload bit -> device features it allows (host side, guest side). */
@@ -36,11 +36,11 @@ static const struct {
     uint32_t offload;
     uint64_t features;
 } offload_features[] = {
-    { NETBE_OFFLOAD_CSUM, F(CSUM) | F(GUEST_CSUM) | F(CTRL_GUEST_OFFLOADS) },
-    { NETBE_OFFLOAD_TSO4, F(HOST_TSO4) | F(GUEST_TSO4) },
-    { NETBE_OFFLOAD_TSO6, F(HOST_TSO6) | F(GUEST_TSO6) },
-    { NETBE_OFFLOAD_ECN, F(HOST_ECN) | F(GUEST_ECN) },
-    { NETBE_OFFLOAD_UFO, F(HOST_UFO) | F(GUEST_UFO) },
+    {NETBE_OFFLOAD_CSUM, F(CSUM) | F(GUEST_CSUM) | F(CTRL_GUEST_OFFLOADS)},
+    {NETBE_OFFLOAD_TSO4, F(HOST_TSO4) | F(GUEST_TSO4)},
+    {NETBE_OFFLOAD_TSO6, F(HOST_TSO6) | F(GUEST_TSO6)},
+    {NETBE_OFFLOAD_ECN, F(HOST_ECN) | F(GUEST_ECN)},
+    {NETBE_OFFLOAD_UFO, F(HOST_UFO) | F(GUEST_UFO)},
 };
 
 /* Guest offload feature -> backend offload bit (what the backend may hand the guest). */
@@ -48,14 +48,14 @@ static const struct {
     unsigned bit;
     uint32_t offload;
 } guest_offloads[] = {
-    { NETBE_VIRTIO_NET_F_GUEST_CSUM, NETBE_OFFLOAD_CSUM },
-    { NETBE_VIRTIO_NET_F_GUEST_TSO4, NETBE_OFFLOAD_TSO4 },
-    { NETBE_VIRTIO_NET_F_GUEST_TSO6, NETBE_OFFLOAD_TSO6 },
-    { NETBE_VIRTIO_NET_F_GUEST_ECN, NETBE_OFFLOAD_ECN },
-    { NETBE_VIRTIO_NET_F_GUEST_UFO, NETBE_OFFLOAD_UFO },
+    {NETBE_VIRTIO_NET_F_GUEST_CSUM, NETBE_OFFLOAD_CSUM},
+    {NETBE_VIRTIO_NET_F_GUEST_TSO4, NETBE_OFFLOAD_TSO4},
+    {NETBE_VIRTIO_NET_F_GUEST_TSO6, NETBE_OFFLOAD_TSO6},
+    {NETBE_VIRTIO_NET_F_GUEST_ECN, NETBE_OFFLOAD_ECN},
+    {NETBE_VIRTIO_NET_F_GUEST_UFO, NETBE_OFFLOAD_UFO},
 };
 
-static const char *const role_names[] = { "unused", "rx", "tx", "ctrl" };
+static const char *const role_names[] = {"unused", "rx", "tx", "ctrl"};
 
 /* ---- queue roles ---- */
 
@@ -220,9 +220,9 @@ void vnet_kick_watch(VnetQueue *q)
 uint64_t vnet_offer(VnetDev *vd)
 {
     NetbeCaps caps;
-    uint64_t f = F_VERSION_1 | F_RING_EVENT_IDX | F_RING_INDIRECT | F(MAC) | F(STATUS) |
-                 F(MTU) | F(MRG_RXBUF) | F(CTRL_VQ) | F(CTRL_RX) | F(CTRL_RX_EXTRA) |
-                 F(CTRL_MAC_ADDR) | F(GUEST_ANNOUNCE);
+    uint64_t f = F_VERSION_1 | F_RING_EVENT_IDX | F_RING_INDIRECT | F(MAC) | F(STATUS) | F(MTU) |
+                 F(MRG_RXBUF) | F(CTRL_VQ) | F(CTRL_RX) | F(CTRL_RX_EXTRA) | F(CTRL_MAC_ADDR) |
+                 F(GUEST_ANNOUNCE);
 
     netbe_backend_get_caps(vd->be, &caps);
     if (vd->max_pairs > 1) {
@@ -266,12 +266,13 @@ VnetDev *vnet_dev_new(NetbeDevice *dev)
         q->index = i;
         q->vq.mem = &vd->mem;
         q->max_size = i == 2 * vd->max_pairs ? VNET_CTRL_QUEUE_SIZE
-                      : i % 2 ? dev->tx_queue_size : dev->rx_queue_size;
+                      : i % 2                ? dev->tx_queue_size
+                                             : dev->rx_queue_size;
         q->call_fd = -1;
         q->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (q->kick_fd < 0) {
-            g_warning("device '%s': cannot create an eventfd for virtqueue %u: %s", dev->id,
-                      i, g_strerror(errno));
+            g_warning("device '%s': cannot create an eventfd for virtqueue %u: %s", dev->id, i,
+                      g_strerror(errno));
         }
         vnet_kick_watch(q);
     }
@@ -418,8 +419,8 @@ static bool vnet_negotiate_backend(VnetDev *vd, GError **errp)
             vd->be_hdr = VNET_HDR_LEN;
         } else {
             g_warning("device '%s': netdev '%s' refused a %u-byte vnet header (%s); adding and "
-                      "stripping it here", vd->dev->id, vd->be->id, VNET_HDR_LEN,
-                      err->message);
+                      "stripping it here",
+                      vd->dev->id, vd->be->id, VNET_HDR_LEN, err->message);
             g_clear_error(&err);
         }
     }
@@ -487,14 +488,16 @@ bool vnet_features_valid(const VnetDev *vd)
 {
     if (!(vd->guest_features & F_VERSION_1)) {
         g_message("device '%s': driver did not accept VIRTIO_F_VERSION_1 (legacy drivers are "
-                  "not supported)", vd->dev->id);
+                  "not supported)",
+                  vd->dev->id);
         return false;
     }
     for (size_t i = 0; i < G_N_ELEMENTS(feature_deps); i++) {
         if ((vd->guest_features & feature_deps[i].feature) &&
             !(vd->guest_features & feature_deps[i].needs_any)) {
             g_message("device '%s': feature 0x%" G_GINT64_MODIFIER "x without its "
-                      "prerequisite", vd->dev->id, feature_deps[i].feature);
+                      "prerequisite",
+                      vd->dev->id, feature_deps[i].feature);
             return false;
         }
     }

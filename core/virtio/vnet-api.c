@@ -154,13 +154,12 @@ bool netbe_vnet_queue_setup(NetbeDevice *dev, unsigned vq, unsigned size, uint64
     }
     if (size == 0 || size > q->max_size || (size & (size - 1))) {
         g_set_error(errp, VNET_ERROR, EINVAL,
-                    "device '%s': virtqueue %u: size %u (allowed: power of two up to %u)",
-                    dev->id, vq, size, q->max_size);
+                    "device '%s': virtqueue %u: size %u (allowed: power of two up to %u)", dev->id,
+                    vq, size, q->max_size);
         return false;
     }
     if (q->enabled) {
-        g_set_error(errp, VNET_ERROR, EBUSY, "device '%s': virtqueue %u is enabled", dev->id,
-                    vq);
+        g_set_error(errp, VNET_ERROR, EBUSY, "device '%s': virtqueue %u is enabled", dev->id, vq);
         return false;
     }
     q->vq.size = size;
@@ -204,8 +203,7 @@ void netbe_vnet_queue_enable(NetbeDevice *dev, unsigned vq, bool enable)
     }
 }
 
-bool netbe_vnet_queue_set_base(NetbeDevice *dev, unsigned vq, uint16_t last_avail,
-                               GError **errp)
+bool netbe_vnet_queue_set_base(NetbeDevice *dev, unsigned vq, uint16_t last_avail, GError **errp)
 {
     VnetQueue *q = vnet_queue(dev, vq);
 

@@ -9,22 +9,31 @@
 
 /* Classes and commands. */
 enum {
-    CLASS_RX = 0, CLASS_MAC = 1, CLASS_ANNOUNCE = NETBE_VIRTIO_NET_CTRL_ANNOUNCE, CLASS_MQ = 4,
+    CLASS_RX = 0,
+    CLASS_MAC = 1,
+    CLASS_ANNOUNCE = NETBE_VIRTIO_NET_CTRL_ANNOUNCE,
+    CLASS_MQ = 4,
     CLASS_GUEST_OFFLOADS = 5,
 };
 enum {
-    RX_PROMISC = 0, RX_ALLMULTI, RX_ALLUNI, RX_NOMULTI, RX_NOUNI, RX_NOBCAST,
+    RX_PROMISC = 0,
+    RX_ALLMULTI,
+    RX_ALLUNI,
+    RX_NOMULTI,
+    RX_NOUNI,
+    RX_NOBCAST,
 };
 enum {
-    MAC_TABLE_SET = 0, MAC_ADDR_SET = 1,
+    MAC_TABLE_SET = 0,
+    MAC_ADDR_SET = 1,
 };
 
 typedef uint8_t (*VnetCtrlFunc)(VnetDev *vd, uint8_t cmd, const uint8_t *data, size_t len);
 
 static bool *rx_flag(VnetDev *vd, uint8_t cmd)
 {
-    bool *flags[] = { &vd->promisc, &vd->allmulti, &vd->alluni, &vd->nomulti, &vd->nouni,
-                      &vd->nobcast };
+    bool *flags[] = {&vd->promisc, &vd->allmulti, &vd->alluni,
+                     &vd->nomulti, &vd->nouni,    &vd->nobcast};
 
     return cmd < G_N_ELEMENTS(flags) ? flags[cmd] : NULL;
 }
@@ -42,8 +51,8 @@ static uint8_t ctrl_rx(VnetDev *vd, uint8_t cmd, const uint8_t *data, size_t len
 }
 
 /* Read one table (le32 count, count MACs) at *off into @table. Return: false if short. */
-static bool mac_table_read(const uint8_t *data, size_t len, size_t *off,
-                           uint8_t table[][6], unsigned *n, bool *overflow)
+static bool mac_table_read(const uint8_t *data, size_t len, size_t *off, uint8_t table[][6],
+                           unsigned *n, bool *overflow)
 {
     uint32_t count;
 
@@ -103,11 +112,10 @@ static uint8_t ctrl_mq(VnetDev *vd, uint8_t cmd, const uint8_t *data, size_t len
 
 static uint8_t ctrl_offloads(VnetDev *vd, uint8_t cmd, const uint8_t *data, size_t len)
 {
-    const uint64_t guest_bits = (1ull << NETBE_VIRTIO_NET_F_GUEST_CSUM) |
-                                (1ull << NETBE_VIRTIO_NET_F_GUEST_TSO4) |
-                                (1ull << NETBE_VIRTIO_NET_F_GUEST_TSO6) |
-                                (1ull << NETBE_VIRTIO_NET_F_GUEST_ECN) |
-                                (1ull << NETBE_VIRTIO_NET_F_GUEST_UFO);
+    const uint64_t guest_bits =
+        (1ull << NETBE_VIRTIO_NET_F_GUEST_CSUM) | (1ull << NETBE_VIRTIO_NET_F_GUEST_TSO4) |
+        (1ull << NETBE_VIRTIO_NET_F_GUEST_TSO6) | (1ull << NETBE_VIRTIO_NET_F_GUEST_ECN) |
+        (1ull << NETBE_VIRTIO_NET_F_GUEST_UFO);
     g_autoptr(GError) err = NULL;
     uint64_t off;
 
@@ -120,8 +128,8 @@ static uint8_t ctrl_offloads(VnetDev *vd, uint8_t cmd, const uint8_t *data, size
         return CTRL_ERR; /* only negotiated guest offloads may be switched */
     }
     if (!vnet_apply_offloads(vd, off, &err)) {
-        g_message("device '%s': guest offloads 0x%" G_GINT64_MODIFIER "x: %s", vd->dev->id,
-                  off, err->message);
+        g_message("device '%s': guest offloads 0x%" G_GINT64_MODIFIER "x: %s", vd->dev->id, off,
+                  err->message);
         return CTRL_ERR;
     }
     return CTRL_OK;
@@ -143,11 +151,11 @@ static const struct {
     unsigned feature;
     VnetCtrlFunc fn;
 } ctrl_classes[] = {
-    [CLASS_RX] = { NETBE_VIRTIO_NET_F_CTRL_RX, ctrl_rx },
-    [CLASS_MAC] = { NETBE_VIRTIO_NET_F_CTRL_RX, ctrl_mac },
-    [CLASS_ANNOUNCE] = { NETBE_VIRTIO_NET_F_GUEST_ANNOUNCE, ctrl_announce },
-    [CLASS_MQ] = { NETBE_VIRTIO_NET_F_MQ, ctrl_mq },
-    [CLASS_GUEST_OFFLOADS] = { NETBE_VIRTIO_NET_F_CTRL_GUEST_OFFLOADS, ctrl_offloads },
+    [CLASS_RX] = {NETBE_VIRTIO_NET_F_CTRL_RX, ctrl_rx},
+    [CLASS_MAC] = {NETBE_VIRTIO_NET_F_CTRL_RX, ctrl_mac},
+    [CLASS_ANNOUNCE] = {NETBE_VIRTIO_NET_F_GUEST_ANNOUNCE, ctrl_announce},
+    [CLASS_MQ] = {NETBE_VIRTIO_NET_F_MQ, ctrl_mq},
+    [CLASS_GUEST_OFFLOADS] = {NETBE_VIRTIO_NET_F_CTRL_GUEST_OFFLOADS, ctrl_offloads},
 };
 
 /* One request: class, command, data; the answer is one status byte. */
@@ -178,8 +186,10 @@ void vnet_ctrl_run(VnetQueue *q)
             uint8_t ack = CTRL_ERR;
 
             if (c.read_len < 2 || c.write_len < 1) {
-                vq_fail(&q->vq, "control request of %u bytes with %u for the answer "
-                        "(need 2 and 1)", c.read_len, c.write_len);
+                vq_fail(&q->vq,
+                        "control request of %u bytes with %u for the answer "
+                        "(need 2 and 1)",
+                        c.read_len, c.write_len);
                 break;
             }
             if (c.read_len <= CTRL_MAX_REQUEST) {
@@ -225,7 +235,7 @@ static bool mac_in(const uint8_t table[][6], unsigned n, const uint8_t *mac)
 
 bool vnet_filter_accept(const VnetDev *vd, const uint8_t *dst)
 {
-    static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
     if (vd->promisc) {
         return true;

@@ -110,8 +110,7 @@ static bool vnet_rx_gather(VnetQueue *q, size_t target)
 {
     bool mergeable = vnet_has(q->vd, NETBE_VIRTIO_NET_F_MRG_RXBUF);
 
-    while ((mergeable ? q->pre_cap < target : q->pre_chains == 0) &&
-           q->pre_niov < VQ_MAX_IOV) {
+    while ((mergeable ? q->pre_cap < target : q->pre_chains == 0) && q->pre_niov < VQ_MAX_IOV) {
         unsigned n = q->pre_chains;
         VqChain c;
         VqPopResult r = vq_pop(&q->vq, q->iov + q->pre_niov, VQ_MAX_IOV, VQ_ALLOW_WRITE, &c);
@@ -306,7 +305,7 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
                 q->hold = g_realloc(q->hold, need);
                 q->hold_size = need;
             }
-            q->biov[bn++] = (struct iovec){ q->hold + cap, need - cap };
+            q->biov[bn++] = (struct iovec){q->hold + cap, need - cap};
         }
         if (src) {
             len = frame;
@@ -371,8 +370,8 @@ static unsigned vnet_rx_pull(void *peer, NetbeBackend *be, unsigned pair, unsign
     return vnet_rx_frames(q, pair, budget, NULL, 0);
 }
 
-static ssize_t vnet_rx_push(void *peer, NetbeBackend *be, unsigned pair,
-                            const struct iovec *iov, int iovcnt)
+static ssize_t vnet_rx_push(void *peer, NetbeBackend *be, unsigned pair, const struct iovec *iov,
+                            int iovcnt)
 {
     VnetQueue *q = vnet_active_queue(peer, pair, VNET_ROLE_RX);
 
@@ -406,4 +405,3 @@ const NetbePeerOps vnet_peer_ops = {
     .rx_push = vnet_rx_push,
     .tx_ready = vnet_tx_ready,
 };
-

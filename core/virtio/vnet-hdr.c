@@ -67,8 +67,7 @@ static size_t iov_copy(const struct iovec *iov, int n, size_t off, uint8_t *buf,
     return done;
 }
 
-size_t vnet_iov_from_buf(const struct iovec *iov, int n, size_t off, const void *buf,
-                         size_t len)
+size_t vnet_iov_from_buf(const struct iovec *iov, int n, size_t off, const void *buf, size_t len)
 {
     return iov_copy(iov, n, off, (uint8_t *)buf, len, true);
 }
@@ -158,8 +157,8 @@ int vnet_iov_merge(struct iovec *iov, int n)
         if (iov[i].iov_len == 0) {
             continue;
         }
-        if (out > 0 && (uint8_t *)iov[out - 1].iov_base + iov[out - 1].iov_len ==
-                           (uint8_t *)iov[i].iov_base) {
+        if (out > 0 &&
+            (uint8_t *)iov[out - 1].iov_base + iov[out - 1].iov_len == (uint8_t *)iov[i].iov_base) {
             iov[out - 1].iov_len += iov[i].iov_len;
         } else {
             iov[out++] = iov[i];

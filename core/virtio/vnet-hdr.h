@@ -19,8 +19,7 @@ size_t vnet_iov_size(const struct iovec *iov, int n);
 int vnet_iov_slice(const struct iovec *in, int n, size_t off, size_t len, struct iovec *out,
                    int count, int max);
 /* Copy @len bytes from @buf into @iov at @off; Return: bytes copied. */
-size_t vnet_iov_from_buf(const struct iovec *iov, int n, size_t off, const void *buf,
-                         size_t len);
+size_t vnet_iov_from_buf(const struct iovec *iov, int n, size_t off, const void *buf, size_t len);
 /* Copy @len bytes of @iov at @off into @buf; Return: bytes copied. */
 size_t vnet_iov_to_buf(const struct iovec *iov, int n, size_t off, void *buf, size_t len);
 /* Copy @src into @dst; Return: bytes copied (the smaller of the two sizes). */

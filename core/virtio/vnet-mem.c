@@ -20,18 +20,19 @@ bool vnet_mem_set(VnetMem *m, const uint64_t *gpa, const uint64_t *size, void *c
         if (size[i] == 0 || gpa[i] + (size[i] - 1) < gpa[i] || !hva[i]) {
             g_set_error(errp, VNET_ERROR, EINVAL,
                         "guest memory region %u (0x%" G_GINT64_MODIFIER "x, %" G_GUINT64_FORMAT
-                        " bytes) is empty, wraps around or has no host address", i, gpa[i],
-                        size[i]);
+                        " bytes) is empty, wraps around or has no host address",
+                        i, gpa[i], size[i]);
             goto out;
         }
-        r[i] = (VnetMemRegion){ gpa[i], size[i], hva[i] };
+        r[i] = (VnetMemRegion){gpa[i], size[i], hva[i]};
     }
     qsort(r, n, sizeof(*r), region_cmp);
     for (unsigned i = 1; i < n; i++) {
         if (r[i].gpa - r[i - 1].gpa < r[i - 1].size) {
             g_set_error(errp, VNET_ERROR, EINVAL,
-                        "guest memory regions at 0x%" G_GINT64_MODIFIER "x and 0x%"
-                        G_GINT64_MODIFIER "x overlap", r[i - 1].gpa, r[i].gpa);
+                        "guest memory regions at 0x%" G_GINT64_MODIFIER
+                        "x and 0x%" G_GINT64_MODIFIER "x overlap",
+                        r[i - 1].gpa, r[i].gpa);
             goto out;
         }
     }
@@ -133,8 +134,8 @@ void vnet_mem_log_gpa_slow(VnetMem *m, uint64_t gpa, uint64_t len)
             if (!m->log_warned) {
                 g_warning("device '%s': dirty log of %" G_GUINT64_FORMAT " bytes does not "
                           "cover guest address 0x%" G_GINT64_MODIFIER "x; writes there are "
-                          "not logged", m->name ? m->name : "?", m->log_size,
-                          page * VNET_LOG_PAGE);
+                          "not logged",
+                          m->name ? m->name : "?", m->log_size, page * VNET_LOG_PAGE);
                 m->log_warned = true;
             }
             return;

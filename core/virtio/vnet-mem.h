@@ -11,26 +11,26 @@
 #define VNET_ERROR (g_quark_from_static_string("netbe-virtio-net-error"))
 
 typedef struct VnetMemRegion {
-    uint64_t gpa;     /* first guest address */
-    uint64_t size;    /* bytes, > 0; gpa + size - 1 does not wrap */
-    uint8_t *hva;     /* host address of gpa */
+    uint64_t gpa;  /* first guest address */
+    uint64_t size; /* bytes, > 0; gpa + size - 1 does not wrap */
+    uint8_t *hva;  /* host address of gpa */
 } VnetMemRegion;
 
 typedef struct VnetMem {
-    VnetMemRegion *regions;  /* sorted by gpa, disjoint */
+    VnetMemRegion *regions; /* sorted by gpa, disjoint */
     unsigned n;
-    uint8_t *log;            /* dirty page bitmap (the VMM's), NULL: not logging */
-    uint64_t log_size;       /* its bytes */
-    bool log_warned;         /* a write beyond it was reported */
-    const char *name;        /* owner, for messages ("nic0") */
+    uint8_t *log;      /* dirty page bitmap (the VMM's), NULL: not logging */
+    uint64_t log_size; /* its bytes */
+    bool log_warned;   /* a write beyond it was reported */
+    const char *name;  /* owner, for messages ("nic0") */
 } VnetMem;
 
 /* Page size of the dirty log (NETBE_VNET_LOG_PAGE). */
 #define VNET_LOG_PAGE 4096
 
 /* Errors of vnet_mem_map_iov(). */
-#define VNET_MEM_EFAULT (-1)  /* a byte lies outside every region */
-#define VNET_MEM_E2BIG (-2)   /* more iovec entries than max */
+#define VNET_MEM_EFAULT (-1) /* a byte lies outside every region */
+#define VNET_MEM_E2BIG (-2)  /* more iovec entries than max */
 
 /*
  * vnet_mem_set() - replace the map with @n regions (gpa, size, hva triples).

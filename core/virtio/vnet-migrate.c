@@ -13,9 +13,10 @@
 #define Q_F_ENABLED (1u << 0)
 #define Q_F_SIGNALLED (1u << 1)
 #define Q_F_BROKEN (1u << 2)
-#define STATUS_KNOWN (NETBE_VIRTIO_STATUS_ACKNOWLEDGE | NETBE_VIRTIO_STATUS_DRIVER | \
-                      NETBE_VIRTIO_STATUS_DRIVER_OK | NETBE_VIRTIO_STATUS_FEATURES_OK | \
-                      NETBE_VIRTIO_STATUS_NEEDS_RESET | NETBE_VIRTIO_STATUS_FAILED)
+#define STATUS_KNOWN                                                                               \
+    (NETBE_VIRTIO_STATUS_ACKNOWLEDGE | NETBE_VIRTIO_STATUS_DRIVER |                                \
+     NETBE_VIRTIO_STATUS_DRIVER_OK | NETBE_VIRTIO_STATUS_FEATURES_OK |                             \
+     NETBE_VIRTIO_STATUS_NEEDS_RESET | NETBE_VIRTIO_STATUS_FAILED)
 
 /* One virtqueue as the record carries it. */
 typedef struct VnetMigQueue {
@@ -37,8 +38,8 @@ typedef struct VnetMigState {
 /* RX filter flags, in record bit order. */
 static bool *filter_flag(VnetDev *vd, unsigned bit)
 {
-    bool *flags[] = { &vd->promisc, &vd->allmulti, &vd->alluni, &vd->nomulti, &vd->nouni,
-                      &vd->nobcast, &vd->uni_overflow, &vd->multi_overflow };
+    bool *flags[] = {&vd->promisc, &vd->allmulti, &vd->alluni,       &vd->nomulti,
+                     &vd->nouni,   &vd->nobcast,  &vd->uni_overflow, &vd->multi_overflow};
 
     return bit < G_N_ELEMENTS(flags) ? flags[bit] : NULL;
 }
@@ -171,8 +172,8 @@ bool vnet_save(VnetDev *vd, NetbeMigWriter *w, GError **errp)
         netbe_mig_put_u64(w, q->vq.avail_gpa);
         netbe_mig_put_u64(w, q->vq.used_gpa);
         netbe_mig_put_u8(w, (q->enabled ? Q_F_ENABLED : 0) |
-                            (q->vq.signalled_valid ? Q_F_SIGNALLED : 0) |
-                            (q->vq.broken ? Q_F_BROKEN : 0));
+                                (q->vq.signalled_valid ? Q_F_SIGNALLED : 0) |
+                                (q->vq.broken ? Q_F_BROKEN : 0));
         netbe_mig_put_u32(w, q->vq.last_avail_idx);
         netbe_mig_put_u32(w, q->vq.used_idx);
         netbe_mig_put_u32(w, q->vq.signalled_used);
@@ -194,9 +195,10 @@ static bool vnet_mig_read(VnetDev *vd, NetbeMigReader *r, VnetMigState *s, GErro
     }
     if (!netbe_mig_get_u32(r, &s->max_pairs) || !netbe_mig_get_u32(r, &s->nqueues) ||
         s->max_pairs != vd->max_pairs || s->nqueues != vd->nqueues) {
-        g_set_error(errp, VNET_ERROR, EPROTO, "the record has %u queue pairs (%u virtqueues), "
-                    "this device %u (%u): 'queues' differs in [device.%s]", s->max_pairs,
-                    s->nqueues, vd->max_pairs, vd->nqueues, vd->dev->id);
+        g_set_error(errp, VNET_ERROR, EPROTO,
+                    "the record has %u queue pairs (%u virtqueues), "
+                    "this device %u (%u): 'queues' differs in [device.%s]",
+                    s->max_pairs, s->nqueues, vd->max_pairs, vd->nqueues, vd->dev->id);
         return false;
     }
     ok = netbe_mig_get_u64(r, &s->host_features) && netbe_mig_get_u64(r, &s->guest_features) &&
@@ -215,8 +217,10 @@ static bool vnet_mig_read(VnetDev *vd, NetbeMigReader *r, VnetMigState *s, GErro
              netbe_mig_get_u32(r, &q->used_idx) && netbe_mig_get_u32(r, &q->signalled_used);
     }
     if (!ok || !netbe_mig_reader_at_end(r)) {
-        g_set_error(errp, VNET_ERROR, EPROTO, ok ? "the record has more fields than version %u"
-                    : "truncated or malformed record", VNET_MIG_VERSION);
+        g_set_error(errp, VNET_ERROR, EPROTO,
+                    ok ? "the record has more fields than version %u"
+                       : "truncated or malformed record",
+                    VNET_MIG_VERSION);
         return false;
     }
     return true;
@@ -227,19 +231,23 @@ static bool vnet_mig_check_queue(VnetDev *vd, const VnetMigState *s, unsigned i,
 {
     const VnetMigQueue *mq = &s->q[i];
     unsigned max = vd->queues[i].max_size;
-    Vq probe = { .mem = &vd->mem };
+    Vq probe = {.mem = &vd->mem};
 
     if (mq->size > max || (mq->size & (mq->size - 1)) ||
         ((mq->flags & Q_F_ENABLED) && mq->size == 0)) {
-        g_set_error(errp, VNET_ERROR, EPROTO, "virtqueue %u: size %u (allowed: power of two "
-                    "up to %u)", i, mq->size, max);
+        g_set_error(errp, VNET_ERROR, EPROTO,
+                    "virtqueue %u: size %u (allowed: power of two "
+                    "up to %u)",
+                    i, mq->size, max);
         return false;
     }
     if (mq->flags & ~(Q_F_ENABLED | Q_F_SIGNALLED | Q_F_BROKEN) || mq->last_avail > 0xffff ||
         mq->used_idx > 0xffff || mq->signalled_used > 0xffff ||
         (mq->size && (uint16_t)(mq->last_avail - mq->used_idx) > mq->size)) {
-        g_set_error(errp, VNET_ERROR, EPROTO, "virtqueue %u: indices avail %u used %u do not "
-                    "fit a queue of %u", i, mq->last_avail, mq->used_idx, mq->size);
+        g_set_error(errp, VNET_ERROR, EPROTO,
+                    "virtqueue %u: indices avail %u used %u do not "
+                    "fit a queue of %u",
+                    i, mq->last_avail, mq->used_idx, mq->size);
         return false;
     }
     if (!(mq->flags & Q_F_ENABLED) || (mq->flags & Q_F_BROKEN)) {
@@ -264,8 +272,10 @@ static bool vnet_mig_check(VnetDev *vd, const VnetMigState *s, GError **errp)
 
     netbe_backend_get_caps(vd->be, &caps);
     if (extra) {
-        g_set_error(errp, VNET_ERROR, EPROTO, "the driver negotiated features 0x%"
-                    G_GINT64_MODIFIER "x that this device does not offer", extra);
+        g_set_error(errp, VNET_ERROR, EPROTO,
+                    "the driver negotiated features 0x%" G_GINT64_MODIFIER
+                    "x that this device does not offer",
+                    extra);
         return false;
     }
     if ((s->status & ~STATUS_KNOWN) || (s->flags & ~(DEV_F_LINK_UP | DEV_F_ANNOUNCE)) ||
@@ -274,25 +284,30 @@ static bool vnet_mig_check(VnetDev *vd, const VnetMigState *s, GError **errp)
         ((s->status & NETBE_VIRTIO_STATUS_FEATURES_OK) &&
          (vnet_feature_deps_missing(s->guest_features) ||
           !(s->guest_features & (1ull << NETBE_VIRTIO_F_VERSION_1))))) {
-        g_set_error(errp, VNET_ERROR, EPROTO, "status 0x%x with features 0x%" G_GINT64_MODIFIER
-                    "x is not a state a driver can reach", s->status, s->guest_features);
+        g_set_error(errp, VNET_ERROR, EPROTO,
+                    "status 0x%x with features 0x%" G_GINT64_MODIFIER
+                    "x is not a state a driver can reach",
+                    s->status, s->guest_features);
         return false;
     }
     if (s->mac_len != 6 || s->curr_pairs < 1 || s->curr_pairs > vd->max_pairs ||
         (s->curr_pairs > 1 && !(s->guest_features & (1ull << NETBE_VIRTIO_NET_F_MQ))) ||
-        s->filter >> 8 || s->uni_len % 6 || s->uni_len / 6 > VNET_MAC_TABLE ||
-        s->multi_len % 6 || s->multi_len / 6 > VNET_MAC_TABLE) {
-        g_set_error(errp, VNET_ERROR, EPROTO, "malformed config (MAC, %u queue pairs of %u, "
-                    "filter tables)", s->curr_pairs, vd->max_pairs);
+        s->filter >> 8 || s->uni_len % 6 || s->uni_len / 6 > VNET_MAC_TABLE || s->multi_len % 6 ||
+        s->multi_len / 6 > VNET_MAC_TABLE) {
+        g_set_error(errp, VNET_ERROR, EPROTO,
+                    "malformed config (MAC, %u queue pairs of %u, "
+                    "filter tables)",
+                    s->curr_pairs, vd->max_pairs);
         return false;
     }
     if ((s->be_hdr != 0 && s->be_hdr != VNET_HDR_LEN) ||
         (s->be_hdr && (!(caps.flags & NETBE_CAP_VNET_HDR) || !vd->be->desc->set_vnet_hdr_len)) ||
-        (s->offloads & ~vnet_guest_offloads(s->guest_features)) ||
-        (s->offloads & ~caps.offloads) || (s->offloads && !s->be_hdr)) {
-        g_set_error(errp, VNET_ERROR, EPROTO, "a %u-byte vnet header with offloads 0x%x, which "
-                    "netdev '%s' (%s) or the negotiated features do not allow", s->be_hdr,
-                    s->offloads, vd->be->id, vd->be->desc->name);
+        (s->offloads & ~vnet_guest_offloads(s->guest_features)) || (s->offloads & ~caps.offloads) ||
+        (s->offloads && !s->be_hdr)) {
+        g_set_error(errp, VNET_ERROR, EPROTO,
+                    "a %u-byte vnet header with offloads 0x%x, which "
+                    "netdev '%s' (%s) or the negotiated features do not allow",
+                    s->be_hdr, s->offloads, vd->be->id, vd->be->desc->name);
         return false;
     }
     for (unsigned i = 0; i < s->nqueues; i++) {
@@ -352,12 +367,14 @@ static void vnet_mig_apply(VnetDev *vd, const VnetMigState *s)
 
 bool vnet_load(VnetDev *vd, NetbeMigReader *r, GError **errp)
 {
-    VnetMigState s = { 0 };
+    VnetMigState s = {0};
     bool ok = false;
 
     if (vd->started || vd->load_pending || (vd->status & NETBE_VIRTIO_STATUS_DRIVER_OK)) {
-        g_set_error(errp, VNET_ERROR, EBUSY, "device '%s' runs already: load its state before "
-                    "the driver starts it", vd->dev->id);
+        g_set_error(errp, VNET_ERROR, EBUSY,
+                    "device '%s' runs already: load its state before "
+                    "the driver starts it",
+                    vd->dev->id);
         return false;
     }
     if (!vnet_mig_read(vd, r, &s, errp) || !vnet_mig_check(vd, &s, errp)) {
@@ -368,8 +385,8 @@ bool vnet_load(VnetDev *vd, NetbeMigReader *r, GError **errp)
     /* paused until netbe_device_resume(): the source may still roll back */
     vd->paused = true;
     vnet_kicks_unwatch(vd);
-    vd->load_pending = (vd->status & NETBE_VIRTIO_STATUS_DRIVER_OK) &&
-                       !(vd->status & NETBE_VIRTIO_STATUS_FAILED);
+    vd->load_pending =
+        (vd->status & NETBE_VIRTIO_STATUS_DRIVER_OK) && !(vd->status & NETBE_VIRTIO_STATUS_FAILED);
     ok = true;
 out:
     g_free(s.q);

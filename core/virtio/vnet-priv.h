@@ -9,8 +9,8 @@
 #include "vq.h"
 
 #define VNET_CTRL_QUEUE_SIZE 64
-#define VNET_TX_BATCH 256        /* chains per TX run before yielding to the loop */
-#define VNET_MAC_TABLE 64        /* entries per filter table (beyond: accept all) */
+#define VNET_TX_BATCH 256 /* chains per TX run before yielding to the loop */
+#define VNET_MAC_TABLE 64 /* entries per filter table (beyond: accept all) */
 #define VNET_MAX_GSO_FRAME (65535 + 14 + 4)
 
 typedef enum VnetRole {
@@ -25,33 +25,33 @@ typedef struct VnetDev VnetDev;
 typedef struct VnetQueue {
     Vq vq;
     VnetDev *vd;
-    unsigned index;            /* virtqueue number */
+    unsigned index; /* virtqueue number */
     unsigned max_size;
-    bool enabled;              /* queue_enable written by the driver */
-    int kick_fd;               /* eventfd we watch (ours or the VMM's dup) */
-    int call_fd;               /* irqfd, or -1: the notify_queue hook */
+    bool enabled; /* queue_enable written by the driver */
+    int kick_fd;  /* eventfd we watch (ours or the VMM's dup) */
+    int call_fd;  /* irqfd, or -1: the notify_queue hook */
     GSource *kick_src;
     gpointer kick_tag;
-    bool tx_busy;              /* backend busy: waiting for tx_ready */
-    bool rx_waiting;           /* no guest buffers: waiting for a kick */
+    bool tx_busy;    /* backend busy: waiting for tx_ready */
+    bool rx_waiting; /* no guest buffers: waiting for a kick */
     NetbeVnetQueueStats stats;
-    struct iovec *iov;         /* 2 * VQ_MAX_IOV: chains in flight, in guest memory */
-    struct iovec *biov;        /* VQ_MAX_IOV + 2: what the backend gets */
-    uint16_t *heads;           /* RX: popped chains (2 * VQ_MAX_IOV) */
-    uint32_t *caps;            /* RX: their writable bytes */
-    uint16_t *niovs;           /* RX: their iovec entries */
+    struct iovec *iov;             /* 2 * VQ_MAX_IOV: chains in flight, in guest memory */
+    struct iovec *biov;            /* VQ_MAX_IOV + 2: what the backend gets */
+    uint16_t *heads;               /* RX: popped chains (2 * VQ_MAX_IOV) */
+    uint32_t *caps;                /* RX: their writable bytes */
+    uint16_t *niovs;               /* RX: their iovec entries */
     unsigned pre_chains, pre_niov; /* RX: chains popped and not used yet, their entries */
-    size_t pre_cap;            /* RX: and their bytes */
-    uint8_t *hold;             /* RX: a frame larger than the buffers posted when it came */
-    size_t hold_size;          /* RX: bytes allocated at hold */
-    size_t held_len;           /* RX: bytes of the held frame (guest header first), or 0 */
-    bool base_set;             /* netbe_vnet_queue_set_base(): used idx from guest at enable */
+    size_t pre_cap;                /* RX: and their bytes */
+    uint8_t *hold;                 /* RX: a frame larger than the buffers posted when it came */
+    size_t hold_size;              /* RX: bytes allocated at hold */
+    size_t held_len;               /* RX: bytes of the held frame (guest header first), or 0 */
+    bool base_set;                 /* netbe_vnet_queue_set_base(): used idx from guest at enable */
 } VnetQueue;
 
 struct VnetDev {
     NetbeDevice *dev;
     NetbeBackend *be;
-    char *name;                /* "[device.ID]" */
+    char *name; /* "[device.ID]" */
     VnetMem mem;
     NetbeVnetHooks hooks;
     unsigned max_pairs, curr_pairs, nqueues;
@@ -59,13 +59,13 @@ struct VnetDev {
     uint64_t host_features, guest_features;
     uint8_t status;
     bool link_up;
-    bool started;              /* DRIVER_OK done: queues run */
-    bool paused;               /* netbe_device_pause(): no queue runs, the backend is not read */
-    bool load_pending;         /* state loaded: run once the backend is connected */
-    bool announce;             /* config status VIRTIO_NET_S_ANNOUNCE, until the driver acks */
-    uint32_t offloads;         /* NETBE_OFFLOAD_* last applied to the backend */
+    bool started;      /* DRIVER_OK done: queues run */
+    bool paused;       /* netbe_device_pause(): no queue runs, the backend is not read */
+    bool load_pending; /* state loaded: run once the backend is connected */
+    bool announce;     /* config status VIRTIO_NET_S_ANNOUNCE, until the driver acks */
+    uint32_t offloads; /* NETBE_OFFLOAD_* last applied to the backend */
     bool logged_broken;
-    unsigned be_hdr;           /* header bytes the backend's frames carry */
+    unsigned be_hdr; /* header bytes the backend's frames carry */
     uint8_t mac[6];
     /* RX filter (control queue, class RX and MAC) */
     bool promisc, allmulti, alluni, nomulti, nouni, nobcast;

@@ -26,7 +26,7 @@ bool netbe_vnet_set_queue_pairs(NetbeDevice *dev, unsigned pairs, GError **errp)
 /* A reverse ARP request "who is @mac", from @mac, to everyone (RFC 903), as QEMU sends. */
 static void rarp_build(uint8_t frame[RARP_FRAME_LEN], const uint8_t mac[6])
 {
-    static const uint8_t arp_head[8] = { 0, 1, 8, 0, 6, 4, 0, 3 }; /* Ethernet, IPv4, op 3 */
+    static const uint8_t arp_head[8] = {0, 1, 8, 0, 6, 4, 0, 3}; /* Ethernet, IPv4, op 3 */
 
     memset(frame, 0, RARP_FRAME_LEN);
     memset(frame, 0xff, 6);
@@ -41,21 +41,25 @@ static void rarp_build(uint8_t frame[RARP_FRAME_LEN], const uint8_t mac[6])
 bool netbe_vnet_send_rarp(NetbeDevice *dev, const uint8_t mac[6], GError **errp)
 {
     VnetDev *vd = dev->vnet;
-    uint8_t hdr[VNET_HDR_MAX] = { 0 };
+    uint8_t hdr[VNET_HDR_MAX] = {0};
     uint8_t frame[RARP_FRAME_LEN];
     struct iovec iov[2];
 
     if (!vd || !netbe_device_is_connected(dev)) {
-        g_set_error(errp, VNET_ERROR, ENOTCONN, "device '%s': no connected backend for the "
-                    "announcement", dev->id);
+        g_set_error(errp, VNET_ERROR, ENOTCONN,
+                    "device '%s': no connected backend for the "
+                    "announcement",
+                    dev->id);
         return false;
     }
     rarp_build(frame, mac);
-    iov[0] = (struct iovec){ .iov_base = hdr, .iov_len = vd->be_hdr };
-    iov[1] = (struct iovec){ .iov_base = frame, .iov_len = sizeof(frame) };
+    iov[0] = (struct iovec){.iov_base = hdr, .iov_len = vd->be_hdr};
+    iov[1] = (struct iovec){.iov_base = frame, .iov_len = sizeof(frame)};
     if (netbe_backend_send(vd->be, 0, iov + !vd->be_hdr, 1 + !!vd->be_hdr, true) < 0) {
-        g_set_error(errp, VNET_ERROR, EIO, "device '%s': netdev '%s' did not take the RARP "
-                    "announcement", dev->id, vd->be->id);
+        g_set_error(errp, VNET_ERROR, EIO,
+                    "device '%s': netdev '%s' did not take the RARP "
+                    "announcement",
+                    dev->id, vd->be->id);
         return false;
     }
     return true;

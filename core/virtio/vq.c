@@ -6,7 +6,7 @@
 #include "vq.h"
 
 /* Ring layout offsets (bytes). avail: flags, idx, ring[size], used_event. */
-#define AVAIL_IDX 1                        /* in uint16_t units */
+#define AVAIL_IDX 1 /* in uint16_t units */
 #define AVAIL_RING 2
 #define USED_IDX_OFF 2
 #define USED_RING_OFF 4
@@ -43,8 +43,12 @@ bool vq_map(Vq *vq)
     vq->used = vnet_mem_map(vq->mem, vq->used_gpa, 6 + USED_ELEM_SIZE * n);
     if (!vq->desc || !vq->avail || !vq->used) {
         return vq_fail(vq, "%s ring at 0x%" G_GINT64_MODIFIER "x is outside guest memory",
-                       !vq->desc ? "descriptor" : !vq->avail ? "driver" : "device",
-                       !vq->desc ? vq->desc_gpa : !vq->avail ? vq->avail_gpa : vq->used_gpa);
+                       !vq->desc    ? "descriptor"
+                       : !vq->avail ? "driver"
+                                    : "device",
+                       !vq->desc    ? vq->desc_gpa
+                       : !vq->avail ? vq->avail_gpa
+                                    : vq->used_gpa);
     }
     if ((vq->desc_gpa & 15) || (vq->avail_gpa & 1) || (vq->used_gpa & 3)) {
         return vq_fail(vq, "misaligned ring (descriptor 16, driver 2, device 4 bytes)");
@@ -58,8 +62,10 @@ bool vq_adopt_used_idx(Vq *vq)
     uint16_t used = load16_acquire((volatile uint16_t *)(vq->used + USED_IDX_OFF));
 
     if ((uint16_t)(vq->last_avail_idx - used) > vq->size) {
-        return vq_fail(vq, "available index %u and used index %u in guest memory do not fit "
-                       "a queue of %u", vq->last_avail_idx, used, vq->size);
+        return vq_fail(vq,
+                       "available index %u and used index %u in guest memory do not fit "
+                       "a queue of %u",
+                       vq->last_avail_idx, used, vq->size);
     }
     vq->used_idx = used;
     vq->signalled_valid = false;
@@ -97,8 +103,8 @@ static bool chain_add(Vq *vq, uint64_t addr, uint32_t len, struct iovec *iov, un
     int n = vnet_mem_map_iov(vq->mem, addr, len, iov + *niov, max_iov - *niov);
 
     if (n == VNET_MEM_EFAULT) {
-        return vq_fail(vq, "buffer 0x%" G_GINT64_MODIFIER "x+%u is outside guest memory",
-                       addr, len);
+        return vq_fail(vq, "buffer 0x%" G_GINT64_MODIFIER "x+%u is outside guest memory", addr,
+                       len);
     }
     if (n == VNET_MEM_E2BIG) {
         return vq_fail(vq, "chain needs more than %u segments", max_iov);
@@ -157,8 +163,10 @@ VqPopResult vq_pop(Vq *vq, struct iovec *iov, unsigned max_iov, unsigned allow, 
                 vq_fail(vq, "indirect table of %u descriptors is longer than the queue (%u)",
                         d.len / (unsigned)sizeof(VqDesc), vq->size);
             } else if (!(table = vnet_mem_map(vq->mem, d.addr, d.len))) {
-                vq_fail(vq, "indirect table 0x%" G_GINT64_MODIFIER "x+%u is outside guest "
-                        "memory", d.addr, d.len);
+                vq_fail(vq,
+                        "indirect table 0x%" G_GINT64_MODIFIER "x+%u is outside guest "
+                        "memory",
+                        d.addr, d.len);
             }
             if (vq->broken) {
                 return VQ_POP_BROKEN;
@@ -219,8 +227,8 @@ void vq_unpop(Vq *vq, unsigned n)
 
 void vq_push(Vq *vq, uint16_t head, uint32_t len)
 {
-    volatile uint8_t *elem = vq->used + USED_RING_OFF +
-                             (size_t)(vq->used_idx % vq->size) * USED_ELEM_SIZE;
+    volatile uint8_t *elem =
+        vq->used + USED_RING_OFF + (size_t)(vq->used_idx % vq->size) * USED_ELEM_SIZE;
 
     *(volatile uint32_t *)elem = htole32(head);
     *(volatile uint32_t *)(elem + 4) = htole32(len);
@@ -262,11 +270,11 @@ bool vq_set_notify(Vq *vq, bool enable)
     }
     if (vq->event_idx) {
         if (enable) {
-            volatile uint16_t *avail_event = (volatile uint16_t *)(vq->used + USED_RING_OFF +
-                                             (size_t)vq->size * USED_ELEM_SIZE);
+            volatile uint16_t *avail_event =
+                (volatile uint16_t *)(vq->used + USED_RING_OFF + (size_t)vq->size * USED_ELEM_SIZE);
             *avail_event = htole16(vq->seen_avail_idx); /* kick when you pass this */
-            vnet_mem_log_gpa(vq->mem, vq->used_gpa + USED_RING_OFF +
-                             (uint64_t)vq->size * USED_ELEM_SIZE, 2);
+            vnet_mem_log_gpa(vq->mem,
+                             vq->used_gpa + USED_RING_OFF + (uint64_t)vq->size * USED_ELEM_SIZE, 2);
         }
         /* suppressing: leave avail_event behind; the driver stops kicking */
     } else {

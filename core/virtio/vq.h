@@ -13,8 +13,8 @@
 #define VQ_MAX_SIZE 32768
 
 /* What a chain may contain. */
-#define VQ_ALLOW_READ (1u << 0)   /* device-readable buffers (TX, control request) */
-#define VQ_ALLOW_WRITE (1u << 1)  /* device-writable buffers (RX, control ack) */
+#define VQ_ALLOW_READ (1u << 0)  /* device-readable buffers (TX, control request) */
+#define VQ_ALLOW_WRITE (1u << 1) /* device-writable buffers (RX, control ack) */
 
 typedef struct VqDesc {
     uint64_t addr;
@@ -43,20 +43,20 @@ typedef enum VqPopResult {
 } VqPopResult;
 
 typedef struct Vq {
-    uint16_t size;              /* 0: not set up */
+    uint16_t size; /* 0: not set up */
     uint64_t desc_gpa, avail_gpa, used_gpa;
-    bool event_idx, indirect;   /* negotiated ring features */
-    bool ready;                 /* rings mapped */
+    bool event_idx, indirect; /* negotiated ring features */
+    bool ready;               /* rings mapped */
     bool broken;
-    char err[160];              /* why it broke */
-    VnetMem *mem;               /* translation and dirty log */
+    char err[160]; /* why it broke */
+    VnetMem *mem;  /* translation and dirty log */
     volatile VqDesc *desc;
-    volatile uint16_t *avail;   /* flags, idx, ring[size], used_event */
-    volatile uint8_t *used;     /* flags, idx, ring[size]{id, len}, avail_event */
-    uint16_t last_avail_idx;    /* next chain to pop */
-    uint16_t seen_avail_idx;    /* the driver's index when we last read it */
-    uint16_t used_idx;          /* next used entry to write */
-    uint16_t signalled_used;    /* used idx at the last notification */
+    volatile uint16_t *avail; /* flags, idx, ring[size], used_event */
+    volatile uint8_t *used;   /* flags, idx, ring[size]{id, len}, avail_event */
+    uint16_t last_avail_idx;  /* next chain to pop */
+    uint16_t seen_avail_idx;  /* the driver's index when we last read it */
+    uint16_t used_idx;        /* next used entry to write */
+    uint16_t signalled_used;  /* used idx at the last notification */
     bool signalled_valid;
 } Vq;
 

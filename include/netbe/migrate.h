@@ -133,11 +133,11 @@ NETBE_API bool netbe_device_load(NetbeDevice *dev, NetbeMigReader *r, GError **e
 /* ---- Handover between runtimes (netbe-host and VMMs that let netbe do it) ---- */
 
 typedef struct NetbeMigStats {
-    uint64_t downtime_ns;     /* source pause -> destination resume (CLOCK_MONOTONIC) */
-    uint32_t backends;        /* backends whose fds and state moved */
-    uint32_t devices;         /* virtio-net devices whose state moved with them */
-    uint32_t fds;             /* fds that moved */
-    uint32_t frames;          /* frames held in netbe's queues that moved with them */
+    uint64_t downtime_ns; /* source pause -> destination resume (CLOCK_MONOTONIC) */
+    uint32_t backends;    /* backends whose fds and state moved */
+    uint32_t devices;     /* virtio-net devices whose state moved with them */
+    uint32_t fds;         /* fds that moved */
+    uint32_t frames;      /* frames held in netbe's queues that moved with them */
 } NetbeMigStats;
 
 /*

@@ -62,8 +62,8 @@ NETBE_API void netbe_runtime_set_plugin_path(NetbeRuntime *rt, const char *path)
 NETBE_API bool netbe_runtime_load_config_file(NetbeRuntime *rt, const char *path, GError **errp);
 
 /* Same, from a string; @name is used in place of the file name in messages. */
-NETBE_API bool netbe_runtime_load_config_string(NetbeRuntime *rt, const char *text, const char *name,
-                                      GError **errp);
+NETBE_API bool netbe_runtime_load_config_string(NetbeRuntime *rt, const char *text,
+                                                const char *name, GError **errp);
 
 /*
  * netbe_runtime_start() - start the frontends netbe runs by itself (hubs). Deferred
@@ -152,8 +152,8 @@ typedef struct NetbeQueueStats {
 } NetbeQueueStats;
 
 /* Counters of netdev @id, queue @queue. Return: false if there is no such queue. */
-NETBE_API bool netbe_runtime_get_queue_stats(NetbeRuntime *rt, const char *netdev_id, unsigned queue,
-                                   NetbeQueueStats *out);
+NETBE_API bool netbe_runtime_get_queue_stats(NetbeRuntime *rt, const char *netdev_id,
+                                             unsigned queue, NetbeQueueStats *out);
 
 /* ---- Devices ([device.ID]) ---- */
 

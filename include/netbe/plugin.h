@@ -38,10 +38,10 @@ typedef struct NetbeMigReader NetbeMigReader;
 
 typedef enum NetbeOptionType {
     NETBE_OPT_STRING = 0,
-    NETBE_OPT_INT,     /* decimal or 0x hex, checked against min..max */
-    NETBE_OPT_BOOL,    /* on/off, yes/no, true/false, 1/0 */
-    NETBE_OPT_ENUM,    /* one of choices[] */
-    NETBE_OPT_SIZE,    /* bytes, optional suffix k/K, m/M, g/G; checked against min..max */
+    NETBE_OPT_INT,  /* decimal or 0x hex, checked against min..max */
+    NETBE_OPT_BOOL, /* on/off, yes/no, true/false, 1/0 */
+    NETBE_OPT_ENUM, /* one of choices[] */
+    NETBE_OPT_SIZE, /* bytes, optional suffix k/K, m/M, g/G; checked against min..max */
 } NetbeOptionType;
 
 #define NETBE_OPT_REQUIRED (1u << 0)
@@ -49,46 +49,59 @@ typedef enum NetbeOptionType {
 typedef struct NetbeOptionSpec {
     const char *name;
     NetbeOptionType type;
-    const char *default_value;   /* as written in an ini file; NULL: none */
-    const char *help;            /* one line, shown by --help-plugin */
-    int64_t min, max;            /* INT and SIZE; both 0: no bounds */
-    const char *const *choices;  /* ENUM: NULL-terminated */
-    uint32_t flags;              /* NETBE_OPT_REQUIRED */
+    const char *default_value;  /* as written in an ini file; NULL: none */
+    const char *help;           /* one line, shown by --help-plugin */
+    int64_t min, max;           /* INT and SIZE; both 0: no bounds */
+    const char *const *choices; /* ENUM: NULL-terminated */
+    uint32_t flags;             /* NETBE_OPT_REQUIRED */
 } NetbeOptionSpec;
 
 /* Schema entries with designated initializers (clean under -Wextra). */
-#define NETBE_OPTION_STRING(n, def, h) { .name = (n), .type = NETBE_OPT_STRING, \
-                                         .default_value = (def), .help = (h) }
-#define NETBE_OPTION_BOOL(n, def, h) { .name = (n), .type = NETBE_OPT_BOOL, \
-                                       .default_value = (def), .help = (h) }
-#define NETBE_OPTION_INT(n, def, h, lo, hi) { .name = (n), .type = NETBE_OPT_INT, \
-                                              .default_value = (def), .help = (h), \
-                                              .min = (lo), .max = (hi) }
-#define NETBE_OPTION_SIZE(n, def, h, lo, hi) { .name = (n), .type = NETBE_OPT_SIZE, \
-                                               .default_value = (def), .help = (h), \
-                                               .min = (lo), .max = (hi) }
-#define NETBE_OPTION_ENUM(n, def, h, ch) { .name = (n), .type = NETBE_OPT_ENUM, \
-                                           .default_value = (def), .help = (h), .choices = (ch) }
-#define NETBE_OPTION_END { .name = NULL }
+#define NETBE_OPTION_STRING(n, def, h)                                                             \
+    {                                                                                              \
+        .name = (n), .type = NETBE_OPT_STRING, .default_value = (def), .help = (h)                 \
+    }
+#define NETBE_OPTION_BOOL(n, def, h)                                                               \
+    {                                                                                              \
+        .name = (n), .type = NETBE_OPT_BOOL, .default_value = (def), .help = (h)                   \
+    }
+#define NETBE_OPTION_INT(n, def, h, lo, hi)                                                        \
+    {                                                                                              \
+        .name = (n), .type = NETBE_OPT_INT, .default_value = (def), .help = (h), .min = (lo),      \
+        .max = (hi)                                                                                \
+    }
+#define NETBE_OPTION_SIZE(n, def, h, lo, hi)                                                       \
+    {                                                                                              \
+        .name = (n), .type = NETBE_OPT_SIZE, .default_value = (def), .help = (h), .min = (lo),     \
+        .max = (hi)                                                                                \
+    }
+#define NETBE_OPTION_ENUM(n, def, h, ch)                                                           \
+    {                                                                                              \
+        .name = (n), .type = NETBE_OPT_ENUM, .default_value = (def), .help = (h), .choices = (ch)  \
+    }
+#define NETBE_OPTION_END                                                                           \
+    {                                                                                              \
+        .name = NULL                                                                               \
+    }
 
 /* ---- Capabilities and offloads (vnet header negotiation) ---- */
 
-#define NETBE_CAP_VNET_HDR   (1u << 0) /* frames may carry a virtio-net header */
-#define NETBE_CAP_MULTIQUEUE (1u << 1) /* more than one queue pair */
+#define NETBE_CAP_VNET_HDR (1u << 0)    /* frames may carry a virtio-net header */
+#define NETBE_CAP_MULTIQUEUE (1u << 1)  /* more than one queue pair */
 #define NETBE_CAP_MIGRATE_FDS (1u << 2) /* save/load hand over live fds */
 
 #define NETBE_OFFLOAD_CSUM (1u << 0)
 #define NETBE_OFFLOAD_TSO4 (1u << 1)
 #define NETBE_OFFLOAD_TSO6 (1u << 2)
-#define NETBE_OFFLOAD_ECN  (1u << 3)
-#define NETBE_OFFLOAD_UFO  (1u << 4)
+#define NETBE_OFFLOAD_ECN (1u << 3)
+#define NETBE_OFFLOAD_UFO (1u << 4)
 #define NETBE_OFFLOAD_USO4 (1u << 5)
 #define NETBE_OFFLOAD_USO6 (1u << 6)
 
 typedef struct NetbeCaps {
-    uint32_t flags;          /* NETBE_CAP_* */
-    uint32_t offloads;       /* NETBE_OFFLOAD_* the backend can take in a vnet header */
-    uint32_t max_queues;     /* queues this instance has */
+    uint32_t flags;      /* NETBE_CAP_* */
+    uint32_t offloads;   /* NETBE_OFFLOAD_* the backend can take in a vnet header */
+    uint32_t max_queues; /* queues this instance has */
 } NetbeCaps;
 
 /* ---- The descriptor ---- */
@@ -99,12 +112,12 @@ typedef struct NetbeCaps {
  * context thread.
  */
 typedef struct NetbePluginDesc {
-    uint32_t abi_version;        /* NETBE_PLUGIN_ABI the plugin was built with */
-    uint32_t struct_size;        /* sizeof(NetbePluginDesc) the plugin was built with */
-    const char *name;            /* the ini "type", e.g. "tap" */
-    const char *summary;         /* one line */
+    uint32_t abi_version;           /* NETBE_PLUGIN_ABI the plugin was built with */
+    uint32_t struct_size;           /* sizeof(NetbePluginDesc) the plugin was built with */
+    const char *name;               /* the ini "type", e.g. "tap" */
+    const char *summary;            /* one line */
     const NetbeOptionSpec *options; /* terminated by an entry with name == NULL */
-    size_t state_size;           /* bytes of private state per backend */
+    size_t state_size;              /* bytes of private state per backend */
 
     /* Validate and store options; call netbe_backend_set_queues(). No side effects
      * on the host: opens, binds, connects nothing. Safe in --check mode. */
@@ -165,20 +178,20 @@ typedef struct NetbePluginDesc {
  * NETBE_PLUGIN_DESC_HAS() - whether descriptor @d was built with field @field: an older
  * plugin's descriptor is shorter (struct_size), and the host must not read past it.
  */
-#define NETBE_PLUGIN_DESC_HAS(d, field)                                                   \
+#define NETBE_PLUGIN_DESC_HAS(d, field)                                                            \
     ((d)->struct_size >= offsetof(NetbePluginDesc, field) + sizeof((d)->field))
 
 /* The type of the exported query function. */
 typedef const NetbePluginDesc *(*NetbePluginQueryFunc)(uint32_t host_abi);
 
 /* Export desc (a NetbePluginDesc) as this plugin's descriptor. */
-#define NETBE_PLUGIN_DEFINE(desc)                                                   \
-    __attribute__((visibility("default"))) const NetbePluginDesc *netbe_plugin_query( \
-        uint32_t host_abi);                                                          \
-    const NetbePluginDesc *netbe_plugin_query(uint32_t host_abi)                     \
-    {                                                                                \
-        (void)host_abi;                                                              \
-        return &(desc);                                                              \
+#define NETBE_PLUGIN_DEFINE(desc)                                                                  \
+    __attribute__((visibility("default"))) const NetbePluginDesc *netbe_plugin_query(              \
+        uint32_t host_abi);                                                                        \
+    const NetbePluginDesc *netbe_plugin_query(uint32_t host_abi)                                   \
+    {                                                                                              \
+        (void)host_abi;                                                                            \
+        return &(desc);                                                                            \
     }
 
 /* ---- Services libnetbe gives plugins ---- */
@@ -203,7 +216,7 @@ NETBE_API bool netbe_options_get_bool(const NetbeOptions *o, const char *key);
 NETBE_API bool netbe_options_is_set(const NetbeOptions *o, const char *key);
 /* Build an error "FILE:LINE: [section] key: message" for key (or the section). */
 NETBE_API void netbe_options_error(const NetbeOptions *o, GError **errp, const char *key,
-                         const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+                                   const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 
 /* Append the same "FILE:LINE: [section] key: message" as a line to @errors: for a plugin
  * that reports every problem of its section in one run (then g_set_error_literal() with
@@ -214,7 +227,7 @@ NETBE_API void netbe_options_add_error(const NetbeOptions *o, GString *errors, c
 /* fd watches on the runtime's context, cheap to re-arm. */
 typedef void (*NetbeFdFunc)(int fd, GIOCondition revents, void *opaque);
 NETBE_API NetbeFdWatch *netbe_fd_watch_new(NetbeBackend *be, int fd, GIOCondition events,
-                                 NetbeFdFunc func, void *opaque);
+                                           NetbeFdFunc func, void *opaque);
 NETBE_API void netbe_fd_watch_set_events(NetbeFdWatch *w, GIOCondition events);
 NETBE_API void netbe_fd_watch_free(NetbeFdWatch *w);
 
@@ -229,7 +242,7 @@ NETBE_API void netbe_fd_watch_free(NetbeFdWatch *w);
  */
 NETBE_API unsigned netbe_backend_rx_ready(NetbeBackend *be, unsigned queue, unsigned budget);
 NETBE_API ssize_t netbe_backend_deliver(NetbeBackend *be, unsigned queue, const struct iovec *iov,
-                              int iovcnt);
+                                        int iovcnt);
 NETBE_API void netbe_backend_tx_ready(NetbeBackend *be, unsigned queue);
 
 #ifdef __cplusplus

@@ -88,12 +88,12 @@ extern "C" {
 #define NETBE_VIRTIO_F_VERSION_1 32
 
 /* Config space layout (little endian), spec 5.1.4. */
-#define NETBE_VIRTIO_NET_CFG_MAC 0          /* u8[6] */
-#define NETBE_VIRTIO_NET_CFG_STATUS 6       /* le16: NETBE_VIRTIO_NET_S_* */
-#define NETBE_VIRTIO_NET_CFG_MAX_PAIRS 8    /* le16 */
-#define NETBE_VIRTIO_NET_CFG_MTU 10         /* le16 */
-#define NETBE_VIRTIO_NET_CFG_SPEED 12       /* le32, 0xffffffff unknown */
-#define NETBE_VIRTIO_NET_CFG_DUPLEX 16      /* u8, 0xff unknown */
+#define NETBE_VIRTIO_NET_CFG_MAC 0       /* u8[6] */
+#define NETBE_VIRTIO_NET_CFG_STATUS 6    /* le16: NETBE_VIRTIO_NET_S_* */
+#define NETBE_VIRTIO_NET_CFG_MAX_PAIRS 8 /* le16 */
+#define NETBE_VIRTIO_NET_CFG_MTU 10      /* le16 */
+#define NETBE_VIRTIO_NET_CFG_SPEED 12    /* le32, 0xffffffff unknown */
+#define NETBE_VIRTIO_NET_CFG_DUPLEX 16   /* u8, 0xff unknown */
 #define NETBE_VIRTIO_NET_CFG_SIZE 17
 
 /* Config status bits. ANNOUNCE: the device moved (live handover); the driver announces
@@ -106,9 +106,9 @@ extern "C" {
 
 /* One range of guest physical memory and where the VMM mapped it. */
 typedef struct NetbeGuestRegion {
-    uint64_t gpa;   /* guest physical address of the first byte */
-    uint64_t size;  /* bytes */
-    void *hva;      /* host address of the first byte */
+    uint64_t gpa;  /* guest physical address of the first byte */
+    uint64_t size; /* bytes */
+    void *hva;     /* host address of the first byte */
 } NetbeGuestRegion;
 
 #define NETBE_VNET_HOOKS_VERSION 1
@@ -129,11 +129,11 @@ typedef struct NetbeVnetHooks {
 
 /* Per-virtqueue counters of the device. */
 typedef struct NetbeVnetQueueStats {
-    uint64_t kicks;       /* notifications from the driver that found work or not */
-    uint64_t interrupts;  /* notifications to the driver */
-    uint64_t chains;      /* descriptor chains completed (used entries) */
-    uint64_t drops;       /* frames dropped by the device (filter, too big, no header) */
-    bool broken;          /* the queue found a malformed ring and stopped */
+    uint64_t kicks;      /* notifications from the driver that found work or not */
+    uint64_t interrupts; /* notifications to the driver */
+    uint64_t chains;     /* descriptor chains completed (used entries) */
+    uint64_t drops;      /* frames dropped by the device (filter, too big, no header) */
+    bool broken;         /* the queue found a malformed ring and stopped */
 } NetbeVnetQueueStats;
 
 /*
@@ -141,8 +141,8 @@ typedef struct NetbeVnetQueueStats {
  * @regions: @n ranges that must not overlap or wrap; copied
  * Return: false (map unchanged) when a range is empty, wraps or overlaps.
  */
-NETBE_API bool netbe_vnet_set_memory(NetbeDevice *dev, const NetbeGuestRegion *regions,
-                                     unsigned n, GError **errp);
+NETBE_API bool netbe_vnet_set_memory(NetbeDevice *dev, const NetbeGuestRegion *regions, unsigned n,
+                                     GError **errp);
 
 /* netbe_vnet_set_hooks() - install the notification hooks (copied). Return: false on a
  * version this library does not know. */
@@ -175,9 +175,8 @@ NETBE_API unsigned netbe_vnet_queue_max_size(NetbeDevice *dev, unsigned vq);
  * netbe_vnet_queue_setup() - size and ring addresses (guest physical) of queue @vq.
  * Return: false when vq, size (power of two up to the maximum) or alignment is wrong.
  */
-NETBE_API bool netbe_vnet_queue_setup(NetbeDevice *dev, unsigned vq, unsigned size,
-                                      uint64_t desc, uint64_t avail, uint64_t used,
-                                      GError **errp);
+NETBE_API bool netbe_vnet_queue_setup(NetbeDevice *dev, unsigned vq, unsigned size, uint64_t desc,
+                                      uint64_t avail, uint64_t used, GError **errp);
 /* Enable (queue_enable = 1) or disable a queue; an enabled queue's rings must be in
  * guest memory, else the device needs a reset. Disabling drains the queue (see
  * netbe_vnet_queue_get_base()); enabling it again (same rings) resumes where it stopped. */
@@ -220,12 +219,10 @@ NETBE_API void netbe_vnet_queue_kick(NetbeDevice *dev, unsigned vq);
 NETBE_API int netbe_vnet_queue_get_kick_fd(NetbeDevice *dev, unsigned vq);
 /* Watch the VMM's ioeventfd @fd (duplicated) for kicks of @vq instead. Return: false
  * if fd cannot be duplicated. */
-NETBE_API bool netbe_vnet_queue_set_kick_fd(NetbeDevice *dev, unsigned vq, int fd,
-                                            GError **errp);
+NETBE_API bool netbe_vnet_queue_set_kick_fd(NetbeDevice *dev, unsigned vq, int fd, GError **errp);
 /* Signal used buffers of @vq by writing eventfd @fd (an irqfd; duplicated) instead of
  * calling notify_queue; -1 goes back to the hook. */
-NETBE_API bool netbe_vnet_queue_set_call_fd(NetbeDevice *dev, unsigned vq, int fd,
-                                            GError **errp);
+NETBE_API bool netbe_vnet_queue_set_call_fd(NetbeDevice *dev, unsigned vq, int fd, GError **errp);
 
 /* Config space accesses; reads outside the space read zeros, writes are ignored
  * (every field is read-only for a VERSION_1 driver). */
@@ -237,8 +234,7 @@ NETBE_API void netbe_vnet_config_write(NetbeDevice *dev, unsigned offset, const 
 NETBE_API void netbe_vnet_set_link(NetbeDevice *dev, bool up);
 
 /* Counters of virtqueue @vq. Return: false if there is no such queue. */
-NETBE_API bool netbe_vnet_get_queue_stats(NetbeDevice *dev, unsigned vq,
-                                          NetbeVnetQueueStats *out);
+NETBE_API bool netbe_vnet_get_queue_stats(NetbeDevice *dev, unsigned vq, NetbeVnetQueueStats *out);
 
 /* ---- For a VMM that runs the control queue itself (vhost-user front-ends) ---- */
 

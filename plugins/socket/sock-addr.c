@@ -108,7 +108,8 @@ static bool parse_inet(SockAddr *a, const char *text, bool bind_side, char **pro
         sin->sin_addr.s_addr = htonl(INADDR_ANY);
     } else if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
         *problem = *host ? g_strdup_printf("'%s' is not an IPv4 address (names are not "
-                                           "resolved)", host)
+                                           "resolved)",
+                                           host)
                          : g_strdup("no host before ':PORT'");
         return false;
     }
@@ -178,7 +179,8 @@ char *sock_addr_format(const struct sockaddr *sa, socklen_t len)
     if (sa->sa_family == AF_UNIX) {
         const struct sockaddr_un *sun = (const struct sockaddr_un *)sa;
         size_t n = len > offsetof(struct sockaddr_un, sun_path)
-                   ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+                       ? len - offsetof(struct sockaddr_un, sun_path)
+                       : 0;
 
         if (n == 0) {
             return g_strdup("unix:(unnamed)");
@@ -214,8 +216,8 @@ bool sock_unix_path_claim(const SockAddr *a, int type, GError **errp)
     }
     probe = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (probe < 0) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, errno, "cannot probe %s: socket(): %s",
-                    a->unix_path, g_strerror(errno));
+        g_set_error(errp, NETBE_BACKEND_ERROR, errno, "cannot probe %s: socket(): %s", a->unix_path,
+                    g_strerror(errno));
         goto out;
     }
     if (connect(probe, (const struct sockaddr *)&a->ss, a->len) == 0 || errno == EAGAIN) {

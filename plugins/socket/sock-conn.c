@@ -83,8 +83,7 @@ static gboolean retry_fire(gpointer opaque)
         netbe_fd_watch_set_events(s->listen_watch, G_IO_IN); /* after an accept error */
     } else if (s->mode == SOCK_MODE_CONNECT && s->fd < 0 && !connect_begin(s, &err)) {
         if (!s->warned_connect) {
-            g_message("netdev '%s': %s; retrying every %u s", s->id, err->message,
-                      s->reconnect_s);
+            g_message("netdev '%s': %s; retrying every %u s", s->id, err->message, s->reconnect_s);
             s->warned_connect = true;
         } else {
             g_debug("netdev '%s': %s", s->id, err->message);
@@ -148,7 +147,8 @@ static void conn_attach(SockState *s, int fd, char *peer)
     if (s->down_drops) {
         g_log(G_LOG_DOMAIN, s->quiet ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE,
               "netdev '%s': connected to %s (%" G_GUINT64_FORMAT
-              " frames were dropped while it was down)", s->id, peer, s->down_drops);
+              " frames were dropped while it was down)",
+              s->id, peer, s->down_drops);
     } else {
         g_log(G_LOG_DOMAIN, s->quiet ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE,
               "netdev '%s': connected to %s", s->id, peer);
@@ -172,17 +172,19 @@ void sock_conn_lost(SockState *s, const char *why)
     sock_conn_close(s);
     switch (s->mode) {
     case SOCK_MODE_LISTEN:
-        g_message("netdev '%s': peer %s went away (%s); waiting for a new peer on %s", s->id,
-                  peer, why, s->addr.text);
+        g_message("netdev '%s': peer %s went away (%s); waiting for a new peer on %s", s->id, peer,
+                  why, s->addr.text);
         break;
     case SOCK_MODE_CONNECT:
         if (s->reconnect_s) {
             /* a server that takes us and closes at once (busy with another peer) must
              * not fill the log every reconnect seconds: the second time is debug */
             g_log(G_LOG_DOMAIN, s->quiet ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE,
-                  "netdev '%s': peer %s went away (%s); reconnecting in %u s%s", s->id, peer,
-                  why, s->reconnect_s, s->rx_any || s->quiet ? "" :
-                  " (it sent nothing; until it does, this is logged at debug level)");
+                  "netdev '%s': peer %s went away (%s); reconnecting in %u s%s", s->id, peer, why,
+                  s->reconnect_s,
+                  s->rx_any || s->quiet
+                      ? ""
+                      : " (it sent nothing; until it does, this is logged at debug level)");
             s->quiet = !s->rx_any;
             sock_schedule_retry(s, s->reconnect_s * 1000);
         } else {
@@ -192,7 +194,8 @@ void sock_conn_lost(SockState *s, const char *why)
         break;
     default:
         g_message("netdev '%s': peer %s went away (%s); an inherited fd cannot be reopened, "
-                  "the netdev stays down", s->id, peer, why);
+                  "the netdev stays down",
+                  s->id, peer, why);
         break;
     }
     sock_schedule_kick(s); /* frames the core holds for us are dropped and counted */
@@ -218,8 +221,8 @@ static void connect_finish(SockState *s)
         return;
     }
     if (!s->warned_connect) {
-        g_message("netdev '%s': cannot connect to %s: %s; retrying every %u s", s->id,
-                  s->addr.text, g_strerror(err), s->reconnect_s);
+        g_message("netdev '%s': cannot connect to %s: %s; retrying every %u s", s->id, s->addr.text,
+                  g_strerror(err), s->reconnect_s);
         s->warned_connect = true;
     }
     sock_schedule_retry(s, s->reconnect_s * 1000);
@@ -280,7 +283,8 @@ static void refuse(SockState *s, int fd, const struct sockaddr_storage *ss, sock
 
     if (s->refused++ == 0) {
         g_message("netdev '%s': refused a connection from %s: peer %s is connected "
-                  "(one peer at a time)", s->id, who, s->peer_text);
+                  "(one peer at a time)",
+                  s->id, who, s->peer_text);
     } else {
         g_debug("netdev '%s': refused a connection from %s", s->id, who);
     }
@@ -302,8 +306,8 @@ void sock_listen_event(int lfd, GIOCondition revents, void *opaque)
             if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
                 /* out of fds or memory: the connection stays pending and the socket
                  * readable, so stop watching it for a second instead of spinning */
-                g_message("netdev '%s': accept on %s: %s; trying again in 1 s", s->id,
-                          s->addr.text, g_strerror(errno));
+                g_message("netdev '%s': accept on %s: %s; trying again in 1 s", s->id, s->addr.text,
+                          g_strerror(errno));
                 netbe_fd_watch_set_events(s->listen_watch, 0);
                 sock_schedule_retry(s, 1000);
             }
@@ -359,8 +363,8 @@ static bool listen_start(SockState *s, GError **errp)
     s->listen_watch = netbe_fd_watch_new(s->be, s->listen_fd, G_IO_IN, sock_listen_event, s);
     return true;
 fail:
-    g_set_error(errp, NETBE_BACKEND_ERROR, errno, "cannot listen on %s: %s: %s", s->addr.text,
-                step, g_strerror(errno));
+    g_set_error(errp, NETBE_BACKEND_ERROR, errno, "cannot listen on %s: %s: %s", s->addr.text, step,
+                g_strerror(errno));
     close(s->listen_fd);
     s->listen_fd = -1;
     return false;
@@ -417,8 +421,8 @@ static bool fd_adopt(SockState *s, GError **errp)
     }
     flags = fcntl(fd, F_GETFL);
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, errno, "fd %d: cannot make it non-blocking: %s",
-                    fd, g_strerror(errno));
+        g_set_error(errp, NETBE_BACKEND_ERROR, errno, "fd %d: cannot make it non-blocking: %s", fd,
+                    g_strerror(errno));
         return false;
     }
     fcntl(fd, F_SETFD, FD_CLOEXEC);

@@ -29,8 +29,7 @@ bool sock_dgram_open(SockState *s, GError **errp)
         return false;
     }
     s->local_unlink = s->local.unix_path != NULL;
-    if (s->local.ss.ss_family != AF_UNIX &&
-        getsockname(s->fd, (struct sockaddr *)&ss, &len) == 0) {
+    if (s->local.ss.ss_family != AF_UNIX && getsockname(s->fd, (struct sockaddr *)&ss, &len) == 0) {
         where = sock_addr_format((struct sockaddr *)&ss, len);
     }
     g_message("netdev '%s': datagrams on %s to %s", s->id, where ? where : s->local.text,
@@ -51,7 +50,7 @@ bool sock_dgram_open(SockState *s, GError **errp)
  */
 ssize_t sock_dgram_send(SockState *s, const struct iovec *iov, int iovcnt)
 {
-    struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt };
+    struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt};
     ssize_t n;
 
     if (s->mode == SOCK_MODE_DGRAM) {
@@ -97,7 +96,7 @@ ssize_t sock_dgram_send(SockState *s, const struct iovec *iov, int iovcnt)
  */
 ssize_t sock_dgram_recv(SockState *s, const struct iovec *iov, int iovcnt)
 {
-    struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt };
+    struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt};
     ssize_t n;
 
     do {

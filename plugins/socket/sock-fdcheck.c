@@ -18,15 +18,17 @@ static const char *type_name(int type)
 
 static const char *family_name(int family)
 {
-    return family == AF_INET ? "IPv4" : family == AF_INET6 ? "IPv6" :
-           family == AF_UNIX ? "unix" : "other";
+    return family == AF_INET    ? "IPv4"
+           : family == AF_INET6 ? "IPv6"
+           : family == AF_UNIX  ? "unix"
+                                : "other";
 }
 
 /* Read SO_TYPE, SO_DOMAIN and SO_ACCEPTCONN of @fd. */
 static bool sock_facts(int fd, const char *role, SockFacts *f, GError **errp)
 {
-    static const int opts[] = { SO_TYPE, SO_DOMAIN, SO_ACCEPTCONN };
-    int *out[] = { &f->type, &f->family, &f->listening };
+    static const int opts[] = {SO_TYPE, SO_DOMAIN, SO_ACCEPTCONN};
+    int *out[] = {&f->type, &f->family, &f->listening};
 
     for (size_t i = 0; i < G_N_ELEMENTS(opts); i++) {
         socklen_t len = sizeof(int);
@@ -72,7 +74,7 @@ static bool addr_matches(const struct sockaddr_storage *want, socklen_t wlen,
         if (wn == 0 || gn == 0) {
             return false;
         }
-        if (w->sun_path[0] == '\0') {   /* abstract: every byte counts */
+        if (w->sun_path[0] == '\0') { /* abstract: every byte counts */
             return wn == gn && memcmp(w->sun_path, g->sun_path, wn) == 0;
         }
         return strncmp(w->sun_path, g->sun_path, MIN(sizeof(w->sun_path), MAX(wn, gn))) == 0;
@@ -101,8 +103,10 @@ static bool check_addr(int fd, const char *role, bool peer, const struct sockadd
         return true;
     }
     got = sock_addr_format((struct sockaddr *)&ss, len);
-    g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "the %s fd is %s %s, this netdev's config "
-                "says %s", role, peer ? "connected to" : "bound to", got, want_text);
+    g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL,
+                "the %s fd is %s %s, this netdev's config "
+                "says %s",
+                role, peer ? "connected to" : "bound to", got, want_text);
     return false;
 }
 
@@ -136,8 +140,10 @@ static bool check_facts(int fd, const char *role, int type, int family, bool lis
     }
     if (family ? f.family != family
                : f.family != AF_UNIX && f.family != AF_INET && f.family != AF_INET6) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "the %s fd is an %s socket (family %d), "
-                    "expected %s", role, family_name(f.family), f.family,
+        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL,
+                    "the %s fd is an %s socket (family %d), "
+                    "expected %s",
+                    role, family_name(f.family), f.family,
                     family ? family_name(family) : "unix, IPv4 or IPv6");
         return false;
     }
@@ -193,11 +199,10 @@ bool sock_fdcheck_data(const SockState *s, int fd, int listen_fd, bool stream, b
                                          s->addr.text, errp));
     case SOCK_MODE_DGRAM:
         return check_facts(fd, "datagram", type, s->local.ss.ss_family, false, errp) &&
-               check_addr(fd, "datagram", false, &s->local.ss, s->local.len, s->local.text,
-                          errp);
+               check_addr(fd, "datagram", false, &s->local.ss, s->local.len, s->local.text, errp);
     case SOCK_MODE_FD:
-        return check_facts(fd, stream ? "inherited stream" : "inherited datagram", type, 0,
-                           false, errp);
+        return check_facts(fd, stream ? "inherited stream" : "inherited datagram", type, 0, false,
+                           errp);
     }
     return false;
 }

@@ -1,4 +1,5 @@
-/* sock-handover.c - live handover of a socket netdev: its record (save), checks, adoption (load). */
+/* sock-handover.c - live handover of a socket netdev: its record (save), checks, adoption (load).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -42,12 +43,12 @@ static const struct {
     uint32_t flag;
     size_t offset;
 } sock_mig_bools[] = {
-    { SOCK_MIG_F_UP, offsetof(SockState, up) },
-    { SOCK_MIG_F_CONNECTING, offsetof(SockState, connecting) },
-    { SOCK_MIG_F_WARNED_CONNECT, offsetof(SockState, warned_connect) },
-    { SOCK_MIG_F_QUIET, offsetof(SockState, quiet) },
-    { SOCK_MIG_F_RX_ANY, offsetof(SockState, rx_any) },
-    { SOCK_MIG_F_WARNED_SEND, offsetof(SockState, warned_send) },
+    {SOCK_MIG_F_UP, offsetof(SockState, up)},
+    {SOCK_MIG_F_CONNECTING, offsetof(SockState, connecting)},
+    {SOCK_MIG_F_WARNED_CONNECT, offsetof(SockState, warned_connect)},
+    {SOCK_MIG_F_QUIET, offsetof(SockState, quiet)},
+    {SOCK_MIG_F_RX_ANY, offsetof(SockState, rx_any)},
+    {SOCK_MIG_F_WARNED_SEND, offsetof(SockState, warned_send)},
 };
 
 static const char *const sock_mode_names[] = {
@@ -96,7 +97,8 @@ static uint32_t save_flags(SockState *s)
     flags |= s->stream ? SOCK_MIG_F_STREAM : 0;
     /* a busy unix datagram peer is retried by a timer: on the destination, by POLLOUT */
     flags |= s->up && (s->tx_wait || (s->mode == SOCK_MODE_DGRAM && s->retry_timer))
-             ? SOCK_MIG_F_TX_WAIT : 0;
+                 ? SOCK_MIG_F_TX_WAIT
+                 : 0;
     flags |= s->mode == SOCK_MODE_CONNECT && s->fd < 0 && s->retry_timer ? SOCK_MIG_F_RETRY : 0;
     flags |= s->listen_unlink ? SOCK_MIG_F_LISTEN_UNLINK : 0;
     flags |= s->local_unlink ? SOCK_MIG_F_LOCAL_UNLINK : 0;
@@ -125,8 +127,8 @@ bool sock_save(SockState *s, NetbeMigWriter *w, GError **errp)
     netbe_mig_put_u32(w, flags);
     netbe_mig_put_u32(w, flags & SOCK_MIG_F_RETRY ? retry_remaining_ms(s) : 0);
     netbe_mig_put_u64(w, s->down_drops);
-    netbe_mig_put_string(w, s->peer_text && strlen(s->peer_text) <= SOCK_MIG_TEXT_MAX
-                            ? s->peer_text : "");
+    netbe_mig_put_string(w, s->peer_text && strlen(s->peer_text) <= SOCK_MIG_TEXT_MAX ? s->peer_text
+                                                                                      : "");
     netbe_mig_put_bytes(w, buffers ? s->rx_buf + s->rx_head : (const uint8_t *)"",
                         buffers ? (uint32_t)(s->rx_tail - s->rx_head) : 0);
     netbe_mig_put_bytes(w, buffers ? s->tx_buf + s->tx_off : (const uint8_t *)"",
@@ -137,8 +139,8 @@ bool sock_save(SockState *s, NetbeMigWriter *w, GError **errp)
         return false;
     }
     g_debug("netdev '%s': saved for handover: flags 0x%x, %zu bytes received and %zu unsent "
-            "buffered", s->id, flags, buffers ? s->rx_tail - s->rx_head : 0,
-            buffers ? s->tx_len : 0);
+            "buffered",
+            s->id, flags, buffers ? s->rx_tail - s->rx_head : 0, buffers ? s->tx_len : 0);
     s->saved = true;
     return true;
 }
@@ -164,11 +166,13 @@ static char *transport_problem(const SockState *s, const SockMigState *st)
     }
     if (st->mode != s->mode) {
         return g_strdup_printf("the source's transport is %s, this netdev's is %s (configs "
-                               "differ)", sock_mode_names[st->mode], sock_mode_names[s->mode]);
+                               "differ)",
+                               sock_mode_names[st->mode], sock_mode_names[s->mode]);
     }
     if (strcmp(st->addr, addr) != 0 || strcmp(st->local, local) != 0) {
         return g_strdup_printf("the source's addresses are '%s' / '%s', this netdev's '%s' / "
-                               "'%s' (configs differ)", st->addr, st->local, addr, local);
+                               "'%s' (configs differ)",
+                               st->addr, st->local, addr, local);
     }
     if (s->mode != SOCK_MODE_FD && stream != (s->mode != SOCK_MODE_DGRAM)) {
         return g_strdup_printf("a %s %s socket", stream ? "stream" : "datagram",
@@ -234,26 +238,29 @@ static const char *state_problem(const SockState *s, const SockMigState *st)
 }
 
 /* Take the fds the flags announce; more than that is an error. Return: false, @errp set. */
-static bool take_fds(NetbeMigReader *r, const SockMigState *st, int *lfd, int *dfd,
-                     GError **errp)
+static bool take_fds(NetbeMigReader *r, const SockMigState *st, int *lfd, int *dfd, GError **errp)
 {
     int extra;
 
     if ((st->flags & SOCK_MIG_F_LISTEN_FD) && (*lfd = netbe_mig_get_fd(r)) < 0) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO, "socket state: the listening socket is "
+        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO,
+                    "socket state: the listening socket is "
                     "announced but did not come");
         return false;
     }
     if ((st->flags & SOCK_MIG_F_DATA_FD) && (*dfd = netbe_mig_get_fd(r)) < 0) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO, "socket state: the data socket is "
+        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO,
+                    "socket state: the data socket is "
                     "announced but did not come");
         return false;
     }
     extra = netbe_mig_get_fd(r);
     if (extra >= 0) {
         close(extra);
-        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO, "socket state: more fds than the flags "
-                    "announce (0x%x)", st->flags);
+        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO,
+                    "socket state: more fds than the flags "
+                    "announce (0x%x)",
+                    st->flags);
         return false;
     }
     return true;
@@ -338,36 +345,39 @@ static char *local_text(int fd)
  */
 bool sock_load(SockState *s, NetbeMigReader *r, GError **errp)
 {
-    SockMigState st = { 0 };
+    SockMigState st = {0};
     g_autofree char *problem = NULL, *where = NULL;
     const char *rule;
     int lfd = -1, dfd = -1;
     bool ok = false;
 
     if (s->fd >= 0 || s->listen_fd >= 0 || s->retry_timer) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EBUSY, "already connected: cannot adopt the "
+        g_set_error(errp, NETBE_BACKEND_ERROR, EBUSY,
+                    "already connected: cannot adopt the "
                     "handed-over sockets as well");
         goto out;
     }
     if (netbe_mig_get_u32(r, &st.version) && st.version != SOCK_MIG_VERSION) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO, "socket state: version %u, this plugin "
-                    "reads version %u", st.version, SOCK_MIG_VERSION);
+        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO,
+                    "socket state: version %u, this plugin "
+                    "reads version %u",
+                    st.version, SOCK_MIG_VERSION);
         goto out;
     }
     if (st.version != SOCK_MIG_VERSION || !read_fields(r, &st)) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO, "socket state: malformed record (a field "
+        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO,
+                    "socket state: malformed record (a field "
                     "is missing, short or of another type)");
         goto out;
     }
     problem = transport_problem(s, &st);
     rule = problem ? NULL : state_problem(s, &st);
     if (problem || rule) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "socket state (flags 0x%x): %s",
-                    st.flags, problem ? problem : rule);
+        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "socket state (flags 0x%x): %s", st.flags,
+                    problem ? problem : rule);
         goto out;
     }
-    if (!take_fds(r, &st, &lfd, &dfd, errp) ||
-        (lfd >= 0 && !sock_fdcheck_listener(s, lfd, errp)) ||
+    if (!take_fds(r, &st, &lfd, &dfd, errp) || (lfd >= 0 && !sock_fdcheck_listener(s, lfd, errp)) ||
         (dfd >= 0 && !sock_fdcheck_data(s, dfd, lfd, st.flags & SOCK_MIG_F_STREAM,
                                         st.flags & SOCK_MIG_F_CONNECTING, errp)) ||
         !prepare_fd(lfd, errp) || !prepare_fd(dfd, errp)) {
@@ -376,11 +386,14 @@ bool sock_load(SockState *s, NetbeMigReader *r, GError **errp)
     adopt(s, &st, lfd, dfd);
     where = lfd >= 0 ? local_text(lfd) : NULL;
     g_message("netdev '%s': took over the %s transport from the handover: %s%s%s%s%s (%u bytes "
-              "received and %u unsent carried over)", s->id, sock_mode_names[s->mode],
-              lfd >= 0 ? "listener on " : "", where ? where : "",
+              "received and %u unsent carried over)",
+              s->id, sock_mode_names[s->mode], lfd >= 0 ? "listener on " : "", where ? where : "",
               lfd >= 0 && dfd >= 0 ? ", " : "", dfd >= 0 ? "peer " : "",
-              dfd >= 0 ? s->peer_text : lfd >= 0 ? "" :
-              (st.flags & SOCK_MIG_F_RETRY) ? "down, reconnecting" : "down", st.rx_len, st.tx_len);
+              dfd >= 0                        ? s->peer_text
+              : lfd >= 0                      ? ""
+              : (st.flags & SOCK_MIG_F_RETRY) ? "down, reconnecting"
+                                              : "down",
+              st.rx_len, st.tx_len);
     ok = true;
 out:
     if (!ok) {

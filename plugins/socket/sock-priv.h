@@ -48,59 +48,59 @@ typedef struct SockAddr {
  */
 typedef struct SockState {
     NetbeBackend *be;
-    const char *id;            /* netdev id, for messages */
+    const char *id; /* netdev id, for messages */
     SockMode mode;
-    bool stream;               /* stream framing (listen, connect, stream fd) */
-    SockAddr addr;             /* listen / connect / dgram remote address */
-    SockAddr local;            /* dgram local address */
+    bool stream;    /* stream framing (listen, connect, stream fd) */
+    SockAddr addr;  /* listen / connect / dgram remote address */
+    SockAddr local; /* dgram local address */
     bool has_addr, has_local;
-    unsigned reconnect_s;      /* client: seconds before a new attempt, 0 = never */
-    int inherited_fd;          /* fd = N, -1 if not given */
+    unsigned reconnect_s; /* client: seconds before a new attempt, 0 = never */
+    int inherited_fd;     /* fd = N, -1 if not given */
 
     /* server */
     int listen_fd;
     NetbeFdWatch *listen_watch;
-    bool listen_unlink;        /* we created addr.unix_path: remove it at cleanup */
-    bool local_unlink;         /* same for the dgram local path */
-    uint64_t refused;          /* extra connections refused while a peer is up */
+    bool listen_unlink; /* we created addr.unix_path: remove it at cleanup */
+    bool local_unlink;  /* same for the dgram local path */
+    uint64_t refused;   /* extra connections refused while a peer is up */
 
     /* the data socket */
     int fd;
     NetbeFdWatch *watch;
-    GIOCondition events;       /* what watch is armed for */
-    bool connecting;           /* non-blocking connect in progress */
-    bool up;                   /* frames can flow */
-    bool polling;              /* the runtime wants frames (poll()) */
-    bool tx_wait;              /* a send returned busy: call tx_ready when writable */
-    char *peer_text;           /* "127.0.0.1:5555" of the connected peer, for logs */
-    uint64_t down_drops;       /* frames dropped because the stream was not up */
-    bool warned_send;          /* a datagram send error was logged already */
-    bool warned_connect;       /* a failed connect attempt was logged already */
-    bool rx_any;               /* this connection brought some bytes */
-    bool quiet;                /* client: peers closed on us without a byte; log at debug */
+    GIOCondition events; /* what watch is armed for */
+    bool connecting;     /* non-blocking connect in progress */
+    bool up;             /* frames can flow */
+    bool polling;        /* the runtime wants frames (poll()) */
+    bool tx_wait;        /* a send returned busy: call tx_ready when writable */
+    char *peer_text;     /* "127.0.0.1:5555" of the connected peer, for logs */
+    uint64_t down_drops; /* frames dropped because the stream was not up */
+    bool warned_send;    /* a datagram send error was logged already */
+    bool warned_connect; /* a failed connect attempt was logged already */
+    bool rx_any;         /* this connection brought some bytes */
+    bool quiet;          /* client: peers closed on us without a byte; log at debug */
 
     /* stream receive: bytes read, frames parsed out of them in place */
     uint8_t *rx_buf;
     size_t rx_head, rx_tail;
-    bool rx_broken;            /* framing lost (oversized length): drop the connection */
-    uint32_t rx_bad_len;       /* the length that broke it, for the log */
-    bool rx_eof;               /* the peer closed: drop the connection once drained */
-    GSource *kick;             /* idle: frames are buffered and the peer wants them */
+    bool rx_broken;      /* framing lost (oversized length): drop the connection */
+    uint32_t rx_bad_len; /* the length that broke it, for the log */
+    bool rx_eof;         /* the peer closed: drop the connection once drained */
+    GSource *kick;       /* idle: frames are buffered and the peer wants them */
 
     /* stream send: the unsent tail of a partly written frame */
     uint8_t *tx_buf;
     size_t tx_off, tx_len;
 
-    GSource *retry_timer;      /* reconnect, or a busy unix datagram peer */
+    GSource *retry_timer; /* reconnect, or a busy unix datagram peer */
 
     /* live handover (sock-handover.c) */
-    bool saved;                /* source: save() ran; unless we resume, the unix paths
-                                * are the destination's now: cleanup leaves them */
+    bool saved;                 /* source: save() ran; unless we resume, the unix paths
+                                 * are the destination's now: cleanup leaves them */
     bool adopted_listen_unlink; /* destination: the source created the path; ours to */
     bool adopted_local_unlink;  /* remove once we run (not if the handover fails) */
-    bool adopted_idle;         /* destination: adopted, not run yet: no reads, writes, accepts
-                                * or reconnects until the commit (the source may resume) */
-    unsigned adopted_retry_ms; /* the reconnect attempt to schedule then, +1 (0: none) */
+    bool adopted_idle;          /* destination: adopted, not run yet: no reads, writes, accepts
+                                 * or reconnects until the commit (the source may resume) */
+    unsigned adopted_retry_ms;  /* the reconnect attempt to schedule then, +1 (0: none) */
 } SockState;
 
 /* sock-addr.c */

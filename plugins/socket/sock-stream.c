@@ -71,7 +71,7 @@ ssize_t sock_stream_send(SockState *s, const struct iovec *iov, int iovcnt)
     size_t len = sock_iov_size(iov, iovcnt);
     uint32_t prefix = htonl((uint32_t)len);
     struct iovec v[SOCK_IOV_MAX + 1];
-    struct msghdr mh = { .msg_iov = v, .msg_iovlen = iovcnt + 1 };
+    struct msghdr mh = {.msg_iov = v, .msg_iovlen = iovcnt + 1};
     int err = 0;
     ssize_t n;
 
@@ -190,7 +190,8 @@ static void lost_at_eof(SockState *s)
 
     if (rx_avail(s)) {
         why = g_strdup_printf("closed the connection in the middle of a frame, %zu bytes "
-                              "discarded", rx_avail(s));
+                              "discarded",
+                              rx_avail(s));
     }
     sock_conn_lost(s, why ? why : "closed the connection");
 }
@@ -206,8 +207,8 @@ void sock_stream_deliver_buffered(SockState *s)
     }
     if (s->rx_broken) {
         g_autofree char *why = g_strdup_printf("it sent a frame length of %u bytes (allowed: at "
-                                               "most %d), the framing is lost", s->rx_bad_len,
-                                               SOCK_FRAME_MAX);
+                                               "most %d), the framing is lost",
+                                               s->rx_bad_len, SOCK_FRAME_MAX);
 
         g_warning("netdev '%s': dropping the connection to %s: %s", s->id, s->peer_text, why);
         sock_conn_lost(s, "bad frame length");

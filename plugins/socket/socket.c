@@ -8,24 +8,29 @@
 #include "sock-priv.h"
 
 static const NetbeOptionSpec sock_options[] = {
-    NETBE_OPTION_STRING("listen", NULL,
+    NETBE_OPTION_STRING(
+        "listen", NULL,
         "stream server on HOST:PORT, [IPV6]:PORT, :PORT (any address) or unix:PATH; one peer "
         "at a time, more are refused"),
     NETBE_OPTION_STRING("connect", NULL, "stream client to HOST:PORT, [IPV6]:PORT or unix:PATH"),
-    NETBE_OPTION_INT("reconnect", "0",
+    NETBE_OPTION_INT(
+        "reconnect", "0",
         "with connect: seconds before connecting again when the peer is gone or unreachable "
-        "(0: never)", 0, 86400),
-    NETBE_OPTION_STRING("udp", NULL,
+        "(0: never)",
+        0, 86400),
+    NETBE_OPTION_STRING(
+        "udp", NULL,
         "UDP datagrams, one frame each, to HOST:PORT (needs localaddr), as QEMU's udp="),
     NETBE_OPTION_STRING("localaddr", NULL, "with udp: the local HOST:PORT to bind and receive on"),
-    NETBE_OPTION_STRING("local", NULL,
+    NETBE_OPTION_STRING(
+        "local", NULL,
         "datagrams: the local unix:PATH or HOST:PORT to bind (needs remote), as QEMU's dgram"),
     NETBE_OPTION_STRING("remote", NULL,
-        "datagrams: the unix:PATH or HOST:PORT frames go to (needs local)"),
+                        "datagrams: the unix:PATH or HOST:PORT frames go to (needs local)"),
     NETBE_OPTION_INT("fd", NULL,
-        "an inherited, connected socket; stream or datagram is found with SO_TYPE", 0, G_MAXINT),
-    NETBE_OPTION_END
-};
+                     "an inherited, connected socket; stream or datagram is found with SO_TYPE", 0,
+                     G_MAXINT),
+    NETBE_OPTION_END};
 
 #define SOCK_TRANSPORTS "exactly one of listen, connect, udp, local + remote, fd"
 #define SOCK_ADDR_FORMS "A.B.C.D:PORT, [IPV6]:PORT, unix:PATH"
@@ -41,10 +46,11 @@ static bool parse_addr_option(GString *errors, const NetbeOptions *opts, const c
         return true;
     }
     if (strstr(problem, "(allowed:")) {
-        netbe_options_add_error(opts, errors, key, "'%s' is not a valid address: %s", text, problem);
+        netbe_options_add_error(opts, errors, key, "'%s' is not a valid address: %s", text,
+                                problem);
     } else {
-        netbe_options_add_error(opts, errors, key, "'%s' is not a valid address: %s (allowed: %s)", text,
-                  problem, SOCK_ADDR_FORMS);
+        netbe_options_add_error(opts, errors, key, "'%s' is not a valid address: %s (allowed: %s)",
+                                text, problem, SOCK_ADDR_FORMS);
     }
     return false;
 }
@@ -54,12 +60,8 @@ static const struct {
     const char *key;
     SockMode mode;
 } sock_transports[] = {
-    { "listen", SOCK_MODE_LISTEN },
-    { "connect", SOCK_MODE_CONNECT },
-    { "udp", SOCK_MODE_DGRAM },
-    { "local", SOCK_MODE_DGRAM },
-    { "remote", SOCK_MODE_DGRAM },
-    { "fd", SOCK_MODE_FD },
+    {"listen", SOCK_MODE_LISTEN}, {"connect", SOCK_MODE_CONNECT}, {"udp", SOCK_MODE_DGRAM},
+    {"local", SOCK_MODE_DGRAM},   {"remote", SOCK_MODE_DGRAM},    {"fd", SOCK_MODE_FD},
 };
 
 /* Choose the mode: exactly one transport. Return: the key that chose it, or NULL. */
@@ -77,13 +79,15 @@ static const char *choose_transport(SockState *s, GString *errors, const NetbeOp
             chosen = key;
             s->mode = sock_transports[i].mode;
         } else if (!(strcmp(chosen, "local") == 0 && strcmp(key, "remote") == 0)) {
-            netbe_options_add_error(opts, errors, key, "conflicts with %s = %s (allowed: " SOCK_TRANSPORTS ")",
-                      chosen, netbe_options_get_string(opts, chosen));
+            netbe_options_add_error(opts, errors, key,
+                                    "conflicts with %s = %s (allowed: " SOCK_TRANSPORTS ")", chosen,
+                                    netbe_options_get_string(opts, chosen));
             return NULL;
         }
     }
     if (!chosen) {
-        netbe_options_add_error(opts, errors, NULL, "no transport given (allowed: " SOCK_TRANSPORTS ")");
+        netbe_options_add_error(opts, errors, NULL,
+                                "no transport given (allowed: " SOCK_TRANSPORTS ")");
     }
     return chosen;
 }
@@ -94,21 +98,25 @@ static void check_dependent_keys(SockState *s, GString *errors, const NetbeOptio
     bool udp = netbe_options_is_set(opts, "udp");
 
     if (netbe_options_is_set(opts, "reconnect") && s->mode != SOCK_MODE_CONNECT) {
-        netbe_options_add_error(opts, errors, "reconnect", "only applies to a stream client (connect =)");
+        netbe_options_add_error(opts, errors, "reconnect",
+                                "only applies to a stream client (connect =)");
     }
     if (netbe_options_is_set(opts, "localaddr") && !udp) {
-        netbe_options_add_error(opts, errors, "localaddr", "only applies with udp = (for unix datagrams use "
-                  "local = and remote =)");
+        netbe_options_add_error(opts, errors, "localaddr",
+                                "only applies with udp = (for unix datagrams use "
+                                "local = and remote =)");
     }
     if (udp && !netbe_options_is_set(opts, "localaddr")) {
-        netbe_options_add_error(opts, errors, "udp", "needs localaddr = HOST:PORT to bind and receive on, as "
-                  "QEMU's -netdev socket,udp=");
+        netbe_options_add_error(opts, errors, "udp",
+                                "needs localaddr = HOST:PORT to bind and receive on, as "
+                                "QEMU's -netdev socket,udp=");
     }
     if (netbe_options_is_set(opts, "local") != netbe_options_is_set(opts, "remote")) {
         const char *given = netbe_options_is_set(opts, "local") ? "local" : "remote";
 
-        netbe_options_add_error(opts, errors, given, "needs %s = too (datagrams go from local to remote)",
-                  strcmp(given, "local") == 0 ? "remote" : "local");
+        netbe_options_add_error(opts, errors, given,
+                                "needs %s = too (datagrams go from local to remote)",
+                                strcmp(given, "local") == 0 ? "remote" : "local");
     }
 }
 
@@ -123,8 +131,8 @@ static void parse_addresses(SockState *s, GString *errors, const NetbeOptions *o
     case SOCK_MODE_LISTEN:
     case SOCK_MODE_CONNECT:
         s->stream = true;
-        s->has_addr = parse_addr_option(errors, opts, chosen, &s->addr,
-                                        s->mode == SOCK_MODE_LISTEN);
+        s->has_addr =
+            parse_addr_option(errors, opts, chosen, &s->addr, s->mode == SOCK_MODE_LISTEN);
         break;
     case SOCK_MODE_DGRAM:
         if (!netbe_options_is_set(opts, local_key) || !netbe_options_is_set(opts, remote_key)) {
@@ -133,13 +141,16 @@ static void parse_addresses(SockState *s, GString *errors, const NetbeOptions *o
         s->has_local = parse_addr_option(errors, opts, local_key, &s->local, true);
         s->has_addr = parse_addr_option(errors, opts, remote_key, &s->addr, false);
         if (s->has_local && s->has_addr && s->local.ss.ss_family != s->addr.ss.ss_family) {
-            netbe_options_add_error(opts, errors, remote_key, "'%s' is not of the same family as %s = %s "
-                      "(allowed: both unix:PATH, or both IPv4, or both IPv6)", s->addr.text,
-                      local_key, s->local.text);
+            netbe_options_add_error(opts, errors, remote_key,
+                                    "'%s' is not of the same family as %s = %s "
+                                    "(allowed: both unix:PATH, or both IPv4, or both IPv6)",
+                                    s->addr.text, local_key, s->local.text);
         } else if (s->has_addr && s->addr.ss.ss_family == AF_UNIX &&
                    strcmp(remote_key, "udp") == 0) {
-            netbe_options_add_error(opts, errors, "udp", "'%s' is a unix address (allowed: A.B.C.D:PORT or "
-                      "[IPV6]:PORT; use local = and remote = for unix datagrams)", s->addr.text);
+            netbe_options_add_error(opts, errors, "udp",
+                                    "'%s' is a unix address (allowed: A.B.C.D:PORT or "
+                                    "[IPV6]:PORT; use local = and remote = for unix datagrams)",
+                                    s->addr.text);
         }
         break;
     case SOCK_MODE_FD:
@@ -290,7 +301,7 @@ static unsigned sock_addr_port(const SockAddr *a)
 static uint64_t sock_needed_caps(NetbeBackend *be)
 {
     const SockState *s = netbe_backend_priv(be);
-    const SockAddr *bind_addr = s->mode == SOCK_MODE_LISTEN ? &s->addr
+    const SockAddr *bind_addr = s->mode == SOCK_MODE_LISTEN  ? &s->addr
                                 : s->mode == SOCK_MODE_DGRAM ? &s->local
                                                              : NULL;
     unsigned port = bind_addr ? sock_addr_port(bind_addr) : 0;

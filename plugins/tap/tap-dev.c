@@ -60,11 +60,15 @@ static void tap_dev_setiff_error(Tap *tap, const char *ifname, int err, GError *
         g_set_error(errp, NETBE_BACKEND_ERROR, err, "ifname '%s' is %s but queues=%u", ifname,
                     (flags & IFF_MULTI_QUEUE) ? "multiqueue" : "single-queue", tap->nqueues);
     } else if (err == EBUSY) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, err, "TAP device '%s' is busy: another process "
-                    "has its queue open (a single-queue TAP takes one fd)", name);
+        g_set_error(errp, NETBE_BACKEND_ERROR, err,
+                    "TAP device '%s' is busy: another process "
+                    "has its queue open (a single-queue TAP takes one fd)",
+                    name);
     } else if (err == E2BIG) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, err, "TAP device '%s' cannot take %u more "
-                    "queues: %s", name, tap->nqueues, g_strerror(err));
+        g_set_error(errp, NETBE_BACKEND_ERROR, err,
+                    "TAP device '%s' cannot take %u more "
+                    "queues: %s",
+                    name, tap->nqueues, g_strerror(err));
     } else {
         g_set_error(errp, NETBE_BACKEND_ERROR, err, "cannot %s TAP device '%s' (TUNSETIFF): %s",
                     exists ? "attach to" : "create", name, g_strerror(err));
@@ -81,8 +85,10 @@ bool tap_dev_configure(Tap *tap, GError **errp)
         int fl = fcntl(fd, F_GETFL);
 
         if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-            g_set_error(errp, NETBE_BACKEND_ERROR, errno, "fd %d: cannot make it non-blocking: "
-                        "%s", fd, g_strerror(errno));
+            g_set_error(errp, NETBE_BACKEND_ERROR, errno,
+                        "fd %d: cannot make it non-blocking: "
+                        "%s",
+                        fd, g_strerror(errno));
             return false;
         }
         /* a detached queue takes no device ioctls; the device-wide value reaches it */
@@ -105,7 +111,8 @@ static bool tap_dev_choose_vnet(Tap *tap, unsigned features, GError **errp)
     bool have = features & IFF_VNET_HDR;
 
     if (tap->vnet_mode == TAP_VNET_ON && !have) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP, "vnet_hdr=on but the kernel's TAP has "
+        g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP,
+                    "vnet_hdr=on but the kernel's TAP has "
                     "no IFF_VNET_HDR");
         return false;
     }
@@ -125,7 +132,7 @@ bool tap_dev_open(Tap *tap, GError **errp)
     unsigned features = IFF_TAP | IFF_NO_PI;
 
     for (unsigned q = 0; q < tap->nqueues; q++) {
-        struct ifreq ifr = { 0 };
+        struct ifreq ifr = {0};
         int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 
         if (fd < 0) {
@@ -147,8 +154,10 @@ bool tap_dev_open(Tap *tap, GError **errp)
                 return false;
             }
             if (tap->nqueues > 1 && !(features & IFF_MULTI_QUEUE)) {
-                g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP, "queues=%u but the kernel's "
-                            "TAP has no IFF_MULTI_QUEUE", tap->nqueues);
+                g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP,
+                            "queues=%u but the kernel's "
+                            "TAP has no IFF_MULTI_QUEUE",
+                            tap->nqueues);
                 return false;
             }
         }
@@ -173,9 +182,8 @@ static const char *tap_dev_fd_kind(int fd)
         mode_t type;
         const char *what;
     } kinds[] = {
-        { S_IFIFO, "a pipe" },          { S_IFREG, "a regular file" },
-        { S_IFSOCK, "a socket" },       { S_IFDIR, "a directory" },
-        { S_IFBLK, "a block device" },  { S_IFLNK, "a symbolic link" },
+        {S_IFIFO, "a pipe"},      {S_IFREG, "a regular file"}, {S_IFSOCK, "a socket"},
+        {S_IFDIR, "a directory"}, {S_IFBLK, "a block device"}, {S_IFLNK, "a symbolic link"},
     };
     struct stat st;
 
@@ -193,7 +201,7 @@ static const char *tap_dev_fd_kind(int fd)
 /* The TUNGETIFF flags of @fd (a read-only query), or -1 if it is no attached TUN/TAP. */
 int tap_dev_peek_flags(int fd)
 {
-    struct ifreq ifr = { 0 };
+    struct ifreq ifr = {0};
 
     return ioctl(fd, TUNGETIFF, &ifr) < 0 ? -1 : ifr.ifr_flags & 0xffff;
 }
@@ -201,12 +209,14 @@ int tap_dev_peek_flags(int fd)
 /* Check one inherited fd: a TAP, IFF_NO_PI. Return: its TUNGETIFF flags, or -1. */
 int tap_dev_check_fd(int fd, char name[IFNAMSIZ], GError **errp)
 {
-    struct ifreq ifr = { 0 };
+    struct ifreq ifr = {0};
     const char *kind;
 
     if (fcntl(fd, F_GETFD) < 0) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EBADF, "fd %d is not open (was it inherited? "
-                    "clear FD_CLOEXEC in the parent)", fd);
+        g_set_error(errp, NETBE_BACKEND_ERROR, EBADF,
+                    "fd %d is not open (was it inherited? "
+                    "clear FD_CLOEXEC in the parent)",
+                    fd);
         return -1;
     }
     kind = tap_dev_fd_kind(fd);
@@ -220,8 +230,7 @@ int tap_dev_check_fd(int fd, char name[IFNAMSIZ], GError **errp)
 
         g_set_error(errp, NETBE_BACKEND_ERROR, err, "fd %d is not a TAP device (TUNGETIFF: %s%s)",
                     fd, g_strerror(err),
-                    err == EBADFD ? "; a /dev/net/tun fd without TUNSETIFF"
-                                  : "");
+                    err == EBADFD ? "; a /dev/net/tun fd without TUNSETIFF" : "");
         return -1;
     }
     if ((ifr.ifr_flags & TUN_TYPE_MASK) != IFF_TAP) {
@@ -230,8 +239,10 @@ int tap_dev_check_fd(int fd, char name[IFNAMSIZ], GError **errp)
         return -1;
     }
     if (!(ifr.ifr_flags & IFF_NO_PI)) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "fd %d ('%s') was set up without "
-                    "IFF_NO_PI (its frames would carry a packet-info header)", fd, ifr.ifr_name);
+        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL,
+                    "fd %d ('%s') was set up without "
+                    "IFF_NO_PI (its frames would carry a packet-info header)",
+                    fd, ifr.ifr_name);
         return -1;
     }
     memcpy(name, ifr.ifr_name, IFNAMSIZ);
@@ -261,20 +272,26 @@ bool tap_dev_adopt(Tap *tap, GError **errp)
             first_flags = flags;
             g_strlcpy(tap->ifname, name, sizeof(tap->ifname));
         } else if (strcmp(name, tap->ifname) != 0) {
-            g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "fds %d and %d belong to different "
-                        "devices ('%s', '%s')", tap->adopt_fds[0], fd, tap->ifname, name);
+            g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL,
+                        "fds %d and %d belong to different "
+                        "devices ('%s', '%s')",
+                        tap->adopt_fds[0], fd, tap->ifname, name);
             return false;
         }
         if (tap->nqueues > 1 && !(flags & IFF_MULTI_QUEUE)) {
-            g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "fd %d ('%s') is a single-queue TAP "
-                        "but fds has %u fds (IFF_MULTI_QUEUE missing)", fd, name, tap->nqueues);
+            g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL,
+                        "fd %d ('%s') is a single-queue TAP "
+                        "but fds has %u fds (IFF_MULTI_QUEUE missing)",
+                        fd, name, tap->nqueues);
             return false;
         }
         tap->queues[q].fd = fd;
     }
     if (tap->vnet_mode == TAP_VNET_ON && !(first_flags & IFF_VNET_HDR)) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP, "fd %d ('%s') was set up without "
-                    "IFF_VNET_HDR but vnet_hdr=on", tap->adopt_fds[0], tap->ifname);
+        g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP,
+                    "fd %d ('%s') was set up without "
+                    "IFF_VNET_HDR but vnet_hdr=on",
+                    tap->adopt_fds[0], tap->ifname);
         return false;
     }
     /* with vnet_hdr=off the kernel may still use a header: the plugin strips it */
@@ -299,12 +316,13 @@ bool tap_dev_set_hdr_len(Tap *tap, unsigned len, GError **errp)
 /* Attach or detach one queue of a multiqueue TAP (TUNSETQUEUE). */
 bool tap_dev_set_queue(Tap *tap, TapQueue *tq, bool enabled, GError **errp)
 {
-    struct ifreq ifr = { .ifr_flags = enabled ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE };
+    struct ifreq ifr = {.ifr_flags = enabled ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE};
 
     if (ioctl(tq->fd, TUNSETQUEUE, &ifr) < 0) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, errno, "TAP device '%s': cannot %s queue %u "
-                    "(TUNSETQUEUE): %s", tap->ifname, enabled ? "attach" : "detach", tq->index,
-                    g_strerror(errno));
+        g_set_error(errp, NETBE_BACKEND_ERROR, errno,
+                    "TAP device '%s': cannot %s queue %u "
+                    "(TUNSETQUEUE): %s",
+                    tap->ifname, enabled ? "attach" : "detach", tq->index, g_strerror(errno));
         return false;
     }
     return true;

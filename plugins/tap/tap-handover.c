@@ -32,24 +32,32 @@ void tap_state_capture(const Tap *tap, TapState *st, int *fds)
 static bool tap_state_fits(const Tap *tap, const TapState *st, const int *fds, GError **errp)
 {
     if (tap->connected) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EBUSY, "already connected: cannot adopt the fds "
-                    "of '%s' as well", st->ifname);
+        g_set_error(errp, NETBE_BACKEND_ERROR, EBUSY,
+                    "already connected: cannot adopt the fds "
+                    "of '%s' as well",
+                    st->ifname);
         return false;
     }
     if (st->nqueues != tap->nqueues) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "the handed-over TAP '%s' has %u queues, "
-                    "this netdev %u", st->ifname, st->nqueues, tap->nqueues);
+        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL,
+                    "the handed-over TAP '%s' has %u queues, "
+                    "this netdev %u",
+                    st->ifname, st->nqueues, tap->nqueues);
         return false;
     }
     if (!tap->adopt_fds && tap->ifname[0] && !strchr(tap->ifname, '%') &&
         strcmp(tap->ifname, st->ifname) != 0) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "the handed-over TAP is '%s' but "
-                    "ifname=%s", st->ifname, tap->ifname);
+        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL,
+                    "the handed-over TAP is '%s' but "
+                    "ifname=%s",
+                    st->ifname, tap->ifname);
         return false;
     }
     if (st->peer_hdr_len && tap->vnet_mode == TAP_VNET_OFF) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "the handed-over TAP '%s' uses a vnet "
-                    "header but vnet_hdr=off", st->ifname);
+        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL,
+                    "the handed-over TAP '%s' uses a vnet "
+                    "header but vnet_hdr=off",
+                    st->ifname);
         return false;
     }
     for (unsigned q = 0; q < st->nqueues; q++) {
@@ -62,10 +70,11 @@ static bool tap_state_fits(const Tap *tap, const TapState *st, const int *fds, G
             return false;
         }
         if (strcmp(name, st->ifname) != 0 || !!(flags & IFF_VNET_HDR) != st->vnet_hdr) {
-            g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "fd %d of queue %u is '%s'%s, the "
-                        "state says '%s'%s", fds[q], q, name,
-                        (flags & IFF_VNET_HDR) ? " with vnet header" : "", st->ifname,
-                        st->vnet_hdr ? " with vnet header" : "");
+            g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL,
+                        "fd %d of queue %u is '%s'%s, the "
+                        "state says '%s'%s",
+                        fds[q], q, name, (flags & IFF_VNET_HDR) ? " with vnet header" : "",
+                        st->ifname, st->vnet_hdr ? " with vnet header" : "");
             return false;
         }
     }

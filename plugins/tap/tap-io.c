@@ -83,8 +83,7 @@ static void tap_queue_broken(TapQueue *tq, const char *op, int err)
  * interface is up; a deleted device fails with EBADFD). */
 static bool tap_error_is_fatal(int err, bool write)
 {
-    return err == EBADFD || err == EBADF || (err == EIO && !write) || err == ENODEV ||
-           err == ENXIO;
+    return err == EBADFD || err == EBADF || (err == EIO && !write) || err == ENODEV || err == ENXIO;
 }
 
 /*

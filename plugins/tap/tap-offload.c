@@ -22,10 +22,10 @@ static const struct {
     unsigned tun_flag;
     const char *name;
 } tap_offload_map[] = {
-    { NETBE_OFFLOAD_CSUM, TUN_F_CSUM, "csum" },  { NETBE_OFFLOAD_TSO4, TUN_F_TSO4, "tso4" },
-    { NETBE_OFFLOAD_TSO6, TUN_F_TSO6, "tso6" },  { NETBE_OFFLOAD_ECN, TUN_F_TSO_ECN, "ecn" },
-    { NETBE_OFFLOAD_UFO, TUN_F_UFO, "ufo" },     { NETBE_OFFLOAD_USO4, TUN_F_USO4, "uso4" },
-    { NETBE_OFFLOAD_USO6, TUN_F_USO6, "uso6" },
+    {NETBE_OFFLOAD_CSUM, TUN_F_CSUM, "csum"}, {NETBE_OFFLOAD_TSO4, TUN_F_TSO4, "tso4"},
+    {NETBE_OFFLOAD_TSO6, TUN_F_TSO6, "tso6"}, {NETBE_OFFLOAD_ECN, TUN_F_TSO_ECN, "ecn"},
+    {NETBE_OFFLOAD_UFO, TUN_F_UFO, "ufo"},    {NETBE_OFFLOAD_USO4, TUN_F_USO4, "uso4"},
+    {NETBE_OFFLOAD_USO6, TUN_F_USO6, "uso6"},
 };
 
 /*
@@ -131,7 +131,8 @@ bool tap_offload_apply(Tap *tap, uint32_t offloads, GError **errp)
         g_autofree char *names = tap_offload_names(offloads & ~apply);
 
         g_debug("netdev '%s': offloads %s left out (the kernel needs csum for all, TSO for "
-                "ECN, and USO4 with USO6)", netbe_backend_id(tap->be), names);
+                "ECN, and USO4 with USO6)",
+                netbe_backend_id(tap->be), names);
     }
     if (ioctl(tap_dev_control_fd(tap), TUNSETOFFLOAD, tap_offload_to_tun(apply)) < 0) {
         g_autofree char *names = tap_offload_names(apply);

@@ -108,30 +108,35 @@ static const char *tap_state_problem(const TapState *st, unsigned nfds)
     return NULL;
 }
 
-bool tap_state_decode(const void *data, size_t len, unsigned nfds, TapState *out,
-                      GError **errp)
+bool tap_state_decode(const void *data, size_t len, unsigned nfds, TapState *out, GError **errp)
 {
     const uint8_t *b = data;
-    TapState st = { 0 };
+    TapState st = {0};
     const char *problem;
     unsigned version;
 
     if (len < TAP_STATE_HEADER_SIZE || memcmp(b + OFF_MAGIC, TAP_STATE_MAGIC, 4) != 0) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "tap state: not a tap state record "
-                    "(%zu bytes)", len);
+        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL,
+                    "tap state: not a tap state record "
+                    "(%zu bytes)",
+                    len);
         return false;
     }
     version = get_u16(b + OFF_VERSION);
     if (version != TAP_STATE_VERSION) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO, "tap state: version %u, this plugin "
-                    "reads version %u", version, TAP_STATE_VERSION);
+        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO,
+                    "tap state: version %u, this plugin "
+                    "reads version %u",
+                    version, TAP_STATE_VERSION);
         return false;
     }
     st.nqueues = get_u16(b + OFF_NQUEUES);
     if (len != TAP_STATE_HEADER_SIZE + (size_t)st.nqueues || b[OFF_FLAGS] & ~TAP_STATE_F_VNET_HDR ||
         b[OFF_PEER_HDR + 1] != 0 || memchr(b + OFF_IFNAME, '\0', IFNAMSIZ) == NULL) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "tap state: malformed record (%zu bytes "
-                    "for %u queues)", len, st.nqueues);
+        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL,
+                    "tap state: malformed record (%zu bytes "
+                    "for %u queues)",
+                    len, st.nqueues);
         return false;
     }
     memcpy(st.ifname, b + OFF_IFNAME, IFNAMSIZ);
@@ -146,8 +151,7 @@ bool tap_state_decode(const void *data, size_t len, unsigned nfds, TapState *out
     }
     problem = tap_state_problem(&st, nfds);
     if (problem) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "tap state of '%s': %s", st.ifname,
-                    problem);
+        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "tap state of '%s': %s", st.ifname, problem);
         return false;
     }
     *out = st;

@@ -11,8 +11,8 @@
 #include "netbe/plugin.h"
 
 #define TAP_STATE_MAGIC "ntap"
-#define TAP_STATE_VERSION 1       /* what tap_state_encode() writes */
-#define TAP_STATE_HEADER_SIZE 40  /* fixed part; one byte per queue follows */
+#define TAP_STATE_VERSION 1      /* what tap_state_encode() writes */
+#define TAP_STATE_HEADER_SIZE 40 /* fixed part; one byte per queue follows */
 
 #define TAP_STATE_Q_ENABLED (1u << 0)
 
@@ -56,7 +56,6 @@ GBytes *tap_state_encode(const TapState *st);
  * Return: false with the first problem in @errp (version, sizes, lengths, masks, fd
  * count); @out is filled only on success.
  */
-bool tap_state_decode(const void *data, size_t len, unsigned nfds, TapState *out,
-                      GError **errp);
+bool tap_state_decode(const void *data, size_t len, unsigned nfds, TapState *out, GError **errp);
 
 #endif /* NETBE_TAP_STATE_H */

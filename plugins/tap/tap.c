@@ -10,28 +10,28 @@
 #include "tap-priv.h"
 #include "tap-state.h"
 
-static const char *const tap_vnet_choices[] = { "auto", "on", "off", NULL };
+static const char *const tap_vnet_choices[] = {"auto", "on", "off", NULL};
 
 static const NetbeOptionSpec tap_options[] = {
-    { "ifname", NETBE_OPT_STRING, NULL,
-      "TAP device name (<= 15 bytes, may be a template like tap%d); created if absent, "
-      "attached if it exists (persistent TAP)" },
-    { "fd", NETBE_OPT_INT, NULL,
-      "an open TAP fd inherited from the parent (libvirt style); exclusive with ifname, "
-      "queues and fds", 0, INT_MAX },
-    { "fds", NETBE_OPT_STRING, NULL,
-      "open TAP fds, one per queue, colon-separated (multiqueue); exclusive with ifname, "
-      "queues and fd" },
-    { "queues", NETBE_OPT_INT, "1", "queues; more than 1 uses IFF_MULTI_QUEUE, one fd each", 1,
-      NETBE_MAX_QUEUES },
-    { "vnet_hdr", NETBE_OPT_ENUM, "auto",
-      "virtio-net header on the fds: auto (when the kernel has it), on (fail without), off",
-      .choices = tap_vnet_choices },
-    { "sndbuf", NETBE_OPT_SIZE, NULL,
-      "TUNSETSNDBUF bytes; 0 or absent: unlimited (as QEMU)", 0, INT_MAX },
-    { "batch", NETBE_OPT_INT, "64", "frames read per wakeup and queue", 1, 4096 },
-    { NULL }
-};
+    {"ifname", NETBE_OPT_STRING, NULL,
+     "TAP device name (<= 15 bytes, may be a template like tap%d); created if absent, "
+     "attached if it exists (persistent TAP)"},
+    {"fd", NETBE_OPT_INT, NULL,
+     "an open TAP fd inherited from the parent (libvirt style); exclusive with ifname, "
+     "queues and fds",
+     0, INT_MAX},
+    {"fds", NETBE_OPT_STRING, NULL,
+     "open TAP fds, one per queue, colon-separated (multiqueue); exclusive with ifname, "
+     "queues and fd"},
+    {"queues", NETBE_OPT_INT, "1", "queues; more than 1 uses IFF_MULTI_QUEUE, one fd each", 1,
+     NETBE_MAX_QUEUES},
+    {"vnet_hdr", NETBE_OPT_ENUM, "auto",
+     "virtio-net header on the fds: auto (when the kernel has it), on (fail without), off",
+     .choices = tap_vnet_choices},
+    {"sndbuf", NETBE_OPT_SIZE, NULL, "TUNSETSNDBUF bytes; 0 or absent: unlimited (as QEMU)", 0,
+     INT_MAX},
+    {"batch", NETBE_OPT_INT, "64", "frames read per wakeup and queue", 1, 4096},
+    {NULL}};
 
 /* Parse "N:N:..." into *fds. Return: false with a reason in @errp (for key fds). */
 static bool tap_parse_fds(const NetbeOptions *opts, const char *text, int **fds, unsigned *n,
@@ -55,14 +55,18 @@ static bool tap_parse_fds(const NetbeOptions *opts, const char *text, int **fds,
         errno = 0;
         v = strtol(parts[i], &end, 10);
         if (!*parts[i] || *end || errno || v < 0 || v > INT_MAX) {
-            netbe_options_error(opts, errp, "fds", "'%s' is not an fd number (allowed: N:N:..., "
-                                "decimal fds)", parts[i]);
+            netbe_options_error(opts, errp, "fds",
+                                "'%s' is not an fd number (allowed: N:N:..., "
+                                "decimal fds)",
+                                parts[i]);
             goto out;
         }
         for (unsigned j = 0; j < i; j++) {
             if (out[j] == v) {
-                netbe_options_error(opts, errp, "fds", "fd %ld is listed twice (allowed: one "
-                                    "fd per queue)", v);
+                netbe_options_error(opts, errp, "fds",
+                                    "fd %ld is listed twice (allowed: one "
+                                    "fd per queue)",
+                                    v);
                 goto out;
             }
         }
@@ -95,18 +99,20 @@ static bool tap_ifname_is_valid(const char *name)
 /* Cross-option rules: fd/fds exclusive with each other and with ifname/queues. */
 static bool tap_check_exclusive(const NetbeOptions *opts, GError **errp)
 {
-    static const char *const with_fd[] = { "ifname", "queues", NULL };
+    static const char *const with_fd[] = {"ifname", "queues", NULL};
     bool fd = netbe_options_is_set(opts, "fd");
     bool fds = netbe_options_is_set(opts, "fds");
 
     if (fd && fds) {
-        netbe_options_error(opts, errp, "fds", "cannot be combined with fd (allowed: fd for one "
+        netbe_options_error(opts, errp, "fds",
+                            "cannot be combined with fd (allowed: fd for one "
                             "queue or fds for several)");
         return false;
     }
     for (int i = 0; (fd || fds) && with_fd[i]; i++) {
         if (netbe_options_is_set(opts, with_fd[i])) {
-            netbe_options_error(opts, errp, with_fd[i], "cannot be combined with %s (the "
+            netbe_options_error(opts, errp, with_fd[i],
+                                "cannot be combined with %s (the "
                                 "inherited fds name the device and give the queue count)",
                                 fd ? "fd" : "fds");
             return false;
@@ -127,8 +133,10 @@ static bool tap_init(NetbeBackend *be, const NetbeOptions *opts, GError **errp)
         return false;
     }
     if (ifname && !tap_ifname_is_valid(ifname)) {
-        netbe_options_error(opts, errp, "ifname", "'%s' is not a valid device name (allowed: 1..%d "
-                            "bytes without '/', ':' or spaces)", ifname, IFNAMSIZ - 1);
+        netbe_options_error(opts, errp, "ifname",
+                            "'%s' is not a valid device name (allowed: 1..%d "
+                            "bytes without '/', ':' or spaces)",
+                            ifname, IFNAMSIZ - 1);
         return false;
     }
     if (netbe_options_is_set(opts, "fds")) {
@@ -154,7 +162,7 @@ static bool tap_init(NetbeBackend *be, const NetbeOptions *opts, GError **errp)
     }
     tap->queues = g_new0(TapQueue, tap->nqueues);
     for (unsigned q = 0; q < tap->nqueues; q++) {
-        tap->queues[q] = (TapQueue){ .tap = tap, .index = q, .fd = -1, .enabled = true };
+        tap->queues[q] = (TapQueue){.tap = tap, .index = q, .fd = -1, .enabled = true};
     }
     return true;
 }
@@ -193,7 +201,8 @@ static void tap_cleanup(NetbeBackend *be)
 static bool tap_apply_negotiated(Tap *tap, GError **errp)
 {
     if (tap->peer_hdr_len && !tap->vnet_hdr) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP, "the frontend uses a %u-byte vnet "
+        g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP,
+                    "the frontend uses a %u-byte vnet "
                     "header but the TAP has none (vnet_hdr=off or an fd without IFF_VNET_HDR)",
                     tap->peer_hdr_len);
         return false;
@@ -261,8 +270,8 @@ static bool tap_expect_vnet(const Tap *tap)
 static void tap_get_caps(NetbeBackend *be, NetbeCaps *caps)
 {
     Tap *tap = netbe_backend_priv(be);
-    bool vnet = tap->connected ? tap->vnet_hdr && tap->vnet_mode != TAP_VNET_OFF
-                               : tap_expect_vnet(tap);
+    bool vnet =
+        tap->connected ? tap->vnet_hdr && tap->vnet_mode != TAP_VNET_OFF : tap_expect_vnet(tap);
 
     caps->flags = vnet ? NETBE_CAP_VNET_HDR : 0;
     if (tap->nqueues > 1) {
@@ -281,19 +290,25 @@ static bool tap_set_vnet_hdr_len(NetbeBackend *be, unsigned len, GError **errp)
     Tap *tap = netbe_backend_priv(be);
 
     if (len != 0 && len != 10 && len != 12 && len != 20) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "vnet header of %u bytes (allowed: 0, 10, "
-                    "12, 20)", len);
+        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL,
+                    "vnet header of %u bytes (allowed: 0, 10, "
+                    "12, 20)",
+                    len);
         return false;
     }
     if (len && tap->vnet_mode == TAP_VNET_OFF) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP, "vnet header of %u bytes asked for, but "
-                    "vnet_hdr=off", len);
+        g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP,
+                    "vnet header of %u bytes asked for, but "
+                    "vnet_hdr=off",
+                    len);
         return false;
     }
     if (tap->connected) {
         if (len && !tap->vnet_hdr) {
-            g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP, "vnet header of %u bytes asked "
-                        "for, but the TAP has none (fd without IFF_VNET_HDR)", len);
+            g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP,
+                        "vnet header of %u bytes asked "
+                        "for, but the TAP has none (fd without IFF_VNET_HDR)",
+                        len);
             return false;
         }
         if (len && !tap_dev_set_hdr_len(tap, len, errp)) {
@@ -318,15 +333,18 @@ static bool tap_set_offloads(NetbeBackend *be, uint32_t offloads, GError **errp)
     uint32_t caps = tap->connected ? tap->offload_caps : tap_offload_expected();
 
     if (offloads && !tap->peer_hdr_len) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "offloads need a vnet header: call "
+        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL,
+                    "offloads need a vnet header: call "
                     "set_vnet_hdr_len first");
         return false;
     }
     if (offloads & ~caps) {
         g_autofree char *names = tap_offload_names(offloads & ~caps);
 
-        g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP, "offloads %s are not supported by "
-                    "this TAP", names);
+        g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP,
+                    "offloads %s are not supported by "
+                    "this TAP",
+                    names);
         return false;
     }
     if (tap->connected) {
@@ -351,8 +369,10 @@ static bool tap_set_queue_enabled(NetbeBackend *be, unsigned queue, bool enabled
         return true;
     }
     if (tap->nqueues == 1) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP, "queue %u cannot be disabled: a "
-                    "single-queue TAP (queues=1)", queue);
+        g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP,
+                    "queue %u cannot be disabled: a "
+                    "single-queue TAP (queues=1)",
+                    queue);
         return false;
     }
     if (tap->connected && !tap_dev_set_queue(tap, tq, enabled, errp)) {
@@ -385,8 +405,10 @@ static bool tap_save(NetbeBackend *be, NetbeMigWriter *w, GError **errp)
     netbe_mig_put_bytes(w, data, (uint32_t)len);
     for (unsigned q = 0; q < tap->nqueues; q++) {
         if (!netbe_mig_put_fd(w, fds[q])) {
-            g_set_error(errp, NETBE_BACKEND_ERROR, E2BIG, "cannot attach the fd of queue %u to "
-                        "the record", q);
+            g_set_error(errp, NETBE_BACKEND_ERROR, E2BIG,
+                        "cannot attach the fd of queue %u to "
+                        "the record",
+                        q);
             return false;
         }
     }

@@ -67,7 +67,6 @@ typedef struct Check {
     GString *errors;
 } Check;
 
-
 /* Parse "LENGTH" (decimal, no sign) within lo..hi. */
 static bool parse_length(const char *text, unsigned lo, unsigned hi, unsigned *out)
 {
@@ -158,16 +157,17 @@ static void parse_net(Check *c, UserConfig *cfg, bool *ok)
     if (!split_prefix(text, &addr, &len) || inet_pton(AF_INET, addr, &cfg->net) != 1 ||
         !(parse_length(len, 8, 30, &cfg->prefix_len) || parse_netmask(len, &cfg->prefix_len))) {
         netbe_options_add_error(c->o, c->errors, "net",
-                   "'%s' is not valid (allowed: an IPv4 network ADDRESS/LENGTH with "
-                   "LENGTH 8..30, or ADDRESS/NETMASK, like 10.0.2.0/24)",
-                   text);
+                                "'%s' is not valid (allowed: an IPv4 network ADDRESS/LENGTH with "
+                                "LENGTH 8..30, or ADDRESS/NETMASK, like 10.0.2.0/24)",
+                                text);
         return;
     }
     mask = 0xffffffffu << (32 - cfg->prefix_len);
     cfg->mask = ip4_from_host(mask);
     if (ntohl(cfg->net.s_addr) & ~mask) {
-        netbe_options_add_error(c->o, c->errors, "net", "'%s' has host bits set (allowed: the network address, %s/%u)", text,
-                   ip4_text(ip4_from_host(ntohl(cfg->net.s_addr) & mask)).s, cfg->prefix_len);
+        netbe_options_add_error(
+            c->o, c->errors, "net", "'%s' has host bits set (allowed: the network address, %s/%u)",
+            text, ip4_text(ip4_from_host(ntohl(cfg->net.s_addr) & mask)).s, cfg->prefix_len);
         return;
     }
     *ok = true;
@@ -204,17 +204,18 @@ static bool parse_station(Check *c, const UserConfig *cfg, const char *key, uint
     if (!text) {
         *out = ip4_from_host(net | offset);
     } else if (inet_pton(AF_INET, text, out) != 1) {
-        netbe_options_add_error(c->o, c->errors, key, "'%s' is not an IPv4 address (allowed: an address of %s/%u)", text,
-                   ip4_text(cfg->net).s, cfg->prefix_len);
+        netbe_options_add_error(c->o, c->errors, key,
+                                "'%s' is not an IPv4 address (allowed: an address of %s/%u)", text,
+                                ip4_text(cfg->net).s, cfg->prefix_len);
         return false;
     }
     problem = ip4_station_problem(cfg, *out);
     if (problem) {
-        netbe_options_add_error(c->o, c->errors, key, "%s%s %s net %s/%u (allowed: an address of %s/%u from %s to %s)",
-                   ip4_text(*out).s, text ? "" : " (the default)", problem, ip4_text(cfg->net).s,
-                   cfg->prefix_len, ip4_text(cfg->net).s, cfg->prefix_len,
-                   ip4_text(ip4_from_host(net + 1)).s,
-                   ip4_text(ip4_from_host((net | ~mask) - 1)).s);
+        netbe_options_add_error(
+            c->o, c->errors, key, "%s%s %s net %s/%u (allowed: an address of %s/%u from %s to %s)",
+            ip4_text(*out).s, text ? "" : " (the default)", problem, ip4_text(cfg->net).s,
+            cfg->prefix_len, ip4_text(cfg->net).s, cfg->prefix_len,
+            ip4_text(ip4_from_host(net + 1)).s, ip4_text(ip4_from_host((net | ~mask) - 1)).s);
         return false;
     }
     return true;
@@ -229,21 +230,22 @@ static void parse_ipv4_stations(Check *c, UserConfig *cfg)
     uint32_t bcast = ntohl(cfg->net.s_addr) | ~ntohl(cfg->mask.s_addr);
 
     if (host_ok && dns_ok && cfg->host.s_addr == cfg->dns.s_addr) {
-        netbe_options_add_error(c->o, c->errors, netbe_options_is_set(c->o, "dns") ? "dns" : "host",
-                   "%s is both the gateway and the DNS address (allowed: two different "
-                   "addresses)",
-                   ip4_text(cfg->host).s);
+        netbe_options_add_error(
+            c->o, c->errors, netbe_options_is_set(c->o, "dns") ? "dns" : "host",
+            "%s is both the gateway and the DNS address (allowed: two different "
+            "addresses)",
+            ip4_text(cfg->host).s);
     }
     if (!dhcp_ok || !cfg->dhcp) {
         return;
     }
     if (last >= bcast) {
         netbe_options_add_error(c->o, c->errors, "dhcpstart",
-                   "%s leaves room for %u of the %u DHCP leases before the "
-                   "broadcast address %s (allowed: %s at the latest)",
-                   ip4_text(cfg->dhcp_start).s, bcast - first, USER_DHCP_LEASES,
-                   ip4_text(ip4_from_host(bcast)).s,
-                   ip4_text(ip4_from_host(bcast - USER_DHCP_LEASES)).s);
+                                "%s leaves room for %u of the %u DHCP leases before the "
+                                "broadcast address %s (allowed: %s at the latest)",
+                                ip4_text(cfg->dhcp_start).s, bcast - first, USER_DHCP_LEASES,
+                                ip4_text(ip4_from_host(bcast)).s,
+                                ip4_text(ip4_from_host(bcast - USER_DHCP_LEASES)).s);
         return;
     }
     for (int i = 0; i < 2; i++) {
@@ -251,11 +253,12 @@ static void parse_ipv4_stations(Check *c, UserConfig *cfg)
         uint32_t v = ntohl(a.s_addr);
 
         if ((i == 0 ? host_ok : dns_ok) && v >= first && v <= last) {
-            netbe_options_add_error(c->o, c->errors, "dhcpstart",
-                       "the DHCP leases %s..%s include the %s address %s "
-                       "(allowed: a range of %u addresses that leaves out host and dns)",
-                       ip4_text(cfg->dhcp_start).s, ip4_text(ip4_from_host(last)).s,
-                       i == 0 ? "gateway" : "DNS", ip4_text(a).s, USER_DHCP_LEASES);
+            netbe_options_add_error(
+                c->o, c->errors, "dhcpstart",
+                "the DHCP leases %s..%s include the %s address %s "
+                "(allowed: a range of %u addresses that leaves out host and dns)",
+                ip4_text(cfg->dhcp_start).s, ip4_text(ip4_from_host(last)).s,
+                i == 0 ? "gateway" : "DNS", ip4_text(a).s, USER_DHCP_LEASES);
         }
     }
 }
@@ -286,9 +289,9 @@ static void parse_ipv6(Check *c, UserConfig *cfg)
     if (!split_prefix(text, &addr, &len) || inet_pton(AF_INET6, addr, &cfg->prefix6) != 1 ||
         !parse_length(len, 1, 126, &cfg->prefix6_len)) {
         netbe_options_add_error(c->o, c->errors, "ipv6_prefix",
-                   "'%s' is not valid (allowed: an IPv6 prefix ADDRESS/LENGTH "
-                   "with LENGTH 1..126, like fec0::/64)",
-                   text);
+                                "'%s' is not valid (allowed: an IPv6 prefix ADDRESS/LENGTH "
+                                "with LENGTH 1..126, like fec0::/64)",
+                                text);
         return;
     }
     memset(&masked, 0, sizeof(masked));
@@ -296,8 +299,9 @@ static void parse_ipv6(Check *c, UserConfig *cfg)
         masked.s6_addr[bit / 8] |= cfg->prefix6.s6_addr[bit / 8] & (0x80u >> (bit % 8));
     }
     if (memcmp(&masked, &cfg->prefix6, sizeof(masked)) != 0) {
-        netbe_options_add_error(c->o, c->errors, "ipv6_prefix", "'%s' has host bits set (allowed: the prefix itself, %s/%u)",
-                   text, ip6_text(&masked).s, cfg->prefix6_len);
+        netbe_options_add_error(c->o, c->errors, "ipv6_prefix",
+                                "'%s' has host bits set (allowed: the prefix itself, %s/%u)", text,
+                                ip6_text(&masked).s, cfg->prefix6_len);
         return;
     }
     for (size_t i = 0; i < G_N_ELEMENTS(stations); i++) {
@@ -309,17 +313,17 @@ static void parse_ipv6(Check *c, UserConfig *cfg)
             out->s6_addr[15] = stations[i].last_byte;
         } else if (inet_pton(AF_INET6, t, out) != 1) {
             netbe_options_add_error(c->o, c->errors, stations[i].key,
-                       "'%s' is not an IPv6 address (allowed: an address "
-                       "in %s/%u)",
-                       t, ip6_text(&cfg->prefix6).s, cfg->prefix6_len);
+                                    "'%s' is not an IPv6 address (allowed: an address "
+                                    "in %s/%u)",
+                                    t, ip6_text(&cfg->prefix6).s, cfg->prefix6_len);
             continue;
         }
         if (!ip6_in_prefix(out, &cfg->prefix6, cfg->prefix6_len)) {
             netbe_options_add_error(c->o, c->errors, stations[i].key,
-                       "%s%s is outside ipv6_prefix %s/%u (allowed: an "
-                       "address in that prefix)",
-                       ip6_text(out).s, t ? "" : " (the default)", ip6_text(&cfg->prefix6).s,
-                       cfg->prefix6_len);
+                                    "%s%s is outside ipv6_prefix %s/%u (allowed: an "
+                                    "address in that prefix)",
+                                    ip6_text(out).s, t ? "" : " (the default)",
+                                    ip6_text(&cfg->prefix6).s, cfg->prefix6_len);
         }
     }
 }
@@ -359,7 +363,8 @@ static void parse_names(Check *c, UserConfig *cfg)
         const char *t = netbe_options_get_string(c->o, keys[i]);
 
         if (t && !dns_name_is_valid(t)) {
-            netbe_options_add_error(c->o, c->errors, keys[i], "'%s' is not a valid name (allowed: %s)", t, NAME_ALLOWED);
+            netbe_options_add_error(c->o, c->errors, keys[i],
+                                    "'%s' is not a valid name (allowed: %s)", t, NAME_ALLOWED);
         }
     }
     cfg->hostname = g_strdup(netbe_options_get_string(c->o, "hostname"));
@@ -370,20 +375,22 @@ static void parse_names(Check *c, UserConfig *cfg)
             g_strstrip(cfg->dnssearch[i]);
             if (!dns_name_is_valid(cfg->dnssearch[i])) {
                 netbe_options_add_error(c->o, c->errors, "dnssearch",
-                           "'%s' is not a valid domain (allowed: comma-separated "
-                           "domains, %s)",
-                           cfg->dnssearch[i], NAME_ALLOWED);
+                                        "'%s' is not a valid domain (allowed: comma-separated "
+                                        "domains, %s)",
+                                        cfg->dnssearch[i], NAME_ALLOWED);
             }
         }
     }
     if (tftp && !g_file_test(tftp, G_FILE_TEST_IS_DIR)) {
-        netbe_options_add_error(c->o, c->errors, "tftp", "'%s' is not a directory (allowed: an existing directory)", tftp);
+        netbe_options_add_error(c->o, c->errors, "tftp",
+                                "'%s' is not a directory (allowed: an existing directory)", tftp);
     }
     cfg->tftp = g_strdup(tftp);
     /* BOOTP's file field holds 128 bytes with the terminating zero */
     if (bootfile && (!*bootfile || strlen(bootfile) > 127)) {
-        netbe_options_add_error(c->o, c->errors, "bootfile", "'%s' does not fit BOOTP's file field (allowed: 1..127 bytes)",
-                   bootfile);
+        netbe_options_add_error(c->o, c->errors, "bootfile",
+                                "'%s' does not fit BOOTP's file field (allowed: 1..127 bytes)",
+                                bootfile);
     }
     cfg->bootfile = g_strdup(bootfile);
 }
@@ -416,21 +423,24 @@ static bool parse_fwd_rule(Check *c, const UserConfig *cfg, const char *rule, Us
 
     f->text = g_strdup(rule);
     if (!colon || !dash || colon > dash || strchr(dash + 1, '-')) {
-        netbe_options_add_error(c->o, c->errors, "hostfwd", "rule '%s' is not valid (allowed: %s)", rule, HOSTFWD_ALLOWED);
+        netbe_options_add_error(c->o, c->errors, "hostfwd", "rule '%s' is not valid (allowed: %s)",
+                                rule, HOSTFWD_ALLOWED);
         return false;
     }
     proto = g_strndup(rule, colon - rule);
     host = g_strndup(colon + 1, dash - colon - 1);
     if (strcmp(proto, "udp") != 0 && strcmp(proto, "tcp") != 0 && *proto) {
-        netbe_options_add_error(c->o, c->errors, "hostfwd", "rule '%s': protocol '%s' is not valid (allowed: tcp, udp)", rule,
-                   proto);
+        netbe_options_add_error(c->o, c->errors, "hostfwd",
+                                "rule '%s': protocol '%s' is not valid (allowed: tcp, udp)", rule,
+                                proto);
         return false;
     }
     f->udp = strcmp(proto, "udp") == 0;
     if (!parse_fwd_end(host, (struct in_addr){.s_addr = htonl(INADDR_ANY)}, &f->host_addr,
                        &f->host_port) ||
         !parse_fwd_end(dash + 1, cfg->dhcp_start, &f->guest_addr, &f->guest_port)) {
-        netbe_options_add_error(c->o, c->errors, "hostfwd", "rule '%s' is not valid (allowed: %s)", rule, HOSTFWD_ALLOWED);
+        netbe_options_add_error(c->o, c->errors, "hostfwd", "rule '%s' is not valid (allowed: %s)",
+                                rule, HOSTFWD_ALLOWED);
         return false;
     }
     problem = ip4_station_problem(cfg, f->guest_addr);
@@ -440,9 +450,10 @@ static bool parse_fwd_rule(Check *c, const UserConfig *cfg, const char *rule, Us
     }
     if (problem) {
         netbe_options_add_error(c->o, c->errors, "hostfwd",
-                   "rule '%s': guest address %s %s net %s/%u (allowed: a guest "
-                   "address of that network)",
-                   rule, ip4_text(f->guest_addr).s, problem, ip4_text(cfg->net).s, cfg->prefix_len);
+                                "rule '%s': guest address %s %s net %s/%u (allowed: a guest "
+                                "address of that network)",
+                                rule, ip4_text(f->guest_addr).s, problem, ip4_text(cfg->net).s,
+                                cfg->prefix_len);
         return false;
     }
     return true;
@@ -457,7 +468,8 @@ static void parse_hostfwd(Check *c, UserConfig *cfg)
         return;
     }
     if (!cfg->ipv4) {
-        netbe_options_add_error(c->o, c->errors, "hostfwd", "needs IPv4, but ipv4 = off (allowed: hostfwd with ipv4 = on)");
+        netbe_options_add_error(c->o, c->errors, "hostfwd",
+                                "needs IPv4, but ipv4 = off (allowed: hostfwd with ipv4 = on)");
         return;
     }
     rules = g_strsplit(text, ",", -1);
@@ -467,8 +479,9 @@ static void parse_hostfwd(Check *c, UserConfig *cfg)
 
         g_strstrip(rules[i]);
         if (!*rules[i]) {
-            netbe_options_add_error(c->o, c->errors, "hostfwd", "empty rule (allowed: comma-separated rules %s)",
-                       HOSTFWD_ALLOWED);
+            netbe_options_add_error(c->o, c->errors, "hostfwd",
+                                    "empty rule (allowed: comma-separated rules %s)",
+                                    HOSTFWD_ALLOWED);
             continue;
         }
         cfg->nfwds++;
@@ -481,10 +494,10 @@ static void parse_hostfwd(Check *c, UserConfig *cfg)
             if (g->udp == f->udp && g->host_port == f->host_port &&
                 g->host_addr.s_addr == f->host_addr.s_addr) {
                 netbe_options_add_error(c->o, c->errors, "hostfwd",
-                           "rules '%s' and '%s' listen on the same %s port "
-                           "%s:%u (allowed: one rule per host address and port)",
-                           g->text, f->text, f->udp ? "UDP" : "TCP", ip4_text(f->host_addr).s,
-                           f->host_port);
+                                        "rules '%s' and '%s' listen on the same %s port "
+                                        "%s:%u (allowed: one rule per host address and port)",
+                                        g->text, f->text, f->udp ? "UDP" : "TCP",
+                                        ip4_text(f->host_addr).s, f->host_port);
             }
         }
     }
@@ -502,7 +515,8 @@ bool user_config_parse(UserConfig *cfg, const NetbeOptions *o, GError **errp)
     cfg->host_loopback = netbe_options_get_bool(o, "host_loopback");
     cfg->mtu = netbe_options_get_int(o, "mtu");
     if (!cfg->ipv4 && !cfg->ipv6) {
-        netbe_options_add_error(c.o, c.errors, "ipv4", "ipv4 and ipv6 are both off (allowed: at least one on)");
+        netbe_options_add_error(c.o, c.errors, "ipv4",
+                                "ipv4 and ipv6 are both off (allowed: at least one on)");
     }
     parse_net(&c, cfg, &net_ok);
     if (net_ok) {

@@ -50,12 +50,12 @@ static guint count_lines(const char *msg)
 /* Fails if a well-formed file with comments and every section kind does not load. */
 static void test_valid_config_loads(void)
 {
-    g_autofree char *msg = load_config(
-        "; a comment\n# another\n[runtime]\nqueue_limit = 64\n\n"
-        "[netdev.a]\ntype = fixture ; inline comment\nqueues = 2\n"
-        "[netdev.b]\ntype = fixture\n[netdev.c]\n  type = fixture\n"
-        "[hub.h]\nports = a, b\n"
-        "[device.nic0]\nnetdev = c\nmac = 52:54:00:00:00:01\nconnect = deferred\n");
+    g_autofree char *msg =
+        load_config("; a comment\n# another\n[runtime]\nqueue_limit = 64\n\n"
+                    "[netdev.a]\ntype = fixture ; inline comment\nqueues = 2\n"
+                    "[netdev.b]\ntype = fixture\n[netdev.c]\n  type = fixture\n"
+                    "[hub.h]\nports = a, b\n"
+                    "[device.nic0]\nnetdev = c\nmac = 52:54:00:00:00:01\nconnect = deferred\n");
 
     g_assert_null(msg);
 }
@@ -173,8 +173,7 @@ static void test_queue_size_not_power_of_two(void)
 static void test_device_queues_beyond_backend(void)
 {
     expect_error("[netdev.a]\ntype = fixture\nqueues = 2\n[device.d]\nnetdev = a\nqueues = 4\n",
-                 "test.ini:6: [device.d] queues: 4 queue pairs, but netdev 'a' has 2 queues",
-                 NULL);
+                 "test.ini:6: [device.d] queues: 4 queue pairs, but netdev 'a' has 2 queues", NULL);
 }
 
 /* Fails if a vhost-user device without its socket, a socket on an embedded device, or an
@@ -184,10 +183,12 @@ static void test_vhost_user_socket_keys(void)
     static const char dev[] = "[netdev.a]\ntype = fixture\n[device.d]\nnetdev = a\n";
     g_autofree char *no_socket = g_strconcat(dev, "transport = vhost-user\n", NULL);
     g_autofree char *embedded = g_strconcat(dev, "socket = /run/x.sock\n", NULL);
-    g_autofree char *bad_user = g_strconcat(dev, "transport = vhost-user\nsocket = x.sock\n"
-                                            "socket_user = no-such-user-here\n", NULL);
-    g_autofree char *too_long = g_strdup_printf("%stransport = vhost-user\nsocket = /%0120d\n",
-                                                dev, 0);
+    g_autofree char *bad_user = g_strconcat(dev,
+                                            "transport = vhost-user\nsocket = x.sock\n"
+                                            "socket_user = no-such-user-here\n",
+                                            NULL);
+    g_autofree char *too_long =
+        g_strdup_printf("%stransport = vhost-user\nsocket = /%0120d\n", dev, 0);
 
     expect_error(no_socket, "test.ini:5: [device.d] transport: vhost-user needs 'socket = PATH'",
                  NULL);
@@ -213,7 +214,8 @@ static void test_long_lines_keep_their_value(void)
         g_string_append_printf(text, "[netdev.port%02d]\ntype = fixture\n", i);
         g_string_append_printf(ports, "%sport%02d", i ? ", " : "", i);
     }
-    g_string_append_printf(text, "[hub.h]\nports = %s ; forty ports\nconnect = bogus\n", ports->str);
+    g_string_append_printf(text, "[hub.h]\nports = %s ; forty ports\nconnect = bogus\n",
+                           ports->str);
     /* the one error proves the long line parsed: all forty ports were found */
     expect_error(text->str, "test.ini:83: [hub.h] connect: 'bogus' is not valid", NULL);
     g_string_truncate(text, text->len - strlen("connect = bogus\n"));
@@ -244,7 +246,8 @@ static void test_long_section_header_is_read_not_merged(void)
  * a control character is refused at its line and column. */
 static void test_control_character_refused_not_crash(void)
 {
-    expect_error("[netdev.a]\ntype = fixture\nlog = \x01" "0\n",
+    expect_error("[netdev.a]\ntype = fixture\nlog = \x01"
+                 "0\n",
                  "test.ini:3: control character 0x01 at column 7", "allowed: printable text");
     expect_error("[netdev.a]\ntype = fixture\nlog = a\x7f\n", "test.ini:3: control character 0x7f",
                  NULL);
@@ -286,8 +289,9 @@ static void test_line_ends_bom_and_comments(void)
 
     g_assert_nonnull(msg);
     /* the only error: '3 # not a comment' is the whole value of queues */
-    g_assert_cmpstr(msg, ==, "test.ini:7: [netdev.b] queues: '3 # not a comment' is not valid "
-                             "(allowed: an integer 1..4)");
+    g_assert_cmpstr(msg, ==,
+                    "test.ini:7: [netdev.b] queues: '3 # not a comment' is not valid "
+                    "(allowed: an integer 1..4)");
 }
 
 /* Fails if text larger than the 1 MiB limit is parsed, or an empty text is accepted. */
@@ -359,7 +363,7 @@ static void test_missing_file(void)
 
 int main(int argc, char **argv)
 {
-    const char *files[] = { "netbe-fixture.so", NULL };
+    const char *files[] = {"netbe-fixture.so", NULL};
     int rc;
 
     g_test_init(&argc, &argv, NULL);

@@ -79,7 +79,8 @@ static void test_immediate_connects_at_load(void)
 static void test_deferred_connects_when_device_starts(void)
 {
     Run r = run_load("[netdev.a]\ntype = fixture\nlog = LOG\n"
-                     "[device.d]\nnetdev = a\nconnect = deferred\n", 0);
+                     "[device.d]\nnetdev = a\nconnect = deferred\n",
+                     0);
     NetbeDevice *dev = netbe_runtime_find_device(r.rt, "d");
     g_autoptr(GError) err = NULL;
 
@@ -99,7 +100,8 @@ static void test_deferred_connects_when_device_starts(void)
 static void test_deferred_hub_connects_at_start(void)
 {
     Run r = run_load("[netdev.a]\ntype = fixture\nlog = LOG\n[netdev.b]\ntype = fixture\n"
-                     "log = LOG\n[hub.h]\nports = a, b\nconnect = deferred\n", 0);
+                     "log = LOG\n[hub.h]\nports = a, b\nconnect = deferred\n",
+                     0);
     g_autoptr(GError) err = NULL;
 
     assert_calls(&r, "a init, b init");
@@ -115,7 +117,8 @@ static void test_deferred_hub_connects_at_start(void)
 static void test_immediate_hub_connects_at_load(void)
 {
     Run r = run_load("[netdev.a]\ntype = fixture\nlog = LOG\n[netdev.b]\ntype = fixture\n"
-                     "log = LOG\n[hub.h]\nports = a, b\n", 0);
+                     "log = LOG\n[hub.h]\nports = a, b\n",
+                     0);
 
     assert_calls(&r, "a init, b init, a connect, b connect");
     run_free(&r);
@@ -153,7 +156,8 @@ static void test_unused_netdev_connects_at_load(void)
 static void test_deferred_connect_failure_reported(void)
 {
     Run r = run_load("[netdev.a]\ntype = fixture\nlog = LOG\nfail_connect = on\n"
-                     "[device.d]\nnetdev = a\nconnect = deferred\n", 0);
+                     "[device.d]\nnetdev = a\nconnect = deferred\n",
+                     0);
     g_autoptr(GError) err = NULL;
 
     g_assert_false(netbe_device_start(netbe_runtime_find_device(r.rt, "d"), &err));
@@ -165,7 +169,7 @@ static void test_deferred_connect_failure_reported(void)
 
 int main(int argc, char **argv)
 {
-    const char *files[] = { "netbe-fixture.so", NULL };
+    const char *files[] = {"netbe-fixture.so", NULL};
     int rc;
 
     g_test_init(&argc, &argv, NULL);

@@ -28,8 +28,8 @@ static void test_every_shipped_config_checks(void)
             g_autofree char *path = conf_path(name);
 
             g_test_message("checking %s", name);
-            g_assert_cmpint(test_sh("'%s' --check -c '%s'", test_env_path("NETBE_HOST"), path),
-                            ==, 0);
+            g_assert_cmpint(test_sh("'%s' --check -c '%s'", test_env_path("NETBE_HOST"), path), ==,
+                            0);
             n++;
         }
     }
@@ -38,8 +38,8 @@ static void test_every_shipped_config_checks(void)
 
 static int udp_socket(int port)
 {
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
     g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
@@ -48,8 +48,8 @@ static int udp_socket(int port)
 
 static int tcp_connect(int port)
 {
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     g_assert_cmpint(connect(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
@@ -62,7 +62,7 @@ static void read_exact(int fd, void *buf, size_t len)
     size_t off = 0;
 
     while (off < len) {
-        struct pollfd p = { .fd = fd, .events = POLLIN };
+        struct pollfd p = {.fd = fd, .events = POLLIN};
         ssize_t n;
 
         g_assert_cmpint(poll(&p, 1, 2000), ==, 1);
@@ -86,18 +86,18 @@ static void test_default_config_forwards_unprivileged(void)
     g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
     h = test_host_start_as(text, NULL, NULL, "nobody");
     g_assert_nonnull(h);
-    udp = udp_socket(10011);         /* guest 1's end */
-    tcp = tcp_connect(10002);        /* guest 2's end */
+    udp = udp_socket(10011);  /* guest 1's end */
+    tcp = tcp_connect(10002); /* guest 2's end */
     for (size_t i = 0; i < sizeof(frame); i++) {
         frame[i] = i * 7;
     }
-    memset(frame, 0xff, 6);          /* broadcast destination */
+    memset(frame, 0xff, 6); /* broadcast destination */
     /* guest 2 -> guest 1; repeat until the listener has taken the connection */
     be_len = htonl(sizeof(frame));
     g_assert_cmpint(write(tcp, &be_len, 4), ==, 4);
     g_assert_cmpint(write(tcp, frame, sizeof(frame)), ==, sizeof(frame));
     {
-        struct pollfd p = { .fd = udp, .events = POLLIN };
+        struct pollfd p = {.fd = udp, .events = POLLIN};
 
         g_assert_cmpint(poll(&p, 1, 2000), ==, 1);
         g_assert_cmpint(recv(udp, got, sizeof(got), 0), ==, sizeof(frame));
@@ -105,8 +105,9 @@ static void test_default_config_forwards_unprivileged(void)
     }
     /* guest 1 -> guest 2 */
     {
-        struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(10001),
-                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        struct sockaddr_in to = {.sin_family = AF_INET,
+                                 .sin_port = htons(10001),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 
         frame[59] = 0x42;
         g_assert_cmpint(sendto(udp, frame, sizeof(frame), 0, (struct sockaddr *)&to, sizeof(to)),
@@ -126,11 +127,11 @@ static void test_default_config_forwards_unprivileged(void)
  * offer of 10.0.2.15 from the user netdev behind the hub. */
 static void test_user_nat_config_leases_unprivileged(void)
 {
-    static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x57 };
+    static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x57};
     g_autofree char *path = conf_path("user-nat.ini");
     g_autofree char *text = NULL;
-    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(10101),
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in to = {
+        .sin_family = AF_INET, .sin_port = htons(10101), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     uint32_t xid = 0x5eed;
     GByteArray *discover;
     uint8_t buf[2048];
@@ -142,12 +143,13 @@ static void test_user_nat_config_leases_unprivileged(void)
     h = test_host_start_as(text, NULL, NULL, "nobody");
     g_assert_nonnull(h);
     guest = udp_socket(10111);
-    discover = gf_dhcp(mac, xid, 1, (struct in_addr){ 0 }, (struct in_addr){ 0 });
-    g_assert_cmpint(sendto(guest, discover->data, discover->len, 0, (struct sockaddr *)&to,
-                           sizeof(to)), ==, discover->len);
+    discover = gf_dhcp(mac, xid, 1, (struct in_addr){0}, (struct in_addr){0});
+    g_assert_cmpint(
+        sendto(guest, discover->data, discover->len, 0, (struct sockaddr *)&to, sizeof(to)), ==,
+        discover->len);
     g_byte_array_unref(discover);
     for (int i = 0; i < 20 && !offered; i++) {
-        struct pollfd p = { .fd = guest, .events = POLLIN };
+        struct pollfd p = {.fd = guest, .events = POLLIN};
         GfFrame f;
         ssize_t n;
 
@@ -168,7 +170,8 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/conf/every-shipped-config-checks", test_every_shipped_config_checks);
-    g_test_add_func("/conf/default-forwards-unprivileged", test_default_config_forwards_unprivileged);
+    g_test_add_func("/conf/default-forwards-unprivileged",
+                    test_default_config_forwards_unprivileged);
     g_test_add_func("/conf/user-nat-leases-unprivileged", test_user_nat_config_leases_unprivileged);
     return g_test_run();
 }

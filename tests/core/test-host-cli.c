@@ -13,7 +13,7 @@ static char *tmp_dir;
 static int run_host(const char *args, char **out, char **err)
 {
     g_autofree char *cmd = g_strdup_printf("'%s' %s", test_env_path("NETBE_HOST"), args);
-    const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     int status = -1;
 
     g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, 0, NULL, NULL, out, err, &status, NULL));
@@ -34,7 +34,8 @@ static void test_check_validates_and_connects_nothing(void)
     g_autofree char *log = g_build_filename(tmp_dir, "check-calls.log", NULL);
     g_autofree char *text = g_strdup_printf("[netdev.a]\ntype = fixture\nlog = %s\n"
                                             "[netdev.b]\ntype = fixture\nlog = %s\n"
-                                            "[hub.h]\nports = a, b\n", log, log);
+                                            "[hub.h]\nports = a, b\n",
+                                            log, log);
     g_autofree char *ini = write_file("check.ini", text);
     g_autofree char *args = g_strdup_printf("--check -c '%s'", ini);
     g_autofree char *out = NULL, *err = NULL, *calls = NULL;
@@ -49,7 +50,7 @@ static void test_check_validates_and_connects_nothing(void)
 static void test_check_reports_all_errors_and_fails(void)
 {
     g_autofree char *ini = write_file("bad.ini", "[netdev.a]\ntype = fixture\nqueues = 7\n"
-                                      "[device.d]\nnetdev = b\n");
+                                                 "[device.d]\nnetdev = b\n");
     g_autofree char *args = g_strdup_printf("--check -c '%s'", ini);
     g_autofree char *out = NULL, *err = NULL;
     g_autofree char *line3 = g_strdup_printf("%s:3: [netdev.a] queues:", ini);
@@ -90,7 +91,8 @@ static void test_control_socket_serves_status_stats_and_quit(void)
     g_autofree char *log = g_build_filename(tmp_dir, "ctl-calls.log", NULL);
     g_autofree char *text = g_strdup_printf("[netdev.a]\ntype = fixture\nlog = %s\n"
                                             "[netdev.b]\ntype = fixture\nqueues = 2\n"
-                                            "[hub.h]\nports = a, b\n", log);
+                                            "[hub.h]\nports = a, b\n",
+                                            log);
     TestHost *h = test_host_start(text, NULL, NULL);
     g_autofree char *status = NULL, *stats = NULL, *json = NULL, *bad = NULL, *quit = NULL;
     g_autofree char *calls = NULL, *check = NULL;
@@ -110,10 +112,11 @@ static void test_control_socket_serves_status_stats_and_quit(void)
     g_assert_nonnull(strstr(json, "\"netdev\":\"b\",\"queue\":1"));
     /* the JSON must parse: python3 comes with meson */
     check = g_strdup_printf("printf '%%s' '%s' | python3 -c 'import json,sys; "
-                            "d=json.load(sys.stdin); assert len(d[\"queues\"]) == 3'", json);
+                            "d=json.load(sys.stdin); assert len(d[\"queues\"]) == 3'",
+                            json);
     g_assert_cmpint(test_sh("%s", check), ==, 0);
     bad = test_host_ctl(h, "frobnicate");
-    g_assert_null(bad);      /* netbe-ctl exits 1 on an error reply */
+    g_assert_null(bad); /* netbe-ctl exits 1 on an error reply */
     quit = test_host_ctl(h, "quit");
     g_assert_nonnull(quit);
     g_assert_cmpint(test_host_wait(h, 10000), ==, 0);
@@ -132,7 +135,7 @@ static void test_sigterm_shuts_down_cleanly(void)
     g_autofree char *calls = NULL;
 
     g_assert_nonnull(h);
-    g_assert_cmpint(test_host_stop(h), ==, 0);  /* SIGTERM */
+    g_assert_cmpint(test_host_stop(h), ==, 0); /* SIGTERM */
     g_assert_true(g_file_get_contents(log, &calls, NULL, NULL));
     g_assert_cmpstr(calls, ==, "a init\na connect\na cleanup\n");
     test_host_free(h);
@@ -140,7 +143,7 @@ static void test_sigterm_shuts_down_cleanly(void)
 
 int main(int argc, char **argv)
 {
-    const char *files[] = { "netbe-fixture.so", NULL };
+    const char *files[] = {"netbe-fixture.so", NULL};
     int rc;
 
     g_test_init(&argc, &argv, NULL);

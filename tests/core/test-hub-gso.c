@@ -38,8 +38,8 @@ static gpointer receive_all(gpointer data)
 /* Send TRANSFER_BYTES over TCP from @ns1 (10.78.0.1) to @ns2 (10.78.0.2). Return: MB/s. */
 static double tcp_transfer(const char *ns1, const char *ns2)
 {
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(5201) };
-    Receiver r = { ns2, -1, 0 };
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(5201)};
+    Receiver r = {ns2, -1, 0};
     static char buf[1 << 16];
     GThread *t;
     gint64 t0;
@@ -100,7 +100,8 @@ static double run_hub(const char *b_vnet, double *avg)
     g_autofree char *tb = g_strdup_printf("nbg%db", (int)getpid() % 100000);
     g_autofree char *conf = g_strdup_printf("[netdev.a]\ntype = tap\nifname = %s\n"
                                             "[netdev.b]\ntype = tap\nifname = %s\nvnet_hdr = %s\n"
-                                            "[hub.h]\nports = a, b\n", ta, tb, b_vnet);
+                                            "[hub.h]\nports = a, b\n",
+                                            ta, tb, b_vnet);
     TestHost *h = test_host_start(conf, NULL, NULL);
     double mbps;
 
@@ -108,7 +109,8 @@ static double run_hub(const char *b_vnet, double *avg)
     g_assert_cmpint(test_sh("ip link set %s netns %s && ip link set %s netns %s && "
                             "ip -n %s addr add 10.78.0.1/24 dev %s && ip -n %s link set %s up && "
                             "ip -n %s addr add 10.78.0.2/24 dev %s && ip -n %s link set %s up",
-                            ta, ns1, tb, ns2, ns1, ta, ns1, ta, ns2, tb, ns2, tb), ==, 0);
+                            ta, ns1, tb, ns2, ns1, ta, ns1, ta, ns2, tb, ns2, tb),
+                    ==, 0);
     mbps = tcp_transfer(ns1, ns2);
     *avg = average_frame(h, "a");
     g_assert_cmpint(test_host_stop(h), ==, 0);
@@ -130,9 +132,9 @@ static void test_gso_frames_cross_a_tap_hub_whole(void)
     mbps_on = run_hub("auto", &avg_on);
     mbps_off = run_hub("off", &avg_off);
     g_test_message("every port with a vnet header: %.0f MB/s, %.0f bytes per frame; one "
-                   "without: %.0f MB/s, %.0f bytes per frame", mbps_on, avg_on, mbps_off,
-                   avg_off);
-    g_assert_cmpfloat(avg_on, >, 3000);        /* GSO segments, not MTU frames */
+                   "without: %.0f MB/s, %.0f bytes per frame",
+                   mbps_on, avg_on, mbps_off, avg_off);
+    g_assert_cmpfloat(avg_on, >, 3000); /* GSO segments, not MTU frames */
     g_assert_cmpfloat(avg_off, <=, 1514 + 12);
 }
 

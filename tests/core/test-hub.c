@@ -17,7 +17,7 @@ typedef struct Hub {
 
 static Hub hub_new(const char *config)
 {
-    const char *files[] = { "netbe-fixture.so", NULL };
+    const char *files[] = {"netbe-fixture.so", NULL};
     g_autoptr(GError) err = NULL;
     Hub h;
 
@@ -88,9 +88,9 @@ static void test_pull_mode_honours_budget(void)
     g_autoptr(GError) err = NULL;
 
     g_assert_true(netbe_runtime_start(h.rt, &err));
-    g_assert_cmpuint(h.offer("b", 0, "one", 3, 0), ==, 0);   /* budget 0: nothing read */
+    g_assert_cmpuint(h.offer("b", 0, "one", 3, 0), ==, 0); /* budget 0: nothing read */
     g_assert_cmpuint(h.pending("b"), ==, 1);
-    g_assert_cmpuint(h.offer("b", 0, "two", 3, 1), ==, 1);   /* budget 1: one of two */
+    g_assert_cmpuint(h.offer("b", 0, "two", 3, 1), ==, 1); /* budget 1: one of two */
     g_assert_cmpuint(h.pending("b"), ==, 1);
     g_assert_cmpuint(h.offer("b", 0, "three", 5, 64), ==, 2); /* the rest */
     assert_next_frame(&h, "a", "one");
@@ -114,10 +114,10 @@ static void test_busy_port_gets_frames_later_without_drops(void)
         g_snprintf(frame, sizeof(frame), "frame-%d", i);
         g_assert_cmpint(h.inject("a", 0, frame, strlen(frame)), >, 0);
     }
-    g_assert_cmpuint(h.count("b"), ==, 10);      /* the busy port did not stall b */
+    g_assert_cmpuint(h.count("b"), ==, 10); /* the busy port did not stall b */
     g_assert_cmpuint(h.count("c"), ==, 0);
     g_assert_cmpuint(stats(&h, "c").tx_queued, ==, 10);
-    h.set_busy("c", false);                        /* -> netbe_backend_tx_ready */
+    h.set_busy("c", false); /* -> netbe_backend_tx_ready */
     for (int i = 0; i < 10; i++) {
         g_snprintf(frame, sizeof(frame), "frame-%d", i);
         assert_next_frame(&h, "c", frame);
@@ -144,7 +144,7 @@ static void test_frames_beyond_queue_limit_are_counted_drops(void)
     }
     g_assert_cmpuint(stats(&h, "b").tx_queued, ==, 4);
     g_assert_cmpuint(stats(&h, "b").tx_drops, ==, 6);
-    g_assert_cmpuint(stats(&h, "c").tx_queued, ==, 2);   /* per-netdev override */
+    g_assert_cmpuint(stats(&h, "c").tx_queued, ==, 2); /* per-netdev override */
     g_assert_cmpuint(stats(&h, "c").tx_drops, ==, 8);
     h.set_busy("b", false);
     g_assert_cmpuint(h.count("b"), ==, 4);
@@ -168,8 +168,10 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/hub/frame-reaches-every-other-port", test_frame_reaches_every_other_port);
     g_test_add_func("/hub/pull-mode-honours-budget", test_pull_mode_honours_budget);
-    g_test_add_func("/hub/busy-port-gets-frames-later", test_busy_port_gets_frames_later_without_drops);
-    g_test_add_func("/hub/beyond-queue-limit-counted", test_frames_beyond_queue_limit_are_counted_drops);
+    g_test_add_func("/hub/busy-port-gets-frames-later",
+                    test_busy_port_gets_frames_later_without_drops);
+    g_test_add_func("/hub/beyond-queue-limit-counted",
+                    test_frames_beyond_queue_limit_are_counted_drops);
     g_test_add_func("/hub/frames-before-start-counted", test_frames_before_start_are_counted);
     return g_test_run();
 }

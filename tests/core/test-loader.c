@@ -25,7 +25,7 @@ static char *list_plugins(const char *dir, GError **errp)
 /* Fails if a well-formed plugin is not found, or its name/ABI/file are not listed. */
 static void test_wellformed_plugin_is_listed(void)
 {
-    const char *files[] = { "netbe-fixture.so", NULL };
+    const char *files[] = {"netbe-fixture.so", NULL};
     char *dir = test_plugin_dir_new(files);
     g_autoptr(GError) err = NULL;
     g_autofree char *text = list_plugins(dir, &err);
@@ -60,30 +60,28 @@ static void expect_load_error(const char *const *files, const char *const *words
 /* Fails if a plugin built for a newer ABI loads, or the message omits either version. */
 static void test_newer_abi_refused_naming_both_versions(void)
 {
-    const char *files[] = { "netbe-fixture-abi-new.so", NULL };
+    const char *files[] = {"netbe-fixture-abi-new.so", NULL};
     g_autofree char *newer = g_strdup_printf("ABI %d is newer", NETBE_PLUGIN_ABI + 1);
-    const char *words[] = { "netbe-fixture-abi-new.so", newer,
-                            "host's ABI " G_STRINGIFY(NETBE_PLUGIN_ABI), "netbe_plugin_query",
-                            NULL };
+    const char *words[] = {"netbe-fixture-abi-new.so", newer,
+                           "host's ABI " G_STRINGIFY(NETBE_PLUGIN_ABI), "netbe_plugin_query", NULL};
 
     expect_load_error(files, words);
 }
 
 static void test_older_abi_refused_naming_both_versions(void)
 {
-    const char *files[] = { "netbe-fixture-abi-old.so", NULL };
-    const char *words[] = { "netbe-fixture-abi-old.so", "ABI 0 is older",
-                            "ABI " G_STRINGIFY(NETBE_PLUGIN_ABI_MIN) ".." G_STRINGIFY(NETBE_PLUGIN_ABI),
-                            NULL };
+    const char *files[] = {"netbe-fixture-abi-old.so", NULL};
+    const char *words[] = {
+        "netbe-fixture-abi-old.so", "ABI 0 is older",
+        "ABI " G_STRINGIFY(NETBE_PLUGIN_ABI_MIN) ".." G_STRINGIFY(NETBE_PLUGIN_ABI), NULL};
 
     expect_load_error(files, words);
 }
 
 static void test_missing_entry_symbol_refused(void)
 {
-    const char *files[] = { "netbe-fixture-nosym.so", NULL };
-    const char *words[] = { "netbe-fixture-nosym.so", "no entry symbol 'netbe_plugin_query'",
-                            NULL };
+    const char *files[] = {"netbe-fixture-nosym.so", NULL};
+    const char *words[] = {"netbe-fixture-nosym.so", "no entry symbol 'netbe_plugin_query'", NULL};
 
     expect_load_error(files, words);
 }
@@ -106,7 +104,7 @@ static void test_garbage_file_refused(void)
 /* Fails if a world- or group-writable plugin file is loaded. */
 static void test_writable_plugin_file_refused(void)
 {
-    const char *files[] = { "netbe-fixture.so", NULL };
+    const char *files[] = {"netbe-fixture.so", NULL};
     char *dir = test_plugin_dir_new(files);
     g_autofree char *path = g_build_filename(dir, "netbe-fixture.so", NULL);
     g_autoptr(GError) err = NULL;
@@ -123,7 +121,7 @@ static void test_writable_plugin_file_refused(void)
 
 static void test_writable_plugin_directory_refused(void)
 {
-    const char *files[] = { "netbe-fixture.so", NULL };
+    const char *files[] = {"netbe-fixture.so", NULL};
     char *dir = test_plugin_dir_new(files);
     g_autoptr(GError) err = NULL;
     g_autofree char *text = NULL;
@@ -139,9 +137,9 @@ static void test_writable_plugin_directory_refused(void)
 /* Fails if two files claiming one plugin name both load, or one silently wins. */
 static void test_two_plugins_claiming_one_name_refused(void)
 {
-    const char *files[] = { "netbe-fixture.so=netbe-a.so", "netbe-fixture.so=netbe-b.so", NULL };
-    const char *words[] = { "plugin 'fixture' is claimed by two files", "netbe-a.so", "netbe-b.so",
-                            NULL };
+    const char *files[] = {"netbe-fixture.so=netbe-a.so", "netbe-fixture.so=netbe-b.so", NULL};
+    const char *words[] = {"plugin 'fixture' is claimed by two files", "netbe-a.so", "netbe-b.so",
+                           NULL};
 
     expect_load_error(files, words);
 }
@@ -150,7 +148,7 @@ static void test_two_plugins_claiming_one_name_refused(void)
  * where it points and what to do. The target is a good plugin of our own uid. */
 static void test_symlinked_plugin_file_refused(void)
 {
-    const char *files[] = { "netbe-fixture.so", NULL };
+    const char *files[] = {"netbe-fixture.so", NULL};
     char *real = test_plugin_dir_new(files);
     char *dir = test_plugin_dir_new(NULL);
     g_autofree char *target = g_build_filename(real, "netbe-fixture.so", NULL);
@@ -178,7 +176,7 @@ static void test_symlinked_plugin_file_refused(void)
  */
 static void test_symlinked_plugin_folder_refused(void)
 {
-    const char *files[] = { "netbe-fixture.so", NULL };
+    const char *files[] = {"netbe-fixture.so", NULL};
     char *real = test_plugin_dir_new(files);
     char *parent = test_plugin_dir_new(NULL);
     g_autofree char *link = g_build_filename(parent, "plugins", NULL);
@@ -268,7 +266,7 @@ static void mapping_of(const void *addr, unsigned *maj, unsigned *min, unsigned 
  */
 static void test_loaded_code_is_the_checked_file(void)
 {
-    const char *files[] = { "netbe-fixture.so", NULL };
+    const char *files[] = {"netbe-fixture.so", NULL};
     char *dir = test_plugin_dir_new(files);
     g_autofree char *path = g_build_filename(dir, "netbe-fixture.so", NULL);
     NetbeRuntime *rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
@@ -304,8 +302,8 @@ static void test_loaded_code_is_the_checked_file(void)
  */
 static void test_reused_fd_number_loads_the_right_file(void)
 {
-    const char *files[] = { "netbe-fixture.so", "netbe-fixture-static.so", NULL };
-    const char *one[] = { "netbe-fixture.so", NULL };
+    const char *files[] = {"netbe-fixture.so", "netbe-fixture-static.so", NULL};
+    const char *one[] = {"netbe-fixture.so", NULL};
     char *dir = test_plugin_dir_new(files);
     char *dir1 = test_plugin_dir_new(one);
     NetbeRuntime *rt1 = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
@@ -313,7 +311,7 @@ static void test_reused_fd_number_loads_the_right_file(void)
     g_autofree char *text1 = NULL, *both = NULL;
 
     netbe_runtime_set_plugin_path(rt1, dir1);
-    text1 = netbe_runtime_list_plugins(rt1, &err);   /* keeps fixture loaded */
+    text1 = netbe_runtime_list_plugins(rt1, &err); /* keeps fixture loaded */
     g_assert_no_error(err);
     both = list_plugins(dir, &err);
     g_assert_no_error(err);
@@ -339,7 +337,7 @@ static void test_built_plugins_load(void)
 /* Fails if --help-plugin's text does not come from the schema. */
 static void test_plugin_help_comes_from_schema(void)
 {
-    const char *files[] = { "netbe-fixture.so", NULL };
+    const char *files[] = {"netbe-fixture.so", NULL};
     char *dir = test_plugin_dir_new(files);
     NetbeRuntime *rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
     g_autoptr(GError) err = NULL;

@@ -19,7 +19,9 @@ static void test_plugin_built_with_pkg_config_loads(void)
     g_assert_nonnull(tmp);
     g_assert_cmpint(chmod(tmp, 0755), ==, 0);
     g_assert_cmpint(test_sh("meson install -C '%s' --destdir '%s/dest' --no-rebuild --quiet "
-                            ">/dev/null", test_env_path("NETBE_BUILD_ROOT"), tmp), ==, 0);
+                            ">/dev/null",
+                            test_env_path("NETBE_BUILD_ROOT"), tmp),
+                    ==, 0);
     pcdir = test_sh_output("dirname \"$(find '%s/dest' -name netbe.pc | head -1)\"", tmp);
     g_assert_nonnull(pcdir);
     g_strstrip(pcdir);
@@ -28,11 +30,12 @@ static void test_plugin_built_with_pkg_config_loads(void)
     g_assert_nonnull(flags);
     g_strstrip(flags);
     g_test_message("pkg-config netbe: %s", flags);
-    g_assert_null(strstr(flags, "/core"));   /* nothing from the source tree */
+    g_assert_null(strstr(flags, "/core")); /* nothing from the source tree */
     g_assert_cmpint(test_sh("mkdir -m 0755 '%s/plugins' && cp '%s' '%s/oot.c' && "
                             "cc -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -shared "
                             "-fPIC -o '%s/plugins/netbe-oot.so' '%s/oot.c' %s",
-                            tmp, src, tmp, tmp, tmp, flags), ==, 0);
+                            tmp, src, tmp, tmp, tmp, flags),
+                    ==, 0);
 
     rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
     msg_dir = g_strdup_printf("%s/plugins", tmp);
@@ -49,7 +52,8 @@ static void test_plugin_built_with_pkg_config_loads(void)
     /* its own validation speaks through netbe_options_error() */
     rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
     netbe_runtime_set_plugin_path(rt, msg_dir);
-    g_assert_false(netbe_runtime_load_config_string(rt, "[netdev.x]\ntype = oot\n", "oot.ini", &err));
+    g_assert_false(
+        netbe_runtime_load_config_string(rt, "[netdev.x]\ntype = oot\n", "oot.ini", &err));
     g_assert_nonnull(strstr(err->message, "oot.ini:1: [netdev.x] greeting: expected 'hi'"));
     netbe_runtime_free(rt);
     test_sh("rm -rf '%s'", tmp);

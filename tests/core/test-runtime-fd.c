@@ -9,7 +9,7 @@
 static bool wait_runtime_fd(int rfd, int ms)
 {
     int ep = epoll_create1(EPOLL_CLOEXEC);
-    struct epoll_event ev = { .events = EPOLLIN };
+    struct epoll_event ev = {.events = EPOLLIN};
     int n;
 
     epoll_ctl(ep, EPOLL_CTL_ADD, rfd, &ev);
@@ -43,7 +43,7 @@ static void test_timer_wakes_foreign_loop(void)
 
     g_assert_cmpint(rfd, >=, 0);
     netbe_runtime_dispatch(rt);
-    g_assert_false(wait_runtime_fd(rfd, 0));       /* idle: nothing to do */
+    g_assert_false(wait_runtime_fd(rfd, 0)); /* idle: nothing to do */
     t = g_timeout_source_new(30);
     g_source_set_callback(t, count_call, &fired, NULL);
     g_source_attach(t, netbe_runtime_get_context(rt));
@@ -55,7 +55,7 @@ static void test_timer_wakes_foreign_loop(void)
         }
     }
     g_assert_cmpint(fired, ==, 1);
-    g_assert_cmpint(g_get_monotonic_time() - start, >=, 25000);  /* not early */
+    g_assert_cmpint(g_get_monotonic_time() - start, >=, 25000); /* not early */
     netbe_runtime_dispatch(rt);
     g_assert_false(wait_runtime_fd(rfd, 0));
     netbe_runtime_free(rt);
@@ -74,7 +74,7 @@ static void test_fd_event_wakes_foreign_loop(void)
     g_source_attach(s, netbe_runtime_get_context(rt));
     g_main_context_wakeup(netbe_runtime_get_context(rt));
     g_assert_true(wait_runtime_fd(rfd, 1000));
-    netbe_runtime_dispatch(rt);   /* the foreign loop's pass learns the new fd */
+    netbe_runtime_dispatch(rt); /* the foreign loop's pass learns the new fd */
     g_assert_false(wait_runtime_fd(rfd, 0));
     for (int i = 1; i <= 3; i++) {
         g_assert_cmpint(write(p[1], "x", 1), ==, 1);

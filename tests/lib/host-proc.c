@@ -32,8 +32,7 @@ static void print_log(TestHost *h)
     }
 }
 
-TestHost *test_host_start(const char *config_text, const char *netns,
-                          const char *const *extra_args)
+TestHost *test_host_start(const char *config_text, const char *netns, const char *const *extra_args)
 {
     return test_host_start_as(config_text, netns, extra_args, NULL);
 }
@@ -45,13 +44,13 @@ static void die_with_parent(gpointer unused)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
-TestHost *test_host_spawn(const char *config_text, const char *netns,
-                          const char *const *extra_args, const char *user)
+TestHost *test_host_spawn(const char *config_text, const char *netns, const char *const *extra_args,
+                          const char *user)
 {
     TestHost *h = g_new0(TestHost, 1);
     g_autoptr(GString) cmd = g_string_new("exec ");
     g_autoptr(GError) err = NULL;
-    const char *argv[] = { "/bin/sh", "-c", NULL, NULL };
+    const char *argv[] = {"/bin/sh", "-c", NULL, NULL};
 
     h->pid = -1;
     h->dir = g_dir_make_tmp("netbe-test-XXXXXX", &err);
@@ -66,8 +65,8 @@ TestHost *test_host_spawn(const char *config_text, const char *netns,
     if (user && geteuid() == 0) {
         g_assert_cmpint(chmod(h->dir, 0777), ==, 0);
         g_assert_cmpint(chmod(h->config, 0644), ==, 0);
-        g_string_append_printf(cmd, "setpriv --reuid=%s --regid=$(id -g %s) --clear-groups ",
-                               user, user);
+        g_string_append_printf(cmd, "setpriv --reuid=%s --regid=$(id -g %s) --clear-groups ", user,
+                               user);
     }
     g_string_append_printf(cmd, "'%s' -c '%s' --control '%s'", test_env_path("NETBE_HOST"),
                            h->config, h->control);
@@ -76,8 +75,8 @@ TestHost *test_host_spawn(const char *config_text, const char *netns,
     }
     g_string_append_printf(cmd, " 2>'%s'", h->log);
     argv[2] = cmd->str;
-    if (!g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent,
-                       NULL, &h->pid, &err)) {
+    if (!g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent, NULL,
+                       &h->pid, &err)) {
         g_printerr("# cannot start netbe-host: %s\n", err->message);
         test_host_free(h);
         return NULL;
@@ -122,14 +121,15 @@ TestHost *test_host_start_as(const char *config_text, const char *netns,
 
 char *test_host_ctl(TestHost *h, const char *command)
 {
-    g_autofree char *cmdline = g_strdup_printf("'%s' '%s' %s", test_env_path("NETBE_CTL"),
-                                               h->control, command);
-    const char *argv[] = { "/bin/sh", "-c", cmdline, NULL };
+    g_autofree char *cmdline =
+        g_strdup_printf("'%s' '%s' %s", test_env_path("NETBE_CTL"), h->control, command);
+    const char *argv[] = {"/bin/sh", "-c", cmdline, NULL};
     char *out = NULL;
     int status;
 
-    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out,
-                      NULL, &status, NULL) || !g_spawn_check_wait_status(status, NULL)) {
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+                      &status, NULL) ||
+        !g_spawn_check_wait_status(status, NULL)) {
         g_free(out);
         return NULL;
     }

@@ -7,10 +7,10 @@
 
 typedef struct TestHost {
     GPid pid;
-    char *dir;         /* private temp dir: config, control socket, logs */
-    char *config;      /* path of the config file */
-    char *control;     /* path of the control socket */
-    char *log;         /* netbe-host's stderr */
+    char *dir;     /* private temp dir: config, control socket, logs */
+    char *config;  /* path of the config file */
+    char *control; /* path of the control socket */
+    char *log;     /* netbe-host's stderr */
 } TestHost;
 
 /*
@@ -25,8 +25,8 @@ TestHost *test_host_start(const char *config_text, const char *netns,
 TestHost *test_host_start_as(const char *config_text, const char *netns,
                              const char *const *extra_args, const char *user);
 /* Start netbe-host without waiting (for --incoming, which serves after a handover). */
-TestHost *test_host_spawn(const char *config_text, const char *netns,
-                          const char *const *extra_args, const char *user);
+TestHost *test_host_spawn(const char *config_text, const char *netns, const char *const *extra_args,
+                          const char *user);
 /* Wait up to @ms until it answers on its control socket. Return: false if it exited. */
 bool test_host_wait_serving(TestHost *h, int ms);
 /* Send a netbe-ctl command ("status", "stats --json", ...); Return: its stdout. */

@@ -28,12 +28,12 @@ static int vsh(char **out, const char *fmt, va_list ap) G_GNUC_PRINTF(2, 0);
 static int vsh(char **out, const char *fmt, va_list ap)
 {
     g_autofree char *cmd = g_strdup_vprintf(fmt, ap);
-    const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     g_autoptr(GError) err = NULL;
     int status = -1;
 
-    if (!g_spawn_sync(NULL, (char **)argv, NULL, out ? 0 : G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
-                      NULL, out, NULL, &status, &err)) {
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, out ? 0 : G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                      out, NULL, &status, &err)) {
         g_printerr("# cannot run '%s': %s\n", cmd, err->message);
         return -1;
     }

@@ -22,7 +22,7 @@ typedef struct Chunk {
 
 typedef struct Recorder {
     char *path;
-    GPtrArray *chunks;   /* Chunk* */
+    GPtrArray *chunks; /* Chunk* */
 } Recorder;
 
 /* The fuzz-mig fd kind of a received fd (a best guess is enough for a seed). */
@@ -44,8 +44,9 @@ static uint8_t fd_kind(int fd)
     if (addr.ss_family == AF_INET) {
         return FUZZ_FD_UDP;
     }
-    return listening ? FUZZ_FD_UNIX_LISTENER
-                     : type == SOCK_DGRAM ? FUZZ_FD_UNIX_DGRAM : FUZZ_FD_UNIX_STREAM;
+    return listening            ? FUZZ_FD_UNIX_LISTENER
+           : type == SOCK_DGRAM ? FUZZ_FD_UNIX_DGRAM
+                                : FUZZ_FD_UNIX_STREAM;
 }
 
 /* Read one record (header with its fds, then the payload) as a chunk. */
@@ -56,9 +57,9 @@ static Chunk *record_chunk(int fd, uint32_t *type)
         char buf[CMSG_SPACE(sizeof(int) * 8)];
         struct cmsghdr align;
     } u;
-    struct iovec iov = { head, sizeof(head) };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                          .msg_controllen = sizeof(u.buf) };
+    struct iovec iov = {head, sizeof(head)};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
     GByteArray *data = g_byte_array_new();
     Chunk *c = g_new0(Chunk, 1);
     uint32_t len;
@@ -132,7 +133,7 @@ static void write_seed(const char *dir, const char *name, Recorder *r, guint cou
         Chunk *c = g_ptr_array_index(r->chunks, i);
         gsize len;
         const uint8_t *d = g_bytes_get_data(c->data, &len);
-        uint8_t head[3] = { c->spec ^ (i == bend ? spec_xor : 0), len & 0xff, len >> 8 };
+        uint8_t head[3] = {c->spec ^ (i == bend ? spec_xor : 0), len & 0xff, len >> 8};
 
         g_byte_array_append(out, head, 3);
         g_byte_array_append(out, d, len);
@@ -143,15 +144,13 @@ static void write_seed(const char *dir, const char *name, Recorder *r, guint cou
 
 int main(int argc, char **argv)
 {
-    static const char config[] =
-        "[netdev.a]\ntype = socket\nlisten = unix:@netbe-fuzz-mig-a\n"
-        "[netdev.b]\ntype = socket\nlocal = unix:@netbe-fuzz-mig-bl\n"
-        "remote = unix:@netbe-fuzz-mig-br\n"
-        "[hub.h]\nports = a, b\nconnect = deferred\n";
+    static const char config[] = "[netdev.a]\ntype = socket\nlisten = unix:@netbe-fuzz-mig-a\n"
+                                 "[netdev.b]\ntype = socket\nlocal = unix:@netbe-fuzz-mig-bl\n"
+                                 "remote = unix:@netbe-fuzz-mig-br\n"
+                                 "[hub.h]\nports = a, b\nconnect = deferred\n";
     g_autoptr(GError) err = NULL;
     g_autofree char *tmp = g_dir_make_tmp("netbe-seeds-XXXXXX", NULL);
-    Recorder r = { g_build_filename(tmp, "in.sock", NULL),
-                   g_ptr_array_new() };
+    Recorder r = {g_build_filename(tmp, "in.sock", NULL), g_ptr_array_new()};
     NetbeRuntime *rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
     GThread *t;
 

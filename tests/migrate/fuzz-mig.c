@@ -27,12 +27,11 @@
 #include "netbe/netbe.h"
 
 /* The same netdevs as fuzz-mig-seeds.c's source, on abstract addresses. */
-static const char fuzz_config[] =
-    "[runtime]\nhandover_timeout = 100\n"
-    "[netdev.a]\ntype = socket\nlisten = unix:@netbe-fuzz-mig-a\n"
-    "[netdev.b]\ntype = socket\nlocal = unix:@netbe-fuzz-mig-bl\n"
-    "remote = unix:@netbe-fuzz-mig-br\n"
-    "[hub.h]\nports = a, b\nconnect = deferred\n";
+static const char fuzz_config[] = "[runtime]\nhandover_timeout = 100\n"
+                                  "[netdev.a]\ntype = socket\nlisten = unix:@netbe-fuzz-mig-a\n"
+                                  "[netdev.b]\ntype = socket\nlocal = unix:@netbe-fuzz-mig-bl\n"
+                                  "remote = unix:@netbe-fuzz-mig-br\n"
+                                  "[hub.h]\nports = a, b\nconnect = deferred\n";
 
 static void silent(const char *domain, GLogLevelFlags level, const char *msg, void *data)
 {
@@ -55,7 +54,7 @@ static int make_lock(bool locked)
 /* A UNIX socket of @type bound to the abstract @name (NULL: one the kernel picks). */
 static int abstract_socket(int type, const char *name)
 {
-    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
     socklen_t len = sizeof(sa_family_t);
     int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
 
@@ -86,15 +85,15 @@ static int abstract_listener(const char *name)
  * (@peer gets the remote's socket). */
 static int dgram_pair(int *peer)
 {
-    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
     static const char remote[] = "netbe-fuzz-mig-br";
     int fd = abstract_socket(SOCK_DGRAM, "netbe-fuzz-mig-bl");
 
     *peer = abstract_socket(SOCK_DGRAM, remote);
     strcpy(a.sun_path + 1, remote);
     if (fd >= 0) {
-        connect(fd, (struct sockaddr *)&a, offsetof(struct sockaddr_un, sun_path) + 1 +
-                                           sizeof(remote) - 1);
+        connect(fd, (struct sockaddr *)&a,
+                offsetof(struct sockaddr_un, sun_path) + 1 + sizeof(remote) - 1);
     }
     return fd;
 }
@@ -171,7 +170,7 @@ static int count_fds(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static bool quiet;
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
     socklen_t alen = sizeof(addr);
     GArray *mine = g_array_new(false, false, sizeof(int));
     int buf = 4 << 20, lfd, src, before = count_fds();

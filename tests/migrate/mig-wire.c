@@ -29,7 +29,7 @@ static bool read_full(int fd, void *buf, size_t len)
     size_t off = 0;
 
     while (off < len) {
-        struct pollfd p = { .fd = fd, .events = POLLIN };
+        struct pollfd p = {.fd = fd, .events = POLLIN};
         ssize_t n;
 
         if (poll(&p, 1, 5000) != 1) {
@@ -57,8 +57,8 @@ ssize_t wire_send_with_fds(int fd, const void *data, size_t len, const int *fds,
         char buf[CMSG_SPACE(sizeof(int) * WIRE_MAX_FDS)];
         struct cmsghdr align;
     } u;
-    struct iovec iov = { (void *)data, len };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+    struct iovec iov = {(void *)data, len};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 
     g_assert_cmpuint(nfds, <=, WIRE_MAX_FDS);
     if (nfds) {
@@ -82,8 +82,8 @@ bool wire_send_record(int fd, uint32_t type, NetbeMigWriter *w, int announced_fd
     unsigned nfds = 0;
     const uint8_t *data = netbe_mig_writer_data(w, &len);
     const int *fds = netbe_mig_writer_fds(w, &nfds);
-    WireRecordHeader h = { GUINT32_TO_LE(type), GUINT32_TO_LE(len),
-                           GUINT32_TO_LE(announced_fds < 0 ? nfds : (unsigned)announced_fds), 0 };
+    WireRecordHeader h = {GUINT32_TO_LE(type), GUINT32_TO_LE(len),
+                          GUINT32_TO_LE(announced_fds < 0 ? nfds : (unsigned)announced_fds), 0};
     if (wire_send_with_fds(fd, &h, sizeof(h), fds, nfds) != sizeof(h)) {
         return false;
     }
@@ -97,10 +97,10 @@ NetbeMigReader *wire_recv_record(int fd, uint32_t *type)
     int fds[16];
     unsigned nfds = 0;
     char cbuf[CMSG_SPACE(sizeof(fds))];
-    struct iovec iov = { &h, sizeof(h) };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                          .msg_controllen = sizeof(cbuf) };
-    struct pollfd p = { .fd = fd, .events = POLLIN };
+    struct iovec iov = {&h, sizeof(h)};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+    struct pollfd p = {.fd = fd, .events = POLLIN};
     g_autofree uint8_t *payload = NULL;
     ssize_t n;
 
@@ -139,7 +139,7 @@ bool wire_send_status(int fd, uint32_t type, bool ok, const char *reason)
 
 int wire_listen(const char *path)
 {
-    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     g_strlcpy(a.sun_path, path, sizeof(a.sun_path));
@@ -151,7 +151,7 @@ int wire_listen(const char *path)
 
 int wire_connect(const char *path)
 {
-    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     g_strlcpy(a.sun_path, path, sizeof(a.sun_path));
@@ -167,7 +167,7 @@ int wire_connect(const char *path)
 
 int wire_accept(int lfd, int timeout_ms)
 {
-    struct pollfd p = { .fd = lfd, .events = POLLIN };
+    struct pollfd p = {.fd = lfd, .events = POLLIN};
 
     if (poll(&p, 1, timeout_ms) != 1) {
         return -1;
@@ -180,8 +180,8 @@ int wire_put_lock(NetbeMigWriter *w)
     int fd = memfd_create("netbe-serving-lock", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
     g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
-                                           F_SEAL_WRITE), ==, 0);
+    g_assert_cmpint(
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE), ==, 0);
     g_assert_cmpint(flock(fd, LOCK_EX | LOCK_NB), ==, 0);
     g_assert_true(netbe_mig_put_fd(w, fd));
     return fd;

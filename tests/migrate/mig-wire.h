@@ -8,8 +8,17 @@
 #include <sys/types.h>
 #include "netbe/migrate.h"
 
-enum { WIRE_HELLO = 1, WIRE_REPLY, WIRE_BACKEND, WIRE_COMMIT, WIRE_READY, WIRE_ERROR,
-       WIRE_DEVICE, WIRE_GO, WIRE_STARTED };
+enum {
+    WIRE_HELLO = 1,
+    WIRE_REPLY,
+    WIRE_BACKEND,
+    WIRE_COMMIT,
+    WIRE_READY,
+    WIRE_ERROR,
+    WIRE_DEVICE,
+    WIRE_GO,
+    WIRE_STARTED
+};
 #define WIRE_VERSION NETBE_MIG_VERSION
 
 /* A fake source's serving lock (a sealed memfd, flock()ed), attached to @w (a hello).

@@ -19,10 +19,10 @@ struct SeqPump {
     unsigned rate;
     GThread *sender, *receiver;
     volatile gint stop_sending, stop_receiving;
-    volatile guint sent;      /* frames tried: their numbers are 0..sent-1 */
-    guint refused;            /* of those, refused by send() */
-    uint8_t *seen;            /* per sequence number: times received */
-    uint32_t distinct;        /* sequence numbers received at least once */
+    volatile guint sent; /* frames tried: their numbers are 0..sent-1 */
+    guint refused;       /* of those, refused by send() */
+    uint8_t *seen;       /* per sequence number: times received */
+    uint32_t distinct;   /* sequence numbers received at least once */
     SeqPumpResult result;
     uint32_t highest;
     gint ready_rx;
@@ -31,7 +31,7 @@ struct SeqPump {
 /* An AF_PACKET socket for our ethertype bound to @ifname in the calling thread's netns. */
 static int pump_socket(const char *ifname)
 {
-    struct sockaddr_ll a = { .sll_family = AF_PACKET, .sll_protocol = htons(PUMP_ETHERTYPE) };
+    struct sockaddr_ll a = {.sll_family = AF_PACKET, .sll_protocol = htons(PUMP_ETHERTYPE)};
     int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(PUMP_ETHERTYPE));
     int buf = 64 << 20; /* a burst after a stall must not overflow the witness itself */
 
@@ -47,10 +47,10 @@ static gpointer pump_send(gpointer data)
 {
     SeqPump *p = data;
     int saved = test_netns_enter(p->netns), fd = pump_socket(p->tx_if);
-    uint8_t frame[64] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 1 };
+    uint8_t frame[64] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 1};
     struct timespec next;
     uint16_t type = htons(PUMP_ETHERTYPE);
-    const long batch_ns = 1000000;              /* one batch per millisecond */
+    const long batch_ns = 1000000; /* one batch per millisecond */
     unsigned per_batch = MAX(1u, p->rate / 1000);
 
     memcpy(frame + 12, &type, 2);
@@ -91,7 +91,7 @@ static gpointer pump_receive(gpointer data)
      * for a doubled frame to show) */
     while (!g_atomic_int_get(&p->stop_receiving) ||
            quiet_ms < (p->distinct >= p->sent ? 100 : 1000)) {
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
         struct sockaddr_ll from;
         socklen_t flen = sizeof(from);
         ssize_t n;

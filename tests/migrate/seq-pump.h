@@ -10,12 +10,12 @@
 typedef struct SeqPump SeqPump;
 
 typedef struct SeqPumpResult {
-    uint32_t sent;          /* frames the sender tried to put on the wire */
-    uint32_t refused;       /* of those, refused by the kernel at the sender (counted missing) */
-    uint32_t received;      /* frames the receiver got (duplicates included) */
-    uint32_t missing;       /* sequence numbers never received */
-    uint32_t duplicates;    /* sequence numbers received more than once */
-    uint32_t out_of_order;  /* frames whose number was below one already seen */
+    uint32_t sent;         /* frames the sender tried to put on the wire */
+    uint32_t refused;      /* of those, refused by the kernel at the sender (counted missing) */
+    uint32_t received;     /* frames the receiver got (duplicates included) */
+    uint32_t missing;      /* sequence numbers never received */
+    uint32_t duplicates;   /* sequence numbers received more than once */
+    uint32_t out_of_order; /* frames whose number was below one already seen */
 } SeqPumpResult;
 
 /*

@@ -10,9 +10,9 @@
 #include "netns.h"
 #include "seq-pump.h"
 
-#define DEADLINE_MS 600           /* --handover-timeout on both sides */
+#define DEADLINE_MS 600 /* --handover-timeout on both sides */
 #define STALL_MS (DEADLINE_MS + 400)
-#define RATE 2000                 /* frames/s through the hub */
+#define RATE 2000 /* frames/s through the hub */
 /* The TAPs' kernel queues hold what arrives while nobody reads them: a paused handover,
  * or a stopped process that serves, for up to about 3 s here (the default 500 would
  * overflow in a stall, which no protocol can prevent). */
@@ -20,9 +20,9 @@
 
 /* One cell of the matrix: a side, the step it faults before, and the fault. */
 typedef struct Fault {
-    const char *side;     /* "source" or "destination" */
-    const char *point;    /* a step name of mig-source.c / mig-target.c */
-    const char *action;   /* "kill", "stall" or "close" */
+    const char *side;   /* "source" or "destination" */
+    const char *point;  /* a step name of mig-source.c / mig-target.c */
+    const char *action; /* "kill", "stall" or "close" */
 } Fault;
 
 static const char *const source_points[] = {
@@ -31,14 +31,14 @@ static const char *const source_points[] = {
 static const char *const destination_points[] = {
     "accept", "hello", "state", "ready", "go", "lock", "start",
 };
-static const char *const actions[] = { "kill", "stall", "close" };
+static const char *const actions[] = {"kill", "stall", "close"};
 
 /* Source steps before which the TAP fds have not left the source: if it dies there, the
  * TAPs die with it (nothing else holds them), so frames are lost by the kernel; the
  * destination still takes over. */
 static bool fds_die_with_source(const Fault *f)
 {
-    static const char *const early[] = { "connect", "hello", "pause", "state" };
+    static const char *const early[] = {"connect", "hello", "pause", "state"};
 
     if (strcmp(f->side, "source") != 0 || strcmp(f->action, "kill") != 0) {
         return false;
@@ -90,12 +90,13 @@ static bool host_alive(TestHost *h)
 /* Run "netbe-ctl SOCK migrate PATH" in the background. Return: its pid. */
 static GPid start_migrate(TestHost *src, const char *path)
 {
-    const char *argv[] = { test_env_path("NETBE_CTL"), src->control, "migrate", path, NULL };
+    const char *argv[] = {test_env_path("NETBE_CTL"), src->control, "migrate", path, NULL};
     GPid pid;
 
     g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
                                 G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
-                                G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &pid, NULL));
+                                    G_SPAWN_STDERR_TO_DEV_NULL,
+                                NULL, NULL, &pid, NULL));
     return pid;
 }
 
@@ -128,9 +129,9 @@ static void run_fault(gconstpointer data)
     const Fault *f = data;
     g_autofree char *ns = NULL, *config = NULL, *incoming = NULL, *tap_a = NULL, *tap_b = NULL;
     g_autofree char *status = NULL;
-    const char *timeout_args[] = { "--handover-timeout", G_STRINGIFY(DEADLINE_MS), NULL };
-    const char *dst_args[] = { "--handover-timeout", G_STRINGIFY(DEADLINE_MS), "--incoming",
-                               NULL, NULL };
+    const char *timeout_args[] = {"--handover-timeout", G_STRINGIFY(DEADLINE_MS), NULL};
+    const char *dst_args[] = {"--handover-timeout", G_STRINGIFY(DEADLINE_MS), "--incoming", NULL,
+                              NULL};
     TestHost *src, *dst, *faulty, *serving;
     SeqPump *pump;
     SeqPumpResult r;
@@ -144,13 +145,15 @@ static void run_fault(gconstpointer data)
     tap_a = g_strdup_printf("nbf%da", (int)getpid() % 100000);
     tap_b = g_strdup_printf("nbf%db", (int)getpid() % 100000);
     config = g_strdup_printf("[netdev.a]\ntype = tap\nifname = %s\n[netdev.b]\ntype = tap\n"
-                             "ifname = %s\n[hub.h]\nports = a, b\nconnect = deferred\n", tap_a,
-                             tap_b);
+                             "ifname = %s\n[hub.h]\nports = a, b\nconnect = deferred\n",
+                             tap_a, tap_b);
     test_sh("ip netns exec %s sysctl -qw net.ipv6.conf.default.disable_ipv6=1", ns);
     src = spawn_host(config, ns, timeout_args, f, "source");
     g_assert_true(test_host_wait_serving(src, 10000));
     g_assert_cmpint(test_sh("for t in %s %s; do ip -n %s link set $t txqueuelen %d up || exit 1; "
-                            "done", tap_a, tap_b, ns, TAP_QUEUE_FRAMES), ==, 0);
+                            "done",
+                            tap_a, tap_b, ns, TAP_QUEUE_FRAMES),
+                    ==, 0);
     pump = seq_pump_start(ns, tap_a, tap_b, RATE);
     g_usleep(200000);
 
@@ -173,16 +176,15 @@ static void run_fault(gconstpointer data)
     }
     waitpid(ctl, NULL, 0);
     /* settle: the loser exits (a source after a handover, a destination that gave up) */
-    for (waited = 0; waited < 4 * DEADLINE_MS && host_alive(src) && host_alive(dst);
-         waited += 20) {
+    for (waited = 0; waited < 4 * DEADLINE_MS && host_alive(src) && host_alive(dst); waited += 20) {
         g_usleep(20000);
     }
     g_usleep(300000); /* frames flow through whoever serves now */
     r = seq_pump_stop(pump);
     serving = host_alive(src) ? src : dst;
-    g_test_message("row: %-11s %-7s %-5s -> %s serves; sent %u, lost %u, duplicated %u",
-                   f->side, f->point, f->action, serving == src ? "source" : "destination",
-                   r.sent, r.missing, r.duplicates);
+    g_test_message("row: %-11s %-7s %-5s -> %s serves; sent %u, lost %u, duplicated %u", f->side,
+                   f->point, f->action, serving == src ? "source" : "destination", r.sent,
+                   r.missing, r.duplicates);
     if (host_alive(src) == host_alive(dst)) {
         g_autofree char *slog = NULL, *dlog = NULL;
 
@@ -220,9 +222,8 @@ int main(int argc, char **argv)
                 Fault *f = g_new(Fault, 1);
                 g_autofree char *path = NULL;
 
-                *f = (Fault){ side ? "destination" : "source", points[p], actions[a] };
-                path = g_strdup_printf("/migrate-faults/%s/%s/%s", f->side, f->point,
-                                       f->action);
+                *f = (Fault){side ? "destination" : "source", points[p], actions[a]};
+                path = g_strdup_printf("/migrate-faults/%s/%s/%s", f->side, f->point, f->action);
                 g_ptr_array_add(faults, f);
                 g_test_add_data_func(path, f, run_fault);
             }

@@ -69,8 +69,8 @@ static void test_records_round_trip_and_refuse_misreads(void)
     netbe_mig_writer_fds(w, &nfds);
     g_assert_cmpuint(nfds, ==, 2);
     /* the reader owns copies, as a received record would */
-    r = netbe_mig_reader_new(data, len, (int[]){ dup(efd), dup(fd2) }, 2);
-    g_assert_false(netbe_mig_get_u32(r, &u32));          /* it is a u8: refused */
+    r = netbe_mig_reader_new(data, len, (int[]){dup(efd), dup(fd2)}, 2);
+    g_assert_false(netbe_mig_get_u32(r, &u32)); /* it is a u8: refused */
     g_assert_true(netbe_mig_get_u8(r, &u8) && u8 == 5);
     g_assert_true(netbe_mig_get_u32(r, &u32) && u32 == 0xdeadbeef);
     g_assert_true(netbe_mig_get_u64(r, &u64) && u64 == 1ull << 40);
@@ -82,7 +82,7 @@ static void test_records_round_trip_and_refuse_misreads(void)
     got = netbe_mig_get_fd(r);
     g_assert_cmpint(got, >=, 0);
     g_assert_false(netbe_mig_reader_at_end(r));
-    netbe_mig_reader_free(r);                              /* closes the fd not taken */
+    netbe_mig_reader_free(r); /* closes the fd not taken */
     close(got);
     /* a record cut short: every get fails, nothing is read past the end */
     r = netbe_mig_reader_new(data, len - 19, NULL, 0); /* ends after the u64 */
@@ -106,7 +106,7 @@ static void test_host_hands_over_to_incoming_host(void)
     g_autofree char *sconf = hub_config(slog, "a,b", "deferred");
     g_autofree char *dconf = hub_config(dlog, "a,b", "deferred");
     g_autofree char *incoming = tmp_path("incoming.sock");
-    const char *args[] = { "--incoming", incoming, NULL };
+    const char *args[] = {"--incoming", incoming, NULL};
     TestHost *src = test_host_start(sconf, NULL, NULL), *dst;
     g_autofree char *out = NULL, *dtext = NULL, *want = NULL, *status = NULL;
 
@@ -124,14 +124,14 @@ static void test_host_hands_over_to_incoming_host(void)
     g_assert_nonnull(strstr(out, "migrated: downtime"));
     g_assert_nonnull(strstr(out, "2 backends, 2 fds"));
     want = g_strdup_printf("a load token=%d", (int)src->pid);
-    g_assert_cmpint(test_host_wait(src, 10000), ==, 0);     /* the source exits 0 */
+    g_assert_cmpint(test_host_wait(src, 10000), ==, 0); /* the source exits 0 */
     g_assert_true(test_host_wait_serving(dst, 10000));
     dtext = read_log(dlog);
     g_test_message("destination calls:\n%s", dtext);
-    g_assert_nonnull(strstr(dtext, want));   /* the eventfd the source opened */
+    g_assert_nonnull(strstr(dtext, want)); /* the eventfd the source opened */
     g_assert_nonnull(strstr(dtext, "b load token="));
-    g_assert_null(strstr(dtext, "connect"));                  /* never opened its own */
-    g_assert_nonnull(strstr(dtext, "a poll 0 on"));           /* and runs */
+    g_assert_null(strstr(dtext, "connect"));        /* never opened its own */
+    g_assert_nonnull(strstr(dtext, "a poll 0 on")); /* and runs */
     status = test_host_ctl(dst, "status");
     g_assert_nonnull(status);
     g_assert_nonnull(strstr(status, "running"));
@@ -150,7 +150,7 @@ static void test_backend_without_handover_reconnects_on_destination(void)
                                             "[hub.h]\nports = a, s\nconnect = deferred\n",
                                             log, log);
     g_autofree char *incoming = tmp_path("mixed.sock");
-    const char *args[] = { "--incoming", incoming, NULL };
+    const char *args[] = {"--incoming", incoming, NULL};
     TestHost *src = test_host_start(conf, NULL, NULL), *dst;
     g_autofree char *out = NULL, *calls = NULL;
     const char *released, *reconnected;
@@ -163,14 +163,14 @@ static void test_backend_without_handover_reconnects_on_destination(void)
     out = test_sh_output("'%s' '%s' migrate '%s'", test_env_path("NETBE_CTL"), src->control,
                          incoming);
     g_assert_nonnull(out);
-    g_assert_nonnull(strstr(out, "1 backends, 1 fds"));    /* only a moved */
+    g_assert_nonnull(strstr(out, "1 backends, 1 fds")); /* only a moved */
     g_assert_cmpint(test_host_wait(src, 10000), ==, 0);
     g_assert_true(test_host_wait_serving(dst, 10000));
     calls = read_log(log);
     g_test_message("calls of both processes:\n%s", calls);
-    released = strstr(calls, "s cleanup");                   /* the source let go ... */
+    released = strstr(calls, "s cleanup"); /* the source let go ... */
     g_assert_nonnull(released);
-    reconnected = strstr(released, "s connect");             /* ... then the destination */
+    reconnected = strstr(released, "s connect"); /* ... then the destination */
     g_assert_nonnull(reconnected);
     g_assert_nonnull(strstr(calls, "a load token="));
     g_assert_cmpint(test_host_stop(dst), ==, 0);
@@ -181,7 +181,7 @@ static void test_backend_without_handover_reconnects_on_destination(void)
 /* Run "netbe-ctl SOCK migrate PATH" in the background. Return: its pid; output to @out. */
 static GPid start_migrate(TestHost *src, const char *path, int *out_fd)
 {
-    const char *argv[] = { test_env_path("NETBE_CTL"), src->control, "migrate", path, NULL };
+    const char *argv[] = {test_env_path("NETBE_CTL"), src->control, "migrate", path, NULL};
     GPid pid;
 
     g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
@@ -241,7 +241,7 @@ static void run_fake_destination(gconstpointer data)
     g_assert_cmpuint(type, ==, WIRE_HELLO);
     g_assert_true(wire_send_status(fd, WIRE_REPLY, true, ""));
     if (plan >= FAKE_DEST_QUIT_AFTER_STATE) {
-        NetbeMigReader *r = wire_recv_record(fd, &type);   /* backend a, with its fd */
+        NetbeMigReader *r = wire_recv_record(fd, &type); /* backend a, with its fd */
 
         g_assert_cmpuint(type, ==, WIRE_BACKEND);
         netbe_mig_reader_free(r);
@@ -258,7 +258,7 @@ static void run_fake_destination(gconstpointer data)
     close(lfd);
     g_assert_cmpint(finish_migrate(ctl, out_fd, &out), ==, 1);
     status = test_host_ctl(src, "status");
-    g_assert_nonnull(status);                               /* still serving */
+    g_assert_nonnull(status); /* still serving */
     g_assert_nonnull(strstr(status, "running"));
     calls = read_log(slog);
     g_assert_true(g_str_has_suffix(calls, "a poll 0 on\nb poll 0 on\n")); /* resumed */
@@ -288,7 +288,7 @@ static void put_hello(NetbeMigWriter *w, const char *id)
     netbe_mig_put_string(w, id);
     netbe_mig_put_string(w, "fixture");
     netbe_mig_put_u32(w, 1);
-    netbe_mig_put_u32(w, 0);      /* no devices */
+    netbe_mig_put_u32(w, 0); /* no devices */
 }
 
 /* A source that lies in the way @h->plan says. */
@@ -319,9 +319,9 @@ static gpointer hostile_source(gpointer data)
     netbe_mig_put_string(w, h->plan == HOSTILE_UNANNOUNCED_BACKEND ? "b" : "a");
     netbe_mig_put_string(w, "fixture");
     netbe_mig_put_u32(w, 1);
-    netbe_mig_put_u32(w, 0);      /* vnet header length */
-    netbe_mig_put_u32(w, 0);      /* held frames, tx */
-    netbe_mig_put_u32(w, 0);      /* held frames, rx */
+    netbe_mig_put_u32(w, 0); /* vnet header length */
+    netbe_mig_put_u32(w, 0); /* held frames, tx */
+    netbe_mig_put_u32(w, 0); /* held frames, rx */
     netbe_mig_put_u32(w, 0xf1c57u);
     netbe_mig_put_fd(w, h->plan == HOSTILE_NOT_AN_EVENTFD ? pfd[0] : efd);
     wire_send_record(fd, WIRE_BACKEND, w, h->plan == HOSTILE_FD_COUNT_WRONG ? 2 : -1, SIZE_MAX);
@@ -353,7 +353,7 @@ static void run_hostile_source(gconstpointer data)
         [HOSTILE_UNANNOUNCED_BACKEND] = "which the hello did not announce",
         [HOSTILE_NOT_AN_EVENTFD] = "carries no eventfd",
     };
-    Hostile h = { GPOINTER_TO_INT(data), tmp_path("hostile.sock") };
+    Hostile h = {GPOINTER_TO_INT(data), tmp_path("hostile.sock")};
     g_autofree char *log = tmp_path("hostile.log");
     g_autofree char *conf = hub_config(log, "a,b", "deferred");
     NetbeRuntime *rt;
@@ -384,7 +384,7 @@ static void test_immediate_destination_refuses(void)
     g_autofree char *sconf = hub_config(slog, "a,b", "deferred");
     g_autofree char *dconf = hub_config(dlog, "a,b", "immediate");
     g_autofree char *incoming = tmp_path("imm.sock");
-    const char *args[] = { "--incoming", incoming, NULL };
+    const char *args[] = {"--incoming", incoming, NULL};
     TestHost *src = test_host_start(sconf, NULL, NULL), *dst;
     g_autofree char *out = NULL, *status = NULL, *derr = NULL;
     int fds_before;
@@ -404,7 +404,7 @@ static void test_immediate_destination_refuses(void)
     status = test_host_ctl(src, "status");
     g_assert_nonnull(strstr(status, "running"));
     g_assert_cmpint(test_count_fds(src->pid), ==, fds_before);
-    g_assert_cmpint(test_host_wait(dst, 10000), ==, 1);     /* it exits with an error */
+    g_assert_cmpint(test_host_wait(dst, 10000), ==, 1); /* it exits with an error */
     derr = read_log(dst->log);
     g_assert_nonnull(strstr(derr, "refused the handover"));
     g_assert_cmpint(test_host_stop(src), ==, 0);
@@ -414,7 +414,7 @@ static void test_immediate_destination_refuses(void)
 
 int main(int argc, char **argv)
 {
-    const char *files[] = { "netbe-fixture.so", "netbe-fixture-static.so", NULL };
+    const char *files[] = {"netbe-fixture.so", "netbe-fixture-static.so", NULL};
     int rc;
 
     g_test_init(&argc, &argv, NULL);

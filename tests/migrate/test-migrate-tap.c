@@ -11,8 +11,8 @@
 /* One handover scenario: hubs of TAP pairs, all moved into one namespace. */
 typedef struct Scenario {
     char *ns;
-    char *ns2;                /* second namespace (ping test) or NULL */
-    GPtrArray *taps;          /* interface names, pairs: 2k joined to 2k+1 by hub k */
+    char *ns2;       /* second namespace (ping test) or NULL */
+    GPtrArray *taps; /* interface names, pairs: 2k joined to 2k+1 by hub k */
     char *config;
     TestHost *src, *dst;
     char *incoming;
@@ -29,11 +29,13 @@ static Scenario *scenario_new(unsigned hubs, unsigned queues, bool two_namespace
     s->taps = g_ptr_array_new_with_free_func(g_free);
     for (unsigned h = 0; h < hubs; h++) {
         for (unsigned side = 0; side < 2; side++) {
-            char *name = g_strdup_printf("nbm%d%c%u%d", (int)getpid() % 100000, 'a' + side, h,
-                                         counter);
+            char *name =
+                g_strdup_printf("nbm%d%c%u%d", (int)getpid() % 100000, 'a' + side, h, counter);
             g_ptr_array_add(s->taps, name);
-            g_string_append_printf(conf, "[netdev.t%u%c]\ntype = tap\nifname = %s\n"
-                                   "queues = %u\n", h, 'a' + side, name, queues);
+            g_string_append_printf(conf,
+                                   "[netdev.t%u%c]\ntype = tap\nifname = %s\n"
+                                   "queues = %u\n",
+                                   h, 'a' + side, name, queues);
         }
         g_string_append_printf(conf, "[hub.h%u]\nports = t%ua, t%ub\nconnect = deferred\n", h, h,
                                h);
@@ -56,15 +58,15 @@ static void scenario_start_source(Scenario *s)
         const char *ns = s->ns2 && (i & 1) ? s->ns2 : s->ns;
         const char *tap = g_ptr_array_index(s->taps, i);
 
-        g_assert_cmpint(test_sh("ip link set %s netns %s && ip -n %s link set %s up", tap, ns,
-                                ns, tap), ==, 0);
+        g_assert_cmpint(
+            test_sh("ip link set %s netns %s && ip -n %s link set %s up", tap, ns, ns, tap), ==, 0);
     }
 }
 
 /* Start the destination with --incoming, then hand over. Return: netbe-ctl's output. */
 static char *scenario_handover(Scenario *s)
 {
-    const char *args[] = { "--incoming", NULL, NULL };
+    const char *args[] = {"--incoming", NULL, NULL};
     g_autofree char *cmd = NULL;
     char *out;
 
@@ -130,8 +132,8 @@ static void test_steady_stream_crosses_handover_exactly_once(void)
     }
     s = scenario_new(1, 1, false);
     scenario_start_source(s);
-    pump = seq_pump_start(s->ns, g_ptr_array_index(s->taps, 0), g_ptr_array_index(s->taps, 1),
-                          20000);
+    pump =
+        seq_pump_start(s->ns, g_ptr_array_index(s->taps, 0), g_ptr_array_index(s->taps, 1), 20000);
     g_usleep(400000);
     g_free(scenario_handover(s));
     g_usleep(400000);
@@ -153,10 +155,8 @@ static void test_multiqueue_and_two_hubs_in_one_handover(void)
     }
     s = scenario_new(2, 4, false);
     scenario_start_source(s);
-    p0 = seq_pump_start(s->ns, g_ptr_array_index(s->taps, 0), g_ptr_array_index(s->taps, 1),
-                        10000);
-    p1 = seq_pump_start(s->ns, g_ptr_array_index(s->taps, 3), g_ptr_array_index(s->taps, 2),
-                        10000);
+    p0 = seq_pump_start(s->ns, g_ptr_array_index(s->taps, 0), g_ptr_array_index(s->taps, 1), 10000);
+    p1 = seq_pump_start(s->ns, g_ptr_array_index(s->taps, 3), g_ptr_array_index(s->taps, 2), 10000);
     g_usleep(400000);
     out = scenario_handover(s);
     g_assert_nonnull(strstr(out, "4 backends, 16 fds"));
@@ -184,21 +184,24 @@ static void test_ping_flood_loses_no_reply(void)
     s = scenario_new(1, 1, true);
     scenario_start_source(s);
     g_assert_cmpint(test_sh("ip -n %s addr add 10.77.0.1/24 dev %s && "
-                            "ip -n %s addr add 10.77.0.2/24 dev %s", s->ns,
-                            (char *)g_ptr_array_index(s->taps, 0), s->ns2,
-                            (char *)g_ptr_array_index(s->taps, 1)), ==, 0);
+                            "ip -n %s addr add 10.77.0.2/24 dev %s",
+                            s->ns, (char *)g_ptr_array_index(s->taps, 0), s->ns2,
+                            (char *)g_ptr_array_index(s->taps, 1)),
+                    ==, 0);
     g_assert_cmpint(test_sh("ip netns exec %s ping -c 3 -i 0.2 -W 1 10.77.0.2 >/dev/null", s->ns),
                     ==, 0);
     pingout = g_strdup_printf("%s/ping.out", s->src->dir);
     cmd = g_strdup_printf("ip netns exec %s ping -D -i 0.001 -c 2000 -W 1 10.77.0.2 > '%s' & "
-                          "echo $! > '%s.pid'", s->ns, pingout, pingout);
+                          "echo $! > '%s.pid'",
+                          s->ns, pingout, pingout);
     g_assert_cmpint(test_sh("%s", cmd), ==, 0);
     g_usleep(700000);
     g_free(scenario_handover(s));
     /* 2000 pings at 1 ms take about 3 s; give up after 30 */
     g_assert_cmpint(test_sh("for i in $(seq 300); do kill -0 $(cat '%s.pid') 2>/dev/null || "
-                            "exit 0; sleep 0.1; done; kill $(cat '%s.pid'); exit 1", pingout,
-                            pingout), ==, 0);
+                            "exit 0; sleep 0.1; done; kill $(cat '%s.pid'); exit 1",
+                            pingout, pingout),
+                    ==, 0);
     g_assert_true(g_file_get_contents(pingout, &ping, NULL, NULL));
     lines = g_strsplit(ping, "\n", -1);
     for (int i = 0; lines[i]; i++) {
@@ -215,7 +218,7 @@ static void test_ping_flood_loses_no_reply(void)
     g_test_message("ping: %d of 2000 replies, largest gap between replies %.1f ms", replies,
                    gap * 1000);
     g_assert_nonnull(strstr(ping, "2000 packets transmitted, 2000 received"));
-    g_assert_cmpfloat(gap, <, 0.5);   /* QEMU's series allows 0.5 s */
+    g_assert_cmpfloat(gap, <, 0.5); /* QEMU's series allows 0.5 s */
     scenario_free(s);
 }
 
@@ -224,7 +227,8 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/migrate-tap/steady-stream-crosses-exactly-once",
                     test_steady_stream_crosses_handover_exactly_once);
-    g_test_add_func("/migrate-tap/multiqueue-and-two-hubs", test_multiqueue_and_two_hubs_in_one_handover);
+    g_test_add_func("/migrate-tap/multiqueue-and-two-hubs",
+                    test_multiqueue_and_two_hubs_in_one_handover);
     g_test_add_func("/migrate-tap/ping-flood-loses-no-reply", test_ping_flood_loses_no_reply);
     return g_test_run();
 }

@@ -17,15 +17,15 @@
 
 #define TIMEOUT_MS 1500 /* --handover-timeout of the source in the deadline cases */
 
-static char *tmp_dir;   /* mode 0777: nobody's netbe-host reaches the paths too */
+static char *tmp_dir; /* mode 0777: nobody's netbe-host reaches the paths too */
 
 /* Two stream listeners on UNIX paths, joined by a deferred hub (movable). */
 static char *two_port_config(const char *tag)
 {
     return g_strdup_printf("[netdev.a]\ntype = socket\nlisten = unix:%s/%s-a.sock\n"
                            "[netdev.b]\ntype = socket\nlisten = unix:%s/%s-b.sock\n"
-                           "[hub.h]\nports = a, b\nconnect = deferred\n", tmp_dir, tag,
-                           tmp_dir, tag);
+                           "[hub.h]\nports = a, b\nconnect = deferred\n",
+                           tmp_dir, tag, tmp_dir, tag);
 }
 
 static uid_t nobody_uid(void)
@@ -65,11 +65,11 @@ static char *read_log(TestHost *h)
 static int run_migrate(TestHost *src, const char *path, char **text)
 {
     g_autofree char *out = NULL, *err = NULL;
-    const char *argv[] = { test_env_path("NETBE_CTL"), src->control, "migrate", path, NULL };
+    const char *argv[] = {test_env_path("NETBE_CTL"), src->control, "migrate", path, NULL};
     int status;
 
-    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, 0, NULL, NULL, &out, &err, &status,
-                               NULL));
+    g_assert_true(
+        g_spawn_sync(NULL, (char **)argv, NULL, 0, NULL, NULL, &out, &err, &status, NULL));
     *text = g_strconcat(out, err, NULL);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -80,7 +80,7 @@ static void start_pair(const char *tag, const char *const *src_args, const char 
                        TestHost **src, TestHost **dst, char **incoming)
 {
     g_autofree char *config = two_port_config(tag);
-    const char *dst_args[] = { "--incoming", NULL, NULL };
+    const char *dst_args[] = {"--incoming", NULL, NULL};
 
     *src = test_host_start(config, NULL, src_args);
     g_assert_nonnull(*src);
@@ -129,7 +129,7 @@ static void test_source_refuses_destination_of_another_uid(void)
 static void test_allowed_uid_takes_over(void)
 {
     g_autofree char *incoming = NULL, *text = NULL, *status = NULL;
-    const char *src_args[] = { "--handover-allow-uid", "nobody", NULL };
+    const char *src_args[] = {"--handover-allow-uid", "nobody", NULL};
     TestHost *src, *dst;
 
     if (!need_root()) {
@@ -150,7 +150,7 @@ static void test_allowed_uid_takes_over(void)
 /* A child that connects to @path as nobody and holds the connection for 3 s. */
 static GPid connect_as_nobody(const char *path)
 {
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
     pid_t pid = fork();
 
     g_assert_cmpint(pid, >=, 0);
@@ -249,7 +249,7 @@ static void run_slow_destination(SlowPeer *p, const char *tag)
 {
     g_autofree char *config = two_port_config(tag), *text = NULL, *status = NULL;
     g_autofree char *timeout = g_strdup_printf("%d", TIMEOUT_MS);
-    const char *src_args[] = { "--handover-timeout", timeout, NULL };
+    const char *src_args[] = {"--handover-timeout", timeout, NULL};
     TestHost *src = test_host_start(config, NULL, src_args);
     GThread *peer;
     gint64 t0, elapsed_ms;
@@ -279,21 +279,21 @@ static void run_slow_destination(SlowPeer *p, const char *tag)
 
 static void test_dribbling_destination_bounded(void)
 {
-    SlowPeer p = { .accept = true, .byte_ms = 300 };
+    SlowPeer p = {.accept = true, .byte_ms = 300};
 
     run_slow_destination(&p, "drip");
 }
 
 static void test_silent_destination_bounded(void)
 {
-    SlowPeer p = { .accept = true, .byte_ms = 0 };
+    SlowPeer p = {.accept = true, .byte_ms = 0};
 
     run_slow_destination(&p, "mute");
 }
 
 static void test_destination_that_never_accepts_bounded(void)
 {
-    SlowPeer p = { .accept = false, .byte_ms = 0 };
+    SlowPeer p = {.accept = false, .byte_ms = 0};
 
     run_slow_destination(&p, "deaf");
 }
@@ -307,9 +307,9 @@ static void test_migrate_client_gone_source_survives(void)
 {
     g_autofree char *config = two_port_config("gone"), *status = NULL;
     g_autofree char *timeout = g_strdup_printf("%d", TIMEOUT_MS);
-    const char *src_args[] = { "--handover-timeout", timeout, NULL };
-    const char *argv[] = { test_env_path("NETBE_CTL"), NULL, "migrate", NULL, NULL };
-    SlowPeer p = { .accept = true, .byte_ms = 0 };
+    const char *src_args[] = {"--handover-timeout", timeout, NULL};
+    const char *argv[] = {test_env_path("NETBE_CTL"), NULL, "migrate", NULL, NULL};
+    SlowPeer p = {.accept = true, .byte_ms = 0};
     TestHost *src = test_host_start(config, NULL, src_args);
     GThread *peer;
     GPid ctl;
@@ -320,9 +320,10 @@ static void test_migrate_client_gone_source_survives(void)
     wait_for_path(p.path);
     argv[1] = src->control;
     argv[3] = p.path;
-    g_assert_true(g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD |
-                                G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
-                                NULL, &ctl, NULL));
+    g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
+                                G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+                                    G_SPAWN_STDERR_TO_DEV_NULL,
+                                NULL, NULL, &ctl, NULL));
     g_usleep(300000);
     kill(ctl, SIGKILL);
     waitpid(ctl, NULL, 0);
@@ -353,7 +354,8 @@ int main(int argc, char **argv)
     g_test_add_func("/migrate-deadline/silent-destination", test_silent_destination_bounded);
     g_test_add_func("/migrate-deadline/destination-never-accepts",
                     test_destination_that_never_accepts_bounded);
-    g_test_add_func("/migrate-deadline/control-client-gone", test_migrate_client_gone_source_survives);
+    g_test_add_func("/migrate-deadline/control-client-gone",
+                    test_migrate_client_gone_source_survives);
     rc = g_test_run();
     test_sh("rm -rf '%s'", tmp_dir);
     g_free(tmp_dir);

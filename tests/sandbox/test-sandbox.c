@@ -385,7 +385,7 @@ static int64_t fixture_tx_frames(TestHost *h)
 /* A probing fixture host and its guest: plugins, folder, logs, a datagram guest. */
 typedef struct ProbeRig {
     char *plugins, *dir, *flog, *d_host;
-    int d;           /* the guest's datagram socket */
+    int d; /* the guest's datagram socket */
     TestHost *h;
 } ProbeRig;
 

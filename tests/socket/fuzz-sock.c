@@ -77,7 +77,7 @@ static void fuzz_stream(const uint8_t *data, size_t size)
 static void fuzz_address(const uint8_t *data, size_t size)
 {
     g_autofree char *text = g_strndup((const char *)data, size);
-    SockAddr a = { 0 }, b = { 0 };
+    SockAddr a = {0}, b = {0};
     char *problem = NULL;
 
     for (int bind_side = 0; bind_side < 2; bind_side++) {
@@ -155,8 +155,8 @@ int main(int argc, char **argv)
     printf("ok 1 - %u corpus inputs\n", inputs->len);
     for (unsigned m = 0; m < mutations; m++) {
         gsize len;
-        const uint8_t *d = g_bytes_get_data(g_ptr_array_index(inputs,
-                                            g_rand_int_range(rng, 0, inputs->len)), &len);
+        const uint8_t *d = g_bytes_get_data(
+            g_ptr_array_index(inputs, g_rand_int_range(rng, 0, inputs->len)), &len);
         g_autofree uint8_t *copy = g_memdup2(d, len);
 
         for (unsigned f = g_rand_int_range(rng, 1, 6); f > 0 && len > 1; f--) {

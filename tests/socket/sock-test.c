@@ -110,7 +110,7 @@ static bool frames_reached(void *data)
 
 bool st_wait_frames(NetbeRuntime *rt, const char *id, uint64_t tx, uint64_t rx)
 {
-    FramesWait w = { rt, id, tx, rx };
+    FramesWait w = {rt, id, tx, rx};
 
     return st_wait(frames_reached, &w, ST_TIMEOUT_MS);
 }
@@ -148,7 +148,7 @@ static void set_nonblock(int fd)
 
 static unsigned free_port(int type)
 {
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(sin);
     int fd = socket(AF_INET, type, 0);
 
@@ -207,7 +207,7 @@ static int connect_retry(int family, const struct sockaddr *sa, socklen_t len)
 
     for (;;) {
         int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
         int err = 0;
         socklen_t elen = sizeof(err);
 
@@ -242,8 +242,8 @@ int st_unix_connect(const char *path)
 
 int st_tcp_listen(unsigned *port)
 {
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(*port),
-                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in sin = {
+        .sin_family = AF_INET, .sin_port = htons(*port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(sin);
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
@@ -256,8 +256,8 @@ int st_tcp_listen(unsigned *port)
 
 int st_tcp_connect(unsigned port)
 {
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
-                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in sin = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 
     return connect_retry(AF_INET, (struct sockaddr *)&sin, sizeof(sin));
 }
@@ -290,8 +290,8 @@ int st_unix_dgram_bind(const char *path)
 
 int st_udp_bind(unsigned *port)
 {
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(*port),
-                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in sin = {
+        .sin_family = AF_INET, .sin_port = htons(*port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(sin);
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
@@ -453,7 +453,8 @@ StRig *st_rig_new(const char *link_options)
     st_socketpair(SOCK_DGRAM, r->inj);
     config = g_strdup_printf("[netdev.inj]\ntype = socket\nfd = %d\n"
                              "[netdev.link]\ntype = socket\n%s\n"
-                             "[hub.h]\nports = inj, link\n", r->inj[1], link_options);
+                             "[hub.h]\nports = inj, link\n",
+                             r->inj[1], link_options);
     r->rt = st_runtime_new(config);
     return r;
 }

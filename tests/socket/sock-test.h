@@ -46,13 +46,13 @@ unsigned st_free_udp_port(void);
 void st_socketpair(int type, int sv[2]);
 
 /* Listening / connecting / bound raw sockets for a peer written in the test (non-blocking). */
-int st_unix_listen(const char *path);      /* "@NAME": abstract namespace */
-int st_tcp_listen(unsigned *port);         /* 127.0.0.1, *port 0: any (set on return) */
-int st_unix_connect(const char *path);   /* retried while pumping; -1 on timeout */
-int st_tcp_connect(unsigned port);        /* 127.0.0.1; -1 on timeout */
-int st_accept(int lfd);                   /* pumps; -1 on timeout */
+int st_unix_listen(const char *path);  /* "@NAME": abstract namespace */
+int st_tcp_listen(unsigned *port);     /* 127.0.0.1, *port 0: any (set on return) */
+int st_unix_connect(const char *path); /* retried while pumping; -1 on timeout */
+int st_tcp_connect(unsigned port);     /* 127.0.0.1; -1 on timeout */
+int st_accept(int lfd);                /* pumps; -1 on timeout */
 int st_unix_dgram_bind(const char *path);
-int st_udp_bind(unsigned *port);          /* 127.0.0.1, *port 0: any (set on return) */
+int st_udp_bind(unsigned *port); /* 127.0.0.1, *port 0: any (set on return) */
 
 /* Write all of @buf, pumping while the socket is full. Return: false on timeout/error. */
 bool st_write_all(int fd, const void *buf, size_t len);
@@ -80,7 +80,7 @@ bool st_check(const void *buf, size_t len, unsigned seed);
  * holds: frames in and out of the hub) and "link" (the socket netdev under test).
  */
 typedef struct StRig {
-    int inj[2];            /* inj[0]: the test's end; inj[1]: the plugin's fd = */
+    int inj[2]; /* inj[0]: the test's end; inj[1]: the plugin's fd = */
     NetbeRuntime *rt;
 } StRig;
 

@@ -9,22 +9,22 @@
 #include "sock-test.h"
 
 /* UDP carries at most 65507 bytes over IPv4. */
-static const size_t udp_sizes[] = { 60, 1514, 4096, 9000, 32768, 65507, 61, 1 };
+static const size_t udp_sizes[] = {60, 1514, 4096, 9000, 32768, 65507, 61, 1};
 
 /* Fails if two runtimes joined by udp + localaddr lose, change, reorder or miscount a
  * frame in either direction. */
 static void test_udp_joins_two_runtimes_both_ways(void)
 {
     unsigned pa = st_free_udp_port(), pb = st_free_udp_port();
-    g_autofree char *aopts = g_strdup_printf("udp = 127.0.0.1:%u\nlocaladdr = 127.0.0.1:%u", pb,
-                                             pa);
-    g_autofree char *bopts = g_strdup_printf("udp = 127.0.0.1:%u\nlocaladdr = 127.0.0.1:%u", pa,
-                                             pb);
+    g_autofree char *aopts =
+        g_strdup_printf("udp = 127.0.0.1:%u\nlocaladdr = 127.0.0.1:%u", pb, pa);
+    g_autofree char *bopts =
+        g_strdup_printf("udp = 127.0.0.1:%u\nlocaladdr = 127.0.0.1:%u", pa, pb);
     StRig *a = st_rig_new(aopts);
     StRig *b = st_rig_new(bopts);
     static uint8_t buf[ST_FRAME_MAX];
     uint64_t total = 0;
-    StRig *src[] = { a, b }, *dst[] = { b, a };
+    StRig *src[] = {a, b}, *dst[] = {b, a};
 
     for (int dir = 0; dir < 2; dir++) {
         for (size_t i = 0; i < G_N_ELEMENTS(udp_sizes); i++) {
@@ -63,7 +63,7 @@ static void test_unix_dgram_talks_to_a_raw_peer(void)
     g_autofree char *opts = g_strdup_printf("local = unix:%s\nremote = unix:%s", mine, peer);
     int p = st_unix_dgram_bind(peer);
     StRig *r = st_rig_new(opts);
-    struct sockaddr_un to = { .sun_family = AF_UNIX };
+    struct sockaddr_un to = {.sun_family = AF_UNIX};
     uint8_t frame[1514], got[ST_FRAME_MAX];
     NetbeQueueStats st;
 
@@ -163,8 +163,8 @@ static void test_oversized_datagrams_are_dropped_and_counted(void)
 {
     unsigned port = 0, pa = st_free_udp_port();
     int p = st_udp_bind(&port);
-    g_autofree char *opts = g_strdup_printf("udp = 127.0.0.1:%u\nlocaladdr = 127.0.0.1:%u",
-                                            port, pa);
+    g_autofree char *opts =
+        g_strdup_printf("udp = 127.0.0.1:%u\nlocaladdr = 127.0.0.1:%u", port, pa);
     StRig *r = st_rig_new(opts);
     static uint8_t frame[ST_FRAME_MAX];
 

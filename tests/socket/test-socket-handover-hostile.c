@@ -18,77 +18,216 @@
 
 /* The plugin's record (plugins/socket/sock-handover.c), written here on purpose. */
 enum {
-    F_LISTEN_FD = 1u << 0, F_DATA_FD = 1u << 1, F_STREAM = 1u << 2, F_UP = 1u << 3,
-    F_CONNECTING = 1u << 4, F_RETRY = 1u << 6, F_LISTEN_UNLINK = 1u << 11,
+    F_LISTEN_FD = 1u << 0,
+    F_DATA_FD = 1u << 1,
+    F_STREAM = 1u << 2,
+    F_UP = 1u << 3,
+    F_CONNECTING = 1u << 4,
+    F_RETRY = 1u << 6,
+    F_LISTEN_UNLINK = 1u << 11,
 };
 #define VALID_FLAGS (F_LISTEN_FD | F_DATA_FD | F_STREAM | F_UP)
 
 /* What goes in the place of one of the two fds. */
 typedef enum FdKind {
     FD_NONE = 0,
-    FD_LISTENER,          /* listening on the configured address */
-    FD_ACCEPTED,          /* a connection accepted on it */
+    FD_LISTENER, /* listening on the configured address */
+    FD_ACCEPTED, /* a connection accepted on it */
     FD_PIPE,
     FD_UDP,
-    FD_OTHER_LISTENER,    /* listening on another port */
-    FD_V6_LISTENER,       /* listening on [::1] */
-    FD_UNCONNECTED,       /* a TCP socket, neither bound nor connected */
+    FD_OTHER_LISTENER, /* listening on another port */
+    FD_V6_LISTENER,    /* listening on [::1] */
+    FD_UNCONNECTED,    /* a TCP socket, neither bound nor connected */
 } FdKind;
 
 typedef struct Case {
     const char *name;
-    const char *expected;     /* in the destination's error; NULL: adopted */
+    const char *expected; /* in the destination's error; NULL: adopted */
     uint32_t version;
     uint8_t mode;
     bool wrong_addr;
     uint32_t flags;
     uint32_t rx_len, tx_len;
     FdKind fds[3];
-    bool truncate;            /* the last field is missing */
-    bool give_up;             /* an error record instead of the commit */
+    bool truncate; /* the last field is missing */
+    bool give_up;  /* an error record instead of the commit */
 } Case;
 
 static const Case cases[] = {
-    { "valid", NULL, 1, 0, false, VALID_FLAGS, 5, 7, { FD_LISTENER, FD_ACCEPTED } },
-    { "version", "version 2, this plugin reads version 1", 2, 0, false, VALID_FLAGS, 0, 0,
-      { FD_LISTENER, FD_ACCEPTED } },
-    { "transport", "the source's transport is connect, this netdev's is listen", 1, 1, false,
-      VALID_FLAGS, 0, 0, { FD_LISTENER, FD_ACCEPTED } },
-    { "unknown-transport", "unknown transport 9", 1, 9, false, VALID_FLAGS, 0, 0,
-      { FD_LISTENER, FD_ACCEPTED } },
-    { "address", "configs differ", 1, 0, true, VALID_FLAGS, 0, 0, { FD_LISTENER, FD_ACCEPTED } },
-    { "unknown-flags", "unknown flags", 1, 0, false, VALID_FLAGS | (1u << 20), 0, 0,
-      { FD_LISTENER, FD_ACCEPTED } },
-    { "rx-too-long", "buffered bytes exceed the buffers", 1, 0, false, VALID_FLAGS,
-      256 * 1024 + 1, 0, { FD_LISTENER, FD_ACCEPTED } },
-    { "tx-too-long", "buffered bytes exceed the buffers", 1, 0, false, VALID_FLAGS, 0,
-      65536 + 20 + 4 + 1, { FD_LISTENER, FD_ACCEPTED } },
-    { "bytes-while-down", "buffered bytes without a stream that is up", 1, 0, false,
-      F_LISTEN_FD | F_STREAM, 10, 0, { FD_LISTENER } },
-    { "connecting-listener", "connecting is for a client", 1, 0, false,
-      F_LISTEN_FD | F_DATA_FD | F_STREAM | F_CONNECTING, 0, 0, { FD_LISTENER, FD_ACCEPTED } },
-    { "retry-listener", "a reconnect is due only for a client", 1, 0, false,
-      F_LISTEN_FD | F_STREAM | F_RETRY, 0, 0, { FD_LISTENER } },
-    { "no-listener", "a listening socket only and always comes with listen =", 1, 0, false,
-      F_DATA_FD | F_STREAM | F_UP, 0, 0, { FD_ACCEPTED } },
-    { "fd-not-a-socket", "the accepted stream fd is not a socket", 1, 0, false, VALID_FLAGS, 0,
-      0, { FD_LISTENER, FD_PIPE } },
-    { "fd-datagram", "is a datagram socket, expected stream", 1, 0, false, VALID_FLAGS, 0, 0,
-      { FD_LISTENER, FD_UDP } },
-    { "listener-wrong-port", "this netdev's config says 127.0.0.1:", 1, 0, false, VALID_FLAGS,
-      0, 0, { FD_OTHER_LISTENER, FD_ACCEPTED } },
-    { "listener-wrong-family", "expected IPv4", 1, 0, false, VALID_FLAGS, 0, 0,
-      { FD_V6_LISTENER, FD_ACCEPTED } },
-    { "data-is-a-listener", "the accepted stream fd is a listening socket", 1, 0, false,
-      VALID_FLAGS, 0, 0, { FD_LISTENER, FD_LISTENER } },
-    { "data-not-connected", "the accepted stream fd is bound to 0.0.0.0:0", 1, 0, false,
-      VALID_FLAGS, 0, 0, { FD_LISTENER, FD_UNCONNECTED } },
-    { "fd-missing", "the data socket is announced but did not come", 1, 0, false, VALID_FLAGS,
-      0, 0, { FD_LISTENER } },
-    { "extra-fd", "more fds than the flags announce", 1, 0, false, VALID_FLAGS, 0, 0,
-      { FD_LISTENER, FD_ACCEPTED, FD_ACCEPTED } },
-    { "truncated", "malformed record", 1, 0, false, VALID_FLAGS, 0, 0,
-      { FD_LISTENER, FD_ACCEPTED }, true },
+    {"valid", NULL, 1, 0, false, VALID_FLAGS, 5, 7, {FD_LISTENER, FD_ACCEPTED}},
+    {"version",
+     "version 2, this plugin reads version 1",
+     2,
+     0,
+     false,
+     VALID_FLAGS,
+     0,
+     0,
+     {FD_LISTENER, FD_ACCEPTED}},
+    {"transport",
+     "the source's transport is connect, this netdev's is listen",
+     1,
+     1,
+     false,
+     VALID_FLAGS,
+     0,
+     0,
+     {FD_LISTENER, FD_ACCEPTED}},
+    {"unknown-transport",
+     "unknown transport 9",
+     1,
+     9,
+     false,
+     VALID_FLAGS,
+     0,
+     0,
+     {FD_LISTENER, FD_ACCEPTED}},
+    {"address", "configs differ", 1, 0, true, VALID_FLAGS, 0, 0, {FD_LISTENER, FD_ACCEPTED}},
+    {"unknown-flags",
+     "unknown flags",
+     1,
+     0,
+     false,
+     VALID_FLAGS | (1u << 20),
+     0,
+     0,
+     {FD_LISTENER, FD_ACCEPTED}},
+    {"rx-too-long",
+     "buffered bytes exceed the buffers",
+     1,
+     0,
+     false,
+     VALID_FLAGS,
+     256 * 1024 + 1,
+     0,
+     {FD_LISTENER, FD_ACCEPTED}},
+    {"tx-too-long",
+     "buffered bytes exceed the buffers",
+     1,
+     0,
+     false,
+     VALID_FLAGS,
+     0,
+     65536 + 20 + 4 + 1,
+     {FD_LISTENER, FD_ACCEPTED}},
+    {"bytes-while-down",
+     "buffered bytes without a stream that is up",
+     1,
+     0,
+     false,
+     F_LISTEN_FD | F_STREAM,
+     10,
+     0,
+     {FD_LISTENER}},
+    {"connecting-listener",
+     "connecting is for a client",
+     1,
+     0,
+     false,
+     F_LISTEN_FD | F_DATA_FD | F_STREAM | F_CONNECTING,
+     0,
+     0,
+     {FD_LISTENER, FD_ACCEPTED}},
+    {"retry-listener",
+     "a reconnect is due only for a client",
+     1,
+     0,
+     false,
+     F_LISTEN_FD | F_STREAM | F_RETRY,
+     0,
+     0,
+     {FD_LISTENER}},
+    {"no-listener",
+     "a listening socket only and always comes with listen =",
+     1,
+     0,
+     false,
+     F_DATA_FD | F_STREAM | F_UP,
+     0,
+     0,
+     {FD_ACCEPTED}},
+    {"fd-not-a-socket",
+     "the accepted stream fd is not a socket",
+     1,
+     0,
+     false,
+     VALID_FLAGS,
+     0,
+     0,
+     {FD_LISTENER, FD_PIPE}},
+    {"fd-datagram",
+     "is a datagram socket, expected stream",
+     1,
+     0,
+     false,
+     VALID_FLAGS,
+     0,
+     0,
+     {FD_LISTENER, FD_UDP}},
+    {"listener-wrong-port",
+     "this netdev's config says 127.0.0.1:",
+     1,
+     0,
+     false,
+     VALID_FLAGS,
+     0,
+     0,
+     {FD_OTHER_LISTENER, FD_ACCEPTED}},
+    {"listener-wrong-family",
+     "expected IPv4",
+     1,
+     0,
+     false,
+     VALID_FLAGS,
+     0,
+     0,
+     {FD_V6_LISTENER, FD_ACCEPTED}},
+    {"data-is-a-listener",
+     "the accepted stream fd is a listening socket",
+     1,
+     0,
+     false,
+     VALID_FLAGS,
+     0,
+     0,
+     {FD_LISTENER, FD_LISTENER}},
+    {"data-not-connected",
+     "the accepted stream fd is bound to 0.0.0.0:0",
+     1,
+     0,
+     false,
+     VALID_FLAGS,
+     0,
+     0,
+     {FD_LISTENER, FD_UNCONNECTED}},
+    {"fd-missing",
+     "the data socket is announced but did not come",
+     1,
+     0,
+     false,
+     VALID_FLAGS,
+     0,
+     0,
+     {FD_LISTENER}},
+    {"extra-fd",
+     "more fds than the flags announce",
+     1,
+     0,
+     false,
+     VALID_FLAGS,
+     0,
+     0,
+     {FD_LISTENER, FD_ACCEPTED, FD_ACCEPTED}},
+    {"truncated",
+     "malformed record",
+     1,
+     0,
+     false,
+     VALID_FLAGS,
+     0,
+     0,
+     {FD_LISTENER, FD_ACCEPTED},
+     true},
 };
 
 static unsigned listen_port;
@@ -96,10 +235,10 @@ static char *tmp_dir;
 
 typedef struct Source {
     const Case *c;
-    char *path;           /* the destination's incoming socket */
-    char *listen_text;    /* listen = as configured */
-    char *unix_path;      /* the listener is this unix path (else 127.0.0.1:listen_port) */
-    GArray *fds;          /* everything the fake source opened, closed at the end */
+    char *path;        /* the destination's incoming socket */
+    char *listen_text; /* listen = as configured */
+    char *unix_path;   /* the listener is this unix path (else 127.0.0.1:listen_port) */
+    GArray *fds;       /* everything the fake source opened, closed at the end */
 } Source;
 
 static int keep(Source *s, int fd)
@@ -111,15 +250,16 @@ static int keep(Source *s, int fd)
 
 static int tcp_listener(Source *s, int family, unsigned port)
 {
-    struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(port),
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(port),
-                               .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+    struct sockaddr_in a4 = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in6 a6 = {
+        .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_LOOPBACK_INIT};
     int fd = keep(s, socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0)), one = 1;
 
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     g_assert_cmpint(family == AF_INET ? bind(fd, (struct sockaddr *)&a4, sizeof(a4))
-                                      : bind(fd, (struct sockaddr *)&a6, sizeof(a6)), ==, 0);
+                                      : bind(fd, (struct sockaddr *)&a6, sizeof(a6)),
+                    ==, 0);
     g_assert_cmpint(listen(fd, 4), ==, 0);
     return fd;
 }
@@ -127,7 +267,7 @@ static int tcp_listener(Source *s, int family, unsigned port)
 /* The configured listener (TCP or unix), made once per source. */
 static int main_listener(Source *s, int *made)
 {
-    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
 
     if (*made >= 0) {
         return *made;
@@ -222,7 +362,7 @@ static gpointer fake_source(gpointer data)
     netbe_mig_put_string(w, "l");
     netbe_mig_put_string(w, "socket");
     netbe_mig_put_u32(w, 1);
-    netbe_mig_put_u32(w, 0);      /* no devices */
+    netbe_mig_put_u32(w, 0); /* no devices */
     wire_send_record(fd, WIRE_HELLO, w, -1, SIZE_MAX);
     netbe_mig_writer_free(w);
     netbe_mig_reader_free(wire_recv_record(fd, &type));
@@ -230,9 +370,9 @@ static gpointer fake_source(gpointer data)
     netbe_mig_put_string(w, "l");
     netbe_mig_put_string(w, "socket");
     netbe_mig_put_u32(w, 1);
-    netbe_mig_put_u32(w, 0);      /* vnet header length */
-    netbe_mig_put_u32(w, 0);      /* held frames, tx */
-    netbe_mig_put_u32(w, 0);      /* held frames, rx */
+    netbe_mig_put_u32(w, 0); /* vnet header length */
+    netbe_mig_put_u32(w, 0); /* held frames, tx */
+    netbe_mig_put_u32(w, 0); /* held frames, rx */
     put_socket_state(s, w);
     wire_send_record(fd, WIRE_BACKEND, w, -1, SIZE_MAX);
     netbe_mig_writer_free(w);
@@ -261,8 +401,8 @@ static gpointer fake_source(gpointer data)
  */
 static char *run_case(const Case *c, const char *listen_text, const char *unix_path)
 {
-    Source s = { c, g_build_filename(tmp_dir, "incoming.sock", NULL), (char *)listen_text,
-                 (char *)unix_path, g_array_new(false, false, sizeof(int)) };
+    Source s = {c, g_build_filename(tmp_dir, "incoming.sock", NULL), (char *)listen_text,
+                (char *)unix_path, g_array_new(false, false, sizeof(int))};
     g_autofree char *conf = g_strdup_printf("[netdev.l]\ntype = socket\nlisten = %s\n"
                                             "[netdev.u]\ntype = socket\nlocaladdr = 127.0.0.1:0\n"
                                             "udp = 127.0.0.1:9\n"
@@ -282,7 +422,7 @@ static char *run_case(const Case *c, const char *listen_text, const char *unix_p
     close(lfd);
     unlink(s.path);
     netbe_runtime_free(rt);
-    g_assert_cmpint(test_count_fds(0), ==, before);     /* nothing leaked, either way */
+    g_assert_cmpint(test_count_fds(0), ==, before); /* nothing leaked, either way */
     g_array_unref(s.fds);
     g_free(s.path);
     g_assert_true(ok == (err == NULL));
@@ -316,12 +456,12 @@ static void test_unix_path_follows_the_owner(void)
 {
     g_autofree char *path = g_build_filename(tmp_dir, "lan.sock", NULL);
     g_autofree char *text = g_strdup_printf("unix:%s", path);
-    Case c = { "unix", NULL, 1, 0, false, VALID_FLAGS | F_LISTEN_UNLINK, 0, 0,
-               { FD_LISTENER, FD_ACCEPTED } };
+    Case c = {
+        "unix", NULL, 1, 0, false, VALID_FLAGS | F_LISTEN_UNLINK, 0, 0, {FD_LISTENER, FD_ACCEPTED}};
     g_autofree char *msg = NULL;
     struct stat st;
 
-    c.give_up = true;   /* loaded, then the source gives up */
+    c.give_up = true; /* loaded, then the source gives up */
     msg = run_case(&c, text, path);
     g_test_message("destination says: %s", msg);
     g_assert_nonnull(strstr(msg, "operator cancelled"));
@@ -329,7 +469,7 @@ static void test_unix_path_follows_the_owner(void)
     g_assert_true(S_ISSOCK(st.st_mode));
     unlink(path);
     g_free(msg);
-    c.give_up = false;  /* adopted and run: the destination owns the path now */
+    c.give_up = false; /* adopted and run: the destination owns the path now */
     msg = run_case(&c, text, path);
     g_assert_null(msg);
     g_assert_cmpint(lstat(path, &st), ==, -1);

@@ -67,7 +67,7 @@ static unsigned port_from_log(TestHost *h, const char *marker)
 
 static int udp_peer(unsigned *port)
 {
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(a);
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), big = 4 << 20;
 
@@ -81,8 +81,8 @@ static int udp_peer(unsigned *port)
 /* A blocking TCP connection to 127.0.0.1:@port; @rcvbuf > 0 sets SO_RCVBUF first. */
 static int tcp_peer(unsigned port, int rcvbuf)
 {
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     if (rcvbuf > 0) {
@@ -98,7 +98,7 @@ static void make_frame(uint8_t *f, size_t len, uint32_t seq, unsigned dir)
     uint32_t be = htonl(seq);
 
     memset(f, 0xff, 6);
-    memcpy(f + 6, (uint8_t[]){ 0x02, 0, 0, 0, 0, (uint8_t)(dir + 1), 0x88, 0xb5 }, 8);
+    memcpy(f + 6, (uint8_t[]){0x02, 0, 0, 0, 0, (uint8_t)(dir + 1), 0x88, 0xb5}, 8);
     memcpy(f + HO_HDR, &be, 4);
     st_fill(f + HO_MIN_LEN, len - HO_MIN_LEN, seq * 2 + dir);
 }
@@ -112,7 +112,8 @@ static int64_t frame_seq(const uint8_t *f, size_t len, unsigned dir)
         return -1;
     }
     memcpy(&be, f + HO_HDR, 4);
-    return st_check(f + HO_MIN_LEN, len - HO_MIN_LEN, ntohl(be) * 2 + dir) ? (int64_t)ntohl(be) : -1;
+    return st_check(f + HO_MIN_LEN, len - HO_MIN_LEN, ntohl(be) * 2 + dir) ? (int64_t)ntohl(be)
+                                                                           : -1;
 }
 
 static size_t frame_len(uint32_t seq)
@@ -126,7 +127,7 @@ static bool write_all(int fd, const void *buf, size_t len)
     size_t off = 0;
 
     while (off < len) {
-        struct pollfd p = { .fd = fd, .events = POLLOUT };
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
         ssize_t n;
 
         if (poll(&p, 1, ST_TIMEOUT_MS) != 1) {
@@ -143,7 +144,7 @@ static bool write_all(int fd, const void *buf, size_t len)
 
 /* What one direction saw: every number in order once, or not. */
 typedef struct Tally {
-    uint32_t next;          /* the number expected next */
+    uint32_t next; /* the number expected next */
     uint32_t received, bad, out_of_order;
 } Tally;
 
@@ -153,7 +154,7 @@ static void tally(Tally *t, int64_t seq)
     if (seq < 0) {
         t->bad++;
     } else if ((uint32_t)seq != t->next) {
-        t->out_of_order++;   /* a gap, a repeat or a step back */
+        t->out_of_order++; /* a gap, a repeat or a step back */
         t->next = (uint32_t)seq + 1;
     } else {
         t->next++;
@@ -162,13 +163,13 @@ static void tally(Tally *t, int64_t seq)
 
 /* Two guests: numbered frames both ways at a steady rate, from threads. */
 typedef struct Guests {
-    int udp, tcp;                  /* tcp: the guest behind the stream netdev */
-    bool tcp_is_dgram;             /* ... which is behind QEMU: a UDP socket to peer_to */
+    int udp, tcp;      /* tcp: the guest behind the stream netdev */
+    bool tcp_is_dgram; /* ... which is behind QEMU: a UDP socket to peer_to */
     struct sockaddr_in peer_to;
-    struct sockaddr_in host_udp;   /* guest1's localaddr on the host */
-    unsigned rate, count;          /* frames/s each way, and how many */
-    Tally to_udp, to_tcp;          /* frames the UDP guest got (from TCP), and the reverse */
-    bool tcp_closed;               /* the TCP guest saw EOF or an error */
+    struct sockaddr_in host_udp; /* guest1's localaddr on the host */
+    unsigned rate, count;        /* frames/s each way, and how many */
+    Tally to_udp, to_tcp;        /* frames the UDP guest got (from TCP), and the reverse */
+    bool tcp_closed;             /* the TCP guest saw EOF or an error */
     volatile bool sent_all;
     gint64 last_rx;
 } Guests;
@@ -188,13 +189,15 @@ static gpointer guests_send(gpointer data)
             g_usleep(200);
         }
         make_frame(f + 4, len, i, 0);
-        g_assert_cmpint(sendto(g->udp, f + 4, len, 0, (struct sockaddr *)&g->host_udp,
-                               sizeof(g->host_udp)), ==, len);
+        g_assert_cmpint(
+            sendto(g->udp, f + 4, len, 0, (struct sockaddr *)&g->host_udp, sizeof(g->host_udp)), ==,
+            len);
         make_frame(f + 4, len, i, 1);
         memcpy(f, &prefix, 4);
         if (g->tcp_is_dgram) {
-            g_assert_cmpint(sendto(g->tcp, f + 4, len, 0, (struct sockaddr *)&g->peer_to,
-                                   sizeof(g->peer_to)), ==, len);
+            g_assert_cmpint(
+                sendto(g->tcp, f + 4, len, 0, (struct sockaddr *)&g->peer_to, sizeof(g->peer_to)),
+                ==, len);
         } else if (!write_all(g->tcp, f, len + 4)) {
             g->tcp_closed = true;
             break;
@@ -236,8 +239,7 @@ static gpointer guests_receive(gpointer data)
 
     g->last_rx = g_get_monotonic_time();
     while (g->to_udp.received < g->count || g->to_tcp.received < g->count) {
-        struct pollfd p[2] = { { .fd = g->udp, .events = POLLIN },
-                               { .fd = g->tcp, .events = POLLIN } };
+        struct pollfd p[2] = {{.fd = g->udp, .events = POLLIN}, {.fd = g->tcp, .events = POLLIN}};
         ssize_t n;
 
         /* done when nothing came for 3 s after the last frame went out */
@@ -286,7 +288,7 @@ static TestHost *handover(TestHost *src, const char *config, const char *moved, 
 {
     g_autofree char *incoming = g_build_filename(src->dir, "incoming.sock", NULL);
     g_autofree char *cmd = g_strdup_printf("migrate %s", incoming);
-    const char *args[] = { "--incoming", incoming, "--incoming-timeout", "20", NULL };
+    const char *args[] = {"--incoming", incoming, "--incoming-timeout", "20", NULL};
     TestHost *dst = test_host_spawn(config, NULL, args, NULL);
 
     g_assert_nonnull(dst);
@@ -299,7 +301,7 @@ static TestHost *handover(TestHost *src, const char *config, const char *moved, 
     g_test_message("%s", *out);
     g_assert_nonnull(strstr(*out, "migrated: downtime"));
     g_assert_nonnull(strstr(*out, moved));
-    g_assert_cmpint(test_host_wait(src, 10000), ==, 0);     /* the source exits 0 */
+    g_assert_cmpint(test_host_wait(src, 10000), ==, 0); /* the source exits 0 */
     g_assert_true(test_host_wait_serving(dst, 10000));
     return dst;
 }
@@ -337,8 +339,8 @@ static TestHost *start_source(const char *config, struct sockaddr_in *host_udp,
 
     g_assert_nonnull(src);
     track_host(0, src);
-    *host_udp = (struct sockaddr_in){ .sin_family = AF_INET,
-                                      .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    *host_udp =
+        (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     host_udp->sin_port = htons(port_from_log(src, "datagrams on 127.0.0.1:"));
     *listen_port = port_from_log(src, "listening on 127.0.0.1:");
     g_assert_cmpuint(ntohs(host_udp->sin_port), >, 0);
@@ -354,7 +356,7 @@ static TestHost *start_source(const char *config, struct sockaddr_in *host_udp,
  */
 static void test_guests_never_notice_handover(void)
 {
-    Guests g = { .rate = 3000, .count = 6000 };
+    Guests g = {.rate = 3000, .count = 6000};
     unsigned udp_port, listen_port;
     g_autofree char *config = NULL, *out = NULL, *log = NULL, *stats = NULL;
     TestHost *src, *dst;
@@ -364,7 +366,7 @@ static void test_guests_never_notice_handover(void)
     config = lan_config(udp_port);
     src = start_source(config, &g.host_udp, &listen_port);
     g.tcp = tcp_peer(listen_port, 0);
-    g_assert_true(wait_log(src, "connected to"));   /* frames before that are dropped */
+    g_assert_true(wait_log(src, "connected to")); /* frames before that are dropped */
     rx = g_thread_new("guests-rx", guests_receive, &g);
     tx = g_thread_new("guests-tx", guests_send, &g);
     g_usleep(700000);
@@ -372,9 +374,9 @@ static void test_guests_never_notice_handover(void)
     g_thread_join(tx);
     g_thread_join(rx);
     g_test_message("UDP guest got %u (%u bad, %u out of order), TCP guest got %u (%u bad, %u out "
-                   "of order) of %u each", g.to_udp.received, g.to_udp.bad,
-                   g.to_udp.out_of_order, g.to_tcp.received, g.to_tcp.bad,
-                   g.to_tcp.out_of_order, g.count);
+                   "of order) of %u each",
+                   g.to_udp.received, g.to_udp.bad, g.to_udp.out_of_order, g.to_tcp.received,
+                   g.to_tcp.bad, g.to_tcp.out_of_order, g.count);
     g_assert_false(g.tcp_closed);
     g_assert_cmpuint(g.to_udp.received, ==, g.count);
     g_assert_cmpuint(g.to_tcp.received, ==, g.count);
@@ -389,7 +391,7 @@ static void test_guests_never_notice_handover(void)
     g_test_message("destination stats: %s", stats);
     g_assert_nonnull(stats);
     g_assert_nonnull(strstr(stats, "\"netdev\":\"guest1\""));
-    g_assert_null(strstr(stats, "\"rx_frames\":0,"));   /* both netdevs forwarded there */
+    g_assert_null(strstr(stats, "\"rx_frames\":0,")); /* both netdevs forwarded there */
     g_free(test_host_ctl(dst, "quit"));
     g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
     test_host_free(src);
@@ -440,13 +442,14 @@ static void test_half_frames_continue_on_destination(void)
     udp = udp_peer(&udp_port);
     config = lan_config(udp_port);
     src = start_source(config, &host_udp, &listen_port);
-    tcp = tcp_peer(listen_port, 4096);     /* reads nothing for now: the source fills up */
+    tcp = tcp_peer(listen_port, 4096); /* reads nothing for now: the source fills up */
     g_assert_true(wait_log(src, "connected to"));
     for (uint32_t i = 0; i < HALF_BIG_FRAMES; i++) {
         make_frame(f, HALF_BIG_LEN, i, 0);
-        g_assert_cmpint(sendto(udp, f, HALF_BIG_LEN, 0, (struct sockaddr *)&host_udp,
-                               sizeof(host_udp)), ==, HALF_BIG_LEN);
-        g_usleep(2000);   /* the host's UDP socket holds only a few of these */
+        g_assert_cmpint(
+            sendto(udp, f, HALF_BIG_LEN, 0, (struct sockaddr *)&host_udp, sizeof(host_udp)), ==,
+            HALF_BIG_LEN);
+        g_usleep(2000); /* the host's UDP socket holds only a few of these */
     }
     /* the TCP guest writes the first bytes of a frame, the source reads them */
     make_frame(small + 4, HALF_SMALL_LEN, 7, 1);
@@ -490,8 +493,8 @@ static void test_half_frames_continue_on_destination(void)
 /* A blocking TCP listener on 127.0.0.1:@port (0: any; set on return). */
 static int tcp_server(unsigned *port)
 {
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(*port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a = {
+        .sin_family = AF_INET, .sin_port = htons(*port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(a);
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 
@@ -505,7 +508,7 @@ static int tcp_server(unsigned *port)
 
 static int accept_within(int lfd, int ms)
 {
-    struct pollfd p = { .fd = lfd, .events = POLLIN };
+    struct pollfd p = {.fd = lfd, .events = POLLIN};
 
     g_assert_cmpint(poll(&p, 1, ms), ==, 1);
     return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -536,27 +539,28 @@ static void test_client_states_move(void)
     TestHost *src, *dst;
 
     l2 = tcp_server(&p2);
-    close(l2);          /* nobody there yet: c2 is refused and retries every second */
+    close(l2); /* nobody there yet: c2 is refused and retries every second */
     config = g_strdup_printf("[netdev.c1]\ntype = socket\nconnect = 127.0.0.1:%u\n"
                              "reconnect = 1\n"
                              "[netdev.c2]\ntype = socket\nconnect = 127.0.0.1:%u\n"
                              "reconnect = 1\n"
-                             "[hub.lan]\nports = c1, c2\nconnect = deferred\n", p1, p2);
+                             "[hub.lan]\nports = c1, c2\nconnect = deferred\n",
+                             p1, p2);
     src = test_host_start(config, NULL, NULL);
     g_assert_nonnull(src);
     track_host(0, src);
     c1 = accept_within(l1, ST_TIMEOUT_MS);
     g_assert_true(wait_log(src, "netdev 'c1': connected to"));
     g_assert_true(wait_log(src, "netdev 'c2': cannot connect"));
-    dst = handover(src, config, "2 backends, 1 fds", &out);   /* c1's stream; c2 has none */
+    dst = handover(src, config, "2 backends, 1 fds", &out); /* c1's stream; c2 has none */
     l2 = tcp_server(&p2);
-    c2 = accept_within(l2, 3000);                            /* the destination retried */
+    c2 = accept_within(l2, 3000); /* the destination retried */
     g_assert_cmpint(c2, >=, 0);
     g_assert_true(wait_log(dst, "netdev 'c2': connected to"));
     pass_framed(c1, c2, 1);
     pass_framed(c2, c1, 2);
     dlog = assert_log_has(dst, "netdev 'c1': took over the connect transport");
-    g_assert_null(strstr(dlog, "netdev 'c1': connected to"));  /* kept, not reconnected */
+    g_assert_null(strstr(dlog, "netdev 'c1': connected to")); /* kept, not reconnected */
     g_assert_null(strstr(dlog, "went away"));
     g_free(test_host_ctl(dst, "quit"));
     g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
@@ -575,18 +579,19 @@ static TestHost *start_inheriting(const char *config_text)
 {
     TestHost *h = g_new0(TestHost, 1);
     g_autofree char *cmd = NULL;
-    const char *argv[] = { "/bin/sh", "-c", NULL, NULL };
+    const char *argv[] = {"/bin/sh", "-c", NULL, NULL};
 
     h->dir = g_dir_make_tmp("netbe-test-XXXXXX", NULL);
     h->config = g_build_filename(h->dir, "netbe.ini", NULL);
     h->control = g_build_filename(h->dir, "control.sock", NULL);
     h->log = g_build_filename(h->dir, "host.log", NULL);
     g_assert_true(g_file_set_contents(h->config, config_text, -1, NULL));
-    cmd = g_strdup_printf("exec '%s' -c '%s' --control '%s' 2>'%s'",
-                          test_env_path("NETBE_HOST"), h->config, h->control, h->log);
+    cmd = g_strdup_printf("exec '%s' -c '%s' --control '%s' 2>'%s'", test_env_path("NETBE_HOST"),
+                          h->config, h->control, h->log);
     argv[2] = cmd;
-    g_assert_true(g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD |
-                                G_SPAWN_LEAVE_DESCRIPTORS_OPEN, NULL, NULL, &h->pid, NULL));
+    g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
+                                G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_LEAVE_DESCRIPTORS_OPEN, NULL,
+                                NULL, &h->pid, NULL));
     track_host(0, h);
     g_assert_true(test_host_wait_serving(h, 10000));
     return h;
@@ -598,7 +603,7 @@ static TestHost *start_inheriting(const char *config_text)
  */
 static void test_inherited_fd_moves(void)
 {
-    int fv[2], gv[2];   /* [1] goes to netbe-host as fd = N (no close-on-exec); [0]: peer */
+    int fv[2], gv[2]; /* [1] goes to netbe-host as fd = N (no close-on-exec); [0]: peer */
     g_autofree char *config = NULL, *out = NULL, *dlog = NULL;
     TestHost *src, *dst;
 
@@ -608,7 +613,8 @@ static void test_inherited_fd_moves(void)
     fcntl(gv[0], F_SETFD, FD_CLOEXEC);
     config = g_strdup_printf("[netdev.f]\ntype = socket\nfd = %d\n"
                              "[netdev.g]\ntype = socket\nfd = %d\n"
-                             "[hub.lan]\nports = f, g\nconnect = deferred\n", fv[1], gv[1]);
+                             "[hub.lan]\nports = f, g\nconnect = deferred\n",
+                             fv[1], gv[1]);
     src = start_inheriting(config);
     close(fv[1]);
     close(gv[1]);
@@ -620,7 +626,7 @@ static void test_inherited_fd_moves(void)
     g_assert_null(strstr(dlog, "went away"));
     g_free(test_host_ctl(dst, "quit"));
     g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
-    g_assert_true(st_wait_eof(fv[0]));     /* the destination closed it at exit: it was its */
+    g_assert_true(st_wait_eof(fv[0])); /* the destination closed it at exit: it was its */
     test_host_free(src);
     test_host_free(dst);
     track_host(0, NULL);
@@ -631,24 +637,30 @@ static void test_inherited_fd_moves(void)
 
 /* QEMU relays for the stream guest: -netdev stream (client of @sock_path) and -netdev
  * dgram (127.0.0.1:@qport to 127.0.0.1:@peer_port), joined by a QEMU hub; no guest. */
-static GPid qemu_relay(const char *qemu, const char *sock_path, unsigned qport,
-                       unsigned peer_port)
+static GPid qemu_relay(const char *qemu, const char *sock_path, unsigned qport, unsigned peer_port)
 {
     g_autofree char *stream = g_strdup_printf("stream,id=s,server=off,addr.type=unix,"
-                                              "addr.path=%s", sock_path);
+                                              "addr.path=%s",
+                                              sock_path);
     g_autofree char *dgram = g_strdup_printf("dgram,id=d,local.type=inet,local.host=127.0.0.1,"
                                              "local.port=%u,remote.type=inet,"
-                                             "remote.host=127.0.0.1,remote.port=%u", qport,
-                                             peer_port);
+                                             "remote.host=127.0.0.1,remote.port=%u",
+                                             qport, peer_port);
     const char *argv[] = {
-        qemu, "-M", "none", "-nodefaults", "-display", "none", "-netdev", stream,
-        "-netdev", dgram, "-netdev", "hubport,id=h1,hubid=0,netdev=s",
-        "-netdev", "hubport,id=h2,hubid=0,netdev=d", NULL,
+        qemu,       "-M",
+        "none",     "-nodefaults",
+        "-display", "none",
+        "-netdev",  stream,
+        "-netdev",  dgram,
+        "-netdev",  "hubport,id=h1,hubid=0,netdev=s",
+        "-netdev",  "hubport,id=h2,hubid=0,netdev=d",
+        NULL,
     };
     GPid pid = -1;
 
-    g_assert_true(g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD |
-                                G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, &pid, NULL));
+    g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
+                                G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                                &pid, NULL));
     test_pid_track(2, pid);
     return pid;
 }
@@ -677,8 +689,7 @@ static void probe_path(Guests *g)
 
     make_frame(f, 60, 0, 2);
     for (int i = 0; i < 100 && !(a_got && b_got); i++) {
-        struct pollfd p[2] = { { .fd = g->udp, .events = POLLIN },
-                               { .fd = g->tcp, .events = POLLIN } };
+        struct pollfd p[2] = {{.fd = g->udp, .events = POLLIN}, {.fd = g->tcp, .events = POLLIN}};
 
         sendto(g->udp, f, 60, 0, (struct sockaddr *)&g->host_udp, sizeof(g->host_udp));
         sendto(g->tcp, f, 60, 0, (struct sockaddr *)&g->peer_to, sizeof(g->peer_to));
@@ -705,7 +716,7 @@ static void probe_path(Guests *g)
 static void test_qemu_stream_peer_never_notices(void)
 {
     g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
-    Guests g = { .rate = 1000, .count = 2000, .tcp_is_dgram = true };
+    Guests g = {.rate = 1000, .count = 2000, .tcp_is_dgram = true};
     g_autofree char *sock_path = NULL, *config = NULL, *out = NULL, *dlog = NULL;
     g_autofree char *slog = NULL;
     unsigned a_port, b_port;
@@ -722,8 +733,9 @@ static void test_qemu_stream_peer_never_notices(void)
     sock_path = g_build_filename(dir, "lan.sock", NULL);
     g.udp = udp_peer(&a_port);
     g.tcp = udp_peer(&b_port);
-    g.peer_to = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(st_free_udp_port()),
-                                      .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    g.peer_to = (struct sockaddr_in){.sin_family = AF_INET,
+                                     .sin_port = htons(st_free_udp_port()),
+                                     .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     config = g_strdup_printf("[netdev.guest1]\ntype = socket\nlocaladdr = 127.0.0.1:0\n"
                              "udp = 127.0.0.1:%u\n"
                              "[netdev.guest2]\ntype = socket\nlisten = unix:%s\n"
@@ -732,8 +744,8 @@ static void test_qemu_stream_peer_never_notices(void)
     src = test_host_start(config, NULL, NULL);
     g_assert_nonnull(src);
     track_host(0, src);
-    g.host_udp = (struct sockaddr_in){ .sin_family = AF_INET,
-                                       .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    g.host_udp =
+        (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     g.host_udp.sin_port = htons(port_from_log(src, "datagrams on 127.0.0.1:"));
     pid = qemu_relay(qemu, sock_path, ntohs(g.peer_to.sin_port), b_port);
     g_assert_true(wait_log(src, "connected to"));
@@ -742,22 +754,23 @@ static void test_qemu_stream_peer_never_notices(void)
     tx = g_thread_new("guests-tx", guests_send, &g);
     g_usleep(700000);
     dst = handover(src, config, "2 backends, 3 fds", &out);
-    g_assert_true(g_file_test(sock_path, G_FILE_TEST_EXISTS));   /* the source left it */
+    g_assert_true(g_file_test(sock_path, G_FILE_TEST_EXISTS)); /* the source left it */
     g_thread_join(tx);
     g_thread_join(rx);
     g_test_message("A got %u (%u bad, %u out of order), B behind QEMU got %u (%u bad, %u out of "
-                   "order) of %u each", g.to_udp.received, g.to_udp.bad, g.to_udp.out_of_order,
-                   g.to_tcp.received, g.to_tcp.bad, g.to_tcp.out_of_order, g.count);
+                   "order) of %u each",
+                   g.to_udp.received, g.to_udp.bad, g.to_udp.out_of_order, g.to_tcp.received,
+                   g.to_tcp.bad, g.to_tcp.out_of_order, g.count);
     g_assert_cmpuint(g.to_udp.received, ==, g.count);
     g_assert_cmpuint(g.to_tcp.received, ==, g.count);
-    g_assert_cmpuint(g.to_udp.bad + g.to_udp.out_of_order + g.to_tcp.bad +
-                     g.to_tcp.out_of_order, ==, 0);
+    g_assert_cmpuint(g.to_udp.bad + g.to_udp.out_of_order + g.to_tcp.bad + g.to_tcp.out_of_order,
+                     ==, 0);
     dlog = assert_adopted(dst);
     g_assert_true(g_file_get_contents(src->log, &slog, NULL, NULL));
     g_assert_null(strstr(slog, "went away"));
     g_assert_null(strstr(dlog, "went away"));
-    g_assert_null(strstr(dlog, "connected to"));      /* no new peer: QEMU's stayed */
-    g_assert_true(qemu_stop(pid));                    /* and QEMU ran all along */
+    g_assert_null(strstr(dlog, "connected to")); /* no new peer: QEMU's stayed */
+    g_assert_true(qemu_stop(pid));               /* and QEMU ran all along */
     g_free(test_host_ctl(dst, "quit"));
     g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
     g_assert_false(g_file_test(sock_path, G_FILE_TEST_EXISTS)); /* the destination's to remove */
@@ -774,7 +787,8 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/socket-handover/guests-never-notice", test_guests_never_notice_handover);
-    g_test_add_func("/socket-handover/half-frames-continue", test_half_frames_continue_on_destination);
+    g_test_add_func("/socket-handover/half-frames-continue",
+                    test_half_frames_continue_on_destination);
     g_test_add_func("/socket-handover/client-states-move", test_client_states_move);
     g_test_add_func("/socket-handover/inherited-fd-moves", test_inherited_fd_moves);
     g_test_add_func("/socket-handover/qemu-stream-peer-never-notices",

@@ -10,16 +10,17 @@
 #include "sock-test.h"
 
 typedef struct Peers {
-    int udp;              /* net0's remote: a UDP socket */
-    unsigned host_port;   /* net0's localaddr */
-    int srv_client;       /* connected to net1 (listen) */
-    int cli_accepted;     /* accepted from net2 (connect) */
+    int udp;            /* net0's remote: a UDP socket */
+    unsigned host_port; /* net0's localaddr */
+    int srv_client;     /* connected to net1 (listen) */
+    int cli_accepted;   /* accepted from net2 (connect) */
 } Peers;
 
 static void send_udp(Peers *p, const void *frame, size_t len)
 {
-    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(p->host_port),
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in to = {.sin_family = AF_INET,
+                             .sin_port = htons(p->host_port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 
     g_assert_cmpint(sendto(p->udp, frame, len, 0, (struct sockaddr *)&to, sizeof(to)), ==, len);
 }
@@ -88,7 +89,7 @@ static void test_host_joins_udp_and_streams_unprivileged(void)
     g_autofree char *abstract = g_strdup_printf("@netbe-sock-test-%d", (int)getpid());
     g_autofree char *config = NULL;
     uint8_t frame[1500];
-    Peers p = { .udp = st_udp_bind(&udp_port), .host_port = st_free_udp_port() };
+    Peers p = {.udp = st_udp_bind(&udp_port), .host_port = st_free_udp_port()};
     TestHost *h;
 
     config = g_strdup_printf("[netdev.net0]\ntype = socket\nudp = 127.0.0.1:%u\n"

@@ -7,70 +7,69 @@
 #include "sock-test.h"
 
 typedef struct BadOption {
-    const char *lines;    /* [netdev.x] keys after "type = socket" (line 3 on) */
-    const char *expect;   /* a substring of the error */
+    const char *lines;  /* [netdev.x] keys after "type = socket" (line 3 on) */
+    const char *expect; /* a substring of the error */
 } BadOption;
 
 #define ALLOWED_ONE "(allowed: exactly one of listen, connect, udp, local + remote, fd)"
 #define ADDR_FORMS "(allowed: A.B.C.D:PORT, [IPV6]:PORT, unix:PATH)"
-#define LONG_PATH "/tmp/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" \
-                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+#define LONG_PATH                                                                                  \
+    "/tmp/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"                 \
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 static const BadOption bad_options[] = {
-    { "", "sock.ini:1: [netdev.x]: no transport given " ALLOWED_ONE },
-    { "listen = unix:/tmp/a\nconnect = unix:/tmp/b",
-      "sock.ini:4: [netdev.x] connect: conflicts with listen = unix:/tmp/a " ALLOWED_ONE },
-    { "udp = 127.0.0.1:5000\nlocaladdr = 127.0.0.1:5001\nfd = 3",
-      "sock.ini:5: [netdev.x] fd: conflicts with udp = 127.0.0.1:5000 " ALLOWED_ONE },
-    { "local = unix:/tmp/a\nremote = unix:/tmp/b\nlisten = :5000",
-      "sock.ini:3: [netdev.x] local: conflicts with listen = :5000 " ALLOWED_ONE },
-    { "udp = 127.0.0.1:5000", "sock.ini:3: [netdev.x] udp: needs localaddr = HOST:PORT" },
-    { "listen = :5000\nlocaladdr = 127.0.0.1:5001",
-      "sock.ini:4: [netdev.x] localaddr: only applies with udp =" },
-    { "listen = :5000\nreconnect = 2",
-      "sock.ini:4: [netdev.x] reconnect: only applies to a stream client (connect =)" },
-    { "local = unix:/tmp/a", "sock.ini:3: [netdev.x] local: needs remote = too" },
-    { "remote = unix:/tmp/a", "sock.ini:3: [netdev.x] remote: needs local = too" },
-    { "connect = 127.0.0.1",
-      "sock.ini:3: [netdev.x] connect: '127.0.0.1' is not a valid address: no ':PORT' "
-      ADDR_FORMS },
-    { "connect = 256.0.0.1:80",
-      "connect: '256.0.0.1:80' is not a valid address: '256.0.0.1' is not an IPv4 address "
-      "(names are not resolved) " ADDR_FORMS },
-    { "connect = localhost:80", "'localhost' is not an IPv4 address (names are not resolved)" },
-    { "connect = [::1:80",
-      "connect: '[::1:80' is not a valid address: no ']' after the IPv6 address" },
-    { "connect = [::1]80", "no ':PORT' after ']'" },
-    { "connect = [fe80::zz]:80", "'fe80::zz' is not an IPv6 address" },
-    { "connect = ::1:80", "an IPv6 address needs brackets: [ADDR]:PORT" },
-    { "connect = 127.0.0.1:70000", "port 70000 is out of range (allowed: 1..65535)" },
-    { "connect = 127.0.0.1:0", "port 0 is out of range (allowed: 1..65535)" },
-    { "connect = :80", "no host before ':PORT'" },
-    { "listen = 127.0.0.1:http", "listen: '127.0.0.1:http' is not a valid address: port 'http' "
-      "is not a number" },
-    { "listen = 127.0.0.1:", "no port after ':'" },
-    { "connect = unix:", "connect: 'unix:' is not a valid address: empty unix socket path" },
-    { "listen = unix:" LONG_PATH, "unix socket path is 119 bytes (allowed: at most 107)" },
-    { "udp = unix:/tmp/a\nlocaladdr = unix:/tmp/b",
-      "sock.ini:3: [netdev.x] udp: 'unix:/tmp/a' is a unix address" },
-    { "local = unix:/tmp/a\nremote = 127.0.0.1:5000",
-      "sock.ini:4: [netdev.x] remote: '127.0.0.1:5000' is not of the same family as "
-      "local = unix:/tmp/a" },
-    { "udp = 127.0.0.1:5000\nlocaladdr = [::1]:5001",
-      "udp: '127.0.0.1:5000' is not of the same family as localaddr = [::1]:5001" },
-    { "fd = -1",
-      "sock.ini:3: [netdev.x] fd: '-1' is not valid (allowed: an integer 0..2147483647)" },
-    { "connect = unix:/tmp/a\nreconnect = soon",
-      "sock.ini:4: [netdev.x] reconnect: 'soon' is not valid (allowed: an integer 0..86400)" },
-    { "listen = :5000\nmcast = 230.0.0.1:1234", "sock.ini:4: [netdev.x] mcast: unknown key" },
+    {"", "sock.ini:1: [netdev.x]: no transport given " ALLOWED_ONE},
+    {"listen = unix:/tmp/a\nconnect = unix:/tmp/b",
+     "sock.ini:4: [netdev.x] connect: conflicts with listen = unix:/tmp/a " ALLOWED_ONE},
+    {"udp = 127.0.0.1:5000\nlocaladdr = 127.0.0.1:5001\nfd = 3",
+     "sock.ini:5: [netdev.x] fd: conflicts with udp = 127.0.0.1:5000 " ALLOWED_ONE},
+    {"local = unix:/tmp/a\nremote = unix:/tmp/b\nlisten = :5000",
+     "sock.ini:3: [netdev.x] local: conflicts with listen = :5000 " ALLOWED_ONE},
+    {"udp = 127.0.0.1:5000", "sock.ini:3: [netdev.x] udp: needs localaddr = HOST:PORT"},
+    {"listen = :5000\nlocaladdr = 127.0.0.1:5001",
+     "sock.ini:4: [netdev.x] localaddr: only applies with udp ="},
+    {"listen = :5000\nreconnect = 2",
+     "sock.ini:4: [netdev.x] reconnect: only applies to a stream client (connect =)"},
+    {"local = unix:/tmp/a", "sock.ini:3: [netdev.x] local: needs remote = too"},
+    {"remote = unix:/tmp/a", "sock.ini:3: [netdev.x] remote: needs local = too"},
+    {"connect = 127.0.0.1",
+     "sock.ini:3: [netdev.x] connect: '127.0.0.1' is not a valid address: no ':PORT' " ADDR_FORMS},
+    {"connect = 256.0.0.1:80",
+     "connect: '256.0.0.1:80' is not a valid address: '256.0.0.1' is not an IPv4 address "
+     "(names are not resolved) " ADDR_FORMS},
+    {"connect = localhost:80", "'localhost' is not an IPv4 address (names are not resolved)"},
+    {"connect = [::1:80",
+     "connect: '[::1:80' is not a valid address: no ']' after the IPv6 address"},
+    {"connect = [::1]80", "no ':PORT' after ']'"},
+    {"connect = [fe80::zz]:80", "'fe80::zz' is not an IPv6 address"},
+    {"connect = ::1:80", "an IPv6 address needs brackets: [ADDR]:PORT"},
+    {"connect = 127.0.0.1:70000", "port 70000 is out of range (allowed: 1..65535)"},
+    {"connect = 127.0.0.1:0", "port 0 is out of range (allowed: 1..65535)"},
+    {"connect = :80", "no host before ':PORT'"},
+    {"listen = 127.0.0.1:http", "listen: '127.0.0.1:http' is not a valid address: port 'http' "
+                                "is not a number"},
+    {"listen = 127.0.0.1:", "no port after ':'"},
+    {"connect = unix:", "connect: 'unix:' is not a valid address: empty unix socket path"},
+    {"listen = unix:" LONG_PATH, "unix socket path is 119 bytes (allowed: at most 107)"},
+    {"udp = unix:/tmp/a\nlocaladdr = unix:/tmp/b",
+     "sock.ini:3: [netdev.x] udp: 'unix:/tmp/a' is a unix address"},
+    {"local = unix:/tmp/a\nremote = 127.0.0.1:5000",
+     "sock.ini:4: [netdev.x] remote: '127.0.0.1:5000' is not of the same family as "
+     "local = unix:/tmp/a"},
+    {"udp = 127.0.0.1:5000\nlocaladdr = [::1]:5001",
+     "udp: '127.0.0.1:5000' is not of the same family as localaddr = [::1]:5001"},
+    {"fd = -1", "sock.ini:3: [netdev.x] fd: '-1' is not valid (allowed: an integer 0..2147483647)"},
+    {"connect = unix:/tmp/a\nreconnect = soon",
+     "sock.ini:4: [netdev.x] reconnect: 'soon' is not valid (allowed: an integer 0..86400)"},
+    {"listen = :5000\nmcast = 230.0.0.1:1234", "sock.ini:4: [netdev.x] mcast: unknown key"},
 };
 
 /* Fails if a bad option is accepted, or its message lacks the place or the cause. */
 static void test_each_bad_option_names_key_and_cause(void)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(bad_options); i++) {
-        g_autofree char *config = g_strdup_printf("[netdev.x]\ntype = socket\n%s\n",
-                                                  bad_options[i].lines);
+        g_autofree char *config =
+            g_strdup_printf("[netdev.x]\ntype = socket\n%s\n", bad_options[i].lines);
         g_autoptr(GError) err = NULL;
         NetbeRuntime *rt = st_runtime_try(config, &err);
 
@@ -78,8 +77,7 @@ static void test_each_bad_option_names_key_and_cause(void)
         g_assert_null(rt);
         g_assert_nonnull(err);
         if (!strstr(err->message, bad_options[i].expect)) {
-            g_error("case %zu: expected\n  %s\ngot\n  %s", i, bad_options[i].expect,
-                    err->message);
+            g_error("case %zu: expected\n  %s\ngot\n  %s", i, bad_options[i].expect, err->message);
         }
     }
 }
@@ -90,7 +88,8 @@ static void test_all_errors_of_a_file_in_one_run(void)
     g_autoptr(GError) err = NULL;
     NetbeRuntime *rt = st_runtime_try("[netdev.a]\ntype = socket\nconnect = 1.2.3:4\n"
                                       "[netdev.b]\ntype = socket\nudp = 127.0.0.1:5\n"
-                                      "reconnect = 3\n", &err);
+                                      "reconnect = 3\n",
+                                      &err);
 
     g_assert_null(rt);
     g_assert_nonnull(strstr(err->message, "sock.ini:3: [netdev.a] connect: '1.2.3:4'"));
@@ -106,12 +105,19 @@ static void test_good_addresses_are_accepted_without_side_effects(void)
     g_autofree char *path = g_strdup_printf("%s/check.sock", dir);
     g_autofree char *listen_here = g_strdup_printf("listen = unix:%s", path);
     const char *const good[] = {
-        "listen = 127.0.0.1:0", "listen = :0", "listen = [::1]:0", "listen = [::]:0",
-        "connect = 10.1.2.3:65535\nreconnect = 5", "connect = [2001:db8::1]:22",
-        "connect = unix:/nonexistent/dir/x.sock\nreconnect = 1", "connect = unix:@netbe-abstract",
+        "listen = 127.0.0.1:0",
+        "listen = :0",
+        "listen = [::1]:0",
+        "listen = [::]:0",
+        "connect = 10.1.2.3:65535\nreconnect = 5",
+        "connect = [2001:db8::1]:22",
+        "connect = unix:/nonexistent/dir/x.sock\nreconnect = 1",
+        "connect = unix:@netbe-abstract",
         "udp = 127.0.0.1:9\nlocaladdr = 127.0.0.1:0",
         "local = unix:/nonexistent/a\nremote = unix:/nonexistent/b",
-        "local = [::1]:0\nremote = [::1]:9", "fd = 1000", listen_here,
+        "local = [::1]:0\nremote = [::1]:9",
+        "fd = 1000",
+        listen_here,
     };
 
     for (size_t i = 0; i < G_N_ELEMENTS(good); i++) {
@@ -181,8 +187,7 @@ static void test_connect_errors_name_the_cause(void)
     g_free(expect);
 
     lines = g_strdup_printf("connect = unix:%s/none.sock", dir);
-    expect = g_strdup_printf("cannot connect to unix:%s/none.sock: No such file or directory",
-                             dir);
+    expect = g_strdup_printf("cannot connect to unix:%s/none.sock: No such file or directory", dir);
     assert_connect_error(lines, expect);
     g_free(lines);
     g_free(expect);
@@ -190,8 +195,7 @@ static void test_connect_errors_name_the_cause(void)
     port = 0;
     port_fd = st_tcp_listen(&port);
     lines = g_strdup_printf("listen = 127.0.0.1:%u", port);
-    expect = g_strdup_printf("cannot listen on 127.0.0.1:%u: bind: Address already in use",
-                             port);
+    expect = g_strdup_printf("cannot listen on 127.0.0.1:%u: bind: Address already in use", port);
     assert_connect_error(lines, expect);
     close(port_fd);
     g_free(lines);
@@ -220,7 +224,8 @@ static void test_stale_socket_and_absent_server_are_not_errors(void)
     g_assert_true(g_file_test(stale, G_FILE_TEST_EXISTS));
     config = g_strdup_printf("[netdev.s]\ntype = socket\nlisten = unix:%s\n"
                              "[netdev.c]\ntype = socket\nconnect = unix:%s/later.sock\n"
-                             "reconnect = 1\n", stale, dir);
+                             "reconnect = 1\n",
+                             stale, dir);
     rt = st_runtime_try(config, &err);
     g_assert_no_error(err);
     g_assert_nonnull(rt);
@@ -256,7 +261,7 @@ static void test_failed_listen_can_be_retried(void)
     g_assert_nonnull(strstr(err->message, "fd 1000 is not open"));
     g_clear_error(&err);
     c = st_tcp_connect(port);
-    g_assert_cmpint(c, >=, 0);                     /* a really listens */
+    g_assert_cmpint(c, >=, 0); /* a really listens */
     close(c);
     netbe_runtime_free(rt);
 }

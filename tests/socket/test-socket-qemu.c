@@ -11,10 +11,14 @@
 static GPid qemu_start(const char *qemu, const char *stream, const char *dgram)
 {
     const char *argv[] = {
-        qemu, "-M", "none", "-nodefaults", "-display", "none",
-        "-netdev", stream, "-netdev", dgram,
-        "-netdev", "hubport,id=h1,hubid=0,netdev=s",
-        "-netdev", "hubport,id=h2,hubid=0,netdev=d", NULL,
+        qemu,       "-M",
+        "none",     "-nodefaults",
+        "-display", "none",
+        "-netdev",  stream,
+        "-netdev",  dgram,
+        "-netdev",  "hubport,id=h1,hubid=0,netdev=s",
+        "-netdev",  "hubport,id=h2,hubid=0,netdev=d",
+        NULL,
     };
     g_autoptr(GError) err = NULL;
     GPid pid = -1;
@@ -40,7 +44,7 @@ static void qemu_stop(GPid pid)
     waitpid(pid, &status, WNOHANG);
 }
 
-static const size_t sizes[] = { 60, 1514, 9000, 60000, 61 };
+static const size_t sizes[] = {60, 1514, 9000, 60000, 61};
 
 /* Frames from @src's inj reach @dst's inj intact and in order through QEMU. */
 static void relay(StRig *src, StRig *dst, unsigned seed)
@@ -83,10 +87,11 @@ static void test_qemu_inet_stream_client_and_udp(void)
     g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
     unsigned sport = st_free_tcp_port(), qport = st_free_udp_port(), bport = st_free_udp_port();
     g_autofree char *aopts = g_strdup_printf("listen = 127.0.0.1:%u", sport);
-    g_autofree char *bopts = g_strdup_printf("udp = 127.0.0.1:%u\nlocaladdr = 127.0.0.1:%u",
-                                             qport, bport);
+    g_autofree char *bopts =
+        g_strdup_printf("udp = 127.0.0.1:%u\nlocaladdr = 127.0.0.1:%u", qport, bport);
     g_autofree char *stream = g_strdup_printf("stream,id=s,server=off,addr.type=inet,"
-                                              "addr.host=127.0.0.1,addr.port=%u", sport);
+                                              "addr.host=127.0.0.1,addr.port=%u",
+                                              sport);
     g_autofree char *dgram = g_strdup_printf("dgram,id=d,local.type=inet,local.host=127.0.0.1,"
                                              "local.port=%u,remote.type=inet,"
                                              "remote.host=127.0.0.1,remote.port=%u",
@@ -116,12 +121,15 @@ static void test_qemu_unix_stream_server_and_unix_dgram(void)
     char *dir = st_tmpdir_new();
     g_autofree char *aopts = g_strdup_printf("connect = unix:%s/qemu.sock\nreconnect = 1", dir);
     g_autofree char *bopts = g_strdup_printf("local = unix:%s/netbe.dgram\n"
-                                             "remote = unix:%s/qemu.dgram", dir, dir);
+                                             "remote = unix:%s/qemu.dgram",
+                                             dir, dir);
     g_autofree char *stream = g_strdup_printf("stream,id=s,server=on,addr.type=unix,"
-                                              "addr.path=%s/qemu.sock", dir);
+                                              "addr.path=%s/qemu.sock",
+                                              dir);
     g_autofree char *dgram = g_strdup_printf("dgram,id=d,local.type=unix,"
                                              "local.path=%s/qemu.dgram,remote.type=unix,"
-                                             "remote.path=%s/netbe.dgram", dir, dir);
+                                             "remote.path=%s/netbe.dgram",
+                                             dir, dir);
     StRig *a, *b;
     GPid pid;
 
@@ -132,7 +140,7 @@ static void test_qemu_unix_stream_server_and_unix_dgram(void)
     }
     pid = qemu_start(qemu, stream, dgram);
     g_assert_cmpint(pid, >, 0);
-    a = st_rig_new(aopts);   /* retries until QEMU listens */
+    a = st_rig_new(aopts); /* retries until QEMU listens */
     b = st_rig_new(bopts);
     exchange_through_qemu(a, b);
     qemu_stop(pid);

@@ -33,7 +33,7 @@ static void test_wire_format_is_qemu_length_prefix(void)
     st_fill(frame, 258, 1);
     st_inject(r, frame, 258);
     g_assert_true(st_read_exact(c, prefix, 4));
-    g_assert_cmpmem(prefix, 4, ((uint8_t[]){ 0x00, 0x00, 0x01, 0x02 }), 4);
+    g_assert_cmpmem(prefix, 4, ((uint8_t[]){0x00, 0x00, 0x01, 0x02}), 4);
     g_assert_true(st_read_exact(c, got, 258));
     g_assert_cmpmem(got, 258, frame, 258);
 
@@ -80,7 +80,7 @@ static void test_wire_format_is_qemu_length_prefix(void)
 }
 
 /* Sizes that cross every interesting boundary, up to the largest frame. */
-static const size_t sizes[] = { 60, 1514, 4096, 9000, 32768, ST_FRAME_MAX, 61, 1 };
+static const size_t sizes[] = {60, 1514, 4096, 9000, 32768, ST_FRAME_MAX, 61, 1};
 
 /* Send every size from @src's inj; check each arrives intact and in order at @dst's inj. */
 static void exchange(StRig *src, StRig *dst, unsigned seed)
@@ -174,7 +174,7 @@ static void count_partial(const char *domain, GLogLevelFlags level, const char *
 static void test_partial_writes_keep_framing(void)
 {
     int small = 4096, one = 1, l, p, c;
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t alen = sizeof(sin);
     g_autofree char *opts = NULL;
     static uint8_t buf[ST_FRAME_MAX];
@@ -208,7 +208,7 @@ static void test_partial_writes_keep_framing(void)
         st_pump();
         most_queued = MAX(most_queued, st_stats(r->rt, "link").tx_queued);
     }
-    g_assert_cmpuint(most_queued, >, 0); /* the socket was full: busy path taken */
+    g_assert_cmpuint(most_queued, >, 0);    /* the socket was full: busy path taken */
     g_assert_cmpuint(partial_writes, >, 0); /* and frames were cut by the kernel */
     for (unsigned i = 0; i < PARTIAL_FRAMES; i++) {
         size_t len = 1000 + (i * 7919) % 9000;
@@ -287,7 +287,7 @@ static void test_client_reconnects_after_peer_goes_away(void)
     g_assert_cmpint(st_read_framed(a1, got, sizeof(got)), ==, sizeof(frame));
     g_assert_true(st_check(got, sizeof(frame), 7));
 
-    close(a1);      /* the peer goes away */
+    close(a1); /* the peer goes away */
     st_pump_for(50);
     before = st_stats(r->rt, "link");
     st_inject(r, frame, sizeof(frame));
@@ -303,7 +303,7 @@ static void test_client_reconnects_after_peer_goes_away(void)
     g_assert_true(st_check(got, sizeof(frame), 8));
     g_assert_true(st_probe(r, a2, true));
     st = st_stats(r->rt, "link");
-    g_assert_cmpuint(st.rx_frames, ==, 2);  /* counters carried across the reconnect */
+    g_assert_cmpuint(st.rx_frames, ==, 2); /* counters carried across the reconnect */
     g_assert_cmpuint(st.tx_frames, >=, 2);
     close(a2);
     close(l);
@@ -458,7 +458,8 @@ static void test_client_without_reconnect_warns_and_stays_down(void)
     unsigned port = st_free_tcp_port();
     g_autofree char *opts = g_strdup_printf("connect = 127.0.0.1:%u", port);
     g_autofree char *pattern = g_strdup_printf("*cannot connect to 127.0.0.1:%u: Connection "
-                                               "refused; not retrying (reconnect = 0)*", port);
+                                               "refused; not retrying (reconnect = 0)*",
+                                               port);
     uint8_t frame[60];
     StRig *r;
 
@@ -562,7 +563,7 @@ static void test_server_out_of_fds_pauses_then_accepts(void)
 /* A TCP port on [::1] that was free a moment ago; 0 if IPv6 loopback is not there. */
 static unsigned free_ipv6_port(void)
 {
-    struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+    struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
     socklen_t len = sizeof(sin6);
     int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
     unsigned port = 0;

@@ -45,9 +45,9 @@ static uint16_t csum_fold(uint32_t sum)
     return (uint16_t)sum;
 }
 
-size_t tap_frame_tcp4(uint8_t *buf, const TapTcpFlow *f, uint32_t seq, uint32_t ack,
-                      uint8_t flags, const uint8_t *opts, size_t optlen, const uint8_t *payload,
-                      size_t len, bool partial_csum)
+size_t tap_frame_tcp4(uint8_t *buf, const TapTcpFlow *f, uint32_t seq, uint32_t ack, uint8_t flags,
+                      const uint8_t *opts, size_t optlen, const uint8_t *payload, size_t len,
+                      bool partial_csum)
 {
     uint8_t *ip = buf + TAP_ETH_HLEN;
     uint8_t *tcp = ip + TAP_IP4_HLEN;
@@ -97,7 +97,7 @@ size_t tap_frame_tcp4(uint8_t *buf, const TapTcpFlow *f, uint32_t seq, uint32_t 
 void tap_vnet_hdr_v1(uint8_t *hdr, uint8_t gso_type, uint16_t hdr_len, uint16_t gso_size,
                      uint16_t csum_start, uint16_t csum_offset)
 {
-    uint16_t le[5] = { hdr_len, gso_size, csum_start, csum_offset, 0 };
+    uint16_t le[5] = {hdr_len, gso_size, csum_start, csum_offset, 0};
 
     hdr[0] = csum_start ? 1 : 0; /* VIRTIO_NET_HDR_F_NEEDS_CSUM */
     hdr[1] = gso_type;

@@ -30,9 +30,9 @@ typedef struct TapTcpFlow {
  *                finish (virtio NEEDS_CSUM / GSO); otherwise compute it in full
  * Return: frame length.
  */
-size_t tap_frame_tcp4(uint8_t *buf, const TapTcpFlow *f, uint32_t seq, uint32_t ack,
-                      uint8_t flags, const uint8_t *opts, size_t optlen, const uint8_t *payload,
-                      size_t len, bool partial_csum);
+size_t tap_frame_tcp4(uint8_t *buf, const TapTcpFlow *f, uint32_t seq, uint32_t ack, uint8_t flags,
+                      const uint8_t *opts, size_t optlen, const uint8_t *payload, size_t len,
+                      bool partial_csum);
 
 /*
  * tap_vnet_hdr_v1() - write a 12-byte virtio-net header (little-endian fields).

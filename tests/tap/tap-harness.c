@@ -7,7 +7,7 @@
 static unsigned harness_rx_pull(void *peer, NetbeBackend *be, unsigned queue, unsigned budget)
 {
     TapHarness *h = peer;
-    struct iovec iov = { h->buf, h->buf_size };
+    struct iovec iov = {h->buf, h->buf_size};
     unsigned taken = 0;
 
     if (h->budget && h->budget < budget) {
@@ -130,8 +130,7 @@ static gboolean harness_timeout(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
-bool tap_harness_run_until(TapHarness *h, bool (*cond)(void *opaque), void *opaque,
-                           int timeout_ms)
+bool tap_harness_run_until(TapHarness *h, bool (*cond)(void *opaque), void *opaque, int timeout_ms)
 {
     GMainContext *ctx = netbe_runtime_get_context(h->rt);
     GSource *t = g_timeout_source_new((guint)timeout_ms);
@@ -162,7 +161,7 @@ static bool rx_reached(void *opaque)
 
 bool tap_harness_wait_rx(TapHarness *h, uint64_t frames, int timeout_ms)
 {
-    WaitRx w = { h, frames };
+    WaitRx w = {h, frames};
 
     return tap_harness_run_until(h, rx_reached, &w, timeout_ms);
 }
@@ -185,7 +184,7 @@ static bool tx_ready_set(void *opaque)
 ssize_t tap_harness_send(TapHarness *h, unsigned queue, const void *frame, size_t len,
                          int timeout_ms)
 {
-    struct iovec iov = { (void *)frame, len };
+    struct iovec iov = {(void *)frame, len};
     gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
 
     for (;;) {

@@ -10,8 +10,7 @@
 #include "netbe-priv.h"
 
 /* Called for each frame the peer pulls from the backend. */
-typedef void (*TapHarnessFrameFunc)(void *opaque, unsigned queue, const uint8_t *frame,
-                                    size_t len);
+typedef void (*TapHarnessFrameFunc)(void *opaque, unsigned queue, const uint8_t *frame, size_t len);
 
 /*
  * struct TapHarness - a runtime with one backend under test and this harness as its
@@ -66,8 +65,7 @@ ssize_t tap_harness_send(TapHarness *h, unsigned queue, const void *frame, size_
                          int timeout_ms);
 
 /* Run the runtime until @cond(@opaque) or @timeout_ms. Return: @cond's last value. */
-bool tap_harness_run_until(TapHarness *h, bool (*cond)(void *opaque), void *opaque,
-                           int timeout_ms);
+bool tap_harness_run_until(TapHarness *h, bool (*cond)(void *opaque), void *opaque, int timeout_ms);
 /* Run until at least @frames were pulled in total. Return: false on timeout. */
 bool tap_harness_wait_rx(TapHarness *h, uint64_t frames, int timeout_ms);
 /* Run the runtime for @ms milliseconds. */

@@ -20,15 +20,15 @@ char *tap_test_ifname(const char *tag)
 
 int tap_test_open_tap(const char *ifname, bool vnet_hdr, bool multi_queue)
 {
-    struct ifreq ifr = { 0 };
+    struct ifreq ifr = {0};
     int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 
     if (fd < 0) {
         return -1;
     }
     g_strlcpy(ifr.ifr_name, ifname, sizeof(ifr.ifr_name));
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0) |
-                    (multi_queue ? IFF_MULTI_QUEUE : 0);
+    ifr.ifr_flags =
+        IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0) | (multi_queue ? IFF_MULTI_QUEUE : 0);
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         close(fd);
         return -1;
@@ -39,7 +39,9 @@ int tap_test_open_tap(const char *ifname, bool vnet_hdr, bool multi_queue)
 void tap_test_move(const char *ifname, const char *ns, const char *mac, const char *cidr)
 {
     g_assert_cmpint(test_sh("ip netns exec %s sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
-                            "net.ipv6.conf.default.disable_ipv6=1", ns), ==, 0);
+                            "net.ipv6.conf.default.disable_ipv6=1",
+                            ns),
+                    ==, 0);
     g_assert_cmpint(test_sh("ip link set %s netns %s", ifname, ns), ==, 0);
     if (mac) {
         g_assert_cmpint(test_sh("ip -n %s link set %s address %s", ns, ifname, mac), ==, 0);
@@ -52,8 +54,8 @@ void tap_test_move(const char *ifname, const char *ns, const char *mac, const ch
 
 int64_t tap_test_kernel_counter(const char *ns, const char *ifname, const char *counter)
 {
-    g_autofree char *out = test_sh_output("ip netns exec %s cat /sys/class/net/%s/statistics/%s",
-                                          ns, ifname, counter);
+    g_autofree char *out =
+        test_sh_output("ip netns exec %s cat /sys/class/net/%s/statistics/%s", ns, ifname, counter);
 
     return out ? g_ascii_strtoll(out, NULL, 10) : -1;
 }
@@ -125,8 +127,7 @@ static const char **argv_join(const char *const *wrapper, const char *const *arg
 
 int tap_test_host_run(const char *config_path, const char *const *wrapper, char **err_out)
 {
-    const char *args[] = { "timeout", "10", test_env_path("NETBE_HOST"), "-c", config_path,
-                           NULL };
+    const char *args[] = {"timeout", "10", test_env_path("NETBE_HOST"), "-c", config_path, NULL};
     g_autofree const char **argv = argv_join(wrapper, args);
     g_autoptr(GError) err = NULL;
     int status = -1;
@@ -147,7 +148,7 @@ static TestHost *host_spawn(const char *config_text, const char *const *wrapper,
 {
     TestHost *h = g_new0(TestHost, 1);
     g_autoptr(GError) err = NULL;
-    const char *args[] = { test_env_path("NETBE_HOST"), "-c", NULL, "--control", NULL, NULL };
+    const char *args[] = {test_env_path("NETBE_HOST"), "-c", NULL, "--control", NULL, NULL};
     g_autofree const char **base = NULL;
     g_autofree const char **argv = NULL;
     int log_fd;
@@ -162,13 +163,12 @@ static TestHost *host_spawn(const char *config_text, const char *const *wrapper,
     args[2] = h->config;
     args[4] = h->control;
     base = argv_join(wrapper, args);
-    argv = argv_join(base, extra ? extra : (const char *const[]){ NULL });
+    argv = argv_join(base, extra ? extra : (const char *const[]){NULL});
     log_fd = open(h->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     g_assert_cmpint(log_fd, >=, 0);
-    if (!g_spawn_async_with_pipes_and_fds(NULL, argv, NULL,
-                                          G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH, NULL,
-                                          NULL, -1, -1, log_fd, fds, targets, (gsize)nfds,
-                                          &h->pid, NULL, NULL, NULL, &err)) {
+    if (!g_spawn_async_with_pipes_and_fds(
+            NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH, NULL, NULL, -1, -1,
+            log_fd, fds, targets, (gsize)nfds, &h->pid, NULL, NULL, NULL, &err)) {
         g_printerr("# cannot start netbe-host: %s\n", err->message);
         close(log_fd);
         test_host_free(h);
@@ -207,7 +207,7 @@ TestHost *tap_test_host_start_fds(const char *config_text, const char *const *wr
 
 TestHost *tap_test_host_incoming(const char *config_text, const char *path)
 {
-    const char *const extra[] = { "--incoming", path, NULL };
+    const char *const extra[] = {"--incoming", path, NULL};
 
     return host_spawn(config_text, NULL, NULL, NULL, 0, extra, path);
 }

@@ -43,7 +43,7 @@ static void test_inherited_fds_carry_traffic(void)
     static const char config[] = "[netdev.a]\ntype = tap\nfd = 5\n"
                                  "[netdev.b]\ntype = tap\nfds = 6:7:8:9\nvnet_hdr = off\n"
                                  "[hub.h]\nports = a, b\n";
-    const int targets[] = { 5, 6, 7, 8, 9 };
+    const int targets[] = {5, 6, 7, 8, 9};
     int fds[5];
     TestHost *h;
 
@@ -125,8 +125,9 @@ static void test_persistent_tap_attached(void)
     g_autofree char *config = NULL;
     g_autofree char *ns = NULL;
     g_autoptr(GError) err = NULL;
-    static const uint8_t frame[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 9,
-                                       0x88, 0xb5 }; /* broadcast, local experimental type */
+    static const uint8_t frame[60] = {
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2,
+        0,    0,    0,    0,    9,    0x88, 0xb5}; /* broadcast, local experimental type */
     TapHarness *h;
 
     if (!test_need_root_net()) {
@@ -266,11 +267,11 @@ static void test_without_cap_net_admin(void)
     g_autofree char *ifname = tap_test_ifname("c");
     g_autofree char *config = NULL, *path = NULL, *dir = NULL;
     g_autofree char *err_nocap = NULL, *err_nobody = NULL, *expect = NULL;
-    static const char *const nocap[] = { "setpriv", "--bounding-set=-net_admin",
-                                         "--inh-caps=-net_admin", NULL };
-    static const char *const nobody[] = { "setpriv", "--reuid=65534", "--regid=65534",
-                                          "--clear-groups", NULL };
-    const int targets[] = { 5 };
+    static const char *const nocap[] = {"setpriv", "--bounding-set=-net_admin",
+                                        "--inh-caps=-net_admin", NULL};
+    static const char *const nobody[] = {"setpriv", "--reuid=65534", "--regid=65534",
+                                         "--clear-groups", NULL};
+    const int targets[] = {5};
     TestHost *h;
     int fd;
 
@@ -286,7 +287,8 @@ static void test_without_cap_net_admin(void)
 
     g_assert_cmpint(tap_test_host_run(path, nocap, &err_nocap), !=, 0);
     expect = g_strdup_printf("netdev 't' (tap): cannot create TAP device '%s': Operation not "
-                             "permitted (need CAP_NET_ADMIN, or pass fd=)", ifname);
+                             "permitted (need CAP_NET_ADMIN, or pass fd=)",
+                             ifname);
     assert_contains(err_nocap, expect);
 
     g_assert_cmpint(tap_test_host_run(path, nobody, &err_nobody), !=, 0);
@@ -313,8 +315,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tap/fd/inherited-fds-carry-traffic", test_inherited_fds_carry_traffic);
     g_test_add_func("/tap/fd/adopted-fd-closed-on-cleanup", test_adopted_fd_closed_on_cleanup);
     g_test_add_func("/tap/fd/persistent-tap-attached", test_persistent_tap_attached);
-    g_test_add_func("/tap/fd/persistent-multiqueue-mismatch",
-                    test_persistent_multiqueue_mismatch);
+    g_test_add_func("/tap/fd/persistent-multiqueue-mismatch", test_persistent_multiqueue_mismatch);
     g_test_add_func("/tap/fd/wrong-fd-refused", test_wrong_fd_refused);
     g_test_add_func("/tap/fd/without-cap-net-admin", test_without_cap_net_admin);
     return g_test_run();

@@ -41,7 +41,8 @@ static void test_handover_keeps_traffic(void)
     }
     config = g_strdup_printf("[netdev.a]\ntype = tap\nifname = %s\nvnet_hdr = on\n"
                              "[netdev.b]\ntype = tap\nifname = %s\nqueues = 2\n"
-                             "[hub.h]\nports = a, b\nconnect = deferred\n", ifa, ifb);
+                             "[hub.h]\nports = a, b\nconnect = deferred\n",
+                             ifa, ifb);
     src = test_host_start(config, NULL, NULL);
     g_assert_nonnull(src);
     ns_a = test_netns_create("hoa");
@@ -58,12 +59,12 @@ static void test_handover_keeps_traffic(void)
 
     {
         g_autofree char *cmd = g_strdup_printf("exec ip netns exec %s ping -i 0.01 -c 300 -W 2 "
-                                               "-q 10.95.0.2", ns_a);
-        const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+                                               "-q 10.95.0.2",
+                                               ns_a);
+        const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
 
-        g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL,
-                                               G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &ping_pid,
-                                               NULL, &ping_out, NULL, NULL));
+        g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                               NULL, NULL, &ping_pid, NULL, &ping_out, NULL, NULL));
     }
     g_usleep(G_USEC_PER_SEC);
     {

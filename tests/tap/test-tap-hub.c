@@ -23,7 +23,7 @@ static int udp_socket_in(const char *ns, uint16_t port)
 {
     int saved = test_netns_enter(ns);
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
 
     g_assert_cmpint(saved, >=, 0);
     g_assert_cmpint(fd, >=, 0);
@@ -41,7 +41,7 @@ static int udp_socket_in(const char *ns, uint16_t port)
  */
 static unsigned udp_flows(const char *ns_a, const char *ns_b)
 {
-    struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(9999) };
+    struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(9999)};
     int rx = udp_socket_in(ns_b, 9999);
     unsigned got = 0;
     char buf[64];
@@ -55,7 +55,7 @@ static unsigned udp_flows(const char *ns_a, const char *ns_b)
     }
     for (gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
          got < UDP_FLOWS && g_get_monotonic_time() < end;) {
-        struct pollfd p = { rx, POLLIN, 0 };
+        struct pollfd p = {rx, POLLIN, 0};
 
         if (poll(&p, 1, 100) > 0) {
             while (recv(rx, buf, sizeof(buf), 0) > 0) {
@@ -89,8 +89,8 @@ static void test_ping_through_hub(gconstpointer data)
     }
     config = g_strdup_printf("[netdev.a]\ntype = tap\nifname = %s\nqueues = %u\nvnet_hdr = %s\n"
                              "[netdev.b]\ntype = tap\nifname = %s\nqueues = %u\nvnet_hdr = %s\n"
-                             "[hub.h]\nports = a, b\n", ifa, c->queues, c->vnet_hdr, ifb,
-                             c->queues, c->vnet_hdr);
+                             "[hub.h]\nports = a, b\n",
+                             ifa, c->queues, c->vnet_hdr, ifb, c->queues, c->vnet_hdr);
     h = test_host_start(config, NULL, NULL);
     g_assert_nonnull(h);
     ns_a = test_netns_create("tapa");
@@ -145,15 +145,14 @@ static void test_ping_through_hub(gconstpointer data)
 
 int main(int argc, char **argv)
 {
-    static const HubCase one = { 1, "auto" }, vnet_on = { 1, "on" }, vnet_off = { 1, "off" },
-                         four = { 4, "on" }, four_off = { 4, "off" };
+    static const HubCase one = {1, "auto"}, vnet_on = {1, "on"}, vnet_off = {1, "off"},
+                         four = {4, "on"}, four_off = {4, "off"};
 
     g_test_init(&argc, &argv, NULL);
     g_test_add_data_func("/tap/hub/ping", &one, test_ping_through_hub);
     g_test_add_data_func("/tap/hub/ping-vnet-hdr-on", &vnet_on, test_ping_through_hub);
     g_test_add_data_func("/tap/hub/ping-vnet-hdr-off", &vnet_off, test_ping_through_hub);
     g_test_add_data_func("/tap/hub/ping-4-queues", &four, test_ping_through_hub);
-    g_test_add_data_func("/tap/hub/ping-4-queues-vnet-hdr-off", &four_off,
-                         test_ping_through_hub);
+    g_test_add_data_func("/tap/hub/ping-4-queues-vnet-hdr-off", &four_off, test_ping_through_hub);
     return g_test_run();
 }

@@ -1,4 +1,5 @@
-/* test-tap-options.c - tap plugin: option rules, capabilities, negotiation, queues, backpressure. */
+/* test-tap-options.c - tap plugin: option rules, capabilities, negotiation, queues, backpressure.
+ */
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
@@ -34,21 +35,21 @@ static void test_option_rules(void)
         const char *body;
         const char *message;
     } cases[] = {
-        { "fd = 5\nifname = x\n", "test.ini:4: [netdev.t] ifname: cannot be combined with fd" },
-        { "fd = 5\nqueues = 2\n", "test.ini:4: [netdev.t] queues: cannot be combined with fd" },
-        { "fds = 5:6\nqueues = 2\n", "[netdev.t] queues: cannot be combined with fds" },
-        { "fd = 5\nfds = 6:7\n", "[netdev.t] fds: cannot be combined with fd" },
-        { "fds = 5:x\n", "[netdev.t] fds: 'x' is not an fd number" },
-        { "fds = 5::6\n", "[netdev.t] fds: '' is not an fd number" },
-        { "fds = 5:6:5\n", "[netdev.t] fds: fd 5 is listed twice" },
-        { "ifname = abcdefghijklmnop\n", "[netdev.t] ifname: 'abcdefghijklmnop' is not a valid "
-                                         "device name (allowed: 1..15 bytes" },
-        { "ifname = a/b\n", "[netdev.t] ifname: 'a/b' is not a valid device name" },
-        { "queues = 0\n", "[netdev.t] queues:" },
-        { "queues = 257\n", "[netdev.t] queues:" },
-        { "vnet_hdr = maybe\n", "[netdev.t] vnet_hdr:" },
-        { "batch = 0\n", "[netdev.t] batch:" },
-        { "sndbuf = -1\n", "[netdev.t] sndbuf:" },
+        {"fd = 5\nifname = x\n", "test.ini:4: [netdev.t] ifname: cannot be combined with fd"},
+        {"fd = 5\nqueues = 2\n", "test.ini:4: [netdev.t] queues: cannot be combined with fd"},
+        {"fds = 5:6\nqueues = 2\n", "[netdev.t] queues: cannot be combined with fds"},
+        {"fd = 5\nfds = 6:7\n", "[netdev.t] fds: cannot be combined with fd"},
+        {"fds = 5:x\n", "[netdev.t] fds: 'x' is not an fd number"},
+        {"fds = 5::6\n", "[netdev.t] fds: '' is not an fd number"},
+        {"fds = 5:6:5\n", "[netdev.t] fds: fd 5 is listed twice"},
+        {"ifname = abcdefghijklmnop\n", "[netdev.t] ifname: 'abcdefghijklmnop' is not a valid "
+                                        "device name (allowed: 1..15 bytes"},
+        {"ifname = a/b\n", "[netdev.t] ifname: 'a/b' is not a valid device name"},
+        {"queues = 0\n", "[netdev.t] queues:"},
+        {"queues = 257\n", "[netdev.t] queues:"},
+        {"vnet_hdr = maybe\n", "[netdev.t] vnet_hdr:"},
+        {"batch = 0\n", "[netdev.t] batch:"},
+        {"sndbuf = -1\n", "[netdev.t] sndbuf:"},
     };
 
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -71,7 +72,8 @@ static void test_check_mode_opens_nothing(void)
 {
     g_autofree char *ifname = tap_test_ifname("k");
     g_autofree char *config = g_strdup_printf("[netdev.t]\ntype = tap\nifname = %s\nqueues = 2\n"
-                                              "vnet_hdr = on\nsndbuf = 1m\n", ifname);
+                                              "vnet_hdr = on\nsndbuf = 1m\n",
+                                              ifname);
     g_autoptr(GError) err = NULL;
     NetbeRuntime *rt = netbe_runtime_new(NULL, NETBE_RUNTIME_CHECK_ONLY);
 
@@ -86,7 +88,8 @@ static void test_check_mode_opens_nothing(void)
 static TapHarness *deferred_harness(const char *body)
 {
     g_autofree char *config = g_strdup_printf("[netdev.t]\ntype = tap\n%s[hub.h]\nports = t\n"
-                                              "connect = deferred\n", body);
+                                              "connect = deferred\n",
+                                              body);
     g_autoptr(GError) err = NULL;
     TapHarness *h = tap_harness_new(config, "t", &err);
 
@@ -111,7 +114,7 @@ static void test_caps_before_and_after_connect(void)
     g_autofree char *ifname = tap_test_ifname("q");
     g_autofree char *body = g_strdup_printf("ifname = %s\nqueues = 2\n", ifname);
     g_autoptr(GError) err = NULL;
-    NetbeCaps before = { 0 }, after = { 0 }, off = { 0 };
+    NetbeCaps before = {0}, after = {0}, off = {0};
     TapHarness *h;
     int hdr = 0;
 
@@ -164,7 +167,7 @@ static void test_caps_of_inherited_fd(void)
     for (int vnet = 0; vnet < 2; vnet++) {
         int fd = tap_test_open_tap(ifname, vnet, false);
         g_autofree char *body = g_strdup_printf("fd = %d\n", fd);
-        NetbeCaps caps = { 0 };
+        NetbeCaps caps = {0};
         TapHarness *h;
 
         g_assert_cmpint(fd, >=, 0);
@@ -203,8 +206,8 @@ static void test_negotiation_refusals(void)
 static void test_queue_disable_detaches(void)
 {
     g_autofree char *ifname = tap_test_ifname("d");
-    g_autofree char *config = g_strdup_printf("[netdev.t]\ntype = tap\nifname = %s\nqueues = 3\n",
-                                              ifname);
+    g_autofree char *config =
+        g_strdup_printf("[netdev.t]\ntype = tap\nifname = %s\nqueues = 3\n", ifname);
     g_autofree char *detail = NULL;
     g_autoptr(GError) err = NULL;
     TapHarness *h;
@@ -229,13 +232,13 @@ static void test_queue_disable_detaches(void)
 static void udp_flows_out(const char *ns, int n)
 {
     int saved = test_netns_enter(ns);
-    struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(9),
-                               .sin_addr.s_addr = htonl(0x0a600002) };
+    struct sockaddr_in dst = {
+        .sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = htonl(0x0a600002)};
 
     g_assert_cmpint(saved, >=, 0);
     for (int i = 0; i < n; i++) {
         int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        struct sockaddr_in src = { .sin_family = AF_INET, .sin_port = htons(30000 + i) };
+        struct sockaddr_in src = {.sin_family = AF_INET, .sin_port = htons(30000 + i)};
 
         g_assert_cmpint(bind(s, (struct sockaddr *)&src, sizeof(src)), ==, 0);
         g_assert_cmpint(sendto(s, "x", 1, 0, (struct sockaddr *)&dst, sizeof(dst)), ==, 1);
@@ -253,8 +256,8 @@ static void udp_flows_out(const char *ns, int n)
 static void test_queue_reattached_is_read(void)
 {
     g_autofree char *ifname = tap_test_ifname("r");
-    g_autofree char *config = g_strdup_printf("[netdev.t]\ntype = tap\nifname = %s\nqueues = 4\n",
-                                              ifname);
+    g_autofree char *config =
+        g_strdup_printf("[netdev.t]\ntype = tap\nifname = %s\nqueues = 4\n", ifname);
     g_autofree char *ns = NULL;
     g_autoptr(GError) err = NULL;
     TapHarness *h;
@@ -271,7 +274,9 @@ static void test_queue_reattached_is_read(void)
     ns = test_netns_create("rq");
     tap_test_move(ifname, ns, NULL, "10.96.0.1/24");
     g_assert_cmpint(test_sh("ip -n %s neigh add 10.96.0.2 lladdr 02:00:00:00:00:02 dev %s "
-                            "nud permanent", ns, ifname), ==, 0);
+                            "nud permanent",
+                            ns, ifname),
+                    ==, 0);
     tap_harness_run_for(h, 50);
     for (unsigned q = 1; q < 4; q++) {
         g_assert_true(h->be->desc->set_queue_enabled(h->be, q, true, &err));
@@ -307,10 +312,11 @@ static void test_busy_tap_waits_for_pollout(void)
 {
     g_autofree char *ifname = tap_test_ifname("w");
     g_autofree char *config = g_strdup_printf("[netdev.t]\ntype = tap\nifname = %s\n"
-                                              "vnet_hdr = off\nsndbuf = 16k\n", ifname);
+                                              "vnet_hdr = off\nsndbuf = 16k\n",
+                                              ifname);
     g_autofree char *ns = NULL;
     g_autoptr(GError) err = NULL;
-    uint8_t frame[1500] = { 2, 0, 0, 0, 0, 0x42, 2, 0, 0, 0, 0, 9, 0x88, 0xb5 };
+    uint8_t frame[1500] = {2, 0, 0, 0, 0, 0x42, 2, 0, 0, 0, 0, 9, 0x88, 0xb5};
     unsigned sent = 0, busy = 0;
     NetbeQueueStats st;
     TapHarness *h;
@@ -330,11 +336,12 @@ static void test_busy_tap_waits_for_pollout(void)
                             "ip -n %s link set br0 up && "
                             "bridge -n %s fdb add 02:00:00:00:00:42 dev v0 master static && "
                             "ip netns exec %s tc qdisc replace dev v0 root tbf rate 1mbit "
-                            "burst 1600 latency 2s", ns, ns, ns, ifname, ns, ns, ns, ns, ns, ns,
-                            ns), ==, 0);
+                            "burst 1600 latency 2s",
+                            ns, ns, ns, ifname, ns, ns, ns, ns, ns, ns, ns),
+                    ==, 0);
 
     while (sent < 40) {
-        struct iovec iov = { frame, sizeof(frame) };
+        struct iovec iov = {frame, sizeof(frame)};
         ssize_t n;
 
         h->tx_ready = false;
@@ -373,9 +380,9 @@ static void inject_frames(const char *ns, const char *ifname, int n, uint8_t tag
 {
     int saved = test_netns_enter(ns);
     int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-    struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = if_nametoindex(ifname),
-                               .sll_halen = 6 };
-    uint8_t frame[100] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 7, 0x88, 0xb5 };
+    struct sockaddr_ll sll = {
+        .sll_family = AF_PACKET, .sll_ifindex = if_nametoindex(ifname), .sll_halen = 6};
+    uint8_t frame[100] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 7, 0x88, 0xb5};
 
     g_assert_cmpint(s, >=, 0);
     for (int i = 0; i < n; i++) {
@@ -399,7 +406,7 @@ static void test_full_peer_stops_polling(void)
     g_autofree char *config = g_strdup_printf("[netdev.t]\ntype = tap\nifname = %s\n", ifname);
     g_autofree char *ns = NULL;
     g_autoptr(GError) err = NULL;
-    Captured cap = { 0 };
+    Captured cap = {0};
     TapHarness *h;
     NetbeQueueStats st;
 
@@ -458,8 +465,8 @@ static void test_deleted_device_stops_queue(void)
     getrusage(RUSAGE_SELF, &r1);
     g_test_assert_expected_messages();
     cpu = (r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
-          (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec -
-           r0.ru_stime.tv_usec) / 1e6;
+          (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) /
+              1e6;
     g_assert_cmpfloat(cpu, <, 0.1);
     tap_harness_free(h);
 }

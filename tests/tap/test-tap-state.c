@@ -15,9 +15,14 @@
 
 static TapState sample_state(void)
 {
-    TapState st = { .ifname = "tap0", .nqueues = 2, .vnet_hdr = true, .kernel_hdr_len = 12,
-                    .peer_hdr_len = 12, .offload_caps = 0x7f, .offloads = 0x7,
-                    .sndbuf = INT_MAX };
+    TapState st = {.ifname = "tap0",
+                   .nqueues = 2,
+                   .vnet_hdr = true,
+                   .kernel_hdr_len = 12,
+                   .peer_hdr_len = 12,
+                   .offload_caps = 0x7f,
+                   .offloads = 0x7,
+                   .sndbuf = INT_MAX};
 
     st.queue_flags[0] = TAP_STATE_Q_ENABLED;
     return st;
@@ -53,17 +58,50 @@ static void test_round_trip(void)
 
 typedef void (*Mutate)(uint8_t *b, size_t *len, unsigned *nfds);
 
-static void m_short(uint8_t *b, size_t *len, unsigned *nfds) { *len = TAP_STATE_HEADER_SIZE - 1; }
-static void m_magic(uint8_t *b, size_t *len, unsigned *nfds) { b[0] = 'x'; }
-static void m_version(uint8_t *b, size_t *len, unsigned *nfds) { b[4] = 2; }
-static void m_extra(uint8_t *b, size_t *len, unsigned *nfds) { (*len)++; }
-static void m_nfds(uint8_t *b, size_t *len, unsigned *nfds) { *nfds = 1; }
-static void m_offloads(uint8_t *b, size_t *len, unsigned *nfds) { b[32] = 0xff; }
-static void m_hdr(uint8_t *b, size_t *len, unsigned *nfds) { b[25] = 10; }
-static void m_qflags(uint8_t *b, size_t *len, unsigned *nfds) { b[TAP_STATE_HEADER_SIZE] = 0x80; }
-static void m_ifname(uint8_t *b, size_t *len, unsigned *nfds) { memset(b + 8, 'a', 16); }
-static void m_queues(uint8_t *b, size_t *len, unsigned *nfds) { b[6] = 0; }
-static void m_sndbuf(uint8_t *b, size_t *len, unsigned *nfds) { memset(b + 36, 0xff, 4); }
+static void m_short(uint8_t *b, size_t *len, unsigned *nfds)
+{
+    *len = TAP_STATE_HEADER_SIZE - 1;
+}
+static void m_magic(uint8_t *b, size_t *len, unsigned *nfds)
+{
+    b[0] = 'x';
+}
+static void m_version(uint8_t *b, size_t *len, unsigned *nfds)
+{
+    b[4] = 2;
+}
+static void m_extra(uint8_t *b, size_t *len, unsigned *nfds)
+{
+    (*len)++;
+}
+static void m_nfds(uint8_t *b, size_t *len, unsigned *nfds)
+{
+    *nfds = 1;
+}
+static void m_offloads(uint8_t *b, size_t *len, unsigned *nfds)
+{
+    b[32] = 0xff;
+}
+static void m_hdr(uint8_t *b, size_t *len, unsigned *nfds)
+{
+    b[25] = 10;
+}
+static void m_qflags(uint8_t *b, size_t *len, unsigned *nfds)
+{
+    b[TAP_STATE_HEADER_SIZE] = 0x80;
+}
+static void m_ifname(uint8_t *b, size_t *len, unsigned *nfds)
+{
+    memset(b + 8, 'a', 16);
+}
+static void m_queues(uint8_t *b, size_t *len, unsigned *nfds)
+{
+    b[6] = 0;
+}
+static void m_sndbuf(uint8_t *b, size_t *len, unsigned *nfds)
+{
+    memset(b + 36, 0xff, 4);
+}
 
 /*
  * A stream is untrusted: each kind of damage is refused with a reason, and no byte
@@ -76,17 +114,17 @@ static void test_malformed_refused(void)
         Mutate mutate;
         const char *message;
     } cases[] = {
-        { m_short, "not a tap state record" },
-        { m_magic, "not a tap state record" },
-        { m_version, "version 2, this plugin reads version 1" },
-        { m_extra, "malformed record" },
-        { m_nfds, "fd count differs from the queue count" },
-        { m_offloads, "offloads outside the capabilities" },
-        { m_hdr, "frontend header length does not match the kernel's" },
-        { m_qflags, "unknown queue flags" },
-        { m_ifname, "malformed record" },
-        { m_queues, "malformed record" },
-        { m_sndbuf, "sndbuf not positive" },
+        {m_short, "not a tap state record"},
+        {m_magic, "not a tap state record"},
+        {m_version, "version 2, this plugin reads version 1"},
+        {m_extra, "malformed record"},
+        {m_nfds, "fd count differs from the queue count"},
+        {m_offloads, "offloads outside the capabilities"},
+        {m_hdr, "frontend header length does not match the kernel's"},
+        {m_qflags, "unknown queue flags"},
+        {m_ifname, "malformed record"},
+        {m_queues, "malformed record"},
+        {m_sndbuf, "sndbuf not positive"},
     };
     TapState st = sample_state(), out;
     g_autoptr(GBytes) bytes = tap_state_encode(&st);
@@ -127,7 +165,7 @@ static void test_malformed_refused(void)
 /* A tap backend built from the plugin code linked into this test. */
 static NetbeBackend *linked_tap_backend(NetbeRuntime *rt, const char *id, const char *ifname)
 {
-    static NetbePlugin plugin = { .path = (char *)"(linked in)", .desc = &tap_desc };
+    static NetbePlugin plugin = {.path = (char *)"(linked in)", .desc = &tap_desc};
     g_autofree char *section = g_strdup_printf("netdev.%s", id);
     NetbeOptions *o = netbe_options_new("test.ini", section, 1);
     g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
@@ -172,8 +210,8 @@ static void test_handover_adopts_live_tap(void)
     g_autofree char *detail = NULL;
     g_autofree void *data = NULL;
     g_autoptr(GError) err = NULL;
-    static const uint8_t frame[12 + 60] = { [12] = 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                            2, 0, 0, 0, 0, 9, 0x88, 0xb5 };
+    static const uint8_t frame[12 + 60] = {[12] = 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2,
+                                           0,           0,    0,    0,    9,    0x88, 0xb5};
     NetbeRuntime *rt;
     NetbeBackend *src, *dst;
     NetbeCaps caps_src, caps_dst;

@@ -20,7 +20,7 @@
 
 typedef struct TsoTest {
     TapHarness *h;
-    TapTcpFlow out;         /* test -> namespace */
+    TapTcpFlow out; /* test -> namespace */
     bool synack;
     uint32_t server_isn;
     int listener, conn;
@@ -67,8 +67,8 @@ static bool payload_read(void *opaque)
     TsoTest *t = opaque;
     ssize_t n;
 
-    while ((n = recv(t->conn, t->received + t->received_len,
-                     PAYLOAD_LEN + 1 - t->received_len, 0)) > 0) {
+    while ((n = recv(t->conn, t->received + t->received_len, PAYLOAD_LEN + 1 - t->received_len,
+                     0)) > 0) {
         t->received_len += (size_t)n;
     }
     return t->received_len >= PAYLOAD_LEN;
@@ -79,8 +79,8 @@ static int listen_in(const char *ns)
 {
     int saved = test_netns_enter(ns);
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(5001),
-                               .sin_addr.s_addr = htonl(NS_ADDR) };
+    struct sockaddr_in sin = {
+        .sin_family = AF_INET, .sin_port = htons(5001), .sin_addr.s_addr = htonl(NS_ADDR)};
     int rcvbuf = 4 << 20;
 
     g_assert_cmpint(saved, >=, 0);
@@ -93,15 +93,15 @@ static int listen_in(const char *ns)
 }
 
 /* Send one frame: a 12-byte vnet header (no offload) and an Ethernet frame. */
-static void send_plain(TsoTest *t, uint32_t seq, uint32_t ack, uint8_t flags,
-                       const uint8_t *opts, size_t optlen)
+static void send_plain(TsoTest *t, uint32_t seq, uint32_t ack, uint8_t flags, const uint8_t *opts,
+                       size_t optlen)
 {
     uint8_t buf[128];
     size_t len;
 
     tap_vnet_hdr_v1(buf, VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, 0);
-    len = tap_frame_tcp4(buf + TAP_VNET_HDR_V1_LEN, &t->out, seq, ack, flags, opts, optlen,
-                         NULL, 0, false);
+    len = tap_frame_tcp4(buf + TAP_VNET_HDR_V1_LEN, &t->out, seq, ack, flags, opts, optlen, NULL, 0,
+                         false);
     g_assert_cmpint(tap_harness_send(t->h, 0, buf, TAP_VNET_HDR_V1_LEN + len, 2000), ==,
                     (ssize_t)(TAP_VNET_HDR_V1_LEN + len));
 }
@@ -116,15 +116,15 @@ static void send_plain(TsoTest *t, uint32_t seq, uint32_t ack, uint8_t flags,
  */
 static void test_gso_frame_reaches_socket(void)
 {
-    static const uint8_t mss_opt[4] = { 2, 4, 0x05, 0xb4 }; /* MSS 1460 */
+    static const uint8_t mss_opt[4] = {2, 4, 0x05, 0xb4}; /* MSS 1460 */
     g_autofree char *ifname = tap_test_ifname("t");
     g_autofree char *config = NULL;
     g_autofree char *ns = NULL;
     g_autofree uint8_t *gso = NULL;
     g_autofree uint8_t *payload = NULL;
     g_autoptr(GError) err = NULL;
-    TsoTest t = { .listener = -1, .conn = -1 };
-    NetbeCaps caps = { 0 };
+    TsoTest t = {.listener = -1, .conn = -1};
+    NetbeCaps caps = {0};
     size_t len;
 
     if (!test_need_root_net()) {
@@ -149,11 +149,17 @@ static void test_gso_frame_reaches_socket(void)
     ns = test_netns_create("tso");
     tap_test_move(ifname, ns, "02:00:00:00:00:01", "10.77.0.1/24");
     g_assert_cmpint(test_sh("ip -n %s neigh add 10.77.0.2 lladdr 02:00:00:00:00:02 dev %s "
-                            "nud permanent", ns, ifname), ==, 0);
+                            "nud permanent",
+                            ns, ifname),
+                    ==, 0);
     t.listener = listen_in(ns);
 
-    t.out = (TapTcpFlow){ .src_mac = { 2, 0, 0, 0, 0, 2 }, .dst_mac = { 2, 0, 0, 0, 0, 1 },
-                          .saddr = PEER_ADDR, .daddr = NS_ADDR, .sport = 40000, .dport = 5001 };
+    t.out = (TapTcpFlow){.src_mac = {2, 0, 0, 0, 0, 2},
+                         .dst_mac = {2, 0, 0, 0, 0, 1},
+                         .saddr = PEER_ADDR,
+                         .daddr = NS_ADDR,
+                         .sport = 40000,
+                         .dport = 5001};
     send_plain(&t, ISS, 0, TAP_TCP_SYN, mss_opt, sizeof(mss_opt));
     g_assert_true(tap_harness_run_until(t.h, synack_seen, &t, 3000));
     send_plain(&t, ISS + 1, t.server_isn + 1, TAP_TCP_ACK, NULL, 0);

@@ -346,8 +346,8 @@ static gpointer relay_thread(gpointer data)
     ok = src >= 0 && wire_recv_header(src) && wire_send_header(src, WIRE_VERSION, WIRE_VERSION);
     if (ok) {
         dst = wire_connect(rl->to);
-        ok = dst >= 0 && wire_send_header(dst, WIRE_VERSION, WIRE_VERSION) && wire_recv_header(dst) &&
-             relay_record(src, dst, WIRE_HELLO, copy_hello_cb, 0);
+        ok = dst >= 0 && wire_send_header(dst, WIRE_VERSION, WIRE_VERSION) &&
+             wire_recv_header(dst) && relay_record(src, dst, WIRE_HELLO, copy_hello_cb, 0);
     }
     if (ok) {
         NetbeMigReader *r = wire_recv_record(dst, &type); /* the destination's reply */

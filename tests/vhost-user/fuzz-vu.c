@@ -24,14 +24,14 @@
 
 /* What the bits of a chunk's fdspec attach, in this order. */
 enum {
-    FUZZ_VU_FD_MEM = 0,    /* memfd of FUZZ_VU_MEM bytes: guest memory, zeroed */
-    FUZZ_VU_FD_MEM2,       /* a second one (a second region) */
-    FUZZ_VU_FD_SMALL,      /* memfd of 4 KiB: smaller than any region claims */
+    FUZZ_VU_FD_MEM = 0, /* memfd of FUZZ_VU_MEM bytes: guest memory, zeroed */
+    FUZZ_VU_FD_MEM2,    /* a second one (a second region) */
+    FUZZ_VU_FD_SMALL,   /* memfd of 4 KiB: smaller than any region claims */
     FUZZ_VU_FD_EVENTFD,
     FUZZ_VU_FD_EVENTFD2,
-    FUZZ_VU_FD_PIPE,       /* not mappable */
+    FUZZ_VU_FD_PIPE, /* not mappable */
     FUZZ_VU_FD_SOCKET,
-    FUZZ_VU_FD_LOG,        /* memfd of 64 bytes: a dirty log for FUZZ_VU_MEM */
+    FUZZ_VU_FD_LOG, /* memfd of 64 bytes: a dirty log for FUZZ_VU_MEM */
 };
 #define FUZZ_VU_MEM (1u << 20)
 
@@ -147,7 +147,8 @@ static void fuzz_setup(void)
                            "remote = unix:@netbe-fuzz-vu-%d-r\n"
                            "[device.d]\nmodel = virtio-net\ntransport = vhost-user\n"
                            "socket = %s\nnetdev = n\nqueues = 1\nrx_queue_size = 64\n"
-                           "tx_queue_size = 64\n", getpid(), getpid(), sock_path);
+                           "tx_queue_size = 64\n",
+                           getpid(), getpid(), sock_path);
     rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
     netbe_runtime_set_plugin_path(rt, g_getenv("NETBE_PLUGIN_PATH"));
     if (!netbe_runtime_load_config_string(rt, conf, "fuzz-vu.ini", &err) ||
@@ -160,7 +161,7 @@ static void fuzz_setup(void)
 
 static int connect_vmm(void)
 {
-    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     g_strlcpy(a.sun_path, sock_path, sizeof(a.sun_path));
@@ -173,9 +174,9 @@ static int connect_vmm(void)
 /* Send one chunk with its fds; replies are drained so the back-end never finds us full. */
 static void send_chunk(int fd, const uint8_t *data, size_t len, const int *fds, unsigned nfds)
 {
-    char cbuf[CMSG_SPACE(sizeof(int) * 8)] = { 0 };
-    struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+    char cbuf[CMSG_SPACE(sizeof(int) * 8)] = {0};
+    struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
     char sink[4096];
 
     if (nfds) {

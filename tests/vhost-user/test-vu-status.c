@@ -20,8 +20,8 @@ static void assert_status_has(VuRig *r, const char *field)
 static void test_status_shows_the_vmm(void)
 {
     VuRig *r = vu_rig_new(NULL);
-    g_autofree char *sock = g_strdup_printf("\"transport\":\"vhost-user\",\"socket\":\"%s\"",
-                                            r->sock);
+    g_autofree char *sock =
+        g_strdup_printf("\"transport\":\"vhost-user\",\"socket\":\"%s\"", r->sock);
     g_autofree char *pid = g_strdup_printf("\"vmm_pid\":%d,", (int)getpid());
     g_autofree char *features = NULL;
     g_autofree char *text = NULL;

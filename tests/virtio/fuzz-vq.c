@@ -32,15 +32,15 @@ static unsigned touch(const struct iovec *iov, unsigned n)
 
 /*
  * Input: flags (bit 0 event idx, 1 indirect, 2 allow read, 3 allow write, 4 split the
- * memory into two regions, 5 dirty log on), log2 of the queue size, then the memory image: descriptor
- * table at FUZZ_GPA, driver ring after it, device ring after that (4-aligned).
+ * memory into two regions, 5 dirty log on), log2 of the queue size, then the memory image:
+ * descriptor table at FUZZ_GPA, driver ring after it, device ring after that (4-aligned).
  */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct iovec iov[VQ_MAX_IOV], out[VQ_MAX_IOV + 2];
     static uint8_t scratch[VNET_HDR_MAX];
-    VnetMem mem = { 0 };
-    Vq vq = { 0 };
+    VnetMem mem = {0};
+    Vq vq = {0};
     unsigned qsize, allow;
     size_t need, mem_len;
     uint8_t *image, flags;

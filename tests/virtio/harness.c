@@ -51,7 +51,7 @@ unsigned vg_ctrlq(VgGuest *g)
 }
 
 void vg_set_desc(uint8_t *table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
-                     uint16_t next)
+                 uint16_t next)
 {
     uint8_t *d = table + 16 * i;
     uint64_t a = htole64(addr);
@@ -140,8 +140,8 @@ static void queue_layout(VgGuest *g, unsigned vq, unsigned size)
     q->desc = vg_alloc(g, 16 * size, 4096, &q->desc_gpa);
     q->avail = vg_alloc(g, 6 + 2 * size, 4096, &q->avail_gpa);
     q->used = vg_alloc(g, 6 + 8 * size, 4096, &q->used_gpa);
-    g_assert_true(netbe_vnet_queue_setup(g->dev, vq, size, q->desc_gpa, q->avail_gpa,
-                                         q->used_gpa, &err));
+    g_assert_true(
+        netbe_vnet_queue_setup(g->dev, vq, size, q->desc_gpa, q->avail_gpa, q->used_gpa, &err));
     g_assert_no_error(err);
 }
 
@@ -149,8 +149,9 @@ static void rx_layout(VgGuest *g, unsigned vq)
 {
     VgQueue *q = &g->q[vq];
 
-    q->buf_size = g->opt.rx_buf_size ? g->opt.rx_buf_size
-                  : g->features & F(NETBE_VIRTIO_NET_F_MRG_RXBUF) ? 2048 : 65562;
+    q->buf_size = g->opt.rx_buf_size                              ? g->opt.rx_buf_size
+                  : g->features & F(NETBE_VIRTIO_NET_F_MRG_RXBUF) ? 2048
+                                                                  : 65562;
     q->bufs = vg_alloc(g, q->buf_size * q->size, 4096, &q->bufs_gpa);
     for (unsigned i = 0; i < q->size; i++) {
         vg_set_desc(q->desc, i, q->bufs_gpa + i * q->buf_size, q->buf_size, DESC_F_WRITE, 0);
@@ -196,22 +197,22 @@ VgGuest *vg_new(NetbeRuntime *rt, const char *id, const VgOptions *opt)
     GError *err = NULL;
 
     g->rt = rt;
-    g->opt = opt ? *opt : (VgOptions){ 0 };
+    g->opt = opt ? *opt : (VgOptions){0};
     g->dev = netbe_runtime_find_device(rt, id);
     g_assert_nonnull(g->dev);
     g->mem_size = g->opt.mem_size ? g->opt.mem_size : 192u << 20;
     /* guard pages on both sides: a device access outside guest memory faults */
-    g->mem = mmap(NULL, g->mem_size + 8192, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
-                  MAP_NORESERVE, -1, 0);
+    g->mem = mmap(NULL, g->mem_size + 8192, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                  -1, 0);
     g_assert_true(g->mem != MAP_FAILED);
     g->mem += 4096;
     g_assert_cmpint(mprotect(g->mem, g->mem_size, PROT_READ | PROT_WRITE), ==, 0);
     g->brk = 4096; /* keep guest address VG_GPA_BASE unused */
-    region = (NetbeGuestRegion){ VG_GPA_BASE, g->mem_size, g->mem };
+    region = (NetbeGuestRegion){VG_GPA_BASE, g->mem_size, g->mem};
     g_assert_true(netbe_vnet_set_memory(g->dev, &region, 1, &err));
     g_assert_no_error(err);
 
-    hooks = (NetbeVnetHooks){ NETBE_VNET_HOOKS_VERSION, g, vg_hook_queue, vg_hook_config };
+    hooks = (NetbeVnetHooks){NETBE_VNET_HOOKS_VERSION, g, vg_hook_queue, vg_hook_config};
     g_assert_true(netbe_vnet_set_hooks(g->dev, &hooks));
 
     /* negotiation, as virtio_dev_probe + virtnet_probe do */
@@ -262,8 +263,8 @@ VgGuest *vg_new(NetbeRuntime *rt, const char *id, const VgOptions *opt)
 
 void vg_attach(VgGuest *g, NetbeDevice *dev)
 {
-    NetbeGuestRegion region = { VG_GPA_BASE, g->mem_size, g->mem };
-    NetbeVnetHooks hooks = { NETBE_VNET_HOOKS_VERSION, g, vg_hook_queue, vg_hook_config };
+    NetbeGuestRegion region = {VG_GPA_BASE, g->mem_size, g->mem};
+    NetbeVnetHooks hooks = {NETBE_VNET_HOOKS_VERSION, g, vg_hook_queue, vg_hook_config};
     GError *err = NULL;
 
     g_assert_true(netbe_vnet_set_memory(dev, &region, 1, &err));
@@ -287,8 +288,8 @@ uint16_t vg_config_status(VgGuest *g)
 
 bool vg_start(VgGuest *g, GError **errp)
 {
-    if (!netbe_vnet_set_status(g->dev, netbe_vnet_get_status(g->dev) |
-                               NETBE_VIRTIO_STATUS_DRIVER_OK, errp)) {
+    if (!netbe_vnet_set_status(
+            g->dev, netbe_vnet_get_status(g->dev) | NETBE_VIRTIO_STATUS_DRIVER_OK, errp)) {
         return false;
     }
     /* fill every RX queue, as virtnet_open does */
@@ -591,10 +592,10 @@ bool vg_answer(VgGuest *g, unsigned pair, const uint8_t *f, size_t len)
         memcpy(out + 30, f + 26, 4);
         out[22] = 64;
         out[24] = out[25] = 0;
-        memcpy(out + 24, &(uint16_t){ ip_csum(out + 14, ihl) }, 2);
+        memcpy(out + 24, &(uint16_t){ip_csum(out + 14, ihl)}, 2);
         out[14 + ihl] = 0; /* echo reply */
         out[14 + ihl + 2] = out[14 + ihl + 3] = 0;
-        memcpy(out + 14 + ihl + 2, &(uint16_t){ ip_csum(out + 14 + ihl, ip_len - ihl) }, 2);
+        memcpy(out + 14 + ihl + 2, &(uint16_t){ip_csum(out + 14 + ihl, ip_len - ihl)}, 2);
         return vg_send(g, pair, NULL, out, 14 + ip_len);
     }
     return false;
@@ -668,13 +669,12 @@ static bool match_arp_reply(const uint8_t *f, size_t len, void *opaque)
            memcmp(f + 28, w->ip, 4) == 0;
 }
 
-bool vg_arp_resolve(VgGuest *g, unsigned pair, const uint8_t ip[4], uint8_t mac[6],
-                    int timeout_ms)
+bool vg_arp_resolve(VgGuest *g, unsigned pair, const uint8_t ip[4], uint8_t mac[6], int timeout_ms)
 {
-    static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-    static const uint8_t arp_hdr[8] = { 0, 1, 8, 0, 6, 4, 0, 1 };
-    uint8_t req[60] = { 0 }, buf[2048];
-    ArpWait w = { ip };
+    static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    static const uint8_t arp_hdr[8] = {0, 1, 8, 0, 6, 4, 0, 1};
+    uint8_t req[60] = {0}, buf[2048];
+    ArpWait w = {ip};
     ssize_t n;
 
     memcpy(req, bcast, 6);
@@ -713,8 +713,7 @@ static bool match_echo_reply(const uint8_t *f, size_t len, void *opaque)
 }
 
 size_t vg_make_ipv4(uint8_t *f, const uint8_t *dst_mac, const uint8_t *src_mac,
-                    const uint8_t *src_ip, const uint8_t *dst_ip, uint8_t proto,
-                    size_t l4_len)
+                    const uint8_t *src_ip, const uint8_t *dst_ip, uint8_t proto, size_t l4_len)
 {
     uint16_t total = htons(20 + l4_len);
 
@@ -730,14 +729,14 @@ size_t vg_make_ipv4(uint8_t *f, const uint8_t *dst_mac, const uint8_t *src_mac,
     f[23] = proto;
     memcpy(f + 26, src_ip, 4);
     memcpy(f + 30, dst_ip, 4);
-    memcpy(f + 24, &(uint16_t){ ip_csum(f + 14, 20) }, 2);
+    memcpy(f + 24, &(uint16_t){ip_csum(f + 14, 20)}, 2);
     return 34 + l4_len;
 }
 
 bool vg_ping(VgGuest *g, unsigned pair, const uint8_t ip[4], uint16_t seq, int timeout_ms)
 {
     uint8_t mac[6], f[98], buf[2048];
-    PingWait w = { ip, 0x4242, seq };
+    PingWait w = {ip, 0x4242, seq};
     uint8_t *icmp = f + 34;
 
     if (!vg_arp_resolve(g, pair, ip, mac, timeout_ms)) {
@@ -746,12 +745,12 @@ bool vg_ping(VgGuest *g, unsigned pair, const uint8_t ip[4], uint16_t seq, int t
     vg_make_ipv4(f, mac, g->mac, g->ip, ip, 1, 64);
     memset(icmp, 0, 64);
     icmp[0] = 8;
-    memcpy(icmp + 4, &(uint16_t){ htons(w.id) }, 2);
-    memcpy(icmp + 6, &(uint16_t){ htons(seq) }, 2);
+    memcpy(icmp + 4, &(uint16_t){htons(w.id)}, 2);
+    memcpy(icmp + 6, &(uint16_t){htons(seq)}, 2);
     for (int i = 8; i < 64; i++) {
         icmp[i] = i;
     }
-    memcpy(icmp + 2, &(uint16_t){ ip_csum(icmp, 64) }, 2);
+    memcpy(icmp + 2, &(uint16_t){ip_csum(icmp, 64)}, 2);
     if (!vg_send(g, pair, NULL, f, sizeof(f))) {
         return false;
     }

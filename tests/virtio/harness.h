@@ -9,36 +9,36 @@
 #include "netbe/netbe.h"
 #include "netbe/virtio-net.h"
 
-#define VG_MAX_QUEUES 17           /* 8 pairs + control */
-#define VG_GPA_BASE 0x40000000ull  /* guest physical address of the region */
-#define VG_TX_BUF 65560            /* largest frame a TX slot carries */
+#define VG_MAX_QUEUES 17          /* 8 pairs + control */
+#define VG_GPA_BASE 0x40000000ull /* guest physical address of the region */
+#define VG_TX_BUF 65560           /* largest frame a TX slot carries */
 #define VG_HDR_LEN 12
 
 typedef struct VgOptions {
-    uint64_t features_clear;  /* offered features the driver refuses */
-    unsigned queue_size;      /* 0: the device's maximum */
-    unsigned rx_buf_size;     /* 0: 2048 with MRG_RXBUF, else 65562 */
-    bool tx_indirect;         /* TX chains through an indirect table */
-    size_t mem_size;          /* 0: 192 MiB (anonymous, touched on use) */
-    bool no_start;            /* stop after queue setup (no DRIVER_OK, no RX buffers) */
+    uint64_t features_clear; /* offered features the driver refuses */
+    unsigned queue_size;     /* 0: the device's maximum */
+    unsigned rx_buf_size;    /* 0: 2048 with MRG_RXBUF, else 65562 */
+    bool tx_indirect;        /* TX chains through an indirect table */
+    size_t mem_size;         /* 0: 192 MiB (anonymous, touched on use) */
+    bool no_start;           /* stop after queue setup (no DRIVER_OK, no RX buffers) */
 } VgOptions;
 
 /* One split virtqueue as the driver lays it out. */
 typedef struct VgQueue {
     unsigned size;
-    uint8_t *desc;            /* 16 * size */
-    uint16_t *avail;          /* flags, idx, ring[size], used_event */
-    uint8_t *used;            /* flags, idx, ring[size], avail_event */
+    uint8_t *desc;   /* 16 * size */
+    uint16_t *avail; /* flags, idx, ring[size], used_event */
+    uint8_t *used;   /* flags, idx, ring[size], avail_event */
     uint64_t desc_gpa, avail_gpa, used_gpa;
-    uint16_t avail_idx;       /* next avail slot the driver fills */
-    uint16_t kicked_idx;      /* avail idx at the last kick decision */
-    uint16_t last_used;       /* next used entry to read */
-    uint8_t *bufs;            /* RX: size buffers; TX: size/2 slots of VG_TX_BUF */
+    uint16_t avail_idx;  /* next avail slot the driver fills */
+    uint16_t kicked_idx; /* avail idx at the last kick decision */
+    uint16_t last_used;  /* next used entry to read */
+    uint8_t *bufs;       /* RX: size buffers; TX: size/2 slots of VG_TX_BUF */
     uint64_t bufs_gpa;
     size_t buf_size;
-    uint8_t *indirect;        /* TX: a 2-entry table per slot */
+    uint8_t *indirect; /* TX: a 2-entry table per slot */
     uint64_t indirect_gpa;
-    uint16_t *free_slots;     /* TX slots not in flight */
+    uint16_t *free_slots; /* TX slots not in flight */
     unsigned nfree;
 } VgQueue;
 
@@ -54,7 +54,7 @@ typedef struct VgGuest {
     unsigned irqs[VG_MAX_QUEUES];
     unsigned config_irqs;
     uint8_t mac[6];
-    uint8_t ip[4];            /* for the ARP / ICMP responder */
+    uint8_t ip[4]; /* for the ARP / ICMP responder */
 } VgGuest;
 
 /* vg_new() - map memory and bring device @id up as the Linux driver would. Asserts. */
@@ -145,14 +145,12 @@ typedef bool (*VgMatchFunc)(const uint8_t *frame, size_t len, void *opaque);
 ssize_t vg_wait_frame(VgGuest *g, VgMatchFunc match, void *opaque, uint8_t *buf, size_t max,
                       int timeout_ms);
 /* ARP for @ip from g->ip; Return: true with its MAC in @mac. */
-bool vg_arp_resolve(VgGuest *g, unsigned pair, const uint8_t ip[4], uint8_t mac[6],
-                    int timeout_ms);
+bool vg_arp_resolve(VgGuest *g, unsigned pair, const uint8_t ip[4], uint8_t mac[6], int timeout_ms);
 /* Resolve @ip, send an ICMP echo request on @pair, wait for the reply. */
 bool vg_ping(VgGuest *g, unsigned pair, const uint8_t ip[4], uint16_t seq, int timeout_ms);
 /* Ethernet + IPv4 header (checksummed) for @l4_len bytes of @proto; Return: frame length. */
 size_t vg_make_ipv4(uint8_t *f, const uint8_t *dst_mac, const uint8_t *src_mac,
-                    const uint8_t *src_ip, const uint8_t *dst_ip, uint8_t proto,
-                    size_t l4_len);
+                    const uint8_t *src_ip, const uint8_t *dst_ip, uint8_t proto, size_t l4_len);
 
 /* Build an Ethernet frame: dst, src, ethertype, payload of @len bytes (pattern). */
 size_t vg_make_frame(uint8_t *buf, const uint8_t *dst, const uint8_t *src, uint16_t type,

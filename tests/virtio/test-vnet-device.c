@@ -11,7 +11,7 @@
 
 #define F(bit) (1ull << (bit))
 
-static const uint8_t peer_mac[6] = { 0x02, 0, 0, 0, 0, 0x99 };
+static const uint8_t peer_mac[6] = {0x02, 0, 0, 0, 0, 0x99};
 static uint8_t frame[70000], got[70000];
 
 /* Fails if the device does not hand the guest's frame to the backend byte for byte, or
@@ -34,7 +34,7 @@ static void test_tx_frame_reaches_backend_without_header(void)
 static void test_tx_header_passes_through_unchanged(void)
 {
     VtRig *r = vt_rig_new(1, "vnet_hdr = on\noffloads = 7", NULL, NULL);
-    uint8_t hdr[12] = { 1, 1, 54, 0, 0xa8, 0x05, 34, 0, 16, 0, 0, 0 };
+    uint8_t hdr[12] = {1, 1, 54, 0, 0xa8, 0x05, 34, 0, 16, 0, 0, 0};
     size_t len = vg_make_frame(frame, peer_mac, r->g->mac, 0x0800, 3000, 2);
     ssize_t n;
 
@@ -52,7 +52,7 @@ static void test_rx_frame_gets_zero_header(void)
 {
     VtRig *r = vt_rig_new(1, NULL, NULL, NULL);
     size_t len = vg_make_frame(frame, r->g->mac, peer_mac, 0x88b5, 500, 3);
-    uint8_t hdr[12], zero[10] = { 0 };
+    uint8_t hdr[12], zero[10] = {0};
     unsigned nb;
     ssize_t n;
 
@@ -71,7 +71,7 @@ static void test_rx_header_passes_through(void)
 {
     VtRig *r = vt_rig_new(1, "vnet_hdr = on\noffloads = 7", NULL, NULL);
     uint8_t in[2000], hdr[12];
-    const uint8_t be_hdr[12] = { 1, 0, 0, 0, 0, 0, 34, 0, 16, 0, 0x55, 0x55 };
+    const uint8_t be_hdr[12] = {1, 0, 0, 0, 0, 0, 34, 0, 16, 0, 0x55, 0x55};
     size_t len = vg_make_frame(in + 12, r->g->mac, peer_mac, 0x0800, 800, 4);
     unsigned nb;
     ssize_t n;
@@ -90,9 +90,9 @@ static void test_rx_header_passes_through(void)
  * buffers with the right num_buffers, intact, the unused buffers given back. */
 static void test_mergeable_rx_spreads_big_frames_over_small_buffers(void)
 {
-    VgOptions opt = { .rx_buf_size = 1024 };
+    VgOptions opt = {.rx_buf_size = 1024};
     VtRig *r = vt_rig_new(1, "vnet_hdr = on\noffloads = 7", NULL, &opt);
-    const size_t sizes[] = { 9000, 65550, 60 };
+    const size_t sizes[] = {9000, 65550, 60};
 
     g_assert_true(r->g->features & F(NETBE_VIRTIO_NET_F_MRG_RXBUF));
     g_assert_true(r->g->features & F(NETBE_VIRTIO_NET_F_GUEST_TSO4));
@@ -126,11 +126,11 @@ static size_t put_frame(VtRig *r, uint8_t *in, size_t size, uint8_t flags, uint8
     in[0] = flags;
     in[1] = gso;
     if (gso) {
-        in[2] = 54;              /* hdr_len */
-        in[4] = 1448 & 0xff;     /* gso_size */
+        in[2] = 54;          /* hdr_len */
+        in[4] = 1448 & 0xff; /* gso_size */
         in[5] = 1448 >> 8;
-        in[6] = 34;              /* csum_start */
-        in[8] = 16;              /* csum_offset */
+        in[6] = 34; /* csum_start */
+        in[8] = 16; /* csum_offset */
     }
     vt_peer_write(r, 0, in, 12 + len);
     return len;
@@ -155,15 +155,14 @@ static void expect_frame(VtRig *r, const uint8_t *in, size_t len, unsigned nbufs
  * over 63 of them, for a pulled (fd) and a pushed (slirp-like) backend alike. */
 static void test_mergeable_rx_with_few_small_buffers_delivers_small_and_gso_frames(void)
 {
-    const char *const netdevs[] = { "vnet_hdr = on\noffloads = 7",
-                                    "vnet_hdr = on\noffloads = 7\npush = on" };
+    const char *const netdevs[] = {"vnet_hdr = on\noffloads = 7",
+                                   "vnet_hdr = on\noffloads = 7\npush = on"};
 
     for (size_t k = 0; k < G_N_ELEMENTS(netdevs); k++) {
-        VgOptions opt = { .queue_size = 64, .rx_buf_size = 1024 };
+        VgOptions opt = {.queue_size = 64, .rx_buf_size = 1024};
         VtRig *r = vt_rig_new(1, netdevs[k], NULL, &opt);
         static uint8_t in[70000];
-        const uint64_t want = F(NETBE_VIRTIO_NET_F_MRG_RXBUF) |
-                              F(NETBE_VIRTIO_NET_F_GUEST_CSUM) |
+        const uint64_t want = F(NETBE_VIRTIO_NET_F_MRG_RXBUF) | F(NETBE_VIRTIO_NET_F_GUEST_CSUM) |
                               F(NETBE_VIRTIO_NET_F_GUEST_TSO4);
         NetbeVnetQueueStats vs;
         size_t len;
@@ -187,11 +186,11 @@ static void test_mergeable_rx_with_few_small_buffers_delivers_small_and_gso_fram
  * posted, a 20000-byte GSO frame between two small ones), pulled or pushed. */
 static void test_mergeable_rx_frame_larger_than_posted_waits_for_more(void)
 {
-    const char *const netdevs[] = { "vnet_hdr = on\noffloads = 7",
-                                    "vnet_hdr = on\noffloads = 7\npush = on" };
+    const char *const netdevs[] = {"vnet_hdr = on\noffloads = 7",
+                                   "vnet_hdr = on\noffloads = 7\npush = on"};
 
     for (size_t k = 0; k < G_N_ELEMENTS(netdevs); k++) {
-        VgOptions opt = { .queue_size = 64, .rx_buf_size = 1024, .no_start = true };
+        VgOptions opt = {.queue_size = 64, .rx_buf_size = 1024, .no_start = true};
         VtRig *r = vt_rig_new(1, netdevs[k], NULL, &opt);
         VgQueue *q = &r->g->q[0];
         static uint8_t a[200], b[21000], c[200];
@@ -199,8 +198,8 @@ static void test_mergeable_rx_frame_larger_than_posted_waits_for_more(void)
         NetbeVnetQueueStats vs;
         GError *err = NULL;
 
-        g_assert_true(netbe_vnet_set_status(r->g->dev, netbe_vnet_get_status(r->g->dev) |
-                                            NETBE_VIRTIO_STATUS_DRIVER_OK, &err));
+        g_assert_true(netbe_vnet_set_status(
+            r->g->dev, netbe_vnet_get_status(r->g->dev) | NETBE_VIRTIO_STATUS_DRIVER_OK, &err));
         g_assert_no_error(err);
         for (unsigned i = 0; i < 8; i++) {
             q->avail[2 + q->avail_idx++ % q->size] = htole16(i);
@@ -229,11 +228,11 @@ static void test_mergeable_rx_frame_larger_than_posted_waits_for_more(void)
  * of being dropped (and counted) with the frames around it delivered, pulled or pushed. */
 static void test_mergeable_rx_frame_larger_than_ring_is_dropped(void)
 {
-    const char *const netdevs[] = { "vnet_hdr = on\noffloads = 7",
-                                    "vnet_hdr = on\noffloads = 7\npush = on" };
+    const char *const netdevs[] = {"vnet_hdr = on\noffloads = 7",
+                                   "vnet_hdr = on\noffloads = 7\npush = on"};
 
     for (size_t k = 0; k < G_N_ELEMENTS(netdevs); k++) {
-        VgOptions opt = { .queue_size = 16, .rx_buf_size = 1024 };
+        VgOptions opt = {.queue_size = 16, .rx_buf_size = 1024};
         VtRig *r = vt_rig_new(1, netdevs[k], NULL, &opt);
         static uint8_t a[200], b[21000], c[200];
         size_t la, lc;
@@ -255,8 +254,8 @@ static void test_mergeable_rx_frame_larger_than_ring_is_dropped(void)
  * backend (the kernel socket) until the guest refills and kicks. */
 static void test_rx_waits_for_buffers_without_loss(void)
 {
-    VgOptions opt = { .queue_size = 64, .features_clear = F(NETBE_VIRTIO_NET_F_MRG_RXBUF),
-                      .rx_buf_size = 2048 };
+    VgOptions opt = {
+        .queue_size = 64, .features_clear = F(NETBE_VIRTIO_NET_F_MRG_RXBUF), .rx_buf_size = 2048};
     VtRig *r = vt_rig_new(1, NULL, NULL, &opt);
     NetbeQueueStats st;
     unsigned total = 200, seen = 0;
@@ -285,7 +284,7 @@ static void test_rx_waits_for_buffers_without_loss(void)
  * stalls, or if frames are lost meanwhile. */
 static void test_rx_waits_for_room_for_a_gso_frame(void)
 {
-    VgOptions opt = { .queue_size = 128, .rx_buf_size = 1024 };
+    VgOptions opt = {.queue_size = 128, .rx_buf_size = 1024};
     VtRig *r = vt_rig_new(1, "vnet_hdr = on\noffloads = 7", NULL, &opt);
     static uint8_t in[1200];
     unsigned total = 300, seen = 0;
@@ -294,8 +293,7 @@ static void test_rx_waits_for_room_for_a_gso_frame(void)
     g_assert_true(r->g->features & F(NETBE_VIRTIO_F_RING_EVENT_IDX));
     for (unsigned i = 0; i < total; i++) {
         memset(in, 0, 12);
-        vt_peer_write(r, 0, in, 12 + vg_make_frame(in + 12, r->g->mac, peer_mac, 0x88b5,
-                                                     986, i));
+        vt_peer_write(r, 0, in, 12 + vg_make_frame(in + 12, r->g->mac, peer_mac, 0x88b5, 986, i));
     }
     while (seen < total) {
         ssize_t n = vg_recv(r->g, 0, got, sizeof(got), NULL, NULL, 2000);
@@ -312,8 +310,8 @@ static void test_rx_waits_for_room_for_a_gso_frame(void)
  * guest refills, in order and without drops. */
 static void test_rx_push_backend_queues_until_buffers(void)
 {
-    VgOptions opt = { .queue_size = 64, .features_clear = F(NETBE_VIRTIO_NET_F_MRG_RXBUF),
-                      .rx_buf_size = 2048 };
+    VgOptions opt = {
+        .queue_size = 64, .features_clear = F(NETBE_VIRTIO_NET_F_MRG_RXBUF), .rx_buf_size = 2048};
     VtRig *r = vt_rig_new(1, "push = on", NULL, &opt);
     unsigned total = 200, seen = 0;
     NetbeQueueStats st;
@@ -342,7 +340,7 @@ static void test_rx_push_backend_queues_until_buffers(void)
  * negotiated ones (the backend's set_offloads). */
 static void test_ctrl_guest_offloads_set(void)
 {
-    VgOptions opt = { .features_clear = F(NETBE_VIRTIO_NET_F_GUEST_TSO6) };
+    VgOptions opt = {.features_clear = F(NETBE_VIRTIO_NET_F_GUEST_TSO6)};
     VtRig *r = vt_rig_new(1, "vnet_hdr = on\noffloads = 7", NULL, &opt);
     uint64_t ok = htole64(F(NETBE_VIRTIO_NET_F_GUEST_CSUM) | F(NETBE_VIRTIO_NET_F_GUEST_TSO4));
     uint64_t none = 0, bad = htole64(F(NETBE_VIRTIO_NET_F_GUEST_TSO6));
@@ -421,7 +419,7 @@ static void test_tx_batch_takes_one_kick_and_one_interrupt(void)
 /* Fails if indirect TX chains are not walked like direct ones. */
 static void test_tx_indirect_chain(void)
 {
-    VgOptions opt = { .tx_indirect = true };
+    VgOptions opt = {.tx_indirect = true};
     VtRig *r = vt_rig_new(1, NULL, NULL, &opt);
     size_t len = vg_make_frame(frame, peer_mac, r->g->mac, 0x88b5, 1400, 9);
 
@@ -457,7 +455,7 @@ static void test_tx_indirect_table_at_odd_address(void)
  * header, the offloads it has with one, MQ only with more than one pair. */
 static void test_features_follow_backend_caps(void)
 {
-    VgOptions opt = { .no_start = true };
+    VgOptions opt = {.no_start = true};
     VtRig *a = vt_rig_new(1, NULL, NULL, &opt);
     VtRig *b = vt_rig_new(2, "vnet_hdr = on\noffloads = 3", NULL, &opt);
     uint64_t fa = netbe_vnet_get_device_features(a->g->dev);
@@ -469,7 +467,8 @@ static void test_features_follow_backend_caps(void)
 
     g_assert_cmphex(fa & always, ==, always);
     g_assert_cmphex(fa & (F(NETBE_VIRTIO_NET_F_CSUM) | F(NETBE_VIRTIO_NET_F_GUEST_CSUM) |
-                          F(NETBE_VIRTIO_NET_F_HOST_TSO4) | F(NETBE_VIRTIO_NET_F_MQ)), ==, 0);
+                          F(NETBE_VIRTIO_NET_F_HOST_TSO4) | F(NETBE_VIRTIO_NET_F_MQ)),
+                    ==, 0);
     g_assert_true(fb & F(NETBE_VIRTIO_NET_F_CSUM));
     g_assert_true(fb & F(NETBE_VIRTIO_NET_F_GUEST_CSUM));
     g_assert_true(fb & F(NETBE_VIRTIO_NET_F_HOST_TSO4));
@@ -484,7 +483,7 @@ static void test_features_follow_backend_caps(void)
 /* Fails if a driver without VERSION_1 gets FEATURES_OK, or DRIVER_OK is accepted then. */
 static void test_legacy_driver_refused(void)
 {
-    VgOptions opt = { .no_start = true };
+    VgOptions opt = {.no_start = true};
     VtRig *r = vt_rig_new(1, NULL, NULL, &opt);
     NetbeDevice *dev = r->g->dev;
     GError *err = NULL;
@@ -503,9 +502,9 @@ static void test_legacy_driver_refused(void)
 /* Fails if config space does not show the configured MAC, MTU, pairs and link up. */
 static void test_config_space(void)
 {
-    VgOptions opt = { .no_start = true };
+    VgOptions opt = {.no_start = true};
     VtRig *r = vt_rig_new(4, NULL, "mac = 52:54:00:ab:cd:ef\nmtu = 9000", &opt);
-    const uint8_t mac[6] = { 0x52, 0x54, 0, 0xab, 0xcd, 0xef };
+    const uint8_t mac[6] = {0x52, 0x54, 0, 0xab, 0xcd, 0xef};
     uint8_t cfg[NETBE_VIRTIO_NET_CFG_SIZE + 4];
 
     netbe_vnet_config_read(r->g->dev, 0, cfg, sizeof(cfg));
@@ -564,7 +563,7 @@ static void pair_traffic(VtRig *r, unsigned p, uint8_t seed)
 static void test_vmm_sets_queue_pairs(void)
 {
     VtRig *r = vt_rig_new(4, NULL, NULL, NULL);
-    VgOptions no_mq = { .features_clear = F(NETBE_VIRTIO_NET_F_MQ) };
+    VgOptions no_mq = {.features_clear = F(NETBE_VIRTIO_NET_F_MQ)};
     GError *err = NULL;
     size_t len;
 
@@ -600,12 +599,12 @@ static void test_vmm_sets_queue_pairs(void)
  * deferred device whose backend is not connected yet. */
 static void test_vmm_sends_rarp(void)
 {
-    static const uint8_t mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
-    const uint8_t zero[12] = { 0 };
-    const char *const netdevs[] = { NULL, "vnet_hdr = on" };
+    static const uint8_t mac[6] = {0x52, 0x54, 0, 0x12, 0x34, 0x56};
+    const uint8_t zero[12] = {0};
+    const char *const netdevs[] = {NULL, "vnet_hdr = on"};
 
     for (unsigned k = 0; k < G_N_ELEMENTS(netdevs); k++) {
-        VgOptions opt = { .no_start = true };
+        VgOptions opt = {.no_start = true};
         VtRig *r = vt_rig_new(1, netdevs[k], "connect = deferred", &opt);
         unsigned hdr = k ? 12 : 0;
         GError *err = NULL;
@@ -635,12 +634,12 @@ static void test_vmm_sends_rarp(void)
 static void test_ctrl_rx_filter(void)
 {
     VtRig *r = vt_rig_new(1, NULL, NULL, NULL);
-    const uint8_t other[6] = { 0x02, 1, 2, 3, 4, 5 }, listed[6] = { 0x02, 9, 9, 9, 9, 9 };
-    const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    const uint8_t other[6] = {0x02, 1, 2, 3, 4, 5}, listed[6] = {0x02, 9, 9, 9, 9, 9};
+    const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     uint8_t off = 0, table[4 + 6 + 4];
     uint32_t one = htole32(1), zero = 0;
-    const uint8_t *dsts[] = { other, r->g->mac, listed, bcast };
-    const bool expect[] = { false, true, true, true };
+    const uint8_t *dsts[] = {other, r->g->mac, listed, bcast};
+    const bool expect[] = {false, true, true, true};
     NetbeVnetQueueStats qs;
 
     memcpy(table, &one, 4);
@@ -652,8 +651,8 @@ static void test_ctrl_rx_filter(void)
         size_t len = vg_make_frame(frame, dsts[i], peer_mac, 0x88b5, 64, i);
 
         vt_peer_write(r, 0, frame, len);
-        g_assert_cmpint(vg_recv(r->g, 0, got, sizeof(got), NULL, NULL, expect[i] ? 2000 : 100),
-                        ==, expect[i] ? (ssize_t)len : -1);
+        g_assert_cmpint(vg_recv(r->g, 0, got, sizeof(got), NULL, NULL, expect[i] ? 2000 : 100), ==,
+                        expect[i] ? (ssize_t)len : -1);
     }
     g_assert_true(netbe_vnet_get_queue_stats(r->g->dev, 0, &qs));
     g_assert_cmpuint(qs.drops, ==, 1);
@@ -664,7 +663,7 @@ static void test_ctrl_rx_filter(void)
 static void test_ctrl_mac_addr_set(void)
 {
     VtRig *r = vt_rig_new(1, NULL, NULL, NULL);
-    const uint8_t mac[6] = { 0x52, 0x54, 0, 1, 1, 1 };
+    const uint8_t mac[6] = {0x52, 0x54, 0, 1, 1, 1};
     uint8_t cfg[6], off = 0;
     size_t len;
 
@@ -681,7 +680,7 @@ static void test_ctrl_mac_addr_set(void)
 /* Fails if a deferred device connects its backend before DRIVER_OK, or not at it. */
 static void test_deferred_device_connects_at_driver_ok(void)
 {
-    VgOptions opt = { .no_start = true };
+    VgOptions opt = {.no_start = true};
     VtRig *r = vt_rig_new(1, NULL, "connect = deferred", &opt);
     GError *err = NULL;
 
@@ -718,9 +717,9 @@ static void test_memory_map_checks_and_spanning_buffer(void)
 {
     VtRig *r = vt_rig_new(1, NULL, NULL, NULL);
     VgGuest *g = r->g;
-    NetbeGuestRegion bad[2] = { { VG_GPA_BASE, 8192, g->mem }, { VG_GPA_BASE + 4096, 8192,
-                                                                g->mem + 4096 } };
-    NetbeGuestRegion wrap = { UINT64_MAX - 10, 100, g->mem };
+    NetbeGuestRegion bad[2] = {{VG_GPA_BASE, 8192, g->mem},
+                               {VG_GPA_BASE + 4096, 8192, g->mem + 4096}};
+    NetbeGuestRegion wrap = {UINT64_MAX - 10, 100, g->mem};
     VgQueue *q = &g->q[vg_txq(g, 0)];
     size_t len = vg_make_frame(frame, peer_mac, g->mac, 0x88b5, 1400, 5);
     NetbeGuestRegion two[2];
@@ -734,8 +733,8 @@ static void test_memory_map_checks_and_spanning_buffer(void)
     g_clear_error(&err);
     /* split guest memory in the middle of TX slot 0's data: two regions */
     split = q->bufs_gpa + VG_HDR_LEN + 700 - VG_GPA_BASE;
-    two[0] = (NetbeGuestRegion){ VG_GPA_BASE, split, g->mem };
-    two[1] = (NetbeGuestRegion){ VG_GPA_BASE + split, g->mem_size - split, g->mem + split };
+    two[0] = (NetbeGuestRegion){VG_GPA_BASE, split, g->mem};
+    two[1] = (NetbeGuestRegion){VG_GPA_BASE + split, g->mem_size - split, g->mem + split};
     g_assert_true(netbe_vnet_set_memory(g->dev, two, 2, &err));
     g_assert_no_error(err);
     g_assert_true(vg_send(g, 0, NULL, frame, len));
@@ -779,7 +778,7 @@ static void test_kick_from_vcpu_thread(void)
 {
     VtRig *r = vt_rig_new(1, NULL, NULL, NULL);
     size_t len = vg_make_frame(frame, peer_mac, r->g->mac, 0x88b5, 64, 3);
-    KickThread k = { r->g->dev, vg_txq(r->g, 0) };
+    KickThread k = {r->g->dev, vg_txq(r->g, 0)};
     pthread_t th;
 
     g_assert_true(vg_send_nokick(r->g, 0, NULL, frame, len));

@@ -20,17 +20,17 @@
 #define TYPE_SEQ 0x88b5
 #define HO_PAIRS 4
 
-static const uint8_t peer_mac[6] = { 0x02, 0, 0, 0, 0, 0x99 };
+static const uint8_t peer_mac[6] = {0x02, 0, 0, 0, 0, 0x99};
 
 /* A guest on device "d0" of runtime 1 (source), the peer, and runtime 2. The backend is
  * the vtest fixture (a socketpair; the peer's frames carry the 12-byte header) or, as
  * root, a real TAP "vho0" in a namespace (the peer is a packet socket on it). */
 typedef struct Ho {
     unsigned pairs;
-    int peer[HO_PAIRS];         /* the test's ends */
-    int be_end[HO_PAIRS];       /* the backend's socketpair ends (vtest) */
-    char *ns;                   /* TAP: the namespace */
-    unsigned peer_hdr;          /* header bytes before each frame at the peer */
+    int peer[HO_PAIRS];   /* the test's ends */
+    int be_end[HO_PAIRS]; /* the backend's socketpair ends (vtest) */
+    char *ns;             /* TAP: the namespace */
+    unsigned peer_hdr;    /* header bytes before each frame at the peer */
     NetbeRuntime *rt1, *rt2;
     NetbeDevice *a, *b;
     VgGuest *g;
@@ -50,12 +50,13 @@ static NetbeRuntime *ho_runtime(Ho *h)
         g_string_append_printf(fdl, "%s%d", p ? ":" : "", h->be_end[p]);
     }
     fds = fdl->str;
-    g_autofree char *conf = h->ns
-        ? g_strdup("[netdev.n0]\ntype = tap\nifname = vho0\nvnet_hdr = on\n"
-                   "[device.d0]\nnetdev = n0\nconnect = deferred\n")
-        : g_strdup_printf("[netdev.n0]\ntype = vtest\nfds = %s\nvnet_hdr = on\n"
-                          "offloads = 1\n[device.d0]\nnetdev = n0\nconnect = deferred\n"
-                          "queues = %u\n", fds, h->pairs);
+    g_autofree char *conf =
+        h->ns ? g_strdup("[netdev.n0]\ntype = tap\nifname = vho0\nvnet_hdr = on\n"
+                         "[device.d0]\nnetdev = n0\nconnect = deferred\n")
+              : g_strdup_printf("[netdev.n0]\ntype = vtest\nfds = %s\nvnet_hdr = on\n"
+                                "offloads = 1\n[device.d0]\nnetdev = n0\nconnect = deferred\n"
+                                "queues = %u\n",
+                                fds, h->pairs);
     GError *err = NULL;
 
     netbe_runtime_set_plugin_path(rt, g_getenv(h->ns ? "NETBE_PLUGIN_PATH" : "NETBE_VTEST_DIR"));
@@ -68,7 +69,7 @@ static NetbeRuntime *ho_runtime(Ho *h)
 static int ho_packet_socket(Ho *h)
 {
     int saved = test_netns_enter(h->ns), fd;
-    struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(TYPE_SEQ) };
+    struct sockaddr_ll ll = {.sll_family = AF_PACKET, .sll_protocol = htons(TYPE_SEQ)};
 
     fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(TYPE_SEQ));
     ll.sll_ifindex = if_nametoindex("vho0");
@@ -97,7 +98,9 @@ static Ho *ho_new_on(const VgOptions *opt, bool tap, unsigned pairs)
         h->g = vg_new(h->rt1, "d0", opt);
         test_netns_leave(saved);
         g_assert_cmpint(test_sh("ip -n %s link set vho0 address 02:00:00:00:00:99 && "
-                                "ip -n %s link set vho0 up", h->ns, h->ns), ==, 0);
+                                "ip -n %s link set vho0 up",
+                                h->ns, h->ns),
+                        ==, 0);
         h->peer[0] = ho_packet_socket(h);
     } else {
         for (unsigned p = 0; p < pairs; p++) {
@@ -191,12 +194,12 @@ static void guest_send(Ho *h, unsigned n)
 /* The peer writes @n numbered frames into every queue of the backend (header first). */
 static void peer_send(Ho *h, unsigned n)
 {
-    uint8_t f[200] = { 0 };
+    uint8_t f[200] = {0};
 
     for (unsigned i = 0; i < n; i++) {
         for (unsigned p = 0; p < h->pairs; p++) {
-            size_t len = h->peer_hdr + seq_frame(f + h->peer_hdr, h->g->mac, peer_mac,
-                                                 h->rx_next[p]);
+            size_t len =
+                h->peer_hdr + seq_frame(f + h->peer_hdr, h->g->mac, peer_mac, h->rx_next[p]);
 
             g_assert_cmpint(send(h->peer[p], f, len, 0), ==, (ssize_t)len);
             h->rx_next[p]++;
@@ -303,7 +306,7 @@ static void *incoming_thread(void *opaque)
 
 static int listen_unix(const char *path)
 {
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     g_assert_cmpint(fd, >=, 0);
@@ -361,7 +364,7 @@ static bool load_device(NetbeDevice *dev, GBytes *rec, GError **errp)
 static void ho_move(Ho *h)
 {
     g_autoptr(GBytes) rec = save_device(h->a);
-    Incoming in = { .rt = h->rt2 };
+    Incoming in = {.rt = h->rt2};
     GError *err = NULL;
     pthread_t th;
     bool ok;
@@ -554,9 +557,9 @@ static void rec_read(GBytes *b, Rec *rec)
     memset(rec, 0, sizeof(*rec));
     ok = netbe_mig_get_u32(r, &rec->version) && netbe_mig_get_u32(r, &rec->max_pairs) &&
          netbe_mig_get_u32(r, &rec->nqueues) && rec->nqueues <= VG_MAX_QUEUES &&
-         netbe_mig_get_u64(r, &rec->host_features) &&
-         netbe_mig_get_u64(r, &rec->guest_features) && netbe_mig_get_u8(r, &rec->status) &&
-         netbe_mig_get_u8(r, &rec->flags) && netbe_mig_get_bytes(r, &p, &l) && l == 6;
+         netbe_mig_get_u64(r, &rec->host_features) && netbe_mig_get_u64(r, &rec->guest_features) &&
+         netbe_mig_get_u8(r, &rec->status) && netbe_mig_get_u8(r, &rec->flags) &&
+         netbe_mig_get_bytes(r, &p, &l) && l == 6;
     g_assert_true(ok);
     memcpy(rec->mac, p, 6);
     ok = netbe_mig_get_u32(r, &rec->curr_pairs) && netbe_mig_get_u32(r, &rec->be_hdr) &&
@@ -570,8 +573,7 @@ static void rec_read(GBytes *b, Rec *rec)
     for (unsigned i = 0; i < rec->nqueues; i++) {
         ok = netbe_mig_get_u32(r, &rec->q[i].size) && netbe_mig_get_u64(r, &rec->q[i].desc) &&
              netbe_mig_get_u64(r, &rec->q[i].avail) && netbe_mig_get_u64(r, &rec->q[i].used) &&
-             netbe_mig_get_u8(r, &rec->q[i].flags) &&
-             netbe_mig_get_u32(r, &rec->q[i].last_avail) &&
+             netbe_mig_get_u8(r, &rec->q[i].flags) && netbe_mig_get_u32(r, &rec->q[i].last_avail) &&
              netbe_mig_get_u32(r, &rec->q[i].used_idx) &&
              netbe_mig_get_u32(r, &rec->q[i].signalled);
         g_assert_true(ok);
@@ -624,17 +626,51 @@ static GBytes *rec_write(const Rec *rec, size_t cut_bytes, bool extra)
 
 typedef void (*RecMutate)(Rec *rec);
 
-static void mut_version(Rec *r) { r->version = 2; }
-static void mut_more_queues(Rec *r) { r->max_pairs = 2; r->nqueues = 5; }
-static void mut_ring_outside(Rec *r) { r->q[0].desc = VG_GPA_BASE + (192u << 20); }
-static void mut_used_outside(Rec *r) { r->q[1].used = 0x1000; }
-static void mut_features(Rec *r) { r->guest_features |= F(NETBE_VIRTIO_NET_F_HOST_TSO4); }
-static void mut_queue_size(Rec *r) { r->q[1].size = 512; }
-static void mut_pairs(Rec *r) { r->curr_pairs = 2; }
-static void mut_offloads(Rec *r) { r->offloads = 2; /* TSO4: not negotiated */ }
-static void mut_indices(Rec *r) { r->q[0].used_idx = r->q[0].last_avail + 1; }
-static void mut_status(Rec *r) { r->status &= ~NETBE_VIRTIO_STATUS_FEATURES_OK; }
-static void mut_filter(Rec *r) { r->uni_len = 65 * 6; }
+static void mut_version(Rec *r)
+{
+    r->version = 2;
+}
+static void mut_more_queues(Rec *r)
+{
+    r->max_pairs = 2;
+    r->nqueues = 5;
+}
+static void mut_ring_outside(Rec *r)
+{
+    r->q[0].desc = VG_GPA_BASE + (192u << 20);
+}
+static void mut_used_outside(Rec *r)
+{
+    r->q[1].used = 0x1000;
+}
+static void mut_features(Rec *r)
+{
+    r->guest_features |= F(NETBE_VIRTIO_NET_F_HOST_TSO4);
+}
+static void mut_queue_size(Rec *r)
+{
+    r->q[1].size = 512;
+}
+static void mut_pairs(Rec *r)
+{
+    r->curr_pairs = 2;
+}
+static void mut_offloads(Rec *r)
+{
+    r->offloads = 2; /* TSO4: not negotiated */
+}
+static void mut_indices(Rec *r)
+{
+    r->q[0].used_idx = r->q[0].last_avail + 1;
+}
+static void mut_status(Rec *r)
+{
+    r->status &= ~NETBE_VIRTIO_STATUS_FEATURES_OK;
+}
+static void mut_filter(Rec *r)
+{
+    r->uni_len = 65 * 6;
+}
 
 /*
  * Fails if any malformed or mismatched device record is accepted (wrong version, more
@@ -650,20 +686,20 @@ static void test_malformed_records_refused(void)
         size_t cut;
         bool extra;
     } cases[] = {
-        { "version", mut_version, 0, false },
-        { "more queues", mut_more_queues, 0, false },
-        { "descriptor ring outside memory", mut_ring_outside, 0, false },
-        { "used ring outside memory", mut_used_outside, 0, false },
-        { "feature not offered", mut_features, 0, false },
-        { "queue size over the maximum", mut_queue_size, 0, false },
-        { "pairs without MQ", mut_pairs, 0, false },
-        { "offloads not negotiated", mut_offloads, 0, false },
-        { "used ahead of avail", mut_indices, 0, false },
-        { "DRIVER_OK without FEATURES_OK", mut_status, 0, false },
-        { "filter table too long", mut_filter, 0, false },
-        { "truncated field", NULL, 1, false },
-        { "truncated record", NULL, 5, false },
-        { "trailing field", NULL, 0, true },
+        {"version", mut_version, 0, false},
+        {"more queues", mut_more_queues, 0, false},
+        {"descriptor ring outside memory", mut_ring_outside, 0, false},
+        {"used ring outside memory", mut_used_outside, 0, false},
+        {"feature not offered", mut_features, 0, false},
+        {"queue size over the maximum", mut_queue_size, 0, false},
+        {"pairs without MQ", mut_pairs, 0, false},
+        {"offloads not negotiated", mut_offloads, 0, false},
+        {"used ahead of avail", mut_indices, 0, false},
+        {"DRIVER_OK without FEATURES_OK", mut_status, 0, false},
+        {"filter table too long", mut_filter, 0, false},
+        {"truncated field", NULL, 1, false},
+        {"truncated record", NULL, 5, false},
+        {"trailing field", NULL, 0, true},
     };
     Ho *h = ho_new(NULL);
     g_autoptr(GBytes) good = NULL, again = NULL;
@@ -738,12 +774,12 @@ static void test_malformed_records_refused(void)
 static void test_guest_announce_after_load(void)
 {
     for (int with = 1; with >= 0; with--) {
-        VgOptions opt = { .features_clear = with ? 0 : F(NETBE_VIRTIO_NET_F_GUEST_ANNOUNCE) };
+        VgOptions opt = {.features_clear = with ? 0 : F(NETBE_VIRTIO_NET_F_GUEST_ANNOUNCE)};
         Ho *h = ho_new(&opt);
         unsigned cfg, rx_irqs, tx_irqs, ctrl_irqs, ctrlq = vg_ctrlq(h->g);
 
-        g_assert_cmpuint(!!(netbe_vnet_get_device_features(h->a) &
-                            F(NETBE_VIRTIO_NET_F_GUEST_ANNOUNCE)), ==, 1);
+        g_assert_cmpuint(
+            !!(netbe_vnet_get_device_features(h->a) & F(NETBE_VIRTIO_NET_F_GUEST_ANNOUNCE)), ==, 1);
         g_assert_cmpuint(vg_config_status(h->g), ==, NETBE_VIRTIO_NET_S_LINK_UP);
         netbe_device_pause(h->a);
         ho_destination(h);
@@ -759,7 +795,8 @@ static void test_guest_announce_after_load(void)
             g_assert_cmpuint(h->g->config_irqs, ==, cfg);
             g_assert_cmpuint(vg_config_status(h->g), ==, NETBE_VIRTIO_NET_S_LINK_UP);
             g_assert_cmpint(vg_ctrl(h->g, NETBE_VIRTIO_NET_CTRL_ANNOUNCE,
-                                    NETBE_VIRTIO_NET_CTRL_ANNOUNCE_ACK, NULL, 0), ==, 1);
+                                    NETBE_VIRTIO_NET_CTRL_ANNOUNCE_ACK, NULL, 0),
+                            ==, 1);
             ho_free(h);
             continue;
         }
@@ -767,7 +804,8 @@ static void test_guest_announce_after_load(void)
         g_assert_cmpuint(vg_config_status(h->g), ==,
                          NETBE_VIRTIO_NET_S_LINK_UP | NETBE_VIRTIO_NET_S_ANNOUNCE);
         g_assert_cmpint(vg_ctrl(h->g, NETBE_VIRTIO_NET_CTRL_ANNOUNCE,
-                                NETBE_VIRTIO_NET_CTRL_ANNOUNCE_ACK, NULL, 0), ==, 0);
+                                NETBE_VIRTIO_NET_CTRL_ANNOUNCE_ACK, NULL, 0),
+                        ==, 0);
         g_assert_cmpuint(vg_config_status(h->g), ==, NETBE_VIRTIO_NET_S_LINK_UP);
         /* and the device works on */
         guest_send(h, 5);
@@ -838,8 +876,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/vnet-handover/guest_traffic_survives_handover",
                     test_guest_traffic_survives_handover);
-    g_test_add_func("/vnet-handover/four_pairs_survive_handover",
-                    test_four_pairs_survive_handover);
+    g_test_add_func("/vnet-handover/four_pairs_survive_handover", test_four_pairs_survive_handover);
     g_test_add_func("/vnet-handover/tap_guest_traffic_survives_handover",
                     test_tap_guest_traffic_survives_handover);
     g_test_add_func("/vnet-handover/tx_chain_waiting_for_backend_moves",

@@ -170,7 +170,7 @@ static void test_indirect_with_next(void)
 /* Fails if an indirect descriptor is honoured without INDIRECT_DESC negotiated. */
 static void test_indirect_not_negotiated(void)
 {
-    VgOptions opt = { .features_clear = F(NETBE_VIRTIO_F_RING_INDIRECT_DESC) };
+    VgOptions opt = {.features_clear = F(NETBE_VIRTIO_F_RING_INDIRECT_DESC)};
     VtRig *r = rig(&opt, "without VIRTIO_F_RING_INDIRECT_DESC");
     uint64_t t_gpa;
     uint8_t *t = vg_alloc(r->g, 16, 16, &t_gpa);
@@ -211,10 +211,10 @@ static void test_writable_buffer_on_tx(void)
 /* Fails if the device writes a frame into a device-readable RX buffer. */
 static void test_readable_buffer_on_rx(void)
 {
-    VgOptions opt = { .no_start = true };
+    VgOptions opt = {.no_start = true};
     VtRig *r = rig(&opt, "device-readable buffer");
     VgQueue *q = &r->g->q[vg_rxq(r->g, 0)];
-    uint8_t frame[100] = { 0 };
+    uint8_t frame[100] = {0};
 
     for (unsigned i = 0; i < q->size; i++) {
         vg_set_desc(q->desc, i, q->bufs_gpa + i * q->buf_size, q->buf_size, 0, 0);
@@ -231,10 +231,10 @@ static void test_readable_buffer_on_rx(void)
 /* Fails if an RX buffer smaller than the 12-byte header is written to. */
 static void test_rx_buffer_smaller_than_header(void)
 {
-    VgOptions opt = { .no_start = true };
+    VgOptions opt = {.no_start = true};
     VtRig *r = rig(&opt, "shorter than the 12-byte header");
     VgQueue *q = &r->g->q[vg_rxq(r->g, 0)];
-    uint8_t frame[100] = { 0 };
+    uint8_t frame[100] = {0};
 
     vg_set_desc(q->desc, 0, q->bufs_gpa, 4, VG_DESC_F_WRITE, 0);
     g_assert_true(vg_start(r->g, NULL));
@@ -275,8 +275,8 @@ static void test_ring_outside_memory(void)
     VgQueue *q = &r->g->q[vq];
 
     netbe_vnet_queue_enable(r->g->dev, vq, false);
-    g_assert_true(netbe_vnet_queue_setup(r->g->dev, vq, q->size, 0x1000, q->avail_gpa,
-                                         q->used_gpa, NULL));
+    g_assert_true(
+        netbe_vnet_queue_setup(r->g->dev, vq, q->size, 0x1000, q->avail_gpa, q->used_gpa, NULL));
     netbe_vnet_queue_enable(r->g->dev, vq, true);
     assert_broken(r, vq);
     vt_rig_free(r);
@@ -305,7 +305,7 @@ static void test_ctrl_request_without_ack(void)
 static void test_logs_once_and_reset_recovers(void)
 {
     VtRig *r = rig(NULL, "chain head");
-    uint8_t frame[80] = { 0 }, got[200];
+    uint8_t frame[80] = {0}, got[200];
 
     post_tx(r, r->g->q[vg_txq(r->g, 0)].size + 1);
     assert_broken(r, vg_txq(r->g, 0));
@@ -337,8 +337,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vnet-malformed/nested_indirect", test_nested_indirect);
     g_test_add_func("/vnet-malformed/indirect_with_next", test_indirect_with_next);
     g_test_add_func("/vnet-malformed/indirect_not_negotiated", test_indirect_not_negotiated);
-    g_test_add_func("/vnet-malformed/indirect_table_bad_length",
-                    test_indirect_table_bad_length);
+    g_test_add_func("/vnet-malformed/indirect_table_bad_length", test_indirect_table_bad_length);
     g_test_add_func("/vnet-malformed/writable_buffer_on_tx", test_writable_buffer_on_tx);
     g_test_add_func("/vnet-malformed/readable_buffer_on_rx", test_readable_buffer_on_rx);
     g_test_add_func("/vnet-malformed/rx_buffer_smaller_than_header",

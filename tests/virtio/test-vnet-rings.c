@@ -8,7 +8,7 @@
 #define PAGE NETBE_VNET_LOG_PAGE
 #define NETDEV_GSO "vnet_hdr = on\noffloads = 7"
 
-static const uint8_t peer_mac[6] = { 0x02, 0, 0, 0, 0, 0x99 };
+static const uint8_t peer_mac[6] = {0x02, 0, 0, 0, 0, 0x99};
 static uint8_t frame[70000], got[70000];
 
 /* ---- dirty log ---- */
@@ -50,9 +50,9 @@ static void log_check(Log *l, const char *step)
     for (size_t i = 0; i < l->size; i++) {
         for (unsigned b = 0; b < 8; b++) {
             if (((l->bits[i] ^ l->want[i]) >> b) & 1) {
-                g_test_message("%s: page 0x%" G_GINT64_MODIFIER "x is %s", step,
-                               (uint64_t)(i * 8 + b) * PAGE,
-                               (l->bits[i] >> b) & 1 ? "logged, not written" : "written, not logged");
+                g_test_message(
+                    "%s: page 0x%" G_GINT64_MODIFIER "x is %s", step, (uint64_t)(i * 8 + b) * PAGE,
+                    (l->bits[i] >> b) & 1 ? "logged, not written" : "written, not logged");
             }
         }
     }
@@ -119,7 +119,7 @@ static void rx_take(VtRig *r, size_t size)
  */
 static void test_dirty_log_marks_exactly_the_pages_written(void)
 {
-    VgOptions opt = { .rx_buf_size = 3000 };
+    VgOptions opt = {.rx_buf_size = 3000};
     VtRig *r = vt_rig_new(1, NETDEV_GSO, "tx_queue_size = 1024", &opt);
     VgGuest *g = r->g;
     VgQueue *txq = &g->q[vg_txq(g, 0)];
@@ -154,15 +154,15 @@ static void test_dirty_log_marks_exactly_the_pages_written(void)
     log_check(l, "rx 100");
 
     /* TX: the device reads the buffers and writes only its used ring */
-    g_assert_true(vg_send(g, 0, NULL, frame, vg_make_frame(frame, peer_mac, g->mac, 0x88b5,
-                                                           5000, 3)));
+    g_assert_true(
+        vg_send(g, 0, NULL, frame, vg_make_frame(frame, peer_mac, g->mac, 0x88b5, 5000, 3)));
     g_assert_cmpint(vt_peer_read(r, 0, got, sizeof(got), 2000), ==, 12 + 5014);
     wait_used(g, vg_txq(g, 0));
     vg_tx_reclaim(g, 0);
     vg_pump(g);
-    log_want(l, txq->used_gpa + 2, 2);                     /* idx */
-    log_want(l, txq->used_gpa + 4 + 8 * 520, 8);           /* entry 520 */
-    log_want(l, txq->used_gpa + 4 + 8 * txq->size, 2);     /* avail_event */
+    log_want(l, txq->used_gpa + 2, 2);                 /* idx */
+    log_want(l, txq->used_gpa + 4 + 8 * 520, 8);       /* entry 520 */
+    log_want(l, txq->used_gpa + 4 + 8 * txq->size, 2); /* avail_event */
     log_check(l, "tx");
 
     /* control queue: the one-byte answer (bump-allocated last, on a page of its own) and
@@ -192,7 +192,7 @@ static void test_dirty_log_smaller_than_memory_warns_once(void)
     VtRig *r = vt_rig_new(1, NETDEV_GSO, NULL, NULL);
     size_t size = VG_GPA_BASE / PAGE / 8; /* pages below the guest's memory only */
     uint8_t *bits = g_malloc0(size + 4096);
-    uint8_t zero[4096] = { 0 };
+    uint8_t zero[4096] = {0};
 
     netbe_vnet_set_dirty_log(r->g->dev, bits, size);
     g_test_expect_message("netbe", G_LOG_LEVEL_WARNING, "*dirty log of * bytes does not cover*");
@@ -378,7 +378,7 @@ static void test_reset_device_resumes_from_set_base(void)
     rx_expect(r, 5, 0);
     tx_frames(g, 4, 0, true);
     peer_expect(r, 4, 0);
-    g_assert_cmpint(vg_ctrl(g, 0, 0, (const uint8_t[]){ 1 }, 1), ==, 0);
+    g_assert_cmpint(vg_ctrl(g, 0, 0, (const uint8_t[]){1}, 1), ==, 0);
     for (unsigned vq = 0; vq < g->nqueues; vq++) {
         netbe_vnet_queue_enable(g->dev, vq, false);
         bases[vq] = base_of(g, vq);
@@ -395,7 +395,7 @@ static void test_reset_device_resumes_from_set_base(void)
     g_assert_cmpuint(used_idx(&g->q[0]), ==, 11);
     tx_frames(g, 2, 7, true);
     peer_expect(r, 2, 7);
-    g_assert_cmpint(vg_ctrl(g, 0, 0, (const uint8_t[]){ 1 }, 1), ==, 0);
+    g_assert_cmpint(vg_ctrl(g, 0, 0, (const uint8_t[]){1}, 1), ==, 0);
     g_assert_cmpuint(base_of(g, 1), ==, 9);
     vt_rig_free(r);
 }

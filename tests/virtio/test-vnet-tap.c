@@ -14,7 +14,7 @@
 
 #define F(bit) (1ull << (bit))
 
-static const uint8_t ns_ip[4] = { 10, 77, 0, 1 }, guest_ip[4] = { 10, 77, 0, 2 };
+static const uint8_t ns_ip[4] = {10, 77, 0, 1}, guest_ip[4] = {10, 77, 0, 2};
 
 typedef struct TapRig {
     char *ns;
@@ -27,9 +27,10 @@ typedef struct TapRig {
 static TapRig *tap_rig_new(unsigned queues, const char *vnet_hdr)
 {
     TapRig *r = g_new0(TapRig, 1);
-    g_autofree char *conf = g_strdup_printf(
-        "[netdev.t0]\ntype = tap\nifname = vtap0\nqueues = %u\nvnet_hdr = %s\n"
-        "[device.d0]\nnetdev = t0\nqueues = %u\n", queues, vnet_hdr, queues);
+    g_autofree char *conf =
+        g_strdup_printf("[netdev.t0]\ntype = tap\nifname = vtap0\nqueues = %u\nvnet_hdr = %s\n"
+                        "[device.d0]\nnetdev = t0\nqueues = %u\n",
+                        queues, vnet_hdr, queues);
     GError *err = NULL;
     int saved;
 
@@ -42,7 +43,9 @@ static TapRig *tap_rig_new(unsigned queues, const char *vnet_hdr)
     test_netns_leave(saved);
     g_assert_no_error(err);
     g_assert_cmpint(test_sh("ip -n %s addr add 10.77.0.1/24 dev vtap0 && "
-                            "ip -n %s link set vtap0 up", r->ns, r->ns), ==, 0);
+                            "ip -n %s link set vtap0 up",
+                            r->ns, r->ns),
+                    ==, 0);
     r->g = vg_new(r->rt, "d0", NULL);
     memcpy(r->g->ip, guest_ip, 4);
     if (queues > 1) {
@@ -65,15 +68,15 @@ static void tap_rig_free(TapRig *r)
 static int ns_ping_guest(TapRig *r, unsigned count)
 {
     g_autofree char *c = g_strdup_printf("%u", count);
-    const char *argv[] = { "ip", "netns", "exec", r->ns, "ping", "-c", c, "-i", "0.2", "-W",
-                           "2", "10.77.0.2", NULL };
+    const char *argv[] = {"ip", "netns", "exec", r->ns, "ping",      "-c", c,
+                          "-i", "0.2",   "-W",   "2",   "10.77.0.2", NULL};
     gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
     GPid pid;
     int status = -1, out = -1;
 
     g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL,
-                                           G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD,
-                                           NULL, NULL, &pid, NULL, &out, NULL, NULL));
+                                           G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                           NULL, &pid, NULL, &out, NULL, NULL));
     while (waitpid(pid, &status, WNOHANG) == 0) {
         if (g_get_monotonic_time() > end) {
             kill(pid, SIGKILL);
@@ -96,8 +99,8 @@ static int ns_ping_guest(TapRig *r, unsigned count)
             netbe_runtime_get_queue_stats(r->rt, "t0", 0, &st);
             g_test_message("vq %u: kicks %" G_GUINT64_FORMAT " irqs %" G_GUINT64_FORMAT
                            " chains %" G_GUINT64_FORMAT " drops %" G_GUINT64_FORMAT
-                           "; t0: rx %" G_GUINT64_FORMAT " tx %" G_GUINT64_FORMAT, vq,
-                           qs.kicks, qs.interrupts, qs.chains, qs.drops, st.rx_frames,
+                           "; t0: rx %" G_GUINT64_FORMAT " tx %" G_GUINT64_FORMAT,
+                           vq, qs.kicks, qs.interrupts, qs.chains, qs.drops, st.rx_frames,
                            st.tx_frames);
         }
     }
@@ -185,8 +188,8 @@ static bool match_syn_ack(const uint8_t *f, size_t len, void *opaque)
 /* The partial (pseudo-header) TCP checksum a driver leaves for CSUM offload. */
 static uint16_t tcp_pseudo(const uint8_t *src, const uint8_t *dst, size_t tcp_len)
 {
-    uint32_t sum = ((src[0] << 8) | src[1]) + ((src[2] << 8) | src[3]) +
-                   ((dst[0] << 8) | dst[1]) + ((dst[2] << 8) | dst[3]) + 6 + tcp_len;
+    uint32_t sum = ((src[0] << 8) | src[1]) + ((src[2] << 8) | src[3]) + ((dst[0] << 8) | dst[1]) +
+                   ((dst[2] << 8) | dst[3]) + 6 + tcp_len;
 
     while (sum >> 16) {
         sum = (sum & 0xffff) + (sum >> 16);
@@ -212,7 +215,7 @@ static size_t tcp_frame(VgGuest *g, uint8_t *f, const uint8_t *mac, uint32_t seq
     t[12] = (uint8_t)(((20 + opt_len) / 4) << 4);
     t[13] = flags;
     memcpy(t + 14, &win, 2);
-    memcpy(t + 16, &(uint16_t){ tcp_pseudo(guest_ip, ns_ip, tcp_len) }, 2);
+    memcpy(t + 16, &(uint16_t){tcp_pseudo(guest_ip, ns_ip, tcp_len)}, 2);
     if (opt_len) {
         memcpy(t + 20, opts, opt_len);
     }
@@ -224,10 +227,10 @@ static size_t tcp_frame(VgGuest *g, uint8_t *f, const uint8_t *mac, uint32_t seq
 static void test_tso_frame_arrives_as_tcp_stream(void)
 {
     static uint8_t f[VG_TX_BUF], got[70000];
-    const uint8_t syn_opts[8] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7 }; /* MSS 1460, wscale 7 */
+    const uint8_t syn_opts[8] = {2, 4, 0x05, 0xb4, 1, 3, 3, 7}; /* MSS 1460, wscale 7 */
     const size_t payload = 65000;
-    uint8_t mac[6], hdr[12] = { 0 };
-    TcpWait w = { 5001, 0 };
+    uint8_t mac[6], hdr[12] = {0};
+    TcpWait w = {5001, 0};
     int lfd, cfd = -1, saved, big = 4 << 20;
     size_t len, have = 0;
     gint64 end;
@@ -243,14 +246,16 @@ static void test_tso_frame_arrives_as_tcp_stream(void)
     saved = test_netns_enter(r->ns);
     lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     setsockopt(lfd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
-    g_assert_cmpint(bind(lfd, (struct sockaddr *)&(struct sockaddr_in){
-                             .sin_family = AF_INET, .sin_port = htons(5001),
-                             .sin_addr.s_addr = htonl(0x0a4d0001) }, sizeof(struct sockaddr_in)),
-                    ==, 0);
+    g_assert_cmpint(
+        bind(lfd,
+             (struct sockaddr *)&(struct sockaddr_in){.sin_family = AF_INET,
+                                                      .sin_port = htons(5001),
+                                                      .sin_addr.s_addr = htonl(0x0a4d0001)},
+             sizeof(struct sockaddr_in)),
+        ==, 0);
     g_assert_cmpint(listen(lfd, 1), ==, 0);
     test_netns_leave(saved);
-    test_sh("ip -n %s route replace 10.77.0.0/24 dev vtap0 src 10.77.0.1 initrwnd 128",
-            r->ns);
+    test_sh("ip -n %s route replace 10.77.0.0/24 dev vtap0 src 10.77.0.1 initrwnd 128", r->ns);
 
     g_assert_true(vg_arp_resolve(r->g, 0, ns_ip, mac, 3000));
     len = tcp_frame(r->g, f, mac, 1000, 0, 0x02, syn_opts, sizeof(syn_opts), 0);
@@ -267,9 +272,9 @@ static void test_tso_frame_arrives_as_tcp_stream(void)
     for (size_t i = 0; i < payload; i++) {
         f[54 + i] = (uint8_t)(i * 13 + (i >> 8));
     }
-    hdr[1] = 1;                                   /* GSO_TCPV4 */
-    memcpy(hdr + 2, &(uint16_t){ htole16(54) }, 2);   /* hdr_len */
-    memcpy(hdr + 4, &(uint16_t){ htole16(1460) }, 2); /* gso_size */
+    hdr[1] = 1;                                     /* GSO_TCPV4 */
+    memcpy(hdr + 2, &(uint16_t){htole16(54)}, 2);   /* hdr_len */
+    memcpy(hdr + 4, &(uint16_t){htole16(1460)}, 2); /* gso_size */
     g_assert_true(vg_send(r->g, 0, hdr, f, len));
 
     end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;

@@ -9,7 +9,7 @@
 
 typedef struct VtRig {
     NetbeRuntime *rt;
-    int peer[VT_MAX_QUEUES];   /* the test's ends; the backend has the others */
+    int peer[VT_MAX_QUEUES]; /* the test's ends; the backend has the others */
     int be_end[VT_MAX_QUEUES];
     unsigned nqueues;
     VgGuest *g;

@@ -36,18 +36,17 @@ struct Vtest {
     uint32_t offloads;
 };
 
-static const char *const vtest_bools[] = { "on", "off", NULL };
+static const char *const vtest_bools[] = {"on", "off", NULL};
 
 static const NetbeOptionSpec vtest_options[] = {
-    { "fds", NETBE_OPT_STRING, NULL, "socket fds, one per queue, colon-separated",
-      .flags = NETBE_OPT_REQUIRED },
-    { "vnet_hdr", NETBE_OPT_ENUM, "off", "offer a vnet header", .choices = vtest_bools },
-    { "offloads", NETBE_OPT_INT, "0", "NETBE_OFFLOAD_* bits offered", 0, 0x7f },
-    { "push", NETBE_OPT_ENUM, "off",
-      "on: read frames itself and push them with netbe_backend_deliver() (like slirp)",
-      .choices = vtest_bools },
-    { NULL }
-};
+    {"fds", NETBE_OPT_STRING, NULL, "socket fds, one per queue, colon-separated",
+     .flags = NETBE_OPT_REQUIRED},
+    {"vnet_hdr", NETBE_OPT_ENUM, "off", "offer a vnet header", .choices = vtest_bools},
+    {"offloads", NETBE_OPT_INT, "0", "NETBE_OFFLOAD_* bits offered", 0, 0x7f},
+    {"push", NETBE_OPT_ENUM, "off",
+     "on: read frames itself and push them with netbe_backend_deliver() (like slirp)",
+     .choices = vtest_bools},
+    {NULL}};
 
 static bool vtest_init(NetbeBackend *be, const NetbeOptions *opts, GError **errp)
 {
@@ -75,8 +74,8 @@ static bool vtest_init(NetbeBackend *be, const NetbeOptions *opts, GError **errp
 static void vtest_update(VtestQueue *q)
 {
     if (q->watch) {
-        netbe_fd_watch_set_events(q->watch, (q->want_in ? G_IO_IN : 0) |
-                                            (q->want_out ? G_IO_OUT : 0));
+        netbe_fd_watch_set_events(q->watch,
+                                  (q->want_in ? G_IO_IN : 0) | (q->want_out ? G_IO_OUT : 0));
     }
 }
 
@@ -96,7 +95,7 @@ static void vtest_fd_event(int fd, GIOCondition revents, void *opaque)
     /* push mode: read into our own buffer and deliver, while the runtime wants frames */
     for (int i = 0; i < 64 && (revents & G_IO_IN) && q->want_in && q->t->push; i++) {
         ssize_t n = recv(q->fd, q->t->push_buf, VTEST_FRAME_MAX, MSG_DONTWAIT);
-        struct iovec iov = { q->t->push_buf, n > 0 ? (size_t)n : 0 };
+        struct iovec iov = {q->t->push_buf, n > 0 ? (size_t)n : 0};
 
         if (n <= 0) {
             break;
@@ -124,8 +123,8 @@ static bool vtest_connect(NetbeBackend *be, GError **errp)
         int fd = fcntl(t->src_fds[i], F_DUPFD_CLOEXEC, 3);
 
         if (fd < 0) {
-            g_set_error(errp, NETBE_BACKEND_ERROR, errno, "cannot dup fd %d: %s",
-                        t->src_fds[i], g_strerror(errno));
+            g_set_error(errp, NETBE_BACKEND_ERROR, errno, "cannot dup fd %d: %s", t->src_fds[i],
+                        g_strerror(errno));
             return false;
         }
         vtest_queue_open(t, i, fd);
@@ -192,7 +191,7 @@ static void vtest_cleanup(NetbeBackend *be)
 static ssize_t vtest_send(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt)
 {
     Vtest *t = netbe_backend_priv(be);
-    struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt };
+    struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt};
     ssize_t n = sendmsg(t->q[queue].fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 
     if (n < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
@@ -206,7 +205,7 @@ static ssize_t vtest_send(NetbeBackend *be, unsigned queue, const struct iovec *
 static ssize_t vtest_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt)
 {
     Vtest *t = netbe_backend_priv(be);
-    struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt };
+    struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt};
     ssize_t n = recvmsg(t->q[queue].fd, &msg, MSG_DONTWAIT);
 
     if (n < 0) {
@@ -227,8 +226,8 @@ static void vtest_get_caps(NetbeBackend *be, NetbeCaps *caps)
 {
     Vtest *t = netbe_backend_priv(be);
 
-    caps->flags = (t->vnet_hdr ? NETBE_CAP_VNET_HDR : 0) |
-                  (t->nqueues > 1 ? NETBE_CAP_MULTIQUEUE : 0);
+    caps->flags =
+        (t->vnet_hdr ? NETBE_CAP_VNET_HDR : 0) | (t->nqueues > 1 ? NETBE_CAP_MULTIQUEUE : 0);
     caps->offloads = t->vnet_hdr ? t->offload_caps : 0;
     caps->max_queues = t->nqueues;
 }
@@ -257,8 +256,7 @@ static bool vtest_set_offloads(NetbeBackend *be, uint32_t offloads, GError **err
     return true;
 }
 
-static bool vtest_set_queue_enabled(NetbeBackend *be, unsigned queue, bool enabled,
-                                    GError **errp)
+static bool vtest_set_queue_enabled(NetbeBackend *be, unsigned queue, bool enabled, GError **errp)
 {
     Vtest *t = netbe_backend_priv(be);
 
