@@ -554,6 +554,28 @@ static Crossing crossing_start(TestGuest *g)
 }
 
 /*
+ * The upload of @c did not end in time: log what each side saw (bytes the sink took, the
+ * guest's counters, sockets and pings, netbe-host's device and queue state), so that a stall
+ * that happens once in many runs says where it happened.
+ */
+static void crossing_explain_stall(Crossing *c, TestGuest *g, const char *what)
+{
+    g_autofree char *guest = NULL, *status = NULL;
+    int rc = -1;
+
+    g_test_message("%s: the upload stalled: the sink took %" G_GINT64_FORMAT " of %d bytes", what,
+                   (gint64)test_sink_received(c->sink), CROSS_MIB << 20);
+    if (test_guest_run(g, CMD_MS, &rc, &guest, NULL,
+                       "cat /proc/net/dev; netstat -tn 2>/dev/null || cat /proc/net/tcp; "
+                       "tail -3 /tmp/ping.log; ls /tmp/*.done; "
+                       "cat /sys/class/net/*/statistics/tx_dropped")) {
+        g_test_message("%s: the guest (exit %d):\n%s", what, rc, guest);
+    }
+    status = test_host_ctl(move_rig.host, "status --json");
+    g_test_message("%s: netbe-host: %s", what, status ? status : "(no answer)");
+}
+
+/*
  * Wait for the traffic of @c (now in guest @g) to end and check it: both streams intact, the
  * guest's pings all answered (@lossless) or answered again at the end and at least half of
  * them, the guest's MAC learnt by the bridge on TAP @tap. Log the pings under @what.
@@ -566,7 +588,12 @@ static void crossing_finish(Crossing *c, TestGuest *g, bool lossless, const char
     long sent = -1, received = -1, last = -1;
     TestPingerResult ns;
 
-    g_assert_cmpint(test_sink_finish(c->sink, 120000, &got_up), ==, (int64_t)CROSS_MIB << 20);
+    int64_t up = test_sink_finish(c->sink, 120000, &got_up);
+
+    if (up != (int64_t)CROSS_MIB << 20) {
+        crossing_explain_stall(c, g, what);
+    }
+    g_assert_cmpint(up, ==, (int64_t)CROSS_MIB << 20);
     g_assert_cmpstr(got_up, ==, c->up_sum);
     down_sum = test_stream_finish(c->down);
     g_assert_nonnull(down_sum);

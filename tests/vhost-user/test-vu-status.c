@@ -38,14 +38,19 @@ static void test_status_shows_the_vmm(void)
     assert_status_has(r, features);
     assert_status_has(r, "\"queue_pairs\":1,\"link\":\"up\"");
     assert_status_has(r, "\"state\":\"started\"");
+    assert_status_has(r, "\"rings\":[{\"vring\":0,");
+    assert_status_has(r, "{\"vring\":1,");
+    assert_status_has(r, "\"broken\":false}]");
     text = test_host_ctl(r->h, "status");
     g_assert_nonnull(strstr(text, "VMM pid"));
     g_assert_nonnull(strstr(text, "1 queue pair running, link up"));
+    g_assert_nonnull(strstr(text, "    vring 1: "));
 
     vu_front_free(f);
     vu_rig_wait_idle(r);
     assert_status_has(r, "\"vmm_pid\":null");
     assert_status_has(r, "\"queue_pairs\":0");
+    assert_status_has(r, "\"rings\":[]");
     vu_rig_free(r);
 }
 
