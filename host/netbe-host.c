@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* netbe-host.c - the reference host: runs a netbe runtime from an ini file. */
 #include <errno.h>
 #include <signal.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* migrate.h - live handover of backends between processes: records, fds and the stream. */
 #ifndef NETBE_MIGRATE_H
 #define NETBE_MIGRATE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* netbe.h - the runtime and embedding API of libnetbe. */
 #ifndef NETBE_NETBE_H
 #define NETBE_NETBE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* virtio-net.h - the virtio-net device model (frontend) a VMM embeds, independent of transport. */
 #ifndef NETBE_VIRTIO_NET_H
 #define NETBE_VIRTIO_NET_H

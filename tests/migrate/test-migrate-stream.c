@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-migrate-stream.c - the handover stream with the fixture plugin (its eventfd stands for
  * a TAP fd): records and fds, a whole netbe-host to netbe-host handover, refusals, and a
  * misbehaving peer at every step — the source keeps running and nobody leaks an fd. */
