@@ -2,6 +2,7 @@
 /* backend.c - backend instances: lifecycle, queues, counters and the data path. */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include "netbe-priv.h"
 
 G_DEFINE_QUARK(netbe - backend - error - quark, netbe_backend_error)
@@ -17,7 +18,7 @@ static size_t iov_size(const struct iovec *iov, int iovcnt)
 }
 
 NetbeBackend *netbe_backend_new(NetbeRuntime *rt, const char *id, const NetbePlugin *plugin,
-                                NetbeOptions *opts, unsigned queue_limit)
+                                NetbeOptions *opts, unsigned queue_limit, unsigned rx_batch)
 {
     NetbeBackend *be = g_new0(NetbeBackend, 1);
 
@@ -27,6 +28,7 @@ NetbeBackend *netbe_backend_new(NetbeRuntime *rt, const char *id, const NetbePlu
     be->desc = plugin->desc;
     be->opts = opts;
     be->queue_limit = queue_limit;
+    be->rx_batch = rx_batch ? rx_batch : NETBE_RX_BATCH_DEFAULT;
     be->priv = be->desc->state_size ? g_malloc0(be->desc->state_size) : NULL;
     netbe_backend_set_queues(be, 1, NULL);
     return be;
@@ -55,12 +57,18 @@ bool netbe_backend_connect(NetbeBackend *be, GError **errp)
     return true;
 }
 
-/* Drop what the queues hold, counting every frame as a drop. */
+bool netbe_backend_has_queue_fds(const NetbeBackend *be)
+{
+    return be->desc->send == NULL;
+}
+
+/* Drop what the queues hold, counting every frame as a drop, and close their fds. */
 static void backend_clear_queues(NetbeBackend *be)
 {
     for (unsigned q = 0; q < be->nqueues; q++) {
         NetbeBackendQueue *bq = &be->queues[q];
 
+        qio_close(&bq->io);
         bq->stats.tx_drops += netbe_frame_queue_clear(&bq->txq);
         bq->stats.rx_drops += netbe_frame_queue_clear(&bq->rxq);
     }
@@ -90,14 +98,18 @@ void netbe_backend_attach(NetbeBackend *be, const NetbePeerOps *ops, void *peer,
     be->peer_name = g_strdup(peer_name);
 }
 
-/* Tell the plugin whether to read queue q, if that changes anything. */
+/* Read queue q (its fd, or through the producer's poll()), if that changes anything. */
 static void backend_poll(NetbeBackend *be, unsigned q, bool enable)
 {
     NetbeBackendQueue *bq = &be->queues[q];
 
     if (bq->polling != enable && be->connected) {
         bq->polling = enable;
-        be->desc->poll(be, q, enable);
+        if (netbe_backend_has_queue_fds(be)) {
+            qio_set_rx(&bq->io, enable);
+        } else {
+            be->desc->poll(be, q, enable);
+        }
     }
 }
 
@@ -123,6 +135,9 @@ void netbe_backend_release(NetbeBackend *be)
         be->desc->cleanup(be);
         be->initialized = false;
     }
+    for (unsigned q = 0; q < be->nqueues; q++) {
+        qio_close(&be->queues[q].io);
+    }
     be->connected = false;
 }
 
@@ -141,18 +156,53 @@ void netbe_backend_set_rx_enabled(NetbeBackend *be, unsigned queue, bool enable)
     }
 }
 
-ssize_t netbe_backend_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt)
+/* Count what a receive gave: a frame, nothing, or a lost frame. */
+static ssize_t backend_count_rx(NetbeBackendQueue *bq, ssize_t n)
 {
-    NetbeBackendQueue *bq = &be->queues[queue];
-    ssize_t n = be->desc->recv(be, queue, iov, iovcnt);
-
     if (n > 0) {
         bq->stats.rx_frames++;
         bq->stats.rx_bytes += n;
-    } else if (n < 0 && n != -EAGAIN) {
+    } else if (n < 0 && n != -ENOTSUP) {
         bq->stats.rx_drops++;
     }
     return n;
+}
+
+ssize_t netbe_backend_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt)
+{
+    NetbeBackendQueue *bq = &be->queues[queue];
+
+    return backend_count_rx(bq, qio_recv(&bq->io, be->vnet_hdr_len, iov, iovcnt));
+}
+
+ssize_t netbe_backend_recv_ref(NetbeBackend *be, unsigned queue, const void **frame)
+{
+    NetbeBackendQueue *bq = &be->queues[queue];
+
+    return backend_count_rx(bq, qio_recv_ref(&bq->io, be->vnet_hdr_len, frame));
+}
+
+/* Send one frame through the plugin (producer) or the queue fd. */
+static ssize_t backend_write(NetbeBackend *be, unsigned q, const struct iovec *iov, int iovcnt)
+{
+    if (netbe_backend_has_queue_fds(be)) {
+        return qio_send(&be->queues[q].io, be->vnet_hdr_len, iov, iovcnt);
+    }
+    return be->desc->send(be, q, iov, iovcnt);
+}
+
+void netbe_backend_queue_readable(NetbeBackend *be, unsigned queue)
+{
+    netbe_backend_rx_ready(be, queue, be->rx_batch);
+}
+
+void netbe_backend_queue_broken(NetbeBackend *be, unsigned queue, const char *op, int err)
+{
+    g_warning("netdev '%s' (%s): queue %u: %s%s%s; the queue stops", be->id, be->desc->name, queue,
+              err ? op : "end of stream", err ? " failed: " : "", err ? g_strerror(err) : "");
+    if (be->desc->queue_broken) {
+        be->desc->queue_broken(be, queue, err);
+    }
 }
 
 /* Offer the queued frames of txq to the plugin. Return: true when txq is empty. */
@@ -163,7 +213,7 @@ static bool backend_flush_tx(NetbeBackend *be, unsigned q)
 
     while ((f = netbe_frame_queue_peek(&bq->txq))) {
         struct iovec iov = {f->data, f->len};
-        ssize_t n = be->desc->send(be, q, &iov, 1);
+        ssize_t n = backend_write(be, q, &iov, 1);
 
         if (n == 0) {
             return false;
@@ -196,7 +246,7 @@ ssize_t netbe_backend_send(NetbeBackend *be, unsigned queue, const struct iovec 
         return -ENOTCONN;
     }
     if (netbe_frame_queue_length(&bq->txq) == 0) {
-        n = be->desc->send(be, queue, iov, iovcnt);
+        n = backend_write(be, queue, iov, iovcnt);
         if (n > 0) {
             bq->stats.tx_frames++;
             bq->stats.tx_bytes += n;
@@ -296,7 +346,6 @@ void netbe_backend_rx_flush(NetbeBackend *be, unsigned queue)
 void netbe_backend_get_caps(NetbeBackend *be, NetbeCaps *caps)
 {
     memset(caps, 0, sizeof(*caps));
-    caps->max_queues = be->nqueues;
     if (be->desc->get_caps) {
         be->desc->get_caps(be, caps);
     }
@@ -313,6 +362,20 @@ bool netbe_backend_set_vnet_hdr_len(NetbeBackend *be, unsigned len, GError **err
         return false;
     }
     be->vnet_hdr_len = len;
+    for (unsigned q = 0; len && q < be->nqueues; q++) {
+        be->queues[q].io.hdr_len = len; /* the contract of set_vnet_hdr_len(L > 0) */
+    }
+    return true;
+}
+
+bool netbe_backend_set_queue_enabled(NetbeBackend *be, unsigned queue, bool enabled, GError **errp)
+{
+    if (be->desc->set_queue_enabled && !be->desc->set_queue_enabled(be, queue, enabled, errp)) {
+        return false;
+    }
+    if (queue < be->nqueues) {
+        qio_set_enabled(&be->queues[queue].io, enabled);
+    }
     return true;
 }
 
@@ -347,6 +410,12 @@ bool netbe_backend_set_queues(NetbeBackend *be, unsigned queues, GError **errp)
                     be->id, queues, NETBE_MAX_QUEUES);
         return false;
     }
+    if (queues > 1 && !(be->desc->caps & NETBE_CAP_MULTIQUEUE)) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL,
+                    "netdev '%s': %u queues, but plugin '%s' has one (no NETBE_CAP_MULTIQUEUE)",
+                    be->id, queues, be->desc->name);
+        return false;
+    }
     if (be->queues && be->connected) {
         g_set_error(errp, NETBE_BACKEND_ERROR, EBUSY,
                     "netdev '%s': queue count cannot change once connected", be->id);
@@ -357,10 +426,51 @@ bool netbe_backend_set_queues(NetbeBackend *be, unsigned queues, GError **errp)
     be->nqueues = queues;
     be->queues = g_new0(NetbeBackendQueue, queues);
     for (unsigned q = 0; q < queues; q++) {
+        qio_init(&be->queues[q].io, be, q);
         netbe_frame_queue_init(&be->queues[q].txq, be->queue_limit);
         netbe_frame_queue_init(&be->queues[q].rxq, be->queue_limit);
     }
     return true;
+}
+
+bool netbe_backend_set_queue_fd(NetbeBackend *be, unsigned queue, const NetbeQueueFd *qfd,
+                                GError **errp)
+{
+    NetbeBackendQueue *bq;
+
+    if (queue >= be->nqueues || !netbe_backend_has_queue_fds(be)) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "netdev '%s' (%s): %s", be->id,
+                    be->desc->name,
+                    queue >= be->nqueues ? "no such queue for a queue fd"
+                                         : "a producer plugin (it has send()) cannot hand fds");
+        if (qfd->fd >= 0) {
+            close(qfd->fd);
+        }
+        return false;
+    }
+    bq = &be->queues[queue];
+    if (!qio_attach(&bq->io, qfd, be->desc->stream_framing, errp)) {
+        return false;
+    }
+    if (be->vnet_hdr_len && bq->io.hdr_len != be->vnet_hdr_len) {
+        g_warning("netdev '%s' (%s): queue %u carries %u-byte vnet headers, the frontend "
+                  "uses %u",
+                  be->id, be->desc->name, queue, bq->io.hdr_len, be->vnet_hdr_len);
+    }
+    qio_set_rx(&bq->io, bq->polling);
+    return true;
+}
+
+int netbe_backend_get_queue_fd(NetbeBackend *be, unsigned queue)
+{
+    return queue < be->nqueues ? be->queues[queue].io.fd : -1;
+}
+
+void netbe_backend_close_queue_fd(NetbeBackend *be, unsigned queue)
+{
+    if (queue < be->nqueues) {
+        qio_close(&be->queues[queue].io);
+    }
 }
 
 unsigned netbe_backend_get_queues(const NetbeBackend *be)

@@ -30,6 +30,8 @@ static const NetbeOptionSpec netdev_schema[] = {
     {"type", NETBE_OPT_STRING, NULL, "backend plugin (see --list-plugins)",
      .flags = NETBE_OPT_REQUIRED},
     {"queue_limit", NETBE_OPT_INT, NULL, "overrides [runtime] queue_limit", 1, 65536},
+    {"batch", NETBE_OPT_INT, "64",
+     "frames netbe reads from a queue fd per wakeup (fd backends: tap, socket)", 1, 4096},
     {NULL}};
 
 static const NetbeOptionSpec device_schema[] = {
@@ -139,7 +141,7 @@ static void apply_netdev(ConfigState *cs, NetbeIniSection *s, const char *id)
     const NetbePlugin *plugin = type ? netbe_plugins_find(cs->rt->plugins, type->value) : NULL;
     NetbeBackend *be;
     GError *err = NULL;
-    unsigned limit;
+    unsigned limit, batch;
 
     netbe_options_add_schema(s->opts, netdev_schema);
     if (!type) {
@@ -172,7 +174,8 @@ static void apply_netdev(ConfigState *cs, NetbeIniSection *s, const char *id)
     limit = netbe_options_is_set(s->opts, "queue_limit")
                 ? (unsigned)netbe_options_get_int(s->opts, "queue_limit")
                 : cs->queue_limit;
-    be = netbe_backend_new(cs->rt, id, plugin, g_steal_pointer(&s->opts), limit);
+    batch = (unsigned)netbe_options_get_int(s->opts, "batch");
+    be = netbe_backend_new(cs->rt, id, plugin, g_steal_pointer(&s->opts), limit, batch);
     s->opts = netbe_options_new(cs->file, s->name, s->line); /* the backend owns the old */
     g_ptr_array_add(cs->rt->backends, be);
     if (!netbe_backend_init(be, &err)) {

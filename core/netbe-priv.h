@@ -7,11 +7,19 @@
 #include "netbe/plugin.h"
 #include "frame-queue.h"
 #include "options-priv.h"
+#include "queue-io.h"
 
 /* Set by the build: the install folder of the plugins, only (core/meson.build). */
 #ifndef NETBE_DEFAULT_PLUGIN_PATH
 #define NETBE_DEFAULT_PLUGIN_PATH "/usr/lib/netbe/plugins"
 #endif
+
+/* Largest virtio-net header (struct virtio_net_hdr_v1_hash). */
+#define NETBE_VNET_HDR_MAX 20
+/* Largest frame netbe moves: 64 KiB of GSO payload and headers (QEMU's NET_BUFSIZE). */
+#define NETBE_FRAME_MAX (65536 + 4096)
+/* Frames the core reads from a queue fd per wakeup, unless the netdev says (batch). */
+#define NETBE_RX_BATCH_DEFAULT 64
 
 typedef enum NetbeConnectMode {
     NETBE_CONNECT_IMMEDIATE = 0, /* at config load */
@@ -42,6 +50,7 @@ typedef struct NetbePeerOps {
 
 typedef struct NetbeBackendQueue {
     NetbeQueueStats stats;
+    NetbeQueueIo io;     /* the queue fd, for fd backends (core/queue-io.c) */
     NetbeFrameQueue txq; /* frames for the backend that it could not take yet */
     NetbeFrameQueue rxq; /* frames for the peer that it could not take yet */
     bool polling;        /* what we last told the plugin via poll() */
@@ -57,6 +66,7 @@ struct NetbeBackend {
     unsigned nqueues;
     NetbeBackendQueue *queues;
     unsigned queue_limit;
+    unsigned rx_batch;        /* frames read from a queue fd per wakeup */
     bool initialized;         /* init() was called: cleanup() is due */
     bool connected;           /* backend_connect() or load() succeeded */
     bool started;             /* the peer wants frames */
@@ -115,7 +125,7 @@ void netbe_plugin_free(NetbePlugin *p);
 
 /* backend.c */
 NetbeBackend *netbe_backend_new(NetbeRuntime *rt, const char *id, const NetbePlugin *plugin,
-                                NetbeOptions *opts, unsigned queue_limit);
+                                NetbeOptions *opts, unsigned queue_limit, unsigned rx_batch);
 bool netbe_backend_init(NetbeBackend *be, GError **errp);
 bool netbe_backend_connect(NetbeBackend *be, GError **errp);
 void netbe_backend_free(NetbeBackend *be);
@@ -127,6 +137,16 @@ void netbe_backend_stop(NetbeBackend *be);
 void netbe_backend_release(NetbeBackend *be);
 void netbe_backend_set_rx_enabled(NetbeBackend *be, unsigned queue, bool enable);
 ssize_t netbe_backend_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt);
+/* The next frame where it is in memory already (a stream queue's buffer), valid until the
+ * next receive on the queue. Return: its length, 0 none, -ENOTSUP: use netbe_backend_recv(). */
+ssize_t netbe_backend_recv_ref(NetbeBackend *be, unsigned queue, const void **frame);
+/* queue-io.c -> backend.c: the queue fd is readable; it broke (closed already). */
+void netbe_backend_queue_readable(NetbeBackend *be, unsigned queue);
+void netbe_backend_queue_broken(NetbeBackend *be, unsigned queue, const char *op, int err);
+/* Frames readable on @queue: the peer pulls up to the backend's batch of them now. */
+unsigned netbe_backend_rx_ready(NetbeBackend *be, unsigned queue, unsigned budget);
+/* An fd backend: its plugin has no send() (the core does the queue I/O). */
+bool netbe_backend_has_queue_fds(const NetbeBackend *be);
 ssize_t netbe_backend_send(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt,
                            bool queue_if_busy);
 void netbe_backend_rx_flush(NetbeBackend *be, unsigned queue);
@@ -134,6 +154,8 @@ void netbe_backend_rx_flush(NetbeBackend *be, unsigned queue);
 void netbe_backend_get_caps(NetbeBackend *be, NetbeCaps *caps);
 bool netbe_backend_set_vnet_hdr_len(NetbeBackend *be, unsigned len, GError **errp);
 bool netbe_backend_set_offloads(NetbeBackend *be, uint32_t offloads, GError **errp);
+/* Attach or detach a queue (multiqueue): the plugin's set_queue_enabled, and the core's I/O. */
+bool netbe_backend_set_queue_enabled(NetbeBackend *be, unsigned queue, bool enabled, GError **errp);
 NetbeBackend *netbe_runtime_find_backend(NetbeRuntime *rt, const char *id);
 
 /* runtime.c: stop every frontend and release every backend (after a handover). */

@@ -392,8 +392,7 @@ void vnet_set_pairs(VnetDev *vd, unsigned pairs)
         g_autoptr(GError) err = NULL;
         bool on = p < pairs;
 
-        if (vd->be->desc->set_queue_enabled &&
-            !vd->be->desc->set_queue_enabled(vd->be, p, on, &err)) {
+        if (!netbe_backend_set_queue_enabled(vd->be, p, on, &err)) {
             g_warning("device '%s': netdev '%s' queue %u: %s", vd->dev->id, vd->be->id, p,
                       err->message);
         }

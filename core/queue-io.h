@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* queue-io.h - the core's I/O on one backend queue fd: framing, headers, readiness, errors. */
+#ifndef NETBE_QUEUE_IO_H
+#define NETBE_QUEUE_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <glib.h>
+#include "netbe/plugin.h"
+
+/* Bytes a stream queue reads ahead in one read(): many small frames per syscall. */
+#define QIO_STREAM_READ 65536
+
+/**
+ * struct NetbeQueueIo - one queue fd the core does the I/O of
+ * @be:       the backend (readiness goes to backend.c)
+ * @index:    the queue
+ * @fd:       the fd, -1 when the queue has none
+ * @hdr_len:  vnet header bytes the fd carries per frame
+ * @framing:  packet or stream
+ * @stream:   the plugin's framing hook (stream)
+ * @dest:     sendto() address of an unconnected datagram socket (@dest_len 0: write())
+ * @dest_len: bytes of @dest
+ * @source:   the queue's source on the runtime's context, NULL while there is no fd (or
+ *            while it is parked)
+ * @events:   what the source polls the fd for now
+ * @rx_on:    the core wants frames from it
+ * @tx_wait:  a write found the fd full: waiting for POLLOUT
+ * @parked:   a hangup came while nobody read: not polled until reading resumes
+ * @datagram: a datagram socket: a read of 0 bytes is an empty frame, not the end
+ * @disabled: the plugin detached the queue (set_queue_enabled): no I/O on it
+ * @rbuf:     stream: bytes read and not yet taken, from @rhead to @rtail
+ * @rsize:    stream: bytes of @rbuf
+ * @rhead:    stream: the first byte not taken
+ * @rtail:    stream: the end of what was read
+ * @wbuf:     stream: the rest of a frame the socket took only in part
+ * @wlen:     stream: bytes in @wbuf
+ * @woff:     stream: bytes of @wbuf written
+ */
+typedef struct NetbeQueueIo {
+    NetbeBackend *be;
+    unsigned index;
+    int fd;
+    unsigned hdr_len;
+    NetbeFraming framing;
+    const NetbeStreamFraming *stream;
+    struct sockaddr_storage dest;
+    socklen_t dest_len;
+    GSource *source;
+    GIOCondition events;
+    bool rx_on;
+    bool tx_wait;
+    bool parked;
+    bool datagram;
+    bool disabled;
+    uint8_t *rbuf;
+    size_t rsize, rhead, rtail;
+    uint8_t *wbuf;
+    size_t wlen, woff;
+} NetbeQueueIo;
+
+/* qio_init() - an fd-less queue @index of @be. */
+void qio_init(NetbeQueueIo *io, NetbeBackend *be, unsigned index);
+
+/*
+ * qio_attach() - take @qfd (its fd is ours now, also on failure; an fd the queue had is
+ * closed) after checking it against @stream, the plugin's framing hook.
+ * Return: false with @errp set (the fd closed) if @qfd is not valid.
+ */
+bool qio_attach(NetbeQueueIo *io, const NetbeQueueFd *qfd, const NetbeStreamFraming *stream,
+                GError **errp);
+
+/* qio_close() - close the fd and forget buffered bytes; the queue has no fd after. */
+void qio_close(NetbeQueueIo *io);
+
+/* qio_set_rx() - read (POLLIN) or not, as the frontend can take frames. */
+void qio_set_rx(NetbeQueueIo *io, bool on);
+
+/* qio_set_enabled() - a detached queue (TUNSETQUEUE) is not polled, read or written. */
+void qio_set_enabled(NetbeQueueIo *io, bool on);
+
+/*
+ * qio_send() - write one frame whose header is @peer_hdr bytes (0 or the fd's).
+ * Return: frame bytes taken, 0 when the fd is full (tx_ready follows), -errno to drop it
+ * (after a fatal error the queue is broken: closed and reported).
+ */
+ssize_t qio_send(NetbeQueueIo *io, unsigned peer_hdr, const struct iovec *iov, int iovcnt);
+
+/*
+ * qio_recv() - read one frame into @iov, with a header of @peer_hdr bytes.
+ * Return: its length, 0 when none is pending, -errno when it was lost (-EMSGSIZE: longer
+ * than @iov; after a fatal error the queue is broken).
+ */
+ssize_t qio_recv(NetbeQueueIo *io, unsigned peer_hdr, const struct iovec *iov, int iovcnt);
+
+/*
+ * qio_recv_ref() - the next frame, without a copy, where it is in memory already (a stream
+ * queue's read buffer): @frame stays valid until the next call on @io.
+ * Return: its length, 0 when none is pending, -ENOTSUP when the queue cannot (packet
+ * framing: use qio_recv()), other -errno as qio_recv().
+ */
+ssize_t qio_recv_ref(NetbeQueueIo *io, unsigned peer_hdr, const void **frame);
+
+/*
+ * qio_save() / qio_load() - the queue's fd, shape and buffered stream bytes in a handover
+ * record; qio_load() attaches them (@stream: the plugin's framing hook).
+ * Return: qio_load(): false on a malformed record.
+ */
+void qio_save(const NetbeQueueIo *io, NetbeMigWriter *w);
+bool qio_load(NetbeQueueIo *io, NetbeMigReader *r, const NetbeStreamFraming *stream, GError **errp);
+
+#endif /* NETBE_QUEUE_IO_H */
