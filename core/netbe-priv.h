@@ -124,6 +124,9 @@ struct NetbeRuntime {
 bool netbe_plugins_load_path(GPtrArray *plugins, const char *path, GPtrArray *errors);
 const NetbePlugin *netbe_plugins_find(GPtrArray *plugins, const char *name);
 void netbe_plugin_free(NetbePlugin *p);
+/* One plugin file by its path, with the same checks (netbe-plugin-check). Return: the plugin,
+ * or NULL with a message added to @errors. */
+NetbePlugin *netbe_plugin_load_one(const char *path, GPtrArray *errors);
 
 /* backend.c */
 NetbeBackend *netbe_backend_new(NetbeRuntime *rt, const char *id, const NetbePlugin *plugin,

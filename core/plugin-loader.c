@@ -261,6 +261,11 @@ fail:
     return NULL;
 }
 
+NetbePlugin *netbe_plugin_load_one(const char *path, GPtrArray *errors)
+{
+    return plugin_load_file(AT_FDCWD, path, path, errors);
+}
+
 static int compare_strings(gconstpointer a, gconstpointer b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);

@@ -57,6 +57,12 @@ bool mig_backend_can_move(const NetbeBackend *be)
 
 bool mig_backend_save(NetbeBackend *be, NetbeMigWriter *w, uint32_t *frames, GError **errp)
 {
+    return mig_backend_save_as(be, w, be->desc->state_version, frames, errp);
+}
+
+bool mig_backend_save_as(NetbeBackend *be, NetbeMigWriter *w, uint32_t state_version,
+                         uint32_t *frames, GError **errp)
+{
     netbe_mig_put_string(w, be->id);
     netbe_mig_put_string(w, be->desc->name);
     netbe_mig_put_u32(w, be->nqueues);
@@ -66,7 +72,7 @@ bool mig_backend_save(NetbeBackend *be, NetbeMigWriter *w, uint32_t *frames, GEr
         save_frames(w, &be->queues[q].rxq, frames);
         qio_save(&be->queues[q].io, w); /* the queue fd, its shape and buffered bytes */
     }
-    netbe_mig_put_u32(w, be->desc->state_version);
+    netbe_mig_put_u32(w, state_version);
     if (!be->desc->save(be, w, errp)) {
         g_prefix_error(errp, "netdev '%s' (%s): save: ", be->id, be->desc->name);
         return false;
