@@ -104,7 +104,10 @@ void pc_check_options(PcCtx *c)
     g_autoptr(GHashTable) done = g_hash_table_new(g_str_hash, g_str_equal);
     g_autofree char *base = pc_config_text(c, NULL, NULL, NULL);
     NetbeBackend *be;
-    NetbeRuntime *rt = pc_instance_new(c, base, &be, NULL);
+    NetbeRuntime *rt;
+
+    pc_step("options");
+    rt = pc_instance_new(c, base, &be, NULL);
 
     if (!rt) {
         pc_result(PC_SKIP, "options", "init fails with the given options (see 'init')");
