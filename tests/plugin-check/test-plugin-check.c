@@ -126,19 +126,24 @@ static void test_tap(void)
     assert_passes(report, status, must);
 }
 
+/* The socket plugin in its three shapes: a stream server (the check connects to it), UDP and
+ * unix datagrams (the check binds where its frames go). */
 static void test_socket(void)
 {
     g_autofree char *so = shipped("socket");
-    const char *args[] = {"--netns", "--option", "listen=127.0.0.1:0", NULL};
-    const char *must[] = {"init-side-effects",
-                          "cleanup-connect-failed",
-                          "option:listen",
-                          "option:reconnect",
-                          "queue-fds",
-                          "frames",
-                          NULL};
-    g_autofree char *report = NULL;
-    int status;
+    g_autofree char *dir = g_dir_make_tmp("pc-sock-XXXXXX", NULL);
+    g_autofree char *local = g_strdup_printf("local=unix:%s/a.sock", dir);
+    g_autofree char *remote = g_strdup_printf("remote=unix:%s/b.sock", dir);
+    const char *listen[] = {"--netns", "--option", "listen=127.0.0.1:0", NULL};
+    const char *udp[] = {
+        "--netns", "--option", "udp=127.0.0.1:7001", "--option", "localaddr=127.0.0.1:7002", NULL};
+    const char *unix_dgram[] = {"--option", local, "--option", remote, NULL};
+    const char *const *shapes[] = {listen, udp, unix_dgram};
+    const char *must[] = {"init-side-effects", "cleanup-connect-failed",
+                          "option:listen",     "option:reconnect",
+                          "queue-fds",         "frames",
+                          "handover-version",  "handover-fds",
+                          "handover-frames",   NULL};
 
     if (!g_file_test(so, G_FILE_TEST_EXISTS)) {
         g_test_skip("the socket plugin is not built (not yet converted to plugin ABI 3)");
@@ -148,8 +153,13 @@ static void test_socket(void)
         g_test_skip("needs root for a network namespace of its own");
         return;
     }
-    report = run_check(so, args, &status);
-    assert_passes(report, status, must);
+    for (size_t i = 0; i < G_N_ELEMENTS(shapes); i++) {
+        int status;
+        g_autofree char *report = run_check(so, shapes[i], &status);
+
+        assert_passes(report, status, must);
+    }
+    g_assert_cmpint(rmdir(dir), ==, 0); /* the check removed the socket file it bound */
 }
 
 static void test_fixture_good(void)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include "pc-peer.h"
 #include "pc-wire.h"
@@ -103,6 +104,45 @@ fail:
     return false;
 }
 
+/* The far end of a datagram queue fd: bind where its frames go, talk to where it is bound. */
+static bool open_datagram_peer(NetbeBackend *be, int qfd, PcWire *w, char **why)
+{
+    const NetbeQueueIo *io = &be->queues[0].io;
+    struct sockaddr_storage far, near;
+    socklen_t far_len = sizeof(far), near_len = sizeof(near);
+    int type = 0;
+    socklen_t tlen = sizeof(type);
+
+    if (getsockopt(qfd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 || type != SOCK_DGRAM ||
+        getsockname(qfd, (struct sockaddr *)&near, &near_len) < 0) {
+        return false;
+    }
+    if (io->dest_len) {
+        memcpy(&far, &io->dest, io->dest_len);
+        far_len = io->dest_len;
+    } else if (getpeername(qfd, (struct sockaddr *)&far, &far_len) < 0) {
+        return false;
+    }
+    if (far_len <= sizeof(sa_family_t) || near_len <= sizeof(sa_family_t)) {
+        return false; /* an unnamed end (a socket pair): nothing to bind or send to */
+    }
+    w->fd = socket(far.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (w->fd < 0 || bind(w->fd, (struct sockaddr *)&far, far_len) < 0 ||
+        connect(w->fd, (struct sockaddr *)&near, near_len) < 0) {
+        *why = g_strdup_printf("queue 0 is a datagram socket, but its far end cannot be taken "
+                               "by the check: %s",
+                               g_strerror(errno));
+        pc_wire_close(w);
+        return false;
+    }
+    if (far.ss_family == AF_UNIX && ((struct sockaddr_un *)&far)->sun_path[0]) {
+        w->path = g_strdup(((struct sockaddr_un *)&far)->sun_path);
+    }
+    w->kind = PC_WIRE_PACKET;
+    w->what = g_strdup("a socket the check bound where the plugin's datagrams go");
+    return true;
+}
+
 bool pc_wire_find(NetbeRuntime *rt, NetbeBackend *be, GHashTable *before, PcWire *w, char **why)
 {
     int qfd = netbe_backend_get_queue_fd(be, 0);
@@ -111,6 +151,7 @@ bool pc_wire_find(NetbeRuntime *rt, NetbeBackend *be, GHashTable *before, PcWire
     int lfd;
 
     *w = (PcWire){.fd = -1, .framing = be->desc->stream_framing};
+    *why = NULL;
     if (qfd < 0 && (lfd = find_listener(before)) >= 0 && !connect_listener(rt, be, lfd, w, why)) {
         return false;
     }
@@ -127,10 +168,16 @@ bool pc_wire_find(NetbeRuntime *rt, NetbeBackend *be, GHashTable *before, PcWire
     if (ioctl(qfd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_TAP)) {
         return open_ether(ifr.ifr_name, w, why);
     }
+    if (open_datagram_peer(be, qfd, w, why)) {
+        return true;
+    }
+    if (*why) {
+        return false;
+    }
     proc = g_strdup_printf("/proc/self/fd/%d", qfd);
     link = g_file_read_link(proc, NULL);
-    *why = g_strdup_printf("queue 0's fd is %s, whose peer the check cannot reach (a listening "
-                           "socket or a TAP can be looped)",
+    *why = g_strdup_printf("queue 0's fd is %s, whose far end the check cannot reach (a "
+                           "listening socket, a datagram socket or a TAP can be looped)",
                            link ? link : "?");
     return false;
 }
@@ -141,6 +188,10 @@ void pc_wire_close(PcWire *w)
         close(w->fd);
     }
     w->fd = -1;
+    if (w->path) {
+        unlink(w->path);
+    }
+    g_clear_pointer(&w->path, g_free);
     g_clear_pointer(&w->what, g_free);
 }
 

@@ -18,12 +18,14 @@ typedef enum PcWireKind {
  * @kind:    what it is
  * @framing: the plugin's stream framing (PC_WIRE_STREAM)
  * @what:    a description, for the report
+ * @path:    a socket file the check bound (removed at close), or NULL
  */
 typedef struct PcWire {
     int fd;
     PcWireKind kind;
     const NetbeStreamFraming *framing;
     char *what;
+    char *path;
 } PcWire;
 
 /*
