@@ -185,6 +185,25 @@ static void test_fixture_good(void)
     assert_passes(report, status, must);
 }
 
+/* --connect-config: the first netdev of the plugin's type in the file is the one connected. */
+static void test_connect_config(void)
+{
+    g_autofree char *so = fixture("good");
+    g_autofree char *dir = g_dir_make_tmp("pc-conf-XXXXXX", NULL);
+    g_autofree char *ini = g_build_filename(dir, "mine.ini", NULL);
+    const char *args[] = {"--connect-config", ini, NULL};
+    const char *must[] = {"connect", "queue-fds", "handover-load", "handover-fds", NULL};
+    g_autofree char *report = NULL;
+    int status;
+
+    g_assert_true(
+        g_file_set_contents(ini, "[netdev.other]\ntype = pcfixture\nspeed = fast\n", -1, NULL));
+    report = run_check(so, args, &status);
+    assert_passes(report, status, must);
+    g_assert_cmpint(unlink(ini), ==, 0);
+    g_assert_cmpint(rmdir(dir), ==, 0);
+}
+
 /* The fixture @variant fails exactly the checks @expected (" NAME ..."), the first of them
  * with a reason that contains @why. */
 static void assert_fixture_fails(const char *variant, const char *expected, const char *why)
@@ -236,6 +255,7 @@ int main(int argc, char **argv)
     g_test_add_func("/plugin-check/shipped/tap", test_tap);
     g_test_add_func("/plugin-check/shipped/socket", test_socket);
     g_test_add_func("/plugin-check/fixture/good", test_fixture_good);
+    g_test_add_func("/plugin-check/fixture/connect-config", test_connect_config);
     g_test_add_func("/plugin-check/fixture/init-fd", test_fixture_init_fd);
     g_test_add_func("/plugin-check/fixture/bad-cleanup", test_fixture_bad_cleanup);
     g_test_add_func("/plugin-check/fixture/gerror", test_fixture_gerror);
