@@ -131,13 +131,11 @@ static void test_tap(void)
 static void test_socket(void)
 {
     g_autofree char *so = shipped("socket");
-    g_autofree char *dir = g_dir_make_tmp("pc-sock-XXXXXX", NULL);
-    g_autofree char *local = g_strdup_printf("local=unix:%s/a.sock", dir);
-    g_autofree char *remote = g_strdup_printf("remote=unix:%s/b.sock", dir);
+    g_autofree char *dir = NULL, *local = NULL, *remote = NULL;
     const char *listen[] = {"--netns", "--option", "listen=127.0.0.1:0", NULL};
     const char *udp[] = {
         "--netns", "--option", "udp=127.0.0.1:7001", "--option", "localaddr=127.0.0.1:7002", NULL};
-    const char *unix_dgram[] = {"--option", local, "--option", remote, NULL};
+    const char *unix_dgram[] = {"--option", NULL, "--option", NULL, NULL};
     const char *const *shapes[] = {listen, udp, unix_dgram};
     const char *must[] = {"init-side-effects", "cleanup-connect-failed",
                           "option:listen",     "option:reconnect",
@@ -153,6 +151,9 @@ static void test_socket(void)
         g_test_skip("needs root for a network namespace of its own");
         return;
     }
+    dir = g_dir_make_tmp("pc-sock-XXXXXX", NULL);
+    unix_dgram[1] = local = g_strdup_printf("local=unix:%s/a.sock", dir);
+    unix_dgram[3] = remote = g_strdup_printf("remote=unix:%s/b.sock", dir);
     for (size_t i = 0; i < G_N_ELEMENTS(shapes); i++) {
         int status;
         g_autofree char *report = run_check(so, shapes[i], &status);
