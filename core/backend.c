@@ -386,6 +386,24 @@ void netbe_backend_get_caps(NetbeBackend *be, NetbeCaps *caps)
     if (be->desc->get_caps) {
         be->desc->get_caps(be, caps);
     }
+    if (!be->desc->set_vnet_hdr_len) {
+        caps->flags &= ~NETBE_CAP_VNET_HDR; /* a header it cannot be told the length of */
+    }
+}
+
+uint64_t netbe_backend_needed_caps(NetbeBackend *be)
+{
+    return be->initialized && be->desc->needed_caps ? be->desc->needed_caps(be) : 0;
+}
+
+const char *const *netbe_backend_extra_syscalls(const NetbeBackend *be)
+{
+    return be->desc->extra_syscalls;
+}
+
+const char *netbe_backend_plugin_name(const NetbeBackend *be)
+{
+    return be->desc->name;
 }
 
 bool netbe_backend_set_vnet_hdr_len(NetbeBackend *be, unsigned len, GError **errp)
