@@ -200,9 +200,14 @@ void netbe_backend_queue_broken(NetbeBackend *be, unsigned queue, const char *op
 {
     g_warning("netdev '%s' (%s): queue %u: %s%s%s; the queue stops", be->id, be->desc->name, queue,
               err ? op : "end of stream", err ? " failed: " : "", err ? g_strerror(err) : "");
+    /* frames held for the fd that broke are lost with it, as QEMU drops them for a peer
+     * that went; a frontend waiting to send goes on (its frames are dropped and counted
+     * until the plugin hands a new fd) */
+    be->queues[queue].stats.tx_drops += netbe_frame_queue_clear(&be->queues[queue].txq);
     if (be->desc->queue_broken) {
         be->desc->queue_broken(be, queue, err);
     }
+    netbe_backend_tx_ready(be, queue);
 }
 
 /* Offer the queued frames of txq to the plugin. Return: true when txq is empty. */
