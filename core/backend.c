@@ -69,6 +69,11 @@ static void backend_clear_queues(NetbeBackend *be)
         NetbeBackendQueue *bq = &be->queues[q];
 
         qio_close(&bq->io);
+        if (bq->release) {
+            g_source_destroy(bq->release);
+            g_source_unref(bq->release);
+            bq->release = NULL;
+        }
         bq->stats.tx_drops += netbe_frame_queue_clear(&bq->txq);
         bq->stats.rx_drops += netbe_frame_queue_clear(&bq->rxq);
     }
@@ -196,6 +201,28 @@ void netbe_backend_queue_readable(NetbeBackend *be, unsigned queue)
     netbe_backend_rx_ready(be, queue, be->rx_batch);
 }
 
+static gboolean backend_release_due(gpointer data)
+{
+    NetbeBackendQueue *bq = data;
+
+    g_source_unref(bq->release);
+    bq->release = NULL;
+    netbe_backend_tx_ready(bq->io.be, bq->io.index);
+    return G_SOURCE_REMOVE;
+}
+
+/* tx_ready for @queue from the loop, not from inside the send that found the fd broken. */
+static void backend_release_sender(NetbeBackend *be, unsigned queue)
+{
+    NetbeBackendQueue *bq = &be->queues[queue];
+
+    if (!bq->release) {
+        bq->release = g_idle_source_new();
+        g_source_set_callback(bq->release, backend_release_due, bq, NULL);
+        g_source_attach(bq->release, be->rt->ctx);
+    }
+}
+
 void netbe_backend_queue_broken(NetbeBackend *be, unsigned queue, const char *op, int err)
 {
     g_warning("netdev '%s' (%s): queue %u: %s%s%s; the queue stops", be->id, be->desc->name, queue,
@@ -207,7 +234,7 @@ void netbe_backend_queue_broken(NetbeBackend *be, unsigned queue, const char *op
     if (be->desc->queue_broken) {
         be->desc->queue_broken(be, queue, err);
     }
-    netbe_backend_tx_ready(be, queue);
+    backend_release_sender(be, queue);
 }
 
 /* Offer the queued frames of txq to the plugin. Return: true when txq is empty. */

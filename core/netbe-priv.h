@@ -52,6 +52,7 @@ typedef struct NetbePeerOps {
 typedef struct NetbeBackendQueue {
     NetbeQueueStats stats;
     NetbeQueueIo io;     /* the queue fd, for fd backends (core/queue-io.c) */
+    GSource *release;    /* tx_ready due after the fd broke */
     NetbeFrameQueue txq; /* frames for the backend that it could not take yet */
     NetbeFrameQueue rxq; /* frames for the peer that it could not take yet */
     bool polling;        /* what we last told the plugin via poll() */
