@@ -346,6 +346,7 @@ void vnet_dev_free(VnetDev *vd)
         }
         g_free(q->iov);
         g_free(q->biov);
+        g_free(q->txpool);
         g_free(q->heads);
         g_free(q->caps);
         g_free(q->niovs);
