@@ -225,8 +225,10 @@ static void backend_release_sender(NetbeBackend *be, unsigned queue)
 
 void netbe_backend_queue_broken(NetbeBackend *be, unsigned queue, const char *op, int err)
 {
-    g_warning("netdev '%s' (%s): queue %u: %s%s%s; the queue stops", be->id, be->desc->name, queue,
-              err ? op : "end of stream", err ? " failed: " : "", err ? g_strerror(err) : "");
+    /* a plugin that handles it (a socket peer left: it reconnects) says what comes next */
+    g_log(G_LOG_DOMAIN, be->desc->queue_broken ? G_LOG_LEVEL_MESSAGE : G_LOG_LEVEL_WARNING,
+          "netdev '%s' (%s): queue %u: %s%s%s; the queue stops", be->id, be->desc->name, queue,
+          err ? op : "end of stream", err ? " failed: " : "", err ? g_strerror(err) : "");
     /* frames held for the fd that broke are lost with it, as QEMU drops them for a peer
      * that went; a frontend waiting to send goes on (its frames are dropped and counted
      * until the plugin hands a new fd) */
