@@ -3,9 +3,6 @@
 #include <errno.h>
 #include "netbe-priv.h"
 
-/* Largest frame a hub forwards: 64 KiB GSO payload plus the largest vnet header. */
-#define HUB_FRAME_MAX (65536 + 20)
-
 struct NetbeHub {
     NetbeRuntime *rt;
     char *id;
@@ -13,7 +10,7 @@ struct NetbeHub {
     NetbeConnectMode connect;
     GPtrArray *ports; /* NetbeBackend*, not owned */
     bool started;
-    uint8_t *buf; /* one frame pulled from a port */
+    uint8_t *buf; /* one frame read from a port (packet framing) */
 };
 
 /* Send one frame to every port but @src; a busy port queues it, a full one drops. */
@@ -32,20 +29,26 @@ static void hub_forward(NetbeHub *hub, NetbeBackend *src, unsigned queue, const 
 static unsigned hub_rx_pull(void *peer, NetbeBackend *be, unsigned queue, unsigned budget)
 {
     NetbeHub *hub = peer;
-    struct iovec iov = {hub->buf, HUB_FRAME_MAX};
+    struct iovec iov = {hub->buf, NETBE_FRAME_MAX};
     unsigned taken = 0;
 
     while (taken < budget) {
-        ssize_t n = netbe_backend_recv(be, queue, &iov, 1);
+        const void *frame;
+        /* a frame already in memory (a stream's read buffer) goes out from there */
+        ssize_t n = netbe_backend_recv_ref(be, queue, &frame);
 
-        if (n == 0 || n == -EAGAIN) {
+        if (n == -ENOTSUP) {
+            n = netbe_backend_recv(be, queue, &iov, 1);
+            frame = hub->buf;
+        }
+        if (n == 0) {
             break;
         }
         taken++;
         if (n > 0) {
-            struct iovec frame = {hub->buf, (size_t)n};
+            struct iovec out = {(void *)frame, (size_t)n};
 
-            hub_forward(hub, be, queue, &frame, 1);
+            hub_forward(hub, be, queue, &out, 1);
         }
     }
     return taken;
@@ -78,7 +81,7 @@ NetbeHub *netbe_hub_new(NetbeRuntime *rt, const char *id, NetbeConnectMode mode)
     hub->name = g_strdup_printf("[hub.%s]", id);
     hub->connect = mode;
     hub->ports = g_ptr_array_new();
-    hub->buf = g_malloc(HUB_FRAME_MAX);
+    hub->buf = g_malloc(NETBE_FRAME_MAX);
     return hub;
 }
 

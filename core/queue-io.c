@@ -160,6 +160,11 @@ void qio_close(NetbeQueueIo *io)
     }
     io->fd = -1;
     qio_update_watch(io);
+    if (io->retry) {
+        g_source_destroy(io->retry);
+        g_source_unref(io->retry);
+        io->retry = NULL;
+    }
     io->events = 0;
     io->tx_wait = false;
     io->parked = false;
@@ -267,9 +272,30 @@ static ssize_t qio_write(NetbeQueueIo *io, const struct iovec *iov, int iovcnt)
     return n;
 }
 
-/* A write failed with errno @err: wait for POLLOUT, break the queue, or drop the frame. */
+static gboolean qio_retry_due(gpointer data)
+{
+    NetbeQueueIo *io = data;
+
+    g_source_unref(io->retry);
+    io->retry = NULL;
+    io->tx_wait = false;
+    netbe_backend_tx_ready(io->be, io->index);
+    return G_SOURCE_REMOVE;
+}
+
+/* A write failed with errno @err: wait for POLLOUT (or a retry timer for a peer that POLLOUT
+ * does not cover), break the queue, or drop the frame. */
 static ssize_t qio_write_failed(NetbeQueueIo *io, int err)
 {
+    if ((err == EAGAIN || err == EWOULDBLOCK) && io->dest_len) {
+        io->tx_wait = true;
+        if (!io->retry) {
+            io->retry = g_timeout_source_new(QIO_DEST_RETRY_MS);
+            g_source_set_callback(io->retry, qio_retry_due, io, NULL);
+            g_source_attach(io->retry, netbe_backend_context(io->be));
+        }
+        return 0;
+    }
     if (err == EAGAIN || err == EWOULDBLOCK) {
         io->tx_wait = true;
         qio_update_watch(io);

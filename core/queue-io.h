@@ -11,6 +11,8 @@
 #include <glib.h>
 #include "netbe/plugin.h"
 
+/* A send to a full unconnected datagram peer is retried after this many ms. */
+#define QIO_DEST_RETRY_MS 2
 /* Bytes a stream queue reads ahead in one read(): many small frames per syscall. */
 #define QIO_STREAM_READ 65536
 
@@ -32,6 +34,8 @@
  * @parked:   a hangup came while nobody read: not polled until reading resumes
  * @datagram: a datagram socket: a read of 0 bytes is an empty frame, not the end
  * @disabled: the plugin detached the queue (set_queue_enabled): no I/O on it
+ * @retry:    a timer that retries a send to @dest that found the peer full (an unconnected
+ *            unix datagram socket never reports POLLOUT for its peer)
  * @rbuf:     stream: bytes read and not yet taken, from @rhead to @rtail
  * @rsize:    stream: bytes of @rbuf
  * @rhead:    stream: the first byte not taken
@@ -56,6 +60,7 @@ typedef struct NetbeQueueIo {
     bool parked;
     bool datagram;
     bool disabled;
+    GSource *retry;
     uint8_t *rbuf;
     size_t rsize, rhead, rtail;
     uint8_t *wbuf;
