@@ -101,7 +101,8 @@ static void conn_up(SockState *s, int fd, char *peer)
         g_warning("netdev '%s': %s", s->id, err->message);
         return;
     }
-    g_log(G_LOG_DOMAIN, s->quiet ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE,
+    /* a server that takes us and closes at once, again and again, fills no log */
+    g_log(G_LOG_DOMAIN, s->brief_streak > 1 ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE,
           "netdev '%s': connected to %s", s->id, peer);
 }
 
@@ -121,6 +122,7 @@ static const char *broken_reason(int err)
 static void client_lost(SockState *s, const char *peer, const char *why)
 {
     bool brief = g_get_monotonic_time() - s->up_since < (gint64)SOCK_BRIEF_MS * 1000;
+    bool quiet = s->brief_streak > 0; /* the first brief one was logged */
 
     if (!s->reconnect_s) {
         g_message("netdev '%s': peer %s went away (%s); not reconnecting (reconnect = 0)", s->id,
@@ -128,14 +130,13 @@ static void client_lost(SockState *s, const char *peer, const char *why)
         return;
     }
     /* a server that takes us and closes at once (busy with another peer) must not fill
-     * the log every reconnect seconds: the second time is debug */
-    g_log(G_LOG_DOMAIN, s->quiet ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE,
+     * the log every reconnect seconds: after the first time, debug */
+    g_log(G_LOG_DOMAIN, quiet ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE,
           "netdev '%s': peer %s went away (%s); reconnecting in %u s%s", s->id, peer, why,
           s->reconnect_s,
-          !brief || s->quiet ? ""
-                             : " (it closed at once; while it does, this is logged at debug "
-                               "level)");
-    s->quiet = brief;
+          brief && !quiet ? " (it closed at once; while it does, this is logged at debug level)"
+                          : "");
+    s->brief_streak = brief ? MIN(s->brief_streak + 1, 2u) : 0;
     sock_schedule_retry(s, s->reconnect_s * 1000);
 }
 

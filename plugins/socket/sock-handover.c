@@ -26,10 +26,11 @@ enum {
     SOCK_MIG_F_STREAM = 1u << 2,         /* stream framing */
     SOCK_MIG_F_RETRY = 1u << 3,          /* client: a reconnect attempt is due */
     SOCK_MIG_F_WARNED_CONNECT = 1u << 4, /* log state, as in SockState */
-    SOCK_MIG_F_QUIET = 1u << 5,
-    SOCK_MIG_F_LISTEN_UNLINK = 1u << 6, /* the source created the listen unix path */
-    SOCK_MIG_F_LOCAL_UNLINK = 1u << 7,  /* ... the local datagram unix path */
-    SOCK_MIG_F_ALL = (1u << 8) - 1,
+    SOCK_MIG_F_BRIEF = 1u << 5,          /* the last client connection was brief */
+    SOCK_MIG_F_BRIEF_AGAIN = 1u << 6,    /* ... and the one before */
+    SOCK_MIG_F_LISTEN_UNLINK = 1u << 7,  /* the source created the listen unix path */
+    SOCK_MIG_F_LOCAL_UNLINK = 1u << 8,   /* ... the local datagram unix path */
+    SOCK_MIG_F_ALL = (1u << 9) - 1,
 };
 
 static const char *const sock_mode_names[] = {
@@ -107,7 +108,8 @@ static uint32_t save_flags(SockState *s)
                  ? SOCK_MIG_F_RETRY
                  : 0;
     flags |= s->warned_connect ? SOCK_MIG_F_WARNED_CONNECT : 0;
-    flags |= s->quiet ? SOCK_MIG_F_QUIET : 0;
+    flags |= s->brief_streak > 0 ? SOCK_MIG_F_BRIEF : 0;
+    flags |= s->brief_streak > 1 ? SOCK_MIG_F_BRIEF_AGAIN : 0;
     flags |= s->listen_unlink ? SOCK_MIG_F_LISTEN_UNLINK : 0;
     flags |= s->local_unlink ? SOCK_MIG_F_LOCAL_UNLINK : 0;
     return flags;
@@ -211,6 +213,9 @@ static const char *state_problem(const SockState *s, const SockMigState *st, boo
     } else if (st->retry_ms) {
         return "a reconnect delay without a reconnect";
     }
+    if ((f & SOCK_MIG_F_BRIEF_AGAIN) && !(f & SOCK_MIG_F_BRIEF)) {
+        return "a second brief connection without a first";
+    }
     if ((f & SOCK_MIG_F_LISTEN_UNLINK) && !(s->mode == SOCK_MODE_LISTEN && s->addr.unix_path)) {
         return "a listen path to remove, but listen = is not a unix path";
     }
@@ -286,7 +291,7 @@ static void adopt(SockState *s, const SockMigState *st, int lfd, int cfd, bool u
 {
     s->stream = st->flags & SOCK_MIG_F_STREAM;
     s->warned_connect = st->flags & SOCK_MIG_F_WARNED_CONNECT;
-    s->quiet = st->flags & SOCK_MIG_F_QUIET;
+    s->brief_streak = !!(st->flags & SOCK_MIG_F_BRIEF) + !!(st->flags & SOCK_MIG_F_BRIEF_AGAIN);
     s->adopted_listen_unlink = st->flags & SOCK_MIG_F_LISTEN_UNLINK;
     s->adopted_local_unlink = st->flags & SOCK_MIG_F_LOCAL_UNLINK;
     s->inherited_fd = -1; /* fd = N named the source's fd; the stream brought the socket */

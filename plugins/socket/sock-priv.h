@@ -13,7 +13,8 @@
 #define SOCK_FRAME_MAX (65536 + 4096)
 /* Stream framing: a 4-byte big-endian length before every frame. */
 #define SOCK_LEN_SIZE 4
-/* A connection its peer ends within this many ms is brief: the next such one logs at debug. */
+/* A client connection its peer ends within this many ms is brief (a busy server refusing us):
+ * after one, the next brief ones log at debug level. */
 #define SOCK_BRIEF_MS 1000
 
 /* The transport chosen by the options. */
@@ -66,11 +67,11 @@ typedef struct SockState {
     int connect_fd;
     NetbeFdWatch *connect_watch;
 
-    char *peer_text;      /* "127.0.0.1:5555" of the connected peer, for logs */
-    gint64 up_since;      /* monotonic time the connection came up */
-    bool warned_connect;  /* a failed connect attempt was logged already */
-    bool quiet;           /* client: peers ended brief connections; log at debug */
-    GSource *retry_timer; /* reconnect, or accept again after an error */
+    char *peer_text;       /* "127.0.0.1:5555" of the connected peer, for logs */
+    gint64 up_since;       /* monotonic time the connection came up */
+    bool warned_connect;   /* a failed connect attempt was logged already */
+    unsigned brief_streak; /* client: brief connections in a row (logged at debug after one) */
+    GSource *retry_timer;  /* reconnect, or accept again after an error */
 
     /* live handover (sock-handover.c) */
     bool saved;                 /* source: save() ran; unless we resume, the unix paths

@@ -12,8 +12,8 @@
 
 /* Longest any helper waits for something to happen. */
 #define ST_TIMEOUT_MS 5000
-/* Largest frame the plugin carries (64 KiB + 20). */
-#define ST_FRAME_MAX (65536 + 20)
+/* Largest stream frame the plugin takes: QEMU's NET_BUFSIZE (64 KiB GSO + 4 KiB). */
+#define ST_FRAME_MAX (65536 + 4096)
 
 /*
  * st_runtime_new() - a runtime on its own context, plugins from NETBE_PLUGIN_PATH, loaded
