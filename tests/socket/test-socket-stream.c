@@ -456,6 +456,54 @@ static void test_frames_before_peer_are_dropped_and_counted(void)
     st_tmpdir_free(dir);
 }
 
+typedef struct HeldWait {
+    NetbeRuntime *rt;
+    bool want_queued; /* wait for frames held (true) or for none (false) */
+} HeldWait;
+
+static bool held_as_wanted(void *data)
+{
+    HeldWait *w = data;
+
+    return (st_stats(w->rt, "link").tx_queued > 0) == w->want_queued;
+}
+
+/* Fails if frames held for a peer that reads nothing stay held once it has gone (they must
+ * be dropped and counted, as frames sent while no peer is connected), or if they keep the
+ * next peer from getting frames. */
+static void test_frames_held_for_a_peer_that_left_do_not_block_the_next(void)
+{
+    unsigned port = st_free_tcp_port();
+    g_autofree char *opts = g_strdup_printf("listen = 127.0.0.1:%u", port);
+    StRig *r = st_rig_new(opts);
+    static uint8_t frame[30000], got[ST_FRAME_MAX];
+    HeldWait held = {r->rt, true};
+    NetbeQueueStats st;
+    int c1 = st_tcp_connect(port), c2;
+
+    g_assert_true(st_probe(r, c1, true));
+    st_fill(frame, sizeof(frame), 60);
+    for (int i = 0; i < 400 && !held_as_wanted(&held); i++) {
+        st_inject(r, frame, sizeof(frame)); /* c1 reads nothing: the socket fills up */
+        st_pump_for(1);
+    }
+    g_assert_true(held_as_wanted(&held));
+    close(c1); /* with unread bytes: a reset */
+    held.want_queued = false;
+    g_assert_true(st_wait(held_as_wanted, &held, ST_TIMEOUT_MS)); /* dropped, not kept */
+    st = st_stats(r->rt, "link");
+    g_assert_cmpuint(st.tx_drops, >, 0);
+
+    c2 = st_tcp_connect(port);
+    g_assert_true(st_probe(r, c2, true));
+    st_fill(frame, 100, 61);
+    st_inject(r, frame, 100);
+    g_assert_cmpint(st_read_framed(c2, got, sizeof(got)), ==, 100);
+    g_assert_true(st_check(got, 100, 61));
+    close(c2);
+    st_rig_free(r);
+}
+
 /* Fails if an inherited stream socket (fd =) is not recognised as a stream by SO_TYPE
  * and spoken to with the length-prefix framing. */
 static void test_inherited_stream_fd_uses_framing(void)
@@ -670,6 +718,8 @@ int main(int argc, char **argv)
                     test_close_mid_frame_delivers_whole_frames_only);
     g_test_add_func("/socket/stream/frames-before-peer-are-dropped-and-counted",
                     test_frames_before_peer_are_dropped_and_counted);
+    g_test_add_func("/socket/stream/frames-held-for-a-peer-that-left-do-not-block-the-next",
+                    test_frames_held_for_a_peer_that_left_do_not_block_the_next);
     g_test_add_func("/socket/stream/inherited-stream-fd-uses-framing",
                     test_inherited_stream_fd_uses_framing);
     g_test_add_func("/socket/stream/client-retries-until-server-appears",
