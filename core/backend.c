@@ -267,6 +267,39 @@ ssize_t netbe_backend_send(NetbeBackend *be, unsigned queue, const struct iovec 
     return iov_size(iov, iovcnt);
 }
 
+unsigned netbe_backend_send_batch(NetbeBackend *be, unsigned queue, struct iovec *const *iovs,
+                                  const int *cnts, unsigned n, bool queue_if_busy)
+{
+    NetbeBackendQueue *bq = &be->queues[queue];
+    ssize_t res[NETBE_IO_BATCH_MAX];
+    unsigned taken = 0;
+
+    if (!netbe_backend_has_queue_fds(be) || !be->connected || n > NETBE_IO_BATCH_MAX ||
+        netbe_frame_queue_length(&bq->txq)) {
+        for (; taken < n; taken++) {
+            if (netbe_backend_send(be, queue, iovs[taken], cnts[taken], queue_if_busy) == 0) {
+                break;
+            }
+        }
+        return taken;
+    }
+    taken = qio_send_batch(&bq->io, be->rt->io, be->vnet_hdr_len, iovs, cnts, n, res);
+    for (unsigned i = 0; i < taken; i++) {
+        if (res[i] > 0) {
+            bq->stats.tx_frames++;
+            bq->stats.tx_bytes += (uint64_t)res[i];
+        } else {
+            bq->stats.tx_drops++;
+        }
+    }
+    for (; queue_if_busy && taken < n; taken++) {
+        if (!netbe_frame_queue_push(&bq->txq, iovs[taken], cnts[taken])) {
+            bq->stats.tx_drops++;
+        }
+    }
+    return taken;
+}
+
 void netbe_backend_tx_ready(NetbeBackend *be, unsigned queue)
 {
     if (queue >= be->nqueues || !backend_flush_tx(be, queue)) {
@@ -279,13 +312,17 @@ void netbe_backend_tx_ready(NetbeBackend *be, unsigned queue)
 
 unsigned netbe_backend_rx_ready(NetbeBackend *be, unsigned queue, unsigned budget)
 {
+    unsigned taken;
+
     if (queue >= be->nqueues || !be->started || !be->peer_ops || !be->peer_ops->rx_pull) {
         if (queue < be->nqueues) {
             backend_poll(be, queue, false);
         }
         return 0;
     }
-    return be->peer_ops->rx_pull(be->peer, be, queue, budget);
+    taken = be->peer_ops->rx_pull(be->peer, be, queue, budget);
+    qio_unpin(&be->queues[queue].io); /* the peer is done with the frames it was lent */
+    return taken;
 }
 
 ssize_t netbe_backend_deliver(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt)

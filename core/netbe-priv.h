@@ -6,6 +6,7 @@
 #include "netbe/netbe.h"
 #include "netbe/plugin.h"
 #include "frame-queue.h"
+#include "io-engine.h"
 #include "options-priv.h"
 #include "queue-io.h"
 
@@ -116,6 +117,7 @@ struct NetbeRuntime {
     GArray *handover_uids;        /* uid_t trusted as handover peers besides 0 and euid */
     unsigned handover_timeout_ms; /* one attempt's deadline; 0 = MIG_DEFAULT_TIMEOUT_MS */
     GArray *handover_locks;       /* int: serving locks this runtime holds (mig-lock.c) */
+    NetbeIoEngine *io;            /* batched queue writes ([runtime] io) */
 };
 
 /* plugin-loader.c */
@@ -150,6 +152,14 @@ bool netbe_backend_has_queue_fds(const NetbeBackend *be);
 ssize_t netbe_backend_send(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt,
                            bool queue_if_busy);
 void netbe_backend_rx_flush(NetbeBackend *be, unsigned queue);
+/*
+ * netbe_backend_send_batch() - up to NETBE_IO_BATCH_MAX frames (@iovs[i], @cnts[i] entries)
+ * to the backend in order, many per syscall where the queue and engine allow.
+ * @queue_if_busy: copy what the backend cannot take now into its tx queue (hub)
+ * Return: frames taken (sent, queued or dropped and counted).
+ */
+unsigned netbe_backend_send_batch(NetbeBackend *be, unsigned queue, struct iovec *const *iovs,
+                                  const int *cnts, unsigned n, bool queue_if_busy);
 /* Negotiation, with the plugin's optional entry points treated as "nothing offered". */
 void netbe_backend_get_caps(NetbeBackend *be, NetbeCaps *caps);
 bool netbe_backend_set_vnet_hdr_len(NetbeBackend *be, unsigned len, GError **errp);

@@ -168,9 +168,15 @@ void qio_close(NetbeQueueIo *io)
     io->events = 0;
     io->tx_wait = false;
     io->parked = false;
-    g_free(io->rbuf);
-    io->rbuf = NULL;
-    io->rsize = io->rhead = io->rtail = 0;
+    if (!io->pinned) { /* else frames in it are in use: freed at qio_unpin() */
+        g_free(io->rbuf);
+        io->rbuf = NULL;
+        io->rsize = 0;
+    }
+    io->rhead = io->rtail = 0;
+    g_free(io->scratch);
+    io->scratch = NULL;
+    io->scratch_size = 0;
     g_free(io->wbuf);
     io->wbuf = NULL;
     io->wlen = io->woff = 0;
@@ -398,6 +404,90 @@ static void qio_writable(NetbeQueueIo *io)
     netbe_backend_tx_ready(io->be, io->index);
 }
 
+/* Room for @entries iovecs in the queue's scratch array. */
+static struct iovec *qio_scratch(NetbeQueueIo *io, size_t entries)
+{
+    if (io->scratch_size < entries) {
+        io->scratch = g_renew(struct iovec, io->scratch, entries);
+        io->scratch_size = entries;
+    }
+    return io->scratch;
+}
+
+unsigned qio_send_batch(NetbeQueueIo *io, NetbeIoEngine *engine, unsigned peer_hdr,
+                        struct iovec *const *iovs, const int *cnts, unsigned n, ssize_t *res)
+{
+    struct iovec *padded[NETBE_IO_BATCH_MAX];
+    int padded_cnts[NETBE_IO_BATCH_MAX];
+    struct iovec *const *w_iovs = iovs;
+    const int *w_cnts = cnts;
+    size_t pad = qio_pad(io, peer_hdr), entries = 0;
+    unsigned done = 0;
+
+    if (io->fd < 0 || io->disabled || io->framing != NETBE_FRAMING_PACKET || io->dest_len ||
+        n > NETBE_IO_BATCH_MAX) {
+        /* one at a time: streams gather in qio_send, datagrams to a destination too */
+        for (; done < n; done++) {
+            res[done] = qio_send(io, peer_hdr, iovs[done], cnts[done]);
+            if (res[done] == 0) {
+                break;
+            }
+        }
+        return done;
+    }
+    if (io->tx_wait) {
+        return 0;
+    }
+    if (pad) {
+        struct iovec *room;
+
+        for (unsigned i = 0; i < n; i++) {
+            entries += (size_t)cnts[i] + 1;
+        }
+        room = qio_scratch(io, entries);
+        for (unsigned i = 0; i < n; i++) {
+            padded[i] = room;
+            room[0] = (struct iovec){(void *)qio_zero_hdr, pad};
+            memcpy(room + 1, iovs[i], sizeof(*room) * (size_t)cnts[i]);
+            padded_cnts[i] = cnts[i] + 1;
+            room += padded_cnts[i];
+        }
+        w_iovs = padded;
+        w_cnts = padded_cnts;
+    }
+    while (done < n && io->fd >= 0) {
+        unsigned i = done;
+
+        netbe_io_writev_batch(engine, io->fd, w_iovs + done, w_cnts + done, n - done, res + done);
+        for (; i < n && res[i] != -ECANCELED; i++) {
+            if (res[i] >= 0) {
+                res[i] = (size_t)res[i] >= pad ? res[i] - (ssize_t)pad : -EINVAL;
+            } else if (res[i] == -EAGAIN || res[i] == -EWOULDBLOCK) {
+                io->tx_wait = true;
+                qio_update_watch(io);
+                return i;
+            } else if (qio_error_is_fatal((int)-res[i], true)) {
+                qio_broken(io, "write", (int)-res[i]);
+            }
+        }
+        done = i; /* a dropped frame cancels the rest of its batch: they go in the next */
+    }
+    for (; done < n; done++) {
+        res[done] = -ENOTCONN; /* the queue broke */
+    }
+    return n;
+}
+
+void qio_unpin(NetbeQueueIo *io)
+{
+    io->pinned = false;
+    if (io->fd < 0 && io->rbuf) {
+        g_free(io->rbuf);
+        io->rbuf = NULL;
+        io->rsize = 0;
+    }
+}
+
 /* ---- receive ---- */
 
 ssize_t qio_recv(NetbeQueueIo *io, unsigned peer_hdr, const struct iovec *iov, int iovcnt)
@@ -502,6 +592,7 @@ ssize_t qio_recv_ref(NetbeQueueIo *io, unsigned peer_hdr, const void **frame)
                 const uint8_t *p = io->rbuf + io->rhead + sf->prefix_len;
 
                 io->rhead += sf->prefix_len + (size_t)len;
+                io->pinned = true;
                 if ((size_t)len < pad) {
                     return -EINVAL; /* shorter than its header: dropped */
                 }
@@ -510,6 +601,9 @@ ssize_t qio_recv_ref(NetbeQueueIo *io, unsigned peer_hdr, const void **frame)
             }
         }
         if (io->rhead && io->rsize - io->rtail < sf->prefix_len + sf->max_frame) {
+            if (io->pinned) {
+                return 0; /* frames handed out live in the buffer: the rest comes later */
+            }
             memmove(io->rbuf, io->rbuf + io->rhead, avail);
             io->rtail = avail;
             io->rhead = 0;

@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <glib.h>
 #include "netbe/plugin.h"
+#include "io-engine.h"
 
 /* A send to a full unconnected datagram peer is retried after this many ms. */
 #define QIO_DEST_RETRY_MS 2
@@ -34,6 +35,9 @@
  * @parked:   a hangup came while nobody read: not polled until reading resumes
  * @datagram: a datagram socket: a read of 0 bytes is an empty frame, not the end
  * @disabled: the plugin detached the queue (set_queue_enabled): no I/O on it
+ * @pinned:   frames handed out by qio_recv_ref() are in use (a peer's batch): the read
+ *            buffer may not move or go until qio_unpin()
+ * @scratch:  iovec room for a batch with headers added (@scratch_size entries)
  * @retry:    a timer that retries a send to @dest that found the peer full (an unconnected
  *            unix datagram socket never reports POLLOUT for its peer)
  * @rbuf:     stream: bytes read and not yet taken, from @rhead to @rtail
@@ -61,6 +65,9 @@ typedef struct NetbeQueueIo {
     bool datagram;
     bool disabled;
     GSource *retry;
+    bool pinned;
+    struct iovec *scratch;
+    size_t scratch_size;
     uint8_t *rbuf;
     size_t rsize, rhead, rtail;
     uint8_t *wbuf;
@@ -95,6 +102,18 @@ void qio_set_enabled(NetbeQueueIo *io, bool on);
 ssize_t qio_send(NetbeQueueIo *io, unsigned peer_hdr, const struct iovec *iov, int iovcnt);
 
 /*
+ * qio_send_batch() - write @n frames (@iovs[i], @cnts[i] entries; headers of @peer_hdr
+ * bytes) in order, many per syscall where @engine can (packet framing).
+ * @res: each taken frame's result as qio_send() gives it
+ * Return: frames taken; fewer than @n when the fd filled (tx_ready follows).
+ */
+unsigned qio_send_batch(NetbeQueueIo *io, NetbeIoEngine *engine, unsigned peer_hdr,
+                        struct iovec *const *iovs, const int *cnts, unsigned n, ssize_t *res);
+
+/* qio_unpin() - the frames qio_recv_ref() handed out are no longer used. */
+void qio_unpin(NetbeQueueIo *io);
+
+/*
  * qio_recv() - read one frame into @iov, with a header of @peer_hdr bytes.
  * Return: its length, 0 when none is pending, -errno when it was lost (-EMSGSIZE: longer
  * than @iov; after a fatal error the queue is broken).
@@ -103,7 +122,7 @@ ssize_t qio_recv(NetbeQueueIo *io, unsigned peer_hdr, const struct iovec *iov, i
 
 /*
  * qio_recv_ref() - the next frame, without a copy, where it is in memory already (a stream
- * queue's read buffer): @frame stays valid until the next call on @io.
+ * queue's read buffer): @frame stays valid until qio_unpin(), also across further calls.
  * Return: its length, 0 when none is pending, -ENOTSUP when the queue cannot (packet
  * framing: use qio_recv()), other -errno as qio_recv().
  */

@@ -23,6 +23,7 @@ NetbeRuntime *netbe_runtime_new(GMainContext *ctx, NetbeRuntimeFlags flags)
     rt->devices = g_ptr_array_new();
     rt->handover_uids = g_array_new(false, false, sizeof(uid_t));
     rt->handover_locks = g_array_new(false, false, sizeof(int));
+    rt->io = netbe_io_engine_new(NETBE_IO_AUTO);
     return rt;
 }
 
@@ -88,6 +89,7 @@ bool netbe_runtime_start(NetbeRuntime *rt, GError **errp)
     if (rt->flags & NETBE_RUNTIME_CHECK_ONLY) {
         return true;
     }
+    netbe_io_engine_name(rt->io); /* set up now: a sandbox may close io_uring_setup later */
     for (guint i = 0; i < rt->hubs->len; i++) {
         if (!netbe_hub_start(g_ptr_array_index(rt->hubs, i), errp)) {
             return false;
@@ -187,6 +189,7 @@ void netbe_runtime_free(NetbeRuntime *rt)
     g_free(rt->plugin_path_override);
     mig_lock_drop_all(rt);
     g_array_unref(rt->handover_locks);
+    netbe_io_engine_free(rt->io);
     g_array_unref(rt->handover_uids);
     g_free(rt);
 }

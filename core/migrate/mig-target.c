@@ -476,6 +476,8 @@ bool netbe_runtime_migrate_from(NetbeRuntime *rt, int listen_fd, int timeout_ms,
     MigTarget t = {.rt = rt, .lock_fd = -1, .source_pidfd = -1, .stats = stats ? stats : &local};
     GError *err = NULL;
     pid_t pid = 0;
+
+    netbe_io_engine_name(rt->io); /* set up before the devices come: no time lost after */
     int fd;
     bool ok;
 
