@@ -24,6 +24,15 @@ NetbeRuntime *st_runtime_new(const char *config);
 NetbeRuntime *st_runtime_try(const char *config, GError **errp);
 void st_runtime_free(NetbeRuntime *rt);
 
+/*
+ * st_tolerate_warnings() - warnings of @domain matching @pattern (g_pattern_match_simple)
+ * are not fatal from now on, and counted (st_tolerated_warnings()); NULL: none again. The
+ * core's warning that a queue fd broke is always tolerated: for a socket netdev a peer that
+ * leaves is routine (the plugin logs what it does next).
+ */
+void st_tolerate_warnings(const char *domain, const char *pattern);
+unsigned st_tolerated_warnings(void);
+
 /* Dispatch whatever is ready in every live runtime, without blocking. */
 void st_pump(void);
 /* Pump for @ms milliseconds. */
