@@ -61,8 +61,8 @@ static int io_restrict(struct io_uring *ring)
 static void io_setup(NetbeIoEngine *e)
 {
     struct io_uring_params p = {
-        .flags = IORING_SETUP_R_DISABLED | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN |
-                 IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+        /* not SINGLE_ISSUER: a VMM may start the runtime on one thread and run it on another */
+        .flags = IORING_SETUP_R_DISABLED | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
     };
     int rc;
 

@@ -168,11 +168,15 @@ void qio_close(NetbeQueueIo *io)
     io->events = 0;
     io->tx_wait = false;
     io->parked = false;
-    if (!io->pinned) { /* else frames in it are in use: freed at qio_unpin() */
+    if (io->pinned) { /* frames in it are lent out: it goes at qio_unpin(), a new fd gets
+                       * a new buffer */
+        g_free(io->retired);
+        io->retired = io->rbuf;
+    } else {
         g_free(io->rbuf);
-        io->rbuf = NULL;
-        io->rsize = 0;
     }
+    io->rbuf = NULL;
+    io->rsize = 0;
     io->rhead = io->rtail = 0;
     g_free(io->scratch);
     io->scratch = NULL;
@@ -481,11 +485,8 @@ unsigned qio_send_batch(NetbeQueueIo *io, NetbeIoEngine *engine, unsigned peer_h
 void qio_unpin(NetbeQueueIo *io)
 {
     io->pinned = false;
-    if (io->fd < 0 && io->rbuf) {
-        g_free(io->rbuf);
-        io->rbuf = NULL;
-        io->rsize = 0;
-    }
+    g_free(io->retired);
+    io->retired = NULL;
 }
 
 /* ---- receive ---- */

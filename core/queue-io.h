@@ -37,6 +37,7 @@
  * @disabled: the plugin detached the queue (set_queue_enabled): no I/O on it
  * @pinned:   frames handed out by qio_recv_ref() are in use (a peer's batch): the read
  *            buffer may not move or go until qio_unpin()
+ * @retired:  the read buffer of a closed fd whose frames were still lent out
  * @scratch:  iovec room for a batch with headers added (@scratch_size entries)
  * @retry:    a timer that retries a send to @dest that found the peer full (an unconnected
  *            unix datagram socket never reports POLLOUT for its peer)
@@ -66,6 +67,7 @@ typedef struct NetbeQueueIo {
     bool disabled;
     GSource *retry;
     bool pinned;
+    uint8_t *retired;
     struct iovec *scratch;
     size_t scratch_size;
     uint8_t *rbuf;
