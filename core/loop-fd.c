@@ -287,7 +287,8 @@ int netbe_loop_fd_get(NetbeLoopFd *lf)
 }
 
 /*
- * loop_fd_take_events() - the one wait: epoll's events into the revents of @fds.
+ * loop_fd_take_events() - the one wait; if anything happened, a fresh query (the context
+ * may have been iterated by others since the last sync) with epoll's events as revents.
  * @timer:  set if the timerfd fired
  * @wakeup: set if GLib's wakeup fd was signalled (check() acknowledges it)
  * Return: how many of the context's other fds are ready; -1 if nothing happened at all.
@@ -296,6 +297,10 @@ static gint loop_fd_take_events(NetbeLoopFd *lf, bool *timer, bool *wakeup)
 {
     gint n = epoll_wait(lf->epfd, lf->events, lf->nreg + 1, 0), ready = 0;
 
+    if (n <= 0) {
+        return -1;
+    }
+    loop_fd_query(lf, false);
     for (gint e = 0; e < n; e++) {
         GPollFD key = {.fd = lf->events[e].data.fd}, *p;
 
@@ -308,7 +313,7 @@ static gint loop_fd_take_events(NetbeLoopFd *lf, bool *timer, bool *wakeup)
             ready += p->fd != lf->wakeup_fd;
         }
     }
-    return n > 0 ? ready : -1;
+    return ready;
 }
 
 void netbe_loop_fd_dispatch(NetbeLoopFd *lf)
