@@ -31,7 +31,7 @@ typedef struct Opts {
     double seconds, warmup;
     int repeat, fwd_cpu, sender_cpu;
     char *qemu, *netbe_host, *plugin_path, *netbe_io, *only, *json;
-    gboolean qemu_legacy, netbe_no_sandbox;
+    gboolean qemu_legacy, netbe_no_sandbox, raw_vnet, no_vnet;
     char *tmpdir;
 } Opts;
 
@@ -42,8 +42,14 @@ typedef struct SenderJob {
     uint64_t *sent; /* shared with the bench */
 } SenderJob;
 
+/* What a forked raw loop needs. */
+typedef struct RawJob {
+    FwdWiring w;
+    bool vnet_hdr;
+} RawJob;
+
 static SenderJob sender_job;
-static FwdWiring raw_job;
+static RawJob raw_job;
 
 static void sender_main(void *arg)
 {
@@ -54,7 +60,9 @@ static void sender_main(void *arg)
 
 static void raw_main(void *arg)
 {
-    fwd_raw_run(arg);
+    RawJob *j = arg;
+
+    fwd_raw_run(&j->w, j->vnet_hdr);
 }
 
 /* Fresh TAPs for each measurement: nothing a previous forwarder set on them stays. */
@@ -72,15 +80,16 @@ static GPid forwarder_start(const Opts *o, const FwdRow *row, const FwdWiring *w
 {
     g_auto(GStrv) argv = NULL;
 
-    if (g_str_equal(row->forwarder, "raw")) {
-        raw_job = *w;
+    if (g_str_has_prefix(row->forwarder, "raw")) {
+        raw_job = (RawJob){*w, g_str_equal(row->forwarder, "raw-vnet")};
         return fwd_fork_pinned(o->fwd_cpu, raw_main, &raw_job);
     }
     if (g_str_equal(row->forwarder, "qemu")) {
-        argv = fwd_qemu_argv(o->qemu, w, o->qemu_legacy ? FWD_QEMU_LEGACY : FWD_QEMU_NEW);
+        argv =
+            fwd_qemu_argv(o->qemu, w, o->qemu_legacy ? FWD_QEMU_LEGACY : FWD_QEMU_NEW, !o->no_vnet);
     } else {
         g_autofree char *ini = g_build_filename(o->tmpdir, "netbe.ini", NULL);
-        g_autofree char *text = fwd_netbe_config(w, row->io);
+        g_autofree char *text = fwd_netbe_config(w, row->io, !o->no_vnet);
         const char *args[] = {o->netbe_host,
                               "-c",
                               ini,
@@ -112,30 +121,31 @@ static char *log_tail(const char *log)
 
 typedef struct Snapshot {
     double t;
-    uint64_t frames, bytes, cpu_ns, sent;
+    uint64_t frames, bytes, proc_ns, cpu_ns, sent;
 } Snapshot;
 
-static bool snapshot(GPid fwd, const uint64_t *sent, Snapshot *s)
+static bool snapshot(GPid fwd, int cpu, const uint64_t *sent, Snapshot *s)
 {
     s->t = g_get_monotonic_time() / 1e6;
-    s->cpu_ns = fwd_proc_cpu_ns(fwd);
+    s->proc_ns = fwd_proc_cpu_ns(fwd);
+    s->cpu_ns = fwd_cpu_busy_ns(cpu);
     s->sent = __atomic_load_n(sent, __ATOMIC_RELAXED);
     return fwd_if_counters(FWD_IF_OUT, &s->frames, &s->bytes);
 }
 
 /* Wait until @fwd passed its first thousand frames. Return: NULL, or why not. */
-static char *wait_flowing(GPid fwd, const uint64_t *sent)
+static char *wait_flowing(GPid fwd, int cpu, const uint64_t *sent)
 {
     Snapshot s0, s;
 
-    if (!snapshot(fwd, sent, &s0)) {
+    if (!snapshot(fwd, cpu, sent, &s0)) {
         return g_strdup("no counters for " FWD_IF_OUT);
     }
     for (int i = 0; i < START_TIMEOUT * 100; i++) {
         if (!fwd_proc_alive(fwd)) {
             return g_strdup("the forwarder exited");
         }
-        if (snapshot(fwd, sent, &s) && s.frames - s0.frames >= 1000) {
+        if (snapshot(fwd, cpu, sent, &s) && s.frames - s0.frames >= 1000) {
             return NULL;
         }
         g_usleep(10000);
@@ -167,22 +177,25 @@ static void measure(const Opts *o, const Case *c, FwdRow *row, uint64_t *sent)
     }
     sender_job = (SenderJob){.w = w, .fd = sfd, .sent = sent};
     snd = fwd_fork_pinned(o->sender_cpu, sender_main, &sender_job);
-    why = wait_flowing(fwd, sent);
+    why = wait_flowing(fwd, o->fwd_cpu, sent);
     if (why) {
         goto out;
     }
     g_usleep((gulong)(o->warmup * 1e6));
-    snapshot(fwd, sent, &a);
+    snapshot(fwd, o->fwd_cpu, sent, &a);
     g_usleep((gulong)(o->seconds * 1e6));
-    snapshot(fwd, sent, &b);
+    snapshot(fwd, o->fwd_cpu, sent, &b);
     if (!fwd_proc_alive(fwd)) {
         why = g_strdup("the forwarder exited during the measurement");
         goto out;
     }
     row->fps[row->runs] = (b.frames - a.frames) / (b.t - a.t);
     row->offered[row->runs] = (b.sent - a.sent) / (b.t - a.t);
-    row->cpu_ns[row->runs] =
-        b.frames > a.frames ? (double)(b.cpu_ns - a.cpu_ns) / (b.frames - a.frames) : 0;
+    if (b.frames > a.frames) {
+        row->cpu_ns[row->runs] = (double)(b.cpu_ns - a.cpu_ns) / (b.frames - a.frames);
+        row->proc_ns[row->runs] = (double)(b.proc_ns - a.proc_ns) / (b.frames - a.frames);
+    }
+    row->ran[row->runs] = (b.proc_ns - a.proc_ns) / 1e9 / (b.t - a.t);
     row->runs++;
     if (b.frames > a.frames && (b.bytes - a.bytes) != (b.frames - a.frames) * c->frame_len) {
         g_printerr("# %s %zu B %s: %.1f bytes per frame on " FWD_IF_OUT " (other frames?)\n",
@@ -191,7 +204,7 @@ static void measure(const Opts *o, const Case *c, FwdRow *row, uint64_t *sent)
     }
 out:
     fwd_proc_stop(snd, true);
-    fwd_proc_stop(fwd, g_str_equal(row->forwarder, "raw"));
+    fwd_proc_stop(fwd, g_str_has_prefix(row->forwarder, "raw"));
     if (sfd >= 0) {
         close(sfd);
     }
@@ -212,6 +225,10 @@ static GArray *rows_for(const Opts *o, const Case *c)
 
     r.forwarder = "raw";
     g_array_append_val(rows, r);
+    if (o->raw_vnet) {
+        r.forwarder = "raw-vnet";
+        g_array_append_val(rows, r);
+    }
     if (o->qemu) {
         r.forwarder = "qemu";
         g_array_append_val(rows, r);
@@ -242,10 +259,10 @@ static char *meta_json(const Opts *o, const char *qemu_version)
     return g_strdup_printf("  \"seconds\": %.2f,\n  \"warmup\": %.2f,\n  \"repeat\": %d,\n"
                            "  \"forwarder_cpu\": %d,\n  \"sender_cpu\": %d,\n"
                            "  \"qemu\": \"%s\",\n  \"qemu_netdevs\": \"%s\",\n"
-                           "  \"netbe_sandbox\": %s",
+                           "  \"netbe_sandbox\": %s,\n  \"tap_vnet_hdr\": %s",
                            o->seconds, o->warmup, o->repeat, o->fwd_cpu, o->sender_cpu, qv,
                            o->qemu_legacy ? "socket" : "stream/dgram",
-                           o->netbe_no_sandbox ? "false" : "true");
+                           o->netbe_no_sandbox ? "false" : "true", o->no_vnet ? "false" : "true");
 }
 
 static char *qemu_version(const char *qemu)
@@ -275,6 +292,10 @@ static bool parse_opts(Opts *o, int *argc, char ***argv)
          "QEMU binary (default: qemu-system-x86_64 from PATH; none: skip QEMU)", "PATH"},
         {"qemu-legacy", 0, 0, G_OPTION_ARG_NONE, &o->qemu_legacy,
          "QEMU's -netdev socket,connect= / socket,udp= instead of stream / dgram", NULL},
+        {"raw-vnet-hdr", 0, 0, G_OPTION_ARG_NONE, &o->raw_vnet,
+         "also a raw row whose TAPs carry a vnet header, as QEMU's and netbe's do", NULL},
+        {"no-vnet-hdr", 0, 0, G_OPTION_ARG_NONE, &o->no_vnet,
+         "QEMU's and netbe's TAPs without a vnet header (default: with, as both default to)", NULL},
         {"netbe-host", 0, 0, G_OPTION_ARG_FILENAME, &o->netbe_host, "netbe-host binary", "PATH"},
         {"plugin-path", 0, 0, G_OPTION_ARG_FILENAME, &o->plugin_path, "netbe plugin directory",
          "DIR"},
@@ -364,10 +385,11 @@ int main(int argc, char **argv)
     g_assert(sent != MAP_FAILED);
     qv = o.qemu ? qemu_version(o.qemu) : NULL;
     printf("forwarders on CPU %d, sender on CPU %d; %d x %.1f s (after %.1f s warm-up) each\n"
-           "qemu: %s (%s netdevs)\nnetbe: %s%s\n",
+           "qemu: %s (%s netdevs)\nnetbe: %s%s\nTAPs of QEMU and netbe: %s\n",
            o.fwd_cpu, o.sender_cpu, o.repeat, o.seconds, o.warmup, qv ? qv : "not run",
            o.qemu_legacy ? "socket" : "stream/dgram", o.netbe_host,
-           o.netbe_no_sandbox ? " --sandbox=off" : "");
+           o.netbe_no_sandbox ? " --sandbox=off" : "",
+           o.no_vnet ? "no vnet header" : "vnet header (their default)");
     o.tmpdir = g_dir_make_tmp("bench-forward-XXXXXX", NULL);
     g_assert(o.tmpdir);
     ns = test_netns_create("fwd");

@@ -2,8 +2,8 @@
  * the source netdev to a TAP netdev, and a netbe-host whose [hub] does the same. */
 #include "fwd.h"
 
-/* QEMU's -netdev value for @w's source, id "src". */
-static char *qemu_source(const FwdWiring *w, FwdQemuForm form)
+/* QEMU's -netdev value for @w's source, id "src" (@vnet: its vnet_hdr= for a TAP). */
+static char *qemu_source(const FwdWiring *w, FwdQemuForm form, const char *vnet)
 {
     switch (w->source) {
     case FWD_STREAM:
@@ -23,13 +23,16 @@ static char *qemu_source(const FwdWiring *w, FwdQemuForm form)
     case FWD_TAP:
         break;
     }
-    return g_strdup("tap,id=src,ifname=" FWD_IF_IN ",script=no,downscript=no");
+    return g_strdup_printf("tap,id=src,ifname=" FWD_IF_IN ",script=no,downscript=no%s", vnet);
 }
 
-char **fwd_qemu_argv(const char *qemu, const FwdWiring *w, FwdQemuForm form)
+char **fwd_qemu_argv(const char *qemu, const FwdWiring *w, FwdQemuForm form, bool tap_vnet_hdr)
 {
+    const char *vnet = tap_vnet_hdr ? "" : ",vnet_hdr=off"; /* default: on when the kernel has it */
     GStrvBuilder *b = g_strv_builder_new();
-    g_autofree char *src = qemu_source(w, form);
+    g_autofree char *src = qemu_source(w, form, vnet);
+    g_autofree char *out =
+        g_strdup_printf("tap,id=out,ifname=" FWD_IF_OUT ",script=no,downscript=no%s", vnet);
     char **argv;
 
     /* no machine, no guest: only the net layer and its main loop run */
@@ -42,8 +45,8 @@ char **fwd_qemu_argv(const char *qemu, const FwdWiring *w, FwdQemuForm form)
     return argv;
 }
 
-/* The [netdev.src] keys for @w's source. */
-static char *netbe_source(const FwdWiring *w)
+/* The [netdev.src] keys for @w's source (@vnet: a vnet_hdr line for a TAP, or ""). */
+static char *netbe_source(const FwdWiring *w, const char *vnet)
 {
     switch (w->source) {
     case FWD_STREAM:
@@ -54,19 +57,20 @@ static char *netbe_source(const FwdWiring *w)
     case FWD_TAP:
         break;
     }
-    return g_strdup("type = tap\nifname = " FWD_IF_IN "\n");
+    return g_strdup_printf("type = tap\nifname = " FWD_IF_IN "\n%s", vnet);
 }
 
-char *fwd_netbe_config(const FwdWiring *w, const char *io)
+char *fwd_netbe_config(const FwdWiring *w, const char *io, bool tap_vnet_hdr)
 {
-    g_autofree char *src = netbe_source(w);
+    const char *vnet = tap_vnet_hdr ? "" : "vnet_hdr = off\n"; /* default: auto */
+    g_autofree char *src = netbe_source(w, vnet);
     g_autofree char *runtime = io ? g_strdup_printf("[runtime]\nio = %s\n\n", io) : g_strdup("");
 
     return g_strdup_printf("; bench-forward: %s source -> hub -> TAP " FWD_IF_OUT "\n"
                            "%s[netdev.src]\n%s\n[netdev.out]\ntype = tap\nifname = " FWD_IF_OUT
-                           "\n\n[hub.fwd]\nports = src, out\n",
+                           "\n%s\n[hub.fwd]\nports = src, out\n",
                            w->source == FWD_STREAM  ? "stream"
                            : w->source == FWD_DGRAM ? "datagram"
                                                     : "TAP",
-                           runtime, src);
+                           runtime, src, vnet);
 }

@@ -198,3 +198,17 @@ bool fwd_if_counters(const char *ifname, uint64_t *rx_frames, uint64_t *rx_bytes
     }
     return false;
 }
+
+uint64_t fwd_cpu_busy_ns(int cpu)
+{
+    g_autofree char *text = NULL, *key = g_strdup_printf("cpu%d ", cpu);
+    unsigned long long v[8] = {0}; /* user nice system idle iowait irq softirq steal */
+    const char *line;
+
+    if (!g_file_get_contents("/proc/stat", &text, NULL, NULL) || !(line = strstr(text, key)) ||
+        sscanf(line + strlen(key), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+               &v[3], &v[4], &v[5], &v[6], &v[7]) < 7) {
+        return 0;
+    }
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) * (1000000000ull / sysconf(_SC_CLK_TCK));
+}

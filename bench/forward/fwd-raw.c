@@ -1,5 +1,5 @@
 /* fwd-raw.c - the raw limit beside each forwarder: hand-written loops with one syscall per
- * frame each way and nothing else (no hub, no vnet header, blocking fds). */
+ * frame each way and nothing else (no hub, blocking fds, a vnet header only if asked). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,16 +10,20 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include "fwd.h"
 
 #define STREAM_BUF (256 * 1024)
 #define FRAME_MAX 65536
 
-/* Attach to the persistent TAP @ifname (IFF_NO_PI, no vnet header). Return: fd, -1. */
-static int tap_attach(const char *ifname)
+#define VNET_HDR 10 /* struct virtio_net_hdr, the TAP's default header size */
+
+/* Attach to the persistent TAP @ifname (IFF_NO_PI, a vnet header if @vnet_hdr). Return: fd,
+ * -1. */
+static int tap_attach(const char *ifname, bool vnet_hdr)
 {
-    struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI};
+    struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0)};
     int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 
     g_strlcpy(ifr.ifr_name, ifname, IFNAMSIZ);
@@ -46,8 +50,17 @@ static int loopback_socket(int type, unsigned port)
     return fd;
 }
 
+/* Write @len bytes at @frame to TAP @out, behind a zero header of @hdr bytes. */
+static ssize_t tap_write(int out, const uint8_t *frame, size_t len, size_t hdr)
+{
+    static uint8_t zero[VNET_HDR];
+    struct iovec iov[2] = {{zero, hdr}, {(void *)frame, len}};
+
+    return hdr ? writev(out, iov, 2) : write(out, frame, len);
+}
+
 /* Read the stream in big chunks, write() each whole frame; keep a partial one for later. */
-static void raw_stream(int in, int out)
+static void raw_stream(int in, int out, size_t hdr)
 {
     g_autofree uint8_t *buf = g_malloc(STREAM_BUF);
     size_t head = 0, tail = 0;
@@ -72,7 +85,7 @@ static void raw_stream(int in, int out)
             if (tail - head < 4 + len) {
                 break;
             }
-            if (write(out, buf + head + 4, len) < 0) {
+            if (tap_write(out, buf + head + 4, len, hdr) < 0) {
                 perror("raw: write TAP");
                 return;
             }
@@ -84,24 +97,25 @@ static void raw_stream(int in, int out)
     }
 }
 
-/* One read() or recv() per frame, one write() to the TAP. */
-static void raw_frames(int in, int out)
+/* One read() or recv() per frame, one write() to the TAP (@hdr: header bytes to add). */
+static void raw_frames(int in, int out, size_t hdr)
 {
     g_autofree uint8_t *buf = g_malloc(FRAME_MAX);
 
     for (;;) {
         ssize_t n = read(in, buf, FRAME_MAX);
 
-        if (n <= 0 || write(out, buf, n) < 0) {
+        if (n <= 0 || tap_write(out, buf, n, hdr) < 0) {
             perror("raw: read or write");
             return;
         }
     }
 }
 
-void fwd_raw_run(const FwdWiring *w)
+void fwd_raw_run(const FwdWiring *w, bool vnet_hdr)
 {
-    int out = tap_attach(FWD_IF_OUT), in = -1;
+    int out = tap_attach(FWD_IF_OUT, vnet_hdr), in = -1;
+    size_t hdr = vnet_hdr ? VNET_HDR : 0;
 
     switch (w->source) {
     case FWD_STREAM:
@@ -111,15 +125,16 @@ void fwd_raw_run(const FwdWiring *w)
         in = loopback_socket(SOCK_DGRAM, w->fwd_port);
         break;
     case FWD_TAP:
-        in = tap_attach(FWD_IF_IN);
+        in = tap_attach(FWD_IF_IN, vnet_hdr);
+        hdr = 0; /* a frame read with its header is written with it */
         break;
     }
     if (in < 0 || out < 0) {
         return;
     }
     if (w->source == FWD_STREAM) {
-        raw_stream(in, out);
+        raw_stream(in, out, hdr);
     } else {
-        raw_frames(in, out);
+        raw_frames(in, out, hdr);
     }
 }

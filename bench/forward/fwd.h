@@ -59,10 +59,11 @@ void fwd_sender_run(const FwdWiring *w, int fd, uint64_t *sent);
 /*
  * fwd_raw_run() - the raw limit: the least a forwarder does for @w, with blocking fds and one
  * syscall per frame each way: read the stream and write() each frame to FWD_IF_OUT, or
- * recv() / read() one frame and write() it. Returns only on an error (printed). Runs in a
- * child process.
+ * recv() / read() one frame and write() it. With @vnet_hdr the TAPs carry a (zero) 10-byte
+ * virtio-net header as QEMU's and netbe's do: a writev() of header and frame, or a TAP
+ * frame passed on with its header. Returns only on an error (printed). Runs in a child.
  */
-void fwd_raw_run(const FwdWiring *w);
+void fwd_raw_run(const FwdWiring *w, bool vnet_hdr);
 
 /* ---- fwd-peers.c ---- */
 
@@ -70,13 +71,15 @@ void fwd_raw_run(const FwdWiring *w);
  * (-netdev socket,connect= / socket,udp=), which are separate code in QEMU. */
 typedef enum FwdQemuForm { FWD_QEMU_NEW, FWD_QEMU_LEGACY } FwdQemuForm;
 
-/* fwd_qemu_argv() - a guestless QEMU @qemu whose hub joins @w's source to FWD_IF_OUT.
+/* fwd_qemu_argv() - a guestless QEMU @qemu whose hub joins @w's source to FWD_IF_OUT; its
+ * TAPs with QEMU's default vnet header, or vnet_hdr=off unless @tap_vnet_hdr.
  * Return: a NULL-terminated argv (g_strfreev). */
-char **fwd_qemu_argv(const char *qemu, const FwdWiring *w, FwdQemuForm form);
+char **fwd_qemu_argv(const char *qemu, const FwdWiring *w, FwdQemuForm form, bool tap_vnet_hdr);
 
 /* fwd_netbe_config() - a netbe-host ini whose hub joins @w's source to FWD_IF_OUT; with
- * @io not NULL, [runtime] io = @io. Return: the text (g_free). */
-char *fwd_netbe_config(const FwdWiring *w, const char *io);
+ * @io not NULL, [runtime] io = @io; its TAPs with the default vnet_hdr (auto), or off unless
+ * @tap_vnet_hdr. Return: the text (g_free). */
+char *fwd_netbe_config(const FwdWiring *w, const char *io, bool tap_vnet_hdr);
 
 /* ---- fwd-proc.c ---- */
 
@@ -104,6 +107,10 @@ void fwd_proc_stop(GPid pid, bool kill);
 /* fwd_proc_cpu_ns() - CPU time (ns) process @pid used so far, all its threads; 0 unknown. */
 uint64_t fwd_proc_cpu_ns(GPid pid);
 
+/* fwd_cpu_busy_ns() - time (ns, in ticks) CPU @cpu spent on anything but idling: every
+ * process and the kernel's work (softirqs, ksoftirqd) on it; 0 unknown. */
+uint64_t fwd_cpu_busy_ns(int cpu);
+
 /* fwd_if_counters() - FWD_IF_OUT-style counters of @ifname in our namespace: frames and
  * bytes it received (what the forwarder wrote to its fd). Return: false if not found. */
 bool fwd_if_counters(const char *ifname, uint64_t *rx_frames, uint64_t *rx_bytes);
@@ -121,7 +128,11 @@ bool fwd_if_counters(const char *ifname, uint64_t *rx_frames, uint64_t *rx_bytes
  * @runs:      measurements made (each array holds @runs values)
  * @fps:       frames per second counted on FWD_IF_OUT
  * @offered:   frames per second the sender got rid of (UDP and TAP senders lose the rest)
- * @cpu_ns:    the forwarder's CPU time per forwarded frame (ns)
+ * @proc_ns:   the forwarder process's CPU time per forwarded frame (ns)
+ * @cpu_ns:    busy time of the forwarder's CPU per forwarded frame (ns, in ticks): the
+ *             forwarder, the kernel's work there (ksoftirqd included) and anyone else's
+ * @ran:       the share of the time the forwarder process ran (1: always; less: it waited
+ *             for frames, or others took its CPU)
  * @error:     why a measurement failed (the row has no figures), NULL
  */
 typedef struct FwdRow {
@@ -131,6 +142,7 @@ typedef struct FwdRow {
     const char *io;
     unsigned runs;
     double fps[FWD_MAX_REPEAT], offered[FWD_MAX_REPEAT], cpu_ns[FWD_MAX_REPEAT];
+    double proc_ns[FWD_MAX_REPEAT], ran[FWD_MAX_REPEAT];
     char *error;
 } FwdRow;
 
