@@ -3,9 +3,21 @@
  *
  * Every measurement starts one forwarder (the raw loop, a guestless QEMU or netbe-host) on
  * a CPU of its own and one sender on another, in a network namespace of the bench's own;
- * the frames/s are what the receiving TAP's kernel counters count after a warm-up. The
- * forwarders take turns, each run is repeated and the median is reported. */
+ * the frames/s are what the receiving TAP's kernel counters count after a warm-up, the
+ * median of 0.25 s windows (the machine is shared: a window in which someone else took the
+ * CPU does not count). The forwarders take turns, each run is repeated and the median of
+ * the runs is reported.
+ *
+ * QEMU 7.2 as a forwarder: `-M none -nodefaults -display none` runs its net layer and main
+ * loop with no guest; `-netdev hubport,id=H,hubid=0,netdev=ID` puts a netdev on hub 0 (it
+ * warns "hub 0 with no nics"). `-netdev stream,server=off,addr.*` connects in the background
+ * and once only (7.2 has no reconnect=), so the sender listens before QEMU starts;
+ * `-netdev dgram,local.*,remote.*` is UDP; the old `socket,connect=` / `socket,udp=` forms are
+ * separate code (--qemu-legacy). `-netdev tap,ifname=X,script=no,downscript=no` attaches to
+ * our TAP with a vnet header by default: with a hub for peer it writes a zero header before
+ * each frame and strips it on reads, as netbe's tap plugin does (--no-vnet-hdr: neither). */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -15,6 +27,8 @@
 
 #define TARGET_STREAM 1.5 /* issue 10: netbe forwards a stream >= 1.5x QEMU */
 #define START_TIMEOUT 10  /* s for a forwarder to pass its first frames */
+#define WINDOW 0.25       /* s: a run's rate is the median of its windows' */
+#define MAX_WINDOWS 400
 
 typedef struct Case {
     FwdSource source;
@@ -153,14 +167,47 @@ static char *wait_flowing(GPid fwd, int cpu, const uint64_t *sent)
     return g_strdup_printf("no frames reached " FWD_IF_OUT " in %d s", START_TIMEOUT);
 }
 
+/*
+ * Append one run to @row from @n windows between the snapshots @s[0..n]: the medians of the
+ * windows' frames/s, offered/s, process ns/frame and share of time run (a window in which
+ * another tenant of the machine took the CPU does not count), and the CPU's busy time per
+ * frame over the whole run (ticks are too coarse for a window).
+ */
+static void record_run(FwdRow *row, const Case *c, const Snapshot *s, int n)
+{
+    double fps[MAX_WINDOWS], offered[MAX_WINDOWS], proc[MAX_WINDOWS], ran[MAX_WINDOWS];
+    uint64_t frames = s[n].frames - s[0].frames, bytes = s[n].bytes - s[0].bytes;
+
+    for (int i = 0; i < n; i++) {
+        double dt = s[i + 1].t - s[i].t;
+        uint64_t f = s[i + 1].frames - s[i].frames;
+
+        fps[i] = f / dt;
+        offered[i] = (s[i + 1].sent - s[i].sent) / dt;
+        proc[i] = f ? (double)(s[i + 1].proc_ns - s[i].proc_ns) / f : 0;
+        ran[i] = (s[i + 1].proc_ns - s[i].proc_ns) / 1e9 / dt;
+    }
+    row->fps[row->runs] = fwd_median(fps, n);
+    row->offered[row->runs] = fwd_median(offered, n);
+    row->proc_ns[row->runs] = fwd_median(proc, n);
+    row->ran[row->runs] = fwd_median(ran, n);
+    row->cpu_ns[row->runs] = frames ? (double)(s[n].cpu_ns - s[0].cpu_ns) / frames : 0;
+    row->runs++;
+    if (frames && bytes != frames * c->frame_len) {
+        g_printerr("# %s %zu B %s: %.1f bytes per frame on " FWD_IF_OUT " (other frames?)\n",
+                   c->name, c->frame_len, row->forwarder, (double)bytes / frames);
+    }
+}
+
 /* One measurement of @row on @c, appended to @row; a failure sets row->error. */
 static void measure(const Opts *o, const Case *c, FwdRow *row, uint64_t *sent)
 {
     g_autofree char *log = g_build_filename(o->tmpdir, "forwarder.log", NULL);
     g_autoptr(GError) err = NULL;
     FwdWiring w = {.source = c->source, .frame_len = c->frame_len};
+    int windows = CLAMP((int)(o->seconds / WINDOW + 0.5), 1, MAX_WINDOWS);
+    Snapshot snaps[MAX_WINDOWS + 1];
     GPid fwd = -1, snd = -1;
-    Snapshot a, b;
     char *why = NULL;
     int sfd = -1;
 
@@ -182,26 +229,17 @@ static void measure(const Opts *o, const Case *c, FwdRow *row, uint64_t *sent)
         goto out;
     }
     g_usleep((gulong)(o->warmup * 1e6));
-    snapshot(fwd, o->fwd_cpu, sent, &a);
-    g_usleep((gulong)(o->seconds * 1e6));
-    snapshot(fwd, o->fwd_cpu, sent, &b);
+    for (int i = 0; i <= windows; i++) {
+        if (i > 0) {
+            g_usleep((gulong)(WINDOW * 1e6));
+        }
+        snapshot(fwd, o->fwd_cpu, sent, &snaps[i]);
+    }
     if (!fwd_proc_alive(fwd)) {
         why = g_strdup("the forwarder exited during the measurement");
         goto out;
     }
-    row->fps[row->runs] = (b.frames - a.frames) / (b.t - a.t);
-    row->offered[row->runs] = (b.sent - a.sent) / (b.t - a.t);
-    if (b.frames > a.frames) {
-        row->cpu_ns[row->runs] = (double)(b.cpu_ns - a.cpu_ns) / (b.frames - a.frames);
-        row->proc_ns[row->runs] = (double)(b.proc_ns - a.proc_ns) / (b.frames - a.frames);
-    }
-    row->ran[row->runs] = (b.proc_ns - a.proc_ns) / 1e9 / (b.t - a.t);
-    row->runs++;
-    if (b.frames > a.frames && (b.bytes - a.bytes) != (b.frames - a.frames) * c->frame_len) {
-        g_printerr("# %s %zu B %s: %.1f bytes per frame on " FWD_IF_OUT " (other frames?)\n",
-                   c->name, c->frame_len, row->forwarder,
-                   (double)(b.bytes - a.bytes) / (b.frames - a.frames));
-    }
+    record_run(row, c, snaps, windows);
 out:
     fwd_proc_stop(snd, true);
     fwd_proc_stop(fwd, g_str_has_prefix(row->forwarder, "raw"));
@@ -256,11 +294,12 @@ static char *meta_json(const Opts *o, const char *qemu_version)
 {
     g_autofree char *qv = g_strescape(qemu_version ? qemu_version : "", NULL);
 
-    return g_strdup_printf("  \"seconds\": %.2f,\n  \"warmup\": %.2f,\n  \"repeat\": %d,\n"
+    return g_strdup_printf("  \"seconds\": %.2f,\n  \"window\": %.2f,\n  \"warmup\": %.2f,\n"
+                           "  \"repeat\": %d,\n"
                            "  \"forwarder_cpu\": %d,\n  \"sender_cpu\": %d,\n"
                            "  \"qemu\": \"%s\",\n  \"qemu_netdevs\": \"%s\",\n"
                            "  \"netbe_sandbox\": %s,\n  \"tap_vnet_hdr\": %s",
-                           o->seconds, o->warmup, o->repeat, o->fwd_cpu, o->sender_cpu, qv,
+                           o->seconds, WINDOW, o->warmup, o->repeat, o->fwd_cpu, o->sender_cpu, qv,
                            o->qemu_legacy ? "socket" : "stream/dgram",
                            o->netbe_no_sandbox ? "false" : "true", o->no_vnet ? "false" : "true");
 }
@@ -281,7 +320,8 @@ static char *qemu_version(const char *qemu)
 static bool parse_opts(Opts *o, int *argc, char ***argv)
 {
     GOptionEntry entries[] = {
-        {"seconds", 0, 0, G_OPTION_ARG_DOUBLE, &o->seconds, "measured seconds per run (2)", "S"},
+        {"seconds", 0, 0, G_OPTION_ARG_DOUBLE, &o->seconds,
+         "measured seconds per run (2), in windows of 0.25 s", "S"},
         {"warmup", 0, 0, G_OPTION_ARG_DOUBLE, &o->warmup, "seconds before measuring (0.5)", "S"},
         {"repeat", 0, 0, G_OPTION_ARG_INT, &o->repeat, "runs per forwarder and case (3)", "N"},
         {"forwarder-cpu", 0, 0, G_OPTION_ARG_INT, &o->fwd_cpu, "CPU of the forwarders (1)", "N"},
@@ -373,6 +413,7 @@ int main(int argc, char **argv)
     g_autoptr(GArray) rows = NULL;
     uint64_t *sent;
     bool failed = false;
+    cpu_set_t cpus;
 
     if (!parse_opts(&o, &argc, &argv)) {
         return 2;
@@ -381,6 +422,10 @@ int main(int argc, char **argv)
         printf("bench-forward needs root: TAP devices in a network namespace of its own\n");
         return 77;
     }
+    /* the bench itself (it wakes every window) stays off the forwarder's CPU */
+    CPU_ZERO(&cpus);
+    CPU_SET(o.sender_cpu, &cpus);
+    sched_setaffinity(0, sizeof(cpus), &cpus);
     sent = mmap(NULL, sizeof(*sent), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     g_assert(sent != MAP_FAILED);
     qv = o.qemu ? qemu_version(o.qemu) : NULL;

@@ -12,15 +12,13 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The median of the @n values of @v (0 for none). */
-static double median(const double *v, unsigned n)
+double fwd_median(const double *v, unsigned n)
 {
-    double s[FWD_MAX_REPEAT];
+    g_autofree double *s = g_memdup2(v, n * sizeof(*v));
 
     if (n == 0) {
         return 0;
     }
-    memcpy(s, v, n * sizeof(*v));
     qsort(s, n, sizeof(*s), cmp_double);
     return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
@@ -71,12 +69,12 @@ static void json_ratio(GString *js, const char *key, double a, double b)
 static int report_row(const FwdRow *rows, size_t n, const FwdRow *r, double target, GString *js)
 {
     const FwdRow *raw = baseline(rows, n, r, "raw"), *qemu = baseline(rows, n, r, "qemu");
-    double fps = r->error ? 0 : median(r->fps, r->runs);
-    double cpu = r->error ? 0 : median(r->cpu_ns, r->runs);
-    double proc = r->error ? 0 : median(r->proc_ns, r->runs);
-    double raw_fps = raw ? median(raw->fps, raw->runs) : 0;
-    double qemu_fps = qemu ? median(qemu->fps, qemu->runs) : 0;
-    double qemu_proc = qemu ? median(qemu->proc_ns, qemu->runs) : 0;
+    double fps = r->error ? 0 : fwd_median(r->fps, r->runs);
+    double cpu = r->error ? 0 : fwd_median(r->cpu_ns, r->runs);
+    double proc = r->error ? 0 : fwd_median(r->proc_ns, r->runs);
+    double raw_fps = raw ? fwd_median(raw->fps, raw->runs) : 0;
+    double qemu_fps = qemu ? fwd_median(qemu->fps, qemu->runs) : 0;
+    double qemu_proc = qemu ? fwd_median(qemu->proc_ns, qemu->runs) : 0;
     g_autofree char *name =
         r->io ? g_strdup_printf("%s io=%s", r->forwarder, r->io) : g_strdup(r->forwarder);
     bool checked = qemu && g_str_equal(r->forwarder, "netbe") && g_str_equal(r->source, "stream");
@@ -88,7 +86,7 @@ static int report_row(const FwdRow *rows, size_t n, const FwdRow *r, double targ
     } else {
         printf("%-7s %6zu  %-18s %10.0f %6.2f %10.0f %8.0f %6.0f %4.0f%% %6s %7s %8s%s\n",
                r->source, r->frame_len, name, fps, fps * r->frame_len * 8 / 1e9,
-               median(r->offered, r->runs), proc, cpu, median(r->ran, r->runs) * 100,
+               fwd_median(r->offered, r->runs), proc, cpu, fwd_median(r->ran, r->runs) * 100,
                ratio_text(b1, sizeof(b1), fps, raw_fps), ratio_text(b2, sizeof(b2), fps, qemu_fps),
                ratio_text(b3, sizeof(b3), qemu_proc, proc), met < 0 ? "  < target" : "");
     }
@@ -107,8 +105,8 @@ static int report_row(const FwdRow *rows, size_t n, const FwdRow *r, double targ
                            ", \"fps\": %.0f, \"gbps\": %.3f, \"offered_fps\": %.0f, "
                            "\"process_ns_per_frame\": %.0f, \"cpu_ns_per_frame\": %.0f, "
                            "\"process_ran\": %.3f, \"fps_runs\": ",
-                           fps, fps * r->frame_len * 8 / 1e9, median(r->offered, r->runs), proc,
-                           cpu, median(r->ran, r->runs));
+                           fps, fps * r->frame_len * 8 / 1e9, fwd_median(r->offered, r->runs), proc,
+                           cpu, fwd_median(r->ran, r->runs));
     json_runs(js, r->fps, r->runs);
     json_ratio(js, "ratio_raw", fps, raw_fps);
     json_ratio(js, "ratio_qemu", fps, qemu_fps);
@@ -146,8 +144,9 @@ bool fwd_report(const FwdRow *rows, size_t n, double target, const char *meta,
                            !checked ? "null"
                            : missed ? "false"
                                     : "true");
-    printf("\nframes/s: medians, counted on the receiving TAP; offered/s: what the sender got rid "
-           "of;\nns/frame: the forwarder process's CPU time per frame; cpu ns: busy time of its "
+    printf("\nframes/s: counted on the receiving TAP, median of the runs' (each the median of its "
+           "0.25 s\nwindows); offered/s: what the sender got rid of;\nns/frame: the forwarder "
+           "process's CPU time per frame; cpu ns: busy time of its "
            "CPU per\nframe (ticks; the kernel's work there and anyone else's included); ran: the "
            "share of the\ntime the forwarder ran (below 100%%: it waited for frames, or others "
            "took its CPU);\nx raw, x qemu: frames/s against those rows; cpu x qemu: QEMU's "

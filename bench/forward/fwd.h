@@ -146,6 +146,9 @@ typedef struct FwdRow {
     char *error;
 } FwdRow;
 
+/* fwd_median() - the median of the @n values of @v (0 for none). */
+double fwd_median(const double *v, unsigned n);
+
 /*
  * fwd_report() - print @rows as a table (medians; ratios against the raw and the qemu row of
  * the same source and frame) and write them as JSON to @json_path, with @meta (the members of
