@@ -359,6 +359,12 @@ static bool parse_opts(Opts *o, int *argc, char ***argv)
         g_printerr("bench-forward: --repeat 1..%d, --seconds > 0, --warmup >= 0\n", FWD_MAX_REPEAT);
         return false;
     }
+    if (o->fwd_cpu == o->sender_cpu || o->fwd_cpu < 0 || o->sender_cpu < 0 ||
+        MAX(o->fwd_cpu, o->sender_cpu) >= sysconf(_SC_NPROCESSORS_ONLN)) {
+        g_printerr("bench-forward: --forwarder-cpu and --sender-cpu: two CPUs of the %ld online\n",
+                   sysconf(_SC_NPROCESSORS_ONLN));
+        return false;
+    }
     if (!o->qemu) {
         o->qemu = g_find_program_in_path("qemu-system-x86_64");
     } else if (g_str_equal(o->qemu, "none")) {
