@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* backend.c - backend instances: lifecycle, queues, counters and the data path. */
 #include <errno.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* config.c - turn a checked ini file into backends, hubs and devices. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* device.c - [device.ID] frontends: binding to a backend, connect modes, the virtio-net model. */
 #include <errno.h>
 #include "netbe-priv.h"

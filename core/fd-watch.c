@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* fd-watch.c - fd watches for plugins on the runtime's context, cheap to re-arm. */
 #include "netbe-priv.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* frame-queue.c - a bounded FIFO of copied frames, for peers that are busy. */
 #include <string.h>
 #include <sys/uio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* frame-queue.h - a bounded FIFO of copied frames, for peers that are busy. */
 #ifndef NETBE_FRAME_QUEUE_H
 #define NETBE_FRAME_QUEUE_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* hub.c - the hub frontend: a frame entering one port leaves through every other. */
 #include <errno.h>
 #include "netbe-priv.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* ini-read.c - read an ini file or text into sections of key/value/line. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* ini-read.h - read an ini file or text into sections of key/value/line. */
 #ifndef NETBE_INI_READ_H
 #define NETBE_INI_READ_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* loop-fd.c - one epoll fd that stands for a GMainContext, for foreign event loops. */
 #include <errno.h>
 #include <stdint.h>

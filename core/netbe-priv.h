@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* netbe-priv.h - internal types shared by the modules of libnetbe. */
 #ifndef NETBE_PRIV_H
 #define NETBE_PRIV_H

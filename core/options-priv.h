@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* options-priv.h - option values of one ini section, checked against schemas. */
 #ifndef NETBE_OPTIONS_PRIV_H
 #define NETBE_OPTIONS_PRIV_H

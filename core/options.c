@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* options.c - option values of one ini section, checked against schemas. */
 #include <errno.h>
 #include <inttypes.h>

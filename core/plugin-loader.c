@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* plugin-loader.c - find, check and dlopen backend plugins from the plugin path: each folder
  * and file is opened once, without following symlinks, checked on its fd and loaded
  * through that fd, so that what was checked is what runs. */

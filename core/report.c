@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* report.c - status and counters of a runtime, as text or JSON. */
 #include <inttypes.h>
 #include "netbe-priv.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* runtime.c - the runtime: owns the context, plugins, backends and frontends. */
 #include <errno.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* unix-listen.c - a listening UNIX socket that replaces a stale file but never a live one. */
 #include <errno.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* user-lookup.c - a user named by name or number, for --user and the handover peer checks. */
 #include <errno.h>
 #include <pwd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* embed-vmm.c - how a VMM embeds netbe's virtio-net device: guest memory, hooks, config,
  * start, kicks, and the runtime in the VMM's own poll loop. Read it top to bottom.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* control-cmd.c - the commands of netbe-host's control socket: parse a request, answer it. */
 #include <string.h>
 #include "control.h"

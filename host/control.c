@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* control.c - netbe-host's control socket: accept, check the peer, read one request line,
  * write the reply without blocking, close; with deadlines, a bound on clients and a
  * listener that backs off instead of spinning when accept() fails (EMFILE). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* control.h - netbe-host's control socket: one request line, one reply, then close. */
 #ifndef NETBE_HOST_CONTROL_H
 #define NETBE_HOST_CONTROL_H

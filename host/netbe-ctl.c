@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* netbe-ctl.c - a small client for netbe-host's control socket. */
 #include <errno.h>
 #include <poll.h>

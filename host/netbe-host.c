@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* netbe-host.c - the reference host: runs a netbe runtime from an ini file. */
 #include <errno.h>
 #include <signal.h>
@@ -159,32 +160,56 @@ static int show_plugins(NetbeRuntime *rt, const HostOptions *o)
     return 0;
 }
 
-/* --incoming: listen, adopt what the source hands over, start. */
-static bool receive_handover(NetbeRuntime *rt, const HostOptions *o, GError **errp)
+/*
+ * Listen on @path: bound and listening under a temporary name, then linked to @path (which
+ * must not exist, as with bind()), so that the file appears only once a source can connect
+ * (a source that saw it and connected at once was refused). Return: the listening fd, or -1
+ * with @errp set.
+ */
+static int listen_incoming(const char *path, const HostOptions *o, GError **errp)
 {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    NetbeMigStats st;
+    g_autofree char *tmp = g_strdup_printf("%s.%d", path, (int)getpid());
     mode_t old_umask;
-    bool ok = false;
-    int fd;
+    int fd, err;
 
-    if (strlen(o->incoming) >= sizeof(addr.sun_path)) {
+    if (strlen(tmp) >= sizeof(addr.sun_path)) {
         g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG, "--incoming %s: path too long",
-                    o->incoming);
-        return false;
+                    path);
+        return -1;
     }
-    strcpy(addr.sun_path, o->incoming);
+    strcpy(addr.sun_path, tmp);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     old_umask = umask(0177);
     /* with --user, a source that runs as that user may connect (the handover checks it) */
     if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-        (o->user && chown(o->incoming, o->drop_to.uid, o->drop_to.gid) < 0) || listen(fd, 1) < 0) {
+        (o->user && chown(tmp, o->drop_to.uid, o->drop_to.gid) < 0) || listen(fd, 1) < 0 ||
+        link(tmp, path) < 0) {
+        err = errno;
         umask(old_umask);
-        g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno), "--incoming %s: %s",
-                    o->incoming, g_strerror(errno));
-        goto out;
+        if (fd >= 0) {
+            unlink(tmp);
+            close(fd);
+        }
+        g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(err), "--incoming %s: %s", path,
+                    g_strerror(err));
+        return -1;
     }
     umask(old_umask);
+    unlink(tmp);
+    return fd;
+}
+
+/* --incoming: listen, adopt what the source hands over, start. */
+static bool receive_handover(NetbeRuntime *rt, const HostOptions *o, GError **errp)
+{
+    NetbeMigStats st;
+    bool ok;
+    int fd = listen_incoming(o->incoming, o, errp);
+
+    if (fd < 0) {
+        return false;
+    }
     g_message("waiting for a handover on %s", o->incoming);
     ok = netbe_runtime_migrate_from(
         rt, fd, (o->incoming_timeout > 0 ? o->incoming_timeout : 60) * 1000, &st, errp);
@@ -193,10 +218,7 @@ static bool receive_handover(NetbeRuntime *rt, const HostOptions *o, GError **er
                   st.downtime_ns / 1e6, st.backends, st.fds, st.frames);
     }
     unlink(o->incoming);
-out:
-    if (fd >= 0) {
-        close(fd);
-    }
+    close(fd);
     return ok;
 }
 

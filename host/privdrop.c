@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* privdrop.c - netbe-host --user: become an unprivileged user, keeping only needed caps. */
 #include <errno.h>
 #include <grp.h>

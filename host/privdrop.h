@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* privdrop.h - netbe-host --user: become an unprivileged user, keeping only needed caps. */
 #ifndef NETBE_HOST_PRIVDROP_H
 #define NETBE_HOST_PRIVDROP_H

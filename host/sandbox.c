@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* sandbox.c - netbe-host's seccomp filter: only the syscalls netbe uses, on every thread. */
 #include <errno.h>
 #include <fcntl.h>

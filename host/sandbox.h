@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sandbox.h - netbe-host's seccomp filter: only the syscalls netbe uses, on every thread. */
 #ifndef NETBE_HOST_SANDBOX_H
 #define NETBE_HOST_SANDBOX_H

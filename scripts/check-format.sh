@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # check-format.sh - every tracked C file is as clang-format (.clang-format) writes it; names
 # the files that are not and shows the first lines of their diff. Exit 1 if any differs.
 set -uo pipefail

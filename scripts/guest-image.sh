@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # guest-image.sh - build (once, cached outside the tree) a bootable Linux guest for the tests.
 #
 # Usage: scripts/guest-image.sh            prints two lines: the kernel, the initramfs

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # run.sh - set up and build netbe, then run netbe-host on conf/default.ini (no root needed
 # once the packages are there). Extra arguments go to netbe-host.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # setup.sh - install what is missing (Debian 12), configure and build netbe in a build dir.
 # Usage: scripts/setup.sh BUILDDIR [meson setup options...]
 # Sourced by run.sh and test.sh; installing packages needs root (or sudo).

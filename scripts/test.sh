@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # test.sh - set up, then build and run the whole test suite twice, as CI does: a -Werror
 # build, and an AddressSanitizer+UndefinedBehaviorSanitizer build. Ends with the line
 # "total: N passed, N failed, N skipped"; exits non-zero on any failure. Every skipped test
@@ -35,15 +36,22 @@ run_build() {
     fi
 }
 
-# the tree is as clang-format writes it (.clang-format): one check
-if scripts/check-format.sh >format.log 2>&1; then
-    echo "== format: $(tail -1 format.log)"
-    passed=$((passed + 1))
-else
-    echo "== format: FAILED"
-    head -40 format.log
-    failed=$((failed + 1)) rc=1
-fi
+# a check of the tree: one test, its log in NAME.log
+run_check() {
+    local name=$1
+    shift
+    if "$@" >"$name.log" 2>&1; then
+        echo "== $name: $(tail -1 "$name.log")"
+        passed=$((passed + 1))
+    else
+        echo "== $name: FAILED"
+        head -40 "$name.log"
+        failed=$((failed + 1)) rc=1
+    fi
+}
+run_check format scripts/check-format.sh # the tree is as clang-format writes it (.clang-format)
+run_check spdx scripts/check-spdx.sh     # every source file names its licence (COPYING)
+run_check docs scripts/check-docs.py     # the public headers' kernel-doc is complete
 
 run_build build-werror
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:print_summary=1:fast_unwind_on_malloc=0

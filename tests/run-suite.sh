@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # run-suite.sh - run the meson test suite in a build dir and print the closing
 # "N passed, N failed, N skipped" line, counting every TAP test point. Every skipped point
 # is named; under CI=true (CI runs as root, with everything installed) a skip is a failure:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """footprint.py - netbe-host's footprint: idle RSS, start-up to serving, and loading and
 connecting 64 backends, each next to QEMU doing the same forwarding job in the same run
 (when qemu-system-x86_64 is installed) and to the floor of starting any process.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* bench-raw.c - the virtio-net benches' frames, raw TAP baseline, TAP filler and report. */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* bench-raw.h - what the virtio-net benches share: the frame sizes, frames with their vnet
  * header, the raw TAP syscall loop they are measured against (same run, same namespace),
  * the packet socket that fills a TAP for the TAP->guest direction, and the table + JSON. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* bench-handover.c - live handover downtime and frames lost, netbe-host to netbe-host, for
  * 1 device x 1 queue, 1 x 8 queues, 16 devices and one vhost-user device under our own
  * frontend, next to the way it is done without netbe (close the TAP, reopen it by name)

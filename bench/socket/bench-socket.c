@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* bench-socket.c - socket plugin throughput against a hand-written relay loop, same run.
  *
  * Both paths move frames between a datagram socketpair (the "hub side", as a VM's frames

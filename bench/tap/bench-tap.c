@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* bench-tap.c - tap plugin throughput against a raw read/write loop on a TAP fd, same run. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* bench-user.c - TCP throughput through the user plugin against libslirp driven directly.
  *
  * A guest played in-process (tests/user/guest-frames.c) opens a TCP connection through

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* bench-vhost-user.c - the real netbe-host serving one vhost-user virtio-net device on a TAP,
  * driven by our own frontend process (tests/lib/vu-front.c: memfd guest memory, split rings,
  * a polling driver): frames/s guest->TAP and TAP->guest for 64 B, 1514 B and 64 KiB GSO

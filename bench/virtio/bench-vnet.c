@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* bench-vnet.c - virtio-net frontend + tap plugin throughput, guest->TAP and TAP->guest,
  * for 64 B, 1514 B and 64 KiB GSO frames, next to a raw TAP read/write loop measured in
  * the same run on a second TAP of the same namespace. Needs root. Table + JSON. */

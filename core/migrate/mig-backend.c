@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* mig-backend.c - one backend's state in a migration record: core part, then the plugin's. */
 #include <errno.h>
 #include "mig-priv.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* mig-buf.c - tagged fields and fds of one migration record: the writer and the reader. */
 #include <errno.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* mig-channel.c - the migration stream on a UNIX socket: header, records, fds, timeouts. */
 #include <errno.h>
 #include <poll.h>

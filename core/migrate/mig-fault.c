@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* mig-fault.c - fault injection at the steps of a handover, for the tests that prove the commit
  * rule. */
 #include <signal.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* mig-lock.c - the serving lock: the one thing that decides which process serves after a handover.
  */
 #include <errno.h>

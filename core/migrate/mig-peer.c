@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* mig-peer.c - whom a handover may talk to (SO_PEERCRED) and how long an attempt may take. */
 #include <errno.h>
 #include <sys/socket.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* mig-priv.h - the migration channel and record types shared by source and target. */
 #ifndef NETBE_MIG_PRIV_H
 #define NETBE_MIG_PRIV_H

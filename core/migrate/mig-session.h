@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* mig-session.h - what source and target share about backends during a handover. */
 #ifndef NETBE_MIG_SESSION_H
 #define NETBE_MIG_SESSION_H

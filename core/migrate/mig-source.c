@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* mig-source.c - the source side of a handover: hello, pause, state, commit, or resume. */
 #include <errno.h>
 #include <string.h>

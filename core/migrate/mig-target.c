@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* mig-target.c - the destination side of a handover: check, adopt, acknowledge, resume. */
 #include <errno.h>
 #include <poll.h>

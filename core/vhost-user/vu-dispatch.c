@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* vu-dispatch.c - vhost-user requests: one table says each request's payload size, fds and
  * reply; handlers translate them into the virtio-net device API. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* vu-mem.c - the front-end's memory table and dirty log: map the fds it sends, translate
  * its addresses, hand guest memory and the log to the device. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* vu-migrate.c - live handover of a vhost-user device's transport: the listener, the VMM's
  * connection (and a message half read from it), memory and log fds, ring state and fds. */
 #include <errno.h>

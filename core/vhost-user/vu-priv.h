@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vu-priv.h - internal state of the vhost-user backend server, shared by its files. */
 #ifndef NETBE_VU_PRIV_H
 #define NETBE_VU_PRIV_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vu-proto.h - the vhost-user wire format (QEMU docs/interop/vhost-user.rst), backend side. */
 #ifndef NETBE_VU_PROTO_H
 #define NETBE_VU_PROTO_H

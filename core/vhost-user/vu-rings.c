@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* vu-rings.c - vhost-user vrings on the device's virtqueues: when a ring starts and stops,
  * and the device status (DRIVER_OK, queue pairs) that follows from the running rings. */
 #include <errno.h>

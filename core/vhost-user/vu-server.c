@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* vu-server.c - a vhost-user-net back-end for one device: listen on its socket, serve one
  * VMM at a time, read its messages without blocking, reset the device when it goes. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* vu-status.c - what `netbe-ctl status` shows of a vhost-user device: its VMM, negotiated
  * features, queue pairs in use, link (report.c writes transport and socket). */
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* virtio-net.c - the virtio-net device: features, queue roles, notifications, kicks, and its
  * lifecycle (bind, negotiate with the backend, start, reset, free). */
 #include <errno.h>

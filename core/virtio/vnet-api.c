@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* vnet-api.c - the public virtio-net API (include/netbe/virtio-net.h): what a VMM's
  * transport forwards to the device. */
 #include <endian.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* vnet-ctrl.c - the virtio-net control queue (spec 5.1.6.5) and the RX filter it sets. */
 #include <endian.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* vnet-datapath.c - the virtio-net data path: TX chains to the backend, RX straight into
  * guest buffers, the peer operations the core calls. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* vnet-hdr.c - the one place where guest and backend virtio-net headers are matched up. */
 #include <endian.h>
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vnet-hdr.h - the one place where guest and backend virtio-net headers are matched up. */
 #ifndef NETBE_VNET_HDR_H
 #define NETBE_VNET_HDR_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* vnet-mem.c - guest memory map of a virtio device: translation with bounds checks. */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vnet-mem.h - guest memory map of a virtio device: translation with bounds checks. */
 #ifndef NETBE_VNET_MEM_H
 #define NETBE_VNET_MEM_H

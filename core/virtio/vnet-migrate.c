@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* vnet-migrate.c - live handover of a virtio-net device: pause, resume, and its state record
  * (features, status, config, RX filter, per queue ring addresses and indices). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vnet-priv.h - internal state of the virtio-net frontend, shared by its files. */
 #ifndef NETBE_VNET_PRIV_H
 #define NETBE_VNET_PRIV_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* vnet-vmm-ctrl.c - calls for a VMM that runs the control queue itself (vhost-user
  * front-ends): the active queue pairs, and the RARP that announces the guest. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* vq.c - split virtqueues (virtio 1.2, 2.7): chain walking, used ring, notifications. */
 #include <endian.h>
 #include <stdarg.h>

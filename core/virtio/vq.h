@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vq.h - split virtqueues (virtio 1.2, 2.7): chain walking, used ring, notifications. */
 #ifndef NETBE_VQ_H
 #define NETBE_VQ_H

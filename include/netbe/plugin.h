@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* plugin.h - the ABI between libnetbe and a network backend plugin (.so). */
 #ifndef NETBE_PLUGIN_H
 #define NETBE_PLUGIN_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* sock-addr.c - strict parsing and printing of socket addresses (IPv4, [IPv6], unix:PATH). */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* sock-conn.c - socket lifecycle: listen and accept, connect and reconnect, inherited fds. */
 #include <errno.h>
 #include <fcntl.h>

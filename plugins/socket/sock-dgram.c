@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* sock-dgram.c - datagram data path: one frame per UDP or unix datagram. */
 #include <errno.h>
 #include <string.h>

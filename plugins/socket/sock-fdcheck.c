@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* sock-fdcheck.c - check that a handed-over fd is the socket this netdev's config describes. */
 #include <errno.h>
 #include <netinet/in.h>

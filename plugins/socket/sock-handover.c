@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* sock-handover.c - live handover of a socket netdev: its record (save), checks, adoption (load).
  */
 #include <errno.h>

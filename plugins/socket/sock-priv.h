@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sock-priv.h - state and internal functions shared by the files of the socket plugin. */
 #ifndef NETBE_SOCK_PRIV_H
 #define NETBE_SOCK_PRIV_H

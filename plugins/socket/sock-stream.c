@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* sock-stream.c - stream data path: QEMU framing, a 4-byte big-endian length per frame. */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* socket.c - the socket plugin (QEMU-compatible stream and datagram): options, entry points. */
 #include <errno.h>
 #include <linux/capability.h>

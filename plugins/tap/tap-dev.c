@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* tap-dev.c - the kernel side of the tap plugin: open, attach or adopt TAP fds (ioctls). */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* tap-handover.c - capture a live tap backend's state and fds, or adopt them (migration). */
 #include <errno.h>
 #include <linux/if_tun.h>

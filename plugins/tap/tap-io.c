@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* tap-io.c - the tap plugin's data path: writev/readv on the queue fds, no copies. */
 #include <errno.h>
 #include <string.h>

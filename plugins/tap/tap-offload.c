@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* tap-offload.c - offloads: NETBE_OFFLOAD_* to TUN_F_*, probing and applying (TUNSETOFFLOAD). */
 #include <errno.h>
 #include <linux/if_tun.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* tap-priv.h - private state of the tap plugin, shared by its source files. */
 #ifndef NETBE_TAP_PRIV_H
 #define NETBE_TAP_PRIV_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* tap-state.c - encode and check the tap backend's handover state (see tap-state.h). */
 #include <errno.h>
 #include <string.h>

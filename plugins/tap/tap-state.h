@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* tap-state.h - the tap backend's handover state as plain data, and its byte encoding. */
 #ifndef NETBE_TAP_STATE_H
 #define NETBE_TAP_STATE_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* tap.c - the Linux TAP backend plugin: options, lifecycle and vnet header negotiation. */
 #include <errno.h>
 #include <limits.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* user-config.c - parse and check the user backend's options (addresses, rules, DHCP extras). */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* user-config.h - the user backend's options, parsed and checked into one struct. */
 #ifndef NETBE_USER_CONFIG_H
 #define NETBE_USER_CONFIG_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* user-handover.c - the user backend's handover record: slirp's state and the options digest. */
 #include <errno.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* user-handover.h - the user backend's handover record: slirp's state and the options digest. */
 #ifndef NETBE_USER_HANDOVER_H
 #define NETBE_USER_HANDOVER_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* user-loop.c - libslirp's host sockets and timers driven by a GMainContext. */
 #include "user-loop.h"
 

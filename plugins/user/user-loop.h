@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* user-loop.h - libslirp's host sockets and timers driven by a GMainContext. */
 #ifndef NETBE_USER_LOOP_H
 #define NETBE_USER_LOOP_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* user.c - the user backend: user-mode networking (NAT, DHCP, DNS, hostfwd) on libslirp. */
 #include <errno.h>
 #include <linux/capability.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* fuzz-ini.c - fuzz the config reader (core/ini-read.c, compiled in for coverage) and the
  * config loader (libnetbe's netbe_runtime_load_config_file on a memfd, so NUL bytes reach
  * it), in a check-only runtime (opens nothing) with the built plugins of NETBE_PLUGIN_PATH.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-config-file.c - hostile and broken config files through the real netbe-host --check:
  * each is refused with FILE:LINE (or FILE: for the file as a whole), never a crash, a cut
  * value or a section silently merged into another. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-config.c - the ini config: one test per error class, each asserting the file,
  * the line, the section and the key in the message; and all errors in one run. */
 #include "netbe/netbe.h"

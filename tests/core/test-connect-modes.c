@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-connect-modes.c - connect = immediate | deferred and --check, proven by the order
  * of calls the fixture plugin records. */
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-default-conf.c - the shipped configs: every conf/NAME.ini passes --check, and
  * conf/default.ini runs unprivileged and forwards frames between its two guests. */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-host-cli.c - netbe-host and netbe-ctl as a user runs them: --check, plugin listing,
  * the control socket (status, stats, JSON, quit, errors) and clean shutdown on SIGTERM. */
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-hub-gso.c - a hub of TAPs speaks a vnet header on every port when all can, so TCP
  * segments of up to 64 KiB (GSO) cross it whole; with one port that cannot, frames stay at
  * the MTU. Needs root (TAP devices, namespaces). */

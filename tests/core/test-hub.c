@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-hub.c - the hub frontend: a frame from one port reaches every other port, a busy
  * port gets its frames later without drops within its queue limit, and never stalls others. */
 #include "fixture-plugin.h"

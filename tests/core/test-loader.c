@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-loader.c - the plugin loader: real dlopen of built fixture .so files, and the
  * error message for every way a plugin file can be wrong. */
 #include <dlfcn.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-out-of-tree-plugin.c - a plugin author's path: install netbe, build a plugin with
  * nothing but `pkg-config --cflags --libs netbe`, and load it into a runtime. */
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-plugin-trust.c - which plugin folders and files the real netbe-host loads: owned by
  * root or its own uid, not writable by others, no symlinks; and where an installed
  * netbe-host looks when nobody says (its install folder, never the build tree). */

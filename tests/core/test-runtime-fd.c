@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-runtime-fd.c - embedding: the runtime's single fd drives it from a foreign epoll
  * loop (fd events and timers), and run/quit works across threads. */
 #include <sys/epoll.h>

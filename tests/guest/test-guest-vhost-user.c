@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-guest-vhost-user.c - a real Linux guest (Debian 12 kernel, QEMU/TCG) on netbe-host's
  * vhost-user virtio-net device: user and TAP backends, multiqueue, mrg_rxbuf=off, a VMM that
  * crashes, a VMM that reconnects to a restarted netbe-host, VM live migration between two

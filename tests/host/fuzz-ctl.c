@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* fuzz-ctl.c - fuzz netbe-host's control protocol: arbitrary bytes as a client's request,
  * through a socketpair into a real ControlServer on a runtime of socket netdevs and a hub.
  * "migrate" calls a fake (nothing leaves the process); "quit" only flags a loop that never

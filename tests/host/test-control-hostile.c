@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-control-hostile.c - the real netbe-host's control socket against hostile local
  * clients: early close, slow and idle readers, floods, fd exhaustion, oversize requests,
  * other uids, stale and live socket files, and clients that leave during a migrate; and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* fuzz-plugins.c - keep the plugins of NETBE_PLUGIN_PATH mapped for the whole fuzzing run. */
 #include <dlfcn.h>
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-plugins.h - keep plugins mapped while libFuzzer runs. */
 #ifndef NETBE_TEST_FUZZ_PLUGINS_H
 #define NETBE_TEST_FUZZ_PLUGINS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* guest.h - test helpers: boot a real Linux guest in QEMU (TCG), drive it over its serial
  * console and QMP, migrate it, and take a TCP stream from it on the host. */
 #ifndef NETBE_TEST_GUEST_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* host-proc.c - test helpers: run netbe-host on a config and talk to its control socket. */
 #include <signal.h>
 #include <sys/prctl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* host-proc.h - test helpers: run netbe-host on a config and talk to its control socket. */
 #ifndef NETBE_TEST_HOST_PROC_H
 #define NETBE_TEST_HOST_PROC_H

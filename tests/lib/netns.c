@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* netns.c - test helpers: network namespaces, commands, skipping without root. */
 #include <fcntl.h>
 #include <sched.h>

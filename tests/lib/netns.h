@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* netns.h - test helpers: network namespaces, commands, skipping without root. */
 #ifndef NETBE_TEST_NETNS_H
 #define NETBE_TEST_NETNS_H

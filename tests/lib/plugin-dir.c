@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* plugin-dir.c - test helpers: private plugin directories holding chosen fixture .so files. */
 #include <dlfcn.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* plugin-dir.h - test helpers: private plugin directories holding chosen fixture .so files. */
 #ifndef NETBE_TEST_PLUGIN_DIR_H
 #define NETBE_TEST_PLUGIN_DIR_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* vu-front.c - our own vhost-user frontend (the VMM side) for tests and benches. */
 #include <endian.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vu-front.h - our own vhost-user frontend (the VMM side) for tests and benches: guest
  * memory in a memfd, negotiation, split virtqueues, RX/TX, dirty log, raw messages. */
 #ifndef NETBE_TEST_VU_FRONT_H

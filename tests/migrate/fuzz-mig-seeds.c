@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* fuzz-mig-seeds.c - write fuzz-mig's seed corpus: a real source's handover stream, recorded
  * by a fake destination that says yes to everything, then cut at each record and bent
  * (lock held or free, fds dropped or doubled). Usage: fuzz-mig-seeds DIR (not a test). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* fuzz-mig.c - fuzz the destination's side of a live handover: arbitrary records, with
  * arbitrary fds and fd counts, from a fake source into netbe_runtime_migrate_from() on a
  * runtime of socket netdevs behind a deferred hub. Whatever comes, the destination must

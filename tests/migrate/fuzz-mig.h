@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-mig.h - the input format of fuzz-mig: which fds a chunk of the fake source's stream carries.
  */
 #ifndef NETBE_TEST_FUZZ_MIG_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* mig-wire.c - test side of the migration wire format, to play a misbehaving peer. */
 #include <fcntl.h>
 #include <poll.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mig-wire.h - test side of the migration wire format, to play a source or destination
  * that misbehaves on purpose (the format is the one migrate.h documents). */
 #ifndef NETBE_TEST_MIG_WIRE_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* seq-pump.c - numbered frames into one TAP and out of another, at a steady rate. */
 #include <arpa/inet.h>
 #include <linux/if_packet.h>

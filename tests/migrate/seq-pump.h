@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* seq-pump.h - numbered frames into one TAP and out of another, at a steady rate, from
  * threads inside a namespace: the witness that a handover loses, duplicates or reorders
  * nothing. */

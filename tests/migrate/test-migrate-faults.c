@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-migrate-faults.c - the commit rule under fault injection: kill -9, a stall past the
  * deadline and a closed socket at every step of a handover, on either side, while numbered
  * frames cross a hub of two TAPs; afterwards exactly one netbe-host serves, and no frame is

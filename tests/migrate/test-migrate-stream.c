@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-migrate-stream.c - the handover stream with the fixture plugin (its eventfd stands for
  * a TAP fd): records and fds, a whole netbe-host to netbe-host handover, refusals, and a
  * misbehaving peer at every step — the source keeps running and nobody leaks an fd. */
@@ -377,6 +378,34 @@ static void run_hostile_source(gconstpointer data)
     g_free(h.path);
 }
 
+/*
+ * Fails if --incoming replaces a file that is in its way (bind() refused it; the listening
+ * socket is now linked into place once it listens) or leaves its temporary name behind.
+ */
+static void test_incoming_keeps_a_file_in_its_way(void)
+{
+    g_autofree char *log = tmp_path("taken.log");
+    g_autofree char *conf = hub_config(log, "a,b", "deferred");
+    g_autofree char *incoming = tmp_path("taken.sock");
+    g_autofree char *text = NULL, *derr = NULL, *dir = g_path_get_dirname(incoming);
+    g_autofree char *leftover = NULL;
+    const char *args[] = {"--incoming", incoming, NULL};
+    TestHost *dst;
+
+    g_assert_true(g_file_set_contents(incoming, "keep", -1, NULL));
+    dst = test_host_spawn(conf, NULL, args, NULL);
+    g_assert_nonnull(dst);
+    g_assert_cmpint(test_host_wait(dst, 10000), ==, 1);
+    derr = read_log(dst->log);
+    g_assert_nonnull(strstr(derr, "File exists"));
+    g_assert_true(g_file_get_contents(incoming, &text, NULL, NULL));
+    g_assert_cmpstr(text, ==, "keep");
+    leftover = test_sh_output("ls '%s' | grep -c 'taken.sock.' || true", dir);
+    g_assert_cmpstr(g_strstrip(leftover), ==, "0");
+    unlink(incoming);
+    test_host_free(dst);
+}
+
 /* Fails if a destination whose frontend is connect=immediate takes the fds. */
 static void test_immediate_destination_refuses(void)
 {
@@ -425,6 +454,8 @@ int main(int argc, char **argv)
     g_test_add_func("/migrate/host-hands-over-to-incoming-host",
                     test_host_hands_over_to_incoming_host);
     g_test_add_func("/migrate/immediate-destination-refuses", test_immediate_destination_refuses);
+    g_test_add_func("/migrate/incoming-keeps-a-file-in-its-way",
+                    test_incoming_keeps_a_file_in_its_way);
     g_test_add_func("/migrate/backend-without-handover-reconnects",
                     test_backend_without_handover_reconnects_on_destination);
     g_test_add_data_func("/migrate/source-survives/dest-quits-after-hello",

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-migrate-tap.c - live handover of TAP backends between two netbe-host processes:
  * numbered frames at a steady rate cross the handover exactly once and in order, a ping
  * flood loses no reply, multiqueue TAPs and several hubs move in one handover, and the

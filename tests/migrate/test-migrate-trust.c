@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-migrate-trust.c - whom a handover trusts and how long it may take: peers of another
  * uid are refused on both ends (SO_PEERCRED) unless allowed, and a slow, stalled or
  * silent destination costs the source at most its deadline, after which it serves and

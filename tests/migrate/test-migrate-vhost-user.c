@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-migrate-vhost-user.c - live handover of a vhost-user device below the guest level: our
  * own frontend (the VMM) keeps its one connection while netbe-host is replaced under it;
  * numbered frames both ways, a half-read message, the dirty log, failed handovers. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* vu-pump.c - numbered frames both ways through a vhost-user device, at a steady rate. */
 #include <arpa/inet.h>
 #include <linux/if_packet.h>

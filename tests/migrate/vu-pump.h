@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vu-pump.h - numbered frames both ways through a vhost-user device at a steady rate: our
  * frontend sends and receives on one thread, the netdev's peer on another; the witness that
  * a handover of the device loses, duplicates or delays nothing, and by how much. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-sandbox.c - netbe-host --user and its seccomp sandbox: the main scenarios (socket hub,
  * TAP hub, user NAT, live handover) run confined, with the credentials, capabilities and
  * filter read back from /proc; a forbidden syscall is refused and the host lives on. */

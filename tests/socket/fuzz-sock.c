@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* fuzz-sock.c - fuzz the socket plugin's two parsers of untrusted input: the stream framing
  * a peer sends (through the real plugin in a runtime, checked against a reference parser)
  * and the address syntax of the options. libFuzzer entry point, plus a replay main

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* sock-test.c - helpers for the socket plugin tests: runtimes pumped by the test, raw peers. */
 #include <arpa/inet.h>
 #include <errno.h>

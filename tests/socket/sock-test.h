@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sock-test.h - helpers for the socket plugin tests: runtimes pumped by the test, raw peers. */
 #ifndef NETBE_SOCK_TEST_H
 #define NETBE_SOCK_TEST_H

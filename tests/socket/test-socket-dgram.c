@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-socket-dgram.c - the socket plugin's datagram transports over real loopback
  * sockets: UDP between two runtimes, unix datagrams with a raw peer, a busy peer, a
  * missing peer. */

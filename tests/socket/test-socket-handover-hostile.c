@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-socket-handover-hostile.c - a fake source hands malformed or hostile socket state to
  * an in-process destination (netbe_runtime_migrate_from): each record is refused with a
  * clear error and no fd stays open; a valid one is adopted; a failed handover leaves the

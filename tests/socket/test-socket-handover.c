@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-socket-handover.c - live handover of socket netdevs between two netbe-host processes
  * (conf/default.ini's shape: a deferred hub joining a UDP netdev and a TCP stream listener):
  * guests sending numbered frames both ways never notice, and a frame half received or half

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-socket-host.c - the socket plugin in netbe-host, run unprivileged: a hub joins a UDP
  * netdev, a stream server and a stream client; raw peers written here exchange frames
  * through it, and netbe-ctl's counters match exactly. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-socket-options.c - the socket plugin's option checks and connect-time errors: each
  * bad config gives a message with file, line, section and key that names the cause. */
 #include <fcntl.h>

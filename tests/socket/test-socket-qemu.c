@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-socket-qemu.c - wire compatibility with real QEMU: QEMU's -netdev stream and
  * -netdev dgram, joined by a QEMU hub (no guest needed), relay frames between two netbe
  * runtimes. Skipped when qemu-system-x86_64 is not installed. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-socket-stream.c - the socket plugin's stream transport over real loopback sockets:
  * QEMU's wire framing, two runtimes joined by TCP, partial writes, one peer at a time,
  * reconnect, bad framing and early close. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* tap-frames.c - build Ethernet/IPv4/TCP frames and virtio-net headers for tap tests. */
 #include <arpa/inet.h>
 #include <string.h>

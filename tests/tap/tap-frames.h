@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* tap-frames.h - build Ethernet/IPv4/TCP frames and virtio-net headers for tap tests. */
 #ifndef NETBE_TAP_FRAMES_H
 #define NETBE_TAP_FRAMES_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* tap-harness.c - an in-process test peer for one backend: pulls its frames, sends to it. */
 #include <errno.h>
 #include "tap-harness.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* tap-harness.h - an in-process test peer for one backend: pulls its frames, sends to it. */
 #ifndef NETBE_TAP_HARNESS_H
 #define NETBE_TAP_HARNESS_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* tap-test-util.c - helpers for the tap tests: names, namespaces, counters, host with fds. */
 #include <fcntl.h>
 #include <linux/if_tun.h>

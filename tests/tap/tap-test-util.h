@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* tap-test-util.h - helpers for the tap tests: names, namespaces, counters, host with fds. */
 #ifndef NETBE_TAP_TEST_UTIL_H
 #define NETBE_TAP_TEST_UTIL_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-tap-fd.c - inherited fds, persistent TAPs, wrong fds and missing CAP_NET_ADMIN. */
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-tap-handover.c - netbe-host hands its live TAPs to a new netbe-host during a ping. */
 #include <signal.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-tap-hub.c - two TAPs in two namespaces joined by a hub in netbe-host: ping and counters. */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-tap-options.c - tap plugin: option rules, capabilities, negotiation, queues, backpressure.
  */
 #include <arpa/inet.h>

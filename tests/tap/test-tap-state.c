@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-tap-state.c - the tap handover state: encoding, checks on bad input, adopting a live TAP. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-tap-tso.c - a 64 KiB TCP GSO frame sent through the tap plugin reaches a socket whole. */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* guest-frames.c - test helpers: build and parse the Ethernet frames a guest exchanges. */
 #include <arpa/inet.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* guest-frames.h - test helpers: build and parse the Ethernet frames a guest exchanges
  * (ARP, DHCP, ICMP, ICMPv6 router solicitation, TCP, UDP), and play a guest's TCP. */
 #ifndef NETBE_TEST_GUEST_FRAMES_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-user-handover.c - live handover of a user netdev: a netbe-host to netbe-host move
  * keeps the guest's DHCP lease and hostfwd; a differently configured destination and a
  * truncated or padded slirp state are refused without leaking an fd, and the source runs

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-user-net.c - the user backend as a guest sees it: DHCP, ARP, ping, TCP and UDP
  * through slirp's NAT to listeners on 127.0.0.1, hostfwd into the guest, restrict,
  * IPv6 router advertisements, timers, pause, and no fd left behind. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-user-options.c - the user backend's option checks: every bad value is refused at
  * load with "FILE:LINE: [netdev.net0] key: problem (allowed: ...)", check mode opens
  * nothing, and a hostfwd port in use fails the connect with a clear error. */

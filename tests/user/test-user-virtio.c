@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-user-virtio.c - the user backend behind the virtio-net device, as a VMM embeds it:
  * a guest driver (tests/virtio/harness.c) gets a DHCP lease, pings the gateway and
  * receives a datagram that a hostfwd rule brings in from 127.0.0.1. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* user-net.c - test harness: a user netdev in a hub with a fixture port playing the guest. */
 #include <arpa/inet.h>
 #include <poll.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* user-net.h - test harness: a user netdev joined by a hub to a fixture port that plays
  * the guest, so a test injects the guest's frames and reads what slirp sends back. */
 #ifndef NETBE_TEST_USER_NET_H

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """fuzz-vu-seeds.py - write the seed corpus of fuzz-vu: a VMM's real start-up sequence
 (features, memory table, rings, dirty log, RARP, stop) and bent versions of it.
 Usage: fuzz-vu-seeds.py DIR"""

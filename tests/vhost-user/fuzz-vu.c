@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* fuzz-vu.c - fuzz netbe's vhost-user back-end: arbitrary messages, with arbitrary fds and fd
  * counts, from a fake VMM into a runtime serving one vhost-user device. Whatever comes, the
  * back-end must neither crash nor leak an fd, and the next VMM must get a device afresh.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-vu-access.c - who may connect to a vhost-user socket: netbe-host's own user, and the
  * user named by socket_user (the socket file is given to it), nobody else. Needs root (it
  * switches a child to 'nobody'). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-vu-hostile.c - the real netbe-host's vhost-user socket against hostile frontends:
  * unknown requests, wrong sizes, wrong fd counts, bad memory tables and ring addresses,
  * truncated and silent clients, a second VMM, a killed VMM. After each: the host answers

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-vu-protocol.c - the real netbe-host as a vhost-user backend, driven by our own
  * frontend: negotiation, frames both ways (one and two memory regions, with and without
  * MRG_RXBUF), ring bases, config, RARP, status, and dirty logging of RX writes. */

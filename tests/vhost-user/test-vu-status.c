@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-vu-status.c - what netbe-ctl status says of a vhost-user device: the connected VMM's
  * pid (SO_PEERCRED), the negotiated features, the queue pairs running, the link; and that it
  * says so again once the VMM has gone. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* vu-rig.c - a real netbe-host serving one vhost-user device on a UDP netdev, for tests. */
 #include <arpa/inet.h>
 #include <poll.h>

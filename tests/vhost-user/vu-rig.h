@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vu-rig.h - a real netbe-host serving one vhost-user virtio-net device whose netdev is a UDP
  * socket on loopback, and the checks the vhost-user tests share. */
 #ifndef NETBE_TEST_VU_RIG_H

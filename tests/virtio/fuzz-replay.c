@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* fuzz-replay.c - run fuzz inputs through LLVMFuzzerTestOneInput without libFuzzer (any
  * compiler): every file of the given corpus directories, then seeded mutations of them. */
 #include <stdint.h>

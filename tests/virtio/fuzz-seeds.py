@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 # fuzz-seeds.py - write the seed corpus of fuzz-vq (tests/virtio/fuzz-corpus/): rings
 # that are valid, and rings with each malformation the device must refuse.
 import os

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* fuzz-vq.c - libFuzzer target for virtqueue chain parsing: the input is a guest memory
  * image with a split ring in it; the device walks, pushes and gives back every chain.
  * How to build and run it (and its replay in the normal suite): tests/virtio/meson.build. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* harness.c - a guest virtio-net driver for tests: negotiates, lays out split rings in a
  * memory region, posts RX buffers, sends TX chains, answers ARP and ICMP echo. */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-vnet-device.c - the virtio-net device against the socketpair fixture backend:
  * TX/RX paths, vnet header passthrough and adaptation, mergeable RX, backpressure,
  * notifications, the control queue, negotiation, connect modes and threads. */

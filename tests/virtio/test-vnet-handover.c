@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-vnet-handover.c - live handover of a virtio-net device between two runtimes sharing
  * the harness guest's memory (the VMM case): device pause/resume/save/load, the backend
  * moved by the runtime stream, malformed device records, GUEST_ANNOUNCE. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-vnet-malformed.c - an untrusted guest's malformed rings: one test per case. Each
  * must leave the process alive, set DEVICE_NEEDS_RESET, raise one config interrupt, stop
  * the queue, log once, pass nothing to the backend and touch nothing outside guest

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-vnet-rings.c - what a VMM that migrates the VM (or the vhost-user transport) needs
  * from the virtio-net device: the dirty page log of its writes into guest memory, and ring
  * bases (given back after a disable, taken on a reset device before an enable). */

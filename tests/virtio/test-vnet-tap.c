@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* test-vnet-tap.c - the virtio-net device end to end through a real TAP (netbe-tap.so) in
  * a network namespace: ping both ways with 1 and 4 queue pairs, and a 64 KiB TSO frame
  * from the guest that the namespace receives as an intact TCP stream. */

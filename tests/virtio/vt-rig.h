@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vt-rig.h - test rig: a runtime with a virtio-net device on the socketpair fixture
  * backend (netbe-vtest.so), and a harness guest driving it. */
 #ifndef NETBE_TEST_VT_RIG_H

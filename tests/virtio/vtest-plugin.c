@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* vtest-plugin.c - test fixture backend "vtest": one socketpair end per queue, given as fds. */
 #include <errno.h>
 #include <fcntl.h>
