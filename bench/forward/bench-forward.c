@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* bench-forward.c - netbe-host against QEMU 7.2 forwarding the same traffic through a hub into
  * a TAP, side by side in one run, with the raw syscall loop beside them (needs root).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* fwd-peers.c - the two forwarders under test, wired alike: a guestless QEMU whose hub joins
  * the source netdev to a TAP netdev, and a netbe-host whose [hub] does the same. */
 #include "fwd.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* fwd-proc.c - the bench's processes and namespace: children pinned to a CPU that die with
  * us, their CPU time, the TAP counters, and cleanup that also runs when the bench fails. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* fwd-raw.c - the raw limit beside each forwarder: hand-written loops with one syscall per
  * frame each way and nothing else (no hub, blocking fds, a vnet header only if asked). */
 #include <arpa/inet.h>

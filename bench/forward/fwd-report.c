@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* fwd-report.c - the forwarding bench's table and JSON: medians of the repeated runs, with
  * ratios against the raw loop and QEMU measured in the same run. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* fwd-sender.c - the one sender every forwarder is fed by: framed frames on a TCP
  * connection, UDP datagrams, or frames sent out of a TAP, as fast as they are taken. */
 #include <arpa/inet.h>
