@@ -36,10 +36,11 @@ run_build() {
     fi
 }
 
-# a check of the tree (scripts/check-NAME.sh): one test, its log in NAME.log
+# a check of the tree: one test, its log in NAME.log
 run_check() {
     local name=$1
-    if "scripts/check-$name.sh" >"$name.log" 2>&1; then
+    shift
+    if "$@" >"$name.log" 2>&1; then
         echo "== $name: $(tail -1 "$name.log")"
         passed=$((passed + 1))
     else
@@ -48,8 +49,9 @@ run_check() {
         failed=$((failed + 1)) rc=1
     fi
 }
-run_check format # the tree is as clang-format writes it (.clang-format)
-run_check spdx   # every source file names its licence (COPYING)
+run_check format scripts/check-format.sh # the tree is as clang-format writes it (.clang-format)
+run_check spdx scripts/check-spdx.sh     # every source file names its licence (COPYING)
+run_check docs scripts/check-docs.py     # the public headers' kernel-doc is complete
 
 run_build build-werror
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:print_summary=1:fast_unwind_on_malloc=0

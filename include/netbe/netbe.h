@@ -22,93 +22,185 @@ extern "C" {
  * installed with g_unix_signal_add().
  */
 
+/**
+ * typedef NetbeRuntime - a runtime: the plugins, backends and frontends of one config, run
+ * on one GMainContext. Opaque; create with netbe_runtime_new().
+ */
 typedef struct NetbeRuntime NetbeRuntime;
+/**
+ * typedef NetbeDevice - a device frontend ([device.ID] in the config) that a VMM drives.
+ * Opaque; owned by its runtime, found with netbe_runtime_find_device().
+ */
 typedef struct NetbeDevice NetbeDevice;
 
 /* Error domains, one per module. Codes are errno values where one fits, else -1. */
 #define NETBE_CONFIG_ERROR (netbe_config_error_quark())
 #define NETBE_PLUGIN_ERROR (netbe_plugin_error_quark())
 #define NETBE_BACKEND_ERROR (netbe_backend_error_quark())
+/**
+ * netbe_config_error_quark() - the error domain of config errors (NETBE_CONFIG_ERROR).
+ *
+ * Return: the domain's quark.
+ */
 NETBE_API GQuark netbe_config_error_quark(void);
+/**
+ * netbe_plugin_error_quark() - the error domain of plugin loading (NETBE_PLUGIN_ERROR).
+ *
+ * Return: the domain's quark.
+ */
 NETBE_API GQuark netbe_plugin_error_quark(void);
+/**
+ * netbe_backend_error_quark() - the error domain of backends (NETBE_BACKEND_ERROR).
+ *
+ * Return: the domain's quark.
+ */
 NETBE_API GQuark netbe_backend_error_quark(void);
 
+/**
+ * enum NetbeRuntimeFlags - how a runtime runs, for netbe_runtime_new().
+ * @NETBE_RUNTIME_DEFAULT: load, connect and run
+ * @NETBE_RUNTIME_CHECK_ONLY: validate only: plugins run init, but nothing is connected or
+ *   started
+ */
 typedef enum NetbeRuntimeFlags {
     NETBE_RUNTIME_DEFAULT = 0,
-    /* Validate only: plugins run init, but nothing is connected or started. */
     NETBE_RUNTIME_CHECK_ONLY = 1 << 0,
 } NetbeRuntimeFlags;
 
-/*
+/**
  * netbe_runtime_new() - create a runtime.
  * @ctx: the GMainContext to run on, or NULL for a private one
  * @flags: NetbeRuntimeFlags
+ *
  * Return: a runtime; free with netbe_runtime_free().
  */
 NETBE_API NetbeRuntime *netbe_runtime_new(GMainContext *ctx, NetbeRuntimeFlags flags);
 
-/*
- * netbe_runtime_set_plugin_path() - directories to load plugins from, ':'-separated.
- * Overrides [runtime] plugin_path of configs loaded afterwards. Relative entries are
- * taken from the current directory.
+/**
+ * netbe_runtime_set_plugin_path() - directories to load plugins from.
+ * @rt: the runtime
+ * @path: directories, ':'-separated; relative entries are taken from the current directory
+ *
+ * Overrides [runtime] plugin_path of configs loaded afterwards.
  */
 NETBE_API void netbe_runtime_set_plugin_path(NetbeRuntime *rt, const char *path);
 
-/*
- * netbe_runtime_load_config_file() - parse, validate and apply an ini file: load
- * plugins, create and init backends, create frontends, connect immediate ones.
- * Return: false with every error of the file in @errp (one per line, as
+/**
+ * netbe_runtime_load_config_file() - parse, validate and apply an ini file.
+ * @rt: the runtime
+ * @path: the ini file
+ * @errp: gets every error of the file
+ *
+ * Loads plugins, creates and inits backends, creates frontends, connects immediate ones.
+ *
+ * Return: true once applied; false with every error of the file in @errp (one per line, as
  * "FILE:LINE: [section] key: problem (allowed: ...)"); nothing is left half-built.
  */
 NETBE_API bool netbe_runtime_load_config_file(NetbeRuntime *rt, const char *path, GError **errp);
 
-/* Same, from a string; @name is used in place of the file name in messages. */
+/**
+ * netbe_runtime_load_config_string() - netbe_runtime_load_config_file() on a string.
+ * @rt: the runtime
+ * @text: the ini text
+ * @name: used in place of the file name in messages
+ * @errp: gets every error of the text
+ *
+ * Return: as netbe_runtime_load_config_file().
+ */
 NETBE_API bool netbe_runtime_load_config_string(NetbeRuntime *rt, const char *text,
                                                 const char *name, GError **errp);
 
-/*
- * netbe_runtime_start() - start the frontends netbe runs by itself (hubs). Deferred
- * hubs connect their backends here. Devices start when their VMM starts them.
+/**
+ * netbe_runtime_start() - start the frontends netbe runs by itself.
+ * @rt: the runtime
+ * @errp: gets the error
+ *
+ * Starts the hubs (deferred hubs connect their backends here) and the vhost-user servers
+ * of vhost-user devices. Devices start when their VMM starts them. In check-only mode
+ * (NETBE_RUNTIME_CHECK_ONLY) nothing starts.
+ *
+ * Return: true once started; false with @errp set when a hub or server cannot start.
  */
 NETBE_API bool netbe_runtime_start(NetbeRuntime *rt, GError **errp);
 
-/* Run the context until netbe_runtime_quit(). */
+/**
+ * netbe_runtime_run() - run the context until netbe_runtime_quit().
+ * @rt: the runtime
+ */
 NETBE_API void netbe_runtime_run(NetbeRuntime *rt);
-/* Ask netbe_runtime_run() to return; safe from any thread. */
+/**
+ * netbe_runtime_quit() - ask netbe_runtime_run() to return; safe from any thread.
+ * @rt: the runtime
+ */
 NETBE_API void netbe_runtime_quit(NetbeRuntime *rt);
-/* One iteration of the context. Return: true if something was dispatched. */
+/**
+ * netbe_runtime_iterate() - one iteration of the context.
+ * @rt: the runtime
+ * @may_block: wait for something to dispatch
+ *
+ * Return: true if something was dispatched.
+ */
 NETBE_API bool netbe_runtime_iterate(NetbeRuntime *rt, bool may_block);
 
-/*
- * netbe_runtime_get_fd() - an fd that becomes readable whenever the runtime has
- * work (fd events or timers). A foreign epoll/poll loop watches it for POLLIN and
- * calls netbe_runtime_dispatch(); it is level-triggered: readable until dispatched.
- * netbe's own calls keep the fd current; if you attach GLib sources of your own to
- * the runtime's context from outside a dispatch, call g_main_context_wakeup() after.
+/**
+ * netbe_runtime_get_fd() - an fd that becomes readable whenever the runtime has work.
+ * @rt: the runtime
+ *
+ * The fd is readable on fd events or timers. A foreign epoll/poll loop watches it for
+ * POLLIN and calls netbe_runtime_dispatch(); it is level-triggered: readable until
+ * dispatched. netbe's own calls keep the fd current; if you attach GLib sources of your
+ * own to the runtime's context from outside a dispatch, call g_main_context_wakeup() after.
+ *
  * Return: the fd (owned by the runtime), or -1 on error.
  */
 NETBE_API int netbe_runtime_get_fd(NetbeRuntime *rt);
-/* Do the work that made the fd readable, without blocking. */
+/**
+ * netbe_runtime_dispatch() - do the work that made the fd readable, without blocking.
+ * @rt: the runtime
+ */
 NETBE_API void netbe_runtime_dispatch(NetbeRuntime *rt);
 
-/* Stop every frontend and disconnect every backend; the runtime can be freed. */
+/**
+ * netbe_runtime_stop() - stop every frontend and disconnect every backend.
+ * @rt: the runtime, which can be freed afterwards
+ */
 NETBE_API void netbe_runtime_stop(NetbeRuntime *rt);
-/* Stop (if needed) and free everything, unloading plugins. NULL is ignored. */
+/**
+ * netbe_runtime_free() - stop (if needed) and free everything, unloading plugins.
+ * @rt: the runtime; NULL is ignored
+ */
 NETBE_API void netbe_runtime_free(NetbeRuntime *rt);
 
+/**
+ * netbe_runtime_get_context() - the GMainContext the runtime runs on.
+ * @rt: the runtime
+ *
+ * Return: the context given to netbe_runtime_new(), or the runtime's private one; owned
+ * by the runtime.
+ */
 NETBE_API GMainContext *netbe_runtime_get_context(NetbeRuntime *rt);
-/*
+/**
  * netbe_user_lookup() - a user given by name or as a numeric uid.
+ * @user: a user name or a number
+ * @uid: gets the uid
  * @gid: gets the user's primary group (the uid itself for an unknown number); may be NULL
+ * @errp: gets the error
+ *
  * Return: true with *uid set; false with @errp set if there is no such user.
  */
 NETBE_API bool netbe_user_lookup(const char *user, uid_t *uid, gid_t *gid, GError **errp);
-/*
- * netbe_unix_listen() - a non-blocking, close-on-exec UNIX stream socket listening at
- * @path, its file created with @mode. A socket file nobody listens on (left by a crash) is
- * replaced; a live one, or a file that is not a socket, is refused.
+/**
+ * netbe_unix_listen() - a UNIX stream socket listening at @path.
  * @what: names the socket in messages ("control socket")
+ * @path: the socket file
+ * @mode: the permissions the socket file is created with
+ * @backlog: for listen()
  * @made: gets the stat of the file bind() made (to remove only that one later)
+ * @errp: gets the error
+ *
+ * The socket is non-blocking and close-on-exec. A socket file nobody listens on (left by
+ * a crash) is replaced; a live one, or a file that is not a socket, is refused.
+ *
  * Return: the fd, or -1 with @errp set.
  */
 NETBE_API int netbe_unix_listen(const char *what, const char *path, mode_t mode, int backlog,
@@ -116,20 +208,27 @@ NETBE_API int netbe_unix_listen(const char *what, const char *path, mode_t mode,
 
 /* ---- Least privilege: what a host that drops privileges must keep ---- */
 
-/*
- * netbe_runtime_needed_caps() - the Linux capabilities the backends still need, summed
- * over the backends whose plugin says (needed_caps, plugin ABI 2): for a backend_connect()
- * that has not run yet (a deferred device) or for work the plugin does later by itself.
- * Ask once the immediate backends are connected (after netbe_runtime_start() or an
- * incoming handover), before dropping privileges.
+/**
+ * netbe_runtime_needed_caps() - the Linux capabilities the backends still need.
+ * @rt: the runtime
+ *
+ * Summed over the backends whose plugin says (needed_caps, plugin ABI 2): for a
+ * backend_connect() that has not run yet (a deferred device) or for work the plugin does
+ * later by itself. Ask once the immediate backends are connected (after
+ * netbe_runtime_start() or an incoming handover), before dropping privileges.
+ *
  * Return: a mask of (1 << CAP_*) bits (linux/capability.h); 0 when none is needed.
  */
 NETBE_API uint64_t netbe_runtime_needed_caps(NetbeRuntime *rt);
 
-/*
- * netbe_runtime_extra_syscalls() - the syscalls that the plugins of the configured
- * backends name beyond those of the runtime and the shipped plugins (extra_syscalls,
- * plugin ABI 2), each once, for a host that installs a seccomp filter.
+/**
+ * netbe_runtime_extra_syscalls() - the syscalls the configured backends' plugins add.
+ * @rt: the runtime
+ *
+ * The syscalls that the plugins of the configured backends name beyond those of the
+ * runtime and the shipped plugins (extra_syscalls, plugin ABI 2), each once, for a host
+ * that installs a seccomp filter.
+ *
  * Return: a NULL-terminated array of names owned by the plugins; free the array (not the
  * names) with g_free() while the runtime lives.
  */
@@ -137,35 +236,101 @@ NETBE_API const char **netbe_runtime_extra_syscalls(NetbeRuntime *rt);
 
 /* ---- Introspection ---- */
 
-/* Loaded plugins: one line each, "name  summary  (file)". Caller frees. */
+/**
+ * netbe_runtime_list_plugins() - the plugins in the plugin path, loading them.
+ * @rt: the runtime
+ * @errp: gets the error
+ *
+ * Return: one line per plugin, "NAME SUMMARY (ABI N, FILE)"; the caller frees it. NULL
+ * with @errp set when the plugins cannot be loaded.
+ */
 NETBE_API char *netbe_runtime_list_plugins(NetbeRuntime *rt, GError **errp);
-/* The option schema of plugin @name as help text. Caller frees. */
+/**
+ * netbe_runtime_plugin_help() - the option schema of a plugin as help text.
+ * @rt: the runtime
+ * @name: the plugin (the ini "type")
+ * @errp: gets the error
+ *
+ * Return: the text; the caller frees it. NULL with @errp set when there is no such plugin
+ * or the plugins cannot be loaded.
+ */
 NETBE_API char *netbe_runtime_plugin_help(NetbeRuntime *rt, const char *name, GError **errp);
-/* Status (objects and their states) as text or JSON. Caller frees. */
+/**
+ * netbe_runtime_status() - status: the runtime's objects and their states.
+ * @rt: the runtime
+ * @json: JSON instead of text
+ *
+ * Return: the text or JSON; the caller frees it.
+ */
 NETBE_API char *netbe_runtime_status(NetbeRuntime *rt, bool json);
-/* Per backend and queue counters as text or JSON. Caller frees. */
+/**
+ * netbe_runtime_stats() - the counters of every backend and queue.
+ * @rt: the runtime
+ * @json: JSON instead of text
+ *
+ * Return: the text or JSON; the caller frees it.
+ */
 NETBE_API char *netbe_runtime_stats(NetbeRuntime *rt, bool json);
 
+/**
+ * struct NetbeQueueStats - the counters of one queue of a backend.
+ * @tx_frames: frames frontend -> backend
+ * @tx_bytes: bytes frontend -> backend
+ * @tx_drops: frames frontend -> backend dropped
+ * @rx_frames: frames backend -> frontend
+ * @rx_bytes: bytes backend -> frontend
+ * @rx_drops: frames backend -> frontend dropped
+ * @tx_queued: frames frontend -> backend held in netbe's queues now
+ * @rx_queued: frames backend -> frontend held in netbe's queues now
+ */
 typedef struct NetbeQueueStats {
-    uint64_t tx_frames, tx_bytes, tx_drops; /* frontend -> backend */
-    uint64_t rx_frames, rx_bytes, rx_drops; /* backend -> frontend */
-    uint32_t tx_queued, rx_queued;          /* frames held in netbe's queues now */
+    uint64_t tx_frames, tx_bytes, tx_drops;
+    uint64_t rx_frames, rx_bytes, rx_drops;
+    uint32_t tx_queued, rx_queued;
 } NetbeQueueStats;
 
-/* Counters of netdev @id, queue @queue. Return: false if there is no such queue. */
+/**
+ * netbe_runtime_get_queue_stats() - the counters of one queue of a backend.
+ * @rt: the runtime
+ * @netdev_id: the backend's id ([netdev.ID])
+ * @queue: the queue
+ * @out: gets the counters
+ *
+ * Return: false if there is no such queue.
+ */
 NETBE_API bool netbe_runtime_get_queue_stats(NetbeRuntime *rt, const char *netdev_id,
                                              unsigned queue, NetbeQueueStats *out);
 
 /* ---- Devices ([device.ID]) ---- */
 
-/* The device with this id, or NULL. */
+/**
+ * netbe_runtime_find_device() - the device with this id.
+ * @rt: the runtime
+ * @id: the device's id ([device.ID])
+ *
+ * Finding a device binds its device model to its backend (once), on the runtime's thread.
+ *
+ * Return: the device (owned by the runtime), or NULL.
+ */
 NETBE_API NetbeDevice *netbe_runtime_find_device(NetbeRuntime *rt, const char *id);
-/*
- * netbe_device_start() - the device's driver is ready (virtio DRIVER_OK): a deferred
- * device connects its backend now, unless a handover brought it.
+/**
+ * netbe_device_start() - the device's driver is ready (virtio DRIVER_OK).
+ * @dev: the device
+ * @errp: gets the error
+ *
+ * A deferred device connects its backend now, unless a handover brought it. Starting a
+ * started device does nothing.
+ *
+ * Return: true once started; false with @errp set when the backend cannot connect or the
+ * runtime is in check-only mode.
  */
 NETBE_API bool netbe_device_start(NetbeDevice *dev, GError **errp);
-/* True once the device's backend is connected or adopted. */
+/**
+ * netbe_device_is_connected() - whether the device's backend is connected.
+ * @dev: the device
+ *
+ * Return: true once the device's backend is connected or adopted.
+ */
 NETBE_API bool netbe_device_is_connected(const NetbeDevice *dev);
 
 #ifdef __cplusplus

@@ -105,21 +105,29 @@ extern "C" {
 #define NETBE_VIRTIO_NET_CTRL_ANNOUNCE 3
 #define NETBE_VIRTIO_NET_CTRL_ANNOUNCE_ACK 0
 
-/* One range of guest physical memory and where the VMM mapped it. */
+/**
+ * struct NetbeGuestRegion - one range of guest physical memory and where the VMM mapped it.
+ * @gpa: guest physical address of the first byte
+ * @size: bytes
+ * @hva: host address of the first byte
+ */
 typedef struct NetbeGuestRegion {
-    uint64_t gpa;  /* guest physical address of the first byte */
-    uint64_t size; /* bytes */
-    void *hva;     /* host address of the first byte */
+    uint64_t gpa;
+    uint64_t size;
+    void *hva;
 } NetbeGuestRegion;
 
 #define NETBE_VNET_HOOKS_VERSION 1
 
-/*
- * Notifications from the device to the VMM, called on the runtime's context.
- * version: NETBE_VNET_HOOKS_VERSION; fields are only ever appended.
- * notify_queue: raise the interrupt (MSI-X vector, irqfd...) of virtqueue @vq, which
- *               has new used buffers. Not called for a queue with a call fd.
- * notify_config: raise the config-change interrupt (link status, DEVICE_NEEDS_RESET).
+/**
+ * struct NetbeVnetHooks - notifications from the device to the VMM.
+ * @version: NETBE_VNET_HOOKS_VERSION; fields are only ever appended
+ * @opaque: the VMM's data, passed to every hook
+ * @notify_queue: raise the interrupt (MSI-X vector, irqfd...) of virtqueue @vq, which has
+ *   new used buffers. Not called for a queue with a call fd.
+ * @notify_config: raise the config-change interrupt (link status, DEVICE_NEEDS_RESET)
+ *
+ * The hooks are called on the runtime's context.
  */
 typedef struct NetbeVnetHooks {
     uint32_t version;
@@ -128,127 +136,283 @@ typedef struct NetbeVnetHooks {
     void (*notify_config)(void *opaque);
 } NetbeVnetHooks;
 
-/* Per-virtqueue counters of the device. */
+/**
+ * struct NetbeVnetQueueStats - the counters of one virtqueue of the device.
+ * @kicks: notifications from the driver, whether they found work or not
+ * @interrupts: notifications to the driver
+ * @chains: descriptor chains completed (used entries)
+ * @drops: frames dropped by the device (filter, too big, no header)
+ * @broken: the queue found a malformed ring and stopped
+ */
 typedef struct NetbeVnetQueueStats {
-    uint64_t kicks;      /* notifications from the driver that found work or not */
-    uint64_t interrupts; /* notifications to the driver */
-    uint64_t chains;     /* descriptor chains completed (used entries) */
-    uint64_t drops;      /* frames dropped by the device (filter, too big, no header) */
-    bool broken;         /* the queue found a malformed ring and stopped */
+    uint64_t kicks;
+    uint64_t interrupts;
+    uint64_t chains;
+    uint64_t drops;
+    bool broken;
 } NetbeVnetQueueStats;
 
-/*
+/**
  * netbe_vnet_set_memory() - give the device the guest's memory map (replaces it).
+ * @dev: the device
  * @regions: @n ranges that must not overlap or wrap; copied
- * Return: false (map unchanged) when a range is empty, wraps or overlaps.
+ * @n: the number of ranges
+ * @errp: gets the error
+ *
+ * Return: true once replaced; false (map unchanged) when a range is empty, wraps or
+ * overlaps.
  */
 NETBE_API bool netbe_vnet_set_memory(NetbeDevice *dev, const NetbeGuestRegion *regions, unsigned n,
                                      GError **errp);
 
-/* netbe_vnet_set_hooks() - install the notification hooks (copied). Return: false on a
- * version this library does not know. */
+/**
+ * netbe_vnet_set_hooks() - install the notification hooks.
+ * @dev: the device
+ * @hooks: the hooks; copied
+ *
+ * Return: true once installed; false (with a warning logged) on a version this library
+ * does not know.
+ */
 NETBE_API bool netbe_vnet_set_hooks(NetbeDevice *dev, const NetbeVnetHooks *hooks);
 
-/* Features the device offers (follows the backend's capabilities and the config). */
+/**
+ * netbe_vnet_get_device_features() - the features the device offers.
+ * @dev: the device
+ *
+ * Return: the feature bits (NETBE_VIRTIO_*_F_*), following the backend's capabilities and
+ * the config.
+ */
 NETBE_API uint64_t netbe_vnet_get_device_features(NetbeDevice *dev);
-/* The features the driver accepted; bits not offered are ignored. */
+/**
+ * netbe_vnet_set_driver_features() - the features the driver accepted.
+ * @dev: the device
+ * @features: the feature bits; bits not offered are ignored
+ *
+ * Ignored once FEATURES_OK is set.
+ */
 NETBE_API void netbe_vnet_set_driver_features(NetbeDevice *dev, uint64_t features);
-/* The negotiated features. */
+/**
+ * netbe_vnet_get_driver_features() - the negotiated features.
+ * @dev: the device
+ *
+ * Return: the feature bits.
+ */
 NETBE_API uint64_t netbe_vnet_get_driver_features(NetbeDevice *dev);
 
-/*
- * netbe_vnet_set_status() - the driver writes the status register. 0 resets the
- * device. FEATURES_OK is refused (left clear) for an inconsistent feature set;
- * DRIVER_OK starts the device: a deferred device connects its backend here.
- * Return: false if DRIVER_OK could not start the device (status keeps it clear).
+/**
+ * netbe_vnet_set_status() - the driver writes the status register.
+ * @dev: the device
+ * @status: NETBE_VIRTIO_STATUS_* bits; 0 resets the device
+ * @errp: gets the error
+ *
+ * FEATURES_OK is refused (left clear) for an inconsistent feature set; DRIVER_OK starts
+ * the device: a deferred device connects its backend here.
+ *
+ * Return: false if DRIVER_OK could not start the device, or came without FEATURES_OK
+ * (status keeps it clear); true otherwise.
  */
 NETBE_API bool netbe_vnet_set_status(NetbeDevice *dev, uint8_t status, GError **errp);
+/**
+ * netbe_vnet_get_status() - the driver reads the status register.
+ * @dev: the device
+ *
+ * Return: NETBE_VIRTIO_STATUS_* bits, as written and accepted (FEATURES_OK and DRIVER_OK
+ * only if accepted), with NEEDS_RESET once the device needs a reset.
+ */
 NETBE_API uint8_t netbe_vnet_get_status(NetbeDevice *dev);
-/* netbe_vnet_reset() - same as writing status 0: queues stop, the backend stops. */
+/**
+ * netbe_vnet_reset() - same as writing status 0: queues stop, the backend stops.
+ * @dev: the device
+ */
 NETBE_API void netbe_vnet_reset(NetbeDevice *dev);
 
-/* Number of virtqueues the transport exposes: 2 * max queue pairs + 1. */
+/**
+ * netbe_vnet_get_num_queues() - the number of virtqueues the transport exposes.
+ * @dev: the device
+ *
+ * Return: 2 * max queue pairs + 1.
+ */
 NETBE_API unsigned netbe_vnet_get_num_queues(NetbeDevice *dev);
-/* Largest size of virtqueue @vq (rx_queue_size / tx_queue_size / 64 for control). */
+/**
+ * netbe_vnet_queue_max_size() - the largest size of a virtqueue.
+ * @dev: the device
+ * @vq: the virtqueue
+ *
+ * Return: rx_queue_size or tx_queue_size of the config, 64 for the control queue; 0 if
+ * there is no such queue.
+ */
 NETBE_API unsigned netbe_vnet_queue_max_size(NetbeDevice *dev, unsigned vq);
 
-/*
+/**
  * netbe_vnet_queue_setup() - size and ring addresses (guest physical) of queue @vq.
- * Return: false when vq, size (power of two up to the maximum) or alignment is wrong.
+ * @dev: the device
+ * @vq: the virtqueue
+ * @size: its size: a power of two up to netbe_vnet_queue_max_size()
+ * @desc: guest physical address of the descriptor table
+ * @avail: guest physical address of the available (driver) ring
+ * @used: guest physical address of the used (device) ring
+ * @errp: gets the error
+ *
+ * The addresses are checked when the queue is enabled (netbe_vnet_queue_enable()).
+ *
+ * Return: false when @vq does not exist, @size is wrong or the queue is enabled.
  */
 NETBE_API bool netbe_vnet_queue_setup(NetbeDevice *dev, unsigned vq, unsigned size, uint64_t desc,
                                       uint64_t avail, uint64_t used, GError **errp);
-/* Enable (queue_enable = 1) or disable a queue; an enabled queue's rings must be in
- * guest memory, else the device needs a reset. Disabling drains the queue (see
- * netbe_vnet_queue_get_base()); enabling it again (same rings) resumes where it stopped. */
+/**
+ * netbe_vnet_queue_enable() - enable (queue_enable = 1) or disable a queue.
+ * @dev: the device
+ * @vq: the virtqueue
+ * @enable: enable it, or disable it
+ *
+ * An enabled queue's rings must be in guest memory and aligned, else the device needs a
+ * reset. Disabling drains the queue (see netbe_vnet_queue_get_base()); enabling it again
+ * (same rings) resumes where it stopped.
+ */
 NETBE_API void netbe_vnet_queue_enable(NetbeDevice *dev, unsigned vq, bool enable);
 
-/*
- * netbe_vnet_queue_set_base() - next available index the device processes on virtqueue
- * @vq; only while the queue is disabled. At the next enable the device takes its used
- * index from the used ring in guest memory (used->idx), as vhost does. A device reset
- * forgets it.
+/**
+ * netbe_vnet_queue_set_base() - the next available index the device processes on @vq.
+ * @dev: the device
+ * @vq: the virtqueue; it must be disabled
+ * @last_avail: the index
+ * @errp: gets the error
+ *
+ * At the next enable the device takes its used index from the used ring in guest memory
+ * (used->idx), as vhost does. A device reset forgets it.
+ *
  * Return: false if the queue is enabled or does not exist.
  */
 NETBE_API bool netbe_vnet_queue_set_base(NetbeDevice *dev, unsigned vq, uint16_t last_avail,
                                          GError **errp);
-/*
- * netbe_vnet_queue_get_base() - the next available index of @vq. Disabling a queue
- * (netbe_vnet_queue_enable(dev, vq, false)) first gives back RX chains popped but not
- * used and publishes used entries, so after a disable the base counts exactly the chains
- * the device completed.
+/**
+ * netbe_vnet_queue_get_base() - the next available index of @vq.
+ * @dev: the device
+ * @vq: the virtqueue
+ * @last_avail: gets the index
+ *
+ * Disabling a queue (netbe_vnet_queue_enable(dev, vq, false)) first gives back RX chains
+ * popped but not used and publishes used entries, so after a disable the base counts
+ * exactly the chains the device completed.
+ *
  * Return: false if no such queue.
  */
 NETBE_API bool netbe_vnet_queue_get_base(NetbeDevice *dev, unsigned vq, uint16_t *last_avail);
 
 /* Page size of the dirty log: one bit per NETBE_VNET_LOG_PAGE bytes of guest memory. */
 #define NETBE_VNET_LOG_PAGE 4096
-/*
- * netbe_vnet_set_dirty_log() - while @log is set, every byte the device writes into guest
- * memory (RX buffer contents it wrote, control queue answers, used ring elements, used
- * idx, used flags and avail_event) sets bit (gpa / 4096) of @log: byte gpa/4096/8, bit
- * (gpa/4096)%8, set atomically (__atomic_fetch_or) after the write. Reads (TX) are not
- * logged. @log stays the caller's; it must stay mapped until replaced.
- * @size: bytes of @log; a write to a page beyond it is not logged and warned about once.
- * NULL stops logging. A device reset keeps the log.
+/**
+ * netbe_vnet_set_dirty_log() - log the guest pages the device writes in a dirty bitmap.
+ * @dev: the device
+ * @log: the bitmap; NULL stops logging. It stays the caller's and must stay mapped until
+ *   replaced.
+ * @size: bytes of @log; a write to a page beyond it is not logged and warned about once
+ *
+ * While @log is set, every byte the device writes into guest memory (RX buffer contents
+ * it wrote, control queue answers, used ring elements, used idx, used flags and
+ * avail_event) sets bit (gpa / 4096) of @log: byte gpa/4096/8, bit (gpa/4096)%8, set
+ * atomically (__atomic_fetch_or) after the write. Reads (TX) are not logged. A device
+ * reset keeps the log.
  */
 NETBE_API void netbe_vnet_set_dirty_log(NetbeDevice *dev, void *log, uint64_t size);
 
-/* netbe_vnet_queue_kick() - the driver notified queue @vq. Safe from any thread. */
+/**
+ * netbe_vnet_queue_kick() - the driver notified queue @vq. Safe from any thread.
+ * @dev: the device, bound by netbe_runtime_find_device()
+ * @vq: the virtqueue
+ */
 NETBE_API void netbe_vnet_queue_kick(NetbeDevice *dev, unsigned vq);
-/* The eventfd the device watches for kicks of @vq (owned by the device), -1 if none. */
+/**
+ * netbe_vnet_queue_get_kick_fd() - the eventfd the device watches for kicks of @vq.
+ * @dev: the device
+ * @vq: the virtqueue
+ *
+ * Return: the fd (owned by the device), -1 if none.
+ */
 NETBE_API int netbe_vnet_queue_get_kick_fd(NetbeDevice *dev, unsigned vq);
-/* Watch the VMM's ioeventfd @fd (duplicated) for kicks of @vq instead. Return: false
- * if fd cannot be duplicated. */
+/**
+ * netbe_vnet_queue_set_kick_fd() - watch the VMM's ioeventfd for kicks of @vq instead.
+ * @dev: the device
+ * @vq: the virtqueue
+ * @fd: the ioeventfd; duplicated
+ * @errp: gets the error
+ *
+ * Return: false if there is no such queue or @fd cannot be duplicated.
+ */
 NETBE_API bool netbe_vnet_queue_set_kick_fd(NetbeDevice *dev, unsigned vq, int fd, GError **errp);
-/* Signal used buffers of @vq by writing eventfd @fd (an irqfd; duplicated) instead of
- * calling notify_queue; -1 goes back to the hook. */
+/**
+ * netbe_vnet_queue_set_call_fd() - signal used buffers of @vq by writing an eventfd.
+ * @dev: the device
+ * @vq: the virtqueue
+ * @fd: the eventfd (an irqfd; duplicated) written instead of calling notify_queue; -1 goes
+ *   back to the hook
+ * @errp: gets the error
+ *
+ * Return: false if there is no such queue or @fd cannot be duplicated.
+ */
 NETBE_API bool netbe_vnet_queue_set_call_fd(NetbeDevice *dev, unsigned vq, int fd, GError **errp);
 
-/* Config space accesses; reads outside the space read zeros, writes are ignored
- * (every field is read-only for a VERSION_1 driver). */
+/**
+ * netbe_vnet_config_read() - the driver reads the config space.
+ * @dev: the device
+ * @offset: where, in bytes (NETBE_VIRTIO_NET_CFG_*)
+ * @buf: gets @len bytes
+ * @len: bytes to read; bytes outside the space read zeros
+ */
 NETBE_API void netbe_vnet_config_read(NetbeDevice *dev, unsigned offset, void *buf, size_t len);
+/**
+ * netbe_vnet_config_write() - the driver writes the config space: ignored.
+ * @dev: the device
+ * @offset: where, in bytes
+ * @buf: the bytes
+ * @len: their number
+ *
+ * Every field is read-only for a VERSION_1 driver (the MAC changes through the control
+ * queue).
+ */
 NETBE_API void netbe_vnet_config_write(NetbeDevice *dev, unsigned offset, const void *buf,
                                        size_t len);
 
-/* Link state reported in config status; a change raises the config interrupt. */
+/**
+ * netbe_vnet_set_link() - the link state reported in config status.
+ * @dev: the device
+ * @up: link up
+ *
+ * A change raises the config interrupt.
+ */
 NETBE_API void netbe_vnet_set_link(NetbeDevice *dev, bool up);
 
-/* Counters of virtqueue @vq. Return: false if there is no such queue. */
+/**
+ * netbe_vnet_get_queue_stats() - the counters of virtqueue @vq.
+ * @dev: the device
+ * @vq: the virtqueue
+ * @out: gets the counters
+ *
+ * Return: false if there is no such queue.
+ */
 NETBE_API bool netbe_vnet_get_queue_stats(NetbeDevice *dev, unsigned vq, NetbeVnetQueueStats *out);
 
 /* ---- For a VMM that runs the control queue itself (vhost-user front-ends) ---- */
 
-/*
- * netbe_vnet_set_queue_pairs() - the number of queue pairs the driver uses (what a
- * VIRTIO_NET_CTRL_MQ command would set).
+/**
+ * netbe_vnet_set_queue_pairs() - the number of queue pairs the driver uses.
+ * @dev: the device
+ * @pairs: what a VIRTIO_NET_CTRL_MQ command would set
+ * @errp: gets the error
+ *
  * Return: false when @pairs is 0, above the maximum, or above 1 without VIRTIO_NET_F_MQ.
  */
 NETBE_API bool netbe_vnet_set_queue_pairs(NetbeDevice *dev, unsigned pairs, GError **errp);
-/*
- * netbe_vnet_send_rarp() - announce @mac to the network after the guest moved: one RARP
- * broadcast through the device's backend (what QEMU sends for a guest without
- * VIRTIO_NET_F_GUEST_ANNOUNCE). Return: false if the backend is not connected or refused it.
+/**
+ * netbe_vnet_send_rarp() - announce @mac to the network after the guest moved.
+ * @dev: the device
+ * @mac: the guest's MAC address
+ * @errp: gets the error
+ *
+ * Sends one RARP broadcast through the device's backend (what QEMU sends for a guest
+ * without VIRTIO_NET_F_GUEST_ANNOUNCE).
+ *
+ * Return: false if the backend is not connected or refused it.
  */
 NETBE_API bool netbe_vnet_send_rarp(NetbeDevice *dev, const uint8_t mac[6], GError **errp);
 
