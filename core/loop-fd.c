@@ -251,7 +251,10 @@ NetbeLoopFd *netbe_loop_fd_new(GMainContext *ctx, GError **errp)
 
     lf->ctx = g_main_context_ref(ctx);
     lf->armed_us = TIMER_OFF;
-    lf->events = g_new(struct epoll_event, 1);
+    lf->size = 1; /* never NULL, even for an empty query */
+    lf->fds = g_new0(GPollFD, lf->size);
+    lf->reg = g_new0(GPollFD, lf->size);
+    lf->events = g_new0(struct epoll_event, lf->size + 1);
     lf->epfd = epoll_create1(EPOLL_CLOEXEC);
     lf->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     if (lf->epfd < 0 || lf->timerfd < 0) {

@@ -158,7 +158,8 @@ static const char *const strace_opts[] = {"-f", "-qq", "-e", "signal=none", "-s"
 GPtrArray *dispatch_trace(char **argv, char **out, GError **errp)
 {
     g_autofree char *strace = g_find_program_in_path("strace");
-    g_autofree char *log_path = NULL, *log = NULL, *err_text = NULL;
+    g_autofree char *log_path = NULL, *log = NULL, *err_text = NULL, *asan = NULL;
+    g_auto(GStrv) env = NULL;
     g_autoptr(GPtrArray) args = g_ptr_array_new();
     GError *spawn_err = NULL;
     int status, fd;
@@ -173,6 +174,9 @@ GPtrArray *dispatch_trace(char **argv, char **out, GError **errp)
         return NULL;
     }
     close(fd);
+    /* LeakSanitizer cannot work under ptrace (a sanitized build) */
+    asan = g_strconcat(g_getenv("ASAN_OPTIONS") ?: "", ":detect_leaks=0", NULL);
+    env = g_environ_setenv(g_get_environ(), "ASAN_OPTIONS", asan, true);
     g_ptr_array_add(args, strace);
     for (size_t i = 0; i < G_N_ELEMENTS(strace_opts); i++) {
         g_ptr_array_add(args, (char *)strace_opts[i]);
@@ -182,7 +186,7 @@ GPtrArray *dispatch_trace(char **argv, char **out, GError **errp)
         g_ptr_array_add(args, *a);
     }
     g_ptr_array_add(args, NULL);
-    if (!g_spawn_sync(NULL, (char **)args->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, out, &err_text,
+    if (!g_spawn_sync(NULL, (char **)args->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, out, &err_text,
                       &status, errp)) {
         unlink(log_path);
         return NULL;
