@@ -69,6 +69,11 @@ static void backend_clear_queues(NetbeBackend *be)
         NetbeBackendQueue *bq = &be->queues[q];
 
         qio_close(&bq->io);
+        if (bq->release) {
+            g_source_destroy(bq->release);
+            g_source_unref(bq->release);
+            bq->release = NULL;
+        }
         bq->stats.tx_drops += netbe_frame_queue_clear(&bq->txq);
         bq->stats.rx_drops += netbe_frame_queue_clear(&bq->rxq);
     }
@@ -196,13 +201,42 @@ void netbe_backend_queue_readable(NetbeBackend *be, unsigned queue)
     netbe_backend_rx_ready(be, queue, be->rx_batch);
 }
 
+static gboolean backend_release_due(gpointer data)
+{
+    NetbeBackendQueue *bq = data;
+
+    g_source_unref(bq->release);
+    bq->release = NULL;
+    netbe_backend_tx_ready(bq->io.be, bq->io.index);
+    return G_SOURCE_REMOVE;
+}
+
+/* tx_ready for @queue from the loop, not from inside the send that found the fd broken. */
+static void backend_release_sender(NetbeBackend *be, unsigned queue)
+{
+    NetbeBackendQueue *bq = &be->queues[queue];
+
+    if (!bq->release) {
+        bq->release = g_idle_source_new();
+        g_source_set_callback(bq->release, backend_release_due, bq, NULL);
+        g_source_attach(bq->release, be->rt->ctx);
+    }
+}
+
 void netbe_backend_queue_broken(NetbeBackend *be, unsigned queue, const char *op, int err)
 {
-    g_warning("netdev '%s' (%s): queue %u: %s%s%s; the queue stops", be->id, be->desc->name, queue,
-              err ? op : "end of stream", err ? " failed: " : "", err ? g_strerror(err) : "");
+    /* a plugin that handles it (a socket peer left: it reconnects) says what comes next */
+    g_log(G_LOG_DOMAIN, be->desc->queue_broken ? G_LOG_LEVEL_MESSAGE : G_LOG_LEVEL_WARNING,
+          "netdev '%s' (%s): queue %u: %s%s%s; the queue stops", be->id, be->desc->name, queue,
+          err ? op : "end of stream", err ? " failed: " : "", err ? g_strerror(err) : "");
+    /* frames held for the fd that broke are lost with it, as QEMU drops them for a peer
+     * that went; a frontend waiting to send goes on (its frames are dropped and counted
+     * until the plugin hands a new fd) */
+    be->queues[queue].stats.tx_drops += netbe_frame_queue_clear(&be->queues[queue].txq);
     if (be->desc->queue_broken) {
         be->desc->queue_broken(be, queue, err);
     }
+    backend_release_sender(be, queue);
 }
 
 /* Offer the queued frames of txq to the plugin. Return: true when txq is empty. */
@@ -386,6 +420,24 @@ void netbe_backend_get_caps(NetbeBackend *be, NetbeCaps *caps)
     if (be->desc->get_caps) {
         be->desc->get_caps(be, caps);
     }
+    if (!be->desc->set_vnet_hdr_len) {
+        caps->flags &= ~NETBE_CAP_VNET_HDR; /* a header it cannot be told the length of */
+    }
+}
+
+uint64_t netbe_backend_needed_caps(NetbeBackend *be)
+{
+    return be->initialized && be->desc->needed_caps ? be->desc->needed_caps(be) : 0;
+}
+
+const char *const *netbe_backend_extra_syscalls(const NetbeBackend *be)
+{
+    return be->desc->extra_syscalls;
+}
+
+const char *netbe_backend_plugin_name(const NetbeBackend *be)
+{
+    return be->desc->name;
 }
 
 bool netbe_backend_set_vnet_hdr_len(NetbeBackend *be, unsigned len, GError **errp)

@@ -52,6 +52,7 @@ typedef struct NetbePeerOps {
 typedef struct NetbeBackendQueue {
     NetbeQueueStats stats;
     NetbeQueueIo io;     /* the queue fd, for fd backends (core/queue-io.c) */
+    GSource *release;    /* tx_ready due after the fd broke */
     NetbeFrameQueue txq; /* frames for the backend that it could not take yet */
     NetbeFrameQueue rxq; /* frames for the peer that it could not take yet */
     bool polling;        /* what we last told the plugin via poll() */
@@ -81,6 +82,31 @@ struct NetbeBackend {
 
 typedef struct NetbeHub NetbeHub;
 
+/*
+ * struct NetbeDeviceModel - what the device core calls of a device model (virtio-net): the
+ * model calls back only through the public device API, so the two do not depend on each
+ * other's internals.
+ * @name:   the config's model = value
+ * @bind:   attach the model to the device's backend (once; no-op without one)
+ * @stop:   stop it (and its backend)
+ * @free:   free the model's state
+ * @pause:  stop touching guest memory and the backend (handover); @resume: go on
+ * @save:   the model's handover state; @load: adopt it
+ */
+typedef struct NetbeDeviceModel {
+    const char *name;
+    void (*bind)(NetbeDevice *dev);
+    void (*stop)(NetbeDevice *dev);
+    void (*free)(NetbeDevice *dev);
+    void (*pause)(NetbeDevice *dev);
+    void (*resume)(NetbeDevice *dev);
+    bool (*save)(NetbeDevice *dev, NetbeMigWriter *w, GError **errp);
+    bool (*load)(NetbeDevice *dev, NetbeMigReader *r, GError **errp);
+} NetbeDeviceModel;
+
+/* core/virtio/vnet-model.c */
+extern const NetbeDeviceModel netbe_virtio_net_model;
+
 struct NetbeDevice {
     NetbeRuntime *rt;
     char *id;
@@ -92,8 +118,9 @@ struct NetbeDevice {
     unsigned mtu;
     unsigned rx_queue_size, tx_queue_size;
     bool started;
-    struct VnetDev *vnet; /* the virtio-net model (core/virtio), made at bind */
-    bool vhost_user;      /* transport = vhost-user: netbe serves it on socket_path */
+    const NetbeDeviceModel *ops; /* the model's entry points */
+    struct VnetDev *vnet;        /* the virtio-net model's state (core/virtio), made at bind */
+    bool vhost_user;             /* transport = vhost-user: netbe serves it on socket_path */
     char *socket_path;
     bool socket_owner_set; /* socket_user: the socket file is chown()ed to it */
     uid_t socket_uid;
@@ -167,6 +194,11 @@ unsigned netbe_backend_send_batch(NetbeBackend *be, unsigned queue, struct iovec
 void netbe_backend_get_caps(NetbeBackend *be, NetbeCaps *caps);
 bool netbe_backend_set_vnet_hdr_len(NetbeBackend *be, unsigned len, GError **errp);
 bool netbe_backend_set_offloads(NetbeBackend *be, uint32_t offloads, GError **errp);
+/* Least privilege: the plugin's needed_caps() (0 before init) and extra_syscalls. */
+uint64_t netbe_backend_needed_caps(NetbeBackend *be);
+const char *const *netbe_backend_extra_syscalls(const NetbeBackend *be);
+/* The plugin's name ("tap"), for messages. */
+const char *netbe_backend_plugin_name(const NetbeBackend *be);
 /* Attach or detach a queue (multiqueue): the plugin's set_queue_enabled, and the core's I/O. */
 bool netbe_backend_set_queue_enabled(NetbeBackend *be, unsigned queue, bool enabled, GError **errp);
 NetbeBackend *netbe_runtime_find_backend(NetbeRuntime *rt, const char *id);
@@ -224,6 +256,12 @@ void netbe_loop_fd_dispatch(NetbeLoopFd *lf);
 void netbe_loop_fd_free(NetbeLoopFd *lf);
 /* An fd set changed outside dispatch: make the foreign loop resync (NULL lf: no-op). */
 void netbe_loop_fd_note_change(NetbeLoopFd *lf, GMainContext *ctx);
+/*
+ * netbe_loop_fd_note_unblocked() - a source GLib does not block while it runs
+ * (g_source_set_can_recurse) is being dispatched: it left GLib's wakeup fd alone, so the
+ * foreign loop's dispatch need not acknowledge it. Call from its dispatch (NULL lf: no-op).
+ */
+void netbe_loop_fd_note_unblocked(NetbeLoopFd *lf);
 
 /* Join errors (char*) into one GError message. */
 void netbe_errors_to_gerror(GPtrArray *errors, GQuark domain, GError **errp);

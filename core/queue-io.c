@@ -148,7 +148,9 @@ bool qio_attach(NetbeQueueIo *io, const NetbeQueueFd *qfd, const NetbeStreamFram
         memcpy(&io->dest, qfd->dest, qfd->dest_len);
     }
     /* a datagram socket may carry an empty frame; elsewhere a read of 0 is the end */
-    io->datagram = getsockopt(io->fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0 && type == SOCK_DGRAM;
+    io->is_socket = getsockopt(io->fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0;
+    io->datagram = io->is_socket && type == SOCK_DGRAM;
+    memset(&io->pick, 0, sizeof(io->pick));
     qio_update_watch(io);
     return true;
 }
@@ -168,11 +170,15 @@ void qio_close(NetbeQueueIo *io)
     io->events = 0;
     io->tx_wait = false;
     io->parked = false;
-    if (!io->pinned) { /* else frames in it are in use: freed at qio_unpin() */
+    if (io->pinned) { /* frames in it are lent out: it goes at qio_unpin(), a new fd gets
+                       * a new buffer */
+        g_free(io->retired);
+        io->retired = io->rbuf;
+    } else {
         g_free(io->rbuf);
-        io->rbuf = NULL;
-        io->rsize = 0;
     }
+    io->rbuf = NULL;
+    io->rsize = 0;
     io->rhead = io->rtail = 0;
     g_free(io->scratch);
     io->scratch = NULL;
@@ -347,6 +353,9 @@ ssize_t qio_send(NetbeQueueIo *io, unsigned peer_hdr, const struct iovec *iov, i
     if (io->fd < 0 || io->disabled) {
         return -ENOTCONN;
     }
+    if (len + pad == 0) {
+        return -EINVAL; /* an empty frame (a guest's header-only chain): dropped */
+    }
     if (io->tx_wait) {
         return 0;
     }
@@ -458,8 +467,18 @@ unsigned qio_send_batch(NetbeQueueIo *io, NetbeIoEngine *engine, unsigned peer_h
     while (done < n && io->fd >= 0) {
         unsigned i = done;
 
-        netbe_io_writev_batch(engine, io->fd, w_iovs + done, w_cnts + done, n - done, res + done);
+        /* a socket may fill mid-batch: keep the order; a TAP's frames fail one by one */
+        netbe_io_writev_batch(engine, io->fd, w_iovs + done, w_cnts + done, n - done, res + done,
+                              io->is_socket, &io->pick);
+        int last_ok = -1;
+
+        for (unsigned k = done; !io->is_socket && k < n; k++) {
+            last_ok = res[k] >= 0 ? (int)k : last_ok;
+        }
         for (; i < n && res[i] != -ECANCELED; i++) {
+            if ((res[i] == -EAGAIN || res[i] == -EWOULDBLOCK) && (int)i < last_ok) {
+                res[i] = -ENOBUFS; /* a TAP refused it but took a later one: this one is lost */
+            }
             if (res[i] >= 0) {
                 res[i] = (size_t)res[i] >= pad ? res[i] - (ssize_t)pad : -EINVAL;
             } else if (res[i] == -EAGAIN || res[i] == -EWOULDBLOCK) {
@@ -481,11 +500,8 @@ unsigned qio_send_batch(NetbeQueueIo *io, NetbeIoEngine *engine, unsigned peer_h
 void qio_unpin(NetbeQueueIo *io)
 {
     io->pinned = false;
-    if (io->fd < 0 && io->rbuf) {
-        g_free(io->rbuf);
-        io->rbuf = NULL;
-        io->rsize = 0;
-    }
+    g_free(io->retired);
+    io->retired = NULL;
 }
 
 /* ---- receive ---- */

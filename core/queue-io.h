@@ -33,10 +33,13 @@
  * @rx_on:    the core wants frames from it
  * @tx_wait:  a write found the fd full: waiting for POLLOUT
  * @parked:   a hangup came while nobody read: not polled until reading resumes
+ * @is_socket: the fd is a socket (it may fill mid-batch: batches keep their order)
  * @datagram: a datagram socket: a read of 0 bytes is an empty frame, not the end
  * @disabled: the plugin detached the queue (set_queue_enabled): no I/O on it
  * @pinned:   frames handed out by qio_recv_ref() are in use (a peer's batch): the read
  *            buffer may not move or go until qio_unpin()
+ * @retired:  the read buffer of a closed fd whose frames were still lent out
+ * @pick:     which engine writes its batches (auto mode)
  * @scratch:  iovec room for a batch with headers added (@scratch_size entries)
  * @retry:    a timer that retries a send to @dest that found the peer full (an unconnected
  *            unix datagram socket never reports POLLOUT for its peer)
@@ -63,11 +66,14 @@ typedef struct NetbeQueueIo {
     bool tx_wait;
     bool parked;
     bool datagram;
+    bool is_socket;
     bool disabled;
     GSource *retry;
     bool pinned;
+    uint8_t *retired;
     struct iovec *scratch;
     size_t scratch_size;
+    NetbeIoPick pick;
     uint8_t *rbuf;
     size_t rsize, rhead, rtail;
     uint8_t *wbuf;

@@ -206,10 +206,7 @@ uint64_t netbe_runtime_needed_caps(NetbeRuntime *rt)
     for (guint i = 0; i < rt->backends->len; i++) {
         NetbeBackend *be = g_ptr_array_index(rt->backends, i);
 
-        if (be->initialized && NETBE_PLUGIN_DESC_HAS(be->desc, needed_caps) &&
-            be->desc->needed_caps) {
-            caps |= be->desc->needed_caps(be);
-        }
+        caps |= netbe_backend_needed_caps(be);
     }
     return caps;
 }
@@ -219,9 +216,7 @@ const char **netbe_runtime_extra_syscalls(NetbeRuntime *rt)
     GPtrArray *names = g_ptr_array_new();
 
     for (guint i = 0; i < rt->backends->len; i++) {
-        const NetbePluginDesc *d = ((NetbeBackend *)g_ptr_array_index(rt->backends, i))->desc;
-        const char *const *extra =
-            NETBE_PLUGIN_DESC_HAS(d, extra_syscalls) ? d->extra_syscalls : NULL;
+        const char *const *extra = netbe_backend_extra_syscalls(g_ptr_array_index(rt->backends, i));
 
         for (guint j = 0; extra && extra[j]; j++) {
             if (!g_ptr_array_find_with_equal_func(names, extra[j], g_str_equal, NULL)) {

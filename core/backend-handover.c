@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* mig-backend.c - one backend's state in a migration record: core part, then the plugin's. */
+/* backend-handover.c - one backend's handover record: the core's part (held frames, queue
+ * fds), then the plugin's own state with its version. */
 #include <errno.h>
-#include "mig-priv.h"
-#include "mig-session.h"
+#include "migrate/mig-priv.h"
+#include "migrate/mig-session.h"
 
 /* Frames netbe holds for one direction: u32 count, then each as bytes. */
 static void save_frames(NetbeMigWriter *w, NetbeFrameQueue *q, uint32_t *count)
