@@ -35,7 +35,7 @@ static unsigned hub_rx_pull(void *peer, NetbeBackend *be, unsigned queue, unsign
     int cnts[NETBE_IO_BATCH_MAX];
     unsigned taken = 0, n = 0;
 
-    if (!hub->pool) {
+    if (!hub->pool) { /* a hub resumed by a handover without netbe_hub_start() */
         hub->pool = g_malloc((size_t)NETBE_IO_BATCH_MAX * NETBE_FRAME_MAX);
     }
     while (taken < budget) {
@@ -159,6 +159,9 @@ static void hub_negotiate(NetbeHub *hub)
  */
 bool netbe_hub_start(NetbeHub *hub, GError **errp)
 {
+    if (!hub->pool) { /* made now, not on the first frame (a foreign loop's dispatch) */
+        hub->pool = g_malloc((size_t)NETBE_IO_BATCH_MAX * NETBE_FRAME_MAX);
+    }
     if (hub->started) {
         return true;
     }

@@ -41,6 +41,7 @@ static gboolean qio_source_dispatch(GSource *source, GSourceFunc cb, gpointer da
 
     (void)cb;
     (void)data;
+    netbe_loop_fd_note_unblocked(io->be->rt->loop_fd); /* GLib did not block it (recurse) */
     if ((rev & G_IO_OUT) && io->tx_wait) {
         qio_writable(io);
     }
@@ -87,6 +88,9 @@ static void qio_update_watch(NetbeQueueIo *io)
         qs->tag = g_source_add_unix_fd(&qs->source, io->fd, events);
         io->source = &qs->source;
         g_source_set_name(io->source, "netbe-queue");
+        /* not blocked while dispatched: GLib would rewrite the poll set and signal its wakeup
+         * fd twice per frame, which a foreign loop pays for (core/loop-fd.c) */
+        g_source_set_can_recurse(io->source, true);
         g_source_attach(io->source, netbe_backend_context(io->be));
     } else if (events != io->events) {
         g_source_modify_unix_fd(io->source, ((QioSource *)io->source)->tag, events);
