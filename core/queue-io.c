@@ -30,7 +30,8 @@ static gboolean qio_source_prepare(GSource *source, gint *timeout)
     NetbeQueueIo *io = ((QioSource *)source)->io;
 
     *timeout = -1;
-    return io->rx_on && io->framing == NETBE_FRAMING_STREAM && qio_stream_has_frame(io);
+    return io->rx_on && (io->framing == NETBE_FRAMING_STREAM ? qio_stream_has_frame(io)
+                                                             : qio_dgram_has_frame(io));
 }
 
 static gboolean qio_source_dispatch(GSource *source, GSourceFunc cb, gpointer data)
@@ -48,7 +49,8 @@ static gboolean qio_source_dispatch(GSource *source, GSourceFunc cb, gpointer da
     if (io->fd < 0) {
         return G_SOURCE_CONTINUE;
     }
-    if (io->rx_on && ((rev & (G_IO_IN | G_IO_ERR | G_IO_HUP)) || qio_stream_has_frame(io))) {
+    if (io->rx_on && ((rev & (G_IO_IN | G_IO_ERR | G_IO_HUP)) || qio_stream_has_frame(io) ||
+                      qio_dgram_has_frame(io))) {
         netbe_backend_queue_readable(io->be, io->index);
     } else if (!io->rx_on && (rev & (G_IO_ERR | G_IO_HUP))) {
         /* a hangup reported while nobody reads: poll no more until reading resumes (what
@@ -155,6 +157,9 @@ bool qio_attach(NetbeQueueIo *io, const NetbeQueueFd *qfd, const NetbeStreamFram
     io->is_socket = getsockopt(io->fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0;
     io->datagram = io->is_socket && type == SOCK_DGRAM;
     memset(&io->pick, 0, sizeof(io->pick));
+    if (io->is_socket && io->framing == NETBE_FRAMING_PACKET) {
+        qio_dgram_pool(io);
+    }
     qio_update_watch(io);
     return true;
 }
@@ -187,6 +192,16 @@ void qio_close(NetbeQueueIo *io)
     g_free(io->scratch);
     io->scratch = NULL;
     io->scratch_size = 0;
+    if (io->pinned) { /* frames in it are lent out: it goes at qio_unpin() */
+        g_free(io->retired_pool);
+        io->retired_pool = io->pool;
+    } else {
+        g_free(io->pool);
+    }
+    g_free(io->pool_len);
+    io->pool = NULL;
+    io->pool_len = NULL;
+    io->pool_count = io->pool_next = 0;
     g_free(io->wbuf);
     io->wbuf = NULL;
     io->wlen = io->woff = 0;
@@ -427,19 +442,39 @@ static struct iovec *qio_scratch(NetbeQueueIo *io, size_t entries)
     return io->scratch;
 }
 
+/* The results of a sendmmsg() batch of which @done went: headers off, errors dealt with. */
+static unsigned qio_sent_mmsg(NetbeQueueIo *io, size_t pad, unsigned n, ssize_t *res, unsigned done)
+{
+    for (unsigned i = 0; i < done; i++) {
+        if (res[i] >= 0) {
+            res[i] = (size_t)res[i] >= pad ? res[i] - (ssize_t)pad : -EINVAL;
+        } else if (io->fd >= 0 && qio_error_is_fatal((int)-res[i], true)) {
+            qio_broken(io, "write", (int)-res[i]);
+        }
+    }
+    if (done < n && io->fd >= 0) {
+        qio_write_failed(io, EAGAIN); /* POLLOUT, or the retry timer for a destination */
+        return done;
+    }
+    for (unsigned i = done; i < n; i++) {
+        res[i] = -ENOTCONN; /* the queue broke */
+    }
+    return n;
+}
+
 unsigned qio_send_batch(NetbeQueueIo *io, NetbeIoEngine *engine, unsigned peer_hdr,
                         struct iovec *const *iovs, const int *cnts, unsigned n, ssize_t *res)
 {
-    struct iovec *padded[NETBE_IO_BATCH_MAX];
-    int padded_cnts[NETBE_IO_BATCH_MAX];
+    struct iovec *padded[NETBE_IO_BATCH_MAX] = {0};
+    int padded_cnts[NETBE_IO_BATCH_MAX] = {0};
     struct iovec *const *w_iovs = iovs;
     const int *w_cnts = cnts;
     size_t pad = qio_pad(io, peer_hdr), entries = 0;
     unsigned done = 0;
 
-    if (io->fd < 0 || io->disabled || io->framing != NETBE_FRAMING_PACKET || io->dest_len ||
+    if (io->fd < 0 || io->disabled || io->framing != NETBE_FRAMING_PACKET ||
         n > NETBE_IO_BATCH_MAX) {
-        /* one at a time: streams gather in qio_send, datagrams to a destination too */
+        /* one at a time: a stream's frames are gathered in qio_send */
         for (; done < n; done++) {
             res[done] = qio_send(io, peer_hdr, iovs[done], cnts[done]);
             if (res[done] == 0) {
@@ -467,6 +502,9 @@ unsigned qio_send_batch(NetbeQueueIo *io, NetbeIoEngine *engine, unsigned peer_h
         }
         w_iovs = padded;
         w_cnts = padded_cnts;
+    }
+    if (io->is_socket) {
+        return qio_sent_mmsg(io, pad, n, res, qio_dgram_send_batch(io, w_iovs, w_cnts, n, res));
     }
     while (done < n && io->fd >= 0) {
         unsigned i = done;
@@ -506,6 +544,8 @@ void qio_unpin(NetbeQueueIo *io)
     io->pinned = false;
     g_free(io->retired);
     io->retired = NULL;
+    g_free(io->retired_pool);
+    io->retired_pool = NULL;
 }
 
 /* ---- receive ---- */
@@ -539,6 +579,22 @@ ssize_t qio_recv(NetbeQueueIo *io, unsigned peer_hdr, const struct iovec *iov, i
         }
         return n;
     }
+    if (qio_dgram_has_frame(io)) { /* frames read ahead in a batch go first */
+        const uint8_t *frame;
+        size_t room = qio_iov_size(iov, iovcnt), off = 0;
+
+        n = qio_dgram_recv_ref(io, pad, (const void **)&frame);
+        if (n > 0 && (size_t)n > room) {
+            return -EMSGSIZE;
+        }
+        for (int i = 0; n > 0 && i < iovcnt && off < (size_t)n; i++) {
+            size_t k = MIN(iov[i].iov_len, (size_t)n - off);
+
+            memcpy(iov[i].iov_base, frame + off, k);
+            off += k;
+        }
+        return n;
+    }
     if (pad) {
         pre = (struct iovec){scratch, pad};
         iovcnt = qio_iov_join(all, &pre, 1, iov, iovcnt);
@@ -548,8 +604,18 @@ ssize_t qio_recv(NetbeQueueIo *io, unsigned peer_hdr, const struct iovec *iov, i
         iov = all;
     }
     do {
-        n = iovcnt == 1 ? read(io->fd, iov[0].iov_base, iov[0].iov_len)
-                        : readv(io->fd, iov, iovcnt);
+        if (io->is_socket) {
+            /* a datagram longer than the buffers is dropped, never delivered cut */
+            struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
+
+            n = recvmsg(io->fd, &msg, MSG_DONTWAIT);
+            if (n >= 0 && (msg.msg_flags & MSG_TRUNC)) {
+                return -EMSGSIZE;
+            }
+        } else {
+            n = iovcnt == 1 ? read(io->fd, iov[0].iov_base, iov[0].iov_len)
+                            : readv(io->fd, iov, iovcnt);
+        }
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
         int err = errno;
@@ -591,7 +657,7 @@ ssize_t qio_recv_ref(NetbeQueueIo *io, unsigned peer_hdr, const void **frame)
         return 0;
     }
     if (io->framing != NETBE_FRAMING_STREAM) {
-        return -ENOTSUP;
+        return io->is_socket ? qio_dgram_recv_ref(io, pad, frame) : -ENOTSUP;
     }
     if (!io->rbuf) {
         io->rsize = MAX((size_t)QIO_STREAM_READ, sf->prefix_len + sf->max_frame);

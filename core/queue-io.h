@@ -39,6 +39,9 @@
  * @pinned:   frames handed out by qio_recv_ref() are in use (a peer's batch): the read
  *            buffer may not move or go until qio_unpin()
  * @retired:  the read buffer of a closed fd whose frames were still lent out
+ * @pool:     datagram sockets: frames read with one recvmmsg(), NETBE_IO_BATCH_MAX slots
+ * @pool_len: each slot's frame length (UINT32_MAX: longer than a slot, dropped)
+ * @pool_count: frames in @pool; @pool_next: the next one to hand out
  * @pick:     which engine writes its batches (auto mode)
  * @scratch:  iovec room for a batch with headers added (@scratch_size entries)
  * @retry:    a timer that retries a send to @dest that found the peer full (an unconnected
@@ -74,6 +77,9 @@ typedef struct NetbeQueueIo {
     struct iovec *scratch;
     size_t scratch_size;
     NetbeIoPick pick;
+    uint8_t *pool, *retired_pool;
+    uint32_t *pool_len;
+    unsigned pool_count, pool_next;
     uint8_t *rbuf;
     size_t rsize, rhead, rtail;
     uint8_t *wbuf;
@@ -115,6 +121,15 @@ ssize_t qio_send(NetbeQueueIo *io, unsigned peer_hdr, const struct iovec *iov, i
  */
 unsigned qio_send_batch(NetbeQueueIo *io, NetbeIoEngine *engine, unsigned peer_hdr,
                         struct iovec *const *iovs, const int *cnts, unsigned n, ssize_t *res);
+
+/* queue-dgram.c: recvmmsg() into the pool, frame by frame; sendmmsg() of a batch (results as
+ * bytes or -errno; stops at EAGAIN). */
+ssize_t qio_dgram_recv_ref(NetbeQueueIo *io, size_t pad, const void **frame);
+/* The pool, made when the fd is attached (not in a foreign loop's dispatch). */
+void qio_dgram_pool(NetbeQueueIo *io);
+bool qio_dgram_has_frame(const NetbeQueueIo *io);
+unsigned qio_dgram_send_batch(NetbeQueueIo *io, struct iovec *const *iovs, const int *cnts,
+                              unsigned n, ssize_t *res);
 
 /* qio_unpin() - the frames qio_recv_ref() handed out are no longer used. */
 void qio_unpin(NetbeQueueIo *io);
