@@ -57,11 +57,6 @@ static void connect_abandon(SockState *s)
 void sock_conn_close(SockState *s)
 {
     connect_abandon(s);
-    if (s->flush_held) {
-        g_source_destroy(s->flush_held);
-        g_source_unref(s->flush_held);
-        s->flush_held = NULL;
-    }
     netbe_backend_close_queue_fd(s->be, 0);
     g_free(s->peer_text);
     s->peer_text = NULL;
@@ -111,34 +106,6 @@ static void conn_up(SockState *s, int fd, char *peer)
           "netdev '%s': connected to %s", s->id, peer);
 }
 
-static gboolean flush_held_fire(gpointer opaque)
-{
-    SockState *s = opaque;
-
-    g_source_unref(s->flush_held);
-    s->flush_held = NULL;
-    netbe_backend_tx_ready(s->be, 0);
-    return G_SOURCE_REMOVE;
-}
-
-/*
- * Frames the core held for the peer that is gone (its socket was full) would wait for a
- * POLLOUT that never comes, and keep the next peer's frames behind them: let the core
- * offer them again from the main loop (not from within its send loop), so they meet
- * -ENOTCONN and are dropped and counted. The core does not do it by itself after a break
- * found on a read or a POLLOUT (ABI 3 as of this writing).
- */
-static void flush_held_later(SockState *s)
-{
-    if (s->flush_held) {
-        return;
-    }
-    s->flush_held = g_idle_source_new();
-    g_source_set_callback(s->flush_held, flush_held_fire, s, NULL);
-    g_source_set_name(s->flush_held, "netbe-socket-flush-held");
-    g_source_attach(s->flush_held, netbe_backend_context(s->be));
-}
-
 /* Why the core found the data socket broken, for the log. */
 static const char *broken_reason(int err)
 {
@@ -186,7 +153,6 @@ void sock_queue_broken(NetbeBackend *be, unsigned queue, int err)
     const char *why = broken_reason(err);
 
     (void)queue;
-    flush_held_later(s);
     if (!peer) {
         peer = g_strdup("(unknown)");
     }

@@ -72,7 +72,6 @@ typedef struct SockState {
     bool warned_connect;   /* a failed connect attempt was logged already */
     unsigned brief_streak; /* client: brief connections in a row (logged at debug after one) */
     GSource *retry_timer;  /* reconnect, or accept again after an error */
-    GSource *flush_held;   /* idle: frames the core held for a peer that is gone get dropped */
 
     /* live handover (sock-handover.c) */
     bool saved;                 /* source: save() ran; unless we resume, the unix paths
