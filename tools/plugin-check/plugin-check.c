@@ -220,6 +220,8 @@ static void remove_plugin_dir(PcCtx *c)
     remove(c->workdir);
     remove(copy);
     remove(c->plugin_dir);
+    g_clear_pointer(&c->workdir, g_free);
+    g_clear_pointer(&c->plugin_dir, g_free);
 }
 
 int main(int argc, char **argv)
