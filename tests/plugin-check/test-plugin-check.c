@@ -232,9 +232,10 @@ static void test_fixture_init_fd(void)
 
 static void test_fixture_bad_cleanup(void)
 {
-    /* every half-built instance crashes it: never connected, init failed, load refused */
+    /* every half-built instance crashes it: never connected, init failed, load refused
+     * (SIGSEGV; under AddressSanitizer, which reports the fault, SIGABRT) */
     assert_fixture_fails("bad-cleanup", " cleanup-never-connected options handover-version",
-                         "died of signal 11");
+                         "the process died of signal ");
 }
 
 static void test_fixture_gerror(void)

@@ -224,40 +224,53 @@ static void remove_plugin_dir(PcCtx *c)
     g_clear_pointer(&c->plugin_dir, g_free);
 }
 
-int main(int argc, char **argv)
+/* Load the plugin and run every group of checks. Return: the exit status. */
+static int run_checks(PcCtx *c, unsigned timeout)
 {
-    PcCtx c = {.options = g_ptr_array_new_with_free_func((GDestroyNotify)option_free),
-               .bad_options = g_ptr_array_new_with_free_func((GDestroyNotify)option_free)};
     g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
-    unsigned timeout = PC_DEFAULT_TIMEOUT;
     NetbePlugin *plugin;
-    int status = parse_args(argc, argv, &c, &timeout);
+    int status = 1;
 
-    if (status) {
-        return status;
-    }
     g_log_set_default_handler(log_quiet, NULL);
-    if (c.netns) {
-        c.no_connect_why = enter_netns();
+    if (c->netns) {
+        c->no_connect_why = enter_netns();
     }
-    plugin = netbe_plugin_load_one(c.file, errors);
+    plugin = netbe_plugin_load_one(c->file, errors);
     if (!plugin) {
         pc_result(PC_FAIL, "loader", "%s", (char *)g_ptr_array_index(errors, 0));
         return 1;
     }
-    c.desc = plugin->desc;
+    c->desc = plugin->desc;
     pc_result(PC_PASS, "loader", "'%s' (%s): trusted file, ABI %u, descriptor accepted",
-              c.desc->name, c.file, c.desc->abi_version);
-    pc_check_descriptor(&c);
-    if (!make_plugin_dir(&c) || chdir(c.workdir) < 0) {
-        return 1;
+              c->desc->name, c->file, c->desc->abi_version);
+    pc_check_descriptor(c);
+    if (make_plugin_dir(c) && chdir(c->workdir) == 0) {
+        pc_run_group(c, pc_check_lifecycle, timeout);
+        pc_run_group(c, pc_check_options, timeout);
+        pc_run_group(c, pc_check_connected, timeout);
+        printf("netbe-plugin-check: %s: %u check%s failed\n", c->desc->name, pc_failures(),
+               pc_failures() == 1 ? "" : "s");
+        status = pc_failures() ? 1 : 0;
     }
-    pc_run_group(&c, pc_check_lifecycle, timeout);
-    pc_run_group(&c, pc_check_options, timeout);
-    pc_run_group(&c, pc_check_connected, timeout);
-    remove_plugin_dir(&c);
-    printf("netbe-plugin-check: %s: %u check%s failed\n", c.desc->name, pc_failures(),
-           pc_failures() == 1 ? "" : "s");
+    if (c->plugin_dir) {
+        remove_plugin_dir(c);
+    }
     netbe_plugin_free(plugin);
-    return pc_failures() ? 1 : 0;
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    PcCtx c = {.options = g_ptr_array_new_with_free_func((GDestroyNotify)option_free),
+               .bad_options = g_ptr_array_new_with_free_func((GDestroyNotify)option_free)};
+    unsigned timeout = PC_DEFAULT_TIMEOUT;
+    int status = parse_args(argc, argv, &c, &timeout);
+
+    if (!status) {
+        status = run_checks(&c, timeout);
+    }
+    g_ptr_array_unref(c.options);
+    g_ptr_array_unref(c.bad_options);
+    g_free(c.connect_config);
+    return status;
 }
