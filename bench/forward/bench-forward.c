@@ -171,8 +171,8 @@ static char *wait_flowing(GPid fwd, int cpu, const uint64_t *sent)
 /*
  * Append one run to @row from @n windows between the snapshots @s[0..n]: the medians of the
  * windows' frames/s, offered/s, process ns/frame and share of time run (a window in which
- * another tenant of the machine took the CPU does not count), and the CPU's busy time per
- * frame over the whole run (ticks are too coarse for a window).
+ * another tenant of the machine took the CPU does not count), and the share of the CPU
+ * others took over the whole run (ticks are too coarse for a window).
  */
 static void record_run(FwdRow *row, const Case *c, const Snapshot *s, int n)
 {
@@ -192,7 +192,9 @@ static void record_run(FwdRow *row, const Case *c, const Snapshot *s, int n)
     row->offered[row->runs] = fwd_median(offered, n);
     row->proc_ns[row->runs] = fwd_median(proc, n);
     row->ran[row->runs] = fwd_median(ran, n);
-    row->cpu_ns[row->runs] = frames ? (double)(s[n].cpu_ns - s[0].cpu_ns) / frames : 0;
+    row->others[row->runs] =
+        MAX(0.0, ((double)(s[n].cpu_ns - s[0].cpu_ns) - (double)(s[n].proc_ns - s[0].proc_ns)) /
+                     1e9 / (s[n].t - s[0].t));
     row->runs++;
     if (frames && bytes != frames * c->frame_len) {
         g_printerr("# %s %zu B %s: %.1f bytes per frame on " FWD_IF_OUT " (other frames?)\n",

@@ -130,8 +130,8 @@ bool fwd_if_counters(const char *ifname, uint64_t *rx_frames, uint64_t *rx_bytes
  * @fps:       frames per second counted on FWD_IF_OUT
  * @offered:   frames per second the sender got rid of (UDP and TAP senders lose the rest)
  * @proc_ns:   the forwarder process's CPU time per forwarded frame (ns)
- * @cpu_ns:    busy time of the forwarder's CPU per forwarded frame (ns, in ticks): the
- *             forwarder, the kernel's work there (ksoftirqd included) and anyone else's
+ * @others:    the share of the forwarder's CPU that went to anything else (in ticks): the
+ *             kernel's work there outside the process (ksoftirqd) and other people's
  * @ran:       the share of the time the forwarder process ran (1: always; less: it waited
  *             for frames, or others took its CPU)
  * @error:     why a measurement failed (the row has no figures), NULL
@@ -142,7 +142,7 @@ typedef struct FwdRow {
     const char *forwarder;
     const char *io;
     unsigned runs;
-    double fps[FWD_MAX_REPEAT], offered[FWD_MAX_REPEAT], cpu_ns[FWD_MAX_REPEAT];
+    double fps[FWD_MAX_REPEAT], offered[FWD_MAX_REPEAT], others[FWD_MAX_REPEAT];
     double proc_ns[FWD_MAX_REPEAT], ran[FWD_MAX_REPEAT];
     char *error;
 } FwdRow;
