@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fwd.h - what the forwarding bench's parts share: the cases, one measurement's wiring, the
  * sender, the raw loops, the forwarders (QEMU, netbe-host) and the processes that run them. */
 #ifndef NETBE_BENCH_FWD_H
