@@ -102,7 +102,8 @@ GPid fwd_spawn_pinned(char **argv, int cpu, const char *log, GError **err);
 /* fwd_proc_alive() - true while child @pid has not exited (an exited one is reaped). */
 bool fwd_proc_alive(GPid pid);
 
-/* fwd_proc_stop() - SIGTERM (SIGKILL at once if @kill, or after 2 s), reap, untrack. */
+/* fwd_proc_stop() - SIGTERM (SIGKILL at once if @kill, or after 2 s), reap, untrack; nothing
+ * for a pid not ours (any more). */
 void fwd_proc_stop(GPid pid, bool kill);
 
 /* fwd_proc_cpu_ns() - CPU time (ns) process @pid used so far, all its threads; 0 unknown. */
