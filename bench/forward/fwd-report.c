@@ -106,9 +106,9 @@ static int report_row(const FwdRow *rows, size_t n, const FwdRow *r, double targ
     g_string_append_printf(js,
                            ", \"fps\": %.0f, \"gbps\": %.3f, \"offered_fps\": %.0f, "
                            "\"process_ns_per_frame\": %.0f, \"cpu_others\": %.3f, "
-                           "\"process_ran\": %.3f, \"fps_runs\": ",
+                           "\"process_ran\": %.3f, \"runs_measured_again\": %u, \"fps_runs\": ",
                            fps, fps * r->frame_len * 8 / 1e9, fwd_median(r->offered, r->runs), proc,
-                           others, fwd_median(r->ran, r->runs));
+                           others, fwd_median(r->ran, r->runs), r->dropped);
     json_runs(js, r->fps, r->runs);
     json_ratio(js, "ratio_raw", fps, raw_fps);
     json_ratio(js, "ratio_qemu", fps, qemu_fps);
@@ -153,10 +153,11 @@ bool fwd_report(const FwdRow *rows, size_t n, double target, const char *meta,
     printf("\nframes/s: counted on the receiving TAP, median of the runs' (each the median of its "
            "0.25 s\nwindows); offered/s: what the sender got rid of; ns/frame: the forwarder "
            "process's\nCPU time per frame; others: the share of its CPU that went to anything "
-           "else (ksoftirqd,\nother people: above ~5%% the frames/s suffer); ran: the share of the "
-           "time the forwarder\nran (below 100%%: it waited for frames, or others took its CPU); "
-           "x raw, x qemu: frames/s\nagainst those rows; cpu x qemu: QEMU's ns/frame / this "
-           "row's (the rate ratio each would\nreach with a CPU of its own)."
+           "else (ksoftirqd,\nother people; a run above --max-others is measured again); ran: "
+           "the share of the time\nthe forwarder ran (below 100%%: it waited for frames, or "
+           "others took its CPU); x raw,\nx qemu: frames/s against those rows; cpu x qemu: "
+           "QEMU's ns/frame / this row's (the rate\nratio each would reach with a CPU of its "
+           "own)."
            "\nTarget: netbe stream >= %.2f x qemu: %s\n",
            target,
            !checked ? "not measured"

@@ -135,6 +135,7 @@ bool fwd_if_counters(const char *ifname, uint64_t *rx_frames, uint64_t *rx_bytes
  *             kernel's work there outside the process (ksoftirqd) and other people's
  * @ran:       the share of the time the forwarder process ran (1: always; less: it waited
  *             for frames, or others took its CPU)
+ * @dropped:   runs measured again because others took the forwarder's CPU
  * @error:     why a measurement failed (the row has no figures), NULL
  */
 typedef struct FwdRow {
@@ -145,6 +146,7 @@ typedef struct FwdRow {
     unsigned runs;
     double fps[FWD_MAX_REPEAT], offered[FWD_MAX_REPEAT], others[FWD_MAX_REPEAT];
     double proc_ns[FWD_MAX_REPEAT], ran[FWD_MAX_REPEAT];
+    unsigned dropped;
     char *error;
 } FwdRow;
 
