@@ -187,7 +187,7 @@ static void record_run(FwdRow *row, const Case *c, const Snapshot *s, int n)
         fps[i] = f / dt;
         offered[i] = (s[i + 1].sent - s[i].sent) / dt;
         proc[i] = f ? (double)(s[i + 1].proc_ns - s[i].proc_ns) / f : 0;
-        ran[i] = (s[i + 1].proc_ns - s[i].proc_ns) / 1e9 / dt;
+        ran[i] = MIN(1.0, (s[i + 1].proc_ns - s[i].proc_ns) / 1e9 / dt);
     }
     row->fps[row->runs] = fwd_median(fps, n);
     row->offered[row->runs] = fwd_median(offered, n);
@@ -245,8 +245,9 @@ static void measure(const Opts *o, const Case *c, FwdRow *row, uint64_t *sent)
     }
     record_run(row, c, snaps, windows);
 out:
-    fwd_proc_stop(snd, true);
+    /* the forwarder first: a raw loop whose stream closes would say so */
     fwd_proc_stop(fwd, g_str_has_prefix(row->forwarder, "raw"));
+    fwd_proc_stop(snd, true);
     if (sfd >= 0) {
         close(sfd);
     }
