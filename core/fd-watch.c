@@ -19,6 +19,7 @@ static gboolean fd_watch_dispatch(GSource *source, GSourceFunc cb, gpointer data
     (void)cb;
     (void)data;
     if (revents) {
+        netbe_loop_fd_note_unblocked(w->rt->loop_fd);
         w->func(w->fd, revents, w->opaque);
     }
     return G_SOURCE_CONTINUE;
@@ -41,6 +42,9 @@ NetbeFdWatch *netbe_fd_watch_new(NetbeBackend *be, int fd, GIOCondition events, 
     w->opaque = opaque;
     w->tag = g_source_add_unix_fd(s, fd, events);
     g_source_set_name(s, "netbe-fd-watch");
+    /* not blocked while it runs: GLib would take the fd out of its poll set and put it back
+     * around every dispatch, two writes to its wakeup fd (and one more for a foreign loop) */
+    g_source_set_can_recurse(s, true);
     g_source_attach(s, ctx);
     netbe_loop_fd_note_change(w->rt->loop_fd, ctx);
     return w;

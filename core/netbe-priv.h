@@ -189,6 +189,12 @@ void netbe_loop_fd_dispatch(NetbeLoopFd *lf);
 void netbe_loop_fd_free(NetbeLoopFd *lf);
 /* An fd set changed outside dispatch: make the foreign loop resync (NULL lf: no-op). */
 void netbe_loop_fd_note_change(NetbeLoopFd *lf, GMainContext *ctx);
+/*
+ * netbe_loop_fd_note_unblocked() - a source GLib does not block while it runs
+ * (g_source_set_can_recurse) is being dispatched: it left GLib's wakeup fd alone, so the
+ * foreign loop's dispatch need not acknowledge it. Call from its dispatch (NULL lf: no-op).
+ */
+void netbe_loop_fd_note_unblocked(NetbeLoopFd *lf);
 
 /* Join errors (char*) into one GError message. */
 void netbe_errors_to_gerror(GPtrArray *errors, GQuark domain, GError **errp);

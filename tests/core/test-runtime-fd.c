@@ -91,6 +91,116 @@ static void test_fd_event_wakes_foreign_loop(void)
     netbe_runtime_free(rt);
 }
 
+/* A pipe whose read end has the number @fd (closed first if open). */
+static void pipe_at(int fd, int p[2])
+{
+    int q[2];
+
+    g_assert_cmpint(pipe(q), ==, 0);
+    g_assert_cmpint(dup2(q[0], fd), ==, fd);
+    close(q[0]);
+    p[0] = fd;
+    p[1] = q[1];
+}
+
+static GSource *watch_pipe(NetbeRuntime *rt, int fd, int *seen)
+{
+    GSource *s = g_unix_fd_source_new(fd, G_IO_IN);
+
+    g_source_set_callback(s, G_SOURCE_FUNC(on_pipe), seen, NULL);
+    g_source_attach(s, netbe_runtime_get_context(rt));
+    return s;
+}
+
+/* Write to @p and drive the runtime as a foreign loop until @seen counts it. */
+static void assert_pipe_wakes(NetbeRuntime *rt, int p[2], int *seen)
+{
+    int rfd = netbe_runtime_get_fd(rt), before = *seen;
+
+    g_assert_cmpint(write(p[1], "x", 1), ==, 1);
+    g_assert_true(wait_runtime_fd(rfd, 1000));
+    netbe_runtime_dispatch(rt);
+    g_assert_cmpint(*seen, ==, before + 1);
+    g_assert_false(wait_runtime_fd(rfd, 0)); /* and no wake for nothing after it */
+}
+
+/* Fails if an fd closed and replaced under the same number and events between two
+ * dispatches is not watched again: epoll forgets a closed fd, the context's fd list looks
+ * the same. */
+static void test_fd_number_reused_outside_dispatch(void)
+{
+    NetbeRuntime *rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
+    int rfd = netbe_runtime_get_fd(rt), seen = 0, p[2], q[2];
+    GSource *s;
+
+    g_assert_cmpint(pipe(p), ==, 0);
+    s = watch_pipe(rt, p[0], &seen);
+    g_main_context_wakeup(netbe_runtime_get_context(rt));
+    g_assert_true(wait_runtime_fd(rfd, 1000));
+    netbe_runtime_dispatch(rt);
+    assert_pipe_wakes(rt, p, &seen);
+    g_source_destroy(s);
+    g_source_unref(s);
+    close(p[1]);
+    pipe_at(p[0], q); /* closes the old read end: epoll drops it */
+    s = watch_pipe(rt, q[0], &seen);
+    g_main_context_wakeup(netbe_runtime_get_context(rt)); /* the documented contract */
+    g_assert_true(wait_runtime_fd(rfd, 1000));
+    netbe_runtime_dispatch(rt);
+    assert_pipe_wakes(rt, q, &seen);
+    g_source_destroy(s);
+    g_source_unref(s);
+    close(q[0]);
+    close(q[1]);
+    netbe_runtime_free(rt);
+}
+
+typedef struct Replacer {
+    NetbeRuntime *rt;
+    GSource *src;
+    int p[2], seen;
+} Replacer;
+
+/* Take the byte, then replace the pipe by a new one with the same read end number. */
+static gboolean replace_pipe(gint fd, GIOCondition cond, gpointer data)
+{
+    Replacer *r = data;
+    char c;
+
+    g_assert_cmpint(read(fd, &c, 1), ==, 1);
+    r->seen++;
+    g_source_destroy(r->src);
+    g_source_unref(r->src);
+    close(r->p[1]);
+    pipe_at(fd, r->p);
+    r->src = watch_pipe(r->rt, r->p[0], &r->seen);
+    return G_SOURCE_REMOVE;
+}
+
+/* Fails if an fd replaced under the same number and events by a callback, inside one
+ * dispatch, is not watched again afterwards. */
+static void test_fd_number_reused_inside_dispatch(void)
+{
+    Replacer r = {.rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT)};
+    int rfd = netbe_runtime_get_fd(r.rt);
+
+    g_assert_cmpint(pipe(r.p), ==, 0);
+    r.src = g_unix_fd_source_new(r.p[0], G_IO_IN);
+    g_source_set_callback(r.src, G_SOURCE_FUNC(replace_pipe), &r, NULL);
+    g_source_attach(r.src, netbe_runtime_get_context(r.rt));
+    g_main_context_wakeup(netbe_runtime_get_context(r.rt));
+    g_assert_true(wait_runtime_fd(rfd, 1000));
+    netbe_runtime_dispatch(r.rt);
+    assert_pipe_wakes(r.rt, r.p, &r.seen); /* replace_pipe ran: a new pipe, same number */
+    assert_pipe_wakes(r.rt, r.p, &r.seen);
+    g_assert_cmpint(r.seen, ==, 2);
+    g_source_destroy(r.src);
+    g_source_unref(r.src);
+    close(r.p[0]);
+    close(r.p[1]);
+    netbe_runtime_free(r.rt);
+}
+
 static gpointer quit_later(gpointer rt)
 {
     g_usleep(50000);
@@ -132,6 +242,10 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/runtime-fd/timer-wakes-foreign-loop", test_timer_wakes_foreign_loop);
     g_test_add_func("/runtime-fd/fd-event-wakes-foreign-loop", test_fd_event_wakes_foreign_loop);
+    g_test_add_func("/runtime-fd/fd-number-reused-outside-dispatch",
+                    test_fd_number_reused_outside_dispatch);
+    g_test_add_func("/runtime-fd/fd-number-reused-inside-dispatch",
+                    test_fd_number_reused_inside_dispatch);
     g_test_add_func("/runtime/quit-from-another-thread", test_quit_from_another_thread);
     g_test_add_func("/runtime/runs-on-given-context", test_runtime_on_given_context);
     return g_test_run();
