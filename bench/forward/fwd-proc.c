@@ -33,6 +33,16 @@ static void track(GPid pid, bool on)
     g_assert(!on); /* more children than slots: a bench bug */
 }
 
+static bool tracked(GPid pid)
+{
+    for (int i = 0; pid > 0 && i < MAX_CHILDREN; i++) {
+        if (children[i] == pid) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Kill every child and unmount our namespace's name (what `ip netns del` does); the
  * namespace and its TAPs go when its last process exits. Async-signal-safe. */
 static void kill_all(void)
@@ -145,8 +155,8 @@ bool fwd_proc_alive(GPid pid)
 
 void fwd_proc_stop(GPid pid, bool kill_now)
 {
-    if (pid <= 0) {
-        return;
+    if (!tracked(pid)) {
+        return; /* never started, or reaped already: its pid may be someone else's now */
     }
     kill(pid, kill_now ? SIGKILL : SIGTERM);
     for (int i = 0; !kill_now && i < 200; i++) {

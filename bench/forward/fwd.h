@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fwd.h - what the forwarding bench's parts share: the cases, one measurement's wiring, the
  * sender, the raw loops, the forwarders (QEMU, netbe-host) and the processes that run them. */
 #ifndef NETBE_BENCH_FWD_H
@@ -102,7 +102,8 @@ GPid fwd_spawn_pinned(char **argv, int cpu, const char *log, GError **err);
 /* fwd_proc_alive() - true while child @pid has not exited (an exited one is reaped). */
 bool fwd_proc_alive(GPid pid);
 
-/* fwd_proc_stop() - SIGTERM (SIGKILL at once if @kill, or after 2 s), reap, untrack. */
+/* fwd_proc_stop() - SIGTERM (SIGKILL at once if @kill, or after 2 s), reap, untrack; nothing
+ * for a pid not ours (any more). */
 void fwd_proc_stop(GPid pid, bool kill);
 
 /* fwd_proc_cpu_ns() - CPU time (ns) process @pid used so far, all its threads; 0 unknown. */
@@ -130,10 +131,11 @@ bool fwd_if_counters(const char *ifname, uint64_t *rx_frames, uint64_t *rx_bytes
  * @fps:       frames per second counted on FWD_IF_OUT
  * @offered:   frames per second the sender got rid of (UDP and TAP senders lose the rest)
  * @proc_ns:   the forwarder process's CPU time per forwarded frame (ns)
- * @cpu_ns:    busy time of the forwarder's CPU per forwarded frame (ns, in ticks): the
- *             forwarder, the kernel's work there (ksoftirqd included) and anyone else's
+ * @others:    the share of the forwarder's CPU that went to anything else (in ticks): the
+ *             kernel's work there outside the process (ksoftirqd) and other people's
  * @ran:       the share of the time the forwarder process ran (1: always; less: it waited
  *             for frames, or others took its CPU)
+ * @dropped:   runs measured again because others took the forwarder's CPU
  * @error:     why a measurement failed (the row has no figures), NULL
  */
 typedef struct FwdRow {
@@ -142,8 +144,9 @@ typedef struct FwdRow {
     const char *forwarder;
     const char *io;
     unsigned runs;
-    double fps[FWD_MAX_REPEAT], offered[FWD_MAX_REPEAT], cpu_ns[FWD_MAX_REPEAT];
+    double fps[FWD_MAX_REPEAT], offered[FWD_MAX_REPEAT], others[FWD_MAX_REPEAT];
     double proc_ns[FWD_MAX_REPEAT], ran[FWD_MAX_REPEAT];
+    unsigned dropped;
     char *error;
 } FwdRow;
 
