@@ -183,6 +183,11 @@ void netbe_vnet_queue_enable(NetbeDevice *dev, unsigned vq, bool enable)
     q->enabled = enable;
     if (!enable) {
         vnet_queue_drain(q);
+        if (q->vq.ready && !q->vq.broken) {
+            /* what a migration or handover hands on: the guest's ring state, for the log */
+            g_message("device '%s': virtqueue %u stops at available index %u, used %u", dev->id, vq,
+                      q->vq.last_avail_idx, q->vq.used_idx);
+        }
         q->vq.ready = false;
         if (vd->started && vnet_role(vd, vq, &pair) == VNET_ROLE_RX && pair < vd->curr_pairs) {
             netbe_backend_set_rx_enabled(vd->be, pair, false); /* frames wait in the backend */
@@ -197,6 +202,10 @@ void netbe_vnet_queue_enable(NetbeDevice *dev, unsigned vq, bool enable)
     if (!vq_map(&q->vq) || (adopt && !vq_adopt_used_idx(&q->vq))) {
         vnet_queue_broken(q);
         return;
+    }
+    if (adopt) {
+        g_message("device '%s': virtqueue %u resumes at available index %u, used %u", dev->id, vq,
+                  q->vq.last_avail_idx, q->vq.used_idx);
     }
     if (vd->started) {
         vq_set_notify(&q->vq, vnet_role(vd, vq, &pair) != VNET_ROLE_RX);
