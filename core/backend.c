@@ -392,6 +392,25 @@ ssize_t netbe_backend_deliver(NetbeBackend *be, unsigned queue, const struct iov
     return len;
 }
 
+ssize_t netbe_backend_requeue_rx(NetbeBackend *be, unsigned queue, const struct iovec *iov,
+                                 int iovcnt)
+{
+    NetbeBackendQueue *bq;
+
+    if (queue >= be->nqueues) {
+        return -EINVAL;
+    }
+    bq = &be->queues[queue];
+    if (!netbe_frame_queue_push(&bq->rxq, iov, iovcnt)) {
+        bq->stats.rx_drops++;
+        return -ENOBUFS;
+    }
+    /* it was counted as received when it was read; it is counted again when delivered */
+    bq->stats.rx_frames--;
+    bq->stats.rx_bytes -= iov_size(iov, iovcnt);
+    return iov_size(iov, iovcnt);
+}
+
 /* netbe_backend_rx_flush() - the peer can take frames again: hand it the queued ones. */
 void netbe_backend_rx_flush(NetbeBackend *be, unsigned queue)
 {

@@ -182,6 +182,10 @@ bool netbe_backend_has_queue_fds(const NetbeBackend *be);
 ssize_t netbe_backend_send(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt,
                            bool queue_if_busy);
 void netbe_backend_rx_flush(NetbeBackend *be, unsigned queue);
+/* A frame the peer read but could not deliver goes back to the backend's rx queue (first
+ * out when the peer can take frames; carried by a handover). Return: its length, -errno. */
+ssize_t netbe_backend_requeue_rx(NetbeBackend *be, unsigned queue, const struct iovec *iov,
+                                 int iovcnt);
 /*
  * netbe_backend_send_batch() - up to NETBE_IO_BATCH_MAX frames (@iovs[i], @cnts[i] entries)
  * to the backend in order, many per syscall where the queue and engine allow.

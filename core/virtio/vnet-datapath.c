@@ -240,6 +240,24 @@ static void vnet_rx_unpop_all(VnetQueue *q)
     q->pre_cap = 0;
 }
 
+void vnet_rx_requeue_held(VnetQueue *q)
+{
+    VnetDev *vd = q->vd;
+    unsigned pair;
+    /* in the backend's format: its header (the first be_hdr bytes of the guest's), then
+     * the frame after the guest's header */
+    struct iovec iov[2] = {{q->hold, vd->be_hdr},
+                           {q->hold + VNET_HDR_LEN, q->held_len - VNET_HDR_LEN}};
+
+    if (!q->held_len || vnet_role(vd, q->index, &pair) != VNET_ROLE_RX) {
+        return;
+    }
+    if (netbe_backend_requeue_rx(vd->be, pair, iov + !vd->be_hdr, 1 + !!vd->be_hdr) < 0) {
+        q->stats.drops++;
+    }
+    q->held_len = 0;
+}
+
 void vnet_queue_drain(VnetQueue *q)
 {
     if (!q->vq.ready || q->vq.broken) {

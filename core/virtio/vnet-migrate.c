@@ -73,6 +73,7 @@ void vnet_pause(VnetDev *vd)
     }
     vnet_kicks_unwatch(vd); /* kicks wait in the eventfd (or go to the destination) */
     for (unsigned i = 0; i < vd->nqueues; i++) {
+        vnet_rx_requeue_held(&vd->queues[i]);
         vnet_queue_drain(&vd->queues[i]);
     }
 }

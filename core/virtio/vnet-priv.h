@@ -122,6 +122,9 @@ void vnet_tx_run(VnetQueue *q, unsigned pair);
 /* @q stops (disabled, paused): popped RX chains go back to the ring, used entries are
  * published (with an interrupt if the driver wants one). */
 void vnet_queue_drain(VnetQueue *q);
+/* A frame held for more guest buffers goes back to the backend's queue (a pause: the
+ * handover carries it, or the device delivers it first when it resumes). */
+void vnet_rx_requeue_held(VnetQueue *q);
 /* The driver added RX buffers to @q: let the backend's frames in again. */
 void vnet_rx_kick(VnetQueue *q, unsigned pair);
 
