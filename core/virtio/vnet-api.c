@@ -183,11 +183,6 @@ void netbe_vnet_queue_enable(NetbeDevice *dev, unsigned vq, bool enable)
     q->enabled = enable;
     if (!enable) {
         vnet_queue_drain(q);
-        if (q->vq.ready && !q->vq.broken) {
-            /* what a migration or handover hands on: the guest's ring state, for the log */
-            g_message("device '%s': virtqueue %u stops at available index %u, used %u", dev->id, vq,
-                      q->vq.last_avail_idx, q->vq.used_idx);
-        }
         q->vq.ready = false;
         if (vd->started && vnet_role(vd, vq, &pair) == VNET_ROLE_RX && pair < vd->curr_pairs) {
             netbe_backend_set_rx_enabled(vd->be, pair, false); /* frames wait in the backend */
@@ -204,8 +199,8 @@ void netbe_vnet_queue_enable(NetbeDevice *dev, unsigned vq, bool enable)
         return;
     }
     if (adopt) {
-        g_message("device '%s': virtqueue %u resumes at available index %u, used %u", dev->id, vq,
-                  q->vq.last_avail_idx, q->vq.used_idx);
+        g_debug("device '%s': virtqueue %u resumes at available index %u, used %u", dev->id, vq,
+                q->vq.last_avail_idx, q->vq.used_idx);
     }
     if (vd->started) {
         vq_set_notify(&q->vq, vnet_role(vd, vq, &pair) != VNET_ROLE_RX);
