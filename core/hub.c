@@ -113,11 +113,11 @@ bool netbe_hub_add_port(NetbeHub *hub, NetbeBackend *be)
 #define HUB_VNET_HDR_LEN 12
 
 /*
- * hub_negotiate() - when every port takes a virtio-net header, use one (12 bytes) with the
+ * netbe_hub_negotiate() - when every port takes a virtio-net header, use one (12 bytes) with the
  * offloads all ports accept, so that a 64 KiB GSO frame crosses the hub whole instead of
  * being cut into MTU frames by the kernel. Otherwise, or if a port refuses, none at all.
  */
-static void hub_negotiate(NetbeHub *hub)
+void netbe_hub_negotiate(NetbeHub *hub)
 {
     uint32_t offloads = UINT32_MAX;
     bool all = hub->ports->len > 1;
@@ -165,13 +165,14 @@ bool netbe_hub_start(NetbeHub *hub, GError **errp)
     if (hub->started) {
         return true;
     }
+    netbe_hub_negotiate(hub); /* before connecting: what the ports open depends on it */
     for (guint i = 0; i < hub->ports->len; i++) {
         if (!netbe_backend_connect(g_ptr_array_index(hub->ports, i), errp)) {
             g_prefix_error(errp, "%s: ", hub->name);
             return false;
         }
     }
-    hub_negotiate(hub);
+    netbe_hub_negotiate(hub); /* again: what the ports have, now that they are open */
     for (guint i = 0; i < hub->ports->len; i++) {
         netbe_backend_start(g_ptr_array_index(hub->ports, i));
     }

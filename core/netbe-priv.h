@@ -216,6 +216,8 @@ void mig_lock_drop_all(NetbeRuntime *rt);
 NetbeHub *netbe_hub_new(NetbeRuntime *rt, const char *id, NetbeConnectMode mode);
 bool netbe_hub_add_port(NetbeHub *hub, NetbeBackend *be);
 bool netbe_hub_start(NetbeHub *hub, GError **errp);
+/* Agree on the vnet header the ports use (before and after they connect). */
+void netbe_hub_negotiate(NetbeHub *hub);
 void netbe_hub_stop(NetbeHub *hub);
 void netbe_hub_free(NetbeHub *hub);
 const char *netbe_hub_id(const NetbeHub *hub);

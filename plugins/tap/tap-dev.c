@@ -117,7 +117,10 @@ static bool tap_dev_choose_vnet(Tap *tap, unsigned features, GError **errp)
                     "no IFF_VNET_HDR");
         return false;
     }
-    tap->vnet_hdr = have && tap->vnet_mode != TAP_VNET_OFF;
+    /* auto: a header only for a frontend that may use one (the kernel's header work is a
+     * third of the rate of small frames; a hub of socket and TAP ports uses none) */
+    tap->vnet_hdr = have && tap->vnet_mode != TAP_VNET_OFF &&
+                    !(tap->vnet_mode == TAP_VNET_AUTO && tap->peer_hdr_known && !tap->peer_hdr_len);
     return true;
 }
 

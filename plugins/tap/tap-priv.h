@@ -47,6 +47,8 @@ typedef struct TapQueue {
  * @vnet_hdr:       the fds carry a virtio-net header (IFF_VNET_HDR)
  * @kernel_hdr_len: header length the kernel uses (TUNSETVNETHDRSZ), if @vnet_hdr
  * @peer_hdr_len:   header length of the frontend's frames (set_vnet_hdr_len), 0 none
+ * @peer_hdr_known: set_vnet_hdr_len() was called: with vnet_hdr=auto, a frontend that said
+ *                  0 before connect gets a TAP without IFF_VNET_HDR
  * @offload_caps:   NETBE_OFFLOAD_* the kernel accepts (probed at connect)
  * @offloads:       NETBE_OFFLOAD_* in effect
  * @queues:         @nqueues queues
@@ -62,6 +64,7 @@ typedef struct Tap {
     bool vnet_hdr;
     unsigned kernel_hdr_len;
     unsigned peer_hdr_len;
+    bool peer_hdr_known;
     uint32_t offload_caps;
     uint32_t offloads;
     TapQueue *queues;

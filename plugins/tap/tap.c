@@ -334,6 +334,7 @@ static bool tap_set_vnet_hdr_len(NetbeBackend *be, unsigned len, GError **errp)
         }
     }
     tap->peer_hdr_len = len;
+    tap->peer_hdr_known = true;
     if (!len) {
         tap->offloads = 0;
         if (tap->connected && !tap_offload_apply(tap, 0, errp)) {
