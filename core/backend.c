@@ -2,6 +2,7 @@
 /* backend.c - backend instances: lifecycle, queues, counters and the data path. */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include "netbe-priv.h"
 
 G_DEFINE_QUARK(netbe - backend - error - quark, netbe_backend_error)
@@ -17,7 +18,7 @@ static size_t iov_size(const struct iovec *iov, int iovcnt)
 }
 
 NetbeBackend *netbe_backend_new(NetbeRuntime *rt, const char *id, const NetbePlugin *plugin,
-                                NetbeOptions *opts, unsigned queue_limit)
+                                NetbeOptions *opts, unsigned queue_limit, unsigned rx_batch)
 {
     NetbeBackend *be = g_new0(NetbeBackend, 1);
 
@@ -27,6 +28,7 @@ NetbeBackend *netbe_backend_new(NetbeRuntime *rt, const char *id, const NetbePlu
     be->desc = plugin->desc;
     be->opts = opts;
     be->queue_limit = queue_limit;
+    be->rx_batch = rx_batch ? rx_batch : NETBE_RX_BATCH_DEFAULT;
     be->priv = be->desc->state_size ? g_malloc0(be->desc->state_size) : NULL;
     netbe_backend_set_queues(be, 1, NULL);
     return be;
@@ -55,12 +57,23 @@ bool netbe_backend_connect(NetbeBackend *be, GError **errp)
     return true;
 }
 
-/* Drop what the queues hold, counting every frame as a drop. */
+bool netbe_backend_has_queue_fds(const NetbeBackend *be)
+{
+    return be->desc->send == NULL;
+}
+
+/* Drop what the queues hold, counting every frame as a drop, and close their fds. */
 static void backend_clear_queues(NetbeBackend *be)
 {
     for (unsigned q = 0; q < be->nqueues; q++) {
         NetbeBackendQueue *bq = &be->queues[q];
 
+        qio_close(&bq->io);
+        if (bq->release) {
+            g_source_destroy(bq->release);
+            g_source_unref(bq->release);
+            bq->release = NULL;
+        }
         bq->stats.tx_drops += netbe_frame_queue_clear(&bq->txq);
         bq->stats.rx_drops += netbe_frame_queue_clear(&bq->rxq);
     }
@@ -90,14 +103,18 @@ void netbe_backend_attach(NetbeBackend *be, const NetbePeerOps *ops, void *peer,
     be->peer_name = g_strdup(peer_name);
 }
 
-/* Tell the plugin whether to read queue q, if that changes anything. */
+/* Read queue q (its fd, or through the producer's poll()), if that changes anything. */
 static void backend_poll(NetbeBackend *be, unsigned q, bool enable)
 {
     NetbeBackendQueue *bq = &be->queues[q];
 
     if (bq->polling != enable && be->connected) {
         bq->polling = enable;
-        be->desc->poll(be, q, enable);
+        if (netbe_backend_has_queue_fds(be)) {
+            qio_set_rx(&bq->io, enable);
+        } else {
+            be->desc->poll(be, q, enable);
+        }
     }
 }
 
@@ -123,6 +140,9 @@ void netbe_backend_release(NetbeBackend *be)
         be->desc->cleanup(be);
         be->initialized = false;
     }
+    for (unsigned q = 0; q < be->nqueues; q++) {
+        qio_close(&be->queues[q].io);
+    }
     be->connected = false;
 }
 
@@ -141,18 +161,82 @@ void netbe_backend_set_rx_enabled(NetbeBackend *be, unsigned queue, bool enable)
     }
 }
 
-ssize_t netbe_backend_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt)
+/* Count what a receive gave: a frame, nothing, or a lost frame. */
+static ssize_t backend_count_rx(NetbeBackendQueue *bq, ssize_t n)
 {
-    NetbeBackendQueue *bq = &be->queues[queue];
-    ssize_t n = be->desc->recv(be, queue, iov, iovcnt);
-
     if (n > 0) {
         bq->stats.rx_frames++;
         bq->stats.rx_bytes += n;
-    } else if (n < 0 && n != -EAGAIN) {
+    } else if (n < 0 && n != -ENOTSUP) {
         bq->stats.rx_drops++;
     }
     return n;
+}
+
+ssize_t netbe_backend_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt)
+{
+    NetbeBackendQueue *bq = &be->queues[queue];
+
+    return backend_count_rx(bq, qio_recv(&bq->io, be->vnet_hdr_len, iov, iovcnt));
+}
+
+ssize_t netbe_backend_recv_ref(NetbeBackend *be, unsigned queue, const void **frame)
+{
+    NetbeBackendQueue *bq = &be->queues[queue];
+
+    return backend_count_rx(bq, qio_recv_ref(&bq->io, be->vnet_hdr_len, frame));
+}
+
+/* Send one frame through the plugin (producer) or the queue fd. */
+static ssize_t backend_write(NetbeBackend *be, unsigned q, const struct iovec *iov, int iovcnt)
+{
+    if (netbe_backend_has_queue_fds(be)) {
+        return qio_send(&be->queues[q].io, be->vnet_hdr_len, iov, iovcnt);
+    }
+    return be->desc->send(be, q, iov, iovcnt);
+}
+
+void netbe_backend_queue_readable(NetbeBackend *be, unsigned queue)
+{
+    netbe_backend_rx_ready(be, queue, be->rx_batch);
+}
+
+static gboolean backend_release_due(gpointer data)
+{
+    NetbeBackendQueue *bq = data;
+
+    g_source_unref(bq->release);
+    bq->release = NULL;
+    netbe_backend_tx_ready(bq->io.be, bq->io.index);
+    return G_SOURCE_REMOVE;
+}
+
+/* tx_ready for @queue from the loop, not from inside the send that found the fd broken. */
+static void backend_release_sender(NetbeBackend *be, unsigned queue)
+{
+    NetbeBackendQueue *bq = &be->queues[queue];
+
+    if (!bq->release) {
+        bq->release = g_idle_source_new();
+        g_source_set_callback(bq->release, backend_release_due, bq, NULL);
+        g_source_attach(bq->release, be->rt->ctx);
+    }
+}
+
+void netbe_backend_queue_broken(NetbeBackend *be, unsigned queue, const char *op, int err)
+{
+    /* a plugin that handles it (a socket peer left: it reconnects) says what comes next */
+    g_log(G_LOG_DOMAIN, be->desc->queue_broken ? G_LOG_LEVEL_MESSAGE : G_LOG_LEVEL_WARNING,
+          "netdev '%s' (%s): queue %u: %s%s%s; the queue stops", be->id, be->desc->name, queue,
+          err ? op : "end of stream", err ? " failed: " : "", err ? g_strerror(err) : "");
+    /* frames held for the fd that broke are lost with it, as QEMU drops them for a peer
+     * that went; a frontend waiting to send goes on (its frames are dropped and counted
+     * until the plugin hands a new fd) */
+    be->queues[queue].stats.tx_drops += netbe_frame_queue_clear(&be->queues[queue].txq);
+    if (be->desc->queue_broken) {
+        be->desc->queue_broken(be, queue, err);
+    }
+    backend_release_sender(be, queue);
 }
 
 /* Offer the queued frames of txq to the plugin. Return: true when txq is empty. */
@@ -163,7 +247,7 @@ static bool backend_flush_tx(NetbeBackend *be, unsigned q)
 
     while ((f = netbe_frame_queue_peek(&bq->txq))) {
         struct iovec iov = {f->data, f->len};
-        ssize_t n = be->desc->send(be, q, &iov, 1);
+        ssize_t n = backend_write(be, q, &iov, 1);
 
         if (n == 0) {
             return false;
@@ -196,7 +280,7 @@ ssize_t netbe_backend_send(NetbeBackend *be, unsigned queue, const struct iovec 
         return -ENOTCONN;
     }
     if (netbe_frame_queue_length(&bq->txq) == 0) {
-        n = be->desc->send(be, queue, iov, iovcnt);
+        n = backend_write(be, queue, iov, iovcnt);
         if (n > 0) {
             bq->stats.tx_frames++;
             bq->stats.tx_bytes += n;
@@ -217,6 +301,39 @@ ssize_t netbe_backend_send(NetbeBackend *be, unsigned queue, const struct iovec 
     return iov_size(iov, iovcnt);
 }
 
+unsigned netbe_backend_send_batch(NetbeBackend *be, unsigned queue, struct iovec *const *iovs,
+                                  const int *cnts, unsigned n, bool queue_if_busy)
+{
+    NetbeBackendQueue *bq = &be->queues[queue];
+    ssize_t res[NETBE_IO_BATCH_MAX];
+    unsigned taken = 0;
+
+    if (!netbe_backend_has_queue_fds(be) || !be->connected || n > NETBE_IO_BATCH_MAX ||
+        netbe_frame_queue_length(&bq->txq)) {
+        for (; taken < n; taken++) {
+            if (netbe_backend_send(be, queue, iovs[taken], cnts[taken], queue_if_busy) == 0) {
+                break;
+            }
+        }
+        return taken;
+    }
+    taken = qio_send_batch(&bq->io, be->rt->io, be->vnet_hdr_len, iovs, cnts, n, res);
+    for (unsigned i = 0; i < taken; i++) {
+        if (res[i] > 0) {
+            bq->stats.tx_frames++;
+            bq->stats.tx_bytes += (uint64_t)res[i];
+        } else {
+            bq->stats.tx_drops++;
+        }
+    }
+    for (; queue_if_busy && taken < n; taken++) {
+        if (!netbe_frame_queue_push(&bq->txq, iovs[taken], cnts[taken])) {
+            bq->stats.tx_drops++;
+        }
+    }
+    return taken;
+}
+
 void netbe_backend_tx_ready(NetbeBackend *be, unsigned queue)
 {
     if (queue >= be->nqueues || !backend_flush_tx(be, queue)) {
@@ -229,13 +346,17 @@ void netbe_backend_tx_ready(NetbeBackend *be, unsigned queue)
 
 unsigned netbe_backend_rx_ready(NetbeBackend *be, unsigned queue, unsigned budget)
 {
+    unsigned taken;
+
     if (queue >= be->nqueues || !be->started || !be->peer_ops || !be->peer_ops->rx_pull) {
         if (queue < be->nqueues) {
             backend_poll(be, queue, false);
         }
         return 0;
     }
-    return be->peer_ops->rx_pull(be->peer, be, queue, budget);
+    taken = be->peer_ops->rx_pull(be->peer, be, queue, budget);
+    qio_unpin(&be->queues[queue].io); /* the peer is done with the frames it was lent */
+    return taken;
 }
 
 ssize_t netbe_backend_deliver(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt)
@@ -271,6 +392,25 @@ ssize_t netbe_backend_deliver(NetbeBackend *be, unsigned queue, const struct iov
     return len;
 }
 
+ssize_t netbe_backend_requeue_rx(NetbeBackend *be, unsigned queue, const struct iovec *iov,
+                                 int iovcnt)
+{
+    NetbeBackendQueue *bq;
+
+    if (queue >= be->nqueues) {
+        return -EINVAL;
+    }
+    bq = &be->queues[queue];
+    if (!netbe_frame_queue_push(&bq->rxq, iov, iovcnt)) {
+        bq->stats.rx_drops++;
+        return -ENOBUFS;
+    }
+    /* it was counted as received when it was read; it is counted again when delivered */
+    bq->stats.rx_frames--;
+    bq->stats.rx_bytes -= iov_size(iov, iovcnt);
+    return iov_size(iov, iovcnt);
+}
+
 /* netbe_backend_rx_flush() - the peer can take frames again: hand it the queued ones. */
 void netbe_backend_rx_flush(NetbeBackend *be, unsigned queue)
 {
@@ -296,10 +436,27 @@ void netbe_backend_rx_flush(NetbeBackend *be, unsigned queue)
 void netbe_backend_get_caps(NetbeBackend *be, NetbeCaps *caps)
 {
     memset(caps, 0, sizeof(*caps));
-    caps->max_queues = be->nqueues;
     if (be->desc->get_caps) {
         be->desc->get_caps(be, caps);
     }
+    if (!be->desc->set_vnet_hdr_len) {
+        caps->flags &= ~NETBE_CAP_VNET_HDR; /* a header it cannot be told the length of */
+    }
+}
+
+uint64_t netbe_backend_needed_caps(NetbeBackend *be)
+{
+    return be->initialized && be->desc->needed_caps ? be->desc->needed_caps(be) : 0;
+}
+
+const char *const *netbe_backend_extra_syscalls(const NetbeBackend *be)
+{
+    return be->desc->extra_syscalls;
+}
+
+const char *netbe_backend_plugin_name(const NetbeBackend *be)
+{
+    return be->desc->name;
 }
 
 bool netbe_backend_set_vnet_hdr_len(NetbeBackend *be, unsigned len, GError **errp)
@@ -313,6 +470,20 @@ bool netbe_backend_set_vnet_hdr_len(NetbeBackend *be, unsigned len, GError **err
         return false;
     }
     be->vnet_hdr_len = len;
+    for (unsigned q = 0; len && q < be->nqueues; q++) {
+        be->queues[q].io.hdr_len = len; /* the contract of set_vnet_hdr_len(L > 0) */
+    }
+    return true;
+}
+
+bool netbe_backend_set_queue_enabled(NetbeBackend *be, unsigned queue, bool enabled, GError **errp)
+{
+    if (be->desc->set_queue_enabled && !be->desc->set_queue_enabled(be, queue, enabled, errp)) {
+        return false;
+    }
+    if (queue < be->nqueues) {
+        qio_set_enabled(&be->queues[queue].io, enabled);
+    }
     return true;
 }
 
@@ -347,6 +518,12 @@ bool netbe_backend_set_queues(NetbeBackend *be, unsigned queues, GError **errp)
                     be->id, queues, NETBE_MAX_QUEUES);
         return false;
     }
+    if (queues > 1 && !(be->desc->caps & NETBE_CAP_MULTIQUEUE)) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL,
+                    "netdev '%s': %u queues, but plugin '%s' has one (no NETBE_CAP_MULTIQUEUE)",
+                    be->id, queues, be->desc->name);
+        return false;
+    }
     if (be->queues && be->connected) {
         g_set_error(errp, NETBE_BACKEND_ERROR, EBUSY,
                     "netdev '%s': queue count cannot change once connected", be->id);
@@ -357,10 +534,51 @@ bool netbe_backend_set_queues(NetbeBackend *be, unsigned queues, GError **errp)
     be->nqueues = queues;
     be->queues = g_new0(NetbeBackendQueue, queues);
     for (unsigned q = 0; q < queues; q++) {
+        qio_init(&be->queues[q].io, be, q);
         netbe_frame_queue_init(&be->queues[q].txq, be->queue_limit);
         netbe_frame_queue_init(&be->queues[q].rxq, be->queue_limit);
     }
     return true;
+}
+
+bool netbe_backend_set_queue_fd(NetbeBackend *be, unsigned queue, const NetbeQueueFd *qfd,
+                                GError **errp)
+{
+    NetbeBackendQueue *bq;
+
+    if (queue >= be->nqueues || !netbe_backend_has_queue_fds(be)) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "netdev '%s' (%s): %s", be->id,
+                    be->desc->name,
+                    queue >= be->nqueues ? "no such queue for a queue fd"
+                                         : "a producer plugin (it has send()) cannot hand fds");
+        if (qfd->fd >= 0) {
+            close(qfd->fd);
+        }
+        return false;
+    }
+    bq = &be->queues[queue];
+    if (!qio_attach(&bq->io, qfd, be->desc->stream_framing, errp)) {
+        return false;
+    }
+    if (be->vnet_hdr_len && bq->io.hdr_len != be->vnet_hdr_len) {
+        g_warning("netdev '%s' (%s): queue %u carries %u-byte vnet headers, the frontend "
+                  "uses %u",
+                  be->id, be->desc->name, queue, bq->io.hdr_len, be->vnet_hdr_len);
+    }
+    qio_set_rx(&bq->io, bq->polling);
+    return true;
+}
+
+int netbe_backend_get_queue_fd(NetbeBackend *be, unsigned queue)
+{
+    return queue < be->nqueues ? be->queues[queue].io.fd : -1;
+}
+
+void netbe_backend_close_queue_fd(NetbeBackend *be, unsigned queue)
+{
+    if (queue < be->nqueues) {
+        qio_close(&be->queues[queue].io);
+    }
 }
 
 unsigned netbe_backend_get_queues(const NetbeBackend *be)

@@ -14,6 +14,15 @@ static const char *const connect_modes[] = {"immediate", "deferred", NULL};
 static const char *const device_models[] = {"virtio-net", NULL};
 static const char *const device_transports[] = {"embedded", "vhost-user", NULL};
 
+static const char *const io_modes[] = {"auto", "io_uring", "syscalls", NULL};
+
+static NetbeIoMode io_mode_of(const char *name)
+{
+    return strcmp(name, "io_uring") == 0   ? NETBE_IO_URING
+           : strcmp(name, "syscalls") == 0 ? NETBE_IO_SYSCALLS
+                                           : NETBE_IO_AUTO;
+}
+
 static const NetbeOptionSpec runtime_schema[] = {
     {"plugin_path", NETBE_OPT_STRING, NULL,
      "':'-separated plugin directories; relative ones start at the config file's directory"},
@@ -22,6 +31,10 @@ static const NetbeOptionSpec runtime_schema[] = {
     {"handover_timeout", NETBE_OPT_INT, "5000",
      "ms a whole live handover attempt may take on this side", NETBE_HANDOVER_TIMEOUT_MIN_MS,
      NETBE_HANDOVER_TIMEOUT_MAX_MS},
+    {"io", NETBE_OPT_ENUM, "auto",
+     "queue I/O engine: io_uring batches many frames per syscall; auto: io_uring where the "
+     "kernel allows it",
+     .choices = io_modes},
     {"handover_allow_uid", NETBE_OPT_STRING, NULL,
      "comma-separated users or uids trusted as handover peers besides root and our own"},
     {NULL}};
@@ -30,6 +43,8 @@ static const NetbeOptionSpec netdev_schema[] = {
     {"type", NETBE_OPT_STRING, NULL, "backend plugin (see --list-plugins)",
      .flags = NETBE_OPT_REQUIRED},
     {"queue_limit", NETBE_OPT_INT, NULL, "overrides [runtime] queue_limit", 1, 65536},
+    {"batch", NETBE_OPT_INT, "64",
+     "frames netbe reads from a queue fd per wakeup (fd backends: tap, socket)", 1, 4096},
     {NULL}};
 
 static const NetbeOptionSpec device_schema[] = {
@@ -122,6 +137,8 @@ static void apply_runtime(ConfigState *cs, NetbeIniSection *s, char **plugin_pat
         return;
     }
     cs->queue_limit = netbe_options_get_int(s->opts, "queue_limit");
+    netbe_io_engine_free(cs->rt->io);
+    cs->rt->io = netbe_io_engine_new(io_mode_of(netbe_options_get_string(s->opts, "io")));
     netbe_runtime_set_handover_timeout(cs->rt, netbe_options_get_int(s->opts, "handover_timeout"));
     if (netbe_options_is_set(s->opts, "handover_allow_uid")) {
         apply_handover_uids(cs, s);
@@ -139,7 +156,7 @@ static void apply_netdev(ConfigState *cs, NetbeIniSection *s, const char *id)
     const NetbePlugin *plugin = type ? netbe_plugins_find(cs->rt->plugins, type->value) : NULL;
     NetbeBackend *be;
     GError *err = NULL;
-    unsigned limit;
+    unsigned limit, batch;
 
     netbe_options_add_schema(s->opts, netdev_schema);
     if (!type) {
@@ -172,7 +189,8 @@ static void apply_netdev(ConfigState *cs, NetbeIniSection *s, const char *id)
     limit = netbe_options_is_set(s->opts, "queue_limit")
                 ? (unsigned)netbe_options_get_int(s->opts, "queue_limit")
                 : cs->queue_limit;
-    be = netbe_backend_new(cs->rt, id, plugin, g_steal_pointer(&s->opts), limit);
+    batch = (unsigned)netbe_options_get_int(s->opts, "batch");
+    be = netbe_backend_new(cs->rt, id, plugin, g_steal_pointer(&s->opts), limit, batch);
     s->opts = netbe_options_new(cs->file, s->name, s->line); /* the backend owns the old */
     g_ptr_array_add(cs->rt->backends, be);
     if (!netbe_backend_init(be, &err)) {

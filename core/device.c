@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* device.c - [device.ID] frontends: binding to a backend, connect modes, the virtio-net model. */
+/* device.c - [device.ID] frontends: binding to a backend, connect modes; the model (virtio-net)
+ * comes through its ops table (NetbeDeviceModel). */
 #include <errno.h>
 #include "netbe-priv.h"
 #include "netbe/migrate.h"
-#include "virtio/vnet-priv.h"
 
 NetbeDevice *netbe_device_new(NetbeRuntime *rt, const char *id)
 {
@@ -11,6 +11,7 @@ NetbeDevice *netbe_device_new(NetbeRuntime *rt, const char *id)
 
     dev->rt = rt;
     dev->id = g_strdup(id);
+    dev->ops = &netbe_virtio_net_model;
     return dev;
 }
 
@@ -20,7 +21,7 @@ NetbeDevice *netbe_runtime_find_device(NetbeRuntime *rt, const char *id)
         NetbeDevice *dev = g_ptr_array_index(rt->devices, i);
 
         if (g_str_equal(dev->id, id)) {
-            netbe_vnet_bind(dev); /* attach the model to its backend (once) */
+            dev->ops->bind(dev); /* attach the model to its backend (once) */
             return dev;
         }
     }
@@ -54,11 +55,7 @@ bool netbe_device_is_connected(const NetbeDevice *dev)
 
 void netbe_device_stop(NetbeDevice *dev)
 {
-    if (dev->vnet) {
-        vnet_dev_stop(dev->vnet);
-    } else if (dev->backend) {
-        netbe_backend_stop(dev->backend);
-    }
+    dev->ops->stop(dev);
     dev->started = false;
 }
 
@@ -69,7 +66,7 @@ void netbe_device_free(NetbeDevice *dev)
     }
     netbe_vu_server_free(dev->vu, false);
     netbe_device_stop(dev);
-    vnet_dev_free(dev->vnet);
+    dev->ops->free(dev);
     g_free(dev->socket_path);
     g_free(dev->model);
     g_free(dev->id);
@@ -80,46 +77,23 @@ void netbe_device_free(NetbeDevice *dev)
 
 void netbe_device_pause(NetbeDevice *dev)
 {
-    netbe_vnet_bind(dev);
+    dev->ops->bind(dev);
     netbe_vu_pause(dev);
-    if (dev->vnet) {
-        vnet_pause(dev->vnet);
-    } else if (dev->backend) {
-        netbe_backend_stop(dev->backend);
-    }
+    dev->ops->pause(dev);
 }
 
 void netbe_device_resume(NetbeDevice *dev)
 {
     netbe_vu_resume(dev); /* the device's kick and call fds first: resuming notifies */
-    if (dev->vnet) {
-        vnet_resume(dev->vnet);
-    } else if (dev->backend && dev->started) {
-        netbe_backend_start(dev->backend);
-    }
-}
-
-/* The device model, made if needed; NULL (with @errp) for a device without a backend. */
-static VnetDev *device_vnet(NetbeDevice *dev, GError **errp)
-{
-    netbe_vnet_bind(dev);
-    if (!dev->vnet) {
-        g_set_error(errp, VNET_ERROR, ENODEV, "device '%s' has no netdev: no state to move",
-                    dev->id);
-    }
-    return dev->vnet;
+    dev->ops->resume(dev);
 }
 
 bool netbe_device_save(NetbeDevice *dev, NetbeMigWriter *w, GError **errp)
 {
-    VnetDev *vd = device_vnet(dev, errp);
-
-    return vd && vnet_save(vd, w, errp);
+    return dev->ops->save(dev, w, errp);
 }
 
 bool netbe_device_load(NetbeDevice *dev, NetbeMigReader *r, GError **errp)
 {
-    VnetDev *vd = device_vnet(dev, errp);
-
-    return vd && vnet_load(vd, r, errp);
+    return dev->ops->load(dev, r, errp);
 }

@@ -3,9 +3,6 @@
 #include <errno.h>
 #include "netbe-priv.h"
 
-/* Largest frame a hub forwards: 64 KiB GSO payload plus the largest vnet header. */
-#define HUB_FRAME_MAX (65536 + 20)
-
 struct NetbeHub {
     NetbeRuntime *rt;
     char *id;
@@ -13,40 +10,60 @@ struct NetbeHub {
     NetbeConnectMode connect;
     GPtrArray *ports; /* NetbeBackend*, not owned */
     bool started;
-    uint8_t *buf; /* one frame pulled from a port */
+    uint8_t *pool; /* frames read from a port (packet framing): NETBE_IO_BATCH_MAX slots */
 };
 
-/* Send one frame to every port but @src; a busy port queues it, a full one drops. */
-static void hub_forward(NetbeHub *hub, NetbeBackend *src, unsigned queue, const struct iovec *iov,
-                        int iovcnt)
+/* Send @n frames to every port but @src; a busy port queues them, a full one drops. */
+static void hub_forward(NetbeHub *hub, NetbeBackend *src, unsigned queue, struct iovec *const *iovs,
+                        const int *cnts, unsigned n)
 {
     for (guint i = 0; i < hub->ports->len; i++) {
         NetbeBackend *dst = g_ptr_array_index(hub->ports, i);
 
         if (dst != src && dst->connected) {
-            netbe_backend_send(dst, queue % dst->nqueues, iov, iovcnt, true);
+            netbe_backend_send_batch(dst, queue % dst->nqueues, iovs, cnts, n, true);
         }
     }
 }
 
+/* Forward the frames of a port in batches: read all, then each other port writes them all
+ * with one submission. A stream's frames are forwarded from its read buffer (no copy). */
 static unsigned hub_rx_pull(void *peer, NetbeBackend *be, unsigned queue, unsigned budget)
 {
     NetbeHub *hub = peer;
-    struct iovec iov = {hub->buf, HUB_FRAME_MAX};
-    unsigned taken = 0;
+    struct iovec frames[NETBE_IO_BATCH_MAX], *iovs[NETBE_IO_BATCH_MAX];
+    int cnts[NETBE_IO_BATCH_MAX];
+    unsigned taken = 0, n = 0;
 
+    if (!hub->pool) { /* a hub resumed by a handover without netbe_hub_start() */
+        hub->pool = g_malloc((size_t)NETBE_IO_BATCH_MAX * NETBE_FRAME_MAX);
+    }
     while (taken < budget) {
-        ssize_t n = netbe_backend_recv(be, queue, &iov, 1);
+        uint8_t *slot = hub->pool + (size_t)n * NETBE_FRAME_MAX;
+        struct iovec iov = {slot, NETBE_FRAME_MAX};
+        const void *frame;
+        ssize_t len = netbe_backend_recv_ref(be, queue, &frame);
 
-        if (n == 0 || n == -EAGAIN) {
+        if (len == -ENOTSUP) {
+            len = netbe_backend_recv(be, queue, &iov, 1);
+            frame = slot;
+        }
+        if (len == 0) {
             break;
         }
         taken++;
-        if (n > 0) {
-            struct iovec frame = {hub->buf, (size_t)n};
-
-            hub_forward(hub, be, queue, &frame, 1);
+        if (len > 0) {
+            frames[n] = (struct iovec){(void *)frame, (size_t)len};
+            iovs[n] = &frames[n];
+            cnts[n++] = 1;
         }
+        if (n == NETBE_IO_BATCH_MAX) {
+            hub_forward(hub, be, queue, iovs, cnts, n);
+            n = 0;
+        }
+    }
+    if (n) {
+        hub_forward(hub, be, queue, iovs, cnts, n);
     }
     return taken;
 }
@@ -59,7 +76,7 @@ static ssize_t hub_rx_push(void *peer, NetbeBackend *be, unsigned queue, const s
     for (int i = 0; i < iovcnt; i++) {
         len += iov[i].iov_len;
     }
-    hub_forward(peer, be, queue, iov, iovcnt);
+    hub_forward(peer, be, queue, (struct iovec *const[]){(struct iovec *)iov}, &iovcnt, 1);
     return len;
 }
 
@@ -78,7 +95,6 @@ NetbeHub *netbe_hub_new(NetbeRuntime *rt, const char *id, NetbeConnectMode mode)
     hub->name = g_strdup_printf("[hub.%s]", id);
     hub->connect = mode;
     hub->ports = g_ptr_array_new();
-    hub->buf = g_malloc(HUB_FRAME_MAX);
     return hub;
 }
 
@@ -143,6 +159,9 @@ static void hub_negotiate(NetbeHub *hub)
  */
 bool netbe_hub_start(NetbeHub *hub, GError **errp)
 {
+    if (!hub->pool) { /* made now, not on the first frame (a foreign loop's dispatch) */
+        hub->pool = g_malloc((size_t)NETBE_IO_BATCH_MAX * NETBE_FRAME_MAX);
+    }
     if (hub->started) {
         return true;
     }
@@ -175,7 +194,7 @@ void netbe_hub_free(NetbeHub *hub)
     }
     netbe_hub_stop(hub);
     g_ptr_array_unref(hub->ports);
-    g_free(hub->buf);
+    g_free(hub->pool);
     g_free(hub->name);
     g_free(hub->id);
     g_free(hub);

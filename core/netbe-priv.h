@@ -6,12 +6,21 @@
 #include "netbe/netbe.h"
 #include "netbe/plugin.h"
 #include "frame-queue.h"
+#include "io-engine.h"
 #include "options-priv.h"
+#include "queue-io.h"
 
 /* Set by the build: the install folder of the plugins, only (core/meson.build). */
 #ifndef NETBE_DEFAULT_PLUGIN_PATH
 #define NETBE_DEFAULT_PLUGIN_PATH "/usr/lib/netbe/plugins"
 #endif
+
+/* Largest virtio-net header (struct virtio_net_hdr_v1_hash). */
+#define NETBE_VNET_HDR_MAX 20
+/* Largest frame netbe moves: 64 KiB of GSO payload and headers (QEMU's NET_BUFSIZE). */
+#define NETBE_FRAME_MAX (65536 + 4096)
+/* Frames the core reads from a queue fd per wakeup, unless the netdev says (batch). */
+#define NETBE_RX_BATCH_DEFAULT 64
 
 typedef enum NetbeConnectMode {
     NETBE_CONNECT_IMMEDIATE = 0, /* at config load */
@@ -42,6 +51,8 @@ typedef struct NetbePeerOps {
 
 typedef struct NetbeBackendQueue {
     NetbeQueueStats stats;
+    NetbeQueueIo io;     /* the queue fd, for fd backends (core/queue-io.c) */
+    GSource *release;    /* tx_ready due after the fd broke */
     NetbeFrameQueue txq; /* frames for the backend that it could not take yet */
     NetbeFrameQueue rxq; /* frames for the peer that it could not take yet */
     bool polling;        /* what we last told the plugin via poll() */
@@ -57,6 +68,7 @@ struct NetbeBackend {
     unsigned nqueues;
     NetbeBackendQueue *queues;
     unsigned queue_limit;
+    unsigned rx_batch;        /* frames read from a queue fd per wakeup */
     bool initialized;         /* init() was called: cleanup() is due */
     bool connected;           /* backend_connect() or load() succeeded */
     bool started;             /* the peer wants frames */
@@ -70,6 +82,31 @@ struct NetbeBackend {
 
 typedef struct NetbeHub NetbeHub;
 
+/*
+ * struct NetbeDeviceModel - what the device core calls of a device model (virtio-net): the
+ * model calls back only through the public device API, so the two do not depend on each
+ * other's internals.
+ * @name:   the config's model = value
+ * @bind:   attach the model to the device's backend (once; no-op without one)
+ * @stop:   stop it (and its backend)
+ * @free:   free the model's state
+ * @pause:  stop touching guest memory and the backend (handover); @resume: go on
+ * @save:   the model's handover state; @load: adopt it
+ */
+typedef struct NetbeDeviceModel {
+    const char *name;
+    void (*bind)(NetbeDevice *dev);
+    void (*stop)(NetbeDevice *dev);
+    void (*free)(NetbeDevice *dev);
+    void (*pause)(NetbeDevice *dev);
+    void (*resume)(NetbeDevice *dev);
+    bool (*save)(NetbeDevice *dev, NetbeMigWriter *w, GError **errp);
+    bool (*load)(NetbeDevice *dev, NetbeMigReader *r, GError **errp);
+} NetbeDeviceModel;
+
+/* core/virtio/vnet-model.c */
+extern const NetbeDeviceModel netbe_virtio_net_model;
+
 struct NetbeDevice {
     NetbeRuntime *rt;
     char *id;
@@ -81,8 +118,9 @@ struct NetbeDevice {
     unsigned mtu;
     unsigned rx_queue_size, tx_queue_size;
     bool started;
-    struct VnetDev *vnet; /* the virtio-net model (core/virtio), made at bind */
-    bool vhost_user;      /* transport = vhost-user: netbe serves it on socket_path */
+    const NetbeDeviceModel *ops; /* the model's entry points */
+    struct VnetDev *vnet;        /* the virtio-net model's state (core/virtio), made at bind */
+    bool vhost_user;             /* transport = vhost-user: netbe serves it on socket_path */
     char *socket_path;
     bool socket_owner_set; /* socket_user: the socket file is chown()ed to it */
     uid_t socket_uid;
@@ -106,16 +144,20 @@ struct NetbeRuntime {
     GArray *handover_uids;        /* uid_t trusted as handover peers besides 0 and euid */
     unsigned handover_timeout_ms; /* one attempt's deadline; 0 = MIG_DEFAULT_TIMEOUT_MS */
     GArray *handover_locks;       /* int: serving locks this runtime holds (mig-lock.c) */
+    NetbeIoEngine *io;            /* batched queue writes ([runtime] io) */
 };
 
 /* plugin-loader.c */
 bool netbe_plugins_load_path(GPtrArray *plugins, const char *path, GPtrArray *errors);
 const NetbePlugin *netbe_plugins_find(GPtrArray *plugins, const char *name);
 void netbe_plugin_free(NetbePlugin *p);
+/* One plugin file by its path, with the same checks (netbe-plugin-check). Return: the plugin,
+ * or NULL with a message added to @errors. */
+NetbePlugin *netbe_plugin_load_one(const char *path, GPtrArray *errors);
 
 /* backend.c */
 NetbeBackend *netbe_backend_new(NetbeRuntime *rt, const char *id, const NetbePlugin *plugin,
-                                NetbeOptions *opts, unsigned queue_limit);
+                                NetbeOptions *opts, unsigned queue_limit, unsigned rx_batch);
 bool netbe_backend_init(NetbeBackend *be, GError **errp);
 bool netbe_backend_connect(NetbeBackend *be, GError **errp);
 void netbe_backend_free(NetbeBackend *be);
@@ -127,13 +169,42 @@ void netbe_backend_stop(NetbeBackend *be);
 void netbe_backend_release(NetbeBackend *be);
 void netbe_backend_set_rx_enabled(NetbeBackend *be, unsigned queue, bool enable);
 ssize_t netbe_backend_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt);
+/* The next frame where it is in memory already (a stream queue's buffer), valid until the
+ * next receive on the queue. Return: its length, 0 none, -ENOTSUP: use netbe_backend_recv(). */
+ssize_t netbe_backend_recv_ref(NetbeBackend *be, unsigned queue, const void **frame);
+/* queue-io.c -> backend.c: the queue fd is readable; it broke (closed already). */
+void netbe_backend_queue_readable(NetbeBackend *be, unsigned queue);
+void netbe_backend_queue_broken(NetbeBackend *be, unsigned queue, const char *op, int err);
+/* Frames readable on @queue: the peer pulls up to the backend's batch of them now. */
+unsigned netbe_backend_rx_ready(NetbeBackend *be, unsigned queue, unsigned budget);
+/* An fd backend: its plugin has no send() (the core does the queue I/O). */
+bool netbe_backend_has_queue_fds(const NetbeBackend *be);
 ssize_t netbe_backend_send(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt,
                            bool queue_if_busy);
 void netbe_backend_rx_flush(NetbeBackend *be, unsigned queue);
+/* A frame the peer read but could not deliver goes back to the backend's rx queue (first
+ * out when the peer can take frames; carried by a handover). Return: its length, -errno. */
+ssize_t netbe_backend_requeue_rx(NetbeBackend *be, unsigned queue, const struct iovec *iov,
+                                 int iovcnt);
+/*
+ * netbe_backend_send_batch() - up to NETBE_IO_BATCH_MAX frames (@iovs[i], @cnts[i] entries)
+ * to the backend in order, many per syscall where the queue and engine allow.
+ * @queue_if_busy: copy what the backend cannot take now into its tx queue (hub)
+ * Return: frames taken (sent, queued or dropped and counted).
+ */
+unsigned netbe_backend_send_batch(NetbeBackend *be, unsigned queue, struct iovec *const *iovs,
+                                  const int *cnts, unsigned n, bool queue_if_busy);
 /* Negotiation, with the plugin's optional entry points treated as "nothing offered". */
 void netbe_backend_get_caps(NetbeBackend *be, NetbeCaps *caps);
 bool netbe_backend_set_vnet_hdr_len(NetbeBackend *be, unsigned len, GError **errp);
 bool netbe_backend_set_offloads(NetbeBackend *be, uint32_t offloads, GError **errp);
+/* Least privilege: the plugin's needed_caps() (0 before init) and extra_syscalls. */
+uint64_t netbe_backend_needed_caps(NetbeBackend *be);
+const char *const *netbe_backend_extra_syscalls(const NetbeBackend *be);
+/* The plugin's name ("tap"), for messages. */
+const char *netbe_backend_plugin_name(const NetbeBackend *be);
+/* Attach or detach a queue (multiqueue): the plugin's set_queue_enabled, and the core's I/O. */
+bool netbe_backend_set_queue_enabled(NetbeBackend *be, unsigned queue, bool enabled, GError **errp);
 NetbeBackend *netbe_runtime_find_backend(NetbeRuntime *rt, const char *id);
 
 /* runtime.c: stop every frontend and release every backend (after a handover). */

@@ -14,8 +14,7 @@
 
 /* Smallest descriptor size a plugin of each ABI version may declare. */
 static const size_t desc_min_size[NETBE_PLUGIN_ABI + 1] = {
-    [1] = offsetof(NetbePluginDesc, load) + sizeof(((NetbePluginDesc *)0)->load),
-    [2] =
+    [3] =
         offsetof(NetbePluginDesc, extra_syscalls) + sizeof(((NetbePluginDesc *)0)->extra_syscalls),
 };
 
@@ -27,9 +26,25 @@ static const struct {
     {"init", offsetof(NetbePluginDesc, init)},
     {"backend_connect", offsetof(NetbePluginDesc, backend_connect)},
     {"cleanup", offsetof(NetbePluginDesc, cleanup)},
-    {"send", offsetof(NetbePluginDesc, send)},
-    {"poll", offsetof(NetbePluginDesc, poll)},
 };
+
+/* The entry points that go together. Return: what is wrong, or NULL. */
+static const char *check_entry_sets(const NetbePluginDesc *d)
+{
+    if (!d->send != !d->poll) {
+        return "a producer plugin needs both send and poll (an fd plugin neither)";
+    }
+    if ((d->caps & NETBE_CAP_HANDOVER) && (!d->save || !d->load)) {
+        return "NETBE_CAP_HANDOVER needs save and load";
+    }
+    if (!(d->caps & NETBE_CAP_HANDOVER) && (d->save || d->load)) {
+        return "save and load without NETBE_CAP_HANDOVER in caps";
+    }
+    if (d->send && (d->queue_broken || d->stream_framing)) {
+        return "queue_broken and stream_framing are for fd plugins (without send)";
+    }
+    return NULL;
+}
 
 void netbe_plugin_free(NetbePlugin *p)
 {
@@ -132,6 +147,9 @@ static char *check_descriptor(const char *path, const NetbePluginDesc *d)
             return g_strdup_printf("plugin %s ('%s'): entry point %s is missing", path, d->name,
                                    required_entries[i].name);
         }
+    }
+    if (check_entry_sets(d)) {
+        return g_strdup_printf("plugin %s ('%s'): %s", path, d->name, check_entry_sets(d));
     }
     return NULL;
 }
@@ -241,6 +259,11 @@ fail:
         close(fd);
     }
     return NULL;
+}
+
+NetbePlugin *netbe_plugin_load_one(const char *path, GPtrArray *errors)
+{
+    return plugin_load_file(AT_FDCWD, path, path, errors);
 }
 
 static int compare_strings(gconstpointer a, gconstpointer b)

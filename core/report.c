@@ -36,7 +36,7 @@ char *netbe_runtime_status(NetbeRuntime *rt, bool json)
             g_string_append(out, i ? ",{\"id\":" : "{\"id\":");
             json_string(out, be->id);
             g_string_append(out, ",\"type\":");
-            json_string(out, be->desc->name);
+            json_string(out, netbe_backend_plugin_name(be));
             g_string_append_printf(out,
                                    ",\"queues\":%u,\"state\":\"%s\",\"frontend\":", be->nqueues,
                                    backend_state(be));
@@ -44,7 +44,8 @@ char *netbe_runtime_status(NetbeRuntime *rt, bool json)
             g_string_append(out, "}");
         } else {
             g_string_append_printf(out, "netdev %-12s type %-8s queues %-3u %-14s frontend %s\n",
-                                   be->id, be->desc->name, be->nqueues, backend_state(be), peer);
+                                   be->id, netbe_backend_plugin_name(be), be->nqueues,
+                                   backend_state(be), peer);
         }
     }
     if (json) {

@@ -23,6 +23,7 @@ NetbeRuntime *netbe_runtime_new(GMainContext *ctx, NetbeRuntimeFlags flags)
     rt->devices = g_ptr_array_new();
     rt->handover_uids = g_array_new(false, false, sizeof(uid_t));
     rt->handover_locks = g_array_new(false, false, sizeof(int));
+    rt->io = netbe_io_engine_new(NETBE_IO_AUTO);
     return rt;
 }
 
@@ -88,6 +89,7 @@ bool netbe_runtime_start(NetbeRuntime *rt, GError **errp)
     if (rt->flags & NETBE_RUNTIME_CHECK_ONLY) {
         return true;
     }
+    netbe_io_engine_name(rt->io); /* set up now: a sandbox may close io_uring_setup later */
     for (guint i = 0; i < rt->hubs->len; i++) {
         if (!netbe_hub_start(g_ptr_array_index(rt->hubs, i), errp)) {
             return false;
@@ -187,6 +189,7 @@ void netbe_runtime_free(NetbeRuntime *rt)
     g_free(rt->plugin_path_override);
     mig_lock_drop_all(rt);
     g_array_unref(rt->handover_locks);
+    netbe_io_engine_free(rt->io);
     g_array_unref(rt->handover_uids);
     g_free(rt);
 }
@@ -203,10 +206,7 @@ uint64_t netbe_runtime_needed_caps(NetbeRuntime *rt)
     for (guint i = 0; i < rt->backends->len; i++) {
         NetbeBackend *be = g_ptr_array_index(rt->backends, i);
 
-        if (be->initialized && NETBE_PLUGIN_DESC_HAS(be->desc, needed_caps) &&
-            be->desc->needed_caps) {
-            caps |= be->desc->needed_caps(be);
-        }
+        caps |= netbe_backend_needed_caps(be);
     }
     return caps;
 }
@@ -216,9 +216,7 @@ const char **netbe_runtime_extra_syscalls(NetbeRuntime *rt)
     GPtrArray *names = g_ptr_array_new();
 
     for (guint i = 0; i < rt->backends->len; i++) {
-        const NetbePluginDesc *d = ((NetbeBackend *)g_ptr_array_index(rt->backends, i))->desc;
-        const char *const *extra =
-            NETBE_PLUGIN_DESC_HAS(d, extra_syscalls) ? d->extra_syscalls : NULL;
+        const char *const *extra = netbe_backend_extra_syscalls(g_ptr_array_index(rt->backends, i));
 
         for (guint j = 0; extra && extra[j]; j++) {
             if (!g_ptr_array_find_with_equal_func(names, extra[j], g_str_equal, NULL)) {

@@ -49,6 +49,11 @@ static const char *const sandbox_allowed[] = {
      * the handover channel (SCM_RIGHTS, SO_PEERCRED) */
     "connect", "accept", "accept4", "bind", "listen", "getsockname", "getpeername", "getsockopt",
     "setsockopt", "sendto", "sendmsg", "recvfrom", "recvmsg", "shutdown",
+    /* datagram queues in batches (core/queue-dgram.c) */
+    "recvmmsg", "sendmmsg",
+    /* batched queue I/O: the ring is set up before the filter and restricted to reads and
+     * writes (core/io-engine.c); only submitting is allowed */
+    "io_uring_enter",
     /* socket, ioctl, clone, clone3 and prctl are argument-checked: sandbox_add_arg_rules() */
 };
 

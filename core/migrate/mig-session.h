@@ -9,6 +9,10 @@
 bool mig_backend_can_move(const NetbeBackend *be);
 /* Write id, plugin, queues, vnet header length, held frames, then the plugin's save(). */
 bool mig_backend_save(NetbeBackend *be, NetbeMigWriter *w, uint32_t *frames, GError **errp);
+/* The same record claiming @state_version for the plugin's part (netbe-plugin-check writes
+ * a newer one than the plugin knows, which its load() must refuse). */
+bool mig_backend_save_as(NetbeBackend *be, NetbeMigWriter *w, uint32_t state_version,
+                         uint32_t *frames, GError **errp);
 /* Read what mig_backend_save() wrote after id/plugin/queues, and adopt it (load()). */
 bool mig_backend_load(NetbeBackend *be, NetbeMigReader *r, uint32_t *frames, GError **errp);
 

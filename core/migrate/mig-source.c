@@ -115,7 +115,7 @@ static bool source_hello(MigSource *s, GError **errp)
         NetbeBackend *be = g_ptr_array_index(s->moving, i);
 
         netbe_mig_put_string(w, be->id);
-        netbe_mig_put_string(w, be->desc->name);
+        netbe_mig_put_string(w, netbe_backend_plugin_name(be));
         netbe_mig_put_u32(w, be->nqueues);
     }
     netbe_mig_put_u32(w, s->devices->len);

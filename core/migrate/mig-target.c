@@ -33,8 +33,9 @@ static char *target_check_backend(MigTarget *t, const char *id, const char *plug
     if (!be) {
         return g_strdup_printf("no netdev '%s' here (device ids differ)", id);
     }
-    if (strcmp(be->desc->name, plugin) != 0) {
-        return g_strdup_printf("netdev '%s' is %s here, %s there", id, be->desc->name, plugin);
+    if (strcmp(netbe_backend_plugin_name(be), plugin) != 0) {
+        return g_strdup_printf("netdev '%s' is %s here, %s there", id,
+                               netbe_backend_plugin_name(be), plugin);
     }
     if (be->nqueues != queues) {
         return g_strdup_printf("netdev '%s' has %u queues here, %u there", id, be->nqueues, queues);
@@ -476,6 +477,8 @@ bool netbe_runtime_migrate_from(NetbeRuntime *rt, int listen_fd, int timeout_ms,
     MigTarget t = {.rt = rt, .lock_fd = -1, .source_pidfd = -1, .stats = stats ? stats : &local};
     GError *err = NULL;
     pid_t pid = 0;
+
+    netbe_io_engine_name(rt->io); /* set up before the devices come: no time lost after */
     int fd;
     bool ok;
 

@@ -96,6 +96,8 @@ bool vu_ring_try_start(VuServer *s, unsigned i, GError **errp)
     }
     netbe_vnet_queue_enable(dev, i, true);
     r->started = true;
+    /* where a VM migration or a handover hands the ring on: for the log */
+    g_message("vhost-user device '%s': vring %u starts at available index %u", dev->id, i, r->base);
     if (netbe_vnet_get_queue_stats(dev, i, &st) && st.broken) {
         g_set_error(errp, VU_ERROR, EINVAL,
                     "vring %u: the device found it malformed (see "
@@ -116,6 +118,8 @@ void vu_ring_stop(VuServer *s, unsigned i)
     }
     netbe_vnet_queue_enable(s->dev, i, false);
     netbe_vnet_queue_get_base(s->dev, i, &r->base);
+    g_message("vhost-user device '%s': vring %u stops at available index %u", s->dev->id, i,
+              r->base);
     r->started = false;
     vu_update_pairs(s);
 }

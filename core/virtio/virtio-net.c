@@ -229,7 +229,7 @@ uint64_t vnet_offer(VnetDev *vd)
     if (vd->max_pairs > 1) {
         f |= F(MQ);
     }
-    if ((caps.flags & NETBE_CAP_VNET_HDR) && vd->be->desc->set_vnet_hdr_len) {
+    if (caps.flags & NETBE_CAP_VNET_HDR) {
         for (size_t i = 0; i < G_N_ELEMENTS(offload_features); i++) {
             if (caps.offloads & offload_features[i].offload) {
                 f |= offload_features[i].features;
@@ -346,6 +346,7 @@ void vnet_dev_free(VnetDev *vd)
         }
         g_free(q->iov);
         g_free(q->biov);
+        g_free(q->txpool);
         g_free(q->heads);
         g_free(q->caps);
         g_free(q->niovs);
@@ -392,8 +393,7 @@ void vnet_set_pairs(VnetDev *vd, unsigned pairs)
         g_autoptr(GError) err = NULL;
         bool on = p < pairs;
 
-        if (vd->be->desc->set_queue_enabled &&
-            !vd->be->desc->set_queue_enabled(vd->be, p, on, &err)) {
+        if (!netbe_backend_set_queue_enabled(vd->be, p, on, &err)) {
             g_warning("device '%s': netdev '%s' queue %u: %s", vd->dev->id, vd->be->id, p,
                       err->message);
         }

@@ -198,6 +198,10 @@ void netbe_vnet_queue_enable(NetbeDevice *dev, unsigned vq, bool enable)
         vnet_queue_broken(q);
         return;
     }
+    if (adopt) {
+        g_debug("device '%s': virtqueue %u resumes at available index %u, used %u", dev->id, vq,
+                q->vq.last_avail_idx, q->vq.used_idx);
+    }
     if (vd->started) {
         vq_set_notify(&q->vq, vnet_role(vd, vq, &pair) != VNET_ROLE_RX);
         vnet_queue_run(q);

@@ -17,46 +17,83 @@ void vnet_kick_self(VnetQueue *q)
     (void)n;
 }
 
-void vnet_tx_run(VnetQueue *q, unsigned pair)
+/*
+ * Pop up to @max chains (at most NETBE_IO_BATCH_MAX) and hand them to the backend as one
+ * batch (one submission where the queue allows); push the chains it took (and those dropped
+ * for a bad header), put the others back for tx_ready. Return: chains consumed.
+ */
+static unsigned vnet_tx_batch(VnetQueue *q, unsigned pair, unsigned max)
 {
     VnetDev *vd = q->vd;
+    struct iovec *iovs[NETBE_IO_BATCH_MAX];
+    int cnts[NETBE_IO_BATCH_MAX];
+    uint16_t heads[NETBE_IO_BATCH_MAX];
+    bool sendable[NETBE_IO_BATCH_MAX];
+    unsigned popped = 0, nsend = 0, taken, used = 0, sent = 0;
+    size_t room = 0;
+
+    max = MIN(max, NETBE_IO_BATCH_MAX);
+    /* each chain's iovec goes into the pool while there is room for the largest one */
+    while (popped < max && VNET_TX_POOL - room >= VQ_MAX_IOV + 2) {
+        VqChain c;
+        VqPopResult r = vq_pop(&q->vq, q->iov, VQ_MAX_IOV, VQ_ALLOW_READ, &c);
+        int n;
+
+        if (r != VQ_POP_OK) {
+            break;
+        }
+        if (c.read_len < VNET_HDR_LEN) {
+            vq_fail(&q->vq, "transmit chain of %u bytes is shorter than the %u-byte header",
+                    c.read_len, VNET_HDR_LEN);
+            break;
+        }
+        n = vnet_hdr_tx_iov(q->iov, c.nread, vd->be_hdr, q->txpool + room, VQ_MAX_IOV + 2);
+        heads[popped] = c.head;
+        sendable[popped] = n >= 0;
+        if (n >= 0) {
+            n = vnet_iov_merge(q->txpool + room, n);
+            iovs[nsend] = q->txpool + room;
+            cnts[nsend++] = n;
+            room += (size_t)n;
+        }
+        popped++;
+    }
+    taken = nsend ? netbe_backend_send_batch(vd->be, pair, iovs, cnts, nsend, false) : 0;
+    for (; used < popped; used++) {
+        if (sendable[used] && sent++ == taken) {
+            break; /* the backend is busy from this one on */
+        }
+        q->stats.drops += !sendable[used];
+        vq_push(&q->vq, heads[used], 0);
+    }
+    if (used < popped) {
+        vq_unpop(&q->vq, popped - used); /* kept in guest memory until tx_ready */
+        q->tx_busy = true;
+    }
+    return used;
+}
+
+void vnet_tx_run(VnetQueue *q, unsigned pair)
+{
     unsigned done = 0, pushed = 0;
     bool more = true;
 
     if (q->tx_busy) {
         return;
     }
+    if (!q->txpool) {
+        q->txpool = g_new(struct iovec, VNET_TX_POOL);
+    }
     vq_set_notify(&q->vq, false);
     while (more) {
-        while (done < VNET_TX_BATCH) {
-            VqChain c;
-            VqPopResult r = vq_pop(&q->vq, q->iov, VQ_MAX_IOV, VQ_ALLOW_READ, &c);
-            ssize_t sent = -1;
-            int n;
+        while (done < VNET_TX_BATCH && !q->tx_busy && !q->vq.broken) {
+            unsigned n = vnet_tx_batch(q, pair, VNET_TX_BATCH - done);
 
-            if (r != VQ_POP_OK) {
+            if (n == 0) {
                 break;
             }
-            if (c.read_len < VNET_HDR_LEN) {
-                vq_fail(&q->vq, "transmit chain of %u bytes is shorter than the %u-byte header",
-                        c.read_len, VNET_HDR_LEN);
-                break;
-            }
-            n = vnet_hdr_tx_iov(q->iov, c.nread, vd->be_hdr, q->biov, VQ_MAX_IOV + 2);
-            if (n >= 0) {
-                n = vnet_iov_merge(q->biov, n);
-                sent = netbe_backend_send(vd->be, pair, q->biov, n, false);
-                if (sent == 0) {
-                    vq_unpop(&q->vq, 1); /* keep it in guest memory until tx_ready */
-                    q->tx_busy = true;
-                    break;
-                }
-            } else {
-                q->stats.drops++;
-            }
-            vq_push(&q->vq, c.head, 0);
-            done++;
-            pushed++;
+            done += n;
+            pushed += n;
         }
         if (pushed) {
             q->stats.chains += pushed;
@@ -201,6 +238,24 @@ static void vnet_rx_unpop_all(VnetQueue *q)
     vq_unpop(&q->vq, q->pre_chains);
     q->pre_chains = q->pre_niov = 0;
     q->pre_cap = 0;
+}
+
+void vnet_rx_requeue_held(VnetQueue *q)
+{
+    VnetDev *vd = q->vd;
+    unsigned pair;
+    /* in the backend's format: its header (the first be_hdr bytes of the guest's), then
+     * the frame after the guest's header */
+    struct iovec iov[2] = {{q->hold, vd->be_hdr},
+                           {q->hold + VNET_HDR_LEN, q->held_len - VNET_HDR_LEN}};
+
+    if (!q->held_len || vnet_role(vd, q->index, &pair) != VNET_ROLE_RX) {
+        return;
+    }
+    if (netbe_backend_requeue_rx(vd->be, pair, iov + !vd->be_hdr, 1 + !!vd->be_hdr) < 0) {
+        q->stats.drops++;
+    }
+    q->held_len = 0;
 }
 
 void vnet_queue_drain(VnetQueue *q)

@@ -73,6 +73,7 @@ void vnet_pause(VnetDev *vd)
     }
     vnet_kicks_unwatch(vd); /* kicks wait in the eventfd (or go to the destination) */
     for (unsigned i = 0; i < vd->nqueues; i++) {
+        vnet_rx_requeue_held(&vd->queues[i]);
         vnet_queue_drain(&vd->queues[i]);
     }
 }
@@ -302,13 +303,13 @@ static bool vnet_mig_check(VnetDev *vd, const VnetMigState *s, GError **errp)
         return false;
     }
     if ((s->be_hdr != 0 && s->be_hdr != VNET_HDR_LEN) ||
-        (s->be_hdr && (!(caps.flags & NETBE_CAP_VNET_HDR) || !vd->be->desc->set_vnet_hdr_len)) ||
+        (s->be_hdr && !(caps.flags & NETBE_CAP_VNET_HDR)) ||
         (s->offloads & ~vnet_guest_offloads(s->guest_features)) || (s->offloads & ~caps.offloads) ||
         (s->offloads && !s->be_hdr)) {
         g_set_error(errp, VNET_ERROR, EPROTO,
                     "a %u-byte vnet header with offloads 0x%x, which "
                     "netdev '%s' (%s) or the negotiated features do not allow",
-                    s->be_hdr, s->offloads, vd->be->id, vd->be->desc->name);
+                    s->be_hdr, s->offloads, vd->be->id, netbe_backend_plugin_name(vd->be));
         return false;
     }
     for (unsigned i = 0; i < s->nqueues; i++) {

@@ -11,6 +11,7 @@
 
 #define VNET_CTRL_QUEUE_SIZE 64
 #define VNET_TX_BATCH 256 /* chains per TX run before yielding to the loop */
+#define VNET_TX_POOL 4096 /* iovec entries of one TX batch (pointing into guest memory) */
 #define VNET_MAC_TABLE 64 /* entries per filter table (beyond: accept all) */
 #define VNET_MAX_GSO_FRAME (65535 + 14 + 4)
 
@@ -38,6 +39,7 @@ typedef struct VnetQueue {
     NetbeVnetQueueStats stats;
     struct iovec *iov;             /* 2 * VQ_MAX_IOV: chains in flight, in guest memory */
     struct iovec *biov;            /* VQ_MAX_IOV + 2: what the backend gets */
+    struct iovec *txpool;          /* TX: VNET_TX_POOL entries, the frames of a batch */
     uint16_t *heads;               /* RX: popped chains (2 * VQ_MAX_IOV) */
     uint32_t *caps;                /* RX: their writable bytes */
     uint16_t *niovs;               /* RX: their iovec entries */
@@ -120,6 +122,9 @@ void vnet_tx_run(VnetQueue *q, unsigned pair);
 /* @q stops (disabled, paused): popped RX chains go back to the ring, used entries are
  * published (with an interrupt if the driver wants one). */
 void vnet_queue_drain(VnetQueue *q);
+/* A frame held for more guest buffers goes back to the backend's queue (a pause: the
+ * handover carries it, or the device delivers it first when it resumes). */
+void vnet_rx_requeue_held(VnetQueue *q);
 /* The driver added RX buffers to @q: let the backend's frames in again. */
 void vnet_rx_kick(VnetQueue *q, unsigned pair);
 

@@ -8,69 +8,6 @@
 
 static bool connect_begin(SockState *s, GError **errp);
 
-/*
- * sock_update_events() - arm the data socket's watch for what is wanted now:
- * writable while connecting or while a send waits; readable while the runtime
- * polls and the receive buffer has room.
- */
-void sock_update_events(SockState *s)
-{
-    GIOCondition ev = 0;
-
-    if (!s->watch) {
-        return;
-    }
-    if (s->adopted_idle) {
-        ev = 0; /* handed over to us, not committed yet: the source may still resume */
-    } else if (s->connecting) {
-        ev = G_IO_OUT;
-    } else {
-        bool room = !s->stream || s->rx_tail - s->rx_head < SOCK_RX_BUF_SIZE;
-
-        if (s->up && s->polling && room && !s->rx_eof) {
-            ev |= G_IO_IN;
-        }
-        if (s->tx_wait || s->tx_len) {
-            ev |= G_IO_OUT;
-        }
-    }
-    if (ev != s->events) {
-        s->events = ev;
-        netbe_fd_watch_set_events(s->watch, ev);
-    }
-}
-
-static gboolean kick_fire(gpointer opaque)
-{
-    SockState *s = opaque;
-
-    g_source_unref(s->kick);
-    s->kick = NULL;
-    if (!s->up) {
-        netbe_backend_tx_ready(s->be, 0); /* frames the core queued meet -ENOTCONN */
-    } else if (s->stream) {
-        sock_stream_deliver_buffered(s);
-    }
-    return G_SOURCE_REMOVE;
-}
-
-/*
- * sock_schedule_kick() - come back from the main loop soon: to hand buffered frames
- * to a peer that polls again, or to drain the core's queue after the stream went down.
- * Never done synchronously, as the caller may be inside the core's send loop.
- */
-void sock_schedule_kick(SockState *s)
-{
-    if (s->kick) {
-        return;
-    }
-    s->kick = g_idle_source_new();
-    g_source_set_priority(s->kick, G_PRIORITY_DEFAULT);
-    g_source_set_callback(s->kick, kick_fire, s, NULL);
-    g_source_set_name(s->kick, "netbe-socket-kick");
-    g_source_attach(s->kick, netbe_backend_context(s->be));
-}
-
 static gboolean retry_fire(gpointer opaque)
 {
     SockState *s = opaque;
@@ -78,11 +15,10 @@ static gboolean retry_fire(gpointer opaque)
 
     g_source_unref(s->retry_timer);
     s->retry_timer = NULL;
-    if (s->mode == SOCK_MODE_DGRAM) {
-        netbe_backend_tx_ready(s->be, 0); /* a busy unix datagram peer: try again */
-    } else if (s->mode == SOCK_MODE_LISTEN) {
+    if (s->mode == SOCK_MODE_LISTEN) {
         netbe_fd_watch_set_events(s->listen_watch, G_IO_IN); /* after an accept error */
-    } else if (s->mode == SOCK_MODE_CONNECT && s->fd < 0 && !connect_begin(s, &err)) {
+    } else if (s->mode == SOCK_MODE_CONNECT && s->connect_fd < 0 && !sock_is_up(s) &&
+               !connect_begin(s, &err)) {
         if (!s->warned_connect) {
             g_message("netdev '%s': %s; retrying every %u s", s->id, err->message, s->reconnect_s);
             s->warned_connect = true;
@@ -94,7 +30,7 @@ static gboolean retry_fire(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
-/* sock_schedule_retry() - run the mode's retry (reconnect, datagram resend, accept) in @ms. */
+/* sock_schedule_retry() - run the mode's retry (reconnect, accept again) in @ms. */
 void sock_schedule_retry(SockState *s, unsigned ms)
 {
     if (s->retry_timer) {
@@ -106,116 +42,162 @@ void sock_schedule_retry(SockState *s, unsigned ms)
     g_source_attach(s->retry_timer, netbe_backend_context(s->be));
 }
 
-/* sock_conn_close() - close the data socket and forget its buffered bytes. */
-void sock_conn_close(SockState *s)
+/* Forget a connect attempt in progress (its socket closed). */
+static void connect_abandon(SockState *s)
 {
-    netbe_fd_watch_free(s->watch);
-    s->watch = NULL;
-    if (s->fd >= 0) {
-        close(s->fd);
-        s->fd = -1;
+    netbe_fd_watch_free(s->connect_watch);
+    s->connect_watch = NULL;
+    if (s->connect_fd >= 0) {
+        close(s->connect_fd);
+        s->connect_fd = -1;
     }
-    if (s->kick) {
-        g_source_destroy(s->kick);
-        g_source_unref(s->kick);
-        s->kick = NULL;
-    }
-    s->up = s->connecting = s->tx_wait = false;
-    g_free(s->peer_text);
-    s->peer_text = NULL;
-    sock_stream_reset(s);
 }
 
-/* Start using @fd, connected to @peer (taken): frames flow from now on. */
-static void conn_attach(SockState *s, int fd, char *peer)
+/* sock_conn_close() - close the data socket (the core's) or the connect attempt. */
+void sock_conn_close(SockState *s)
 {
-    if (s->watch) {
-        netbe_fd_watch_free(s->watch); /* the watch of the connect attempt */
-        s->watch = NULL;
-    }
-    s->fd = fd;
-    s->up = true;
-    s->connecting = false;
-    s->warned_connect = false;
-    s->refused = 0;
+    connect_abandon(s);
+    netbe_backend_close_queue_fd(s->be, 0);
     g_free(s->peer_text);
-    s->peer_text = peer;
-    sock_stream_reset(s);
-    if (s->stream) {
-        sock_set_nodelay(fd);
-    }
-    s->rx_any = false;
-    if (s->down_drops) {
-        g_log(G_LOG_DOMAIN, s->quiet ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE,
-              "netdev '%s': connected to %s (%" G_GUINT64_FORMAT
-              " frames were dropped while it was down)",
-              s->id, peer, s->down_drops);
-    } else {
-        g_log(G_LOG_DOMAIN, s->quiet ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE,
-              "netdev '%s': connected to %s", s->id, peer);
-    }
-    s->down_drops = 0;
-    s->events = 0;
-    s->watch = netbe_fd_watch_new(s->be, fd, 0, sock_conn_event, s);
-    sock_update_events(s);
+    s->peer_text = NULL;
 }
 
 /*
- * sock_conn_lost() - the stream peer is gone: close, then listen again (server),
- * reconnect after reconnect seconds (client), or stay down (client without
- * reconnect, inherited fd). Counters live in the core and continue.
- * @why: the cause, for the log
+ * sock_conn_hand() - @fd is connected to @peer (taken): hand it to the core, which carries
+ * frames on it from now on.
+ * Return: false with @errp set (@fd closed) if the core refused it.
  */
-void sock_conn_lost(SockState *s, const char *why)
+bool sock_conn_hand(SockState *s, int fd, char *peer, GError **errp)
 {
-    g_autofree char *peer = g_strdup(s->peer_text ? s->peer_text : "(unknown)");
+    NetbeQueueFd qfd = {
+        .fd = fd,
+        .framing = s->stream ? NETBE_FRAMING_STREAM : NETBE_FRAMING_PACKET,
+    };
 
-    sock_conn_close(s);
+    if (s->mode == SOCK_MODE_DGRAM) {
+        qfd.dest = (const struct sockaddr *)&s->addr.ss; /* unconnected: sendto */
+        qfd.dest_len = s->addr.len;
+    }
+    if (s->stream) {
+        sock_set_nodelay(fd);
+    }
+    g_free(s->peer_text);
+    s->peer_text = peer;
+    if (!netbe_backend_set_queue_fd(s->be, 0, &qfd, errp)) {
+        return false;
+    }
+    s->warned_connect = false;
+    s->refused = 0;
+    s->up_since = g_get_monotonic_time();
+    return true;
+}
+
+/* A stream connection came up on @fd (taken), to @peer (taken). */
+static void conn_up(SockState *s, int fd, char *peer)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (!sock_conn_hand(s, fd, peer, &err)) {
+        g_warning("netdev '%s': %s", s->id, err->message);
+        return;
+    }
+    /* a server that takes us and closes at once, again and again, fills no log */
+    g_log(G_LOG_DOMAIN, s->brief_streak > 1 ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE,
+          "netdev '%s': connected to %s", s->id, peer);
+}
+
+/* Why the core found the data socket broken, for the log. */
+static const char *broken_reason(int err)
+{
+    if (err == 0) {
+        return "closed the connection";
+    }
+    if (err == EPROTO) {
+        return "bad frame length";
+    }
+    return g_strerror(err);
+}
+
+/* A client lost its peer: reconnect after reconnect seconds, or stay down. */
+static void client_lost(SockState *s, const char *peer, const char *why)
+{
+    bool brief = g_get_monotonic_time() - s->up_since < (gint64)SOCK_BRIEF_MS * 1000;
+    bool quiet = s->brief_streak > 0; /* the first brief one was logged */
+
+    if (!s->reconnect_s) {
+        g_message("netdev '%s': peer %s went away (%s); not reconnecting (reconnect = 0)", s->id,
+                  peer, why);
+        return;
+    }
+    /* a server that takes us and closes at once (busy with another peer) must not fill
+     * the log every reconnect seconds: after the first time, debug */
+    g_log(G_LOG_DOMAIN, quiet ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE,
+          "netdev '%s': peer %s went away (%s); reconnecting in %u s%s", s->id, peer, why,
+          s->reconnect_s,
+          brief && !quiet ? " (it closed at once; while it does, this is logged at debug level)"
+                          : "");
+    s->brief_streak = brief ? MIN(s->brief_streak + 1, 2u) : 0;
+    sock_schedule_retry(s, s->reconnect_s * 1000);
+}
+
+/*
+ * sock_queue_broken() - the core found the data socket broken (@err, 0: the peer closed,
+ * EPROTO: a frame length beyond SOCK_FRAME_MAX) and closed it. Listen again (server),
+ * reconnect after reconnect seconds (client), or stay down (client without reconnect,
+ * inherited fd, datagram socket). Counters live in the core and continue.
+ */
+void sock_queue_broken(NetbeBackend *be, unsigned queue, int err)
+{
+    SockState *s = netbe_backend_priv(be);
+    g_autofree char *peer = g_steal_pointer(&s->peer_text);
+    const char *why = broken_reason(err);
+
+    (void)queue;
+    if (!peer) {
+        peer = g_strdup("(unknown)");
+    }
+    if (err == EPROTO && s->stream) {
+        g_warning("netdev '%s': dropping the connection to %s: it sent a frame length over %d "
+                  "bytes, the framing is lost",
+                  s->id, peer, SOCK_FRAME_MAX);
+    }
     switch (s->mode) {
     case SOCK_MODE_LISTEN:
         g_message("netdev '%s': peer %s went away (%s); waiting for a new peer on %s", s->id, peer,
                   why, s->addr.text);
         break;
     case SOCK_MODE_CONNECT:
-        if (s->reconnect_s) {
-            /* a server that takes us and closes at once (busy with another peer) must
-             * not fill the log every reconnect seconds: the second time is debug */
-            g_log(G_LOG_DOMAIN, s->quiet ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE,
-                  "netdev '%s': peer %s went away (%s); reconnecting in %u s%s", s->id, peer, why,
-                  s->reconnect_s,
-                  s->rx_any || s->quiet
-                      ? ""
-                      : " (it sent nothing; until it does, this is logged at debug level)");
-            s->quiet = !s->rx_any;
-            sock_schedule_retry(s, s->reconnect_s * 1000);
-        } else {
-            g_message("netdev '%s': peer %s went away (%s); not reconnecting (reconnect = 0)",
-                      s->id, peer, why);
-        }
+        client_lost(s, peer, why);
         break;
-    default:
+    case SOCK_MODE_DGRAM:
+        g_warning("netdev '%s': the datagram socket to %s failed (%s); the netdev stays down",
+                  s->id, peer, why);
+        break;
+    case SOCK_MODE_FD:
         g_message("netdev '%s': peer %s went away (%s); an inherited fd cannot be reopened, "
                   "the netdev stays down",
                   s->id, peer, why);
         break;
     }
-    sock_schedule_kick(s); /* frames the core holds for us are dropped and counted */
 }
 
 /* A non-blocking connect finished (writable or error). */
 static void connect_finish(SockState *s)
 {
-    int err = 0;
+    int err = 0, fd = s->connect_fd;
     socklen_t len = sizeof(err);
 
-    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
         err = errno;
     }
     if (err == 0) {
-        conn_attach(s, s->fd, g_strdup(s->addr.text));
+        netbe_fd_watch_free(s->connect_watch);
+        s->connect_watch = NULL;
+        s->connect_fd = -1;
+        conn_up(s, fd, g_strdup(s->addr.text));
         return;
     }
-    sock_conn_close(s);
+    connect_abandon(s);
     if (!s->reconnect_s) {
         g_warning("netdev '%s': cannot connect to %s: %s; not retrying (reconnect = 0)", s->id,
                   s->addr.text, g_strerror(err));
@@ -229,52 +211,12 @@ static void connect_finish(SockState *s)
     sock_schedule_retry(s, s->reconnect_s * 1000);
 }
 
-/*
- * sock_conn_event() - events on the data socket: connect completion, writable
- * (flush the unsent tail, then let the core send again), readable, hang-up.
- */
-void sock_conn_event(int fd, GIOCondition revents, void *opaque)
+/* sock_connect_event() - the connect in progress completed or failed. */
+void sock_connect_event(int fd, GIOCondition revents, void *opaque)
 {
-    SockState *s = opaque;
-    int err = 0;
-
-    if (s->connecting) {
-        connect_finish(s);
-        return;
-    }
-    if (revents & G_IO_OUT) {
-        if (s->stream && s->tx_len && !sock_stream_flush_tail(s, &err)) {
-            if (err) {
-                sock_conn_lost(s, g_strerror(err));
-                return;
-            }
-        } else {
-            s->tx_wait = false;
-            sock_update_events(s);
-            netbe_backend_tx_ready(s->be, 0);
-            if (s->fd != fd) {
-                return;
-            }
-        }
-    }
-    if (revents & G_IO_IN) {
-        if (s->stream) {
-            sock_stream_readable(s);
-        } else {
-            netbe_backend_rx_ready(s->be, 0, SOCK_RX_BUDGET);
-        }
-        return;
-    }
-    if (revents & (G_IO_HUP | G_IO_ERR)) {
-        socklen_t len = sizeof(err);
-
-        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len); /* also clears it */
-        if (s->stream || (revents & G_IO_HUP)) {
-            sock_conn_lost(s, err ? g_strerror(err) : "hang-up");
-        } else if (err) {
-            g_debug("netdev '%s': socket error %s", s->id, g_strerror(err));
-        }
-    }
+    (void)fd;
+    (void)revents;
+    connect_finish(opaque);
 }
 
 /* Refuse a connection while a peer is up: accept it and close it at once. */
@@ -298,6 +240,7 @@ void sock_listen_event(int lfd, GIOCondition revents, void *opaque)
 {
     SockState *s = opaque;
 
+    (void)revents;
     for (;;) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof(ss);
@@ -314,11 +257,11 @@ void sock_listen_event(int lfd, GIOCondition revents, void *opaque)
             }
             return;
         }
-        if (s->fd >= 0) {
+        if (sock_is_up(s)) {
             refuse(s, fd, &ss, len);
             continue;
         }
-        conn_attach(s, fd, sock_addr_format((const struct sockaddr *)&ss, len));
+        conn_up(s, fd, sock_addr_format((const struct sockaddr *)&ss, len));
     }
 }
 
@@ -380,14 +323,12 @@ static bool connect_begin(SockState *s, GError **errp)
         return false;
     }
     if (connect(fd, (struct sockaddr *)&s->addr.ss, s->addr.len) == 0) {
-        conn_attach(s, fd, g_strdup(s->addr.text));
+        conn_up(s, fd, g_strdup(s->addr.text));
         return true;
     }
     if (errno == EINPROGRESS || errno == EAGAIN) {
-        s->fd = fd;
-        s->connecting = true;
-        s->events = G_IO_OUT;
-        s->watch = netbe_fd_watch_new(s->be, fd, G_IO_OUT, sock_conn_event, s);
+        s->connect_fd = fd;
+        s->connect_watch = netbe_fd_watch_new(s->be, fd, G_IO_OUT, sock_connect_event, s);
         return true;
     }
     g_set_error(errp, NETBE_BACKEND_ERROR, errno, "cannot connect to %s: %s", s->addr.text,
@@ -396,10 +337,10 @@ static bool connect_begin(SockState *s, GError **errp)
     return false;
 }
 
-/* Adopt fd = N: check that it is an open socket and find its type. */
+/* Adopt fd = N: check that it is an open socket, find its type, hand it to the core. */
 static bool fd_adopt(SockState *s, GError **errp)
 {
-    int fd = s->inherited_fd, type = 0, flags;
+    int fd = s->inherited_fd, type = 0;
     socklen_t len = sizeof(type);
     struct sockaddr_storage ss;
     socklen_t sslen = sizeof(ss);
@@ -420,12 +361,6 @@ static bool fd_adopt(SockState *s, GError **errp)
                     "fd %d is a socket of type %d (allowed: stream or datagram)", fd, type);
         return false;
     }
-    flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, errno, "fd %d: cannot make it non-blocking: %s", fd,
-                    g_strerror(errno));
-        return false;
-    }
     fcntl(fd, F_SETFD, FD_CLOEXEC);
     s->stream = type == SOCK_STREAM;
     if (getpeername(fd, (struct sockaddr *)&ss, &sslen) == 0) {
@@ -435,8 +370,11 @@ static bool fd_adopt(SockState *s, GError **errp)
     } else {
         peer = g_strdup_printf("fd %d (%s)", fd, s->stream ? "stream" : "datagram");
     }
-    s->inherited_fd = -1; /* ours now: closed with the connection */
-    conn_attach(s, fd, peer);
+    s->inherited_fd = -1; /* the core's now, also if it refuses it */
+    if (!sock_conn_hand(s, fd, peer, errp)) {
+        return false;
+    }
+    g_message("netdev '%s': connected to %s", s->id, peer);
     return true;
 }
 
@@ -450,13 +388,8 @@ bool sock_conn_start(SockState *s, GError **errp)
 {
     GError *err = NULL;
 
-    if (s->listen_fd >= 0 || s->fd >= 0 || s->retry_timer) {
+    if (s->listen_fd >= 0 || s->connect_fd >= 0 || sock_is_up(s) || s->retry_timer) {
         return true;
-    }
-    if (s->mode != SOCK_MODE_DGRAM && !s->rx_buf) {
-        /* stream capable: an fd may turn out to be one */
-        s->rx_buf = g_malloc(SOCK_RX_BUF_SIZE);
-        s->tx_buf = g_malloc(SOCK_FRAME_MAX + SOCK_LEN_SIZE);
     }
     switch (s->mode) {
     case SOCK_MODE_LISTEN:

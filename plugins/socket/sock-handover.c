@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* sock-handover.c - live handover of a socket netdev: its record (save), checks, adoption (load).
- */
+/* sock-handover.c - live handover of a socket netdev: its own record (save), checks, adoption
+ * (load); the core carries the data socket and the stream bytes it buffered. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -9,14 +9,12 @@
 #include "sock-priv.h"
 
 /*
- * The record, after the core's part (fields in this order):
- *   u32 version, u8 transport (SockMode), string addr, string local (as configured,
- *   "" when none), u32 flags (SOCK_MIG_F_*), u32 ms until the next reconnect attempt,
- *   u64 frames dropped while down, string peer (for logs), bytes received but not yet
- *   delivered (stream), bytes of a partly written frame not yet sent (stream),
- *   then the fds: the listening socket (listen), the data socket (when open).
+ * The record (SOCK_STATE_VERSION), after the core's part (which brings the data socket of
+ * queue 0, when there is one), fields in this order:
+ *   u8 transport (SockMode), string addr, string local (as configured, "" when none),
+ *   u32 flags (SOCK_MIG_F_*), u32 ms until the next reconnect attempt, string peer (for
+ *   logs), then the fds: the listening socket (listen), the socket of a connect in progress.
  */
-#define SOCK_MIG_VERSION 1
 /* Longest address or peer text taken from a stream. */
 #define SOCK_MIG_TEXT_MAX 512
 /* Longest reconnect delay (the option's maximum), in ms. */
@@ -24,32 +22,15 @@
 
 enum {
     SOCK_MIG_F_LISTEN_FD = 1u << 0,      /* a listening socket comes with the record */
-    SOCK_MIG_F_DATA_FD = 1u << 1,        /* a data socket comes (after the listening one) */
-    SOCK_MIG_F_STREAM = 1u << 2,         /* stream framing and buffers */
-    SOCK_MIG_F_UP = 1u << 3,             /* frames flow */
-    SOCK_MIG_F_CONNECTING = 1u << 4,     /* client: a non-blocking connect in progress */
-    SOCK_MIG_F_TX_WAIT = 1u << 5,        /* the core waits for tx_ready */
-    SOCK_MIG_F_RETRY = 1u << 6,          /* client: a reconnect attempt is due */
-    SOCK_MIG_F_WARNED_CONNECT = 1u << 7, /* log state, as in SockState */
-    SOCK_MIG_F_QUIET = 1u << 8,
-    SOCK_MIG_F_RX_ANY = 1u << 9,
-    SOCK_MIG_F_WARNED_SEND = 1u << 10,
-    SOCK_MIG_F_LISTEN_UNLINK = 1u << 11, /* the source created the listen unix path */
-    SOCK_MIG_F_LOCAL_UNLINK = 1u << 12,  /* ... the local datagram unix path */
-    SOCK_MIG_F_ALL = (1u << 13) - 1,
-};
-
-/* Flags that copy a bool of SockState as it is, both ways. */
-static const struct {
-    uint32_t flag;
-    size_t offset;
-} sock_mig_bools[] = {
-    {SOCK_MIG_F_UP, offsetof(SockState, up)},
-    {SOCK_MIG_F_CONNECTING, offsetof(SockState, connecting)},
-    {SOCK_MIG_F_WARNED_CONNECT, offsetof(SockState, warned_connect)},
-    {SOCK_MIG_F_QUIET, offsetof(SockState, quiet)},
-    {SOCK_MIG_F_RX_ANY, offsetof(SockState, rx_any)},
-    {SOCK_MIG_F_WARNED_SEND, offsetof(SockState, warned_send)},
+    SOCK_MIG_F_CONNECT_FD = 1u << 1,     /* client: the socket of a connect in progress comes */
+    SOCK_MIG_F_STREAM = 1u << 2,         /* stream framing */
+    SOCK_MIG_F_RETRY = 1u << 3,          /* client: a reconnect attempt is due */
+    SOCK_MIG_F_WARNED_CONNECT = 1u << 4, /* log state, as in SockState */
+    SOCK_MIG_F_BRIEF = 1u << 5,          /* the last client connection was brief */
+    SOCK_MIG_F_BRIEF_AGAIN = 1u << 6,    /* ... and the one before */
+    SOCK_MIG_F_LISTEN_UNLINK = 1u << 7,  /* the source created the listen unix path */
+    SOCK_MIG_F_LOCAL_UNLINK = 1u << 8,   /* ... the local datagram unix path */
+    SOCK_MIG_F_ALL = (1u << 9) - 1,
 };
 
 static const char *const sock_mode_names[] = {
@@ -59,21 +40,53 @@ static const char *const sock_mode_names[] = {
     [SOCK_MODE_FD] = "fd",
 };
 
-/* The record without its fds, as read (strings owned, bytes point into the reader). */
+/* The record without its fds, as read (strings owned). */
 typedef struct SockMigState {
-    uint32_t version;
     uint8_t mode;
     char *addr, *local, *peer;
     uint32_t flags;
     uint32_t retry_ms;
-    uint64_t down_drops;
-    const void *rx, *tx;
-    uint32_t rx_len, tx_len;
 } SockMigState;
 
-static bool *state_bool(SockState *s, size_t offset)
+/*
+ * The first dispatch after save() or load(): the runtime runs again. A source that saved
+ * runs again only if the handover failed (it resumed): its unix paths are its own again. A
+ * destination runs only once the handover committed: the paths the source created are its
+ * to remove at cleanup (a handover that fails releases it before: the source keeps them).
+ */
+static gboolean handover_settled(gpointer opaque)
 {
-    return (bool *)((char *)s + offset);
+    SockState *s = opaque;
+
+    g_source_unref(s->handover_settle);
+    s->handover_settle = NULL;
+    s->saved = false;
+    s->listen_unlink |= s->adopted_listen_unlink;
+    s->local_unlink |= s->adopted_local_unlink;
+    s->adopted_listen_unlink = s->adopted_local_unlink = false;
+    return G_SOURCE_REMOVE;
+}
+
+static void handover_settle_later(SockState *s)
+{
+    if (s->handover_settle) {
+        return;
+    }
+    s->handover_settle = g_idle_source_new();
+    g_source_set_priority(s->handover_settle, G_PRIORITY_HIGH);
+    g_source_set_callback(s->handover_settle, handover_settled, s, NULL);
+    g_source_set_name(s->handover_settle, "netbe-socket-handover");
+    g_source_attach(s->handover_settle, netbe_backend_context(s->be));
+}
+
+/* sock_handover_cancel() - cleanup: the runtime never ran again after save() or load(). */
+void sock_handover_cancel(SockState *s)
+{
+    if (s->handover_settle) {
+        g_source_destroy(s->handover_settle);
+        g_source_unref(s->handover_settle);
+        s->handover_settle = NULL;
+    }
 }
 
 /* Milliseconds until the pending reconnect attempt. */
@@ -88,61 +101,50 @@ static uint32_t save_flags(SockState *s)
 {
     uint32_t flags = 0;
 
-    for (size_t i = 0; i < G_N_ELEMENTS(sock_mig_bools); i++) {
-        if (*state_bool(s, sock_mig_bools[i].offset)) {
-            flags |= sock_mig_bools[i].flag;
-        }
-    }
     flags |= s->listen_fd >= 0 ? SOCK_MIG_F_LISTEN_FD : 0;
-    flags |= s->fd >= 0 ? SOCK_MIG_F_DATA_FD : 0;
+    flags |= s->connect_fd >= 0 ? SOCK_MIG_F_CONNECT_FD : 0;
     flags |= s->stream ? SOCK_MIG_F_STREAM : 0;
-    /* a busy unix datagram peer is retried by a timer: on the destination, by POLLOUT */
-    flags |= s->up && (s->tx_wait || (s->mode == SOCK_MODE_DGRAM && s->retry_timer))
-                 ? SOCK_MIG_F_TX_WAIT
+    flags |= s->mode == SOCK_MODE_CONNECT && !sock_is_up(s) && s->connect_fd < 0 && s->retry_timer
+                 ? SOCK_MIG_F_RETRY
                  : 0;
-    flags |= s->mode == SOCK_MODE_CONNECT && s->fd < 0 && s->retry_timer ? SOCK_MIG_F_RETRY : 0;
+    flags |= s->warned_connect ? SOCK_MIG_F_WARNED_CONNECT : 0;
+    flags |= s->brief_streak > 0 ? SOCK_MIG_F_BRIEF : 0;
+    flags |= s->brief_streak > 1 ? SOCK_MIG_F_BRIEF_AGAIN : 0;
     flags |= s->listen_unlink ? SOCK_MIG_F_LISTEN_UNLINK : 0;
     flags |= s->local_unlink ? SOCK_MIG_F_LOCAL_UNLINK : 0;
     return flags;
 }
 
 /*
- * sock_save() - the record of a connected, paused netdev, and its fds (borrowed: the stream
- * sends copies). Nothing changes here but @s->saved: once the handover commits, the unix
- * paths belong to the destination, so our cleanup leaves them; resuming clears it.
+ * sock_save() - the record of a connected, paused netdev, and its fds besides the data
+ * socket (borrowed: the stream sends copies). Nothing changes here but @s->saved: once the
+ * handover commits, the unix paths belong to the destination, so our cleanup leaves them;
+ * resuming clears it.
  * Return: false with @errp set if the state cannot be written.
  */
 bool sock_save(SockState *s, NetbeMigWriter *w, GError **errp)
 {
     uint32_t flags = save_flags(s);
-    bool buffers = s->stream && s->up && s->rx_buf;
+    const char *peer = sock_is_up(s) && s->peer_text ? s->peer_text : "";
 
     if (s->mode == SOCK_MODE_LISTEN && s->listen_fd < 0) {
         g_set_error(errp, NETBE_BACKEND_ERROR, ENOTCONN, "not listening: nothing to hand over");
         return false;
     }
-    netbe_mig_put_u32(w, SOCK_MIG_VERSION);
     netbe_mig_put_u8(w, (uint8_t)s->mode);
     netbe_mig_put_string(w, s->has_addr ? s->addr.text : "");
     netbe_mig_put_string(w, s->has_local ? s->local.text : "");
     netbe_mig_put_u32(w, flags);
     netbe_mig_put_u32(w, flags & SOCK_MIG_F_RETRY ? retry_remaining_ms(s) : 0);
-    netbe_mig_put_u64(w, s->down_drops);
-    netbe_mig_put_string(w, s->peer_text && strlen(s->peer_text) <= SOCK_MIG_TEXT_MAX ? s->peer_text
-                                                                                      : "");
-    netbe_mig_put_bytes(w, buffers ? s->rx_buf + s->rx_head : (const uint8_t *)"",
-                        buffers ? (uint32_t)(s->rx_tail - s->rx_head) : 0);
-    netbe_mig_put_bytes(w, buffers ? s->tx_buf + s->tx_off : (const uint8_t *)"",
-                        buffers ? (uint32_t)s->tx_len : 0);
+    netbe_mig_put_string(w, strlen(peer) <= SOCK_MIG_TEXT_MAX ? peer : "");
     if ((s->listen_fd >= 0 && !netbe_mig_put_fd(w, s->listen_fd)) ||
-        (s->fd >= 0 && !netbe_mig_put_fd(w, s->fd))) {
+        (s->connect_fd >= 0 && !netbe_mig_put_fd(w, s->connect_fd))) {
         g_set_error(errp, NETBE_BACKEND_ERROR, E2BIG, "cannot attach the sockets to the record");
         return false;
     }
-    g_debug("netdev '%s': saved for handover: flags 0x%x, %zu bytes received and %zu unsent "
-            "buffered",
-            s->id, flags, buffers ? s->rx_tail - s->rx_head : 0, buffers ? s->tx_len : 0);
+    g_debug("netdev '%s': saved for handover: flags 0x%x", s->id, flags);
     s->saved = true;
+    handover_settle_later(s);
     return true;
 }
 
@@ -151,9 +153,7 @@ static bool read_fields(NetbeMigReader *r, SockMigState *st)
 {
     return netbe_mig_get_u8(r, &st->mode) && netbe_mig_get_string(r, &st->addr) &&
            netbe_mig_get_string(r, &st->local) && netbe_mig_get_u32(r, &st->flags) &&
-           netbe_mig_get_u32(r, &st->retry_ms) && netbe_mig_get_u64(r, &st->down_drops) &&
-           netbe_mig_get_string(r, &st->peer) && netbe_mig_get_bytes(r, &st->rx, &st->rx_len) &&
-           netbe_mig_get_bytes(r, &st->tx, &st->tx_len);
+           netbe_mig_get_u32(r, &st->retry_ms) && netbe_mig_get_string(r, &st->peer);
 }
 
 /* The transport and addresses the record describes are this netdev's. Return: a problem. */
@@ -182,11 +182,11 @@ static char *transport_problem(const SockState *s, const SockMigState *st)
     return NULL;
 }
 
-/* The first rule the flags, delays and buffers break, or NULL. */
-static const char *state_problem(const SockState *s, const SockMigState *st)
+/* The first rule the flags and delays break, with the data socket @up or not, or NULL. */
+static const char *state_problem(const SockState *s, const SockMigState *st, bool up)
 {
     uint32_t f = st->flags;
-    bool up = f & SOCK_MIG_F_UP, connecting = f & SOCK_MIG_F_CONNECTING;
+    bool connecting = f & SOCK_MIG_F_CONNECT_FD;
 
     if (f & ~SOCK_MIG_F_ALL) {
         return "unknown flags";
@@ -194,17 +194,11 @@ static const char *state_problem(const SockState *s, const SockMigState *st)
     if (!!(f & SOCK_MIG_F_LISTEN_FD) != (s->mode == SOCK_MODE_LISTEN)) {
         return "a listening socket only and always comes with listen =";
     }
-    if ((up && connecting) || (connecting && s->mode != SOCK_MODE_CONNECT)) {
+    if (connecting && (up || s->mode != SOCK_MODE_CONNECT)) {
         return "connecting is for a client that is not up yet";
     }
-    if (!!(f & SOCK_MIG_F_DATA_FD) != (up || connecting)) {
-        return "a data socket comes exactly when the netdev is up or connecting";
-    }
     if (s->mode == SOCK_MODE_DGRAM && !up) {
-        return "a datagram netdev is always up";
-    }
-    if ((f & SOCK_MIG_F_TX_WAIT) && !up) {
-        return "waiting to send while down";
+        return "a datagram netdev always comes with its socket";
     }
     if (f & SOCK_MIG_F_RETRY) {
         if (s->mode != SOCK_MODE_CONNECT || up || connecting) {
@@ -219,11 +213,8 @@ static const char *state_problem(const SockState *s, const SockMigState *st)
     } else if (st->retry_ms) {
         return "a reconnect delay without a reconnect";
     }
-    if (st->rx_len > SOCK_RX_BUF_SIZE || st->tx_len > SOCK_FRAME_MAX + SOCK_LEN_SIZE) {
-        return "buffered bytes exceed the buffers";
-    }
-    if ((st->rx_len || st->tx_len) && !(up && (f & SOCK_MIG_F_STREAM))) {
-        return "buffered bytes without a stream that is up";
+    if ((f & SOCK_MIG_F_BRIEF_AGAIN) && !(f & SOCK_MIG_F_BRIEF)) {
+        return "a second brief connection without a first";
     }
     if ((f & SOCK_MIG_F_LISTEN_UNLINK) && !(s->mode == SOCK_MODE_LISTEN && s->addr.unix_path)) {
         return "a listen path to remove, but listen = is not a unix path";
@@ -239,29 +230,25 @@ static const char *state_problem(const SockState *s, const SockMigState *st)
 }
 
 /* Take the fds the flags announce; more than that is an error. Return: false, @errp set. */
-static bool take_fds(NetbeMigReader *r, const SockMigState *st, int *lfd, int *dfd, GError **errp)
+static bool take_fds(NetbeMigReader *r, const SockMigState *st, int *lfd, int *cfd, GError **errp)
 {
     int extra;
 
     if ((st->flags & SOCK_MIG_F_LISTEN_FD) && (*lfd = netbe_mig_get_fd(r)) < 0) {
         g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO,
-                    "socket state: the listening socket is "
-                    "announced but did not come");
+                    "socket state: the listening socket is announced but did not come");
         return false;
     }
-    if ((st->flags & SOCK_MIG_F_DATA_FD) && (*dfd = netbe_mig_get_fd(r)) < 0) {
+    if ((st->flags & SOCK_MIG_F_CONNECT_FD) && (*cfd = netbe_mig_get_fd(r)) < 0) {
         g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO,
-                    "socket state: the data socket is "
-                    "announced but did not come");
+                    "socket state: the connecting socket is announced but did not come");
         return false;
     }
     extra = netbe_mig_get_fd(r);
     if (extra >= 0) {
         close(extra);
         g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO,
-                    "socket state: more fds than the flags "
-                    "announce (0x%x)",
-                    st->flags);
+                    "socket state: more fds than the flags announce (0x%x)", st->flags);
         return false;
     }
     return true;
@@ -285,44 +272,45 @@ static bool prepare_fd(int fd, GError **errp)
     return true;
 }
 
-/* Make the checked state and fds ours; cannot fail. */
-static void adopt(SockState *s, const SockMigState *st, int lfd, int dfd)
+/* Check every fd against this netdev's config: the listener and the connect in progress
+ * from the record, the data socket the core brought (@dfd). */
+static bool check_fds(const SockState *s, const SockMigState *st, int lfd, int cfd, int dfd,
+                      GError **errp)
 {
-    for (size_t i = 0; i < G_N_ELEMENTS(sock_mig_bools); i++) {
-        *state_bool(s, sock_mig_bools[i].offset) = st->flags & sock_mig_bools[i].flag;
-    }
+    bool stream = st->flags & SOCK_MIG_F_STREAM;
+
+    return (lfd < 0 || sock_fdcheck_listener(s, lfd, errp)) &&
+           (cfd < 0 || sock_fdcheck_data(s, cfd, -1, true, true, errp)) &&
+           (dfd < 0 || sock_fdcheck_data(s, dfd, lfd, stream, false, errp)) &&
+           prepare_fd(lfd, errp) && prepare_fd(cfd, errp) && prepare_fd(dfd, errp);
+}
+
+/* Make the checked state and fds ours; cannot fail. Nothing runs before the runtime does,
+ * after the commit: a handover that fails releases us first. */
+static void adopt(SockState *s, const SockMigState *st, int lfd, int cfd, bool up)
+{
     s->stream = st->flags & SOCK_MIG_F_STREAM;
-    s->down_drops = st->down_drops;
+    s->warned_connect = st->flags & SOCK_MIG_F_WARNED_CONNECT;
+    s->brief_streak = !!(st->flags & SOCK_MIG_F_BRIEF) + !!(st->flags & SOCK_MIG_F_BRIEF_AGAIN);
     s->adopted_listen_unlink = st->flags & SOCK_MIG_F_LISTEN_UNLINK;
     s->adopted_local_unlink = st->flags & SOCK_MIG_F_LOCAL_UNLINK;
     s->inherited_fd = -1; /* fd = N named the source's fd; the stream brought the socket */
-    if (s->mode != SOCK_MODE_DGRAM && !s->rx_buf) {
-        s->rx_buf = g_malloc(SOCK_RX_BUF_SIZE);
-        s->tx_buf = g_malloc(SOCK_FRAME_MAX + SOCK_LEN_SIZE);
-    }
-    s->adopted_idle = true; /* until sock_handover_running() */
     if (lfd >= 0) {
         s->listen_fd = lfd;
-        s->listen_watch = netbe_fd_watch_new(s->be, lfd, 0, sock_listen_event, s);
+        s->listen_watch = netbe_fd_watch_new(s->be, lfd, G_IO_IN, sock_listen_event, s);
     }
-    if (dfd >= 0) {
-        s->fd = dfd;
+    if (cfd >= 0) {
+        s->connect_fd = cfd;
+        s->connect_watch = netbe_fd_watch_new(s->be, cfd, G_IO_OUT, sock_connect_event, s);
+    }
+    if (up) {
         s->peer_text = g_strdup(st->peer[0] ? st->peer : s->addr.text ? s->addr.text : "peer");
-        sock_stream_reset(s);
-        if (st->rx_len) {
-            memcpy(s->rx_buf, st->rx, st->rx_len);
-            s->rx_tail = st->rx_len;
-        }
-        if (st->tx_len) {
-            memcpy(s->tx_buf, st->tx, st->tx_len);
-            s->tx_len = st->tx_len;
-        }
-        s->tx_wait = st->flags & SOCK_MIG_F_TX_WAIT;
-        s->events = 0;
-        s->watch = netbe_fd_watch_new(s->be, dfd, 0, sock_conn_event, s);
-        sock_update_events(s);
+        s->up_since = g_get_monotonic_time();
     }
-    s->adopted_retry_ms = st->flags & SOCK_MIG_F_RETRY ? st->retry_ms + 1 : 0;
+    if (st->flags & SOCK_MIG_F_RETRY) {
+        sock_schedule_retry(s, st->retry_ms);
+    }
+    handover_settle_later(s);
 }
 
 /* The address @fd is bound to, for the log (a :0 config shows the real port). */
@@ -337,102 +325,77 @@ static char *local_text(int fd)
     return sock_addr_format((struct sockaddr *)&ss, len);
 }
 
+/* Log what was taken over. */
+static void log_adopted(SockState *s, const SockMigState *st, int lfd, bool up)
+{
+    g_autofree char *where = lfd >= 0 ? local_text(lfd) : NULL;
+
+    g_message("netdev '%s': took over the %s transport from the handover: %s%s%s%s%s", s->id,
+              sock_mode_names[s->mode], lfd >= 0 ? "listener on " : "", where ? where : "",
+              lfd >= 0 && up ? ", " : "", up ? "peer " : "",
+              up                               ? s->peer_text
+              : lfd >= 0                       ? ""
+              : s->connect_fd >= 0             ? "connecting"
+              : (st->flags & SOCK_MIG_F_RETRY) ? "down, reconnecting"
+                                               : "down");
+}
+
 /*
  * sock_load() - adopt a handed-over netdev instead of connecting: check the record
- * (untrusted) and every fd against this netdev's config, then take them with the bytes
- * received but not yet delivered and the unsent tail of a partly written frame.
- * Return: false with the first problem in @errp; the fds taken are closed then (the
- * reader closes the others) and the netdev is as before.
+ * (untrusted, written by a plugin of state @version) and every fd against this netdev's
+ * config (the data socket, if any, is in place in the core already), then take them.
+ * Return: false with the first problem in @errp; the fds taken are closed then (the core
+ * closes the data socket, the reader the others) and the netdev is as before.
  */
-bool sock_load(SockState *s, NetbeMigReader *r, GError **errp)
+bool sock_load(SockState *s, NetbeMigReader *r, uint32_t version, GError **errp)
 {
     SockMigState st = {0};
-    g_autofree char *problem = NULL, *where = NULL;
+    g_autofree char *problem = NULL;
+    int lfd = -1, cfd = -1, dfd = netbe_backend_get_queue_fd(s->be, 0);
     const char *rule;
-    int lfd = -1, dfd = -1;
     bool ok = false;
 
-    if (s->fd >= 0 || s->listen_fd >= 0 || s->retry_timer) {
+    if (version != SOCK_STATE_VERSION) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO,
+                    "socket state: version %u, this plugin reads version %u", version,
+                    SOCK_STATE_VERSION);
+        return false;
+    }
+    if (s->listen_fd >= 0 || s->connect_fd >= 0 || s->retry_timer) {
         g_set_error(errp, NETBE_BACKEND_ERROR, EBUSY,
-                    "already connected: cannot adopt the "
-                    "handed-over sockets as well");
-        goto out;
+                    "already connected: cannot adopt the handed-over sockets as well");
+        return false;
     }
-    if (netbe_mig_get_u32(r, &st.version) && st.version != SOCK_MIG_VERSION) {
+    if (!read_fields(r, &st)) {
         g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO,
-                    "socket state: version %u, this plugin "
-                    "reads version %u",
-                    st.version, SOCK_MIG_VERSION);
-        goto out;
-    }
-    if (st.version != SOCK_MIG_VERSION || !read_fields(r, &st)) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO,
-                    "socket state: malformed record (a field "
-                    "is missing, short or of another type)");
+                    "socket state: malformed record (a field is missing, short or of another "
+                    "type)");
         goto out;
     }
     problem = transport_problem(s, &st);
-    rule = problem ? NULL : state_problem(s, &st);
+    rule = problem ? NULL : state_problem(s, &st, dfd >= 0);
     if (problem || rule) {
         g_set_error(errp, NETBE_BACKEND_ERROR, EINVAL, "socket state (flags 0x%x): %s", st.flags,
                     problem ? problem : rule);
         goto out;
     }
-    if (!take_fds(r, &st, &lfd, &dfd, errp) || (lfd >= 0 && !sock_fdcheck_listener(s, lfd, errp)) ||
-        (dfd >= 0 && !sock_fdcheck_data(s, dfd, lfd, st.flags & SOCK_MIG_F_STREAM,
-                                        st.flags & SOCK_MIG_F_CONNECTING, errp)) ||
-        !prepare_fd(lfd, errp) || !prepare_fd(dfd, errp)) {
+    if (!take_fds(r, &st, &lfd, &cfd, errp) || !check_fds(s, &st, lfd, cfd, dfd, errp)) {
         goto out;
     }
-    adopt(s, &st, lfd, dfd);
-    where = lfd >= 0 ? local_text(lfd) : NULL;
-    g_message("netdev '%s': took over the %s transport from the handover: %s%s%s%s%s (%u bytes "
-              "received and %u unsent carried over)",
-              s->id, sock_mode_names[s->mode], lfd >= 0 ? "listener on " : "", where ? where : "",
-              lfd >= 0 && dfd >= 0 ? ", " : "", dfd >= 0 ? "peer " : "",
-              dfd >= 0                        ? s->peer_text
-              : lfd >= 0                      ? ""
-              : (st.flags & SOCK_MIG_F_RETRY) ? "down, reconnecting"
-                                              : "down",
-              st.rx_len, st.tx_len);
+    adopt(s, &st, lfd, cfd, dfd >= 0);
+    log_adopted(s, &st, lfd, dfd >= 0);
     ok = true;
 out:
     if (!ok) {
         if (lfd >= 0) {
             close(lfd);
         }
-        if (dfd >= 0) {
-            close(dfd);
+        if (cfd >= 0) {
+            close(cfd);
         }
     }
     g_free(st.addr);
     g_free(st.local);
     g_free(st.peer);
     return ok;
-}
-
-/*
- * sock_handover_running() - the runtime polls us: a saved source resumed (its unix paths
- * are its own again), or an adopted netdev runs, after the commit: only now it accepts,
- * reads, writes the unsent tail and reconnects, and the paths the source created are its
- * to remove at cleanup (a handover that fails before leaves all that to the source).
- */
-void sock_handover_running(SockState *s)
-{
-    s->saved = false;
-    if (!s->adopted_idle) {
-        return;
-    }
-    s->adopted_idle = false;
-    s->listen_unlink |= s->adopted_listen_unlink;
-    s->local_unlink |= s->adopted_local_unlink;
-    s->adopted_listen_unlink = s->adopted_local_unlink = false;
-    if (s->listen_watch) {
-        netbe_fd_watch_set_events(s->listen_watch, G_IO_IN);
-    }
-    if (s->adopted_retry_ms) {
-        sock_schedule_retry(s, s->adopted_retry_ms - 1);
-        s->adopted_retry_ms = 0;
-    }
-    sock_update_events(s);
 }

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 #include "sock-priv.h"
@@ -169,7 +168,7 @@ static bool sock_init(NetbeBackend *be, const NetbeOptions *opts, GError **errp)
 
     s->be = be;
     s->id = netbe_backend_id(be);
-    s->fd = s->listen_fd = s->inherited_fd = -1;
+    s->connect_fd = s->listen_fd = s->inherited_fd = -1;
     chosen = choose_transport(s, errors, opts);
     if (chosen) {
         check_dependent_keys(s, errors, opts);
@@ -196,6 +195,7 @@ static void sock_cleanup(NetbeBackend *be)
     SockState *s = netbe_backend_priv(be);
 
     sock_conn_close(s);
+    sock_handover_cancel(s);
     if (s->retry_timer) {
         g_source_destroy(s->retry_timer);
         g_source_unref(s->retry_timer);
@@ -214,75 +214,21 @@ static void sock_cleanup(NetbeBackend *be)
     if (s->local_unlink && s->local.unix_path && !s->saved) {
         unlink(s->local.unix_path);
     }
-    g_free(s->rx_buf);
-    g_free(s->tx_buf);
-    s->rx_buf = s->tx_buf = NULL;
     sock_addr_clear(&s->addr);
     sock_addr_clear(&s->local);
 }
 
-static ssize_t sock_send(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt)
-{
-    SockState *s = netbe_backend_priv(be);
-    size_t len = sock_iov_size(iov, iovcnt);
-
-    if (len == 0) {
-        return -EINVAL; /* 0 would read as "busy" */
-    }
-    if (len > SOCK_FRAME_MAX) {
-        g_debug("netdev '%s': dropping a %zu-byte frame (allowed: at most %d)", s->id, len,
-                SOCK_FRAME_MAX);
-        return -EMSGSIZE;
-    }
-    if (!s->up) {
-        s->down_drops++;
-        return -ENOTCONN;
-    }
-    return s->stream ? sock_stream_send(s, iov, iovcnt) : sock_dgram_send(s, iov, iovcnt);
-}
-
-static ssize_t sock_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt)
-{
-    SockState *s = netbe_backend_priv(be);
-
-    if (!s->up) {
-        return 0;
-    }
-    return s->stream ? sock_stream_recv(s, iov, iovcnt) : sock_dgram_recv(s, iov, iovcnt);
-}
-
-/* poll: read the socket only while the runtime wants frames. */
-static void sock_poll(NetbeBackend *be, unsigned queue, bool enable)
-{
-    SockState *s = netbe_backend_priv(be);
-
-    s->polling = enable;
-    if (enable) {
-        sock_handover_running(s);
-    }
-    sock_update_events(s);
-    if (enable && s->stream && sock_stream_has_frame(s)) {
-        sock_schedule_kick(s); /* frames already read wait in our buffer */
-    }
-}
-
-static void sock_get_caps(NetbeBackend *be, NetbeCaps *caps)
-{
-    caps->flags = NETBE_CAP_MIGRATE_FDS;
-    caps->offloads = 0;
-    caps->max_queues = 1;
-}
-
-/* Handover, source side: state, buffers and sockets of a paused netdev (sock-handover.c). */
+/* Handover, source side: the plugin's state of a paused netdev (sock-handover.c); the core
+ * carries the data socket and its buffered bytes. */
 static bool sock_backend_save(NetbeBackend *be, NetbeMigWriter *w, GError **errp)
 {
     return sock_save(netbe_backend_priv(be), w, errp);
 }
 
-/* Handover, destination side: check and adopt them instead of connecting. */
-static bool sock_backend_load(NetbeBackend *be, NetbeMigReader *r, GError **errp)
+/* Handover, destination side: check and adopt it instead of connecting. */
+static bool sock_backend_load(NetbeBackend *be, NetbeMigReader *r, uint32_t version, GError **errp)
 {
-    return sock_load(netbe_backend_priv(be), r, errp);
+    return sock_load(netbe_backend_priv(be), r, version, errp);
 }
 
 /* The port of an IPv4 or IPv6 address; 0 for any other family. */
@@ -306,7 +252,7 @@ static uint64_t sock_needed_caps(NetbeBackend *be)
                                 : s->mode == SOCK_MODE_DGRAM ? &s->local
                                                              : NULL;
     unsigned port = bind_addr ? sock_addr_port(bind_addr) : 0;
-    bool bound = s->listen_fd >= 0 || s->fd >= 0;
+    bool bound = s->listen_fd >= 0 || sock_is_up(s);
 
     return !bound && port > 0 && port < 1024 ? NETBE_LINUX_CAP(CAP_NET_BIND_SERVICE) : 0;
 }
@@ -318,13 +264,13 @@ static const NetbePluginDesc sock_desc = {
     .summary = "QEMU-compatible stream (length-prefixed) and datagram socket transports",
     .options = sock_options,
     .state_size = sizeof(SockState),
+    .caps = NETBE_CAP_HANDOVER,
+    .state_version = SOCK_STATE_VERSION,
     .init = sock_init,
     .backend_connect = sock_backend_connect,
     .cleanup = sock_cleanup,
-    .send = sock_send,
-    .recv = sock_recv,
-    .poll = sock_poll,
-    .get_caps = sock_get_caps,
+    .queue_broken = sock_queue_broken,
+    .stream_framing = &sock_stream_framing,
     .save = sock_backend_save,
     .load = sock_backend_load,
     .needed_caps = sock_needed_caps,

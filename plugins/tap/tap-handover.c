@@ -7,12 +7,11 @@
 #include "tap-state.h"
 
 /*
- * tap_state_capture() - the state of a connected (and paused) backend.
+ * tap_state_capture() - the state of a connected (and paused) backend; the core carries
+ * its queue fds.
  * @st:  filled in
- * @fds: gets tap->nqueues fds, fd i for queue i; they stay the backend's (the stream
- *       writer duplicates them with SCM_RIGHTS)
  */
-void tap_state_capture(const Tap *tap, TapState *st, int *fds)
+void tap_state_capture(const Tap *tap, TapState *st)
 {
     memset(st, 0, sizeof(*st));
     g_strlcpy(st->ifname, tap->ifname, sizeof(st->ifname));
@@ -25,7 +24,6 @@ void tap_state_capture(const Tap *tap, TapState *st, int *fds)
     st->sndbuf = tap->sndbuf;
     for (unsigned q = 0; q < tap->nqueues; q++) {
         st->queue_flags[q] = tap->queues[q].enabled ? TAP_STATE_Q_ENABLED : 0;
-        fds[q] = tap->queues[q].fd;
     }
 }
 
@@ -83,11 +81,12 @@ static bool tap_state_fits(const Tap *tap, const TapState *st, const int *fds, G
 }
 
 /*
- * tap_state_adopt() - take over a live TAP instead of backend_connect(): the fds become
- * the backend's, and the vnet header length and offloads are applied to the kernel again.
+ * tap_state_adopt() - take over a live TAP instead of backend_connect(): the core holds
+ * the fds already (it received them); the vnet header length and offloads are applied to
+ * the kernel again.
  * @st:  checked state (tap_state_decode())
- * @fds: st->nqueues fds, fd i for queue i
- * Return: false with the reason in @errp; the fds are then still the caller's.
+ * @fds: st->nqueues fds, fd i for queue i (the core's)
+ * Return: false with the reason in @errp; the core closes the fds then.
  */
 bool tap_state_adopt(Tap *tap, const TapState *st, const int *fds, GError **errp)
 {
@@ -101,6 +100,7 @@ bool tap_state_adopt(Tap *tap, const TapState *st, const int *fds, GError **errp
     tap->sndbuf = st->sndbuf;
     for (unsigned q = 0; q < tap->nqueues; q++) {
         tap->queues[q].fd = fds[q];
+        tap->queues[q].handed = true;
         tap->queues[q].enabled = st->queue_flags[q] & TAP_STATE_Q_ENABLED;
     }
     if (!tap_dev_configure(tap, errp) ||
@@ -108,17 +108,13 @@ bool tap_state_adopt(Tap *tap, const TapState *st, const int *fds, GError **errp
         !tap_offload_apply(tap, st->offloads, errp)) {
         goto fail;
     }
-    tap_update_hdr_pad(tap);
     tap->connected = true;
-    for (unsigned q = 0; q < tap->nqueues; q++) {
-        tap_queue_update_watch(&tap->queues[q]);
-    }
     return true;
 fail:
     for (unsigned q = 0; q < tap->nqueues; q++) {
         tap->queues[q].fd = -1;
+        tap->queues[q].handed = false;
         tap->queues[q].enabled = true;
     }
-    tap_disconnect(tap);
     return false;
 }

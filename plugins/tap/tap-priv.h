@@ -9,11 +9,6 @@
 #include "netbe/netbe.h"
 #include "netbe/plugin.h"
 
-/* Largest virtio-net header: struct virtio_net_hdr_v1_hash (20 bytes). */
-#define TAP_HDR_MAX 20
-/* Most iovec entries a frame may have when the plugin adds a header entry (UIO_MAXIOV). */
-#define TAP_IOV_MAX 1024
-
 typedef enum TapVnetMode {
     TAP_VNET_AUTO = 0, /* use IFF_VNET_HDR when the kernel has it */
     TAP_VNET_ON,       /* fail without it */
@@ -26,24 +21,17 @@ struct Tap;
  * struct TapQueue - one queue: one TAP fd.
  * @tap:     the backend's state
  * @index:   queue number
- * @fd:      the TAP fd, -1 when none
- * @watch:   fd watch; NULL while not connected, disabled or broken
- * @events:  events the watch has now
- * @rx_on:   the runtime wants frames from this queue (poll)
- * @tx_wait: a send hit EAGAIN; waiting for POLLOUT to call tx_ready
+ * @fd:      the TAP fd, -1 when none; once @handed the core owns it (it does the I/O) and
+ *           the plugin only makes ioctls on it
+ * @handed:  @fd is the core's (netbe_backend_set_queue_fd())
  * @enabled: queue attached to the device (TUNSETQUEUE); always true single-queue
- * @broken:  the fd failed for good (device gone): no more reads
  */
 typedef struct TapQueue {
     struct Tap *tap;
     unsigned index;
     int fd;
-    NetbeFdWatch *watch;
-    GIOCondition events;
-    bool rx_on;
-    bool tx_wait;
+    bool handed;
     bool enabled;
-    bool broken;
 } TapQueue;
 
 /*
@@ -55,16 +43,12 @@ typedef struct TapQueue {
  * @nqueues:        number of queues (fds)
  * @vnet_mode:      vnet_hdr option
  * @sndbuf:         TUNSETSNDBUF value
- * @batch:          frames read per wakeup and queue
  * @connected:      the fds are open and configured
  * @vnet_hdr:       the fds carry a virtio-net header (IFF_VNET_HDR)
  * @kernel_hdr_len: header length the kernel uses (TUNSETVNETHDRSZ), if @vnet_hdr
  * @peer_hdr_len:   header length of the frontend's frames (set_vnet_hdr_len), 0 none
- * @hdr_pad:        bytes the plugin adds on send and strips on receive because the
- *                  kernel uses a header and the frontend does not
  * @offload_caps:   NETBE_OFFLOAD_* the kernel accepts (probed at connect)
  * @offloads:       NETBE_OFFLOAD_* in effect
- * @rx_hdr:         where a stripped header is read to
  * @queues:         @nqueues queues
  */
 typedef struct Tap {
@@ -74,20 +58,18 @@ typedef struct Tap {
     unsigned nqueues;
     TapVnetMode vnet_mode;
     int sndbuf;
-    unsigned batch;
     bool connected;
     bool vnet_hdr;
     unsigned kernel_hdr_len;
     unsigned peer_hdr_len;
-    unsigned hdr_pad;
     uint32_t offload_caps;
     uint32_t offloads;
-    uint8_t rx_hdr[TAP_HDR_MAX];
     TapQueue *queues;
 } Tap;
 
-/* tap.c: the descriptor (its save/load decide NETBE_CAP_MIGRATE_FDS) */
-extern const NetbePluginDesc tap_desc;
+/* tap.c: hand every queue fd to the core, which does the I/O. Return: false (the fds
+ * then closed) if the core refused one. */
+bool tap_hand_fds(Tap *tap, GError **errp);
 
 /* tap-dev.c: the kernel side (/dev/net/tun ioctls) */
 bool tap_dev_open(Tap *tap, GError **errp);
@@ -111,18 +93,9 @@ char *tap_offload_names(uint32_t offloads);
 
 /* tap-handover.c: state for a live handover (tap-state.h) */
 struct TapState;
-void tap_state_capture(const Tap *tap, struct TapState *st, int *fds);
+void tap_state_capture(const Tap *tap, struct TapState *st);
 bool tap_state_adopt(Tap *tap, const struct TapState *st, const int *fds, GError **errp);
-/* Close the fds and drop the watches; the options stay (tap.c). */
+/* Close the fds (the core's through the core); the options stay (tap.c). */
 void tap_disconnect(Tap *tap);
-
-/* tap-io.c: the data path */
-ssize_t tap_send(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt);
-ssize_t tap_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt);
-void tap_poll(NetbeBackend *be, unsigned queue, bool enable);
-/* Create, update or drop the queue's fd watch to match its state. */
-void tap_queue_update_watch(TapQueue *tq);
-/* Recompute hdr_pad from the header lengths. */
-void tap_update_hdr_pad(Tap *tap);
 
 #endif /* NETBE_TAP_PRIV_H */

@@ -31,7 +31,6 @@ static const NetbeOptionSpec tap_options[] = {
      .choices = tap_vnet_choices},
     {"sndbuf", NETBE_OPT_SIZE, NULL, "TUNSETSNDBUF bytes; 0 or absent: unlimited (as QEMU)", 0,
      INT_MAX},
-    {"batch", NETBE_OPT_INT, "64", "frames read per wakeup and queue", 1, 4096},
     {NULL}};
 
 /* Parse "N:N:..." into *fds. Return: false with a reason in @errp (for key fds). */
@@ -157,7 +156,6 @@ static bool tap_init(NetbeBackend *be, const NetbeOptions *opts, GError **errp)
                      : strcmp(vnet, "off") == 0 ? TAP_VNET_OFF
                                                 : TAP_VNET_AUTO;
     tap->sndbuf = sndbuf > 0 ? (int)sndbuf : INT_MAX;
-    tap->batch = (unsigned)netbe_options_get_int(opts, "batch");
     if (!netbe_backend_set_queues(be, tap->nqueues, errp)) {
         return false;
     }
@@ -168,23 +166,51 @@ static bool tap_init(NetbeBackend *be, const NetbeOptions *opts, GError **errp)
     return true;
 }
 
-/* Close the fds and drop the watches; the options stay, so connect can run again. */
+/* Close the fds (the core closes those it owns); the options stay, so connect can run
+ * again. */
 void tap_disconnect(Tap *tap)
 {
     for (unsigned q = 0; tap->queues && q < tap->nqueues; q++) {
         TapQueue *tq = &tap->queues[q];
 
-        netbe_fd_watch_free(tq->watch);
-        tq->watch = NULL;
-        tq->events = 0;
-        if (tq->fd >= 0) {
+        if (tq->handed) {
+            netbe_backend_close_queue_fd(tap->be, q);
+        } else if (tq->fd >= 0) {
             close(tq->fd);
         }
         tq->fd = -1;
-        tq->tx_wait = false;
-        tq->broken = false;
+        tq->handed = false;
     }
     tap->connected = false;
+}
+
+bool tap_hand_fds(Tap *tap, GError **errp)
+{
+    for (unsigned q = 0; q < tap->nqueues; q++) {
+        TapQueue *tq = &tap->queues[q];
+        NetbeQueueFd qfd = {
+            .fd = tq->fd,
+            .hdr_len = tap->vnet_hdr ? tap->kernel_hdr_len : 0,
+            .framing = NETBE_FRAMING_PACKET,
+        };
+
+        tq->handed = true; /* the core's now, also if it refuses it (then closed) */
+        if (!netbe_backend_set_queue_fd(tap->be, q, &qfd, errp)) {
+            tq->fd = -1;
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The core found a queue's fd broken (the device was deleted) and closed it. */
+static void tap_queue_broken(NetbeBackend *be, unsigned queue, int err)
+{
+    Tap *tap = netbe_backend_priv(be);
+
+    (void)err;
+    tap->queues[queue].fd = -1;
+    tap->queues[queue].handed = false;
 }
 
 static void tap_cleanup(NetbeBackend *be)
@@ -211,7 +237,6 @@ static bool tap_apply_negotiated(Tap *tap, GError **errp)
     if (tap->peer_hdr_len && !tap_dev_set_hdr_len(tap, tap->peer_hdr_len, errp)) {
         return false;
     }
-    tap_update_hdr_pad(tap);
     for (unsigned q = 0; q < tap->nqueues; q++) {
         if (!tap->queues[q].enabled && !tap_dev_set_queue(tap, &tap->queues[q], false, errp)) {
             return false;
@@ -232,13 +257,10 @@ static bool tap_connect(NetbeBackend *be, GError **errp)
         goto fail;
     }
     tap->offload_caps = tap->vnet_hdr ? tap_offload_probe(tap_dev_control_fd(tap)) : 0;
-    if (!tap_apply_negotiated(tap, errp)) {
+    if (!tap_apply_negotiated(tap, errp) || !tap_hand_fds(tap, errp)) {
         goto fail;
     }
     tap->connected = true;
-    for (unsigned q = 0; q < tap->nqueues; q++) {
-        tap_queue_update_watch(&tap->queues[q]);
-    }
     g_debug("netdev '%s': %s %s, %u queue%s, vnet header %s (%u bytes), offloads 0x%x of 0x%x",
             netbe_backend_id(be), adopted ? "adopted" : "opened", tap->ifname, tap->nqueues,
             tap->nqueues > 1 ? "s" : "", tap->vnet_hdr ? "on" : "off", tap->kernel_hdr_len,
@@ -246,9 +268,11 @@ static bool tap_connect(NetbeBackend *be, GError **errp)
     return true;
 fail:
     if (adopted) {
-        /* the fds stay the caller's: forget them before tap_disconnect() closes them */
+        /* the fds stay the caller's: forget those not handed yet before tap_disconnect() */
         for (unsigned q = 0; q < tap->nqueues; q++) {
-            tap->queues[q].fd = -1;
+            if (!tap->queues[q].handed) {
+                tap->queues[q].fd = -1;
+            }
         }
     }
     tap_disconnect(tap);
@@ -275,14 +299,7 @@ static void tap_get_caps(NetbeBackend *be, NetbeCaps *caps)
         tap->connected ? tap->vnet_hdr && tap->vnet_mode != TAP_VNET_OFF : tap_expect_vnet(tap);
 
     caps->flags = vnet ? NETBE_CAP_VNET_HDR : 0;
-    if (tap->nqueues > 1) {
-        caps->flags |= NETBE_CAP_MULTIQUEUE;
-    }
-    if (tap_desc.save && tap_desc.load) {
-        caps->flags |= NETBE_CAP_MIGRATE_FDS;
-    }
     caps->offloads = !vnet ? 0 : tap->connected ? tap->offload_caps : tap_offload_expected();
-    caps->max_queues = tap->nqueues;
 }
 
 /* The frontend's header length: 0 (none), 10, 12 or 20 bytes. */
@@ -323,7 +340,6 @@ static bool tap_set_vnet_hdr_len(NetbeBackend *be, unsigned len, GError **errp)
             return false;
         }
     }
-    tap_update_hdr_pad(tap);
     return true;
 }
 
@@ -380,17 +396,13 @@ static bool tap_set_queue_enabled(NetbeBackend *be, unsigned queue, bool enabled
         return false;
     }
     tq->enabled = enabled;
-    if (tap->connected) {
-        tap_queue_update_watch(tq);
-    }
     return true;
 }
 
-/* Handover, source side: the state record (tap-state.h) and one fd per queue. */
+/* Handover, source side: the state record (tap-state.h); the core carries the fds. */
 static bool tap_save(NetbeBackend *be, NetbeMigWriter *w, GError **errp)
 {
     Tap *tap = netbe_backend_priv(be);
-    int fds[NETBE_MAX_QUEUES];
     g_autoptr(GBytes) bytes = NULL;
     TapState st;
     size_t len;
@@ -400,24 +412,16 @@ static bool tap_save(NetbeBackend *be, NetbeMigWriter *w, GError **errp)
         g_set_error(errp, NETBE_BACKEND_ERROR, ENOTCONN, "not connected: nothing to hand over");
         return false;
     }
-    tap_state_capture(tap, &st, fds);
+    tap_state_capture(tap, &st);
     bytes = tap_state_encode(&st);
     data = g_bytes_get_data(bytes, &len);
     netbe_mig_put_bytes(w, data, (uint32_t)len);
-    for (unsigned q = 0; q < tap->nqueues; q++) {
-        if (!netbe_mig_put_fd(w, fds[q])) {
-            g_set_error(errp, NETBE_BACKEND_ERROR, E2BIG,
-                        "cannot attach the fd of queue %u to "
-                        "the record",
-                        q);
-            return false;
-        }
-    }
     return true;
 }
 
-/* Handover, destination side: check the record and adopt its fds instead of connecting. */
-static bool tap_load(NetbeBackend *be, NetbeMigReader *r, GError **errp)
+/* Handover, destination side: check the record against the fds the core received (one per
+ * queue, in place already) and adopt them instead of connecting. */
+static bool tap_load(NetbeBackend *be, NetbeMigReader *r, uint32_t version, GError **errp)
 {
     Tap *tap = netbe_backend_priv(be);
     int fds[NETBE_MAX_QUEUES];
@@ -425,23 +429,20 @@ static bool tap_load(NetbeBackend *be, NetbeMigReader *r, GError **errp)
     const void *data;
     uint32_t len;
     TapState st;
-    int fd;
 
+    if (version != TAP_STATE_VERSION) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO,
+                    "tap state version %u (this plugin reads %u)", version, TAP_STATE_VERSION);
+        return false;
+    }
     if (!netbe_mig_get_bytes(r, &data, &len)) {
         g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO, "tap state: the record has none");
         return false;
     }
-    /* take as many fds as we have queues; surplus ones stay with the reader (an error) */
-    while (nfds < tap->nqueues && (fd = netbe_mig_get_fd(r)) >= 0) {
-        fds[nfds++] = fd;
+    while (nfds < tap->nqueues && (fds[nfds] = netbe_backend_get_queue_fd(be, nfds)) >= 0) {
+        nfds++;
     }
-    if (tap_state_decode(data, len, nfds, &st, errp) && tap_state_adopt(tap, &st, fds, errp)) {
-        return true;
-    }
-    for (unsigned i = 0; i < nfds; i++) {
-        close(fds[i]);
-    }
-    return false;
+    return tap_state_decode(data, len, nfds, &st, errp) && tap_state_adopt(tap, &st, fds, errp);
 }
 
 /* Least privilege: opening /dev/net/tun by ifname (TUNSETIFF) needs CAP_NET_ADMIN;
@@ -453,19 +454,19 @@ static uint64_t tap_needed_caps(NetbeBackend *be)
     return tap->connected || tap->adopt_fds ? 0 : NETBE_LINUX_CAP(CAP_NET_ADMIN);
 }
 
-const NetbePluginDesc tap_desc = {
+static const NetbePluginDesc tap_desc = {
     .abi_version = NETBE_PLUGIN_ABI,
     .struct_size = sizeof(NetbePluginDesc),
     .name = "tap",
     .summary = "Linux TAP device (/dev/net/tun): multiqueue, vnet header, offloads, fd passing",
     .options = tap_options,
     .state_size = sizeof(Tap),
+    .caps = NETBE_CAP_MULTIQUEUE | NETBE_CAP_HANDOVER,
+    .state_version = TAP_STATE_VERSION,
     .init = tap_init,
     .backend_connect = tap_connect,
     .cleanup = tap_cleanup,
-    .send = tap_send,
-    .recv = tap_recv,
-    .poll = tap_poll,
+    .queue_broken = tap_queue_broken,
     .get_caps = tap_get_caps,
     .set_vnet_hdr_len = tap_set_vnet_hdr_len,
     .set_offloads = tap_set_offloads,

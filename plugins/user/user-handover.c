@@ -59,24 +59,25 @@ void user_handover_write(NetbeMigWriter *w, const UserConfig *c, Slirp *slirp)
     g_autofree char *digest = user_config_digest(c);
 
     slirp_state_save(slirp, state_write, state);
-    netbe_mig_put_u32(w, USER_HANDOVER_FORMAT);
     netbe_mig_put_string(w, digest);
     netbe_mig_put_u32(w, (uint32_t)slirp_state_version());
     netbe_mig_put_bytes(w, state->data, state->len);
     g_byte_array_unref(state);
 }
 
-bool user_handover_read(NetbeMigReader *r, const UserConfig *c, UserHandover *h, GError **errp)
+bool user_handover_read(NetbeMigReader *r, uint32_t format, const UserConfig *c, UserHandover *h,
+                        GError **errp)
 {
     g_autofree char *theirs = NULL, *ours = user_config_digest(c);
-    uint32_t format, version;
+    uint32_t version;
     const void *state;
 
-    if (!netbe_mig_get_u32(r, &format) || !netbe_mig_get_string(r, &theirs) ||
-        !netbe_mig_get_u32(r, &version) || !netbe_mig_get_bytes(r, &state, &h->len)) {
+    if (format == USER_HANDOVER_FORMAT &&
+        (!netbe_mig_get_string(r, &theirs) || !netbe_mig_get_u32(r, &version) ||
+         !netbe_mig_get_bytes(r, &state, &h->len))) {
         g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO,
                     "malformed user record (expected "
-                    "format, options digest, slirp state version and state)");
+                    "options digest, slirp state version and state)");
         return false;
     }
     if (format != USER_HANDOVER_FORMAT) {

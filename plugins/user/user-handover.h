@@ -43,11 +43,13 @@ typedef struct UserHandover {
 
 /*
  * user_handover_read() - read and check the fields against this netdev's options @c:
- * format, digest, version (one this libslirp loads), length, and a state that
- * carries no guestfwd connection (this plugin configures none).
+ * the record's @format (the writer's state_version: USER_HANDOVER_FORMAT), digest, slirp
+ * state version (one this libslirp loads), length, and a state that carries no guestfwd
+ * connection (this plugin configures none).
  * Return: false with the reason in @errp.
  */
-bool user_handover_read(NetbeMigReader *r, const UserConfig *c, UserHandover *h, GError **errp);
+bool user_handover_read(NetbeMigReader *r, uint32_t format, const UserConfig *c, UserHandover *h,
+                        GError **errp);
 
 /*
  * user_handover_apply() - feed @h's state to slirp_state_load() on a fresh @slirp.

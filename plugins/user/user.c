@@ -343,13 +343,6 @@ static void user_poll(NetbeBackend *be, unsigned queue, bool enable)
     user_poller_set_enabled(s->poller, enable);
 }
 
-static void user_get_caps(NetbeBackend *be, NetbeCaps *caps)
-{
-    caps->flags = 0;
-    caps->offloads = 0;
-    caps->max_queues = 1;
-}
-
 /* save(): the state of a connected, paused backend; nothing here changes. */
 static bool user_save(NetbeBackend *be, NetbeMigWriter *w, GError **errp)
 {
@@ -365,7 +358,7 @@ static bool user_save(NetbeBackend *be, NetbeMigWriter *w, GError **errp)
 
 /* load(): check the record, then a fresh stack from our options with the source's state;
  * on any failure nothing stays open. */
-static bool user_load(NetbeBackend *be, NetbeMigReader *r, GError **errp)
+static bool user_load(NetbeBackend *be, NetbeMigReader *r, uint32_t version, GError **errp)
 {
     UserState *s = netbe_backend_priv(be);
     UserHandover h;
@@ -376,7 +369,7 @@ static bool user_load(NetbeBackend *be, NetbeMigReader *r, GError **errp)
                     "handed-over slirp state as well");
         return false;
     }
-    if (!user_handover_read(r, &s->cfg, &h, errp) || !user_create(s, errp) ||
+    if (!user_handover_read(r, version, &s->cfg, &h, errp) || !user_create(s, errp) ||
         !user_handover_apply(s->slirp, &h, errp)) {
         user_disconnect(s);
         return false;
@@ -412,12 +405,13 @@ static const NetbePluginDesc user_desc = {
                "no privileges",
     .options = user_option_specs,
     .state_size = sizeof(UserState),
+    .caps = NETBE_CAP_HANDOVER,
+    .state_version = USER_HANDOVER_FORMAT,
     .init = user_init,
     .backend_connect = user_connect,
     .cleanup = user_cleanup,
     .send = user_send,
     .poll = user_poll,
-    .get_caps = user_get_caps,
     .save = user_save, /* state only: no fd moves (see the handover notes above) */
     .load = user_load,
     .needed_caps = user_needed_caps,

@@ -88,7 +88,7 @@ static void test_unknown_key_lists_allowed_keys(void)
 {
     expect_error("[netdev.a]\ntype = fixture\nifname = tap0\n",
                  "test.ini:3: [netdev.a] ifname: unknown key",
-                 "allowed: type, queue_limit, log, queues, fail_connect");
+                 "allowed: type, queue_limit, batch, log, queues, fail_connect");
 }
 
 static void test_integer_out_of_range(void)

@@ -9,8 +9,6 @@ typedef struct Hub {
     char *dir;
     NetbeRuntime *rt;
     FixtureInjectFunc inject;
-    FixtureOfferFunc offer;
-    FixturePendingCountFunc pending;
     FixtureTakeSentFunc take;
     FixtureSentCountFunc count;
     FixtureSetBusyFunc set_busy;
@@ -28,8 +26,6 @@ static Hub hub_new(const char *config)
     g_assert_true(netbe_runtime_load_config_string(h.rt, config, "hub.ini", &err));
     g_assert_no_error(err);
     h.inject = test_fixture_symbol(h.dir, "fixture_inject");
-    h.offer = test_fixture_symbol(h.dir, "fixture_offer");
-    h.pending = test_fixture_symbol(h.dir, "fixture_pending_count");
     h.take = test_fixture_symbol(h.dir, "fixture_take_sent");
     h.count = test_fixture_symbol(h.dir, "fixture_sent_count");
     h.set_busy = test_fixture_symbol(h.dir, "fixture_set_busy");
@@ -79,26 +75,6 @@ static void test_frame_reaches_every_other_port(void)
     g_assert_cmpuint(stats(&h, "a").rx_bytes, ==, 12);
     g_assert_cmpuint(stats(&h, "b").tx_frames, ==, 1);
     g_assert_cmpuint(stats(&h, "c").tx_bytes, ==, 12);
-    hub_free(&h);
-}
-
-/* Fails if pulled frames (the TAP path) are not forwarded, or the budget is ignored. */
-static void test_pull_mode_honours_budget(void)
-{
-    Hub h = hub_new(three_ports);
-    g_autoptr(GError) err = NULL;
-
-    g_assert_true(netbe_runtime_start(h.rt, &err));
-    g_assert_cmpuint(h.offer("b", 0, "one", 3, 0), ==, 0); /* budget 0: nothing read */
-    g_assert_cmpuint(h.pending("b"), ==, 1);
-    g_assert_cmpuint(h.offer("b", 0, "two", 3, 1), ==, 1); /* budget 1: one of two */
-    g_assert_cmpuint(h.pending("b"), ==, 1);
-    g_assert_cmpuint(h.offer("b", 0, "three", 5, 64), ==, 2); /* the rest */
-    assert_next_frame(&h, "a", "one");
-    assert_next_frame(&h, "a", "two");
-    assert_next_frame(&h, "a", "three");
-    assert_next_frame(&h, "c", "one");
-    g_assert_cmpuint(stats(&h, "b").rx_frames, ==, 3);
     hub_free(&h);
 }
 
@@ -168,7 +144,6 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/hub/frame-reaches-every-other-port", test_frame_reaches_every_other_port);
-    g_test_add_func("/hub/pull-mode-honours-budget", test_pull_mode_honours_budget);
     g_test_add_func("/hub/busy-port-gets-frames-later",
                     test_busy_port_gets_frames_later_without_drops);
     g_test_add_func("/hub/beyond-queue-limit-counted",

@@ -79,6 +79,16 @@ static void test_older_abi_refused_naming_both_versions(void)
     expect_load_error(files, words);
 }
 
+/* Fails if a plugin built for ABI 2 (before the core owned queue I/O) loads: its
+ * descriptor has recv where ABI 3 has other fields; the message says to rebuild. */
+static void test_abi2_plugin_refused(void)
+{
+    const char *files[] = {"netbe-fixture-abi2.so", NULL};
+    const char *words[] = {"netbe-fixture-abi2.so", "ABI 2 is older", "rebuild the plugin", NULL};
+
+    expect_load_error(files, words);
+}
+
 static void test_missing_entry_symbol_refused(void)
 {
     const char *files[] = {"netbe-fixture-nosym.so", NULL};
@@ -364,6 +374,7 @@ int main(int argc, char **argv)
     g_test_add_func("/loader/wellformed-plugin-is-listed", test_wellformed_plugin_is_listed);
     g_test_add_func("/loader/newer-abi-refused", test_newer_abi_refused_naming_both_versions);
     g_test_add_func("/loader/older-abi-refused", test_older_abi_refused_naming_both_versions);
+    g_test_add_func("/loader/abi2-plugin-refused", test_abi2_plugin_refused);
     g_test_add_func("/loader/missing-entry-symbol-refused", test_missing_entry_symbol_refused);
     g_test_add_func("/loader/garbage-file-refused", test_garbage_file_refused);
     g_test_add_func("/loader/writable-file-refused", test_writable_plugin_file_refused);

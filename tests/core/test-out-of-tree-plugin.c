@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* test-out-of-tree-plugin.c - a plugin author's path: install netbe, build a plugin with
- * nothing but `pkg-config --cflags --libs netbe`, and load it into a runtime. */
+ * nothing but `pkg-config --cflags --libs netbe`, load it into a runtime, and check it with
+ * the installed netbe-plugin-check. */
 #include <sys/stat.h>
 #include "host-proc.h"
 #include "netbe/netbe.h"
@@ -13,7 +14,7 @@ static void test_plugin_built_with_pkg_config_loads(void)
     g_autofree char *tmp = g_dir_make_tmp("netbe-oot-XXXXXX", NULL);
     g_autofree char *src = g_build_filename(test_env_path("NETBE_SOURCE_ROOT"), "tests", "core",
                                             "oot-plugin.c.in", NULL);
-    g_autofree char *flags = NULL, *list = NULL, *pcdir = NULL, *msg_dir = NULL;
+    g_autofree char *flags = NULL, *list = NULL, *pcdir = NULL, *msg_dir = NULL, *report = NULL;
     g_autoptr(GError) err = NULL;
     NetbeRuntime *rt;
 
@@ -57,6 +58,19 @@ static void test_plugin_built_with_pkg_config_loads(void)
         netbe_runtime_load_config_string(rt, "[netdev.x]\ntype = oot\n", "oot.ini", &err));
     g_assert_nonnull(strstr(err->message, "oot.ini:1: [netdev.x] greeting: expected 'hi'"));
     netbe_runtime_free(rt);
+
+    /* the SDK's contract checker is installed with it and passes the plugin */
+    report = test_sh_output("tool=$(find '%s/dest' -name netbe-plugin-check -type f) && "
+                            "lib=$(dirname \"$(find '%s/dest' -name libnetbe.so.0 | head -1)\") && "
+                            "LD_LIBRARY_PATH=\"$lib\" \"$tool\" '%s/plugins/netbe-oot.so' "
+                            "--option greeting=hi --bad-option greeting=hello; echo \"exit $?\"",
+                            tmp, tmp, tmp);
+    g_assert_nonnull(report);
+    g_test_message("%s", report);
+    g_assert_nonnull(strstr(report, "PASS option:greeting: "));
+    g_assert_nonnull(strstr(report, "PASS send: "));
+    g_assert_null(strstr(report, "FAIL "));
+    g_assert_nonnull(strstr(report, "exit 0\n"));
     test_sh("rm -rf '%s'", tmp);
 }
 

@@ -422,6 +422,7 @@ typedef struct MoveRig {
     int side;
     TestHost *host;
     TestGuest *guest;
+    char *prev_log; /* the log of the netbe-host the last move left */
 } MoveRig;
 
 static MoveRig move_rig;
@@ -478,6 +479,14 @@ static MoveRig *move_rig_get(void)
     return &move_rig;
 }
 
+/* Keep the log of the netbe-host a move leaves (it is freed), for a later failure. */
+static void move_rig_keep_log(void)
+{
+    g_free(move_rig.prev_log);
+    move_rig.prev_log = NULL;
+    g_file_get_contents(move_rig.host->log, &move_rig.prev_log, NULL, NULL);
+}
+
 static void move_rig_free(void)
 {
     test_guest_free(move_rig.guest);
@@ -493,6 +502,7 @@ static void move_rig_free(void)
     g_free(move_rig.dir);
     g_free(move_rig.config[0]);
     g_free(move_rig.config[1]);
+    g_free(move_rig.prev_log);
 }
 
 /* The guest's count of link changes on its NIC. */
@@ -561,7 +571,7 @@ static Crossing crossing_start(TestGuest *g)
  */
 static void crossing_explain_stall(Crossing *c, TestGuest *g, const char *what)
 {
-    g_autofree char *guest = NULL, *status = NULL;
+    g_autofree char *guest = NULL, *status = NULL, *log = NULL;
     int rc = -1;
 
     g_test_message("%s: the upload stalled: the sink took %" G_GINT64_FORMAT " of %d bytes", what,
@@ -574,6 +584,9 @@ static void crossing_explain_stall(Crossing *c, TestGuest *g, const char *what)
     }
     status = test_host_ctl(move_rig.host, "status --json");
     g_test_message("%s: netbe-host: %s", what, status ? status : "(no answer)");
+    g_file_get_contents(move_rig.host->log, &log, NULL, NULL);
+    g_test_message("%s: the netbe-host the guest left:\n%s\nthe netbe-host it uses:\n%s", what,
+                   move_rig.prev_log ? move_rig.prev_log : "(none)", log ? log : "(none)");
 }
 
 /*
@@ -673,6 +686,7 @@ static void test_vm_live_migration_keeps_pings_and_tcp_intact(void)
     test_guest_free(move_rig.guest);
     move_rig.guest = dst;
     g_assert_cmpint(test_host_stop(move_rig.host), ==, 0);
+    move_rig_keep_log();
     test_host_free(move_rig.host);
     move_rig.host = dst_host;
     move_rig.side = !move_rig.side;
@@ -732,6 +746,7 @@ static void test_backend_handover_loses_no_ping_and_keeps_tcp_intact(void)
     g_test_message("handover: %s", g_strstrip(out));
     g_assert_nonnull(strstr(out, "1 devices"));
     g_assert_cmpint(test_host_wait(move_rig.host, 10000), ==, 0);
+    move_rig_keep_log();
     test_host_free(move_rig.host);
     move_rig.host = next;
     g_assert_true(test_host_wait_serving(next, 10000));

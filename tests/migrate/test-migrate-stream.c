@@ -323,6 +323,8 @@ static gpointer hostile_source(gpointer data)
     netbe_mig_put_u32(w, 0); /* vnet header length */
     netbe_mig_put_u32(w, 0); /* held frames, tx */
     netbe_mig_put_u32(w, 0); /* held frames, rx */
+    netbe_mig_put_u32(w, 0); /* no queue fd: the fixture is a producer */
+    netbe_mig_put_u32(w, 1); /* the fixture's state version */
     netbe_mig_put_u32(w, 0xf1c57u);
     netbe_mig_put_fd(w, h->plan == HOSTILE_NOT_AN_EVENTFD ? pfd[0] : efd);
     wire_send_record(fd, WIRE_BACKEND, w, h->plan == HOSTILE_FD_COUNT_WRONG ? 2 : -1, SIZE_MAX);

@@ -487,24 +487,6 @@ static void test_sandbox_off_leaves_no_filter(void)
 }
 
 /*
- * Fails if the host reads an ABI-1 plugin's descriptor past its struct_size: the fixture
- * built with the ABI-1 layout carries ABI-2 fields the host must not see (an unknown
- * syscall name, which would stop the sandbox from starting, and CAP_SYS_ADMIN to keep).
- */
-static void test_abi1_plugin_read_to_its_size(void)
-{
-    g_autofree char *log = NULL;
-    ProbeRig r;
-
-    probe_rig_start(&r, "netbe-fixture-abi1.so", "fixture-abi1", NULL);
-    log = host_log(r.h);
-    g_assert_nonnull(strstr(log, "sandbox on"));
-    g_assert_null(strstr(log, "no-such-syscall"));
-    assert_confined(r.h, 0);
-    probe_rig_finish(&r);
-}
-
-/*
  * Fails if two TAPs joined by a hub stop carrying a ping between two namespaces once the
  * host runs as nobody under the filter (TAP reads, writes and ioctls allowed), or if the
  * host keeps CAP_NET_ADMIN although both TAPs are open.
@@ -729,7 +711,6 @@ int main(int argc, char **argv)
     g_test_add_func("/sandbox/forbidden-syscall-refused-host-lives",
                     test_forbidden_syscall_refused_host_lives);
     g_test_add_func("/sandbox/off-leaves-no-filter", test_sandbox_off_leaves_no_filter);
-    g_test_add_func("/sandbox/abi1-plugin-read-to-its-size", test_abi1_plugin_read_to_its_size);
     g_test_add_func("/sandbox/tap-hub-pings-confined", test_tap_hub_pings_confined);
     g_test_add_func("/sandbox/user-nat-confined", test_user_nat_confined);
     g_test_add_func("/sandbox/handover-between-confined-hosts",

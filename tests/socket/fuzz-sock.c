@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* fuzz-sock.c - fuzz the socket plugin's two parsers of untrusted input: the stream framing
- * a peer sends (through the real plugin in a runtime, checked against a reference parser)
- * and the address syntax of the options. libFuzzer entry point, plus a replay main
- * (SOCK_FUZZ_REPLAY) that runs a corpus and seeded mutations with any compiler.
+/* fuzz-sock.c - fuzz the two parsers of untrusted input a socket netdev has: the stream
+ * framing a peer sends (the core's stream reader with the plugin's framing hook, fed through
+ * a real socketpair into a runtime, checked against a reference parser) and the address
+ * syntax of the options. libFuzzer entry point, plus a replay main (SOCK_FUZZ_REPLAY) that
+ * runs a corpus and seeded mutations with any compiler.
  *
  * Input: byte 0 selects the target (even: stream bytes, odd: an address), the rest is data.
  * With -Dfuzz=true and clang: build/tests/socket/fuzz-sock -max_total_time=60 CORPUS_DIR */
@@ -16,7 +17,8 @@
 #include "sock-priv.h"
 #include "sock-test.h"
 
-/* Frames the reference parser finds in @data: whole frames up to the first bad length. */
+/* Frames the reference parser finds in @data: whole frames up to the first length over
+ * QEMU's limit (the framing is lost there); empty frames carry nothing. */
 static GPtrArray *reference_frames(const uint8_t *data, size_t size)
 {
     GPtrArray *frames = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);

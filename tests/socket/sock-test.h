@@ -12,8 +12,8 @@
 
 /* Longest any helper waits for something to happen. */
 #define ST_TIMEOUT_MS 5000
-/* Largest frame the plugin carries (64 KiB + 20). */
-#define ST_FRAME_MAX (65536 + 20)
+/* Largest stream frame the plugin takes: QEMU's NET_BUFSIZE (64 KiB GSO + 4 KiB). */
+#define ST_FRAME_MAX (65536 + 4096)
 
 /*
  * st_runtime_new() - a runtime on its own context, plugins from NETBE_PLUGIN_PATH, loaded
@@ -23,6 +23,15 @@ NetbeRuntime *st_runtime_new(const char *config);
 /* Load @config into a fresh runtime. Return: NULL with @errp set on failure. */
 NetbeRuntime *st_runtime_try(const char *config, GError **errp);
 void st_runtime_free(NetbeRuntime *rt);
+
+/*
+ * st_tolerate_warnings() - warnings of @domain matching @pattern (g_pattern_match_simple)
+ * are not fatal from now on, and counted (st_tolerated_warnings()); NULL: none again. The
+ * core's warning that a queue fd broke is always tolerated: for a socket netdev a peer that
+ * leaves is routine (the plugin logs what it does next).
+ */
+void st_tolerate_warnings(const char *domain, const char *pattern);
+unsigned st_tolerated_warnings(void);
 
 /* Dispatch whatever is ready in every live runtime, without blocking. */
 void st_pump(void);

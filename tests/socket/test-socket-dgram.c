@@ -158,8 +158,8 @@ static void test_missing_unix_peer_drops_then_recovers(void)
     st_tmpdir_free(dir);
 }
 
-/* Fails if a frame the peer cannot take is not dropped and counted, or if a frame over
- * 64 KiB + 20 bytes from the hub is sent at all. */
+/* Fails if a frame longer than a UDP datagram can be is not dropped and counted, or if any
+ * part of it is sent. */
 static void test_oversized_datagrams_are_dropped_and_counted(void)
 {
     unsigned port = 0, pa = st_free_udp_port();

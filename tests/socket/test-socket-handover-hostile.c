@@ -14,22 +14,25 @@
 #include "mig-wire.h"
 #include "netbe/migrate.h"
 #include "netbe/netbe.h"
+#include "netbe/plugin.h"
 #include "netns.h"
 #include "sock-test.h"
 
 /* The plugin's record (plugins/socket/sock-handover.c), written here on purpose. */
+#define STATE_VERSION 2
 enum {
     F_LISTEN_FD = 1u << 0,
-    F_DATA_FD = 1u << 1,
+    F_CONNECT_FD = 1u << 1,
     F_STREAM = 1u << 2,
-    F_UP = 1u << 3,
-    F_CONNECTING = 1u << 4,
-    F_RETRY = 1u << 6,
-    F_LISTEN_UNLINK = 1u << 11,
+    F_RETRY = 1u << 3,
+    F_LISTEN_UNLINK = 1u << 7,
 };
-#define VALID_FLAGS (F_LISTEN_FD | F_DATA_FD | F_STREAM | F_UP)
+#define VALID_FLAGS (F_LISTEN_FD | F_STREAM)
+/* Buffered bytes the core takes with a stream queue fd, at most (core/queue-io.c). */
+#define QUEUE_RX_MAX (65536 + 16 + 65536 + 4096)
+#define QUEUE_TX_MAX (16 + 65536 + 4096)
 
-/* What goes in the place of one of the two fds. */
+/* What goes in the place of an fd. */
 typedef enum FdKind {
     FD_NONE = 0,
     FD_LISTENER, /* listening on the configured address */
@@ -41,194 +44,160 @@ typedef enum FdKind {
     FD_UNCONNECTED,    /* a TCP socket, neither bound nor connected */
 } FdKind;
 
+/*
+ * struct Case - one record a fake source sends
+ * @expected: in the destination's error; NULL: adopted
+ * @version:  the plugin's state version, as the core writes it
+ * @data:     the queue fd the core's part carries (FD_NONE: none)
+ * @framing:  NETBE_FRAMING_* of that queue
+ * @rx_len, @tx_len: stream bytes the core's part carries with it
+ * @flags:    the plugin's flags; @fds: the fds of the plugin's part
+ * @data_missing: the core's part announces a queue fd that does not come
+ * @truncate: the last field of the plugin's part is missing
+ * @give_up:  an error record instead of the commit
+ */
 typedef struct Case {
     const char *name;
-    const char *expected; /* in the destination's error; NULL: adopted */
+    const char *expected;
     uint32_t version;
     uint8_t mode;
     bool wrong_addr;
-    uint32_t flags;
+    FdKind data;
+    uint32_t framing;
     uint32_t rx_len, tx_len;
+    uint32_t flags;
     FdKind fds[3];
-    bool truncate; /* the last field is missing */
-    bool give_up;  /* an error record instead of the commit */
+    bool data_missing;
+    bool truncate;
+    bool give_up;
 } Case;
 
+/* A listener with a connected peer, buffered bytes both ways: valid, adopted. */
+#define VALID_QUEUE FD_ACCEPTED, NETBE_FRAMING_STREAM
+#define VALID_PLUGIN                                                                               \
+    VALID_FLAGS,                                                                                   \
+    {                                                                                              \
+        FD_LISTENER                                                                                \
+    }
+
 static const Case cases[] = {
-    {"valid", NULL, 1, 0, false, VALID_FLAGS, 5, 7, {FD_LISTENER, FD_ACCEPTED}},
-    {"version",
-     "version 2, this plugin reads version 1",
-     2,
-     0,
-     false,
-     VALID_FLAGS,
-     0,
-     0,
-     {FD_LISTENER, FD_ACCEPTED}},
-    {"transport",
-     "the source's transport is connect, this netdev's is listen",
-     1,
-     1,
-     false,
-     VALID_FLAGS,
-     0,
-     0,
-     {FD_LISTENER, FD_ACCEPTED}},
-    {"unknown-transport",
-     "unknown transport 9",
-     1,
-     9,
-     false,
-     VALID_FLAGS,
-     0,
-     0,
-     {FD_LISTENER, FD_ACCEPTED}},
-    {"address", "configs differ", 1, 0, true, VALID_FLAGS, 0, 0, {FD_LISTENER, FD_ACCEPTED}},
+    {"valid", NULL, STATE_VERSION, 0, false, VALID_QUEUE, 5, 7, VALID_PLUGIN},
+    {"version", "version 1, this plugin reads version 2", 1, 0, false, VALID_QUEUE, 0, 0,
+     VALID_PLUGIN},
+    {"transport", "the source's transport is connect, this netdev's is listen", STATE_VERSION, 1,
+     false, VALID_QUEUE, 0, 0, VALID_PLUGIN},
+    {"unknown-transport", "unknown transport 9", STATE_VERSION, 9, false, VALID_QUEUE, 0, 0,
+     VALID_PLUGIN},
+    {"address", "configs differ", STATE_VERSION, 0, true, VALID_QUEUE, 0, 0, VALID_PLUGIN},
     {"unknown-flags",
      "unknown flags",
-     1,
+     STATE_VERSION,
      0,
      false,
+     VALID_QUEUE,
+     0,
+     0,
      VALID_FLAGS | (1u << 20),
-     0,
-     0,
-     {FD_LISTENER, FD_ACCEPTED}},
-    {"rx-too-long",
-     "buffered bytes exceed the buffers",
-     1,
-     0,
-     false,
-     VALID_FLAGS,
-     256 * 1024 + 1,
-     0,
-     {FD_LISTENER, FD_ACCEPTED}},
-    {"tx-too-long",
-     "buffered bytes exceed the buffers",
-     1,
-     0,
-     false,
-     VALID_FLAGS,
-     0,
-     65536 + 20 + 4 + 1,
-     {FD_LISTENER, FD_ACCEPTED}},
-    {"bytes-while-down",
-     "buffered bytes without a stream that is up",
-     1,
-     0,
-     false,
-     F_LISTEN_FD | F_STREAM,
-     10,
-     0,
      {FD_LISTENER}},
+    {"rx-too-long", "malformed queue record", STATE_VERSION, 0, false, VALID_QUEUE,
+     QUEUE_RX_MAX + 1, 0, VALID_PLUGIN},
+    {"tx-too-long", "malformed queue record", STATE_VERSION, 0, false, VALID_QUEUE, 0,
+     QUEUE_TX_MAX + 1, VALID_PLUGIN},
+    {"bytes-on-a-packet-queue", "malformed queue record", STATE_VERSION, 0, false, FD_ACCEPTED,
+     NETBE_FRAMING_PACKET, 10, 0, VALID_PLUGIN},
+    {"queue-fd-missing",
+     "malformed queue record",
+     STATE_VERSION,
+     0,
+     false,
+     FD_NONE,
+     NETBE_FRAMING_STREAM,
+     0,
+     0,
+     VALID_FLAGS,
+     {FD_NONE},
+     true},
     {"connecting-listener",
      "connecting is for a client",
-     1,
+     STATE_VERSION,
      0,
      false,
-     F_LISTEN_FD | F_DATA_FD | F_STREAM | F_CONNECTING,
+     VALID_QUEUE,
      0,
      0,
+     VALID_FLAGS | F_CONNECT_FD,
      {FD_LISTENER, FD_ACCEPTED}},
     {"retry-listener",
      "a reconnect is due only for a client",
-     1,
+     STATE_VERSION,
      0,
      false,
-     F_LISTEN_FD | F_STREAM | F_RETRY,
+     FD_NONE,
+     NETBE_FRAMING_STREAM,
      0,
      0,
+     VALID_FLAGS | F_RETRY,
      {FD_LISTENER}},
     {"no-listener",
      "a listening socket only and always comes with listen =",
-     1,
+     STATE_VERSION,
      0,
      false,
-     F_DATA_FD | F_STREAM | F_UP,
+     VALID_QUEUE,
      0,
      0,
-     {FD_ACCEPTED}},
-    {"fd-not-a-socket",
-     "the accepted stream fd is not a socket",
-     1,
-     0,
-     false,
-     VALID_FLAGS,
-     0,
-     0,
-     {FD_LISTENER, FD_PIPE}},
-    {"fd-datagram",
-     "is a datagram socket, expected stream",
-     1,
-     0,
-     false,
-     VALID_FLAGS,
-     0,
-     0,
-     {FD_LISTENER, FD_UDP}},
+     F_STREAM,
+     {FD_NONE}},
+    {"fd-not-a-socket", "the accepted stream fd is not a socket", STATE_VERSION, 0, false, FD_PIPE,
+     NETBE_FRAMING_STREAM, 0, 0, VALID_PLUGIN},
+    {"fd-datagram", "is a datagram socket, expected stream", STATE_VERSION, 0, false, FD_UDP,
+     NETBE_FRAMING_STREAM, 0, 0, VALID_PLUGIN},
     {"listener-wrong-port",
      "this netdev's config says 127.0.0.1:",
-     1,
+     STATE_VERSION,
      0,
      false,
+     VALID_QUEUE,
+     0,
+     0,
      VALID_FLAGS,
-     0,
-     0,
-     {FD_OTHER_LISTENER, FD_ACCEPTED}},
+     {FD_OTHER_LISTENER}},
     {"listener-wrong-family",
      "expected IPv4",
-     1,
+     STATE_VERSION,
      0,
      false,
+     VALID_QUEUE,
+     0,
+     0,
      VALID_FLAGS,
-     0,
-     0,
-     {FD_V6_LISTENER, FD_ACCEPTED}},
-    {"data-is-a-listener",
-     "the accepted stream fd is a listening socket",
-     1,
+     {FD_V6_LISTENER}},
+    {"data-is-a-listener", "the accepted stream fd is a listening socket", STATE_VERSION, 0, false,
+     FD_LISTENER, NETBE_FRAMING_STREAM, 0, 0, VALID_PLUGIN},
+    {"data-not-connected", "the accepted stream fd is bound to 0.0.0.0:0", STATE_VERSION, 0, false,
+     FD_UNCONNECTED, NETBE_FRAMING_STREAM, 0, 0, VALID_PLUGIN},
+    {"listener-missing",
+     "the listening socket is announced but did not come",
+     STATE_VERSION,
      0,
      false,
+     VALID_QUEUE,
+     0,
+     0,
      VALID_FLAGS,
-     0,
-     0,
-     {FD_LISTENER, FD_LISTENER}},
-    {"data-not-connected",
-     "the accepted stream fd is bound to 0.0.0.0:0",
-     1,
-     0,
-     false,
-     VALID_FLAGS,
-     0,
-     0,
-     {FD_LISTENER, FD_UNCONNECTED}},
-    {"fd-missing",
-     "the data socket is announced but did not come",
-     1,
-     0,
-     false,
-     VALID_FLAGS,
-     0,
-     0,
-     {FD_LISTENER}},
+     {FD_NONE}},
     {"extra-fd",
      "more fds than the flags announce",
-     1,
+     STATE_VERSION,
      0,
      false,
+     VALID_QUEUE,
+     0,
+     0,
      VALID_FLAGS,
-     0,
-     0,
-     {FD_LISTENER, FD_ACCEPTED, FD_ACCEPTED}},
-    {"truncated",
-     "malformed record",
-     1,
-     0,
-     false,
-     VALID_FLAGS,
-     0,
-     0,
-     {FD_LISTENER, FD_ACCEPTED},
-     true},
+     {FD_LISTENER, FD_ACCEPTED}},
+    {"truncated", "malformed record", STATE_VERSION, 0, false, VALID_QUEUE, 0, 0, VALID_PLUGIN,
+     false, true},
 };
 
 static unsigned listen_port;
@@ -323,12 +292,30 @@ static int make_fd(Source *s, FdKind kind, int *listener)
     return -1;
 }
 
-/* The socket plugin's part of the backend record, as @c says. */
-static void put_socket_state(Source *s, NetbeMigWriter *w)
+/* The core's part of queue 0: its fd, shape and buffered stream bytes, as @c says. */
+static void put_queue(Source *s, NetbeMigWriter *w, int *listener)
 {
     const Case *c = s->c;
     g_autofree uint8_t *rx = g_malloc0(c->rx_len + 1), *tx = g_malloc0(c->tx_len + 1);
-    int listener = -1;
+
+    netbe_mig_put_u32(w, 0); /* held frames, tx */
+    netbe_mig_put_u32(w, 0); /* held frames, rx */
+    netbe_mig_put_u32(w, c->data != FD_NONE || c->data_missing);
+    if (c->data == FD_NONE) {
+        return;
+    }
+    g_assert_true(netbe_mig_put_fd(w, make_fd(s, c->data, listener)));
+    netbe_mig_put_u32(w, 0); /* vnet header length */
+    netbe_mig_put_u32(w, c->framing);
+    netbe_mig_put_bytes(w, "", 0); /* no destination address */
+    netbe_mig_put_bytes(w, rx, c->rx_len);
+    netbe_mig_put_bytes(w, tx, c->tx_len);
+}
+
+/* The socket plugin's part of the backend record, as @c says. */
+static void put_socket_state(Source *s, NetbeMigWriter *w, int *listener)
+{
+    const Case *c = s->c;
 
     netbe_mig_put_u32(w, c->version);
     netbe_mig_put_u8(w, c->mode);
@@ -336,14 +323,11 @@ static void put_socket_state(Source *s, NetbeMigWriter *w)
     netbe_mig_put_string(w, "");
     netbe_mig_put_u32(w, c->flags);
     netbe_mig_put_u32(w, 0);
-    netbe_mig_put_u64(w, 0);
-    netbe_mig_put_string(w, "fake peer");
-    netbe_mig_put_bytes(w, rx, c->rx_len);
     if (!c->truncate) {
-        netbe_mig_put_bytes(w, tx, c->tx_len);
+        netbe_mig_put_string(w, "fake peer");
     }
     for (size_t i = 0; i < G_N_ELEMENTS(c->fds) && c->fds[i] != FD_NONE; i++) {
-        g_assert_true(netbe_mig_put_fd(w, make_fd(s, c->fds[i], &listener)));
+        g_assert_true(netbe_mig_put_fd(w, make_fd(s, c->fds[i], listener)));
     }
 }
 
@@ -354,7 +338,7 @@ static gpointer fake_source(gpointer data)
     int fd = keep(s, wire_connect(s->path));
     NetbeMigWriter *w = netbe_mig_writer_new();
     uint32_t type;
-    int lock;
+    int lock, listener = -1;
 
     wire_send_header(fd, WIRE_VERSION, WIRE_VERSION);
     wire_recv_header(fd);
@@ -372,9 +356,8 @@ static gpointer fake_source(gpointer data)
     netbe_mig_put_string(w, "socket");
     netbe_mig_put_u32(w, 1);
     netbe_mig_put_u32(w, 0); /* vnet header length */
-    netbe_mig_put_u32(w, 0); /* held frames, tx */
-    netbe_mig_put_u32(w, 0); /* held frames, rx */
-    put_socket_state(s, w);
+    put_queue(s, w, &listener);
+    put_socket_state(s, w, &listener);
     wire_send_record(fd, WIRE_BACKEND, w, -1, SIZE_MAX);
     netbe_mig_writer_free(w);
     if (s->c->give_up) {
@@ -420,6 +403,9 @@ static char *run_case(const Case *c, const char *listen_text, const char *unix_p
     peer = g_thread_new("fake-source", fake_source, &s);
     ok = netbe_runtime_migrate_from(rt, lfd, 5000, NULL, &err);
     g_thread_join(peer);
+    for (int i = 0; ok && i < 100 && netbe_runtime_iterate(rt, false); i++) {
+        /* adopted: the destination runs a moment before it stops */
+    }
     close(lfd);
     unlink(s.path);
     netbe_runtime_free(rt);
@@ -457,8 +443,16 @@ static void test_unix_path_follows_the_owner(void)
 {
     g_autofree char *path = g_build_filename(tmp_dir, "lan.sock", NULL);
     g_autofree char *text = g_strdup_printf("unix:%s", path);
-    Case c = {
-        "unix", NULL, 1, 0, false, VALID_FLAGS | F_LISTEN_UNLINK, 0, 0, {FD_LISTENER, FD_ACCEPTED}};
+    Case c = {"unix",
+              NULL,
+              STATE_VERSION,
+              0,
+              false,
+              VALID_QUEUE,
+              0,
+              0,
+              VALID_FLAGS | F_LISTEN_UNLINK,
+              {FD_LISTENER}};
     g_autofree char *msg = NULL;
     struct stat st;
 

@@ -123,20 +123,20 @@ static void test_caps_before_and_after_connect(void)
         return;
     }
     h = deferred_harness(body);
-    h->be->desc->get_caps(h->be, &before);
+    netbe_backend_get_caps(h->be, &before);
     g_assert_cmpuint(before.flags & NETBE_CAP_VNET_HDR, !=, 0);
-    g_assert_cmpuint(before.flags & NETBE_CAP_MULTIQUEUE, !=, 0);
-    g_assert_cmpuint(before.max_queues, ==, 2);
+    g_assert_cmpuint(h->be->desc->caps & NETBE_CAP_MULTIQUEUE, !=, 0);
+    g_assert_cmpuint(h->be->nqueues, ==, 2);
     g_assert_cmpuint(before.offloads & NETBE_OFFLOAD_CSUM, !=, 0);
     g_assert_cmpuint(before.offloads & NETBE_OFFLOAD_TSO4, !=, 0);
-    g_assert_true(h->be->desc->set_vnet_hdr_len(h->be, 12, &err));
-    g_assert_true(h->be->desc->set_offloads(h->be, NETBE_OFFLOAD_CSUM | NETBE_OFFLOAD_TSO4, &err));
+    g_assert_true(netbe_backend_set_vnet_hdr_len(h->be, 12, &err));
+    g_assert_true(netbe_backend_set_offloads(h->be, NETBE_OFFLOAD_CSUM | NETBE_OFFLOAD_TSO4, &err));
     g_assert_no_error(err);
     g_assert_cmpint(if_nametoindex(ifname), ==, 0);
 
     g_assert_true(tap_harness_connect(h, &err));
     g_assert_no_error(err);
-    h->be->desc->get_caps(h->be, &after);
+    netbe_backend_get_caps(h->be, &after);
     g_assert_cmpuint(after.flags & NETBE_CAP_VNET_HDR, !=, 0);
     g_assert_cmpuint(after.offloads & ~before.offloads, ==, 0);
     g_assert_cmpuint(after.offloads & NETBE_OFFLOAD_TSO4, !=, 0);
@@ -145,10 +145,10 @@ static void test_caps_before_and_after_connect(void)
     tap_harness_free(h);
 
     h = deferred_harness("vnet_hdr = off\n");
-    h->be->desc->get_caps(h->be, &off);
+    netbe_backend_get_caps(h->be, &off);
     g_assert_cmpuint(off.flags & NETBE_CAP_VNET_HDR, ==, 0);
     g_assert_cmpuint(off.offloads, ==, 0);
-    g_assert_false(h->be->desc->set_vnet_hdr_len(h->be, 12, &err));
+    g_assert_false(netbe_backend_set_vnet_hdr_len(h->be, 12, &err));
     assert_contains(err->message, "vnet_hdr=off");
     tap_harness_free(h);
 }
@@ -173,7 +173,7 @@ static void test_caps_of_inherited_fd(void)
 
         g_assert_cmpint(fd, >=, 0);
         h = deferred_harness(body);
-        h->be->desc->get_caps(h->be, &caps);
+        netbe_backend_get_caps(h->be, &caps);
         g_assert_cmpint(!!(caps.flags & NETBE_CAP_VNET_HDR), ==, vnet);
         tap_harness_free(h);
         close(fd);
@@ -189,13 +189,13 @@ static void test_negotiation_refusals(void)
     g_autoptr(GError) err = NULL;
     TapHarness *h = deferred_harness("");
 
-    g_assert_false(h->be->desc->set_vnet_hdr_len(h->be, 11, &err));
+    g_assert_false(netbe_backend_set_vnet_hdr_len(h->be, 11, &err));
     assert_contains(err->message, "vnet header of 11 bytes (allowed: 0, 10, 12, 20)");
     g_clear_error(&err);
-    g_assert_false(h->be->desc->set_offloads(h->be, NETBE_OFFLOAD_CSUM, &err));
+    g_assert_false(netbe_backend_set_offloads(h->be, NETBE_OFFLOAD_CSUM, &err));
     assert_contains(err->message, "offloads need a vnet header");
     g_clear_error(&err);
-    g_assert_false(h->be->desc->set_queue_enabled(h->be, 0, false, &err));
+    g_assert_false(netbe_backend_set_queue_enabled(h->be, 0, false, &err));
     assert_contains(err->message, "single-queue TAP");
     tap_harness_free(h);
 }
@@ -218,12 +218,12 @@ static void test_queue_disable_detaches(void)
     }
     h = tap_harness_new(config, "t", &err);
     g_assert_no_error(err);
-    g_assert_true(h->be->desc->set_queue_enabled(h->be, 1, false, &err));
+    g_assert_true(netbe_backend_set_queue_enabled(h->be, 1, false, &err));
     g_assert_no_error(err);
     detail = test_sh_output("ip -d link show %s", ifname);
     assert_contains(detail, "numqueues 2 numdisabled 1");
     g_free(detail);
-    g_assert_true(h->be->desc->set_queue_enabled(h->be, 1, true, &err));
+    g_assert_true(netbe_backend_set_queue_enabled(h->be, 1, true, &err));
     detail = test_sh_output("ip -d link show %s", ifname);
     assert_contains(detail, "numqueues 3 numdisabled 0");
     tap_harness_free(h);
@@ -269,7 +269,7 @@ static void test_queue_reattached_is_read(void)
     h = tap_harness_new(config, "t", &err);
     g_assert_no_error(err);
     for (unsigned q = 1; q < 4; q++) {
-        g_assert_true(h->be->desc->set_queue_enabled(h->be, q, false, &err));
+        g_assert_true(netbe_backend_set_queue_enabled(h->be, q, false, &err));
         netbe_backend_set_rx_enabled(h->be, q, false);
     }
     ns = test_netns_create("rq");
@@ -280,7 +280,7 @@ static void test_queue_reattached_is_read(void)
                     ==, 0);
     tap_harness_run_for(h, 50);
     for (unsigned q = 1; q < 4; q++) {
-        g_assert_true(h->be->desc->set_queue_enabled(h->be, q, true, &err));
+        g_assert_true(netbe_backend_set_queue_enabled(h->be, q, true, &err));
         netbe_backend_set_rx_enabled(h->be, q, true);
     }
     g_assert_no_error(err);
@@ -460,7 +460,7 @@ static void test_deleted_device_stops_queue(void)
     h = tap_harness_new(config, "t", &err);
     g_assert_no_error(err);
     g_assert_cmpint(test_sh("ip link del %s", ifname), ==, 0);
-    g_test_expect_message("netbe-tap", G_LOG_LEVEL_WARNING, "*queue 0 of*stops*");
+    g_test_expect_message("netbe", G_LOG_LEVEL_MESSAGE, "*(tap): queue 0: read failed*stops*");
     getrusage(RUSAGE_SELF, &r0);
     tap_harness_run_for(h, 300);
     getrusage(RUSAGE_SELF, &r1);

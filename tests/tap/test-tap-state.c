@@ -7,12 +7,16 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include "migrate/mig-session.h"
 #include "netbe/migrate.h"
 #include "netns.h"
 #include "tap-harness.h"
 #include "tap-priv.h"
 #include "tap-state.h"
 #include "tap-test-util.h"
+
+/* The descriptor of the tap plugin code linked into this test. */
+const NetbePluginDesc *netbe_plugin_query(uint32_t host_abi);
 
 static TapState sample_state(void)
 {
@@ -166,7 +170,7 @@ static void test_malformed_refused(void)
 /* A tap backend built from the plugin code linked into this test. */
 static NetbeBackend *linked_tap_backend(NetbeRuntime *rt, const char *id, const char *ifname)
 {
-    static NetbePlugin plugin = {.path = (char *)"(linked in)", .desc = &tap_desc};
+    static NetbePlugin plugin = {.path = (char *)"(linked in)"};
     g_autofree char *section = g_strdup_printf("netdev.%s", id);
     NetbeOptions *o = netbe_options_new("test.ini", section, 1);
     g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
@@ -175,13 +179,64 @@ static NetbeBackend *linked_tap_backend(NetbeRuntime *rt, const char *id, const 
 
     netbe_options_add(o, "ifname", ifname, 2);
     netbe_options_add(o, "queues", "2", 3);
-    netbe_options_add_schema(o, tap_desc.options);
+    plugin.desc = netbe_plugin_query(NETBE_PLUGIN_ABI);
+    netbe_options_add_schema(o, plugin.desc->options);
     g_assert_true(netbe_options_validate(o, errors));
-    be = netbe_backend_new(rt, id, &plugin, o, 64);
+    be = netbe_backend_new(rt, id, &plugin, o, 64, 0);
     g_ptr_array_add(rt->backends, be);
     g_assert_true(netbe_backend_init(be, &err));
     g_assert_no_error(err);
     return be;
+}
+
+/* The backend's handover record as the core writes it (its queue fds, then tap's state). */
+static NetbeMigWriter *save_record(NetbeBackend *be)
+{
+    g_autoptr(GError) err = NULL;
+    NetbeMigWriter *w = netbe_mig_writer_new();
+    uint32_t frames = 0;
+
+    g_assert_true(mig_backend_save(be, w, &frames, &err));
+    g_assert_no_error(err);
+    return w;
+}
+
+/* Adopt a record as the core does: the header the session reads, then the backend's. */
+static bool load_record(NetbeBackend *be, NetbeMigReader *r, GError **errp)
+{
+    g_autofree char *id = NULL, *plugin = NULL;
+    uint32_t queues, frames = 0;
+
+    g_assert_true(netbe_mig_get_string(r, &id) && netbe_mig_get_string(r, &plugin) &&
+                  netbe_mig_get_u32(r, &queues));
+    return mig_backend_load(be, r, &frames, errp);
+}
+
+/* A hand-made record for a 2-queue tap backend: the state @bytes, and @fds (-1: none). */
+static NetbeMigWriter *tap_record(GBytes *bytes, const int fds[2])
+{
+    NetbeMigWriter *w = netbe_mig_writer_new();
+
+    netbe_mig_put_string(w, "dst");
+    netbe_mig_put_string(w, "tap");
+    netbe_mig_put_u32(w, 2);
+    netbe_mig_put_u32(w, 0); /* vnet header length */
+    for (int q = 0; q < 2; q++) {
+        netbe_mig_put_u32(w, 0); /* frames held for the backend */
+        netbe_mig_put_u32(w, 0); /* and for the frontend */
+        netbe_mig_put_u32(w, fds[q] >= 0);
+        if (fds[q] >= 0) {
+            netbe_mig_put_fd(w, fds[q]);
+            netbe_mig_put_u32(w, 12); /* vnet header on the fd */
+            netbe_mig_put_u32(w, NETBE_FRAMING_PACKET);
+            netbe_mig_put_bytes(w, NULL, 0); /* destination */
+            netbe_mig_put_bytes(w, NULL, 0); /* stream bytes read */
+            netbe_mig_put_bytes(w, NULL, 0); /* and not yet written */
+        }
+    }
+    netbe_mig_put_u32(w, TAP_STATE_VERSION);
+    netbe_mig_put_bytes(w, g_bytes_get_data(bytes, NULL), (uint32_t)g_bytes_get_size(bytes));
+    return w;
 }
 
 /* A reader over a copy of @data with duplicates of @fds (what SCM_RIGHTS does). */
@@ -231,18 +286,16 @@ static void test_handover_adopts_live_tap(void)
     rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
     src = linked_tap_backend(rt, "src", ifname);
     g_assert_true(netbe_backend_connect(src, &err));
-    g_assert_true(src->desc->set_vnet_hdr_len(src, 12, &err));
-    g_assert_true(src->desc->set_offloads(src, NETBE_OFFLOAD_CSUM | NETBE_OFFLOAD_TSO4, &err));
-    g_assert_true(src->desc->set_queue_enabled(src, 1, false, &err));
+    g_assert_true(netbe_backend_set_vnet_hdr_len(src, 12, &err));
+    g_assert_true(netbe_backend_set_offloads(src, NETBE_OFFLOAD_CSUM | NETBE_OFFLOAD_TSO4, &err));
+    g_assert_true(netbe_backend_set_queue_enabled(src, 1, false, &err));
     g_assert_no_error(err);
-    src->desc->get_caps(src, &caps_src);
-    g_assert_cmpuint(caps_src.flags & NETBE_CAP_MIGRATE_FDS, !=, 0);
+    netbe_backend_get_caps(src, &caps_src);
+    g_assert_cmpuint(src->desc->caps & NETBE_CAP_HANDOVER, !=, 0);
     ns = test_netns_create("ho");
     tap_test_move(ifname, ns, NULL, NULL);
 
-    w = netbe_mig_writer_new();
-    g_assert_true(src->desc->save(src, w, &err));
-    g_assert_no_error(err);
+    w = save_record(src);
     wdata = netbe_mig_writer_data(w, &len);
     data = g_memdup2(wdata, len);
     wfds = netbe_mig_writer_fds(w, &nwfds);
@@ -256,14 +309,13 @@ static void test_handover_adopts_live_tap(void)
     g_assert_cmpint(test_sh("ip -n %s link show %s >/dev/null", ns, ifname), ==, 0);
 
     dst = linked_tap_backend(rt, "dst", ifname);
-    g_assert_true(dst->desc->load(dst, r, &err));
+    g_assert_true(load_record(dst, r, &err));
     g_assert_no_error(err);
     g_assert_true(netbe_mig_reader_at_end(r));
     netbe_mig_reader_free(r);
-    dst->connected = true; /* the core's part of a load */
     h = tap_harness_attach(rt, dst);
 
-    dst->desc->get_caps(dst, &caps_dst);
+    netbe_backend_get_caps(dst, &caps_dst);
     g_assert_cmpuint(caps_dst.offloads, ==, caps_src.offloads);
     g_assert_cmpint(ioctl(dups[0], TUNGETVNETHDRSZ, &hdr), ==, 0);
     g_assert_cmpint(hdr, ==, 12);
@@ -271,13 +323,13 @@ static void test_handover_adopts_live_tap(void)
     g_assert_nonnull(strstr(detail, "numqueues 1 numdisabled 1"));
     g_assert_cmpint(tap_harness_send(h, 0, frame, sizeof(frame), 1000), ==, sizeof(frame));
     g_assert_cmpint(tap_test_kernel_counter(ns, ifname, "rx_packets"), ==, 1);
-    g_assert_true(dst->desc->set_queue_enabled(dst, 1, true, &err));
+    g_assert_true(netbe_backend_set_queue_enabled(dst, 1, true, &err));
     g_assert_no_error(err);
 
     /* a second load on a connected backend is refused; the fds it took are closed */
     r = reader_with_dups(data, len, dups, 2, again);
-    g_assert_false(dst->desc->load(dst, r, &err));
-    g_assert_nonnull(strstr(err->message, "already connected"));
+    g_assert_false(load_record(dst, r, &err));
+    g_assert_nonnull(strstr(err->message, "connected already"));
     g_clear_error(&err);
     netbe_mig_reader_free(r);
     g_assert_cmpint(fcntl(again[0], F_GETFD), ==, -1);
@@ -298,7 +350,7 @@ static void test_load_with_missing_fd_refused(void)
     TapState st = sample_state();
     g_autoptr(GBytes) bytes = tap_state_encode(&st);
     g_autoptr(GError) err = NULL;
-    NetbeMigWriter *w = netbe_mig_writer_new();
+    NetbeMigWriter *w;
     NetbeRuntime *rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
     NetbeBackend *be = linked_tap_backend(rt, "dst", "tap0");
     NetbeMigReader *r;
@@ -307,10 +359,10 @@ static void test_load_with_missing_fd_refused(void)
     const void *data;
 
     g_assert_cmpint(pipe(pipefd), ==, 0);
-    netbe_mig_put_bytes(w, g_bytes_get_data(bytes, NULL), (uint32_t)g_bytes_get_size(bytes));
+    w = tap_record(bytes, (const int[2]){pipefd[0], -1});
     data = netbe_mig_writer_data(w, &len);
     r = reader_with_dups(data, len, pipefd, 1, dups);
-    g_assert_false(be->desc->load(be, r, &err));
+    g_assert_false(load_record(be, r, &err));
     g_assert_nonnull(strstr(err->message, "fd count differs from the queue count"));
     netbe_mig_reader_free(r);
     g_assert_cmpint(fcntl(dups[0], F_GETFD), ==, -1);
@@ -330,7 +382,7 @@ static void test_load_with_non_tap_fd_refused(void)
     TapState st = sample_state();
     g_autoptr(GBytes) bytes = tap_state_encode(&st);
     g_autoptr(GError) err = NULL;
-    NetbeMigWriter *w = netbe_mig_writer_new();
+    NetbeMigWriter *w;
     NetbeRuntime *rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
     NetbeBackend *be = linked_tap_backend(rt, "dst", "tap0");
     NetbeMigReader *r;
@@ -339,12 +391,10 @@ static void test_load_with_non_tap_fd_refused(void)
     const void *data;
 
     g_assert_cmpint(pipe(pipefd), ==, 0);
-    netbe_mig_put_bytes(w, g_bytes_get_data(bytes, NULL), (uint32_t)g_bytes_get_size(bytes));
-    netbe_mig_put_fd(w, pipefd[0]);
-    netbe_mig_put_fd(w, pipefd[1]);
+    w = tap_record(bytes, pipefd);
     data = netbe_mig_writer_data(w, &len);
     r = reader_with_dups(data, len, pipefd, 2, dups);
-    g_assert_false(be->desc->load(be, r, &err));
+    g_assert_false(load_record(be, r, &err));
     g_test_message("%s", err->message);
     g_assert_nonnull(strstr(err->message, "not a TAP device"));
     netbe_mig_reader_free(r);
@@ -391,24 +441,22 @@ static void test_load_with_foreign_detached_queue_refused(void)
     b = linked_tap_backend(rt, "b", name_b);
     g_assert_true(netbe_backend_connect(a, &err));
     g_assert_true(netbe_backend_connect(b, &err));
-    g_assert_true(a->desc->set_queue_enabled(a, 1, false, &err));
-    g_assert_true(b->desc->set_queue_enabled(b, 1, false, &err));
+    g_assert_true(netbe_backend_set_queue_enabled(a, 1, false, &err));
+    g_assert_true(netbe_backend_set_queue_enabled(b, 1, false, &err));
     g_assert_no_error(err);
-    w = netbe_mig_writer_new();
-    g_assert_true(a->desc->save(a, w, &err));
+    w = save_record(a);
     netbe_mig_writer_data(w, &len);
     data = g_memdup2(netbe_mig_writer_data(w, &len), len);
     wfds = netbe_mig_writer_fds(w, &nwfds);
     g_assert_cmpuint(nwfds, ==, 2);
     fds[0] = wfds[0];
     netbe_mig_writer_free(w);
-    w = netbe_mig_writer_new();
-    g_assert_true(b->desc->save(b, w, &err));
+    w = save_record(b);
     fds[1] = netbe_mig_writer_fds(w, &nwfds)[1]; /* B's detached queue */
 
     dst = linked_tap_backend(rt, "dst", name_a);
     r = reader_with_dups(data, len, fds, 2, dups);
-    g_assert_false(dst->desc->load(dst, r, &err));
+    g_assert_false(load_record(dst, r, &err));
     g_test_message("%s", err->message);
     g_assert_nonnull(strstr(err->message, name_b));
     g_clear_error(&err);
@@ -422,10 +470,9 @@ static void test_load_with_foreign_detached_queue_refused(void)
     g_clear_pointer(&detail, g_free);
 
     /* A's own detached queue is A's: adopted, and still detached afterwards */
-    w = netbe_mig_writer_new();
-    g_assert_true(a->desc->save(a, w, &err));
+    w = save_record(a);
     r = reader_with_dups(data, len, netbe_mig_writer_fds(w, &nwfds), 2, dups);
-    g_assert_true(dst->desc->load(dst, r, &err));
+    g_assert_true(load_record(dst, r, &err));
     g_assert_no_error(err);
     netbe_mig_reader_free(r);
     netbe_mig_writer_free(w);

@@ -138,12 +138,12 @@ static void test_gso_frame_reaches_socket(void)
     t.h->opaque = &t;
 
     /* negotiate like virtio-net with VERSION_1 and guest TSO */
-    t.h->be->desc->get_caps(t.h->be, &caps);
+    netbe_backend_get_caps(t.h->be, &caps);
     g_assert_true(caps.flags & NETBE_CAP_VNET_HDR);
     g_assert_true(caps.offloads & NETBE_OFFLOAD_TSO4);
-    g_assert_true(t.h->be->desc->set_vnet_hdr_len(t.h->be, TAP_VNET_HDR_V1_LEN, &err));
+    g_assert_true(netbe_backend_set_vnet_hdr_len(t.h->be, TAP_VNET_HDR_V1_LEN, &err));
     g_assert_no_error(err);
-    g_assert_true(t.h->be->desc->set_offloads(
+    g_assert_true(netbe_backend_set_offloads(
         t.h->be, NETBE_OFFLOAD_CSUM | NETBE_OFFLOAD_TSO4 | NETBE_OFFLOAD_TSO6, &err));
     g_assert_no_error(err);
 

@@ -286,20 +286,24 @@ static bool copy_hello(NetbeMigReader *r, NetbeMigWriter *w)
 static bool copy_backend_truncated(NetbeMigReader *r, NetbeMigWriter *w, uint32_t keep)
 {
     g_autofree char *id = NULL, *plugin = NULL, *digest = NULL;
-    uint32_t q, hdr, tx, rx, format, version, len;
+    uint32_t q, hdr, tx, rx, has_fd, format, version, len;
     const void *state;
 
+    /* the core's part (one queue: no frames held, no queue fd: a producer), then the
+     * plugin's state version and its record */
     if (!netbe_mig_get_string(r, &id) || !netbe_mig_get_string(r, &plugin) ||
         !netbe_mig_get_u32(r, &q) || !netbe_mig_get_u32(r, &hdr) || !netbe_mig_get_u32(r, &tx) ||
-        tx || !netbe_mig_get_u32(r, &rx) || rx || !netbe_mig_get_u32(r, &format) ||
-        !netbe_mig_get_string(r, &digest) || !netbe_mig_get_u32(r, &version) ||
-        !netbe_mig_get_bytes(r, &state, &len) || (keep >= len && keep != RELAY_PAD)) {
+        tx || !netbe_mig_get_u32(r, &rx) || rx || !netbe_mig_get_u32(r, &has_fd) || has_fd ||
+        !netbe_mig_get_u32(r, &format) || !netbe_mig_get_string(r, &digest) ||
+        !netbe_mig_get_u32(r, &version) || !netbe_mig_get_bytes(r, &state, &len) ||
+        (keep >= len && keep != RELAY_PAD)) {
         return false;
     }
     netbe_mig_put_string(w, id);
     netbe_mig_put_string(w, plugin);
     netbe_mig_put_u32(w, q);
     netbe_mig_put_u32(w, hdr);
+    netbe_mig_put_u32(w, 0);
     netbe_mig_put_u32(w, 0);
     netbe_mig_put_u32(w, 0);
     netbe_mig_put_u32(w, format);

@@ -3,6 +3,7 @@
  * backend (netbe-vtest.so), and a harness guest driving it. */
 #include <errno.h>
 #include <poll.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "vt-rig.h"
@@ -12,8 +13,9 @@ VtRig *vt_rig_new(unsigned queues, const char *netdev_extra, const char *device_
 {
     VtRig *r = g_new0(VtRig, 1);
     g_autoptr(GString) fds = g_string_new(NULL);
-    g_autofree char *conf = NULL;
+    g_autofree char *conf = NULL, *extra = NULL;
     const char *dir = g_getenv("NETBE_VTEST_DIR");
+    char *push;
     GError *err = NULL;
 
     g_assert_nonnull(dir);
@@ -31,9 +33,15 @@ VtRig *vt_rig_new(unsigned queues, const char *netdev_extra, const char *device_
         r->be_end[i] = sv[1];
         g_string_append_printf(fds, "%s%d", i ? ":" : "", sv[1]);
     }
-    conf = g_strdup_printf("[netdev.n0]\ntype = vtest\nfds = %s\n%s\n"
+    /* a "push = on" line picks the producer build of the fixture (it pushes frames) */
+    extra = g_strdup(netdev_extra ? netdev_extra : "");
+    push = strstr(extra, "push = on");
+    if (push) {
+        memmove(push, push + strlen("push = on"), strlen(push + strlen("push = on")) + 1);
+    }
+    conf = g_strdup_printf("[netdev.n0]\ntype = %s\nfds = %s\n%s\n"
                            "[device.d0]\nnetdev = n0\nqueues = %u\n%s\n",
-                           fds->str, netdev_extra ? netdev_extra : "", queues,
+                           push ? "vtest-push" : "vtest", fds->str, extra, queues,
                            device_extra ? device_extra : "");
     r->rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
     netbe_runtime_set_plugin_path(r->rt, dir);

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* vtest-plugin.c - test fixture backend "vtest": one socketpair end per queue, given as fds. */
+/* vtest-plugin.c - test fixture backends over socketpair fds, one per queue: "vtest" hands
+ * them to the core (an fd backend, like tap), "vtest-push" (built with VTEST_PUSH) reads
+ * them itself and pushes frames with netbe_backend_deliver() (a producer, like slirp). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -12,13 +14,14 @@
 
 #define VTEST_MAX_QUEUES 16
 #define VTEST_FRAME_MAX 70000
+#define VTEST_STATE_VERSION 1
 
 typedef struct Vtest Vtest;
 
 typedef struct VtestQueue {
     Vtest *t;
     unsigned index;
-    int fd;
+    int fd; /* vtest-push: ours; vtest: the core's once handed */
     NetbeFdWatch *watch;
     bool want_in, want_out;
     bool enabled;
@@ -30,7 +33,6 @@ struct Vtest {
     int src_fds[VTEST_MAX_QUEUES];
     VtestQueue q[VTEST_MAX_QUEUES];
     bool vnet_hdr;
-    bool push;
     uint8_t *push_buf;
     uint32_t offload_caps;
     unsigned hdr_len;
@@ -44,9 +46,6 @@ static const NetbeOptionSpec vtest_options[] = {
      .flags = NETBE_OPT_REQUIRED},
     {"vnet_hdr", NETBE_OPT_ENUM, "off", "offer a vnet header", .choices = vtest_bools},
     {"offloads", NETBE_OPT_INT, "0", "NETBE_OFFLOAD_* bits offered", 0, 0x7f},
-    {"push", NETBE_OPT_ENUM, "off",
-     "on: read frames itself and push them with netbe_backend_deliver() (like slirp)",
-     .choices = vtest_bools},
     {NULL}};
 
 static bool vtest_init(NetbeBackend *be, const NetbeOptions *opts, GError **errp)
@@ -63,15 +62,14 @@ static bool vtest_init(NetbeBackend *be, const NetbeOptions *opts, GError **errp
     }
     for (unsigned i = 0; i < t->nqueues; i++) {
         t->src_fds[i] = atoi(parts[i]);
-        t->q[i].fd = -1;
-        t->q[i].enabled = true;
+        t->q[i] = (VtestQueue){.t = t, .index = i, .fd = -1, .enabled = true};
     }
     t->vnet_hdr = strcmp(netbe_options_get_string(opts, "vnet_hdr"), "on") == 0;
     t->offload_caps = netbe_options_get_int(opts, "offloads");
-    t->push = strcmp(netbe_options_get_string(opts, "push"), "on") == 0;
     return netbe_backend_set_queues(be, t->nqueues, errp);
 }
 
+#ifdef VTEST_PUSH
 static void vtest_update(VtestQueue *q)
 {
     if (q->watch) {
@@ -80,6 +78,7 @@ static void vtest_update(VtestQueue *q)
     }
 }
 
+/* Read into our own buffer and deliver, while the runtime wants frames. */
 static void vtest_fd_event(int fd, GIOCondition revents, void *opaque)
 {
     VtestQueue *q = opaque;
@@ -90,11 +89,7 @@ static void vtest_fd_event(int fd, GIOCondition revents, void *opaque)
         vtest_update(q);
         netbe_backend_tx_ready(q->t->be, q->index);
     }
-    if ((revents & G_IO_IN) && q->want_in && !q->t->push) {
-        netbe_backend_rx_ready(q->t->be, q->index, 64);
-    }
-    /* push mode: read into our own buffer and deliver, while the runtime wants frames */
-    for (int i = 0; i < 64 && (revents & G_IO_IN) && q->want_in && q->t->push; i++) {
+    for (int i = 0; i < 64 && (revents & G_IO_IN) && q->want_in; i++) {
         ssize_t n = recv(q->fd, q->t->push_buf, VTEST_FRAME_MAX, MSG_DONTWAIT);
         struct iovec iov = {q->t->push_buf, n > 0 ? (size_t)n : 0};
 
@@ -103,90 +98,6 @@ static void vtest_fd_event(int fd, GIOCondition revents, void *opaque)
         }
         netbe_backend_deliver(q->t->be, q->index, &iov, 1);
     }
-}
-
-/* Watch queue @i's fd (ours now). */
-static void vtest_queue_open(Vtest *t, unsigned i, int fd)
-{
-    t->q[i].fd = fd;
-    fcntl(fd, F_SETFL, O_NONBLOCK);
-    t->q[i].t = t;
-    t->q[i].index = i;
-    t->q[i].watch = netbe_fd_watch_new(t->be, fd, 0, vtest_fd_event, &t->q[i]);
-}
-
-static bool vtest_connect(NetbeBackend *be, GError **errp)
-{
-    Vtest *t = netbe_backend_priv(be);
-
-    t->push_buf = g_malloc(VTEST_FRAME_MAX);
-    for (unsigned i = 0; i < t->nqueues; i++) {
-        int fd = fcntl(t->src_fds[i], F_DUPFD_CLOEXEC, 3);
-
-        if (fd < 0) {
-            g_set_error(errp, NETBE_BACKEND_ERROR, errno, "cannot dup fd %d: %s", t->src_fds[i],
-                        g_strerror(errno));
-            return false;
-        }
-        vtest_queue_open(t, i, fd);
-    }
-    return true;
-}
-
-/* Handover: the queue count, header length, offloads and one fd per queue. */
-static bool vtest_save(NetbeBackend *be, NetbeMigWriter *w, GError **errp)
-{
-    Vtest *t = netbe_backend_priv(be);
-
-    (void)errp;
-    netbe_mig_put_u32(w, t->nqueues);
-    netbe_mig_put_u32(w, t->hdr_len);
-    netbe_mig_put_u32(w, t->offloads);
-    for (unsigned i = 0; i < t->nqueues; i++) {
-        netbe_mig_put_fd(w, t->q[i].fd);
-    }
-    return true;
-}
-
-static bool vtest_load(NetbeBackend *be, NetbeMigReader *r, GError **errp)
-{
-    Vtest *t = netbe_backend_priv(be);
-    uint32_t n, hdr, off;
-
-    if (!netbe_mig_get_u32(r, &n) || n != t->nqueues || !netbe_mig_get_u32(r, &hdr) ||
-        !netbe_mig_get_u32(r, &off)) {
-        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO, "malformed vtest state");
-        return false;
-    }
-    t->push_buf = g_malloc(VTEST_FRAME_MAX);
-    for (unsigned i = 0; i < t->nqueues; i++) {
-        int fd = netbe_mig_get_fd(r);
-
-        if (fd < 0) {
-            g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO, "vtest state without fd %u", i);
-            return false;
-        }
-        vtest_queue_open(t, i, fd);
-    }
-    t->hdr_len = hdr;
-    t->offloads = off;
-    return true;
-}
-
-static void vtest_cleanup(NetbeBackend *be)
-{
-    Vtest *t = netbe_backend_priv(be);
-
-    for (unsigned i = 0; i < t->nqueues; i++) {
-        netbe_fd_watch_free(t->q[i].watch);
-        t->q[i].watch = NULL;
-        if (t->q[i].fd >= 0) {
-            close(t->q[i].fd);
-            t->q[i].fd = -1;
-        }
-    }
-    g_free(t->push_buf);
-    t->push_buf = NULL;
 }
 
 static ssize_t vtest_send(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt)
@@ -203,18 +114,6 @@ static ssize_t vtest_send(NetbeBackend *be, unsigned queue, const struct iovec *
     return n < 0 ? -errno : n;
 }
 
-static ssize_t vtest_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt)
-{
-    Vtest *t = netbe_backend_priv(be);
-    struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt};
-    ssize_t n = recvmsg(t->q[queue].fd, &msg, MSG_DONTWAIT);
-
-    if (n < 0) {
-        return errno == EAGAIN ? 0 : -errno;
-    }
-    return n;
-}
-
 static void vtest_poll(NetbeBackend *be, unsigned queue, bool enable)
 {
     Vtest *t = netbe_backend_priv(be);
@@ -222,15 +121,120 @@ static void vtest_poll(NetbeBackend *be, unsigned queue, bool enable)
     t->q[queue].want_in = enable;
     vtest_update(&t->q[queue]);
 }
+#endif
+
+/* Take queue @i's fd (a duplicate, or one a handover brought). */
+static bool vtest_queue_open(Vtest *t, unsigned i, int fd, GError **errp)
+{
+#ifdef VTEST_PUSH
+    t->q[i].fd = fd;
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    t->q[i].watch = netbe_fd_watch_new(t->be, fd, 0, vtest_fd_event, &t->q[i]);
+    return true;
+#else
+    NetbeQueueFd qfd = {.fd = fd, .hdr_len = t->hdr_len, .framing = NETBE_FRAMING_PACKET};
+
+    t->q[i].fd = fd;
+    return netbe_backend_set_queue_fd(t->be, i, &qfd, errp);
+#endif
+}
+
+static bool vtest_connect(NetbeBackend *be, GError **errp)
+{
+    Vtest *t = netbe_backend_priv(be);
+
+    t->push_buf = g_malloc(VTEST_FRAME_MAX);
+    for (unsigned i = 0; i < t->nqueues; i++) {
+        int fd = fcntl(t->src_fds[i], F_DUPFD_CLOEXEC, 3);
+
+        if (fd < 0) {
+            g_set_error(errp, NETBE_BACKEND_ERROR, errno, "cannot dup fd %d: %s", t->src_fds[i],
+                        g_strerror(errno));
+            return false;
+        }
+        if (!vtest_queue_open(t, i, fd, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Handover: the queue count, header length, offloads; vtest-push adds one fd per queue
+ * (vtest's fds travel with the core's record). */
+static bool vtest_save(NetbeBackend *be, NetbeMigWriter *w, GError **errp)
+{
+    Vtest *t = netbe_backend_priv(be);
+
+    (void)errp;
+    netbe_mig_put_u32(w, t->nqueues);
+    netbe_mig_put_u32(w, t->hdr_len);
+    netbe_mig_put_u32(w, t->offloads);
+#ifdef VTEST_PUSH
+    for (unsigned i = 0; i < t->nqueues; i++) {
+        netbe_mig_put_fd(w, t->q[i].fd);
+    }
+#endif
+    return true;
+}
+
+static bool vtest_load(NetbeBackend *be, NetbeMigReader *r, uint32_t version, GError **errp)
+{
+    Vtest *t = netbe_backend_priv(be);
+    uint32_t n, hdr, off;
+
+    if (version != VTEST_STATE_VERSION || !netbe_mig_get_u32(r, &n) || n != t->nqueues ||
+        !netbe_mig_get_u32(r, &hdr) || !netbe_mig_get_u32(r, &off)) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO, "malformed vtest state (version %u)",
+                    version);
+        return false;
+    }
+    t->push_buf = g_malloc(VTEST_FRAME_MAX);
+    for (unsigned i = 0; i < t->nqueues; i++) {
+#ifdef VTEST_PUSH
+        int fd = netbe_mig_get_fd(r);
+
+        if (fd < 0) {
+            g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO, "vtest state without fd %u", i);
+            return false;
+        }
+        vtest_queue_open(t, i, fd, NULL);
+#else
+        t->q[i].fd = netbe_backend_get_queue_fd(be, i);
+        if (t->q[i].fd < 0) {
+            g_set_error(errp, NETBE_BACKEND_ERROR, EPROTO, "vtest state without fd %u", i);
+            return false;
+        }
+#endif
+    }
+    t->hdr_len = hdr;
+    t->offloads = off;
+    return true;
+}
+
+static void vtest_cleanup(NetbeBackend *be)
+{
+    Vtest *t = netbe_backend_priv(be);
+
+    for (unsigned i = 0; i < t->nqueues; i++) {
+        netbe_fd_watch_free(t->q[i].watch);
+        t->q[i].watch = NULL;
+#ifdef VTEST_PUSH
+        if (t->q[i].fd >= 0) {
+            close(t->q[i].fd);
+        }
+#endif
+        t->q[i].fd = -1; /* vtest: the core closes its fds */
+    }
+    g_free(t->push_buf);
+    t->push_buf = NULL;
+}
 
 static void vtest_get_caps(NetbeBackend *be, NetbeCaps *caps)
 {
     Vtest *t = netbe_backend_priv(be);
 
-    caps->flags =
-        (t->vnet_hdr ? NETBE_CAP_VNET_HDR : 0) | (t->nqueues > 1 ? NETBE_CAP_MULTIQUEUE : 0);
+    caps->flags = t->vnet_hdr ? NETBE_CAP_VNET_HDR : 0;
     caps->offloads = t->vnet_hdr ? t->offload_caps : 0;
-    caps->max_queues = t->nqueues;
 }
 
 static bool vtest_set_vnet_hdr_len(NetbeBackend *be, unsigned len, GError **errp)
@@ -269,16 +273,22 @@ static bool vtest_set_queue_enabled(NetbeBackend *be, unsigned queue, bool enabl
 static const NetbePluginDesc vtest_desc = {
     .abi_version = NETBE_PLUGIN_ABI,
     .struct_size = sizeof(NetbePluginDesc),
+#ifdef VTEST_PUSH
+    .name = "vtest-push",
+    .summary = "test fixture: reads socketpair fds itself and pushes frames (a producer)",
+    .send = vtest_send,
+    .poll = vtest_poll,
+#else
     .name = "vtest",
-    .summary = "test fixture: frames over socketpair fds, one per queue",
+    .summary = "test fixture: socketpair fds, one per queue, handed to the core",
+#endif
     .options = vtest_options,
     .state_size = sizeof(Vtest),
+    .caps = NETBE_CAP_MULTIQUEUE | NETBE_CAP_HANDOVER,
+    .state_version = VTEST_STATE_VERSION,
     .init = vtest_init,
     .backend_connect = vtest_connect,
     .cleanup = vtest_cleanup,
-    .send = vtest_send,
-    .recv = vtest_recv,
-    .poll = vtest_poll,
     .get_caps = vtest_get_caps,
     .set_vnet_hdr_len = vtest_set_vnet_hdr_len,
     .set_offloads = vtest_set_offloads,

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* mig-backend.c - one backend's state in a migration record: core part, then the plugin's. */
+/* backend-handover.c - one backend's handover record: the core's part (held frames, queue
+ * fds), then the plugin's own state with its version. */
 #include <errno.h>
-#include "mig-priv.h"
-#include "mig-session.h"
+#include "migrate/mig-priv.h"
+#include "migrate/mig-session.h"
 
 /* Frames netbe holds for one direction: u32 count, then each as bytes. */
 static void save_frames(NetbeMigWriter *w, NetbeFrameQueue *q, uint32_t *count)
@@ -41,13 +42,27 @@ static bool load_frames(NetbeMigReader *r, NetbeFrameQueue *q, uint32_t *count)
     return true;
 }
 
+/* A load that failed: the queue fds it took go (the source still has its own). */
+static void mig_backend_drop_queue_fds(NetbeBackend *be)
+{
+    for (unsigned q = 0; q < be->nqueues; q++) {
+        qio_close(&be->queues[q].io);
+    }
+}
+
 bool mig_backend_can_move(const NetbeBackend *be)
 {
-    return be->connected && be->desc->save && be->desc->load &&
+    return be->connected && (be->desc->caps & NETBE_CAP_HANDOVER) &&
            be->connect == NETBE_CONNECT_DEFERRED;
 }
 
 bool mig_backend_save(NetbeBackend *be, NetbeMigWriter *w, uint32_t *frames, GError **errp)
+{
+    return mig_backend_save_as(be, w, be->desc->state_version, frames, errp);
+}
+
+bool mig_backend_save_as(NetbeBackend *be, NetbeMigWriter *w, uint32_t state_version,
+                         uint32_t *frames, GError **errp)
 {
     netbe_mig_put_string(w, be->id);
     netbe_mig_put_string(w, be->desc->name);
@@ -56,7 +71,9 @@ bool mig_backend_save(NetbeBackend *be, NetbeMigWriter *w, uint32_t *frames, GEr
     for (unsigned q = 0; q < be->nqueues; q++) {
         save_frames(w, &be->queues[q].txq, frames);
         save_frames(w, &be->queues[q].rxq, frames);
+        qio_save(&be->queues[q].io, w); /* the queue fd, its shape and buffered bytes */
     }
+    netbe_mig_put_u32(w, state_version);
     if (!be->desc->save(be, w, errp)) {
         g_prefix_error(errp, "netdev '%s' (%s): save: ", be->id, be->desc->name);
         return false;
@@ -66,7 +83,7 @@ bool mig_backend_save(NetbeBackend *be, NetbeMigWriter *w, uint32_t *frames, GEr
 
 bool mig_backend_load(NetbeBackend *be, NetbeMigReader *r, uint32_t *frames, GError **errp)
 {
-    uint32_t vnet_hdr_len;
+    uint32_t vnet_hdr_len, version;
     GError *err = NULL;
 
     if (be->connected) {
@@ -84,12 +101,15 @@ bool mig_backend_load(NetbeBackend *be, NetbeMigReader *r, uint32_t *frames, GEr
             !load_frames(r, &be->queues[q].rxq, frames)) {
             goto malformed;
         }
+        if (!qio_load(&be->queues[q].io, r, be->desc->stream_framing, &err)) {
+            goto failed;
+        }
     }
-    if (!be->desc->load(be, r, &err)) {
-        g_set_error(errp, NETBE_MIG_ERROR, err->code, "netdev '%s' (%s): %s", be->id,
-                    be->desc->name, err->message);
-        g_error_free(err);
-        return false;
+    if (!netbe_mig_get_u32(r, &version)) {
+        goto malformed;
+    }
+    if (!be->desc->load(be, r, version, &err)) {
+        goto failed;
     }
     be->vnet_hdr_len = vnet_hdr_len;
     be->connected = true;
@@ -101,7 +121,14 @@ bool mig_backend_load(NetbeBackend *be, NetbeMigReader *r, uint32_t *frames, GEr
         return false;
     }
     return true;
+failed:
+    g_set_error(errp, NETBE_MIG_ERROR, err->code, "netdev '%s' (%s): %s", be->id, be->desc->name,
+                err->message);
+    g_error_free(err);
+    mig_backend_drop_queue_fds(be);
+    return false;
 malformed:
+    mig_backend_drop_queue_fds(be);
     g_set_error(errp, NETBE_MIG_ERROR, EPROTO, "netdev '%s': malformed backend record", be->id);
     return false;
 }

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* queue-dgram.c - datagram socket queues in batches: recvmmsg() into the queue's frame pool,
+ * sendmmsg() of a batch (to the queue's destination, if it has one). */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "netbe-priv.h"
+#include "queue-io.h"
+
+/* Bytes of one pool slot: the largest frame with its header. */
+#define QIO_SLOT_SIZE (NETBE_FRAME_MAX + NETBE_VNET_HDR_MAX)
+
+void qio_dgram_pool(NetbeQueueIo *io)
+{
+    if (!io->pool) {
+        io->pool = g_malloc((size_t)NETBE_IO_BATCH_MAX * QIO_SLOT_SIZE);
+        io->pool_len = g_new(uint32_t, NETBE_IO_BATCH_MAX);
+    }
+}
+
+/* Read up to a batch of datagrams at once. Return: how many, 0 none, -errno. */
+static int qio_dgram_fill(NetbeQueueIo *io)
+{
+    struct mmsghdr msgs[NETBE_IO_BATCH_MAX];
+    struct iovec iov[NETBE_IO_BATCH_MAX];
+    int n;
+
+    qio_dgram_pool(io);
+    memset(msgs, 0, sizeof(msgs));
+    for (int i = 0; i < NETBE_IO_BATCH_MAX; i++) {
+        iov[i] = (struct iovec){io->pool + (size_t)i * QIO_SLOT_SIZE, QIO_SLOT_SIZE};
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    do {
+        n = recvmmsg(io->fd, msgs, NETBE_IO_BATCH_MAX, MSG_DONTWAIT, NULL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+    }
+    for (int i = 0; i < n; i++) {
+        /* a datagram longer than a slot was cut: it is dropped, not delivered cut */
+        io->pool_len[i] =
+            (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? UINT32_MAX : (uint32_t)msgs[i].msg_len;
+    }
+    io->pool_count = (unsigned)n;
+    io->pool_next = 0;
+    return n;
+}
+
+ssize_t qio_dgram_recv_ref(NetbeQueueIo *io, size_t pad, const void **frame)
+{
+    uint32_t len;
+
+    if (io->pool_next == io->pool_count) {
+        int n;
+
+        if (io->pinned && io->pool_count) {
+            return 0; /* frames of this pool are lent out: the next ones on the next wakeup */
+        }
+        n = qio_dgram_fill(io);
+        if (n <= 0) {
+            return n;
+        }
+    }
+    len = io->pool_len[io->pool_next];
+    *frame = io->pool + (size_t)io->pool_next * QIO_SLOT_SIZE + pad;
+    io->pool_next++;
+    io->pinned = true;
+    if (len == UINT32_MAX || len < pad) {
+        return -EINVAL; /* longer than any frame, or shorter than its header: dropped */
+    }
+    return (ssize_t)(len - pad);
+}
+
+bool qio_dgram_has_frame(const NetbeQueueIo *io)
+{
+    return io->pool_next < io->pool_count;
+}
+
+unsigned qio_dgram_send_batch(NetbeQueueIo *io, struct iovec *const *iovs, const int *cnts,
+                              unsigned n, ssize_t *res)
+{
+    struct mmsghdr msgs[NETBE_IO_BATCH_MAX];
+    unsigned done = 0;
+
+    memset(msgs, 0, sizeof(msgs));
+    for (unsigned i = 0; i < n; i++) {
+        msgs[i].msg_hdr.msg_iov = iovs[i];
+        msgs[i].msg_hdr.msg_iovlen = (size_t)cnts[i];
+        if (io->dest_len) {
+            msgs[i].msg_hdr.msg_name = &io->dest;
+            msgs[i].msg_hdr.msg_namelen = io->dest_len;
+        }
+    }
+    while (done < n) {
+        int k = sendmmsg(io->fd, msgs + done, n - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+        if (k < 0 && errno == EINTR) {
+            continue;
+        }
+        if (k < 0) {
+            res[done] = -errno; /* the first that failed: the rest goes on in the next round */
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                return done; /* the caller waits for POLLOUT (or retries a destination) */
+            }
+            done++;
+            continue;
+        }
+        for (int i = 0; i < k; i++, done++) {
+            res[done] = msgs[done].msg_len;
+        }
+    }
+    return n;
+}
