@@ -30,7 +30,9 @@
 #define START_TIMEOUT 10  /* s for a forwarder to pass its first frames */
 #define WINDOW 0.25       /* s: a run's rate is the median of its windows' */
 #define MAX_WINDOWS 400
-#define RETRIES 2 /* more runs when others took the forwarder's CPU */
+#define NETBE_INI "netbe.ini"         /* netbe-host's config, in our temporary directory */
+#define FORWARDER_LOG "forwarder.log" /* the forwarder's stdout and stderr, there too */
+#define RETRIES 2                     /* more runs when others took the forwarder's CPU */
 
 typedef struct Case {
     FwdSource source;
@@ -104,7 +106,7 @@ static GPid forwarder_start(const Opts *o, const FwdRow *row, const FwdWiring *w
         argv =
             fwd_qemu_argv(o->qemu, w, o->qemu_legacy ? FWD_QEMU_LEGACY : FWD_QEMU_NEW, !o->no_vnet);
     } else {
-        g_autofree char *ini = g_build_filename(o->tmpdir, "netbe.ini", NULL);
+        g_autofree char *ini = g_build_filename(o->tmpdir, NETBE_INI, NULL);
         g_autofree char *text = fwd_netbe_config(w, row->io, !o->no_vnet);
         const char *args[] = {o->netbe_host,
                               "-c",
@@ -122,14 +124,14 @@ static GPid forwarder_start(const Opts *o, const FwdRow *row, const FwdWiring *w
     return fwd_spawn_pinned(argv, o->fwd_cpu, log, err);
 }
 
-/* The last lines of @log, for a failure message. */
+/* The last 400 bytes of @log, for a failure message; NULL if it is empty or absent. */
 static char *log_tail(const char *log)
 {
     g_autofree char *text = NULL;
     size_t len;
 
     if (!g_file_get_contents(log, &text, &len, NULL) || len == 0) {
-        return g_strdup("(no output)");
+        return NULL;
     }
     g_strchomp(text);
     return g_strdup(len > 400 ? text + strlen(text) - 400 : text);
@@ -206,7 +208,7 @@ static void record_run(FwdRow *row, const Case *c, const Snapshot *s, int n)
 /* One measurement of @row on @c, appended to @row; a failure sets row->error. */
 static void measure(const Opts *o, const Case *c, FwdRow *row, uint64_t *sent)
 {
-    g_autofree char *log = g_build_filename(o->tmpdir, "forwarder.log", NULL);
+    g_autofree char *log = g_build_filename(o->tmpdir, FORWARDER_LOG, NULL);
     g_autoptr(GError) err = NULL;
     FwdWiring w = {.source = c->source, .frame_len = c->frame_len};
     int windows = CLAMP((int)(o->seconds / WINDOW + 0.5), 1, MAX_WINDOWS);
@@ -252,7 +254,7 @@ out:
         close(sfd);
     }
     if (why) {
-        g_autofree char *tail = g_file_test(log, G_FILE_TEST_EXISTS) ? log_tail(log) : NULL;
+        g_autofree char *tail = log_tail(log);
 
         row->error = tail ? g_strdup_printf("%s: %s", why, tail) : g_strdup(why);
         g_free(why);
@@ -470,12 +472,11 @@ int main(int argc, char **argv)
     o.tmpdir = g_dir_make_tmp("bench-forward-XXXXXX", NULL);
     g_assert(o.tmpdir);
     ns = test_netns_create("fwd");
-    fwd_proc_init(ns);
+    fwd_proc_init(ns, o.tmpdir, (const char *const[]){NETBE_INI, FORWARDER_LOG, NULL});
     g_assert_cmpint(test_netns_enter(ns), >=, 0); /* we stay in it: children start there */
     test_sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
     rows = run_cases(&o, sent);
-    fwd_proc_cleanup(); /* deletes the namespace */
-    test_sh("rm -rf '%s'", o.tmpdir);
+    fwd_proc_cleanup(); /* deletes the namespace and the temporary files */
     meta = meta_json(&o, qv);
     for (guint k = 0; k < rows->len; k++) {
         failed |= g_array_index(rows, FwdRow, k).error != NULL;

@@ -21,6 +21,8 @@ static const int fatal_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGABRT, SIGSEGV, S
 
 static GPid children[MAX_CHILDREN]; /* 0: free slot */
 static char netns_path[256];        /* /var/run/netns/NAME, "" once deleted */
+#define MAX_TMP 4
+static char tmp_paths[MAX_TMP + 1][512]; /* our files, then their directory; "" once gone */
 
 static void track(GPid pid, bool on)
 {
@@ -57,6 +59,12 @@ static void kill_all(void)
         unlink(netns_path);
         netns_path[0] = '\0';
     }
+    for (int i = 0; i <= MAX_TMP; i++) {
+        if (tmp_paths[i][0]) {
+            i < MAX_TMP &&tmp_paths[i + 1][0] ? unlink(tmp_paths[i]) : rmdir(tmp_paths[i]);
+            tmp_paths[i][0] = '\0';
+        }
+    }
 }
 
 static void on_fatal_signal(int sig)
@@ -77,9 +85,15 @@ void fwd_proc_cleanup(void)
     }
 }
 
-void fwd_proc_init(const char *netns)
+void fwd_proc_init(const char *netns, const char *tmpdir, const char *const *tmp_files)
 {
+    int n = 0;
+
     g_snprintf(netns_path, sizeof(netns_path), "/var/run/netns/%s", netns);
+    for (; tmp_files[n] && n < MAX_TMP; n++) {
+        g_snprintf(tmp_paths[n], sizeof(tmp_paths[n]), "%s/%s", tmpdir, tmp_files[n]);
+    }
+    g_strlcpy(tmp_paths[n], tmpdir, sizeof(tmp_paths[n]));
     for (size_t i = 0; i < G_N_ELEMENTS(fatal_signals); i++) {
         signal(fatal_signals[i], on_fatal_signal);
     }
@@ -94,6 +108,7 @@ static void pin_and_bind(void *cpu)
 
     /* a forked child must not clean up the bench's namespace or children when it dies */
     netns_path[0] = '\0';
+    memset(tmp_paths, 0, sizeof(tmp_paths));
     memset(children, 0, sizeof(children));
     for (size_t i = 0; i < G_N_ELEMENTS(fatal_signals); i++) {
         signal(fatal_signals[i], SIG_DFL);

@@ -84,9 +84,10 @@ char *fwd_netbe_config(const FwdWiring *w, const char *io, bool tap_vnet_hdr);
 
 /* ---- fwd-proc.c ---- */
 
-/* fwd_proc_init() - remember @netns (ours, deleted at exit) and install the handlers that
- * kill our children and delete it when the bench exits, fails an assertion or is stopped. */
-void fwd_proc_init(const char *netns);
+/* fwd_proc_init() - remember @netns and @tmpdir with the NULL-terminated @tmp_files in it
+ * (4 at most), ours, and install the handlers that kill our children and delete them when
+ * the bench exits, fails an assertion or is stopped. */
+void fwd_proc_init(const char *netns, const char *tmpdir, const char *const *tmp_files);
 
 /* fwd_proc_cleanup() - kill what still runs, leave nothing behind (also run at exit). */
 void fwd_proc_cleanup(void);
