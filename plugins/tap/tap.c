@@ -27,7 +27,8 @@ static const NetbeOptionSpec tap_options[] = {
     {"queues", NETBE_OPT_INT, "1", "queues; more than 1 uses IFF_MULTI_QUEUE, one fd each", 1,
      NETBE_MAX_QUEUES},
     {"vnet_hdr", NETBE_OPT_ENUM, "auto",
-     "virtio-net header on the fds: auto (when the kernel has it), on (fail without), off",
+     "virtio-net header on the fds: auto (when the kernel has it and the frontend may use one: "
+     "a hub of TAP and socket ports uses none), on (fail without), off",
      .choices = tap_vnet_choices},
     {"sndbuf", NETBE_OPT_SIZE, NULL, "TUNSETSNDBUF bytes; 0 or absent: unlimited (as QEMU)", 0,
      INT_MAX},
