@@ -187,6 +187,22 @@ ssize_t netbe_backend_recv_ref(NetbeBackend *be, unsigned queue, const void **fr
     return backend_count_rx(bq, qio_recv_ref(&bq->io, be->vnet_hdr_len, frame));
 }
 
+ssize_t netbe_backend_peek_ref(NetbeBackend *be, unsigned queue, const void **frame)
+{
+    NetbeBackendQueue *bq = &be->queues[queue];
+    ssize_t n = qio_peek_ref(&bq->io, be->vnet_hdr_len, frame);
+
+    return n < 0 ? backend_count_rx(bq, n) : n; /* counted when consumed */
+}
+
+void netbe_backend_consume(NetbeBackend *be, unsigned queue, size_t len)
+{
+    NetbeBackendQueue *bq = &be->queues[queue];
+
+    qio_consume(&bq->io);
+    backend_count_rx(bq, (ssize_t)len);
+}
+
 /* Send one frame through the plugin (producer) or the queue fd. */
 static ssize_t backend_write(NetbeBackend *be, unsigned q, const struct iovec *iov, int iovcnt)
 {

@@ -172,6 +172,10 @@ ssize_t netbe_backend_recv(NetbeBackend *be, unsigned queue, const struct iovec 
 /* The next frame where it is in memory already (a stream queue's buffer), valid until the
  * next receive on the queue. Return: its length, 0 none, -ENOTSUP: use netbe_backend_recv(). */
 ssize_t netbe_backend_recv_ref(NetbeBackend *be, unsigned queue, const void **frame);
+/* The next frame where it is in memory, left in place: its length tells a frontend what to
+ * gather; netbe_backend_consume() takes it (@len bytes). -ENOTSUP: not in memory (TAP). */
+ssize_t netbe_backend_peek_ref(NetbeBackend *be, unsigned queue, const void **frame);
+void netbe_backend_consume(NetbeBackend *be, unsigned queue, size_t len);
 /* queue-io.c -> backend.c: the queue fd is readable; it broke (closed already). */
 void netbe_backend_queue_readable(NetbeBackend *be, unsigned queue);
 void netbe_backend_queue_broken(NetbeBackend *be, unsigned queue, const char *op, int err);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include "netbe/migrate.h"
 #include "netbe-priv.h"
 #include "queue-io.h"
 
@@ -48,7 +49,7 @@ static int qio_dgram_fill(NetbeQueueIo *io)
     return n;
 }
 
-ssize_t qio_dgram_recv_ref(NetbeQueueIo *io, size_t pad, const void **frame)
+ssize_t qio_dgram_recv_ref(NetbeQueueIo *io, size_t pad, const void **frame, bool take)
 {
     uint32_t len;
 
@@ -65,12 +66,50 @@ ssize_t qio_dgram_recv_ref(NetbeQueueIo *io, size_t pad, const void **frame)
     }
     len = io->pool_len[io->pool_next];
     *frame = io->pool + (size_t)io->pool_next * QIO_SLOT_SIZE + pad;
-    io->pool_next++;
     io->pinned = true;
     if (len == UINT32_MAX || len < pad) {
+        io->pool_next++;
         return -EINVAL; /* longer than any frame, or shorter than its header: dropped */
     }
+    if (take) {
+        io->pool_next++;
+    } else {
+        io->peeked = 1;
+    }
     return (ssize_t)(len - pad);
+}
+
+void qio_dgram_save(const NetbeQueueIo *io, NetbeMigWriter *w)
+{
+    netbe_mig_put_u32(w, io->pool_count - io->pool_next);
+    for (unsigned i = io->pool_next; i < io->pool_count; i++) {
+        netbe_mig_put_bytes(w, io->pool + (size_t)i * QIO_SLOT_SIZE,
+                            io->pool_len[i] == UINT32_MAX ? 0 : io->pool_len[i]);
+    }
+}
+
+bool qio_dgram_load(NetbeQueueIo *io, NetbeMigReader *r)
+{
+    uint32_t n;
+
+    if (!netbe_mig_get_u32(r, &n) || n > NETBE_IO_BATCH_MAX ||
+        (n && (io->framing != NETBE_FRAMING_PACKET || !io->is_socket))) {
+        return false;
+    }
+    qio_dgram_pool(io);
+    for (uint32_t i = 0; i < n; i++) {
+        const void *data;
+        uint32_t len;
+
+        if (!netbe_mig_get_bytes(r, &data, &len) || len > QIO_SLOT_SIZE) {
+            return false;
+        }
+        memcpy(io->pool + (size_t)i * QIO_SLOT_SIZE, data, len);
+        io->pool_len[i] = len;
+    }
+    io->pool_count = n;
+    io->pool_next = 0;
+    return true;
 }
 
 bool qio_dgram_has_frame(const NetbeQueueIo *io)

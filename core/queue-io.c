@@ -189,6 +189,7 @@ void qio_close(NetbeQueueIo *io)
     io->rbuf = NULL;
     io->rsize = 0;
     io->rhead = io->rtail = 0;
+    io->peeked = 0;
     g_free(io->scratch);
     io->scratch = NULL;
     io->scratch_size = 0;
@@ -583,7 +584,7 @@ ssize_t qio_recv(NetbeQueueIo *io, unsigned peer_hdr, const struct iovec *iov, i
         const uint8_t *frame;
         size_t room = qio_iov_size(iov, iovcnt), off = 0;
 
-        n = qio_dgram_recv_ref(io, pad, (const void **)&frame);
+        n = qio_dgram_recv_ref(io, pad, (const void **)&frame, true);
         if (n > 0 && (size_t)n > room) {
             return -EMSGSIZE;
         }
@@ -648,16 +649,19 @@ static bool qio_stream_has_frame(const NetbeQueueIo *io)
     return len >= 0 && avail - io->stream->prefix_len >= (size_t)len;
 }
 
-ssize_t qio_recv_ref(NetbeQueueIo *io, unsigned peer_hdr, const void **frame)
+/* The next frame in memory; @take: it is the caller's now, else it stays the next one
+ * until qio_consume() (a frame that is lost is taken either way). */
+static ssize_t qio_ref(NetbeQueueIo *io, unsigned peer_hdr, const void **frame, bool take)
 {
     const NetbeStreamFraming *sf = io->stream;
     size_t pad = qio_pad(io, peer_hdr);
 
+    io->peeked = 0;
     if (io->fd < 0 || io->disabled) {
         return 0;
     }
     if (io->framing != NETBE_FRAMING_STREAM) {
-        return io->is_socket ? qio_dgram_recv_ref(io, pad, frame) : -ENOTSUP;
+        return io->is_socket ? qio_dgram_recv_ref(io, pad, frame, take) : -ENOTSUP;
     }
     if (!io->rbuf) {
         io->rsize = MAX((size_t)QIO_STREAM_READ, sf->prefix_len + sf->max_frame);
@@ -677,10 +681,15 @@ ssize_t qio_recv_ref(NetbeQueueIo *io, unsigned peer_hdr, const void **frame)
             if (avail - sf->prefix_len >= (size_t)len) {
                 const uint8_t *p = io->rbuf + io->rhead + sf->prefix_len;
 
-                io->rhead += sf->prefix_len + (size_t)len;
                 io->pinned = true;
                 if ((size_t)len < pad) {
+                    io->rhead += sf->prefix_len + (size_t)len;
                     return -EINVAL; /* shorter than its header: dropped */
+                }
+                if (take) {
+                    io->rhead += sf->prefix_len + (size_t)len;
+                } else {
+                    io->peeked = sf->prefix_len + (size_t)len;
                 }
                 *frame = p + pad;
                 return len - (ssize_t)pad;
@@ -714,6 +723,26 @@ ssize_t qio_recv_ref(NetbeQueueIo *io, unsigned peer_hdr, const void **frame)
     }
 }
 
+ssize_t qio_recv_ref(NetbeQueueIo *io, unsigned peer_hdr, const void **frame)
+{
+    return qio_ref(io, peer_hdr, frame, true);
+}
+
+ssize_t qio_peek_ref(NetbeQueueIo *io, unsigned peer_hdr, const void **frame)
+{
+    return qio_ref(io, peer_hdr, frame, false);
+}
+
+void qio_consume(NetbeQueueIo *io)
+{
+    if (io->framing == NETBE_FRAMING_STREAM) {
+        io->rhead += io->peeked;
+    } else if (io->peeked) {
+        io->pool_next++;
+    }
+    io->peeked = 0;
+}
+
 /* ---- handover ---- */
 
 void qio_save(const NetbeQueueIo *io, NetbeMigWriter *w)
@@ -729,6 +758,7 @@ void qio_save(const NetbeQueueIo *io, NetbeMigWriter *w)
     netbe_mig_put_bytes(w, io->rbuf ? io->rbuf + io->rhead : NULL,
                         (uint32_t)(io->rtail - io->rhead));
     netbe_mig_put_bytes(w, io->wbuf ? io->wbuf + io->woff : NULL, (uint32_t)(io->wlen - io->woff));
+    qio_dgram_save(io, w); /* datagrams read ahead and not yet taken */
 }
 
 bool qio_load(NetbeQueueIo *io, NetbeMigReader *r, const NetbeStreamFraming *stream, GError **errp)
@@ -780,6 +810,10 @@ bool qio_load(NetbeQueueIo *io, NetbeMigReader *r, const NetbeStreamFraming *str
         io->wlen = wlen;
         io->tx_wait = true;
         qio_update_watch(io);
+    }
+    if (!qio_dgram_load(io, r)) {
+        qio_close(io);
+        goto malformed;
     }
     return true;
 malformed:

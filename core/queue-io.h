@@ -42,6 +42,7 @@
  * @pool:     datagram sockets: frames read with one recvmmsg(), NETBE_IO_BATCH_MAX slots
  * @pool_len: each slot's frame length (UINT32_MAX: longer than a slot, dropped)
  * @pool_count: frames in @pool; @pool_next: the next one to hand out
+ * @peeked:   the frame qio_peek_ref() gave last and qio_consume() takes (stream: its bytes)
  * @pick:     which engine writes its batches (auto mode)
  * @scratch:  iovec room for a batch with headers added (@scratch_size entries)
  * @retry:    a timer that retries a send to @dest that found the peer full (an unconnected
@@ -77,6 +78,7 @@ typedef struct NetbeQueueIo {
     struct iovec *scratch;
     size_t scratch_size;
     NetbeIoPick pick;
+    size_t peeked;
     uint8_t *pool, *retired_pool;
     uint32_t *pool_len;
     unsigned pool_count, pool_next;
@@ -124,12 +126,23 @@ unsigned qio_send_batch(NetbeQueueIo *io, NetbeIoEngine *engine, unsigned peer_h
 
 /* queue-dgram.c: recvmmsg() into the pool, frame by frame; sendmmsg() of a batch (results as
  * bytes or -errno; stops at EAGAIN). */
-ssize_t qio_dgram_recv_ref(NetbeQueueIo *io, size_t pad, const void **frame);
+ssize_t qio_dgram_recv_ref(NetbeQueueIo *io, size_t pad, const void **frame, bool take);
 /* The pool, made when the fd is attached (not in a foreign loop's dispatch). */
 void qio_dgram_pool(NetbeQueueIo *io);
 bool qio_dgram_has_frame(const NetbeQueueIo *io);
+/* The datagrams read ahead and not yet taken, in a handover record, and back. */
+void qio_dgram_save(const NetbeQueueIo *io, NetbeMigWriter *w);
+bool qio_dgram_load(NetbeQueueIo *io, NetbeMigReader *r);
 unsigned qio_dgram_send_batch(NetbeQueueIo *io, struct iovec *const *iovs, const int *cnts,
                               unsigned n, ssize_t *res);
+
+/*
+ * qio_peek_ref() - as qio_recv_ref(), but the frame stays the next one until qio_consume()
+ * (a frontend learns its length before it gathers buffers for it; a lost frame is taken).
+ */
+ssize_t qio_peek_ref(NetbeQueueIo *io, unsigned peer_hdr, const void **frame);
+/* qio_consume() - the frame qio_peek_ref() gave last is taken. */
+void qio_consume(NetbeQueueIo *io);
 
 /* qio_unpin() - the frames qio_recv_ref() handed out are no longer used. */
 void qio_unpin(NetbeQueueIo *io);

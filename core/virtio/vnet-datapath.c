@@ -327,14 +327,38 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
         budget = 0;
     }
     while (taken < budget && !q->vq.broken) {
-        size_t written, cap, frame = src ? vnet_iov_size(src, srcn) : 0;
+        const struct iovec *fsrc = src;
+        int fsrcn = srcn;
+        struct iovec lent;
+        bool peeked = false;
+        size_t written, cap, frame;
         int niov, bn;
         bool spill;
         ssize_t len;
         uint8_t dst[6];
 
+        if (!src) {
+            /* a frame the backend has in memory (stream, datagram socket) is known before
+             * any buffer is gathered: exactly as many as it needs, as for a pushed one */
+            const void *p;
+            ssize_t n = netbe_backend_peek_ref(vd->be, pair, &p);
+
+            if (n == 0) {
+                break;
+            }
+            if (n > 0) {
+                lent = (struct iovec){(void *)p, (size_t)n};
+                fsrc = &lent;
+                fsrcn = 1;
+                peeked = true;
+            } else if (n != -ENOTSUP) {
+                taken++; /* lost in the backend (counted there) */
+                continue;
+            }
+        }
+        frame = fsrc ? vnet_iov_size(fsrc, fsrcn) : 0;
         written = frame - MIN(frame, vd->be_hdr) + VNET_HDR_LEN;
-        if (!vnet_rx_gather(q, src ? written : need)) {
+        if (!vnet_rx_gather(q, fsrc ? written : need)) {
             break;
         }
         if (q->pre_chains == 0) {
@@ -343,10 +367,13 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
         }
         niov = vnet_rx_niov(q);
         cap = vnet_iov_size(q->iov, niov);
-        if (src && (frame < vd->be_hdr || written > cap)) {
+        if (fsrc && (frame < vd->be_hdr || written > cap)) {
             if (frame >= vd->be_hdr && vnet_rx_can_wait(q, written)) {
                 wait = true; /* the core keeps the frame until the driver posts more */
                 break;
+            }
+            if (peeked) {
+                netbe_backend_consume(vd->be, pair, frame);
             }
             taken++;
             q->stats.drops++; /* no buffers can ever take it */
@@ -355,7 +382,7 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
         bn = vnet_hdr_rx_iov(q->iov, niov, vd->be_hdr, vd->scratch, q->biov, VQ_MAX_IOV);
         bn = vnet_iov_merge(q->biov, bn); /* guest buffers are often contiguous */
         /* fewer bytes posted than the largest frame: a tail catches the rest */
-        spill = !src && cap < need && bn < VQ_MAX_IOV;
+        spill = !fsrc && cap < need && bn < VQ_MAX_IOV;
         if (spill) {
             if (q->hold_size < need) {
                 q->hold = g_realloc(q->hold, need);
@@ -363,9 +390,12 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
             }
             q->biov[bn++] = (struct iovec){q->hold + cap, need - cap};
         }
-        if (src) {
+        if (fsrc) {
             len = frame;
-            vnet_iov_copy(q->biov, bn, src, srcn);
+            vnet_iov_copy(q->biov, bn, fsrc, fsrcn);
+            if (peeked) {
+                netbe_backend_consume(vd->be, pair, frame);
+            }
         } else {
             len = netbe_backend_recv(vd->be, pair, q->biov, bn);
         }

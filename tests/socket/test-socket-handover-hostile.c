@@ -292,7 +292,7 @@ static int make_fd(Source *s, FdKind kind, int *listener)
     return -1;
 }
 
-/* The core's part of queue 0: its fd, shape and buffered stream bytes, as @c says. */
+/* The core's part of queue 0: its fd, shape and buffered bytes, as @c says. */
 static void put_queue(Source *s, NetbeMigWriter *w, int *listener)
 {
     const Case *c = s->c;
@@ -310,6 +310,7 @@ static void put_queue(Source *s, NetbeMigWriter *w, int *listener)
     netbe_mig_put_bytes(w, "", 0); /* no destination address */
     netbe_mig_put_bytes(w, rx, c->rx_len);
     netbe_mig_put_bytes(w, tx, c->tx_len);
+    netbe_mig_put_u32(w, 0); /* no datagrams read ahead */
 }
 
 /* The socket plugin's part of the backend record, as @c says. */

@@ -232,6 +232,7 @@ static NetbeMigWriter *tap_record(GBytes *bytes, const int fds[2])
             netbe_mig_put_bytes(w, NULL, 0); /* destination */
             netbe_mig_put_bytes(w, NULL, 0); /* stream bytes read */
             netbe_mig_put_bytes(w, NULL, 0); /* and not yet written */
+            netbe_mig_put_u32(w, 0);         /* datagrams read ahead */
         }
     }
     netbe_mig_put_u32(w, TAP_STATE_VERSION);
