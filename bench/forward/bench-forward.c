@@ -16,7 +16,8 @@
  * `-netdev dgram,local.*,remote.*` is UDP; the old `socket,connect=` / `socket,udp=` forms are
  * separate code (--qemu-legacy). `-netdev tap,ifname=X,script=no,downscript=no` attaches to
  * our TAP with a vnet header by default: with a hub for peer it writes a zero header before
- * each frame and strips it on reads, as netbe's tap plugin does (--no-vnet-hdr: neither). */
+ * each frame and strips it on reads. netbe's vnet_hdr = auto leaves the header off when the
+ * hub's ports use none. --no-vnet-hdr: vnet_hdr=off for both. */
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -347,7 +348,7 @@ static bool parse_opts(Opts *o, int *argc, char ***argv)
         {"raw-vnet-hdr", 0, 0, G_OPTION_ARG_NONE, &o->raw_vnet,
          "also a raw row whose TAPs carry a vnet header, as QEMU's and netbe's do", NULL},
         {"no-vnet-hdr", 0, 0, G_OPTION_ARG_NONE, &o->no_vnet,
-         "QEMU's and netbe's TAPs without a vnet header (default: with, as both default to)", NULL},
+         "QEMU's and netbe's TAPs with vnet_hdr=off (default: each its default)", NULL},
         {"netbe-host", 0, 0, G_OPTION_ARG_FILENAME, &o->netbe_host, "netbe-host binary", "PATH"},
         {"plugin-path", 0, 0, G_OPTION_ARG_FILENAME, &o->plugin_path, "netbe plugin directory",
          "DIR"},
@@ -468,7 +469,7 @@ int main(int argc, char **argv)
            o.fwd_cpu, o.sender_cpu, o.repeat, o.seconds, o.warmup, qv ? qv : "not run",
            o.qemu_legacy ? "socket" : "stream/dgram", o.netbe_host,
            o.netbe_no_sandbox ? " --sandbox=off" : "",
-           o.no_vnet ? "no vnet header" : "vnet header (their default)");
+           o.no_vnet ? "vnet_hdr=off" : "their default vnet_hdr (QEMU: on; netbe: auto)");
     o.tmpdir = g_dir_make_tmp("bench-forward-XXXXXX", NULL);
     g_assert(o.tmpdir);
     ns = test_netns_create("fwd");
