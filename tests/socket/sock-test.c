@@ -5,11 +5,13 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include "host-proc.h"
@@ -587,4 +589,42 @@ bool st_probe(StRig *r, int peer_fd, bool framed)
         }
     }
     return false;
+}
+
+GPid st_qemu_hub_start(const char *qemu, const char *stream, const char *dgram)
+{
+    const char *argv[] = {
+        qemu,       "-M",
+        "none",     "-nodefaults",
+        "-display", "none",
+        "-netdev",  stream,
+        "-netdev",  dgram,
+        "-netdev",  "hubport,id=h1,hubid=0,netdev=s",
+        "-netdev",  "hubport,id=h2,hubid=0,netdev=d",
+        NULL,
+    };
+    g_autoptr(GError) err = NULL;
+    GPid pid = -1;
+
+    if (!g_spawn_async(NULL, (char **)argv, NULL,
+                       G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, &pid,
+                       &err)) {
+        g_printerr("# cannot start %s: %s\n", qemu, err->message);
+        return -1;
+    }
+    return pid;
+}
+
+bool st_qemu_stop(GPid pid)
+{
+    int status;
+    bool running = waitpid(pid, &status, WNOHANG) == 0;
+
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 250 && waitpid(pid, &status, WNOHANG) != pid; i++) {
+        g_usleep(20000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, WNOHANG);
+    return running;
 }

@@ -107,4 +107,14 @@ ssize_t st_take(StRig *r, void *buf, size_t cap);
  */
 bool st_probe(StRig *r, int peer_fd, bool framed);
 
+/*
+ * st_qemu_hub_start() - a guestless QEMU (@qemu) whose two netdevs @stream (id s) and
+ * @dgram (id d) are joined by its hub 0, as QEMU users relay frames.
+ * Return: its pid, or -1 (said on stderr) if it could not start.
+ */
+GPid st_qemu_hub_start(const char *qemu, const char *stream, const char *dgram);
+
+/* st_qemu_stop() - stop QEMU @pid. Return: true if it was still running. */
+bool st_qemu_stop(GPid pid);
+
 #endif /* NETBE_SOCK_TEST_H */

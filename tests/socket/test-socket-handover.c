@@ -629,21 +629,9 @@ static GPid qemu_relay(const char *qemu, const char *sock_path, unsigned qport, 
                                              "local.port=%u,remote.type=inet,"
                                              "remote.host=127.0.0.1,remote.port=%u",
                                              qport, peer_port);
-    const char *argv[] = {
-        qemu,       "-M",
-        "none",     "-nodefaults",
-        "-display", "none",
-        "-netdev",  stream,
-        "-netdev",  dgram,
-        "-netdev",  "hubport,id=h1,hubid=0,netdev=s",
-        "-netdev",  "hubport,id=h2,hubid=0,netdev=d",
-        NULL,
-    };
-    GPid pid = -1;
+    GPid pid = st_qemu_hub_start(qemu, stream, dgram);
 
-    g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
-                                G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
-                                &pid, NULL));
+    g_assert_cmpint(pid, >, 0);
     test_pid_track(2, pid);
     return pid;
 }
@@ -651,17 +639,8 @@ static GPid qemu_relay(const char *qemu, const char *sock_path, unsigned qport, 
 /* Return: true if QEMU was still running (it is stopped now). */
 static bool qemu_stop(GPid pid)
 {
-    int status;
-    bool running = waitpid(pid, &status, WNOHANG) == 0;
-
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 250 && waitpid(pid, &status, WNOHANG) != pid; i++) {
-        g_usleep(20000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, WNOHANG);
     test_pid_track(2, 0);
-    return running;
+    return st_qemu_stop(pid);
 }
 
 /* One frame through the whole path each way (QEMU ready), then nothing left over. */

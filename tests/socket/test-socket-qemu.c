@@ -8,43 +8,6 @@
 #include <unistd.h>
 #include "sock-test.h"
 
-/* Start QEMU with @netdevs (two -netdev values, joined by hub 0). Return: pid, or -1. */
-static GPid qemu_start(const char *qemu, const char *stream, const char *dgram)
-{
-    const char *argv[] = {
-        qemu,       "-M",
-        "none",     "-nodefaults",
-        "-display", "none",
-        "-netdev",  stream,
-        "-netdev",  dgram,
-        "-netdev",  "hubport,id=h1,hubid=0,netdev=s",
-        "-netdev",  "hubport,id=h2,hubid=0,netdev=d",
-        NULL,
-    };
-    g_autoptr(GError) err = NULL;
-    GPid pid = -1;
-
-    if (!g_spawn_async(NULL, (char **)argv, NULL,
-                       G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, &pid,
-                       &err)) {
-        g_printerr("# cannot start %s: %s\n", qemu, err->message);
-        return -1;
-    }
-    return pid;
-}
-
-static void qemu_stop(GPid pid)
-{
-    int status;
-
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 250 && waitpid(pid, &status, WNOHANG) != pid; i++) {
-        g_usleep(20000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, WNOHANG);
-}
-
 static const size_t sizes[] = {60, 1514, 9000, 60000, 61};
 
 /* Frames from @src's inj reach @dst's inj intact and in order through QEMU. */
@@ -106,10 +69,10 @@ static void test_qemu_inet_stream_client_and_udp(void)
     }
     a = st_rig_new(aopts);
     b = st_rig_new(bopts);
-    pid = qemu_start(qemu, stream, dgram);
+    pid = st_qemu_hub_start(qemu, stream, dgram);
     g_assert_cmpint(pid, >, 0);
     exchange_through_qemu(a, b);
-    qemu_stop(pid);
+    st_qemu_stop(pid);
     st_rig_free(b);
     st_rig_free(a);
 }
@@ -139,12 +102,12 @@ static void test_qemu_unix_stream_server_and_unix_dgram(void)
         st_tmpdir_free(dir);
         return;
     }
-    pid = qemu_start(qemu, stream, dgram);
+    pid = st_qemu_hub_start(qemu, stream, dgram);
     g_assert_cmpint(pid, >, 0);
     a = st_rig_new(aopts); /* retries until QEMU listens */
     b = st_rig_new(bopts);
     exchange_through_qemu(a, b);
-    qemu_stop(pid);
+    st_qemu_stop(pid);
     st_rig_free(b);
     st_rig_free(a);
     st_tmpdir_free(dir);
