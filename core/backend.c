@@ -7,16 +7,6 @@
 
 G_DEFINE_QUARK(netbe - backend - error - quark, netbe_backend_error)
 
-static size_t iov_size(const struct iovec *iov, int iovcnt)
-{
-    size_t len = 0;
-
-    for (int i = 0; i < iovcnt; i++) {
-        len += iov[i].iov_len;
-    }
-    return len;
-}
-
 NetbeBackend *netbe_backend_new(NetbeRuntime *rt, const char *id, const NetbePlugin *plugin,
                                 NetbeOptions *opts, unsigned queue_limit, unsigned rx_batch)
 {
@@ -314,7 +304,7 @@ ssize_t netbe_backend_send(NetbeBackend *be, unsigned queue, const struct iovec 
         bq->stats.tx_drops++;
         return -ENOBUFS;
     }
-    return iov_size(iov, iovcnt);
+    return netbe_iov_size(iov, iovcnt);
 }
 
 unsigned netbe_backend_send_batch(NetbeBackend *be, unsigned queue, struct iovec *const *iovs,
@@ -378,7 +368,7 @@ unsigned netbe_backend_rx_ready(NetbeBackend *be, unsigned queue, unsigned budge
 ssize_t netbe_backend_deliver(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt)
 {
     NetbeBackendQueue *bq;
-    size_t len = iov_size(iov, iovcnt);
+    size_t len = netbe_iov_size(iov, iovcnt);
     ssize_t n;
 
     if (queue >= be->nqueues || len == 0) {
@@ -423,8 +413,8 @@ ssize_t netbe_backend_requeue_rx(NetbeBackend *be, unsigned queue, const struct 
     }
     /* it was counted as received when it was read; it is counted again when delivered */
     bq->stats.rx_frames--;
-    bq->stats.rx_bytes -= iov_size(iov, iovcnt);
-    return iov_size(iov, iovcnt);
+    bq->stats.rx_bytes -= netbe_iov_size(iov, iovcnt);
+    return netbe_iov_size(iov, iovcnt);
 }
 
 /* netbe_backend_rx_flush() - the peer can take frames again: hand it the queued ones. */

@@ -71,11 +71,8 @@ static unsigned hub_rx_pull(void *peer, NetbeBackend *be, unsigned queue, unsign
 static ssize_t hub_rx_push(void *peer, NetbeBackend *be, unsigned queue, const struct iovec *iov,
                            int iovcnt)
 {
-    size_t len = 0;
+    size_t len = netbe_iov_size(iov, iovcnt);
 
-    for (int i = 0; i < iovcnt; i++) {
-        len += iov[i].iov_len;
-    }
     hub_forward(peer, be, queue, (struct iovec *const[]){(struct iovec *)iov}, &iovcnt, 1);
     return len;
 }

@@ -22,6 +22,17 @@
 /* Frames the core reads from a queue fd per wakeup, unless the netdev says (batch). */
 #define NETBE_RX_BATCH_DEFAULT 64
 
+/* Bytes of @iovcnt entries of @iov. */
+static inline size_t netbe_iov_size(const struct iovec *iov, int iovcnt)
+{
+    size_t len = 0;
+
+    for (int i = 0; i < iovcnt; i++) {
+        len += iov[i].iov_len;
+    }
+    return len;
+}
+
 typedef enum NetbeConnectMode {
     NETBE_CONNECT_IMMEDIATE = 0, /* at config load */
     NETBE_CONNECT_DEFERRED,      /* when the frontend starts, unless a handover brought it */

@@ -24,6 +24,7 @@ typedef struct QioSource {
 static bool qio_stream_has_frame(const NetbeQueueIo *io);
 static void qio_update_watch(NetbeQueueIo *io);
 static void qio_writable(NetbeQueueIo *io);
+static ssize_t qio_ref(NetbeQueueIo *io, unsigned peer_hdr, const void **frame, bool take);
 
 static gboolean qio_source_prepare(GSource *source, gint *timeout)
 {
@@ -269,16 +270,6 @@ static int qio_iov_join(struct iovec *out, const struct iovec *pre, int pre_n,
     return pre_n + iovcnt;
 }
 
-static size_t qio_iov_size(const struct iovec *iov, int iovcnt)
-{
-    size_t len = 0;
-
-    for (int i = 0; i < iovcnt; i++) {
-        len += iov[i].iov_len;
-    }
-    return len;
-}
-
 /* One write of @iov: write(), writev() or sendmsg() to the destination; never SIGPIPE. */
 static ssize_t qio_write(NetbeQueueIo *io, const struct iovec *iov, int iovcnt)
 {
@@ -290,11 +281,8 @@ static ssize_t qio_write(NetbeQueueIo *io, const struct iovec *iov, int iovcnt)
             msg.msg_name = &io->dest;
             msg.msg_namelen = io->dest_len;
             n = sendmsg(io->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-        } else if (io->framing == NETBE_FRAMING_STREAM) {
+        } else if (io->framing == NETBE_FRAMING_STREAM && io->is_socket) {
             n = sendmsg(io->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-            if (n < 0 && errno == ENOTSOCK) {
-                n = writev(io->fd, iov, iovcnt);
-            }
         } else {
             /* one entry: write() skips the kernel's iovec import */
             n = iovcnt == 1 ? write(io->fd, iov[0].iov_base, iov[0].iov_len)
@@ -339,12 +327,14 @@ static ssize_t qio_write_failed(NetbeQueueIo *io, int err)
     return -err;
 }
 
-/* Stream: keep the @rest bytes of a frame the socket took only in part, until POLLOUT. */
-static void qio_keep_rest(NetbeQueueIo *io, const struct iovec *iov, int iovcnt, size_t done)
+/* Stream: keep what is left after @done of the @total bytes of @iov (a frame the socket took
+ * only in part), until POLLOUT. */
+static void qio_keep_rest(NetbeQueueIo *io, const struct iovec *iov, int iovcnt, size_t total,
+                          size_t done)
 {
-    size_t total = qio_iov_size(iov, iovcnt), off = 0;
+    size_t off = 0;
 
-    io->wlen = total - done;
+    io->wlen = total > done ? total - done : 0;
     io->woff = 0;
     io->wbuf = g_malloc(io->wlen);
     for (int i = 0; i < iovcnt; i++) {
@@ -366,7 +356,7 @@ ssize_t qio_send(NetbeQueueIo *io, unsigned peer_hdr, const struct iovec *iov, i
 {
     struct iovec all[QIO_IOV_MAX], pre[2];
     uint8_t prefix[NETBE_STREAM_PREFIX_MAX];
-    size_t pad = qio_pad(io, peer_hdr), len = qio_iov_size(iov, iovcnt);
+    size_t pad = qio_pad(io, peer_hdr), len = netbe_iov_size(iov, iovcnt), prefix_len = 0;
     int pre_n = 0, n_all;
     ssize_t n;
 
@@ -384,7 +374,8 @@ ssize_t qio_send(NetbeQueueIo *io, unsigned peer_hdr, const struct iovec *iov, i
             return -EMSGSIZE;
         }
         io->stream->write_prefix(prefix, len + pad);
-        pre[pre_n++] = (struct iovec){prefix, io->stream->prefix_len};
+        prefix_len = io->stream->prefix_len;
+        pre[pre_n++] = (struct iovec){prefix, prefix_len};
     }
     if (pad) {
         pre[pre_n++] = (struct iovec){(void *)qio_zero_hdr, pad};
@@ -401,11 +392,12 @@ ssize_t qio_send(NetbeQueueIo *io, unsigned peer_hdr, const struct iovec *iov, i
     if (n < 0) {
         return qio_write_failed(io, errno);
     }
-    if (io->framing == NETBE_FRAMING_STREAM && (size_t)n < qio_iov_size(iov, iovcnt)) {
-        qio_keep_rest(io, iov, iovcnt, (size_t)n); /* taken: the rest goes at POLLOUT */
+    if (io->framing == NETBE_FRAMING_STREAM && (size_t)n < len + pad + prefix_len) {
+        /* taken: the rest goes at POLLOUT */
+        qio_keep_rest(io, iov, iovcnt, len + pad + prefix_len, (size_t)n);
         return (ssize_t)len;
     }
-    return (size_t)n >= qio_iov_size(iov, iovcnt) - len ? (ssize_t)len : -EINVAL;
+    return (size_t)n == len + pad + prefix_len ? (ssize_t)len : -EINVAL;
 }
 
 /* POLLOUT: write the rest of a stream frame, then let the frontend send again. */
@@ -444,14 +436,21 @@ static struct iovec *qio_scratch(NetbeQueueIo *io, size_t entries)
 }
 
 /* The results of a sendmmsg() batch of which @done went: headers off, errors dealt with. */
+/* One frame of a batch went with result @res: without the header the core added, or its
+ * error, which breaks the queue (once) when the fd is gone. */
+static void qio_frame_written(NetbeQueueIo *io, size_t pad, ssize_t *res)
+{
+    if (*res >= 0) {
+        *res = (size_t)*res >= pad ? *res - (ssize_t)pad : -EINVAL;
+    } else if (io->fd >= 0 && qio_error_is_fatal((int)-*res, true)) {
+        qio_broken(io, "write", (int)-*res);
+    }
+}
+
 static unsigned qio_sent_mmsg(NetbeQueueIo *io, size_t pad, unsigned n, ssize_t *res, unsigned done)
 {
     for (unsigned i = 0; i < done; i++) {
-        if (res[i] >= 0) {
-            res[i] = (size_t)res[i] >= pad ? res[i] - (ssize_t)pad : -EINVAL;
-        } else if (io->fd >= 0 && qio_error_is_fatal((int)-res[i], true)) {
-            qio_broken(io, "write", (int)-res[i]);
-        }
+        qio_frame_written(io, pad, &res[i]);
     }
     if (done < n && io->fd >= 0) {
         qio_write_failed(io, EAGAIN); /* POLLOUT, or the retry timer for a destination */
@@ -522,15 +521,11 @@ unsigned qio_send_batch(NetbeQueueIo *io, NetbeIoEngine *engine, unsigned peer_h
             if ((res[i] == -EAGAIN || res[i] == -EWOULDBLOCK) && (int)i < last_ok) {
                 res[i] = -ENOBUFS; /* a TAP refused it but took a later one: this one is lost */
             }
-            if (res[i] >= 0) {
-                res[i] = (size_t)res[i] >= pad ? res[i] - (ssize_t)pad : -EINVAL;
-            } else if (res[i] == -EAGAIN || res[i] == -EWOULDBLOCK) {
-                io->tx_wait = true;
-                qio_update_watch(io);
+            if (res[i] == -EAGAIN || res[i] == -EWOULDBLOCK) {
+                qio_write_failed(io, EAGAIN); /* POLLOUT */
                 return i;
-            } else if (qio_error_is_fatal((int)-res[i], true)) {
-                qio_broken(io, "write", (int)-res[i]);
             }
+            qio_frame_written(io, pad, &res[i]);
         }
         done = i; /* a dropped frame cancels the rest of its batch: they go in the next */
     }
@@ -561,31 +556,13 @@ ssize_t qio_recv(NetbeQueueIo *io, unsigned peer_hdr, const struct iovec *iov, i
     if (io->fd < 0 || io->disabled) {
         return 0;
     }
-    if (io->framing == NETBE_FRAMING_STREAM) {
+    if (io->framing == NETBE_FRAMING_STREAM || qio_dgram_has_frame(io)) {
+        /* a stream's frames, and datagrams read ahead in a batch (they go first) */
         const uint8_t *frame;
-        size_t room = qio_iov_size(iov, iovcnt), off = 0;
+        size_t off = 0;
 
-        n = qio_recv_ref(io, peer_hdr, (const void **)&frame);
-        if (n <= 0) {
-            return n;
-        }
-        if ((size_t)n > room) {
-            return -EMSGSIZE;
-        }
-        for (int i = 0; i < iovcnt && off < (size_t)n; i++) {
-            size_t k = MIN(iov[i].iov_len, (size_t)n - off);
-
-            memcpy(iov[i].iov_base, frame + off, k);
-            off += k;
-        }
-        return n;
-    }
-    if (qio_dgram_has_frame(io)) { /* frames read ahead in a batch go first */
-        const uint8_t *frame;
-        size_t room = qio_iov_size(iov, iovcnt), off = 0;
-
-        n = qio_dgram_recv_ref(io, pad, (const void **)&frame, true);
-        if (n > 0 && (size_t)n > room) {
+        n = qio_ref(io, peer_hdr, (const void **)&frame, true);
+        if (n > 0 && (size_t)n > netbe_iov_size(iov, iovcnt)) {
             return -EMSGSIZE;
         }
         for (int i = 0; n > 0 && i < iovcnt && off < (size_t)n; i++) {
