@@ -362,6 +362,10 @@ NETBE_API uint64_t netbe_runtime_needed_caps(NetbeRuntime *rt);
  * runtime and the shipped plugins (extra_syscalls, plugin ABI 2), each once, for a host
  * that installs a seccomp filter.
  *
+ * From this call on, netbe_runtime_netdev_add() and netbe_runtime_reload() refuse a netdev
+ * whose plugin names a syscall that was not in the list (a filter built from it would kill
+ * the process).
+ *
  * Return: a NULL-terminated array of names owned by the plugins; free the array (not the
  * names) with g_free() while the runtime lives.
  */
