@@ -159,6 +159,7 @@ static void apply_netdev(ConfigState *cs, NetbeIniSection *s, const char *id)
     unsigned limit, batch;
 
     netbe_options_add_schema(s->opts, netdev_schema);
+    netbe_options_add_schema(s->opts, netbe_rate_limit_schema); /* core keys too */
     if (!type) {
         /* without a plugin the other keys cannot be judged: report the missing type only */
         g_ptr_array_add(
@@ -193,6 +194,7 @@ static void apply_netdev(ConfigState *cs, NetbeIniSection *s, const char *id)
     be = netbe_backend_new(cs->rt, id, plugin, g_steal_pointer(&s->opts), limit, batch);
     s->opts = netbe_options_new(cs->file, s->name, s->line); /* the backend owns the old */
     g_ptr_array_add(cs->rt->backends, be);
+    netbe_rate_limit_configure(be, be->opts, cs->errors);
     if (!netbe_backend_init(be, &err)) {
         /* plugins may format their own FILE:LINE message with netbe_options_error() */
         if (g_str_has_prefix(err->message, cs->file)) {
