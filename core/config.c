@@ -163,6 +163,7 @@ NetbeBackend *netbe_config_new_backend(NetbeRuntime *rt, NetbeOptions *opts, con
     unsigned limit, batch;
 
     netbe_options_add_schema(opts, netdev_schema);
+    netbe_options_add_schema(opts, netbe_rate_limit_schema); /* core keys too */
     if (!type) {
         /* without a plugin the other keys cannot be judged: report the missing type only */
         g_ptr_array_add(
@@ -193,6 +194,7 @@ NetbeBackend *netbe_config_new_backend(NetbeRuntime *rt, NetbeOptions *opts, con
                 : queue_limit;
     batch = (unsigned)netbe_options_get_int(opts, "batch");
     be = netbe_backend_new(rt, id, plugin, g_steal_pointer(&opts), limit, batch);
+    netbe_rate_limit_configure(be, be->opts, errors);
     if (!netbe_backend_init(be, &err)) {
         /* plugins may format their own FILE:LINE message with netbe_options_error() */
         if (g_str_has_prefix(err->message, be->opts->file)) {

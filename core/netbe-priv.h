@@ -9,6 +9,8 @@
 #include "io-engine.h"
 #include "options-priv.h"
 #include "queue-io.h"
+#include "capture.h"
+#include "rate-limit.h"
 
 /* Set by the build: the install folder of the plugins, only (core/meson.build). */
 #ifndef NETBE_DEFAULT_PLUGIN_PATH
@@ -68,6 +70,7 @@ typedef struct NetbeBackendQueue {
     NetbeFrameQueue rxq; /* frames for the peer that it could not take yet */
     bool polling;        /* what we last told the plugin via poll() */
     bool rx_throttled;   /* polling off because rxq is full */
+    bool rx_limited;     /* polling off until the rx rate limit has tokens again */
 } NetbeBackendQueue;
 
 struct NetbeBackend {
@@ -92,6 +95,10 @@ struct NetbeBackend {
     void *peer;
     char *peer_name; /* "[hub.h0]" for messages */
     void *priv;
+    NetbeCapture *capture;    /* a pcap capture runs (core/capture.c); NULL: none */
+    NetbeRateLimit *rate;     /* rate limits (core/rate-limit.c); NULL: none */
+    uint64_t rate_waits[2];   /* NetbeRateDir: times a direction had to wait for tokens */
+    uint64_t rate_wait_ns[2]; /* and for how long in all */
 };
 
 typedef struct NetbeHub NetbeHub;
@@ -211,6 +218,8 @@ void netbe_backend_consume(NetbeBackend *be, unsigned queue, size_t len);
 /* queue-io.c -> backend.c: the queue fd is readable; it broke (closed already). */
 void netbe_backend_queue_readable(NetbeBackend *be, unsigned queue);
 void netbe_backend_queue_broken(NetbeBackend *be, unsigned queue, const char *op, int err);
+/* rate-limit.c -> backend.c: queue @queue may pass frames in direction @d again. */
+void netbe_backend_rate_resume(NetbeBackend *be, NetbeRateDir d, unsigned queue);
 /* Frames readable on @queue: the peer pulls up to the backend's batch of them now. */
 unsigned netbe_backend_rx_ready(NetbeBackend *be, unsigned queue, unsigned budget);
 /* An fd backend: its plugin has no send() (the core does the queue I/O). */

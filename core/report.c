@@ -98,6 +98,42 @@ char *netbe_runtime_status(NetbeRuntime *rt, bool json)
     return g_string_free(out, false);
 }
 
+/* The waits of the netdevs that have a rate limit or had one: "],"rate_limits":[...]" in
+ * JSON (closing the queues' array), a line each in text. */
+static void report_rate_limits(NetbeRuntime *rt, GString *out, bool json)
+{
+    bool first = true;
+
+    g_string_append(out, json ? "],\"rate_limits\":[" : "");
+    for (guint i = 0; i < rt->backends->len; i++) {
+        NetbeBackend *be = g_ptr_array_index(rt->backends, i);
+        NetbeRateLimitStats st;
+
+        netbe_runtime_get_rate_limit_stats(rt, be->id, &st);
+        if (!st.limited && !st.rx_waits && !st.tx_waits) {
+            continue;
+        }
+        if (json) {
+            g_string_append(out, first ? "{\"netdev\":" : ",{\"netdev\":");
+            json_string(out, be->id);
+            g_string_append_printf(out,
+                                   ",\"limited\":%s,\"rx_waits\":%" PRIu64
+                                   ",\"rx_wait_ns\":%" PRIu64 ",\"tx_waits\":%" PRIu64
+                                   ",\"tx_wait_ns\":%" PRIu64 "}",
+                                   st.limited ? "true" : "false", st.rx_waits, st.rx_wait_ns,
+                                   st.tx_waits, st.tx_wait_ns);
+        } else {
+            g_string_append_printf(out,
+                                   "rate limit %-12s rx waited %" PRIu64
+                                   " times %.3f ms, tx waited %" PRIu64 " times %.3f ms%s\n",
+                                   be->id, st.rx_waits, st.rx_wait_ns / 1e6, st.tx_waits,
+                                   st.tx_wait_ns / 1e6, st.limited ? "" : " (no limit now)");
+        }
+        first = false;
+    }
+    g_string_append(out, json ? "]" : "");
+}
+
 char *netbe_runtime_stats(NetbeRuntime *rt, bool json)
 {
     GString *out = g_string_new(json ? "{\"queues\":[" : "");
@@ -135,8 +171,9 @@ char *netbe_runtime_stats(NetbeRuntime *rt, bool json)
             first = false;
         }
     }
+    report_rate_limits(rt, out, json);
     if (json) {
-        g_string_append(out, "]}\n");
+        g_string_append(out, "}\n");
     }
     return g_string_free(out, false);
 }

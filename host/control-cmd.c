@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* control-cmd.c - the commands of netbe-host's control socket: parse a request, answer it. */
 #include <string.h>
+#include "control-traffic.h"
 #include "control.h"
 
-/* A parsed request line: a command, at most one argument, and "--json" anywhere. */
+/* A parsed request line: a command, its arguments, and "--json" anywhere. */
 typedef struct ControlRequest {
     const char *cmd;
     const char *arg;
     bool json;
-    bool extra; /* more than one argument */
+    bool extra;      /* more than one argument */
+    GPtrArray *args; /* every argument (const char *), NULL-terminated */
 } ControlRequest;
+
+/* A command that takes any number of arguments (@args, NULL-terminated). */
+typedef char *(*ControlWordsHandler)(NetbeRuntime *rt, const char *const *args, bool json);
 
 /* A command: @arg is its argument or NULL. Return: the reply (caller frees). */
 typedef char *(*ControlHandler)(NetbeRuntime *rt, const char *arg, bool json,
@@ -58,12 +63,18 @@ static const struct {
     ControlHandler handler;
     const char *arg; /* name of the one argument it needs, or NULL for none */
     const char *help;
+    ControlWordsHandler words; /* instead of @handler: takes all its arguments */
 } control_commands[] = {
     {"status", handle_status, NULL, "netdevs, hubs and devices with their state"},
     {"stats", handle_stats, NULL, "per netdev and queue counters"},
     {"quit", handle_quit, NULL, "shut down cleanly"},
     {"migrate", handle_migrate, "the destination's socket path",
      "hand the backends over to PATH, then exit"},
+    {"capture", NULL, NULL,
+     "ID FILE [--count N] [--seconds S]: write a netdev's frames to a pcap file", control_capture},
+    {"capture-stop", NULL, NULL, "ID: stop a capture", control_capture_stop},
+    {"rate-limit", NULL, NULL, "ID [key=value...]: change or show a netdev's rate limits",
+     control_rate_limit},
 };
 
 /* Split @words (modified in place by the caller's strsplit) into @req. */
@@ -76,10 +87,10 @@ static void parse_request(char **words, ControlRequest *req)
             continue; /* runs of blanks */
         } else if (!req->cmd) {
             req->cmd = words[i];
-        } else if (!req->arg) {
-            req->arg = words[i];
         } else {
-            req->extra = true;
+            g_ptr_array_add(req->args, words[i]);
+            req->extra = req->arg != NULL;
+            req->arg = req->arg ? req->arg : words[i];
         }
     }
 }
@@ -101,14 +112,19 @@ static char *unknown_command(const char *cmd)
 char *control_answer(NetbeRuntime *rt, const char *line, ControlMigrateFn migrate)
 {
     g_auto(GStrv) words = g_strsplit_set(line, " \t", -1);
-    ControlRequest req = {0};
+    g_autoptr(GPtrArray) args = g_ptr_array_new();
+    ControlRequest req = {.args = args};
 
     parse_request(words, &req);
+    g_ptr_array_add(args, NULL);
     for (size_t i = 0; req.cmd && i < G_N_ELEMENTS(control_commands); i++) {
         const char *want = control_commands[i].arg;
 
         if (strcmp(req.cmd, control_commands[i].name) != 0) {
             continue;
+        }
+        if (control_commands[i].words) {
+            return control_commands[i].words(rt, (const char *const *)args->pdata, req.json);
         }
         if (want && !req.arg) {
             return g_strdup_printf(CONTROL_ERROR_PREFIX "%s needs %s\n", req.cmd, want);

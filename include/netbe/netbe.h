@@ -438,6 +438,113 @@ typedef struct NetbeQueueStats {
 NETBE_API bool netbe_runtime_get_queue_stats(NetbeRuntime *rt, const char *netdev_id,
                                              unsigned queue, NetbeQueueStats *out);
 
+/* ---- Capture ---- */
+
+/**
+ * netbe_runtime_capture_start() - write the frames of a netdev to a pcap file, both
+ * directions, from now on.
+ * @rt: the runtime
+ * @id: a netdev's id ([netdev.ID], also a hub's port), or a device's id (its netdev)
+ * @path: the file: created or truncated (mode 0644 before the umask) by this process with
+ *   its own rights, e.g. after netbe-host dropped its privileges
+ * @max_frames: stop by itself after this many frames; 0: no limit
+ * @max_seconds: stop by itself after this long; 0: no limit (at most 1e6)
+ * @errp: gets the error
+ *
+ * The file uses link type Ethernet (DLT_EN10MB) and a snap length of 65535: each frame as
+ * it left or entered the backend, without a virtio-net header, stamped when it passed, cut
+ * to the snap length only if longer. It is flushed every second and closed when the capture
+ * stops (netbe_runtime_capture_stop(), a limit, or when the backend is released). While no
+ * capture runs, the data path pays one branch on a pointer.
+ *
+ * Return: true once capturing; false with @errp set: no such id (ENOENT), a capture runs on
+ * that netdev already (EBUSY), a limit out of range (EINVAL), the file cannot be opened (its
+ * errno; the message names the uid).
+ */
+NETBE_API bool netbe_runtime_capture_start(NetbeRuntime *rt, const char *id, const char *path,
+                                           uint64_t max_frames, double max_seconds, GError **errp);
+/**
+ * netbe_runtime_capture_stop() - stop a capture and close its file.
+ * @rt: the runtime
+ * @id: as for netbe_runtime_capture_start()
+ * @frames: gets the number of frames the file holds; may be NULL
+ * @errp: gets the error
+ *
+ * Return: true; false with @errp set when there is no such id or no capture runs (ENOENT).
+ */
+NETBE_API bool netbe_runtime_capture_stop(NetbeRuntime *rt, const char *id, uint64_t *frames,
+                                          GError **errp);
+/**
+ * netbe_runtime_capture_running() - whether a capture runs on a netdev or device.
+ * @rt: the runtime
+ * @id: as for netbe_runtime_capture_start()
+ * @frames: gets the number of frames written so far, when one runs; may be NULL
+ *
+ * Return: true while a capture runs; false when none does or there is no such id.
+ */
+NETBE_API bool netbe_runtime_capture_running(NetbeRuntime *rt, const char *id, uint64_t *frames);
+
+/* ---- Rate limits ---- */
+
+/**
+ * netbe_runtime_set_rate_limit() - change the rate limits of a netdev while it runs.
+ * @rt: the runtime
+ * @netdev_id: the netdev's id ([netdev.ID])
+ * @key_values: NULL-terminated "key=value" strings with the keys of the ini
+ *   (rx_bytes_per_sec=1250000, tx_frames_burst=64, ...); NULL or empty: no change
+ * @errp: gets the error
+ *
+ * Keys not given keep their values; a *_per_sec of 0 turns that bucket off (its burst keys
+ * go with it). Checked as the ini is: an error names the key and the word's position
+ * ("rate-limit:N: [netdev.ID] key: ..."), and then nothing changes. Queues waiting for
+ * tokens check again under the new limits at once; a bucket that was off starts full.
+ *
+ * Return: true once applied; false with @errp set (NETBE_CONFIG_ERROR) for an unknown
+ * netdev (ENOENT) or an invalid key or value (EINVAL).
+ */
+NETBE_API bool netbe_runtime_set_rate_limit(NetbeRuntime *rt, const char *netdev_id,
+                                            const char *const *key_values, GError **errp);
+/**
+ * netbe_runtime_get_rate_limit() - the rate limits of a netdev in effect.
+ * @rt: the runtime
+ * @netdev_id: the netdev's id
+ * @errp: gets the error
+ *
+ * Return: a NULL-terminated array of "key=value" (free with g_strfreev()), bursts given
+ * with their effective size, empty when unlimited; NULL with @errp set for an unknown
+ * netdev.
+ */
+NETBE_API char **netbe_runtime_get_rate_limit(NetbeRuntime *rt, const char *netdev_id,
+                                              GError **errp);
+
+/**
+ * struct NetbeRateLimitStats - how often and how long a netdev's rate limits held it back.
+ * @limited: a limit is set now
+ * @rx_waits: times the backend stopped reading (or a producer was held back) for tokens
+ * @rx_wait_ns: time it spent so, in all (a wait going on included)
+ * @tx_waits: times the frontend had to wait to send for tokens
+ * @tx_wait_ns: time it spent so, in all
+ *
+ * "rx" are the frames the backend receives from its network and hands to the frontend,
+ * "tx" those the frontend sends out through it. The counters go on when limits change.
+ */
+typedef struct NetbeRateLimitStats {
+    bool limited;
+    uint64_t rx_waits, rx_wait_ns;
+    uint64_t tx_waits, tx_wait_ns;
+} NetbeRateLimitStats;
+
+/**
+ * netbe_runtime_get_rate_limit_stats() - the rate limit counters of a netdev.
+ * @rt: the runtime
+ * @netdev_id: the netdev's id
+ * @out: gets the counters
+ *
+ * Return: false if there is no such netdev.
+ */
+NETBE_API bool netbe_runtime_get_rate_limit_stats(NetbeRuntime *rt, const char *netdev_id,
+                                                  NetbeRateLimitStats *out);
+
 /* ---- Devices ([device.ID]) ---- */
 
 /**
