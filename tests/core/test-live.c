@@ -253,6 +253,21 @@ static void test_reload_applies_the_difference(void)
     g_assert_cmpuint(l.count("d"), ==, 1);
     g_assert_cmpuint(stats(&l, "c").tx_frames, ==, 1);
 
+    /* a rate limit is applied in place: the netdev is the same one, its counters go on */
+    live_write(&l, "[netdev.a]\ntype = fixture\ntx_bytes_per_sec = 1m\n[netdev.c]\ntype = "
+                   "fixture\nqueues = 2\n[netdev.d]\ntype = fixture\n[hub.h]\nports = a, c, d\n");
+    g_assert_true(netbe_runtime_reload(l.rt, NULL, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(stats(&l, "a").rx_frames, ==, 2);
+    {
+        g_auto(GStrv) limits = netbe_runtime_get_rate_limit(l.rt, "a", &err);
+
+        g_assert_nonnull(limits);
+        g_assert_true(g_strv_contains((const char *const *)limits, "tx_bytes_per_sec=1048576"));
+    }
+    g_assert_true(netbe_runtime_reload(l.rt, NULL, &err)); /* the same file: nothing to do */
+    g_assert_cmpuint(stats(&l, "a").rx_frames, ==, 2);
+
     /* [runtime] cannot change without a restart */
     live_write(&l, "[runtime]\nqueue_limit = 8\n[netdev.a]\ntype = fixture\n");
     g_assert_false(netbe_runtime_reload(l.rt, NULL, &err));
