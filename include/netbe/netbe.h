@@ -129,7 +129,10 @@ NETBE_API bool netbe_runtime_start(NetbeRuntime *rt, GError **errp);
  * arguments read as the ini's do, with the command in place of FILE and the position of
  * the argument in place of LINE: "netdev-add:2: [netdev.net9] ifname: ..." is about the
  * second KEY=VALUE; messages about the netdev as a whole say 1. A runtime that handed its
- * backends over (netbe_runtime_migrate_to()) refuses every change.
+ * backends over (netbe_runtime_migrate_to()) refuses every change, and so does a call made
+ * from a callback netbe runs while it hands frames to a frontend (defer it to the loop). A
+ * handover runs to its end inside netbe_runtime_migrate_to(), so no change can interleave
+ * with one.
  */
 
 /**
