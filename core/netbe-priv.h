@@ -156,6 +156,7 @@ struct NetbeRuntime {
     unsigned handover_timeout_ms; /* one attempt's deadline; 0 = MIG_DEFAULT_TIMEOUT_MS */
     GArray *handover_locks;       /* int: serving locks this runtime holds (mig-lock.c) */
     NetbeIoEngine *io;            /* batched queue writes ([runtime] io) */
+    struct NetbeEvents *events;   /* subscribers (events.c), NULL until the first */
 };
 
 /* plugin-loader.c */
@@ -264,8 +265,8 @@ bool netbe_vu_save(NetbeDevice *dev, NetbeMigWriter *w, GError **errp);
 bool netbe_vu_load(NetbeDevice *dev, NetbeMigReader *r, GError **errp);
 void netbe_vu_pause(NetbeDevice *dev);
 void netbe_vu_resume(NetbeDevice *dev);
-/* Append the device's vhost-user state to a status report (text line or JSON fields). */
-void netbe_vu_status(const NetbeDevice *dev, GString *out, bool json);
+/* Add the device's vhost-user state to its status (an a{sv} being built in @b). */
+void netbe_vu_status(const NetbeDevice *dev, GVariantBuilder *b);
 /* config.c */
 bool netbe_config_apply(NetbeRuntime *rt, const char *text, size_t len, const char *name,
                         GError **errp);
@@ -283,6 +284,10 @@ void netbe_loop_fd_note_change(NetbeLoopFd *lf, GMainContext *ctx);
  * foreign loop's dispatch need not acknowledge it. Call from its dispatch (NULL lf: no-op).
  */
 void netbe_loop_fd_note_unblocked(NetbeLoopFd *lf);
+
+/* events.c: free the subscriber list (the runtime goes). */
+typedef struct NetbeEvents NetbeEvents;
+void netbe_events_free(NetbeRuntime *rt);
 
 /* Join errors (char*) into one GError message. */
 void netbe_errors_to_gerror(GPtrArray *errors, GQuark domain, GError **errp);

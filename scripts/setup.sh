@@ -7,7 +7,7 @@
 NETBE_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libinih-dev
                 libslirp-dev iproute2 iputils-ping python3 clang libclang-rt-14-dev
                 libcap2-bin procps qemu-system-x86 libseccomp-dev strace busybox-static xz-utils
-                clang-format liburing-dev)
+                clang-format liburing-dev libjson-glib-dev)
 
 netbe_install_missing() {
     local missing=()
