@@ -71,8 +71,7 @@ static void append_family(GString *out, GVariant *queues, const char *key)
 {
     const char *help = help_of(key);
     bool gauge = is_gauge(key);
-    g_autofree char *name =
-        g_strdup_printf("netbe_netdev_%s%s", key, gauge ? "" : "_total");
+    g_autofree char *name = g_strdup_printf("netbe_netdev_%s%s", key, gauge ? "" : "_total");
     gsize n = g_variant_n_children(queues);
 
     g_string_append_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name,

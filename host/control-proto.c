@@ -17,9 +17,8 @@ static const char *const class_names[] = {
 };
 
 static const char *const arg_type_names[] = {
-    [CONTROL_ARG_STRING] = "string", [CONTROL_ARG_INT] = "integer",
-    [CONTROL_ARG_BOOL] = "boolean",  [CONTROL_ARG_OBJECT] = "object",
-    [CONTROL_ARG_ARRAY] = "array",
+    [CONTROL_ARG_STRING] = "string", [CONTROL_ARG_INT] = "integer", [CONTROL_ARG_BOOL] = "boolean",
+    [CONTROL_ARG_OBJECT] = "object", [CONTROL_ARG_ARRAY] = "array",
 };
 
 const char *control_error_class_name(const GError *err)
@@ -100,7 +99,7 @@ static const ControlArg *arg_find(const ControlCommand *cmd, const char *name)
 static bool word_to_bool(const char *w, bool *out)
 {
     static const char *const yes[] = {"on", "true", "yes", "1"}, *const no[] = {"off", "false",
-                                                                                 "no", "0"};
+                                                                                "no", "0"};
 
     for (size_t i = 0; i < G_N_ELEMENTS(yes); i++) {
         if (g_ascii_strcasecmp(w, yes[i]) == 0 || g_ascii_strcasecmp(w, no[i]) == 0) {
@@ -206,13 +205,12 @@ static JsonObject *args_from_argv(const ControlCommand *cmd, JsonArray *argv, GE
                 continue;
             }
             if (i + 1 == n) {
-                g_set_error(errp, CONTROL_ERROR, CONTROL_ERROR_INVALID_ARGUMENT,
-                            "%s needs a value", w);
+                g_set_error(errp, CONTROL_ERROR, CONTROL_ERROR_INVALID_ARGUMENT, "%s needs a value",
+                            w);
                 return NULL;
             }
             w = json_array_get_string_element(argv, ++i);
-        } else if (eq && (name = g_strndup(w, eq - w)) && (a = arg_find(cmd, name)) &&
-                   a != rest) {
+        } else if (eq && (name = g_strndup(w, eq - w)) && (a = arg_find(cmd, name)) && a != rest) {
             w = eq + 1;
         } else {
             a = NULL;
@@ -413,8 +411,7 @@ gint64 control_arg_int(JsonObject *args, const char *name, gint64 dflt)
 
 bool control_arg_bool(JsonObject *args, const char *name, bool dflt)
 {
-    return json_object_has_member(args, name) ? json_object_get_boolean_member(args, name)
-                                              : dflt;
+    return json_object_has_member(args, name) ? json_object_get_boolean_member(args, name) : dflt;
 }
 
 JsonNode *control_return_variant(GVariant *v)

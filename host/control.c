@@ -188,9 +188,9 @@ static void client_update(ControlClient *c)
 {
     bool sending = !g_queue_is_empty(&c->out);
     GIOCondition want = sending ? G_IO_OUT : c->eof || c->closing ? 0 : G_IO_IN;
-    ClientWait wait = sending                         ? WAIT_OUTPUT
+    ClientWait wait = sending                        ? WAIT_OUTPUT
                       : c->subscribed && !c->in->len ? WAIT_NONE
-                                                      : WAIT_REQUEST;
+                                                     : WAIT_REQUEST;
 
     if (want != c->io_cond || !c->io) {
         source_clear(&c->io);
@@ -279,10 +279,11 @@ static gboolean client_ready(int fd, GIOCondition cond, void *data)
             client_free(c); /* gone */
             return G_SOURCE_REMOVE;
         }
-        if (n == 0) {
-            c->eof = true;
-        }
         g_string_append_len(c->in, buf, n);
+        /* a short read emptied the socket: if the client closed its side after its request
+         * (netbe-ctl does), see it now, so that we close right after the reply */
+        c->eof =
+            n == 0 || ((size_t)n < sizeof(buf) && recv(fd, buf, 1, MSG_DONTWAIT | MSG_PEEK) == 0);
     }
     /* client_process() may replace this very source: GLib holds it until we return */
     return client_process(c) && c->io == self ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;

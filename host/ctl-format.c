@@ -47,23 +47,21 @@ static void vhost_user_text(GString *out, JsonObject *dev)
         return;
     }
     g_string_append_printf(out,
-                           "  vhost-user %s: VMM pid %" G_GINT64_FORMAT ", features %s, %" G_GINT64_FORMAT
-                           " queue pair%s running, link %s\n",
+                           "  vhost-user %s: VMM pid %" G_GINT64_FORMAT
+                           ", features %s, %" G_GINT64_FORMAT " queue pair%s running, link %s\n",
                            str_of(dev, "socket"), pid, str_of(dev, "features"), pairs,
                            pairs == 1 ? "" : "s", str_of(dev, "link"));
     for (guint i = 0; rings && i < json_array_get_length(rings); i++) {
         JsonObject *r = object_at(rings, i);
 
         if (r) {
-            g_string_append_printf(out,
-                                   "    vring %" G_GINT64_FORMAT ": %" G_GINT64_FORMAT
-                                   " kicks, %" G_GINT64_FORMAT " interrupts, %" G_GINT64_FORMAT
-                                   " chains, %" G_GINT64_FORMAT " drops%s\n",
-                                   int_of(r, "vring"), int_of(r, "kicks"), int_of(r, "interrupts"),
-                                   int_of(r, "chains"), int_of(r, "drops"),
-                                   json_object_get_boolean_member_with_default(r, "broken", false)
-                                       ? ", broken"
-                                       : "");
+            g_string_append_printf(
+                out,
+                "    vring %" G_GINT64_FORMAT ": %" G_GINT64_FORMAT " kicks, %" G_GINT64_FORMAT
+                " interrupts, %" G_GINT64_FORMAT " chains, %" G_GINT64_FORMAT " drops%s\n",
+                int_of(r, "vring"), int_of(r, "kicks"), int_of(r, "interrupts"),
+                int_of(r, "chains"), int_of(r, "drops"),
+                json_object_get_boolean_member_with_default(r, "broken", false) ? ", broken" : "");
         }
     }
 }
@@ -76,11 +74,10 @@ static void status_text(GString *out, JsonObject *o)
         JsonObject *nd = object_at(a, i);
 
         if (nd) {
-            g_string_append_printf(out,
-                                   "netdev %-12s type %-8s queues %-3" G_GINT64_FORMAT
-                                   " %-14s frontend %s\n",
-                                   str_of(nd, "id"), str_of(nd, "type"), int_of(nd, "queues"),
-                                   str_of(nd, "state"), str_of(nd, "frontend"));
+            g_string_append_printf(
+                out, "netdev %-12s type %-8s queues %-3" G_GINT64_FORMAT " %-14s frontend %s\n",
+                str_of(nd, "id"), str_of(nd, "type"), int_of(nd, "queues"), str_of(nd, "state"),
+                str_of(nd, "frontend"));
         }
     }
     for (guint i = 0; (a = array_of(o, "hubs")) && i < json_array_get_length(a); i++) {
@@ -135,13 +132,12 @@ static void migrate_text(GString *out, JsonObject *o)
 {
     JsonNode *ms = json_object_get_member(o, "downtime_ms");
 
-    g_string_append_printf(out,
-                           "migrated: downtime %.3f ms, %" G_GINT64_FORMAT " backends, %" G_GINT64_FORMAT
-                           " fds, %" G_GINT64_FORMAT " queued frames, %" G_GINT64_FORMAT
-                           " devices\n",
-                           ms && JSON_NODE_HOLDS_VALUE(ms) ? json_node_get_double(ms) : 0.0,
-                           int_of(o, "backends"), int_of(o, "fds"), int_of(o, "frames"),
-                           int_of(o, "devices"));
+    g_string_append_printf(
+        out,
+        "migrated: downtime %.3f ms, %" G_GINT64_FORMAT " backends, %" G_GINT64_FORMAT
+        " fds, %" G_GINT64_FORMAT " queued frames, %" G_GINT64_FORMAT " devices\n",
+        ms && JSON_NODE_HOLDS_VALUE(ms) ? json_node_get_double(ms) : 0.0, int_of(o, "backends"),
+        int_of(o, "fds"), int_of(o, "frames"), int_of(o, "devices"));
 }
 
 static void quit_text(GString *out, JsonObject *o)
@@ -228,7 +224,8 @@ char *ctl_format_event(JsonObject *ev)
 {
     JsonNode *data = json_object_get_member(ev, "data");
     JsonNode *ts_node = json_object_get_member(ev, "timestamp");
-    JsonObject *ts = ts_node && JSON_NODE_HOLDS_OBJECT(ts_node) ? json_node_get_object(ts_node) : NULL;
+    JsonObject *ts =
+        ts_node && JSON_NODE_HOLDS_OBJECT(ts_node) ? json_node_get_object(ts_node) : NULL;
     GString *out = g_string_new(NULL);
     g_autoptr(GDateTime) when = NULL;
 
@@ -248,10 +245,10 @@ char *ctl_format_event(JsonObject *ev)
 
         json_object_iter_init_ordered(&it, json_node_get_object(data));
         while (json_object_iter_next_ordered(&it, &key, &v)) {
-            g_autofree char *text = JSON_NODE_HOLDS_VALUE(v) &&
-                                            json_node_get_value_type(v) == G_TYPE_STRING
-                                        ? g_strdup(json_node_get_string(v))
-                                        : json_to_string(v, false);
+            g_autofree char *text =
+                JSON_NODE_HOLDS_VALUE(v) && json_node_get_value_type(v) == G_TYPE_STRING
+                    ? g_strdup(json_node_get_string(v))
+                    : json_to_string(v, false);
 
             g_string_append_printf(out, " %s=%s", key, text);
         }

@@ -248,8 +248,8 @@ static int print_reply(const CtlArgs *a, JsonObject *o, const char *line)
 {
     JsonNode *ret = json_object_get_member(o, "return");
     JsonNode *err_node = json_object_get_member(o, "error");
-    JsonObject *error = err_node && JSON_NODE_HOLDS_OBJECT(err_node) ? json_node_get_object(err_node)
-                                                                     : NULL;
+    JsonObject *error =
+        err_node && JSON_NODE_HOLDS_OBJECT(err_node) ? json_node_get_object(err_node) : NULL;
     g_autofree char *text = NULL;
 
     if (err_node || !ret) {
@@ -296,6 +296,20 @@ static int print_events(const CtlArgs *a, int fd, GString *buf)
     }
 }
 
+/* Wait (until the deadline) for the host to close the connection after its reply: once we
+ * exit, it holds nothing of ours any more (tests count its fds). */
+static void wait_closed(const CtlArgs *a, int fd)
+{
+    char buf[4096];
+    ssize_t n;
+
+    while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) != 0) {
+        if (n < 0 && errno != EINTR && (errno != EAGAIN || !wait_for(a, fd, POLLIN))) {
+            return;
+        }
+    }
+}
+
 /* Send the request, wait for its reply (skipping other lines), print it. Return: exit
  * status. */
 static int exchange(const CtlArgs *a, int fd)
@@ -305,6 +319,9 @@ static int exchange(const CtlArgs *a, int fd)
 
     if (!send_all(a, fd, request)) {
         return 1;
+    }
+    if (!a->events) {
+        shutdown(fd, SHUT_WR); /* one request: the host closes once it answered */
     }
     for (;;) {
         g_autofree char *line = read_line(a, fd, buf, true, false);
@@ -319,7 +336,11 @@ static int exchange(const CtlArgs *a, int fd)
             continue;
         }
         rc = print_reply(a, o, line);
-        return rc == 0 && a->events ? print_events(a, fd, buf) : rc;
+        if (a->events) {
+            return rc == 0 ? print_events(a, fd, buf) : rc;
+        }
+        wait_closed(a, fd);
+        return rc;
     }
 }
 

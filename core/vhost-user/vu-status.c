@@ -57,9 +57,9 @@ void netbe_vu_status(const NetbeDevice *dev, GVariantBuilder *b)
     g_autofree char *features = g_strdup_printf("0x%016" PRIx64, s ? s->features : 0);
     g_autofree char *proto = g_strdup_printf("0x%" PRIx64, s ? s->protocol_features : 0);
 
-    g_variant_builder_add(b, "{sv}", "vmm_pid",
-                          g_variant_new_maybe(G_VARIANT_TYPE_INT32,
-                                              pid ? g_variant_new_int32(pid) : NULL));
+    g_variant_builder_add(
+        b, "{sv}", "vmm_pid",
+        g_variant_new_maybe(G_VARIANT_TYPE_INT32, pid ? g_variant_new_int32(pid) : NULL));
     g_variant_builder_add(b, "{sv}", "features", g_variant_new_string(features));
     g_variant_builder_add(b, "{sv}", "protocol_features", g_variant_new_string(proto));
     g_variant_builder_add(b, "{sv}", "queue_pairs",

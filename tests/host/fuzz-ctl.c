@@ -129,8 +129,8 @@ static void check_reply(const uint8_t *req, size_t size, const GString *reply)
             }
             return;
         }
-        check_reply_line(lines[k++], memchr(req + off, '\0', len) ? "the request contains a NUL"
-                                                                  : NULL);
+        check_reply_line(lines[k++],
+                         memchr(req + off, '\0', len) ? "the request contains a NUL" : NULL);
         off += len + 1;
     }
     if (k != n) {

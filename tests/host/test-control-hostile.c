@@ -524,8 +524,8 @@ static void test_migrate_survives_gone_client_and_answers_waiting_one(void)
     const char *args[] = {"--handover-timeout", "1000", NULL};
     TestHost *h = start_host(2, args);
     g_autofree char *dst = g_build_filename(h->dir, "dst.sock", NULL);
-    g_autofree char *req =
-        g_strdup_printf("{\"id\":7,\"command\":\"migrate\",\"arguments\":{\"path\":\"%s\"}}\n", dst);
+    g_autofree char *req = g_strdup_printf(
+        "{\"id\":7,\"command\":\"migrate\",\"arguments\":{\"path\":\"%s\"}}\n", dst);
     int lfd = fake_listener(dst), fd, silent;
     g_autoptr(GString) got = NULL;
     gint64 t0;
