@@ -354,14 +354,14 @@ NETBE_API void netbe_runtime_unsubscribe(NetbeRuntime *rt, unsigned id);
  * @name: the event (NETBE_EVENT_* or a host's own name)
  * @data: its fields, an a{sv}; a floating reference is taken
  */
-NETBE_API void netbe_runtime_emit_event_variant(NetbeRuntime *rt, const char *name,
-                                                GVariant *data);
+NETBE_API void netbe_runtime_emit_event_variant(NetbeRuntime *rt, const char *name, GVariant *data);
 /**
  * netbe_runtime_emit_event() - the same, the fields given as pairs.
  * @rt:        the runtime
  * @name:      the event
- * @first_key: the first field's name, then its value (a GVariant *, floating: taken), then
- *             more pairs, then NULL
+ * @first_key: the first field's name
+ * @...:       its value (a GVariant *, a floating reference is taken), then more pairs of
+ *             name and value, then NULL
  *
  * Example: netbe_runtime_emit_event(rt, NETBE_EVENT_LINK_CHANGED, "netdev",
  * g_variant_new_string(id), "link", g_variant_new_string("down"), NULL).
