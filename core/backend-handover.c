@@ -113,6 +113,7 @@ bool mig_backend_load(NetbeBackend *be, NetbeMigReader *r, uint32_t *frames, GEr
     }
     be->vnet_hdr_len = vnet_hdr_len;
     be->connected = true;
+    netbe_backend_state_event(be, true);
     if (!netbe_mig_reader_at_end(r)) {
         g_set_error(errp, NETBE_MIG_ERROR, EPROTO,
                     "netdev '%s' (%s): the record holds more "

@@ -3,6 +3,7 @@
  * one in order, synchronously, on the runtime's thread. */
 #include <stdarg.h>
 #include "netbe-priv.h"
+#include "netbe/migrate.h"
 
 typedef struct EventSub {
     unsigned id; /* 0: unsubscribed while an event was being delivered */
@@ -93,6 +94,50 @@ void netbe_runtime_emit_event(NetbeRuntime *rt, const char *name, const char *fi
     }
     va_end(ap);
     netbe_runtime_emit_event_variant(rt, name, g_variant_builder_end(&b));
+}
+
+void netbe_backend_peer_event(NetbeBackend *be, const char *peer, bool connected,
+                              const char *reason)
+{
+    if (connected) {
+        netbe_runtime_emit_event(be->rt, NETBE_EVENT_PEER_CONNECTED, "netdev",
+                                 g_variant_new_string(be->id), "peer", g_variant_new_string(peer),
+                                 NULL);
+    } else {
+        netbe_runtime_emit_event(be->rt, NETBE_EVENT_PEER_DISCONNECTED, "netdev",
+                                 g_variant_new_string(be->id), "peer", g_variant_new_string(peer),
+                                 "reason", g_variant_new_string(reason ? reason : ""), NULL);
+    }
+}
+
+/* netdev-up / netdev-down of @be. */
+void netbe_backend_state_event(NetbeBackend *be, bool up)
+{
+    netbe_runtime_emit_event(be->rt, up ? NETBE_EVENT_NETDEV_UP : NETBE_EVENT_NETDEV_DOWN, "netdev",
+                             g_variant_new_string(be->id), "type",
+                             g_variant_new_string(netbe_backend_plugin_name(be)), NULL);
+}
+
+void netbe_handover_started_event(NetbeRuntime *rt, const char *role, const char *peer)
+{
+    netbe_runtime_emit_event(rt, NETBE_EVENT_HANDOVER_STARTED, "role", g_variant_new_string(role),
+                             "peer", g_variant_new_string(peer), NULL);
+}
+
+void netbe_handover_finished_event(NetbeRuntime *rt, const char *role,
+                                   const struct NetbeMigStats *st, const GError *err)
+{
+    if (err) {
+        netbe_runtime_emit_event(rt, NETBE_EVENT_HANDOVER_FINISHED, "role",
+                                 g_variant_new_string(role), "ok", g_variant_new_boolean(false),
+                                 "error", g_variant_new_string(err->message), NULL);
+    } else {
+        netbe_runtime_emit_event(rt, NETBE_EVENT_HANDOVER_FINISHED, "role",
+                                 g_variant_new_string(role), "ok", g_variant_new_boolean(true),
+                                 "downtime_ms", g_variant_new_double(st->downtime_ns / 1e6),
+                                 "backends", g_variant_new_uint32(st->backends), "devices",
+                                 g_variant_new_uint32(st->devices), NULL);
+    }
 }
 
 void netbe_events_free(NetbeRuntime *rt)

@@ -288,6 +288,14 @@ void netbe_loop_fd_note_unblocked(NetbeLoopFd *lf);
 /* events.c: free the subscriber list (the runtime goes). */
 typedef struct NetbeEvents NetbeEvents;
 void netbe_events_free(NetbeRuntime *rt);
+/* netdev-up (connected) or netdev-down (released) of @be, for the subscribers. */
+void netbe_backend_state_event(NetbeBackend *be, bool up);
+struct NetbeMigStats;
+/* handover-started and handover-finished (@err NULL: it worked, @st says how) of @role,
+ * "source" or "destination". */
+void netbe_handover_started_event(NetbeRuntime *rt, const char *role, const char *peer);
+void netbe_handover_finished_event(NetbeRuntime *rt, const char *role,
+                                   const struct NetbeMigStats *st, const GError *err);
 
 /* Join errors (char*) into one GError message. */
 void netbe_errors_to_gerror(GPtrArray *errors, GQuark domain, GError **errp);

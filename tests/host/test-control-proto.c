@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <json-glib/json-glib.h>
@@ -310,6 +312,167 @@ static void test_metrics_are_prometheus_text(void)
     finish(h);
 }
 
+/* A TCP listener on loopback; *port gets its port. */
+static int tcp_listener(unsigned *port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+    g_assert_cmpint(listen(fd, 4), ==, 0);
+    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&a, &len), ==, 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static int accept_within(int lfd, int ms)
+{
+    struct pollfd p = {.fd = lfd, .events = POLLIN};
+
+    g_assert_cmpint(poll(&p, 1, ms), ==, 1);
+    return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+/* Subscribe on @c; Return: after the reply. */
+static void subscribe(Conn *c)
+{
+    g_autoptr(JsonObject) o = NULL;
+
+    conn_send(c, "{\"id\":\"sub\",\"command\":\"subscribe\"}\n");
+    o = conn_object(c, 5000);
+    g_assert_cmpstr(id_text(o), ==, "\"sub\"");
+    g_assert_null(error_class(o));
+}
+
+/* The next event on @c: its name; *netdev gets data.netdev, *t its timestamp in us. */
+static char *next_event(Conn *c, char **netdev, gint64 *t)
+{
+    g_autoptr(JsonObject) o = conn_object(c, 10000);
+    JsonObject *data = json_object_get_object_member(o, "data");
+    JsonObject *ts = json_object_get_object_member(o, "timestamp");
+
+    *netdev = g_strdup(json_object_get_string_member_with_default(data, "netdev", ""));
+    *t = json_object_get_int_member(ts, "seconds") * G_USEC_PER_SEC +
+         json_object_get_int_member(ts, "microseconds");
+    g_assert_cmpint(json_object_get_int_member(ts, "microseconds"), <, G_USEC_PER_SEC);
+    return g_strdup(json_object_get_string_member(o, "event"));
+}
+
+/* Fails if a subscriber does not get, in the order they happened, the peer events of a
+ * socket netdev whose peer goes, comes back (it reconnects) and goes again; or if a
+ * request on the subscribed connection is not answered between events. */
+static void test_events_in_order_peer_down_up(void)
+{
+    unsigned port;
+    int lfd = tcp_listener(&port), peer;
+    g_autofree char *ini = g_strdup_printf("[netdev.up]\ntype = socket\nconnect = 127.0.0.1:%u\n"
+                                           "reconnect = 1\n"
+                                           "[netdev.lan1]\ntype = socket\nlisten = 127.0.0.1:0\n"
+                                           "[hub.lan]\nports = up, lan1\n",
+                                           port);
+    TestHost *h = start_host(ini, NULL);
+    Conn *c = conn_open(h);
+    const char *want[] = {"peer-disconnected", "peer-connected", "peer-disconnected"};
+    gint64 last = 0;
+
+    peer = accept_within(lfd, 5000); /* the host connected at start, before we subscribed */
+    subscribe(c);
+    close(peer);                     /* down */
+    peer = accept_within(lfd, 5000); /* it reconnects after 1 s: up */
+    close(peer);                     /* down again */
+    for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
+        g_autofree char *netdev = NULL;
+        g_autofree char *name = NULL;
+        gint64 t;
+
+        name = next_event(c, &netdev, &t);
+        g_test_message("event %s netdev %s", name, netdev);
+        g_assert_cmpstr(name, ==, want[i]);
+        g_assert_cmpstr(netdev, ==, "up");
+        g_assert_cmpint(t, >=, last);
+        last = t;
+    }
+    conn_send(c, "{\"id\":2,\"command\":\"hello\"}\n"); /* still a request channel */
+    {
+        g_autoptr(JsonObject) o = NULL;
+        g_autofree char *id = NULL;
+
+        do {
+            g_clear_pointer(&o, json_object_unref);
+            o = conn_object(c, 5000);
+        } while (json_object_has_member(o, "event")); /* a reconnect may come first */
+        id = id_text(o);
+        g_assert_cmpstr(id, ==, "2");
+    }
+    conn_close(c);
+    close(lfd);
+    finish(h);
+}
+
+static bool log_has(TestHost *h, const char *text)
+{
+    g_autofree char *log = NULL;
+
+    return g_file_get_contents(h->log, &log, NULL, NULL) && strstr(log, text);
+}
+
+/* Connect to @path and close at once: the listening netdev's peer comes and goes. A
+ * connect that finds the listener's backlog full fails at once (non-blocking): no matter. */
+static void touch_unix(const char *path)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+    g_strlcpy(a.sun_path, path, sizeof(a.sun_path));
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno != EAGAIN) {
+        g_error("connect to %s: %s", path, g_strerror(errno));
+    }
+    close(fd);
+}
+
+/* Fails if a subscriber that never reads makes the host queue without bound (it must be
+ * dropped, with a log line, once CONTROL_MAX_QUEUED lines wait) or stalls other clients:
+ * status must answer at once all along. */
+static void test_subscriber_that_never_reads_is_dropped(void)
+{
+    const char *args[] = {"--control-timeout", "60000", NULL}; /* the queue bound drops it */
+    g_autofree char *dir = g_dir_make_tmp("netbe-ctl-proto-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "peer.sock", NULL);
+    g_autofree char *ini = g_strdup_printf("[netdev.lan0]\ntype = socket\nlisten = unix:%s\n"
+                                           "[netdev.lan1]\ntype = socket\nlisten = 127.0.0.1:0\n"
+                                           "[hub.lan]\nports = lan0, lan1\n",
+                                           path);
+    TestHost *h = start_host(ini, args);
+    Conn *c = conn_open(h);
+    unsigned cycles = 0;
+    int small = 4096;
+    gint64 worst = 0;
+
+    g_assert_cmpint(setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), ==, 0);
+    subscribe(c);
+    while (!log_has(h, "lines not read; dropped")) {
+        g_assert_cmpuint(cycles, <, 20000);
+        for (int i = 0; i < 200; i++, cycles++) {
+            touch_unix(path);
+        }
+        {
+            gint64 t0 = g_get_monotonic_time();
+            g_autofree char *status = test_host_ctl(h, "status");
+
+            g_assert_nonnull(status);
+            worst = MAX(worst, g_get_monotonic_time() - t0);
+        }
+    }
+    g_test_message("dropped after %u peer cycles; status took at most %.1f ms", cycles,
+                   worst / 1000.0);
+    g_assert_cmpint(worst, <, G_TIME_SPAN_SECOND);
+    conn_close(c);
+    finish(h);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -318,5 +481,8 @@ int main(int argc, char **argv)
     g_test_add_func("/control-proto/error-classes", test_error_classes);
     g_test_add_func("/control-proto/hello-lists-commands", test_hello_lists_commands);
     g_test_add_func("/control-proto/metrics-prometheus-text", test_metrics_are_prometheus_text);
+    g_test_add_func("/control-proto/events-in-order", test_events_in_order_peer_down_up);
+    g_test_add_func("/control-proto/subscriber-never-reads-dropped",
+                    test_subscriber_that_never_reads_is_dropped);
     return g_test_run();
 }
