@@ -338,10 +338,12 @@ static int accept_within(int lfd, int ms)
 static void subscribe(Conn *c)
 {
     g_autoptr(JsonObject) o = NULL;
+    g_autofree char *id = NULL;
 
     conn_send(c, "{\"id\":\"sub\",\"command\":\"subscribe\"}\n");
     o = conn_object(c, 5000);
-    g_assert_cmpstr(id_text(o), ==, "\"sub\"");
+    id = id_text(o);
+    g_assert_cmpstr(id, ==, "\"sub\"");
     g_assert_null(error_class(o));
 }
 
@@ -417,15 +419,15 @@ static bool log_has(TestHost *h, const char *text)
     return g_file_get_contents(h->log, &log, NULL, NULL) && strstr(log, text);
 }
 
-/* Connect to @path and close at once: the listening netdev's peer comes and goes. A
- * connect that finds the listener's backlog full fails at once (non-blocking): no matter. */
+/* Connect to @path and close at once: the listening netdev's peer comes and goes. While
+ * the listener's backlog is full, the connect waits (for the host: the pace is its own). */
 static void touch_unix(const char *path)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     g_strlcpy(a.sun_path, path, sizeof(a.sun_path));
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno != EAGAIN) {
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
         g_error("connect to %s: %s", path, g_strerror(errno));
     }
     close(fd);
@@ -447,12 +449,12 @@ static void test_subscriber_that_never_reads_is_dropped(void)
     Conn *c = conn_open(h);
     unsigned cycles = 0;
     int small = 4096;
-    gint64 worst = 0;
+    gint64 worst = 0, start = g_get_monotonic_time();
 
     g_assert_cmpint(setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), ==, 0);
     subscribe(c);
     while (!log_has(h, "lines not read; dropped")) {
-        g_assert_cmpuint(cycles, <, 20000);
+        g_assert_cmpint(g_get_monotonic_time() - start, <, 60 * G_TIME_SPAN_SECOND);
         for (int i = 0; i < 200; i++, cycles++) {
             touch_unix(path);
         }
@@ -464,8 +466,8 @@ static void test_subscriber_that_never_reads_is_dropped(void)
             worst = MAX(worst, g_get_monotonic_time() - t0);
         }
     }
-    g_test_message("dropped after %u peer cycles; status took at most %.1f ms", cycles,
-                   worst / 1000.0);
+    g_test_message("dropped after %u peer cycles in %.1f s; status took at most %.1f ms", cycles,
+                   (g_get_monotonic_time() - start) / 1e6, worst / 1000.0);
     g_assert_cmpint(worst, <, G_TIME_SPAN_SECOND);
     conn_close(c);
     finish(h);
