@@ -37,6 +37,11 @@ bool netbe_backend_connect(NetbeBackend *be, GError **errp)
     if (be->connected) {
         return true;
     }
+    if (be->retired) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, ENODEV, "netdev '%s' (%s) was deleted", be->id,
+                    be->desc->name);
+        return false;
+    }
     if (!be->desc->backend_connect(be, &err)) {
         g_set_error(errp, NETBE_BACKEND_ERROR, err->code, "netdev '%s' (%s): %s", be->id,
                     be->desc->name, err->message);
@@ -76,7 +81,9 @@ void netbe_backend_free(NetbeBackend *be)
         return;
     }
     netbe_backend_release(be);
+    netbe_rate_limit_free(be->rate);
     backend_clear_queues(be);
+    g_free(be->drain_buf);
     g_free(be->queues);
     netbe_options_free(be->opts);
     g_free(be->priv);
@@ -120,12 +127,13 @@ void netbe_backend_start(NetbeBackend *be)
         if (netbe_frame_queue_length(&be->queues[q].rxq) && be->peer_ops) {
             netbe_backend_rx_flush(be, q);
         }
-        backend_poll(be, q, true);
+        backend_poll(be, q, !be->queues[q].rx_limited);
     }
 }
 
 void netbe_backend_release(NetbeBackend *be)
 {
+    netbe_capture_stop(be, NULL); /* the file is complete: the frames go on elsewhere */
     netbe_backend_stop(be);
     if (be->initialized) {
         be->desc->cleanup(be);
@@ -148,21 +156,129 @@ void netbe_backend_stop(NetbeBackend *be)
     be->started = false;
 }
 
-void netbe_backend_set_rx_enabled(NetbeBackend *be, unsigned queue, bool enable)
+void netbe_backend_detach(NetbeBackend *be)
 {
-    if (queue < be->nqueues && be->started) {
-        backend_poll(be, queue, enable && !be->queues[queue].rx_throttled);
+    netbe_backend_stop(be);
+    for (unsigned q = 0; q < be->nqueues; q++) {
+        be->queues[q].stats.rx_drops += netbe_frame_queue_clear(&be->queues[q].rxq);
+        be->queues[q].rx_throttled = false;
+    }
+    be->peer_ops = NULL;
+    be->peer = NULL;
+    g_clear_pointer(&be->peer_name, g_free);
+}
+
+void netbe_backend_retire(NetbeBackend *be)
+{
+    netbe_backend_release(be);
+    backend_clear_queues(be);
+    be->link_down = true;
+}
+
+void netbe_backend_set_link(NetbeBackend *be, bool up)
+{
+    be->link_down = !up;
+    if (up) {
+        g_clear_pointer(&be->drain_buf, g_free);
+    } else if (!be->drain_buf && netbe_backend_has_queue_fds(be)) {
+        be->drain_buf = g_malloc(NETBE_FRAME_MAX);
     }
 }
 
-/* Count what a receive gave: a frame, nothing, or a lost frame. */
-static ssize_t backend_count_rx(NetbeBackendQueue *bq, ssize_t n)
+/* Link down: read what @queue's fd has (up to @budget frames) and drop it, counted. */
+static unsigned backend_drain_rx(NetbeBackend *be, unsigned queue, unsigned budget)
+{
+    struct iovec iov = {be->drain_buf, NETBE_FRAME_MAX};
+    NetbeBackendQueue *bq = &be->queues[queue];
+    unsigned n = 0;
+
+    while (be->drain_buf && n < budget) {
+        ssize_t len = qio_recv(&bq->io, be->vnet_hdr_len, &iov, 1);
+
+        if (len == 0) {
+            break;
+        }
+        bq->stats.rx_drops++;
+        n++;
+    }
+    return n;
+}
+
+bool netbe_backend_control(NetbeBackend *be, const char *cmd, const char *arg, GError **errp)
+{
+    if (!NETBE_PLUGIN_DESC_HAS(be->desc, control) || !be->desc->control) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP, "netdev '%s' (%s) takes no commands",
+                    be->id, be->desc->name);
+        return false;
+    }
+    return be->desc->control(be, cmd, arg, errp);
+}
+
+void netbe_backend_set_rx_enabled(NetbeBackend *be, unsigned queue, bool enable)
+{
+    if (queue < be->nqueues && be->started) {
+        backend_poll(be, queue,
+                     enable && !be->queues[queue].rx_throttled && !be->queues[queue].rx_limited);
+    }
+}
+
+/*
+ * Whether queue @q may pass a frame in direction @d under the netdev's rate limit: without
+ * one, a NULL check. A queue that must wait is resumed by netbe_backend_rate_resume(); its
+ * rx stops polling until then (frames wait in the kernel or the producer).
+ */
+static inline bool backend_rate_admit(NetbeBackend *be, unsigned q, NetbeRateDir d)
+{
+    if (G_LIKELY(!be->rate) || netbe_rate_limit_admit(be->rate, d, q)) {
+        return true;
+    }
+    if (d == NETBE_RATE_RX) {
+        be->queues[q].rx_limited = true;
+        backend_poll(be, q, false);
+    }
+    return false;
+}
+
+/* A frame of @len bytes (vnet header included) passed in direction @d: charge the limit. */
+static inline void backend_rate_charge(NetbeBackend *be, NetbeRateDir d, size_t len)
+{
+    if (G_UNLIKELY(be->rate)) {
+        netbe_rate_limit_charge(be->rate, d, len - MIN(len, be->vnet_hdr_len));
+    }
+}
+
+/* A frame of @len bytes in @iov went to the frontend: count it, charge it, capture it. */
+static void backend_rx_done(NetbeBackend *be, unsigned q, const struct iovec *iov, int iovcnt,
+                            size_t len)
+{
+    be->queues[q].stats.rx_frames++;
+    be->queues[q].stats.rx_bytes += len;
+    backend_rate_charge(be, NETBE_RATE_RX, len);
+    if (G_UNLIKELY(be->capture)) {
+        netbe_capture_frame(be, iov, iovcnt, len);
+    }
+}
+
+/* A frame of @len bytes in @iov went out through the backend: count, charge, capture. */
+static void backend_tx_done(NetbeBackend *be, unsigned q, const struct iovec *iov, int iovcnt,
+                            size_t len)
+{
+    be->queues[q].stats.tx_frames++;
+    be->queues[q].stats.tx_bytes += len;
+    backend_rate_charge(be, NETBE_RATE_TX, len);
+    if (G_UNLIKELY(be->capture)) {
+        netbe_capture_frame(be, iov, iovcnt, len);
+    }
+}
+
+/* Count what a receive of @iov gave: a frame, nothing, or a lost frame. */
+static ssize_t backend_count_rx(NetbeBackend *be, unsigned q, const struct iovec *iov, int iovcnt,
+                                ssize_t n)
 {
     if (n > 0) {
-        bq->stats.rx_frames++;
-        bq->stats.rx_bytes += n;
+        backend_rx_done(be, q, iov, iovcnt, (size_t)n);
     } else if (n < 0 && n != -ENOTSUP) {
-        bq->stats.rx_drops++;
+        be->queues[q].stats.rx_drops++;
     }
     return n;
 }
@@ -171,22 +287,45 @@ ssize_t netbe_backend_recv(NetbeBackend *be, unsigned queue, const struct iovec 
 {
     NetbeBackendQueue *bq = &be->queues[queue];
 
-    return backend_count_rx(bq, qio_recv(&bq->io, be->vnet_hdr_len, iov, iovcnt));
+    if (!backend_rate_admit(be, queue, NETBE_RATE_RX)) {
+        return 0;
+    }
+    return backend_count_rx(be, queue, iov, iovcnt,
+                            qio_recv(&bq->io, be->vnet_hdr_len, iov, iovcnt));
 }
 
 ssize_t netbe_backend_recv_ref(NetbeBackend *be, unsigned queue, const void **frame)
 {
     NetbeBackendQueue *bq = &be->queues[queue];
+    ssize_t n;
 
-    return backend_count_rx(bq, qio_recv_ref(&bq->io, be->vnet_hdr_len, frame));
+    if (!backend_rate_admit(be, queue, NETBE_RATE_RX)) {
+        return 0;
+    }
+    n = qio_recv_ref(&bq->io, be->vnet_hdr_len, frame);
+    if (n > 0) {
+        backend_rx_done(be, queue, &(struct iovec){(void *)*frame, (size_t)n}, 1, (size_t)n);
+        return n;
+    }
+    return backend_count_rx(be, queue, NULL, 0, n);
 }
 
 ssize_t netbe_backend_peek_ref(NetbeBackend *be, unsigned queue, const void **frame)
 {
     NetbeBackendQueue *bq = &be->queues[queue];
-    ssize_t n = qio_peek_ref(&bq->io, be->vnet_hdr_len, frame);
+    ssize_t n;
 
-    return n < 0 ? backend_count_rx(bq, n) : n; /* counted when consumed */
+    if (!backend_rate_admit(be, queue, NETBE_RATE_RX)) {
+        return 0;
+    }
+    n = qio_peek_ref(&bq->io, be->vnet_hdr_len, frame);
+    if (n < 0) {
+        return backend_count_rx(be, queue, NULL, 0, n);
+    }
+    if (G_UNLIKELY(be->capture) && n > 0) {
+        netbe_capture_peeked(be, queue, *frame);
+    }
+    return n; /* counted when consumed */
 }
 
 void netbe_backend_consume(NetbeBackend *be, unsigned queue, size_t len)
@@ -194,7 +333,12 @@ void netbe_backend_consume(NetbeBackend *be, unsigned queue, size_t len)
     NetbeBackendQueue *bq = &be->queues[queue];
 
     qio_consume(&bq->io);
-    backend_count_rx(bq, (ssize_t)len);
+    bq->stats.rx_frames++;
+    bq->stats.rx_bytes += len;
+    backend_rate_charge(be, NETBE_RATE_RX, len);
+    if (G_UNLIKELY(be->capture)) {
+        netbe_capture_consumed(be, queue, len);
+    }
 }
 
 /* Send one frame through the plugin (producer) or the queue fd. */
@@ -257,14 +401,17 @@ static bool backend_flush_tx(NetbeBackend *be, unsigned q)
 
     while ((f = netbe_frame_queue_peek(&bq->txq))) {
         struct iovec iov = {f->data, f->len};
-        ssize_t n = backend_write(be, q, &iov, 1);
+        ssize_t n;
 
+        if (!backend_rate_admit(be, q, NETBE_RATE_TX)) {
+            return false;
+        }
+        n = backend_write(be, q, &iov, 1);
         if (n == 0) {
             return false;
         }
         if (n > 0) {
-            bq->stats.tx_frames++;
-            bq->stats.tx_bytes += f->len;
+            backend_tx_done(be, q, &iov, 1, f->len);
         } else {
             bq->stats.tx_drops++;
         }
@@ -285,15 +432,14 @@ ssize_t netbe_backend_send(NetbeBackend *be, unsigned queue, const struct iovec 
     NetbeBackendQueue *bq = &be->queues[queue];
     ssize_t n;
 
-    if (!be->connected) {
+    if (!be->connected || be->link_down) {
         bq->stats.tx_drops++;
-        return -ENOTCONN;
+        return be->connected ? -ENETDOWN : -ENOTCONN;
     }
-    if (netbe_frame_queue_length(&bq->txq) == 0) {
+    if (netbe_frame_queue_length(&bq->txq) == 0 && backend_rate_admit(be, queue, NETBE_RATE_TX)) {
         n = backend_write(be, queue, iov, iovcnt);
         if (n > 0) {
-            bq->stats.tx_frames++;
-            bq->stats.tx_bytes += n;
+            backend_tx_done(be, queue, iov, iovcnt, (size_t)n);
             return n;
         }
         if (n < 0) {
@@ -318,8 +464,10 @@ unsigned netbe_backend_send_batch(NetbeBackend *be, unsigned queue, struct iovec
     ssize_t res[NETBE_IO_BATCH_MAX];
     unsigned taken = 0;
 
-    if (!netbe_backend_has_queue_fds(be) || !be->connected || n > NETBE_IO_BATCH_MAX ||
-        netbe_frame_queue_length(&bq->txq)) {
+    /* one by one: a producer, a frame queue to keep in order, a rate limit to check per
+     * frame, a link that is down */
+    if (!netbe_backend_has_queue_fds(be) || !be->connected || be->link_down ||
+        n > NETBE_IO_BATCH_MAX || netbe_frame_queue_length(&bq->txq) || be->rate) {
         for (; taken < n; taken++) {
             if (netbe_backend_send(be, queue, iovs[taken], cnts[taken], queue_if_busy) == 0) {
                 break;
@@ -334,6 +482,11 @@ unsigned netbe_backend_send_batch(NetbeBackend *be, unsigned queue, struct iovec
             bq->stats.tx_bytes += (uint64_t)res[i];
         } else {
             bq->stats.tx_drops++;
+        }
+    }
+    for (unsigned i = 0; G_UNLIKELY(be->capture) && i < taken; i++) {
+        if (res[i] > 0) {
+            netbe_capture_frame(be, iovs[i], cnts[i], (size_t)res[i]);
         }
     }
     for (; queue_if_busy && taken < n; taken++) {
@@ -364,6 +517,9 @@ unsigned netbe_backend_rx_ready(NetbeBackend *be, unsigned queue, unsigned budge
         }
         return 0;
     }
+    if (be->link_down) {
+        return backend_drain_rx(be, queue, budget);
+    }
     taken = be->peer_ops->rx_pull(be->peer, be, queue, budget);
     qio_unpin(&be->queues[queue].io); /* the peer is done with the frames it was lent */
     return taken;
@@ -379,15 +535,14 @@ ssize_t netbe_backend_deliver(NetbeBackend *be, unsigned queue, const struct iov
         return -EINVAL;
     }
     bq = &be->queues[queue];
-    if (!be->started || !be->peer_ops) {
+    if (!be->started || !be->peer_ops || be->link_down) {
         bq->stats.rx_drops++;
         return -ENOBUFS;
     }
-    if (netbe_frame_queue_length(&bq->rxq) == 0) {
+    if (netbe_frame_queue_length(&bq->rxq) == 0 && backend_rate_admit(be, queue, NETBE_RATE_RX)) {
         n = be->peer_ops->rx_push(be->peer, be, queue, iov, iovcnt);
         if (n > 0) {
-            bq->stats.rx_frames++;
-            bq->stats.rx_bytes += len;
+            backend_rx_done(be, queue, iov, iovcnt, len);
             return n;
         }
     }
@@ -430,15 +585,36 @@ void netbe_backend_rx_flush(NetbeBackend *be, unsigned queue)
     while ((f = netbe_frame_queue_peek(&bq->rxq))) {
         struct iovec iov = {f->data, f->len};
 
-        if (be->peer_ops->rx_push(be->peer, be, queue, &iov, 1) <= 0) {
+        if (!backend_rate_admit(be, queue, NETBE_RATE_RX) ||
+            be->peer_ops->rx_push(be->peer, be, queue, &iov, 1) <= 0) {
             return;
         }
-        bq->stats.rx_frames++;
-        bq->stats.rx_bytes += f->len;
+        backend_rx_done(be, queue, &iov, 1, f->len);
         netbe_frame_queue_drop_head(&bq->rxq);
     }
     if (bq->rx_throttled) {
         bq->rx_throttled = false;
+        backend_poll(be, queue, be->started && !bq->rx_limited);
+    }
+}
+
+void netbe_backend_rate_resume(NetbeBackend *be, NetbeRateDir d, unsigned queue)
+{
+    NetbeBackendQueue *bq;
+
+    if (queue >= be->nqueues) {
+        return;
+    }
+    if (d == NETBE_RATE_TX) {
+        netbe_backend_tx_ready(be, queue); /* held frames first, then the frontend again */
+        return;
+    }
+    bq = &be->queues[queue];
+    bq->rx_limited = false;
+    if (netbe_frame_queue_length(&bq->rxq) && be->peer_ops) {
+        netbe_backend_rx_flush(be, queue); /* may wait again */
+    }
+    if (!bq->rx_limited && !bq->rx_throttled) {
         backend_poll(be, queue, be->started);
     }
 }

@@ -76,6 +76,26 @@ GVariant *netbe_runtime_status_variant(NetbeRuntime *rt)
     return g_variant_ref_sink(g_variant_builder_end(&b));
 }
 
+/* The waits of a netdev that has a rate limit or had one, or NULL. */
+static GVariant *rate_limit_stats(NetbeRuntime *rt, const NetbeBackend *be)
+{
+    GVariantBuilder b;
+    NetbeRateLimitStats st;
+
+    netbe_runtime_get_rate_limit_stats(rt, be->id, &st);
+    if (!st.limited && !st.rx_waits && !st.tx_waits) {
+        return NULL;
+    }
+    g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+    dict_add(&b, "netdev", g_variant_new_string(be->id));
+    dict_add(&b, "limited", g_variant_new_boolean(st.limited));
+    dict_add(&b, "rx_waits", g_variant_new_uint64(st.rx_waits));
+    dict_add(&b, "rx_wait_ns", g_variant_new_uint64(st.rx_wait_ns));
+    dict_add(&b, "tx_waits", g_variant_new_uint64(st.tx_waits));
+    dict_add(&b, "tx_wait_ns", g_variant_new_uint64(st.tx_wait_ns));
+    return g_variant_builder_end(&b);
+}
+
 static GVariant *queue_stats(NetbeRuntime *rt, const NetbeBackend *be, unsigned q)
 {
     GVariantBuilder b;
@@ -110,5 +130,14 @@ GVariant *netbe_runtime_stats_variant(NetbeRuntime *rt)
         }
     }
     dict_add(&b, "queues", g_variant_builder_end(&list));
+    g_variant_builder_init(&list, G_VARIANT_TYPE("aa{sv}"));
+    for (guint i = 0; i < rt->backends->len; i++) {
+        GVariant *rl = rate_limit_stats(rt, g_ptr_array_index(rt->backends, i));
+
+        if (rl) {
+            g_variant_builder_add_value(&list, rl);
+        }
+    }
+    dict_add(&b, "rate_limits", g_variant_builder_end(&list));
     return g_variant_ref_sink(g_variant_builder_end(&b));
 }

@@ -2,6 +2,7 @@
 /* control-cmd.c - the commands of netbe-host's control socket: one handler and one table
  * line each (control.h says how to write one). */
 #include <string.h>
+#include "control-traffic.h"
 #include "control.h"
 
 #ifndef NETBE_VERSION
@@ -110,5 +111,21 @@ const ControlCommand control_commands[] = {
      cmd_migrate,
      {{"path", CONTROL_ARG_STRING, true, "the destination's socket (netbe-host --incoming)"}},
      "hand the backends over to another netbe-host, then exit"},
+    {"capture",
+     control_capture,
+     {{"id", CONTROL_ARG_STRING, true, "a netdev, hub port or device"},
+      {"file", CONTROL_ARG_STRING, true, "the pcap file, an absolute path netbe-host writes"},
+      {"count", CONTROL_ARG_INT, false, "stop after this many frames"},
+      {"seconds", CONTROL_ARG_NUMBER, false, "stop after this long"}},
+     "write a netdev's frames, both ways, to a pcap file"},
+    {"capture-stop",
+     control_capture_stop,
+     {{"id", CONTROL_ARG_STRING, true, "the netdev or device"}},
+     "stop a capture"},
+    {"rate-limit",
+     control_rate_limit,
+     {{"id", CONTROL_ARG_STRING, true, "the netdev"},
+      {"limits", CONTROL_ARG_ARRAY, false, "KEY=VALUE words, the ini's keys; none: show"}},
+     "change or show a netdev's rate limits"},
 };
 const unsigned control_command_count = G_N_ELEMENTS(control_commands);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* control-metrics.c - the runtime's counters in Prometheus' text exposition format (0.0.4):
- * one family per counter of the structured stats, labelled by netdev and queue. */
+ * one family per number of the structured stats, labelled by netdev (and queue). */
 #include <inttypes.h>
 #include <string.h>
 #include "control.h"
@@ -18,6 +18,28 @@ static const struct {
     {"rx_bytes", "Bytes the netdev passed to its frontend."},
     {"rx_drops", "Frames from the netdev that were dropped."},
     {"rx_queued", "Frames from the netdev waiting in netbe's queue now."},
+    {"limited", "1 while the netdev has a rate limit."},
+    {"rx_waits", "Times the netdev's rx rate limit held reading back."},
+    {"rx_wait_ns", "Time the netdev's rx rate limit held reading back."},
+    {"tx_waits", "Times the netdev's tx rate limit held the frontend back."},
+    {"tx_wait_ns", "Time the netdev's tx rate limit held the frontend back."},
+};
+
+/*
+ * MetricList - an array of the stats tree and how its entries become samples.
+ * @array:  the key of the aa{sv} in the stats
+ * @prefix: of the family names
+ * @labels: the keys that label a sample (strings or numbers), NULL-terminated
+ */
+typedef struct MetricList {
+    const char *array;
+    const char *prefix;
+    const char *labels[3];
+} MetricList;
+
+static const MetricList metric_lists[] = {
+    {"queues", "netbe_netdev_", {"netdev", "queue", NULL}},
+    {"rate_limits", "netbe_netdev_rate_limit_", {"netdev", NULL}},
 };
 
 static const char *help_of(const char *key)
@@ -27,13 +49,56 @@ static const char *help_of(const char *key)
             return metric_help[i].help;
         }
     }
-    return NULL;
+    return "A netbe counter.";
 }
 
-/* Levels ("*_queued") are gauges; the other numbers only grow: counters, named *_total. */
-static bool is_gauge(const char *key)
+/* Levels ("*_queued") and flags are gauges; the other numbers only grow: counters. */
+static bool is_gauge(const char *key, GVariant *v)
 {
-    return g_str_has_suffix(key, "_queued");
+    return g_str_has_suffix(key, "_queued") || g_variant_is_of_type(v, G_VARIANT_TYPE_BOOLEAN);
+}
+
+/* A valid metric name part: [a-zA-Z0-9_] only (what the core's keys are). */
+static bool name_ok(const char *key)
+{
+    for (const char *p = key; *p; p++) {
+        if (!g_ascii_isalnum(*p) && *p != '_') {
+            return false;
+        }
+    }
+    return *key;
+}
+
+/* The value of @v as a sample's number; false if it is none. Nanoseconds become seconds. */
+static bool sample_value(const char *key, GVariant *v, GString *out)
+{
+    uint64_t n;
+
+    if (g_variant_is_of_type(v, G_VARIANT_TYPE_UINT64)) {
+        n = g_variant_get_uint64(v);
+    } else if (g_variant_is_of_type(v, G_VARIANT_TYPE_UINT32)) {
+        n = g_variant_get_uint32(v);
+    } else if (g_variant_is_of_type(v, G_VARIANT_TYPE_BOOLEAN)) {
+        n = g_variant_get_boolean(v);
+    } else {
+        return false;
+    }
+    if (g_str_has_suffix(key, "_ns")) {
+        g_string_append_printf(out, "%" PRIu64 ".%09" PRIu64, n / 1000000000, n % 1000000000);
+    } else {
+        g_string_append_printf(out, "%" PRIu64, n);
+    }
+    return true;
+}
+
+/* The family name of @key: its prefix, "_ns" as "_seconds", "_total" on counters. */
+static char *family_name(const MetricList *ml, const char *key, bool gauge)
+{
+    g_autofree char *base = g_str_has_suffix(key, "_ns")
+                                ? g_strdup_printf("%.*s_seconds", (int)strlen(key) - 3, key)
+                                : g_strdup(key);
+
+    return g_strdup_printf("%s%s%s", ml->prefix, base, gauge ? "" : "_total");
 }
 
 /* A label value with \, " and newlines escaped, as the format wants. */
@@ -51,78 +116,93 @@ static void append_label(GString *out, const char *value)
     }
 }
 
-/* An unsigned number of @v, or false if it is no number. */
-static bool variant_number(GVariant *v, uint64_t *out)
+/* {netdev="x",queue="0"} of entry @e. */
+static void append_labels(GString *out, const MetricList *ml, GVariant *e)
 {
-    if (g_variant_is_of_type(v, G_VARIANT_TYPE_UINT64)) {
-        *out = g_variant_get_uint64(v);
-    } else if (g_variant_is_of_type(v, G_VARIANT_TYPE_UINT32)) {
-        *out = g_variant_get_uint32(v);
-    } else if (g_variant_is_of_type(v, G_VARIANT_TYPE_INT64)) {
-        *out = MAX(g_variant_get_int64(v), 0);
-    } else {
-        return false;
+    g_string_append_c(out, '{');
+    for (int i = 0; ml->labels[i]; i++) {
+        g_autoptr(GVariant) v = g_variant_lookup_value(e, ml->labels[i], NULL);
+        g_autofree char *text = NULL;
+
+        if (v && g_variant_is_of_type(v, G_VARIANT_TYPE_STRING)) {
+            text = g_variant_dup_string(v, NULL);
+        } else if (v) {
+            text = g_variant_print(v, false);
+        }
+        g_string_append_printf(out, "%s%s=\"", i ? "," : "", ml->labels[i]);
+        append_label(out, text ? text : "");
+        g_string_append_c(out, '"');
     }
-    return true;
+    g_string_append_c(out, '}');
 }
 
-/* The family of @key: HELP, TYPE, then one sample per queue of @queues. */
-static void append_family(GString *out, GVariant *queues, const char *key)
+/* The family of @key over the entries of @list: HELP, TYPE, one sample per entry. */
+static void append_family(GString *out, const MetricList *ml, GVariant *list, const char *key,
+                          bool gauge)
 {
-    const char *help = help_of(key);
-    bool gauge = is_gauge(key);
-    g_autofree char *name = g_strdup_printf("netbe_netdev_%s%s", key, gauge ? "" : "_total");
-    gsize n = g_variant_n_children(queues);
+    g_autofree char *name = family_name(ml, key, gauge);
 
-    g_string_append_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name,
-                           help ? help : "A netbe netdev queue counter.", name,
+    g_string_append_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help_of(key), name,
                            gauge ? "gauge" : "counter");
-    for (gsize i = 0; i < n; i++) {
-        g_autoptr(GVariant) q = g_variant_get_child_value(queues, i);
-        g_autoptr(GVariant) v = g_variant_lookup_value(q, key, NULL);
-        const char *netdev = NULL;
-        guint32 queue = 0;
-        uint64_t num;
+    for (gsize i = 0; i < g_variant_n_children(list); i++) {
+        g_autoptr(GVariant) e = g_variant_get_child_value(list, i);
+        g_autoptr(GVariant) v = g_variant_lookup_value(e, key, NULL);
+        gsize mark = out->len;
 
-        if (!v || !variant_number(v, &num) || !g_variant_lookup(q, "netdev", "&s", &netdev)) {
+        g_string_append(out, name);
+        append_labels(out, ml, e);
+        g_string_append_c(out, ' ');
+        if (!v || !sample_value(key, v, out)) {
+            g_string_truncate(out, mark); /* this entry has no such number */
             continue;
         }
-        g_variant_lookup(q, "queue", "u", &queue);
-        g_string_append_printf(out, "%s{netdev=\"", name);
-        append_label(out, netdev);
-        g_string_append_printf(out, "\",queue=\"%u\"} %" PRIu64 "\n", queue, num);
+        g_string_append_c(out, '\n');
+    }
+}
+
+/* Is @key a label of @ml? */
+static bool is_label(const MetricList *ml, const char *key)
+{
+    for (int i = 0; ml->labels[i]; i++) {
+        if (strcmp(ml->labels[i], key) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Every family of list @ml of @stats: each numeric key any entry has, in the order they first
+ * appear. */
+static void append_list(GString *out, const MetricList *ml, GVariant *stats)
+{
+    g_autoptr(GVariant) list = g_variant_lookup_value(stats, ml->array, G_VARIANT_TYPE("aa{sv}"));
+    g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GString) probe = g_string_new(NULL);
+
+    for (gsize i = 0; list && i < g_variant_n_children(list); i++) {
+        g_autoptr(GVariant) e = g_variant_get_child_value(list, i);
+        GVariantIter it;
+        const char *key;
+        GVariant *v;
+
+        g_variant_iter_init(&it, e);
+        while (g_variant_iter_next(&it, "{&sv}", &key, &v)) {
+            if (!is_label(ml, key) && name_ok(key) && sample_value(key, v, probe) &&
+                !g_ptr_array_find_with_equal_func(keys, key, g_str_equal, NULL)) {
+                g_ptr_array_add(keys, g_strdup(key));
+                append_family(out, ml, list, key, is_gauge(key, v));
+            }
+            g_variant_unref(v);
+        }
     }
 }
 
 char *control_metrics_text(GVariant *stats)
 {
-    g_autoptr(GVariant) queues = g_variant_lookup_value(stats, "queues", G_VARIANT_TYPE("aa{sv}"));
-    g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);
     GString *out = g_string_new(NULL);
 
-    if (!queues) {
-        return g_string_free(out, false);
-    }
-    /* the families: every numeric key any queue has, in the order they first appear */
-    for (gsize i = 0; i < g_variant_n_children(queues); i++) {
-        g_autoptr(GVariant) q = g_variant_get_child_value(queues, i);
-        GVariantIter it;
-        const char *key;
-        GVariant *v;
-
-        g_variant_iter_init(&it, q);
-        while (g_variant_iter_next(&it, "{&sv}", &key, &v)) {
-            uint64_t num;
-
-            if (strcmp(key, "queue") != 0 && variant_number(v, &num) &&
-                !g_ptr_array_find_with_equal_func(keys, key, g_str_equal, NULL)) {
-                g_ptr_array_add(keys, g_strdup(key));
-            }
-            g_variant_unref(v);
-        }
-    }
-    for (guint i = 0; i < keys->len; i++) {
-        append_family(out, queues, g_ptr_array_index(keys, i));
+    for (size_t i = 0; i < G_N_ELEMENTS(metric_lists); i++) {
+        append_list(out, &metric_lists[i], stats);
     }
     return g_string_free(out, false);
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* control-proto.c - protocol 2 of the control socket: parse a JSON request, check its
  * arguments against the command's declaration, run it, write the reply; event lines. */
+#include <errno.h>
+#include <math.h>
 #include <string.h>
 #include "control.h"
 
@@ -17,17 +19,27 @@ static const char *const class_names[] = {
 };
 
 static const char *const arg_type_names[] = {
-    [CONTROL_ARG_STRING] = "string", [CONTROL_ARG_INT] = "integer", [CONTROL_ARG_BOOL] = "boolean",
+    [CONTROL_ARG_STRING] = "string", [CONTROL_ARG_INT] = "integer",
+    [CONTROL_ARG_NUMBER] = "number", [CONTROL_ARG_BOOL] = "boolean",
     [CONTROL_ARG_OBJECT] = "object", [CONTROL_ARG_ARRAY] = "array",
 };
 
+/* What a word for an argument of each type may be, for messages. */
+static const char *const arg_word_forms[] = {
+    [CONTROL_ARG_STRING] = "a string",     [CONTROL_ARG_INT] = "an integer",
+    [CONTROL_ARG_NUMBER] = "a number",     [CONTROL_ARG_BOOL] = "on or off",
+    [CONTROL_ARG_OBJECT] = "KEY=VALUE...", [CONTROL_ARG_ARRAY] = "words",
+};
+
+static ControlErrorClass error_class(const GError *err);
+
 const char *control_error_class_name(const GError *err)
 {
-    if (err->domain == CONTROL_ERROR && err->code >= 0 &&
-        (size_t)err->code < G_N_ELEMENTS(class_names)) {
-        return class_names[err->code];
-    }
-    return class_names[CONTROL_ERROR_FAILED];
+    ControlErrorClass class = error_class(err);
+
+    return class >= 0 && (size_t) class < G_N_ELEMENTS(class_names)
+               ? class_names[class]
+               : class_names[CONTROL_ERROR_FAILED];
 }
 
 /* One line of JSON text for @root (taken), with its newline. */
@@ -69,6 +81,9 @@ char *control_error_line(JsonNode *id, ControlErrorClass class, const char *mess
 {
     JsonBuilder *b = reply_begin(id);
 
+    if (class < 0 || (size_t) class >= G_N_ELEMENTS(class_names)) {
+        class = CONTROL_ERROR_FAILED; /* a handler's code that is no class */
+    }
     json_builder_set_member_name(b, "error");
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "class");
@@ -79,9 +94,24 @@ char *control_error_line(JsonNode *id, ControlErrorClass class, const char *mess
     return reply_end(b);
 }
 
+/* The class of @err: its code in CONTROL_ERROR; NotFound for ENOENT of libnetbe (no such
+ * netdev, device, capture...); else Failed. */
+static ControlErrorClass error_class(const GError *err)
+{
+    if (err->domain == CONTROL_ERROR) {
+        return err->code;
+    }
+    if (err->code == ENOENT &&
+        (err->domain == NETBE_CONFIG_ERROR || err->domain == NETBE_BACKEND_ERROR ||
+         err->domain == NETBE_PLUGIN_ERROR)) {
+        return CONTROL_ERROR_NOT_FOUND;
+    }
+    return CONTROL_ERROR_FAILED;
+}
+
 static char *error_reply(JsonNode *id, const GError *err)
 {
-    ControlErrorClass class = err->domain == CONTROL_ERROR ? err->code : CONTROL_ERROR_FAILED;
+    ControlErrorClass class = error_class(err);
 
     return control_error_line(id, class, err->message);
 }
@@ -110,10 +140,14 @@ static bool word_to_bool(const char *w, bool *out)
     return false;
 }
 
-/* Set argument @a of @args from the word @w. Return: false with @errp set. */
-static bool arg_from_word(JsonObject *args, const ControlArg *a, const char *w, GError **errp)
+/* Set argument @a of @args from the word @w (typed as @shown: "--count" or "count"). Return:
+ * false with @errp set. */
+static bool arg_from_word(const ControlCommand *cmd, JsonObject *args, const ControlArg *a,
+                          const char *shown, const char *w, GError **errp)
 {
     gint64 n;
+    double d;
+    char *end;
     bool b;
 
     switch (a->type) {
@@ -126,6 +160,13 @@ static bool arg_from_word(JsonObject *args, const ControlArg *a, const char *w, 
         }
         json_object_set_int_member(args, a->name, n);
         return true;
+    case CONTROL_ARG_NUMBER:
+        d = g_ascii_strtod(w, &end);
+        if (!*w || *end || !isfinite(d)) {
+            break;
+        }
+        json_object_set_double_member(args, a->name, d);
+        return true;
     case CONTROL_ARG_BOOL:
         if (!word_to_bool(w, &b)) {
             break;
@@ -135,9 +176,24 @@ static bool arg_from_word(JsonObject *args, const ControlArg *a, const char *w, 
     default:
         break;
     }
-    g_set_error(errp, CONTROL_ERROR, CONTROL_ERROR_INVALID_ARGUMENT, "%s: '%s' is not a%s %s",
-                a->name, w, a->type == CONTROL_ARG_INT ? "n" : "", arg_type_names[a->type]);
+    g_set_error(errp, CONTROL_ERROR, CONTROL_ERROR_INVALID_ARGUMENT, "%s: %s '%s' (allowed: %s)",
+                cmd->name, shown, w, arg_word_forms[a->type]);
     return false;
+}
+
+/* "--NAME" of a word that names no argument: the error lists those that may be named so. */
+static void unknown_option(const ControlCommand *cmd, const char *w, GError **errp)
+{
+    g_autoptr(GString) allowed = g_string_new(NULL);
+
+    for (const ControlArg *a = cmd->args; a->name; a++) {
+        if (!a->required && a->type != CONTROL_ARG_OBJECT && a->type != CONTROL_ARG_ARRAY) {
+            g_string_append_printf(allowed, "%s--%s", allowed->len ? ", " : "", a->name);
+        }
+    }
+    g_set_error(errp, CONTROL_ERROR, CONTROL_ERROR_INVALID_ARGUMENT,
+                "%s: unknown option '%s' (allowed: %s)", cmd->name, w,
+                allowed->len ? allowed->str : "none");
 }
 
 /* The last argument, if it takes what is left over (object or array). */
@@ -193,13 +249,20 @@ static JsonObject *args_from_argv(const ControlCommand *cmd, JsonArray *argv, GE
         const char *eq = w ? strchr(w, '=') : NULL;
         g_autofree char *name = NULL;
         const ControlArg *a = NULL;
+        const char *shown = NULL;
 
         if (!w) {
             g_set_error(errp, CONTROL_ERROR, CONTROL_ERROR_INVALID_REQUEST,
                         "argv[%u] is not a string", i);
             return NULL;
         }
+        if (g_str_has_prefix(w, "--") && !(rest && rest->type == CONTROL_ARG_ARRAY) &&
+            !arg_find(cmd, w + 2)) {
+            unknown_option(cmd, w, errp);
+            return NULL;
+        }
         if (g_str_has_prefix(w, "--") && (a = arg_find(cmd, w + 2))) {
+            shown = w;
             if (a->type == CONTROL_ARG_BOOL) {
                 json_object_set_boolean_member(args, a->name, true);
                 continue;
@@ -222,13 +285,12 @@ static JsonObject *args_from_argv(const ControlCommand *cmd, JsonArray *argv, GE
         if (!a && rest && arg_rest_add(args, rest, w)) {
             continue;
         }
-        if (!a || (a->type != CONTROL_ARG_STRING && a->type != CONTROL_ARG_INT &&
-                   a->type != CONTROL_ARG_BOOL)) {
+        if (!a || a->type == CONTROL_ARG_OBJECT || a->type == CONTROL_ARG_ARRAY) {
             g_set_error(errp, CONTROL_ERROR, CONTROL_ERROR_INVALID_ARGUMENT,
                         "%s: unexpected argument '%s'", cmd->name, w ? w : "");
             return NULL;
         }
-        if (!arg_from_word(args, a, w, errp)) {
+        if (!arg_from_word(cmd, args, a, shown ? shown : a->name, w, errp)) {
             return NULL;
         }
     }
@@ -244,6 +306,8 @@ static bool node_has_type(JsonNode *node, ControlArgType type)
         return vt == G_TYPE_STRING;
     case CONTROL_ARG_INT:
         return vt == G_TYPE_INT64;
+    case CONTROL_ARG_NUMBER:
+        return vt == G_TYPE_INT64 || vt == G_TYPE_DOUBLE;
     case CONTROL_ARG_BOOL:
         return vt == G_TYPE_BOOLEAN;
     case CONTROL_ARG_OBJECT:
@@ -407,6 +471,11 @@ const char *control_arg_string(JsonObject *args, const char *name, const char *d
 gint64 control_arg_int(JsonObject *args, const char *name, gint64 dflt)
 {
     return json_object_has_member(args, name) ? json_object_get_int_member(args, name) : dflt;
+}
+
+double control_arg_number(JsonObject *args, const char *name, double dflt)
+{
+    return json_object_has_member(args, name) ? json_object_get_double_member(args, name) : dflt;
 }
 
 bool control_arg_bool(JsonObject *args, const char *name, bool dflt)

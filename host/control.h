@@ -72,6 +72,7 @@ const char *control_error_class_name(const GError *err);
 typedef enum ControlArgType {
     CONTROL_ARG_STRING,
     CONTROL_ARG_INT,    /* a JSON integer; a word: decimal */
+    CONTROL_ARG_NUMBER, /* a JSON number, integer or not; a word: decimal, with a fraction */
     CONTROL_ARG_BOOL,   /* true/false; a word: on/off, true/false, yes/no, 1/0; --NAME: true */
     CONTROL_ARG_OBJECT, /* a JSON object; as the last argument, it takes the words KEY=VALUE
                          * that name no other argument, as strings */
@@ -140,6 +141,7 @@ JsonNode *control_commands_describe(void);
 const char *control_arg_string(JsonObject *args, const char *name, const char *dflt);
 gint64 control_arg_int(JsonObject *args, const char *name, gint64 dflt);
 bool control_arg_bool(JsonObject *args, const char *name, bool dflt);
+double control_arg_number(JsonObject *args, const char *name, double dflt);
 
 /* control_return_variant() - Return: @v (a floating reference is taken) as a reply's JSON. */
 JsonNode *control_return_variant(GVariant *v);

@@ -105,6 +105,28 @@ static void status_text(GString *out, JsonObject *o)
     }
 }
 
+/* After the counters: the waits of each netdev that has or had a rate limit. */
+static void rate_limits_text(GString *out, JsonObject *o)
+{
+    JsonArray *a = array_of(o, "rate_limits");
+
+    for (guint i = 0; a && i < json_array_get_length(a); i++) {
+        JsonObject *r = object_at(a, i);
+
+        if (r) {
+            g_string_append_printf(
+                out,
+                "rate limit %-12s rx waited %" G_GINT64_FORMAT
+                " times %.3f ms, tx waited %" G_GINT64_FORMAT " times %.3f ms%s\n",
+                str_of(r, "netdev"), int_of(r, "rx_waits"), int_of(r, "rx_wait_ns") / 1e6,
+                int_of(r, "tx_waits"), int_of(r, "tx_wait_ns") / 1e6,
+                json_object_get_boolean_member_with_default(r, "limited", false)
+                    ? ""
+                    : " (no limit now)");
+        }
+    }
+}
+
 static void stats_text(GString *out, JsonObject *o)
 {
     JsonArray *a = array_of(o, "queues");
@@ -126,6 +148,40 @@ static void stats_text(GString *out, JsonObject *o)
                 int_of(q, "rx_bytes"), int_of(q, "rx_drops"));
         }
     }
+    rate_limits_text(out, o);
+}
+
+static void capture_text(GString *out, JsonObject *o)
+{
+    g_string_append_printf(out, "capturing %s to %s\n", str_of(o, "netdev"), str_of(o, "file"));
+}
+
+static void capture_stop_text(GString *out, JsonObject *o)
+{
+    g_string_append_printf(out, "capture of %s stopped: %" G_GINT64_FORMAT " frames\n",
+                           str_of(o, "netdev"), int_of(o, "frames"));
+}
+
+/* "rate limit of ID: key=value ..." or "... none". */
+static void rate_limit_text(GString *out, JsonObject *o)
+{
+    JsonNode *l = json_object_get_member(o, "limits");
+    JsonObjectIter it;
+    const char *key;
+    JsonNode *v;
+    bool any = false;
+
+    g_string_append_printf(out, "rate limit of %s:", str_of(o, "netdev"));
+    if (l && JSON_NODE_HOLDS_OBJECT(l)) {
+        json_object_iter_init_ordered(&it, json_node_get_object(l));
+        while (json_object_iter_next_ordered(&it, &key, &v)) {
+            g_autofree char *text = json_to_string(v, false);
+
+            g_string_append_printf(out, " %s=%s", key, text);
+            any = true;
+        }
+    }
+    g_string_append(out, any ? "\n" : " none\n");
 }
 
 static void migrate_text(GString *out, JsonObject *o)
@@ -185,8 +241,14 @@ static const struct {
     const char *command;
     void (*format)(GString *out, JsonObject *ret);
 } formatters[] = {
-    {"status", status_text}, {"stats", stats_text}, {"migrate", migrate_text},
-    {"quit", quit_text},     {"hello", hello_text},
+    {"status", status_text},
+    {"stats", stats_text},
+    {"migrate", migrate_text},
+    {"quit", quit_text},
+    {"hello", hello_text},
+    {"capture", capture_text},
+    {"capture-stop", capture_stop_text},
+    {"rate-limit", rate_limit_text},
 };
 
 char *ctl_format_return(const char *command, JsonNode *ret)

@@ -34,6 +34,10 @@
 #define NETBE_INI "netbe.ini"         /* netbe-host's config, in our temporary directory */
 #define FORWARDER_LOG "forwarder.log" /* the forwarder's stdout and stderr, there too */
 #define RETRIES 2                     /* more runs when others took the forwarder's CPU */
+/* --hooks, row netbe-rl: limits on both netdevs and directions that never bind */
+#define NETBE_RL_KEYS                                                                              \
+    "rx_bytes_per_sec = 1024g\nrx_frames_per_sec = 1000000000\n"                                   \
+    "tx_bytes_per_sec = 1024g\ntx_frames_per_sec = 1000000000\n"
 
 typedef struct Case {
     FwdSource source;
@@ -50,7 +54,8 @@ typedef struct Opts {
     double seconds, warmup, max_others;
     int repeat, fwd_cpu, sender_cpu;
     char *qemu, *netbe_host, *plugin_path, *netbe_io, *only, *json;
-    gboolean qemu_legacy, netbe_no_sandbox, raw_vnet, no_vnet;
+    char *base_host, *base_plugins; /* --hooks: the build without them */
+    gboolean qemu_legacy, netbe_no_sandbox, raw_vnet, no_vnet, hooks;
     char *tmpdir;
 } Opts;
 
@@ -107,13 +112,15 @@ static GPid forwarder_start(const Opts *o, const FwdRow *row, const FwdWiring *w
         argv =
             fwd_qemu_argv(o->qemu, w, o->qemu_legacy ? FWD_QEMU_LEGACY : FWD_QEMU_NEW, !o->no_vnet);
     } else {
+        bool base = g_str_equal(row->forwarder, "netbe-base");
         g_autofree char *ini = g_build_filename(o->tmpdir, NETBE_INI, NULL);
-        g_autofree char *text = fwd_netbe_config(w, row->io, !o->no_vnet);
-        const char *args[] = {o->netbe_host,
+        g_autofree char *text = fwd_netbe_config(
+            w, row->io, !o->no_vnet, g_str_equal(row->forwarder, "netbe-rl") ? NETBE_RL_KEYS : "");
+        const char *args[] = {base ? o->base_host : o->netbe_host,
                               "-c",
                               ini,
                               "--plugin-path",
-                              o->plugin_path,
+                              base ? o->base_plugins : o->plugin_path,
                               o->netbe_no_sandbox ? "--sandbox=off" : NULL,
                               NULL};
 
@@ -279,10 +286,13 @@ static GArray *rows_for(const Opts *o, const Case *c)
         r.forwarder = "qemu";
         g_array_append_val(rows, r);
     }
-    r.forwarder = "netbe";
     for (int i = 0; !ios || ios[i]; i++) {
         r.io = ios ? g_intern_string(g_strstrip(ios[i])) : NULL;
-        g_array_append_val(rows, r);
+        /* --hooks: without them (another build), idle (no capture, no limits), a limiter on */
+        for (size_t k = o->hooks ? 0 : 1; k < (o->hooks ? 3 : 2); k++) {
+            r.forwarder = (const char *[]){"netbe-base", "netbe", "netbe-rl"}[k];
+            g_array_append_val(rows, r);
+        }
         if (!ios) {
             break;
         }
@@ -357,6 +367,15 @@ static bool parse_opts(Opts *o, int *argc, char ***argv)
          "LIST"},
         {"netbe-no-sandbox", 0, 0, G_OPTION_ARG_NONE, &o->netbe_no_sandbox,
          "netbe-host --sandbox=off (default: its seccomp filter on, as shipped)", NULL},
+        {"hooks", 0, 0, G_OPTION_ARG_NONE, &o->hooks,
+         "the cost of the capture and rate-limit hooks: rows netbe-base (--base-host, a build "
+         "without them), netbe (idle: no capture, no limits) and netbe-rl (limits that never "
+         "bind); ratios x base",
+         NULL},
+        {"base-host", 0, 0, G_OPTION_ARG_FILENAME, &o->base_host,
+         "--hooks: netbe-host built without the hooks", "PATH"},
+        {"base-plugins", 0, 0, G_OPTION_ARG_FILENAME, &o->base_plugins,
+         "--hooks: that build's plugin directory", "DIR"},
         {"json", 0, 0, G_OPTION_ARG_FILENAME, &o->json, "write results here", "FILE"},
         {NULL}};
     g_autoptr(GOptionContext) ctx =
@@ -376,6 +395,10 @@ static bool parse_opts(Opts *o, int *argc, char ***argv)
         MAX(o->fwd_cpu, o->sender_cpu) >= sysconf(_SC_NPROCESSORS_ONLN)) {
         g_printerr("bench-forward: --forwarder-cpu and --sender-cpu: two CPUs of the %ld online\n",
                    sysconf(_SC_NPROCESSORS_ONLN));
+        return false;
+    }
+    if (o->hooks && (!o->base_host || !o->base_plugins)) {
+        g_printerr("bench-forward: --hooks needs --base-host and --base-plugins\n");
         return false;
     }
     if (!o->qemu) {

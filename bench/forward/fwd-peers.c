@@ -61,17 +61,18 @@ static char *netbe_source(const FwdWiring *w, const char *vnet)
     return g_strdup_printf("type = tap\nifname = " FWD_IF_IN "\n%s", vnet);
 }
 
-char *fwd_netbe_config(const FwdWiring *w, const char *io, bool tap_vnet_hdr)
+char *fwd_netbe_config(const FwdWiring *w, const char *io, bool tap_vnet_hdr,
+                       const char *netdev_keys)
 {
     const char *vnet = tap_vnet_hdr ? "" : "vnet_hdr = off\n"; /* default: auto */
     g_autofree char *src = netbe_source(w, vnet);
     g_autofree char *runtime = io ? g_strdup_printf("[runtime]\nio = %s\n\n", io) : g_strdup("");
 
     return g_strdup_printf("; bench-forward: %s source -> hub -> TAP " FWD_IF_OUT "\n"
-                           "%s[netdev.src]\n%s\n[netdev.out]\ntype = tap\nifname = " FWD_IF_OUT
-                           "\n%s\n[hub.fwd]\nports = src, out\n",
+                           "%s[netdev.src]\n%s%s\n[netdev.out]\ntype = tap\nifname = " FWD_IF_OUT
+                           "\n%s%s\n[hub.fwd]\nports = src, out\n",
                            w->source == FWD_STREAM  ? "stream"
                            : w->source == FWD_DGRAM ? "datagram"
                                                     : "TAP",
-                           runtime, src, vnet);
+                           runtime, src, netdev_keys, vnet, netdev_keys);
 }

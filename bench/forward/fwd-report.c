@@ -70,6 +70,9 @@ static void json_ratio(GString *js, const char *key, double a, double b)
 static int report_row(const FwdRow *rows, size_t n, const FwdRow *r, double target, GString *js)
 {
     const FwdRow *raw = baseline(rows, n, r, "raw"), *qemu = baseline(rows, n, r, "qemu");
+    const FwdRow *base = baseline(rows, n, r, "netbe-base");
+    double base_fps = base ? fwd_median(base->fps, base->runs) : 0;
+    double base_proc = base ? fwd_median(base->proc_ns, base->runs) : 0;
     double fps = r->error ? 0 : fwd_median(r->fps, r->runs);
     double others = r->error ? 0 : fwd_median(r->others, r->runs);
     double proc = r->error ? 0 : fwd_median(r->proc_ns, r->runs);
@@ -80,17 +83,19 @@ static int report_row(const FwdRow *rows, size_t n, const FwdRow *r, double targ
         r->io ? g_strdup_printf("%s io=%s", r->forwarder, r->io) : g_strdup(r->forwarder);
     bool checked = qemu && g_str_equal(r->forwarder, "netbe") && g_str_equal(r->source, "stream");
     int met = !checked ? 0 : fps >= target * qemu_fps ? 1 : -1;
-    char b1[16], b2[16], b3[16];
+    char b1[16], b2[16], b3[16], b4[16], b5[16];
 
     if (r->error) {
         printf("%-7s %6zu  %-18s failed: %s\n", r->source, r->frame_len, name, r->error);
     } else {
-        printf("%-7s %6zu  %-18s %10.0f %6.2f %10.0f %8.0f %5.0f%% %4.0f%% %6s %7s %8s%s\n",
-               r->source, r->frame_len, name, fps, fps * r->frame_len * 8 / 1e9,
-               fwd_median(r->offered, r->runs), proc, others * 100,
-               fwd_median(r->ran, r->runs) * 100, ratio_text(b1, sizeof(b1), fps, raw_fps),
-               ratio_text(b2, sizeof(b2), fps, qemu_fps),
-               ratio_text(b3, sizeof(b3), qemu_proc, proc), met < 0 ? "  < target" : "");
+        printf(
+            "%-7s %6zu  %-18s %10.0f %6.2f %10.0f %8.0f %5.0f%% %4.0f%% %6s %7s %8s %6s "
+            "%8s%s\n",
+            r->source, r->frame_len, name, fps, fps * r->frame_len * 8 / 1e9,
+            fwd_median(r->offered, r->runs), proc, others * 100, fwd_median(r->ran, r->runs) * 100,
+            ratio_text(b1, sizeof(b1), fps, raw_fps), ratio_text(b2, sizeof(b2), fps, qemu_fps),
+            ratio_text(b3, sizeof(b3), qemu_proc, proc), ratio_text(b4, sizeof(b4), fps, base_fps),
+            ratio_text(b5, sizeof(b5), base_proc, proc), met < 0 ? "  < target" : "");
     }
     g_string_append_printf(js,
                            "    {\"source\": \"%s\", \"frame_bytes\": %zu, \"forwarder\": \"%s\", "
@@ -113,6 +118,8 @@ static int report_row(const FwdRow *rows, size_t n, const FwdRow *r, double targ
     json_ratio(js, "ratio_raw", fps, raw_fps);
     json_ratio(js, "ratio_qemu", fps, qemu_fps);
     json_ratio(js, "cpu_ratio_qemu", qemu_proc, proc);
+    json_ratio(js, "ratio_netbe_base", fps, base_fps);
+    json_ratio(js, "cpu_ratio_netbe_base", base_proc, proc);
     g_string_append(js, "}");
     return met;
 }
@@ -128,9 +135,9 @@ bool fwd_report(const FwdRow *rows, size_t n, double target, const char *meta,
 
     g_string_append_printf(js, "%s,\n  \"target_ratio_qemu_stream\": %.2f,\n  \"results\": [\n",
                            meta, target);
-    printf("\n%-7s %6s  %-18s %10s %6s %10s %8s %6s %5s %6s %7s %8s\n", "source", "frame",
+    printf("\n%-7s %6s  %-18s %10s %6s %10s %8s %6s %5s %6s %7s %8s %6s %8s\n", "source", "frame",
            "forwarder", "frames/s", "Gb/s", "offered/s", "ns/frame", "others", "ran", "x raw",
-           "x qemu", "cpu x qemu");
+           "x qemu", "cpu x qemu", "x base", "cpu x base");
     for (size_t i = 0; i < n; i++) {
         int met;
 
@@ -157,7 +164,8 @@ bool fwd_report(const FwdRow *rows, size_t n, double target, const char *meta,
            "the share of the time\nthe forwarder ran (below 100%%: it waited for frames, or "
            "others took its CPU); x raw,\nx qemu: frames/s against those rows; cpu x qemu: "
            "QEMU's ns/frame / this row's (the rate\nratio each would reach with a CPU of its "
-           "own)."
+           "own);\nx base, cpu x base: the same against netbe-base (--hooks: a build without the "
+           "capture\nand rate-limit hooks)."
            "\nTarget: netbe stream >= %.2f x qemu: %s\n",
            target,
            !checked ? "not measured"

@@ -79,8 +79,9 @@ char **fwd_qemu_argv(const char *qemu, const FwdWiring *w, FwdQemuForm form, boo
 
 /* fwd_netbe_config() - a netbe-host ini whose hub joins @w's source to FWD_IF_OUT; with
  * @io not NULL, [runtime] io = @io; its TAPs with the default vnet_hdr (auto), or off unless
- * @tap_vnet_hdr. Return: the text (g_free). */
-char *fwd_netbe_config(const FwdWiring *w, const char *io, bool tap_vnet_hdr);
+ * @tap_vnet_hdr; @netdev_keys ("" for none) added to both netdevs. Return: the text (g_free). */
+char *fwd_netbe_config(const FwdWiring *w, const char *io, bool tap_vnet_hdr,
+                       const char *netdev_keys);
 
 /* ---- fwd-proc.c ---- */
 
@@ -126,7 +127,9 @@ bool fwd_if_counters(const char *ifname, uint64_t *rx_frames, uint64_t *rx_bytes
  * FwdRow - one forwarder on one case, over its repeated measurements
  * @source:    "stream", "tap" or "dgram"
  * @frame_len: Ethernet frame bytes
- * @forwarder: "raw", "qemu" or "netbe"
+ * @forwarder: "raw", "qemu", "netbe", or with --hooks "netbe-base" (a netbe-host built
+ *             without the capture and rate-limit hooks) and "netbe-rl" (rate limits set far
+ *             above the rate: the limiter runs, never waits)
  * @io:        netbe: the [runtime] io value it ran with, NULL: not set
  * @runs:      measurements made (each array holds @runs values)
  * @fps:       frames per second counted on FWD_IF_OUT

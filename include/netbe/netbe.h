@@ -123,6 +123,139 @@ NETBE_API bool netbe_runtime_load_config_string(NetbeRuntime *rt, const char *te
  */
 NETBE_API bool netbe_runtime_start(NetbeRuntime *rt, GError **errp);
 
+/* ---- Live changes: what QEMU's netdev_add / netdev_del / set_link / hostfwd_add do ----
+ *
+ * Each call checks everything first and changes nothing when it fails. Errors about the
+ * arguments read as the ini's do, with the command in place of FILE and the position of
+ * the argument in place of LINE: "netdev-add:2: [netdev.net9] ifname: ..." is about the
+ * second KEY=VALUE; messages about the netdev as a whole say 1. A runtime that handed its
+ * backends over (netbe_runtime_migrate_to()) refuses every change.
+ */
+
+/**
+ * netbe_runtime_netdev_add() - add a netdev, as a [netdev.ID] section would, and connect it.
+ * @rt: the runtime
+ * @id: the new netdev's id (1-64 of A-Z a-z 0-9 _ -), not in use
+ * @key_values: "KEY=VALUE" strings, NULL-terminated: "type=tap", then the keys of the
+ *   plugin's schema and the core's (queue_limit, batch), checked as in an ini file
+ * @errp: gets every error, one per line
+ *
+ * The plugin must be one the runtime loaded with its config. The netdev connects at once
+ * (it has no frontend yet: give it one with netbe_runtime_hub_port_add()). A plugin that
+ * needs a Linux capability the process no longer has, or a syscall the host said it would
+ * not allow (netbe_runtime_extra_syscalls() asked before), is refused with that reason.
+ *
+ * Return: true once the netdev is connected; false with @errp set, nothing changed.
+ */
+NETBE_API bool netbe_runtime_netdev_add(NetbeRuntime *rt, const char *id,
+                                        const char *const *key_values, GError **errp);
+/**
+ * netbe_runtime_netdev_del() - remove a netdev and close what it holds.
+ * @rt: the runtime
+ * @id: the netdev
+ * @errp: gets the error
+ *
+ * A hub port goes with it. A device that uses it stays, as a QEMU NIC does when its
+ * netdev is deleted: its link goes down (a virtio-net guest sees VIRTIO_NET_S_LINK_UP
+ * clear) and its frames are dropped and counted until the device goes. Frames netbe holds
+ * for the netdev are dropped and counted in its queues' tx_drops and rx_drops.
+ *
+ * Return: false with @errp set if there is no such netdev.
+ */
+NETBE_API bool netbe_runtime_netdev_del(NetbeRuntime *rt, const char *id, GError **errp);
+/**
+ * netbe_runtime_hub_port_add() - make a netdev that has no frontend a port of a hub.
+ * @rt: the runtime
+ * @hub: the hub's id ([hub.ID])
+ * @netdev: the netdev's id
+ * @errp: gets the error
+ *
+ * The port speaks the hub's vnet header (or the hub agrees on one anew) and forwards at
+ * once if the hub runs; a netdev not connected yet connects first.
+ *
+ * Return: false with @errp set, nothing changed, if either is unknown or the netdev has
+ * a frontend already.
+ */
+NETBE_API bool netbe_runtime_hub_port_add(NetbeRuntime *rt, const char *hub, const char *netdev,
+                                          GError **errp);
+/**
+ * netbe_runtime_hub_port_del() - take a netdev out of a hub; it stays, without a frontend.
+ * @rt: the runtime
+ * @hub: the hub's id
+ * @netdev: the port's netdev
+ * @errp: gets the error
+ *
+ * Frames netbe holds for the hub from that port are dropped and counted (rx_drops).
+ *
+ * Return: false with @errp set if the netdev is no port of that hub.
+ */
+NETBE_API bool netbe_runtime_hub_port_del(NetbeRuntime *rt, const char *hub, const char *netdev,
+                                          GError **errp);
+/**
+ * netbe_runtime_set_link() - set the link of a netdev or a device up or down.
+ * @rt: the runtime
+ * @id: a netdev's or a device's id (a netdev's when both have it)
+ * @up: link up
+ * @errp: gets the error
+ *
+ * A netdev and the device that uses it share one link, as in QEMU's set_link: while it is
+ * down, frames in both directions are dropped and counted (the netdev's tx_drops and
+ * rx_drops; an fd is still read, so the kernel's queue does not fill), and a virtio-net
+ * guest sees VIRTIO_NET_S_LINK_UP clear with a config interrupt (embedded devices; a
+ * vhost-user device shows it in its config space, which the VMM reads on GET_CONFIG).
+ *
+ * Return: false with @errp set if there is no such netdev or device.
+ */
+NETBE_API bool netbe_runtime_set_link(NetbeRuntime *rt, const char *id, bool up, GError **errp);
+/**
+ * netbe_runtime_hostfwd_add() - forward a host port to the guest of a user netdev.
+ * @rt: the runtime
+ * @netdev_id: a netdev whose plugin takes runtime commands (&NetbePluginDesc.control):
+ *   the user plugin
+ * @rule: a rule as in the user plugin's hostfwd option:
+ *   "[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT", an IPv6 address in brackets
+ *   ("tcp:[::1]:2222-[fd00::15]:22")
+ * @errp: gets the error
+ *
+ * Return: true once the host port listens; false with @errp set, nothing changed.
+ */
+NETBE_API bool netbe_runtime_hostfwd_add(NetbeRuntime *rt, const char *netdev_id, const char *rule,
+                                         GError **errp);
+/**
+ * netbe_runtime_hostfwd_del() - stop forwarding a host port (as netbe_runtime_hostfwd_add()).
+ * @rt: the runtime
+ * @netdev_id: the netdev
+ * @rule: the rule as it was added or configured (its host side decides: protocol, address
+ *   and port)
+ * @errp: gets the error
+ *
+ * Return: false with @errp set if the netdev forwards no such host port.
+ */
+NETBE_API bool netbe_runtime_hostfwd_del(NetbeRuntime *rt, const char *netdev_id, const char *rule,
+                                         GError **errp);
+/**
+ * netbe_runtime_reload() - re-read the config and apply what changed.
+ * @rt: the runtime
+ * @path: the ini file, or NULL for the file the runtime loaded
+ *   (netbe_runtime_load_config_file())
+ * @errp: gets every error of the file, as netbe_runtime_load_config_file() reports them
+ *
+ * The whole file is checked first, as at start (plugins run init, nothing connects); a
+ * file with any error changes nothing. Then netdevs, hubs and devices are compared by id
+ * with what runs (netdevs added live included): one that is the same, key for key, is not
+ * touched: its connections stay and its counters go on. A removed one goes (as
+ * netbe_runtime_netdev_del()); a changed netdev is replaced (its counters start at 0), and
+ * so is a device whose section or netdev changed; a hub keeps its unchanged ports, loses
+ * and gains the others. Added netdevs connect before anything is removed, so that a
+ * failure there still changes nothing; a replaced netdev connects after its old instance
+ * closed (it may need the same TAP or port), and if that fails the error says so and the
+ * netdev stays unconnected. [runtime] must stay the same (it needs a restart), and an
+ * embedded device a VMM found (netbe_runtime_find_device()) cannot be removed or replaced.
+ *
+ * Return: true once applied; false with @errp set.
+ */
+NETBE_API bool netbe_runtime_reload(NetbeRuntime *rt, const char *path, GError **errp);
+
 /**
  * netbe_runtime_run() - run the context until netbe_runtime_quit().
  * @rt: the runtime
@@ -229,6 +362,10 @@ NETBE_API uint64_t netbe_runtime_needed_caps(NetbeRuntime *rt);
  * runtime and the shipped plugins (extra_syscalls, plugin ABI 2), each once, for a host
  * that installs a seccomp filter.
  *
+ * From this call on, netbe_runtime_netdev_add() and netbe_runtime_reload() refuse a netdev
+ * whose plugin names a syscall that was not in the list (a filter built from it would kill
+ * the process).
+ *
  * Return: a NULL-terminated array of names owned by the plugins; free the array (not the
  * names) with g_free() while the runtime lives.
  */
@@ -274,7 +411,9 @@ NETBE_API GVariant *netbe_runtime_status_variant(NetbeRuntime *rt);
  *
  * The tree, a{sv}: "queues" (aa{sv}, one per netdev and queue: netdev, queue, tx_frames,
  * tx_bytes, tx_drops, tx_queued, rx_frames, rx_bytes, rx_drops, rx_queued; the *_queued are
- * levels, the others counters). Keys are only ever added.
+ * levels, the others counters), "rate_limits" (aa{sv}, one per netdev that has or had a rate
+ * limit: netdev, limited, rx_waits, rx_wait_ns, tx_waits, tx_wait_ns). Keys are only ever
+ * added.
  *
  * Return: the tree (not floating); the caller unrefs it.
  */
@@ -308,6 +447,113 @@ typedef struct NetbeQueueStats {
  */
 NETBE_API bool netbe_runtime_get_queue_stats(NetbeRuntime *rt, const char *netdev_id,
                                              unsigned queue, NetbeQueueStats *out);
+
+/* ---- Capture ---- */
+
+/**
+ * netbe_runtime_capture_start() - write the frames of a netdev to a pcap file, both
+ * directions, from now on.
+ * @rt: the runtime
+ * @id: a netdev's id ([netdev.ID], also a hub's port), or a device's id (its netdev)
+ * @path: the file: created or truncated (mode 0644 before the umask) by this process with
+ *   its own rights, e.g. after netbe-host dropped its privileges
+ * @max_frames: stop by itself after this many frames; 0: no limit
+ * @max_seconds: stop by itself after this long; 0: no limit (at most 1e6)
+ * @errp: gets the error
+ *
+ * The file uses link type Ethernet (DLT_EN10MB) and a snap length of 65535: each frame as
+ * it left or entered the backend, without a virtio-net header, stamped when it passed, cut
+ * to the snap length only if longer. It is flushed every second and closed when the capture
+ * stops (netbe_runtime_capture_stop(), a limit, or when the backend is released). While no
+ * capture runs, the data path pays one branch on a pointer.
+ *
+ * Return: true once capturing; false with @errp set: no such id (ENOENT), a capture runs on
+ * that netdev already (EBUSY), a limit out of range (EINVAL), the file cannot be opened (its
+ * errno; the message names the uid).
+ */
+NETBE_API bool netbe_runtime_capture_start(NetbeRuntime *rt, const char *id, const char *path,
+                                           uint64_t max_frames, double max_seconds, GError **errp);
+/**
+ * netbe_runtime_capture_stop() - stop a capture and close its file.
+ * @rt: the runtime
+ * @id: as for netbe_runtime_capture_start()
+ * @frames: gets the number of frames the file holds; may be NULL
+ * @errp: gets the error
+ *
+ * Return: true; false with @errp set when there is no such id or no capture runs (ENOENT).
+ */
+NETBE_API bool netbe_runtime_capture_stop(NetbeRuntime *rt, const char *id, uint64_t *frames,
+                                          GError **errp);
+/**
+ * netbe_runtime_capture_running() - whether a capture runs on a netdev or device.
+ * @rt: the runtime
+ * @id: as for netbe_runtime_capture_start()
+ * @frames: gets the number of frames written so far, when one runs; may be NULL
+ *
+ * Return: true while a capture runs; false when none does or there is no such id.
+ */
+NETBE_API bool netbe_runtime_capture_running(NetbeRuntime *rt, const char *id, uint64_t *frames);
+
+/* ---- Rate limits ---- */
+
+/**
+ * netbe_runtime_set_rate_limit() - change the rate limits of a netdev while it runs.
+ * @rt: the runtime
+ * @netdev_id: the netdev's id ([netdev.ID])
+ * @key_values: NULL-terminated "key=value" strings with the keys of the ini
+ *   (rx_bytes_per_sec=1250000, tx_frames_burst=64, ...); NULL or empty: no change
+ * @errp: gets the error
+ *
+ * Keys not given keep their values; a *_per_sec of 0 turns that bucket off (its burst keys
+ * go with it). Checked as the ini is: an error names the key and the word's position
+ * ("rate-limit:N: [netdev.ID] key: ..."), and then nothing changes. Queues waiting for
+ * tokens check again under the new limits at once; a bucket that was off starts full.
+ *
+ * Return: true once applied; false with @errp set (NETBE_CONFIG_ERROR) for an unknown
+ * netdev (ENOENT) or an invalid key or value (EINVAL).
+ */
+NETBE_API bool netbe_runtime_set_rate_limit(NetbeRuntime *rt, const char *netdev_id,
+                                            const char *const *key_values, GError **errp);
+/**
+ * netbe_runtime_get_rate_limit() - the rate limits of a netdev in effect.
+ * @rt: the runtime
+ * @netdev_id: the netdev's id
+ * @errp: gets the error
+ *
+ * Return: a NULL-terminated array of "key=value" (free with g_strfreev()), bursts given
+ * with their effective size, empty when unlimited; NULL with @errp set for an unknown
+ * netdev.
+ */
+NETBE_API char **netbe_runtime_get_rate_limit(NetbeRuntime *rt, const char *netdev_id,
+                                              GError **errp);
+
+/**
+ * struct NetbeRateLimitStats - how often and how long a netdev's rate limits held it back.
+ * @limited: a limit is set now
+ * @rx_waits: times the backend stopped reading (or a producer was held back) for tokens
+ * @rx_wait_ns: time it spent so, in all (a wait going on included)
+ * @tx_waits: times the frontend had to wait to send for tokens
+ * @tx_wait_ns: time it spent so, in all
+ *
+ * "rx" are the frames the backend receives from its network and hands to the frontend,
+ * "tx" those the frontend sends out through it. The counters go on when limits change.
+ */
+typedef struct NetbeRateLimitStats {
+    bool limited;
+    uint64_t rx_waits, rx_wait_ns;
+    uint64_t tx_waits, tx_wait_ns;
+} NetbeRateLimitStats;
+
+/**
+ * netbe_runtime_get_rate_limit_stats() - the rate limit counters of a netdev.
+ * @rt: the runtime
+ * @netdev_id: the netdev's id
+ * @out: gets the counters
+ *
+ * Return: false if there is no such netdev.
+ */
+NETBE_API bool netbe_runtime_get_rate_limit_stats(NetbeRuntime *rt, const char *netdev_id,
+                                                  NetbeRateLimitStats *out);
 
 /* ---- Events ---- */
 

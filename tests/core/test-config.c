@@ -88,7 +88,11 @@ static void test_unknown_key_lists_allowed_keys(void)
 {
     expect_error("[netdev.a]\ntype = fixture\nifname = tap0\n",
                  "test.ini:3: [netdev.a] ifname: unknown key",
-                 "allowed: type, queue_limit, batch, log, queues, fail_connect");
+                 "allowed: type, queue_limit, batch, rx_bytes_per_sec, rx_bytes_burst, "
+                 "rx_bytes_initial_burst, rx_frames_per_sec, rx_frames_burst, "
+                 "rx_frames_initial_burst, tx_bytes_per_sec, tx_bytes_burst, "
+                 "tx_bytes_initial_burst, tx_frames_per_sec, tx_frames_burst, "
+                 "tx_frames_initial_burst, log, queues, fail_connect");
 }
 
 static void test_integer_out_of_range(void)
