@@ -96,17 +96,24 @@ void netbe_runtime_emit_event(NetbeRuntime *rt, const char *name, const char *fi
     netbe_runtime_emit_event_variant(rt, name, g_variant_builder_end(&b));
 }
 
+/* @s as a string value, made valid UTF-8 (it may come from a peer or a stream). */
+static GVariant *event_string(const char *s)
+{
+    g_autofree char *valid = g_utf8_make_valid(s ? s : "", -1);
+
+    return g_variant_new_string(valid);
+}
+
 void netbe_backend_peer_event(NetbeBackend *be, const char *peer, bool connected,
                               const char *reason)
 {
     if (connected) {
         netbe_runtime_emit_event(be->rt, NETBE_EVENT_PEER_CONNECTED, "netdev",
-                                 g_variant_new_string(be->id), "peer", g_variant_new_string(peer),
-                                 NULL);
+                                 g_variant_new_string(be->id), "peer", event_string(peer), NULL);
     } else {
         netbe_runtime_emit_event(be->rt, NETBE_EVENT_PEER_DISCONNECTED, "netdev",
-                                 g_variant_new_string(be->id), "peer", g_variant_new_string(peer),
-                                 "reason", g_variant_new_string(reason ? reason : ""), NULL);
+                                 g_variant_new_string(be->id), "peer", event_string(peer), "reason",
+                                 event_string(reason), NULL);
     }
 }
 
@@ -121,7 +128,7 @@ void netbe_backend_state_event(NetbeBackend *be, bool up)
 void netbe_handover_started_event(NetbeRuntime *rt, const char *role, const char *peer)
 {
     netbe_runtime_emit_event(rt, NETBE_EVENT_HANDOVER_STARTED, "role", g_variant_new_string(role),
-                             "peer", g_variant_new_string(peer), NULL);
+                             "peer", event_string(peer), NULL);
 }
 
 void netbe_handover_finished_event(NetbeRuntime *rt, const char *role,
@@ -130,7 +137,7 @@ void netbe_handover_finished_event(NetbeRuntime *rt, const char *role,
     if (err) {
         netbe_runtime_emit_event(rt, NETBE_EVENT_HANDOVER_FINISHED, "role",
                                  g_variant_new_string(role), "ok", g_variant_new_boolean(false),
-                                 "error", g_variant_new_string(err->message), NULL);
+                                 "error", event_string(err->message), NULL);
     } else {
         netbe_runtime_emit_event(rt, NETBE_EVENT_HANDOVER_FINISHED, "role",
                                  g_variant_new_string(role), "ok", g_variant_new_boolean(true),

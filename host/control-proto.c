@@ -80,6 +80,7 @@ static char *reply_end(JsonBuilder *b)
 char *control_error_line(JsonNode *id, ControlErrorClass class, const char *message)
 {
     JsonBuilder *b = reply_begin(id);
+    g_autofree char *valid = g_utf8_make_valid(message, -1);
 
     if (class < 0 || (size_t) class >= G_N_ELEMENTS(class_names)) {
         class = CONTROL_ERROR_FAILED; /* a handler's code that is no class */
@@ -89,7 +90,7 @@ char *control_error_line(JsonNode *id, ControlErrorClass class, const char *mess
     json_builder_set_member_name(b, "class");
     json_builder_add_string_value(b, class_names[class]);
     json_builder_set_member_name(b, "message");
-    json_builder_add_string_value(b, message);
+    json_builder_add_string_value(b, valid); /* a handover peer's words may be anything */
     json_builder_end_object(b);
     return reply_end(b);
 }
