@@ -205,6 +205,19 @@ void netbe_rate_limit_charge(NetbeRateLimit *rl, NetbeRateDir d, size_t bytes)
     }
 }
 
+void netbe_rate_limit_refund(NetbeRateLimit *rl, NetbeRateDir d, size_t bytes)
+{
+    RateDirState *ds = &rl->dir[d];
+
+    for (int u = 0; ds->limited && u < RATE_UNITS; u++) {
+        RateBucket *b = &ds->bucket[u];
+
+        if (b->rate > 0) {
+            b->tokens += u == RATE_BYTES ? (double)bytes : 1.0;
+        }
+    }
+}
+
 void netbe_rate_limit_free(NetbeRateLimit *rl)
 {
     if (!rl) {
