@@ -42,6 +42,59 @@ static bool load_frames(NetbeMigReader *r, NetbeFrameQueue *q, uint32_t *count)
     return true;
 }
 
+/* Marks the counters after a plugin's state ("CNTR"). */
+#define MIG_COUNTERS_MAGIC 0x434e5452u
+
+void mig_backend_save_counters(const NetbeBackend *be, NetbeMigWriter *w)
+{
+    netbe_mig_put_u32(w, MIG_COUNTERS_MAGIC);
+    netbe_mig_put_u32(w, be->nqueues);
+    for (unsigned q = 0; q < be->nqueues; q++) {
+        const NetbeQueueStats *st = &be->queues[q].stats;
+
+        netbe_mig_put_u64(w, st->tx_frames);
+        netbe_mig_put_u64(w, st->tx_bytes);
+        netbe_mig_put_u64(w, st->tx_drops);
+        netbe_mig_put_u64(w, st->rx_frames);
+        netbe_mig_put_u64(w, st->rx_bytes);
+        netbe_mig_put_u64(w, st->rx_drops);
+    }
+}
+
+/* The source's counters, if the record has them, added to ours (which counted from 0 what
+ * happened here before the handover). Return: false if they are malformed. */
+static bool load_counters(NetbeBackend *be, NetbeMigReader *r)
+{
+    NetbeQueueStats in[NETBE_MAX_QUEUES];
+    uint32_t magic, n;
+
+    if (netbe_mig_reader_at_end(r)) {
+        return true; /* a version 2 source */
+    }
+    if (!netbe_mig_get_u32(r, &magic) || magic != MIG_COUNTERS_MAGIC || !netbe_mig_get_u32(r, &n) ||
+        n != be->nqueues) {
+        return false;
+    }
+    for (unsigned q = 0; q < n; q++) {
+        if (!netbe_mig_get_u64(r, &in[q].tx_frames) || !netbe_mig_get_u64(r, &in[q].tx_bytes) ||
+            !netbe_mig_get_u64(r, &in[q].tx_drops) || !netbe_mig_get_u64(r, &in[q].rx_frames) ||
+            !netbe_mig_get_u64(r, &in[q].rx_bytes) || !netbe_mig_get_u64(r, &in[q].rx_drops)) {
+            return false;
+        }
+    }
+    for (unsigned q = 0; q < n; q++) {
+        NetbeQueueStats *st = &be->queues[q].stats;
+
+        st->tx_frames += in[q].tx_frames;
+        st->tx_bytes += in[q].tx_bytes;
+        st->tx_drops += in[q].tx_drops;
+        st->rx_frames += in[q].rx_frames;
+        st->rx_bytes += in[q].rx_bytes;
+        st->rx_drops += in[q].rx_drops;
+    }
+    return true;
+}
+
 /* A load that failed: the queue fds it took go (the source still has its own). */
 static void mig_backend_drop_queue_fds(NetbeBackend *be)
 {
@@ -113,7 +166,7 @@ bool mig_backend_load(NetbeBackend *be, NetbeMigReader *r, uint32_t *frames, GEr
     }
     be->vnet_hdr_len = vnet_hdr_len;
     be->connected = true;
-    if (!netbe_mig_reader_at_end(r)) {
+    if (!load_counters(be, r) || !netbe_mig_reader_at_end(r)) {
         g_set_error(errp, NETBE_MIG_ERROR, EPROTO,
                     "netdev '%s' (%s): the record holds more "
                     "than the plugin read (versions differ?)",

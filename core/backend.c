@@ -37,6 +37,11 @@ bool netbe_backend_connect(NetbeBackend *be, GError **errp)
     if (be->connected) {
         return true;
     }
+    if (be->retired) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, ENODEV, "netdev '%s' (%s) was deleted", be->id,
+                    be->desc->name);
+        return false;
+    }
     if (!be->desc->backend_connect(be, &err)) {
         g_set_error(errp, NETBE_BACKEND_ERROR, err->code, "netdev '%s' (%s): %s", be->id,
                     be->desc->name, err->message);
@@ -77,6 +82,7 @@ void netbe_backend_free(NetbeBackend *be)
     netbe_backend_release(be);
     netbe_rate_limit_free(be->rate);
     backend_clear_queues(be);
+    g_free(be->drain_buf);
     g_free(be->queues);
     netbe_options_free(be->opts);
     g_free(be->priv);
@@ -144,6 +150,64 @@ void netbe_backend_stop(NetbeBackend *be)
         backend_poll(be, q, false);
     }
     be->started = false;
+}
+
+void netbe_backend_detach(NetbeBackend *be)
+{
+    netbe_backend_stop(be);
+    for (unsigned q = 0; q < be->nqueues; q++) {
+        be->queues[q].stats.rx_drops += netbe_frame_queue_clear(&be->queues[q].rxq);
+        be->queues[q].rx_throttled = false;
+    }
+    be->peer_ops = NULL;
+    be->peer = NULL;
+    g_clear_pointer(&be->peer_name, g_free);
+}
+
+void netbe_backend_retire(NetbeBackend *be)
+{
+    netbe_backend_release(be);
+    backend_clear_queues(be);
+    be->link_down = true;
+}
+
+void netbe_backend_set_link(NetbeBackend *be, bool up)
+{
+    be->link_down = !up;
+    if (up) {
+        g_clear_pointer(&be->drain_buf, g_free);
+    } else if (!be->drain_buf && netbe_backend_has_queue_fds(be)) {
+        be->drain_buf = g_malloc(NETBE_FRAME_MAX);
+    }
+}
+
+/* Link down: read what @queue's fd has (up to @budget frames) and drop it, counted. */
+static unsigned backend_drain_rx(NetbeBackend *be, unsigned queue, unsigned budget)
+{
+    struct iovec iov = {be->drain_buf, NETBE_FRAME_MAX};
+    NetbeBackendQueue *bq = &be->queues[queue];
+    unsigned n = 0;
+
+    while (be->drain_buf && n < budget) {
+        ssize_t len = qio_recv(&bq->io, be->vnet_hdr_len, &iov, 1);
+
+        if (len == 0) {
+            break;
+        }
+        bq->stats.rx_drops++;
+        n++;
+    }
+    return n;
+}
+
+bool netbe_backend_control(NetbeBackend *be, const char *cmd, const char *arg, GError **errp)
+{
+    if (!NETBE_PLUGIN_DESC_HAS(be->desc, control) || !be->desc->control) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, ENOTSUP, "netdev '%s' (%s) takes no commands",
+                    be->id, be->desc->name);
+        return false;
+    }
+    return be->desc->control(be, cmd, arg, errp);
 }
 
 void netbe_backend_set_rx_enabled(NetbeBackend *be, unsigned queue, bool enable)
@@ -381,9 +445,9 @@ ssize_t netbe_backend_send(NetbeBackend *be, unsigned queue, const struct iovec 
     NetbeBackendQueue *bq = &be->queues[queue];
     ssize_t n;
 
-    if (!be->connected) {
+    if (!be->connected || be->link_down) {
         bq->stats.tx_drops++;
-        return -ENOTCONN;
+        return be->connected ? -ENETDOWN : -ENOTCONN;
     }
     if (netbe_frame_queue_length(&bq->txq) == 0 && backend_rate_admit(be, queue, NETBE_RATE_TX)) {
         n = backend_write(be, queue, iov, iovcnt);
@@ -413,9 +477,9 @@ unsigned netbe_backend_send_batch(NetbeBackend *be, unsigned queue, struct iovec
     ssize_t res[NETBE_IO_BATCH_MAX];
     unsigned taken = 0, allowed;
 
-    /* one by one: a producer, or a frame queue to keep in order */
-    if (!netbe_backend_has_queue_fds(be) || !be->connected || n > NETBE_IO_BATCH_MAX ||
-        netbe_frame_queue_length(&bq->txq)) {
+    /* one by one: a producer, a frame queue to keep in order, a link that is down */
+    if (!netbe_backend_has_queue_fds(be) || !be->connected || be->link_down ||
+        n > NETBE_IO_BATCH_MAX || netbe_frame_queue_length(&bq->txq)) {
         for (; taken < n; taken++) {
             if (netbe_backend_send(be, queue, iovs[taken], cnts[taken], queue_if_busy) == 0) {
                 break;
@@ -475,6 +539,9 @@ unsigned netbe_backend_rx_ready(NetbeBackend *be, unsigned queue, unsigned budge
         }
         return 0;
     }
+    if (be->link_down) {
+        return backend_drain_rx(be, queue, budget);
+    }
     taken = be->peer_ops->rx_pull(be->peer, be, queue, budget);
     qio_unpin(&be->queues[queue].io); /* the peer is done with the frames it was lent */
     return taken;
@@ -490,7 +557,7 @@ ssize_t netbe_backend_deliver(NetbeBackend *be, unsigned queue, const struct iov
         return -EINVAL;
     }
     bq = &be->queues[queue];
-    if (!be->started || !be->peer_ops) {
+    if (!be->started || !be->peer_ops || be->link_down) {
         bq->stats.rx_drops++;
         return -ENOBUFS;
     }

@@ -83,7 +83,7 @@ typedef struct ConfigState {
     unsigned queue_limit;
 } ConfigState;
 
-static bool id_is_valid(const char *id)
+bool netbe_config_id_is_valid(const char *id)
 {
     if (!*id || strlen(id) > 64) {
         return false;
@@ -137,6 +137,9 @@ static void apply_runtime(ConfigState *cs, NetbeIniSection *s, char **plugin_pat
         return;
     }
     cs->queue_limit = netbe_options_get_int(s->opts, "queue_limit");
+    cs->rt->queue_limit = cs->queue_limit;
+    g_free(cs->rt->runtime_spec);
+    cs->rt->runtime_spec = netbe_config_spec(s->opts);
     netbe_io_engine_free(cs->rt->io);
     cs->rt->io = netbe_io_engine_new(io_mode_of(netbe_options_get_string(s->opts, "io")));
     netbe_runtime_set_handover_timeout(cs->rt, netbe_options_get_int(s->opts, "handover_timeout"));
@@ -150,60 +153,69 @@ static void apply_runtime(ConfigState *cs, NetbeIniSection *s, char **plugin_pat
     }
 }
 
-static void apply_netdev(ConfigState *cs, NetbeIniSection *s, const char *id)
+NetbeBackend *netbe_config_new_backend(NetbeRuntime *rt, NetbeOptions *opts, const char *id,
+                                       unsigned queue_limit, GPtrArray *errors)
 {
-    const NetbeOptionValue *type = netbe_options_find(s->opts, "type");
-    const NetbePlugin *plugin = type ? netbe_plugins_find(cs->rt->plugins, type->value) : NULL;
-    NetbeBackend *be;
+    const NetbeOptionValue *type = netbe_options_find(opts, "type");
+    const NetbePlugin *plugin = type ? netbe_plugins_find(rt->plugins, type->value) : NULL;
+    NetbeBackend *be = NULL;
     GError *err = NULL;
     unsigned limit, batch;
 
-    netbe_options_add_schema(s->opts, netdev_schema);
-    netbe_options_add_schema(s->opts, netbe_rate_limit_schema); /* core keys too */
+    netbe_options_add_schema(opts, netdev_schema);
+    netbe_options_add_schema(opts, netbe_rate_limit_schema); /* core keys too */
     if (!type) {
         /* without a plugin the other keys cannot be judged: report the missing type only */
         g_ptr_array_add(
-            cs->errors,
-            netbe_options_format_error(
-                s->opts, "type",
-                "required key is missing (allowed: a plugin name, see --list-plugins)"));
-        return;
+            errors, netbe_options_format_error(
+                        opts, "type",
+                        "required key is missing (allowed: a plugin name, see --list-plugins)"));
+        goto out;
     }
     if (!plugin) {
         GString *names = g_string_new(NULL);
 
-        for (guint i = 0; i < cs->rt->plugins->len; i++) {
-            const NetbePlugin *p = g_ptr_array_index(cs->rt->plugins, i);
+        for (guint i = 0; i < rt->plugins->len; i++) {
+            const NetbePlugin *p = g_ptr_array_index(rt->plugins, i);
             g_string_append_printf(names, "%s%s", names->len ? ", " : "", p->desc->name);
         }
-        g_ptr_array_add(cs->errors,
-                        netbe_options_format_error(
-                            s->opts, "type", "no plugin '%s' in the plugin path (allowed: %s)",
-                            type->value, names->len ? names->str : "none loaded"));
+        g_ptr_array_add(errors, netbe_options_format_error(
+                                    opts, "type", "no plugin '%s' in the plugin path (allowed: %s)",
+                                    type->value, names->len ? names->str : "none loaded"));
         g_string_free(names, true);
-        return;
+        goto out;
     }
-    netbe_options_add_schema(s->opts, plugin->desc->options);
-    if (!netbe_options_validate(s->opts, cs->errors)) {
-        return;
+    netbe_options_add_schema(opts, plugin->desc->options);
+    if (!netbe_options_validate(opts, errors)) {
+        goto out;
     }
-    limit = netbe_options_is_set(s->opts, "queue_limit")
-                ? (unsigned)netbe_options_get_int(s->opts, "queue_limit")
-                : cs->queue_limit;
-    batch = (unsigned)netbe_options_get_int(s->opts, "batch");
-    be = netbe_backend_new(cs->rt, id, plugin, g_steal_pointer(&s->opts), limit, batch);
-    s->opts = netbe_options_new(cs->file, s->name, s->line); /* the backend owns the old */
-    g_ptr_array_add(cs->rt->backends, be);
-    netbe_rate_limit_configure(be, be->opts, cs->errors);
+    limit = netbe_options_is_set(opts, "queue_limit")
+                ? (unsigned)netbe_options_get_int(opts, "queue_limit")
+                : queue_limit;
+    batch = (unsigned)netbe_options_get_int(opts, "batch");
+    be = netbe_backend_new(rt, id, plugin, g_steal_pointer(&opts), limit, batch);
+    netbe_rate_limit_configure(be, be->opts, errors);
     if (!netbe_backend_init(be, &err)) {
         /* plugins may format their own FILE:LINE message with netbe_options_error() */
-        if (g_str_has_prefix(err->message, cs->file)) {
-            g_ptr_array_add(cs->errors, g_strdup(err->message));
+        if (g_str_has_prefix(err->message, be->opts->file)) {
+            g_ptr_array_add(errors, g_strdup(err->message));
         } else {
-            g_ptr_array_add(cs->errors,
-                            netbe_options_format_error(be->opts, NULL, "%s", err->message));
+            g_ptr_array_add(errors, netbe_options_format_error(be->opts, NULL, "%s", err->message));
         }
         g_error_free(err);
+    }
+out:
+    netbe_options_free(opts);
+    return be;
+}
+
+static void apply_netdev(ConfigState *cs, NetbeIniSection *s, const char *id)
+{
+    NetbeBackend *be = netbe_config_new_backend(cs->rt, s->opts, id, cs->queue_limit, cs->errors);
+
+    s->opts = netbe_options_new(cs->file, s->name, s->line); /* the old went to the backend */
+    if (be) {
+        g_ptr_array_add(cs->rt->backends, be);
     }
 }
 
@@ -357,6 +369,7 @@ static void apply_device(ConfigState *cs, NetbeIniSection *s, const char *id)
         return;
     }
     dev = netbe_device_new(cs->rt, id);
+    dev->spec = netbe_config_spec(o);
     g_ptr_array_add(cs->rt->devices, dev);
     dev->backend = be;
     dev->model = g_strdup(netbe_options_get_string(o, "model"));
@@ -418,7 +431,7 @@ static void check_section_names(ConfigState *cs)
 
             if (g_str_has_prefix(s->name, prefix)) {
                 known = true;
-                if (!id_is_valid(s->name + strlen(prefix))) {
+                if (!netbe_config_id_is_valid(s->name + strlen(prefix))) {
                     g_ptr_array_add(
                         cs->errors,
                         g_strdup_printf(
@@ -457,6 +470,28 @@ static bool connect_immediate(ConfigState *cs, GError **errp)
         }
     }
     return true;
+}
+
+static gint spec_line_cmp(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *netbe_config_spec(const NetbeOptions *o)
+{
+    g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+    GString *out = g_string_new(NULL);
+
+    for (guint i = 0; i < o->values->len; i++) {
+        const NetbeOptionValue *v = g_ptr_array_index(o->values, i);
+
+        g_ptr_array_add(lines, g_strdup_printf("%s=%s\n", v->key, v->value));
+    }
+    g_ptr_array_sort(lines, spec_line_cmp);
+    for (guint i = 0; i < lines->len; i++) {
+        g_string_append(out, g_ptr_array_index(lines, i));
+    }
+    return g_string_free(out, false);
 }
 
 void netbe_errors_to_gerror(GPtrArray *errors, GQuark domain, GError **errp)
@@ -501,14 +536,16 @@ bool netbe_config_apply(NetbeRuntime *rt, const char *text, size_t len, const ch
         g_free(plugin_path);
         plugin_path = g_strdup(rt->plugin_path_override);
     }
-    netbe_plugins_load_path(rt->plugins, plugin_path, errors);
+    if (!rt->reload_check) {
+        netbe_plugins_load_path(rt->plugins, plugin_path, errors);
+    }
     for (size_t k = 0; k < G_N_ELEMENTS(section_kinds); k++) {
         for (guint i = 0; i < cs.sections->len; i++) {
             NetbeIniSection *s = g_ptr_array_index(cs.sections, i);
             const char *prefix = section_kinds[k].prefix;
 
             if (!s->duplicate && g_str_has_prefix(s->name, prefix) &&
-                id_is_valid(s->name + strlen(prefix))) {
+                netbe_config_id_is_valid(s->name + strlen(prefix))) {
                 section_kinds[k].apply(&cs, s, s->name + strlen(prefix));
             }
         }

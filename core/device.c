@@ -69,6 +69,7 @@ void netbe_device_free(NetbeDevice *dev)
     dev->ops->free(dev);
     g_free(dev->socket_path);
     g_free(dev->model);
+    g_free(dev->spec);
     g_free(dev->id);
     g_free(dev);
 }

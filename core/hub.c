@@ -10,7 +10,9 @@ struct NetbeHub {
     NetbeConnectMode connect;
     GPtrArray *ports; /* NetbeBackend*, not owned */
     bool started;
-    uint8_t *pool; /* frames read from a port (packet framing): NETBE_IO_BATCH_MAX slots */
+    uint8_t *pool;     /* frames read from a port (packet framing): NETBE_IO_BATCH_MAX slots */
+    unsigned hdr_len;  /* the vnet header every port speaks (netbe_hub_negotiate) */
+    uint32_t offloads; /* and the offloads they all take */
 };
 
 /* Send @n frames to every port but @src; a busy port queues them, a full one drops. */
@@ -136,8 +138,12 @@ void netbe_hub_negotiate(NetbeHub *hub)
     if (all) {
         g_debug("%s: vnet header on every port, offloads 0x%x", hub->name,
                 hub->ports->len ? offloads : 0);
+        hub->hdr_len = HUB_VNET_HDR_LEN;
+        hub->offloads = offloads;
         return;
     }
+    hub->hdr_len = 0;
+    hub->offloads = 0;
     if (err) {
         g_message("%s: forwarding without a vnet header: %s", hub->name, err->message);
     }
@@ -147,6 +153,66 @@ void netbe_hub_negotiate(NetbeHub *hub)
         netbe_backend_set_offloads(be, 0, NULL);
         netbe_backend_set_vnet_hdr_len(be, 0, NULL);
     }
+}
+
+/* Give a new port the header and offloads the others speak. Return: false if it cannot. */
+static bool hub_port_agrees(NetbeHub *hub, NetbeBackend *be)
+{
+    NetbeBackend *other = g_ptr_array_index(hub->ports, 0) != be ? g_ptr_array_index(hub->ports, 0)
+                                                                 : netbe_hub_port(hub, 1);
+    /* what the ports speak now (a hub a handover brought never negotiated here) */
+    unsigned hdr_len = other ? other->vnet_hdr_len : 0;
+    uint32_t offloads = hdr_len == hub->hdr_len ? hub->offloads : 0;
+    NetbeCaps caps;
+
+    if (!hdr_len) {
+        return netbe_backend_set_offloads(be, 0, NULL) &&
+               netbe_backend_set_vnet_hdr_len(be, 0, NULL);
+    }
+    netbe_backend_get_caps(be, &caps);
+    return (caps.flags & NETBE_CAP_VNET_HDR) && (caps.offloads & offloads) == offloads &&
+           netbe_backend_set_vnet_hdr_len(be, hdr_len, NULL) &&
+           netbe_backend_set_offloads(be, offloads, NULL);
+}
+
+bool netbe_hub_add_port_live(NetbeHub *hub, NetbeBackend *be, GError **errp)
+{
+    if (!netbe_hub_add_port(hub, be)) {
+        g_set_error(errp, NETBE_BACKEND_ERROR, EEXIST, "netdev '%s' is a port of %s already",
+                    be->id, hub->name);
+        return false;
+    }
+    be->connect = hub->connect;
+    if (!hub_port_agrees(hub, be)) {
+        netbe_hub_negotiate(hub);
+    }
+    if (hub->started || hub->connect == NETBE_CONNECT_IMMEDIATE) {
+        if (!netbe_backend_connect(be, errp)) {
+            netbe_hub_remove_port(hub, be);
+            return false;
+        }
+        if (!hub_port_agrees(hub, be)) { /* what it opened differs from what it expected */
+            netbe_hub_negotiate(hub);
+        }
+    }
+    if (hub->started) {
+        netbe_backend_start(be);
+    }
+    return true;
+}
+
+void netbe_hub_forget_ports(NetbeHub *hub)
+{
+    g_ptr_array_set_size(hub->ports, 0);
+}
+
+bool netbe_hub_remove_port(NetbeHub *hub, NetbeBackend *be)
+{
+    if (!g_ptr_array_remove(hub->ports, be)) {
+        return false;
+    }
+    netbe_backend_detach(be);
+    return true;
 }
 
 /*

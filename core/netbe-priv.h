@@ -86,6 +86,9 @@ struct NetbeBackend {
     bool initialized;         /* init() was called: cleanup() is due */
     bool connected;           /* backend_connect() or load() succeeded */
     bool started;             /* the peer wants frames */
+    bool link_down;           /* set_link down: frames both ways are dropped and counted */
+    bool retired;             /* netdev-del'd while a device used it: released, kept for it */
+    uint8_t *drain_buf;       /* link down: frames read from a queue fd to be dropped */
     NetbeConnectMode connect; /* set by the frontend that uses this backend */
     unsigned vnet_hdr_len;
     const NetbePeerOps *peer_ops;
@@ -144,6 +147,7 @@ struct NetbeDevice {
     uid_t socket_uid;
     gid_t socket_gid;
     struct VuServer *vu; /* its server (core/vhost-user), while the runtime runs */
+    char *spec;          /* its section as config_spec() writes it, for reload */
 };
 
 typedef struct NetbeLoopFd NetbeLoopFd;
@@ -163,6 +167,14 @@ struct NetbeRuntime {
     unsigned handover_timeout_ms; /* one attempt's deadline; 0 = MIG_DEFAULT_TIMEOUT_MS */
     GArray *handover_locks;       /* int: serving locks this runtime holds (mig-lock.c) */
     NetbeIoEngine *io;            /* batched queue writes ([runtime] io) */
+    unsigned queue_limit;         /* [runtime] queue_limit, for netdevs added live */
+    char *config_path;            /* the file loaded, for reload; NULL: from a string */
+    char *runtime_spec;           /* [runtime] as loaded (config_spec()), reload compares */
+    bool reload_check;            /* a reload's check: borrows the plugins and the context */
+    bool handed_over;             /* netbe_runtime_release() ran: nothing changes any more */
+    bool running;                 /* netbe_runtime_start() ran: hubs a reload adds start */
+    GPtrArray *retired;           /* NetbeBackend* netdev-del'd under a device (live.c) */
+    char **allowed_syscalls;      /* netbe_runtime_extra_syscalls() was asked: the sandbox's */
 };
 
 /* plugin-loader.c */
@@ -186,6 +198,15 @@ void netbe_backend_stop(NetbeBackend *be);
 /* Stop and clean up (closing its fds); the instance stays, inert, until freed. */
 void netbe_backend_release(NetbeBackend *be);
 void netbe_backend_set_rx_enabled(NetbeBackend *be, unsigned queue, bool enable);
+/* Link down: frames both ways are dropped and counted; up: they pass again. */
+void netbe_backend_set_link(NetbeBackend *be, bool up);
+/* The frontend goes: stop, drop (and count) the frames held for it, forget it. */
+void netbe_backend_detach(NetbeBackend *be);
+/* Release and drop (counting) everything held: netdev-del. */
+void netbe_backend_retire(NetbeBackend *be);
+/* The plugin's control entry point (ABI 4). Return: false with @errp, code ENOTSUP when the
+ * plugin has no such command (or none at all). */
+bool netbe_backend_control(NetbeBackend *be, const char *cmd, const char *arg, GError **errp);
 ssize_t netbe_backend_recv(NetbeBackend *be, unsigned queue, const struct iovec *iov, int iovcnt);
 /* The next frame where it is in memory already (a stream queue's buffer), valid until the
  * next receive on the queue. Return: its length, 0 none, -ENOTSUP: use netbe_backend_recv(). */
@@ -239,6 +260,13 @@ void mig_lock_drop_all(NetbeRuntime *rt);
 /* hub.c */
 NetbeHub *netbe_hub_new(NetbeRuntime *rt, const char *id, NetbeConnectMode mode);
 bool netbe_hub_add_port(NetbeHub *hub, NetbeBackend *be);
+/* A port for a hub that may run: speaks the hub's header (or the hub agrees anew), connects
+ * if the hub is immediate or started, and forwards if it is started. */
+bool netbe_hub_add_port_live(NetbeHub *hub, NetbeBackend *be, GError **errp);
+/* Take @be out (detached); false if it is no port. */
+bool netbe_hub_remove_port(NetbeHub *hub, NetbeBackend *be);
+/* Forget the ports without touching them: a reload's checked hub, whose ports run elsewhere. */
+void netbe_hub_forget_ports(NetbeHub *hub);
 bool netbe_hub_start(NetbeHub *hub, GError **errp);
 /* Agree on the vnet header the ports use (before and after they connect). */
 void netbe_hub_negotiate(NetbeHub *hub);
@@ -278,6 +306,32 @@ void netbe_vu_status(const NetbeDevice *dev, GString *out, bool json);
 /* config.c */
 bool netbe_config_apply(NetbeRuntime *rt, const char *text, size_t len, const char *name,
                         GError **errp);
+/* An id a section may have: 1-64 of A-Z a-z 0-9 _ -. */
+bool netbe_config_id_is_valid(const char *id);
+/*
+ * netbe_config_new_backend() - a backend from the options of a [netdev.ID] section (owned
+ * from now on): checked against the core's and the plugin's schema, then init.
+ * @queue_limit: the runtime's default (a netdev's own queue_limit key wins)
+ * @errors: gets the "FILE:LINE: ..." problems
+ * Return: the backend (not in rt->backends), also when init failed (its error added); NULL
+ * when the options are wrong.
+ */
+NetbeBackend *netbe_config_new_backend(NetbeRuntime *rt, NetbeOptions *opts, const char *id,
+                                       unsigned queue_limit, GPtrArray *errors);
+/* The values of @o as sorted "key=value" lines: equal specs, equal sections. */
+char *netbe_config_spec(const NetbeOptions *o);
+
+/* live.c: the frontend that uses @be now (at most one of them), or NULL. */
+NetbeDevice *netbe_live_device_of(NetbeRuntime *rt, const NetbeBackend *be);
+NetbeHub *netbe_live_hub_of(NetbeRuntime *rt, const NetbeBackend *be);
+NetbeHub *netbe_runtime_find_hub(NetbeRuntime *rt, const char *id);
+/* Remove @be (netdev-del) and @dev (its frontend gone): reload shares them. */
+void netbe_live_remove_backend(NetbeRuntime *rt, NetbeBackend *be);
+void netbe_live_remove_device(NetbeRuntime *rt, NetbeDevice *dev);
+/* Connect @be and add it to the runtime, after the sandbox check. */
+bool netbe_live_connect_backend(NetbeRuntime *rt, NetbeBackend *be, GError **errp);
+/* Refuse changes to a runtime that handed over or has no config (@cmd names the call). */
+bool netbe_live_check_runtime(NetbeRuntime *rt, const char *cmd, GError **errp);
 
 /* loop-fd.c */
 NetbeLoopFd *netbe_loop_fd_new(GMainContext *ctx, GError **errp);

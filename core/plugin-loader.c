@@ -16,6 +16,7 @@
 static const size_t desc_min_size[NETBE_PLUGIN_ABI + 1] = {
     [3] =
         offsetof(NetbePluginDesc, extra_syscalls) + sizeof(((NetbePluginDesc *)0)->extra_syscalls),
+    [4] = offsetof(NetbePluginDesc, control) + sizeof(((NetbePluginDesc *)0)->control),
 };
 
 /* Entry points every plugin must have. */

@@ -21,6 +21,8 @@ NetbeRuntime *netbe_runtime_new(GMainContext *ctx, NetbeRuntimeFlags flags)
     rt->backends = g_ptr_array_new();
     rt->hubs = g_ptr_array_new();
     rt->devices = g_ptr_array_new();
+    rt->retired = g_ptr_array_new();
+    rt->queue_limit = 1024;
     rt->handover_uids = g_array_new(false, false, sizeof(uid_t));
     rt->handover_locks = g_array_new(false, false, sizeof(int));
     rt->io = netbe_io_engine_new(NETBE_IO_AUTO);
@@ -40,6 +42,10 @@ static void runtime_clear(NetbeRuntime *rt)
         netbe_device_free(g_ptr_array_index(rt->devices, i));
     }
     g_ptr_array_set_size(rt->devices, 0);
+    for (guint i = 0; i < rt->retired->len; i++) { /* after the devices that used them */
+        netbe_backend_free(g_ptr_array_index(rt->retired, i));
+    }
+    g_ptr_array_set_size(rt->retired, 0);
     for (guint i = 0; i < rt->hubs->len; i++) {
         netbe_hub_free(g_ptr_array_index(rt->hubs, i));
     }
@@ -48,7 +54,9 @@ static void runtime_clear(NetbeRuntime *rt)
         netbe_backend_free(g_ptr_array_index(rt->backends, i));
     }
     g_ptr_array_set_size(rt->backends, 0);
-    g_ptr_array_set_size(rt->plugins, 0);
+    if (!rt->reload_check) { /* a reload's check borrows the plugins of the runtime it checks for */
+        g_ptr_array_set_size(rt->plugins, 0);
+    }
 }
 
 /* Apply @len bytes of config text (a file's, or a string) to a runtime with no config. */
@@ -81,7 +89,11 @@ bool netbe_runtime_load_config_file(NetbeRuntime *rt, const char *path, GError *
     size_t len = 0;
     g_autofree char *text = netbe_ini_read_file(path, &len, errp);
 
-    return text && runtime_load_config(rt, text, len, path, errp);
+    if (!text || !runtime_load_config(rt, text, len, path, errp)) {
+        return false;
+    }
+    rt->config_path = g_strdup(path);
+    return true;
 }
 
 bool netbe_runtime_start(NetbeRuntime *rt, GError **errp)
@@ -102,6 +114,7 @@ bool netbe_runtime_start(NetbeRuntime *rt, GError **errp)
             return false;
         }
     }
+    rt->running = true;
     netbe_loop_fd_note_change(rt->loop_fd, rt->ctx);
     return true;
 }
@@ -164,6 +177,7 @@ void netbe_runtime_release(NetbeRuntime *rt)
 {
     runtime_close_vhost_user(rt, true);
     netbe_runtime_stop(rt);
+    rt->handed_over = true;
     for (guint i = rt->backends->len; i-- > 0;) {
         netbe_backend_release(g_ptr_array_index(rt->backends, i));
     }
@@ -180,9 +194,14 @@ void netbe_runtime_free(NetbeRuntime *rt)
     g_ptr_array_unref(rt->backends);
     g_ptr_array_unref(rt->hubs);
     g_ptr_array_unref(rt->devices);
+    g_ptr_array_unref(rt->retired);
+    g_free(rt->config_path);
+    g_free(rt->runtime_spec);
+    g_strfreev(rt->allowed_syscalls);
     netbe_loop_fd_free(rt->loop_fd);
-    /* let destroyed sources go before the context does */
-    while (g_main_context_iteration(rt->ctx, false)) {
+    /* let destroyed sources go before the context does (a reload's check runs inside a
+     * dispatch of the context it shares: it must not dispatch it again) */
+    while (!rt->reload_check && g_main_context_iteration(rt->ctx, false)) {
     }
     g_main_loop_unref(rt->loop);
     g_main_context_unref(rt->ctx);
@@ -225,6 +244,8 @@ const char **netbe_runtime_extra_syscalls(NetbeRuntime *rt)
         }
     }
     g_ptr_array_add(names, NULL);
+    g_strfreev(rt->allowed_syscalls); /* what the sandbox allows: netdev-add checks it */
+    rt->allowed_syscalls = g_strdupv((char **)names->pdata);
     return (const char **)g_ptr_array_free(names, false);
 }
 

@@ -211,6 +211,7 @@ bool mig_recv_header(MigChannel *ch, GError **errp)
     }
     version = GUINT32_FROM_LE(h.version);
     compat = GUINT32_FROM_LE(h.compat_version);
+    ch->peer_version = version;
     /* the peer must read what we write, and we what it writes */
     if (compat > NETBE_MIG_VERSION || NETBE_MIG_COMPAT_VERSION > version) {
         g_set_error(errp, NETBE_MIG_ERROR, EPROTO,

@@ -35,12 +35,14 @@ typedef enum MigRecordType {
  * @deadline_ns: CLOCK_MONOTONIC time when the attempt fails
  * @timeout_ms:  the length of the attempt, for messages
  * @side:        "source" or "destination", for fault injection and messages
+ * @peer_version: the stream version the peer's header gave (mig_recv_header())
  */
 typedef struct MigChannel {
     int fd;
     uint64_t deadline_ns;
     unsigned timeout_ms;
     const char *side;
+    uint32_t peer_version;
 } MigChannel;
 
 /* Start @ch's deadline @timeout_ms from now. */

@@ -13,7 +13,11 @@ bool mig_backend_save(NetbeBackend *be, NetbeMigWriter *w, uint32_t *frames, GEr
  * a newer one than the plugin knows, which its load() must refuse). */
 bool mig_backend_save_as(NetbeBackend *be, NetbeMigWriter *w, uint32_t state_version,
                          uint32_t *frames, GError **errp);
-/* Read what mig_backend_save() wrote after id/plugin/queues, and adopt it (load()). */
+/* Append the queues' counters to a backend record (for a peer of NETBE_MIG_VERSION_COUNTERS
+ * or later). */
+void mig_backend_save_counters(const NetbeBackend *be, NetbeMigWriter *w);
+/* Read what mig_backend_save() wrote after id/plugin/queues, and adopt it (load()); counters
+ * that follow go on from where the source stopped. */
 bool mig_backend_load(NetbeBackend *be, NetbeMigReader *r, uint32_t *frames, GError **errp);
 
 #endif /* NETBE_MIG_SESSION_H */

@@ -194,8 +194,12 @@ static bool source_state(MigSource *s, GError **errp)
         NetbeBackend *be = g_ptr_array_index(s->moving, i);
         NetbeMigWriter *w = netbe_mig_writer_new();
         unsigned nfds;
-        bool ok = mig_backend_save(be, w, &s->stats->frames, errp) &&
-                  mig_send_record(&s->ch, MIG_REC_BACKEND, w, errp);
+        bool ok = mig_backend_save(be, w, &s->stats->frames, errp);
+
+        if (ok && s->ch.peer_version >= NETBE_MIG_VERSION_COUNTERS) {
+            mig_backend_save_counters(be, w);
+        }
+        ok = ok && mig_send_record(&s->ch, MIG_REC_BACKEND, w, errp);
 
         netbe_mig_writer_fds(w, &nfds);
         s->stats->fds += nfds;

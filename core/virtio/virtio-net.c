@@ -255,7 +255,7 @@ VnetDev *vnet_dev_new(NetbeDevice *dev)
     vd->max_pairs = dev->queues ? dev->queues : 1;
     vd->curr_pairs = 1;
     vd->nqueues = 2 * vd->max_pairs + 1;
-    vd->link_up = true;
+    vd->link_up = !dev->backend->link_down; /* netbe_runtime_set_link() before it was made */
     vd->mem.name = dev->id;
     memcpy(vd->mac, dev->mac, 6);
     vnet_filter_reset(vd);

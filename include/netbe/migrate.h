@@ -57,8 +57,13 @@ extern "C" {
  * After any failure exactly one of the two serves: the holder of the lock, or, when no
  * one holds it because the destination died, the source.
  */
-#define NETBE_MIG_VERSION 2
+/* Version 3: a backend record may end with its queues' counters, written only to a peer of
+ * version 3 or later (a version 2 peer gets version 2 records); a reader takes records
+ * with or without them. */
+#define NETBE_MIG_VERSION 3
 #define NETBE_MIG_COMPAT_VERSION 2
+/* The stream version from which backend records carry their queues' counters. */
+#define NETBE_MIG_VERSION_COUNTERS 3
 /* Most fds one record may carry (one per TAP queue) and largest payload. */
 #define NETBE_MIG_MAX_FDS 256
 #define NETBE_MIG_MAX_RECORD (64u << 20)

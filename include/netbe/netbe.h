@@ -123,6 +123,139 @@ NETBE_API bool netbe_runtime_load_config_string(NetbeRuntime *rt, const char *te
  */
 NETBE_API bool netbe_runtime_start(NetbeRuntime *rt, GError **errp);
 
+/* ---- Live changes: what QEMU's netdev_add / netdev_del / set_link / hostfwd_add do ----
+ *
+ * Each call checks everything first and changes nothing when it fails. Errors about the
+ * arguments read as the ini's do, with the command in place of FILE and the position of
+ * the argument in place of LINE: "netdev-add:2: [netdev.net9] ifname: ..." is about the
+ * second KEY=VALUE; messages about the netdev as a whole say 1. A runtime that handed its
+ * backends over (netbe_runtime_migrate_to()) refuses every change.
+ */
+
+/**
+ * netbe_runtime_netdev_add() - add a netdev, as a [netdev.ID] section would, and connect it.
+ * @rt: the runtime
+ * @id: the new netdev's id (1-64 of A-Z a-z 0-9 _ -), not in use
+ * @key_values: "KEY=VALUE" strings, NULL-terminated: "type=tap", then the keys of the
+ *   plugin's schema and the core's (queue_limit, batch), checked as in an ini file
+ * @errp: gets every error, one per line
+ *
+ * The plugin must be one the runtime loaded with its config. The netdev connects at once
+ * (it has no frontend yet: give it one with netbe_runtime_hub_port_add()). A plugin that
+ * needs a Linux capability the process no longer has, or a syscall the host said it would
+ * not allow (netbe_runtime_extra_syscalls() asked before), is refused with that reason.
+ *
+ * Return: true once the netdev is connected; false with @errp set, nothing changed.
+ */
+NETBE_API bool netbe_runtime_netdev_add(NetbeRuntime *rt, const char *id,
+                                        const char *const *key_values, GError **errp);
+/**
+ * netbe_runtime_netdev_del() - remove a netdev and close what it holds.
+ * @rt: the runtime
+ * @id: the netdev
+ * @errp: gets the error
+ *
+ * A hub port goes with it. A device that uses it stays, as a QEMU NIC does when its
+ * netdev is deleted: its link goes down (a virtio-net guest sees VIRTIO_NET_S_LINK_UP
+ * clear) and its frames are dropped and counted until the device goes. Frames netbe holds
+ * for the netdev are dropped and counted in its queues' tx_drops and rx_drops.
+ *
+ * Return: false with @errp set if there is no such netdev.
+ */
+NETBE_API bool netbe_runtime_netdev_del(NetbeRuntime *rt, const char *id, GError **errp);
+/**
+ * netbe_runtime_hub_port_add() - make a netdev that has no frontend a port of a hub.
+ * @rt: the runtime
+ * @hub: the hub's id ([hub.ID])
+ * @netdev: the netdev's id
+ * @errp: gets the error
+ *
+ * The port speaks the hub's vnet header (or the hub agrees on one anew) and forwards at
+ * once if the hub runs; a netdev not connected yet connects first.
+ *
+ * Return: false with @errp set, nothing changed, if either is unknown or the netdev has
+ * a frontend already.
+ */
+NETBE_API bool netbe_runtime_hub_port_add(NetbeRuntime *rt, const char *hub, const char *netdev,
+                                          GError **errp);
+/**
+ * netbe_runtime_hub_port_del() - take a netdev out of a hub; it stays, without a frontend.
+ * @rt: the runtime
+ * @hub: the hub's id
+ * @netdev: the port's netdev
+ * @errp: gets the error
+ *
+ * Frames netbe holds for the hub from that port are dropped and counted (rx_drops).
+ *
+ * Return: false with @errp set if the netdev is no port of that hub.
+ */
+NETBE_API bool netbe_runtime_hub_port_del(NetbeRuntime *rt, const char *hub, const char *netdev,
+                                          GError **errp);
+/**
+ * netbe_runtime_set_link() - set the link of a netdev or a device up or down.
+ * @rt: the runtime
+ * @id: a netdev's or a device's id (a netdev's when both have it)
+ * @up: link up
+ * @errp: gets the error
+ *
+ * A netdev and the device that uses it share one link, as in QEMU's set_link: while it is
+ * down, frames in both directions are dropped and counted (the netdev's tx_drops and
+ * rx_drops; an fd is still read, so the kernel's queue does not fill), and a virtio-net
+ * guest sees VIRTIO_NET_S_LINK_UP clear with a config interrupt (embedded devices; a
+ * vhost-user device shows it in its config space, which the VMM reads on GET_CONFIG).
+ *
+ * Return: false with @errp set if there is no such netdev or device.
+ */
+NETBE_API bool netbe_runtime_set_link(NetbeRuntime *rt, const char *id, bool up, GError **errp);
+/**
+ * netbe_runtime_hostfwd_add() - forward a host port to the guest of a user netdev.
+ * @rt: the runtime
+ * @netdev_id: a netdev whose plugin takes runtime commands (&NetbePluginDesc.control):
+ *   the user plugin
+ * @rule: a rule as in the user plugin's hostfwd option:
+ *   "[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT", an IPv6 address in brackets
+ *   ("tcp:[::1]:2222-[fd00::15]:22")
+ * @errp: gets the error
+ *
+ * Return: true once the host port listens; false with @errp set, nothing changed.
+ */
+NETBE_API bool netbe_runtime_hostfwd_add(NetbeRuntime *rt, const char *netdev_id, const char *rule,
+                                         GError **errp);
+/**
+ * netbe_runtime_hostfwd_del() - stop forwarding a host port (as netbe_runtime_hostfwd_add()).
+ * @rt: the runtime
+ * @netdev_id: the netdev
+ * @rule: the rule as it was added or configured (its host side decides: protocol, address
+ *   and port)
+ * @errp: gets the error
+ *
+ * Return: false with @errp set if the netdev forwards no such host port.
+ */
+NETBE_API bool netbe_runtime_hostfwd_del(NetbeRuntime *rt, const char *netdev_id, const char *rule,
+                                         GError **errp);
+/**
+ * netbe_runtime_reload() - re-read the config and apply what changed.
+ * @rt: the runtime
+ * @path: the ini file, or NULL for the file the runtime loaded
+ *   (netbe_runtime_load_config_file())
+ * @errp: gets every error of the file, as netbe_runtime_load_config_file() reports them
+ *
+ * The whole file is checked first, as at start (plugins run init, nothing connects); a
+ * file with any error changes nothing. Then netdevs, hubs and devices are compared by id
+ * with what runs (netdevs added live included): one that is the same, key for key, is not
+ * touched: its connections stay and its counters go on. A removed one goes (as
+ * netbe_runtime_netdev_del()); a changed netdev is replaced (its counters start at 0), and
+ * so is a device whose section or netdev changed; a hub keeps its unchanged ports, loses
+ * and gains the others. Added netdevs connect before anything is removed, so that a
+ * failure there still changes nothing; a replaced netdev connects after its old instance
+ * closed (it may need the same TAP or port), and if that fails the error says so and the
+ * netdev stays unconnected. [runtime] must stay the same (it needs a restart), and an
+ * embedded device a VMM found (netbe_runtime_find_device()) cannot be removed or replaced.
+ *
+ * Return: true once applied; false with @errp set.
+ */
+NETBE_API bool netbe_runtime_reload(NetbeRuntime *rt, const char *path, GError **errp);
+
 /**
  * netbe_runtime_run() - run the context until netbe_runtime_quit().
  * @rt: the runtime
@@ -228,6 +361,10 @@ NETBE_API uint64_t netbe_runtime_needed_caps(NetbeRuntime *rt);
  * The syscalls that the plugins of the configured backends name beyond those of the
  * runtime and the shipped plugins (extra_syscalls, plugin ABI 2), each once, for a host
  * that installs a seccomp filter.
+ *
+ * From this call on, netbe_runtime_netdev_add() and netbe_runtime_reload() refuse a netdev
+ * whose plugin names a syscall that was not in the list (a filter built from it would kill
+ * the process).
  *
  * Return: a NULL-terminated array of names owned by the plugins; free the array (not the
  * names) with g_free() while the runtime lives.

@@ -23,9 +23,10 @@ extern "C" {
  * comment and the version is bumped. The host accepts plugins built for
  * NETBE_PLUGIN_ABI_MIN up to NETBE_PLUGIN_ABI and refuses others with a message that names
  * both versions. ABI 3 moved queue I/O into the core (the descriptor lost recv and
- * changed load); plugins built for ABI 1 or 2 are refused.
+ * changed load); plugins built for ABI 1 or 2 are refused. ABI 4 appended control; a
+ * plugin built for ABI 3 still loads (the host reads only the fields its struct_size holds).
  */
-#define NETBE_PLUGIN_ABI 3
+#define NETBE_PLUGIN_ABI 4
 #define NETBE_PLUGIN_ABI_MIN 3
 
 /* The one symbol a plugin exports; see NETBE_PLUGIN_DEFINE(). */
@@ -330,6 +331,14 @@ typedef struct NetbeQueueFd {
  *                    effects
  * @extra_syscalls:   optional: names of the syscalls (as libseccomp spells them) the plugin
  *                    makes besides those netbe's sandbox allows; NULL-terminated
+ * @control:          optional, since ABI 4: a runtime command for this instance, from the
+ *                    operator or the embedding VMM, after @init (connected or not): @cmd
+ *                    names it, @arg is its argument (may be NULL). The commands the core
+ *                    sends: "hostfwd-add" and "hostfwd-del" with a rule as the user
+ *                    plugin's hostfwd option writes it. Return true once done; false with
+ *                    @errp set and nothing changed; an unknown @cmd: false with
+ *                    the code ENOTSUP (the core then says the plugin has no such
+ *                    command). NULL: no commands
  *
  * All entry points run on the runtime's context thread and take the backend handle.
  */
@@ -363,6 +372,9 @@ typedef struct NetbePluginDesc {
     uint64_t (*needed_caps)(NetbeBackend *be);
     const char *const *extra_syscalls;
     /* end of ABI 3 */
+
+    bool (*control)(NetbeBackend *be, const char *cmd, const char *arg, GError **errp);
+    /* end of ABI 4 */
 } NetbePluginDesc;
 
 /**

@@ -38,7 +38,8 @@ const NetbeOptionSpec user_option_specs[] = {
     {NULL}};
 
 #define HOSTFWD_ALLOWED                                                                            \
-    "[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, IPv4 addresses, ports 1..65535"
+    "[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, IPv4 addresses or IPv6 ones in "         \
+    "brackets, ports 1..65535"
 #define NAME_ALLOWED "labels of letters, digits and '-', 1..63 bytes each, 253 bytes in all"
 
 /* Printable form of an address; the buffer lives as long as the expression. */
@@ -396,53 +397,78 @@ static void parse_names(Check *c, UserConfig *cfg)
     cfg->bootfile = g_strdup(bootfile);
 }
 
-/* Split "[ADDR]:PORT"; an empty ADDR gives @dflt. Return: false on bad syntax. */
-static bool parse_fwd_end(const char *text, struct in_addr dflt, struct in_addr *addr,
-                          unsigned *port)
+/*
+ * Split "ADDR:PORT" of a rule: ADDR is empty, IPv4, or IPv6 in brackets ("[]" for any).
+ * Return: false on bad syntax; *addr (g_free) without brackets, *v6 if they were there.
+ */
+static bool split_fwd_end(const char *text, char **addr, unsigned *port, bool *v6)
 {
     const char *colon = strrchr(text, ':');
-    g_autofree char *a = NULL;
 
-    if (!colon || !parse_port(colon + 1, port)) {
+    *addr = NULL;
+    *v6 = text[0] == '[';
+    if (!colon || !parse_port(colon + 1, port) || (*v6 && (colon == text || colon[-1] != ']'))) {
         return false;
     }
-    a = g_strndup(text, colon - text);
-    if (!*a) {
-        *addr = dflt;
-        return true;
-    }
-    return inet_pton(AF_INET, a, addr) == 1;
+    *addr = *v6 ? g_strndup(text + 1, colon - text - 2) : g_strndup(text, colon - text);
+    return *v6 || !strchr(*addr, ':');
 }
 
-/* One rule "[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT" into @f. */
-static bool parse_fwd_rule(Check *c, const UserConfig *cfg, const char *rule, UserFwd *f)
+/* The guest side of an IPv6 rule: an address of the prefix, not slirp's own. */
+static const char *fwd_guest6_problem(const UserConfig *cfg, const struct in6_addr *a)
 {
-    const char *colon = strchr(rule, ':');
-    const char *dash = strchr(rule, '-');
-    g_autofree char *proto = NULL, *host = NULL;
+    if (!ip6_in_prefix(a, &cfg->prefix6, cfg->prefix6_len)) {
+        return "is outside";
+    }
+    if (!memcmp(a, &cfg->host6, sizeof(*a)) || !memcmp(a, &cfg->dns6, sizeof(*a))) {
+        return "is slirp's own address in";
+    }
+    return NULL;
+}
+
+/* Both ends of an IPv6 rule into @f. Return: the problem, or NULL. */
+static char *parse_fwd6(const UserConfig *cfg, const char *rule, const char *host,
+                        const char *guest, UserFwd *f)
+{
     const char *problem;
 
-    f->text = g_strdup(rule);
-    if (!colon || !dash || colon > dash || strchr(dash + 1, '-')) {
-        netbe_options_add_error(c->o, c->errors, "hostfwd", "rule '%s' is not valid (allowed: %s)",
-                                rule, HOSTFWD_ALLOWED);
-        return false;
+    f->ipv6 = true;
+    if (!cfg->ipv6) {
+        return g_strdup_printf("rule '%s' is IPv6, but ipv6 = off (allowed: IPv4 rules)", rule);
     }
-    proto = g_strndup(rule, colon - rule);
-    host = g_strndup(colon + 1, dash - colon - 1);
-    if (strcmp(proto, "udp") != 0 && strcmp(proto, "tcp") != 0 && *proto) {
-        netbe_options_add_error(c->o, c->errors, "hostfwd",
-                                "rule '%s': protocol '%s' is not valid (allowed: tcp, udp)", rule,
-                                proto);
-        return false;
+    if ((*host && inet_pton(AF_INET6, host, &f->host_addr6) != 1) ||
+        inet_pton(AF_INET6, guest, &f->guest_addr6) != 1) {
+        return g_strdup_printf("rule '%s' is not valid (allowed: %s; an IPv6 rule names its "
+                               "GUESTADDR)",
+                               rule, HOSTFWD_ALLOWED);
     }
-    f->udp = strcmp(proto, "udp") == 0;
-    if (!parse_fwd_end(host, (struct in_addr){.s_addr = htonl(INADDR_ANY)}, &f->host_addr,
-                       &f->host_port) ||
-        !parse_fwd_end(dash + 1, cfg->dhcp_start, &f->guest_addr, &f->guest_port)) {
-        netbe_options_add_error(c->o, c->errors, "hostfwd", "rule '%s' is not valid (allowed: %s)",
-                                rule, HOSTFWD_ALLOWED);
-        return false;
+    if (!*host) {
+        f->host_addr6 = in6addr_any;
+    }
+    problem = fwd_guest6_problem(cfg, &f->guest_addr6);
+    if (problem) {
+        return g_strdup_printf("rule '%s': guest address %s %s ipv6_prefix %s/%u (allowed: a "
+                               "guest address of that prefix)",
+                               rule, ip6_text(&f->guest_addr6).s, problem,
+                               ip6_text(&cfg->prefix6).s, cfg->prefix6_len);
+    }
+    return NULL;
+}
+
+/* Both ends of an IPv4 rule into @f. Return: the problem, or NULL. */
+static char *parse_fwd4(const UserConfig *cfg, const char *rule, const char *host,
+                        const char *guest, UserFwd *f)
+{
+    const char *problem;
+
+    if (!cfg->ipv4) {
+        return g_strdup("needs IPv4, but ipv4 = off (allowed: hostfwd with ipv4 = on)");
+    }
+    f->host_addr.s_addr = htonl(INADDR_ANY);
+    f->guest_addr = cfg->dhcp_start;
+    if ((*host && inet_pton(AF_INET, host, &f->host_addr) != 1) ||
+        (*guest && inet_pton(AF_INET, guest, &f->guest_addr) != 1)) {
+        return g_strdup_printf("rule '%s' is not valid (allowed: %s)", rule, HOSTFWD_ALLOWED);
     }
     problem = ip4_station_problem(cfg, f->guest_addr);
     if (!problem &&
@@ -450,14 +476,58 @@ static bool parse_fwd_rule(Check *c, const UserConfig *cfg, const char *rule, Us
         problem = "is slirp's own address in";
     }
     if (problem) {
-        netbe_options_add_error(c->o, c->errors, "hostfwd",
-                                "rule '%s': guest address %s %s net %s/%u (allowed: a guest "
-                                "address of that network)",
-                                rule, ip4_text(f->guest_addr).s, problem, ip4_text(cfg->net).s,
-                                cfg->prefix_len);
-        return false;
+        return g_strdup_printf("rule '%s': guest address %s %s net %s/%u (allowed: a guest "
+                               "address of that network)",
+                               rule, ip4_text(f->guest_addr).s, problem, ip4_text(cfg->net).s,
+                               cfg->prefix_len);
     }
-    return true;
+    return NULL;
+}
+
+char *user_fwd_parse(const UserConfig *cfg, const char *rule, UserFwd *f)
+{
+    const char *colon = strchr(rule, ':');
+    const char *dash = strchr(rule, '-');
+    g_autofree char *proto = NULL, *host = NULL, *guest = NULL, *host_end = NULL;
+    bool host6 = false, guest6 = false;
+
+    memset(f, 0, sizeof(*f));
+    f->text = g_strdup(rule);
+    if (!colon || !dash || colon > dash || strchr(dash + 1, '-')) {
+        return g_strdup_printf("rule '%s' is not valid (allowed: %s)", rule, HOSTFWD_ALLOWED);
+    }
+    proto = g_strndup(rule, colon - rule);
+    if (strcmp(proto, "udp") != 0 && strcmp(proto, "tcp") != 0 && *proto) {
+        return g_strdup_printf("rule '%s': protocol '%s' is not valid (allowed: tcp, udp)", rule,
+                               proto);
+    }
+    f->udp = strcmp(proto, "udp") == 0;
+    host_end = g_strndup(colon + 1, dash - colon - 1);
+    if (!split_fwd_end(host_end, &host, &f->host_port, &host6) ||
+        !split_fwd_end(dash + 1, &guest, &f->guest_port, &guest6)) {
+        return g_strdup_printf("rule '%s' is not valid (allowed: %s)", rule, HOSTFWD_ALLOWED);
+    }
+    if (host6 != guest6 && (host6 || *host)) {
+        return g_strdup_printf("rule '%s' mixes IPv4 and IPv6 (allowed: both ends of one "
+                               "family)",
+                               rule);
+    }
+    return guest6 ? parse_fwd6(cfg, rule, host, guest, f) : parse_fwd4(cfg, rule, host, guest, f);
+}
+
+bool user_fwd_same_host(const UserFwd *a, const UserFwd *b)
+{
+    return a->udp == b->udp && a->ipv6 == b->ipv6 && a->host_port == b->host_port &&
+           (a->ipv6 ? !memcmp(&a->host_addr6, &b->host_addr6, sizeof(a->host_addr6))
+                    : a->host_addr.s_addr == b->host_addr.s_addr);
+}
+
+char *user_fwd_host_text(const UserFwd *f)
+{
+    AddrText t = f->ipv6 ? ip6_text(&f->host_addr6) : ip4_text(f->host_addr);
+
+    return g_strdup_printf(f->ipv6 ? "%s port [%s]:%u" : "%s port %s:%u", f->udp ? "UDP" : "TCP",
+                           t.s, f->host_port);
 }
 
 static void parse_hostfwd(Check *c, UserConfig *cfg)
@@ -468,15 +538,11 @@ static void parse_hostfwd(Check *c, UserConfig *cfg)
     if (!text) {
         return;
     }
-    if (!cfg->ipv4) {
-        netbe_options_add_error(c->o, c->errors, "hostfwd",
-                                "needs IPv4, but ipv4 = off (allowed: hostfwd with ipv4 = on)");
-        return;
-    }
     rules = g_strsplit(text, ",", -1);
     cfg->fwds = g_new0(UserFwd, g_strv_length(rules));
     for (int i = 0; rules[i]; i++) {
         UserFwd *f = &cfg->fwds[cfg->nfwds];
+        g_autofree char *problem = NULL;
 
         g_strstrip(rules[i]);
         if (!*rules[i]) {
@@ -486,19 +552,21 @@ static void parse_hostfwd(Check *c, UserConfig *cfg)
             continue;
         }
         cfg->nfwds++;
-        if (!parse_fwd_rule(c, cfg, rules[i], f)) {
+        problem = user_fwd_parse(cfg, rules[i], f);
+        if (problem) {
+            netbe_options_add_error(c->o, c->errors, "hostfwd", "%s", problem);
             continue;
         }
         for (unsigned k = 0; k + 1 < cfg->nfwds; k++) {
             const UserFwd *g = &cfg->fwds[k];
 
-            if (g->udp == f->udp && g->host_port == f->host_port &&
-                g->host_addr.s_addr == f->host_addr.s_addr) {
+            if (user_fwd_same_host(g, f)) {
+                g_autofree char *where = user_fwd_host_text(f);
+
                 netbe_options_add_error(c->o, c->errors, "hostfwd",
-                                        "rules '%s' and '%s' listen on the same %s port "
-                                        "%s:%u (allowed: one rule per host address and port)",
-                                        g->text, f->text, f->udp ? "UDP" : "TCP",
-                                        ip4_text(f->host_addr).s, f->host_port);
+                                        "rules '%s' and '%s' listen on the same %s "
+                                        "(allowed: one rule per host address and port)",
+                                        g->text, f->text, where);
             }
         }
     }
@@ -522,9 +590,11 @@ bool user_config_parse(UserConfig *cfg, const NetbeOptions *o, GError **errp)
     parse_net(&c, cfg, &net_ok);
     if (net_ok) {
         parse_ipv4_stations(&c, cfg);
-        parse_hostfwd(&c, cfg);
     }
     parse_ipv6(&c, cfg);
+    if (net_ok) {
+        parse_hostfwd(&c, cfg); /* its rules are checked against both networks */
+    }
     parse_names(&c, cfg);
     ok = c.errors->len == 0;
     if (!ok) {

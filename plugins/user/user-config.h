@@ -14,18 +14,23 @@
 /**
  * struct UserFwd - one hostfwd rule
  * @udp:        UDP rather than TCP
+ * @ipv6:       both ends are IPv6 (@host_addr6, @guest_addr6), not IPv4
  * @host_addr:  host address to listen on (INADDR_ANY when the rule left it empty)
  * @host_port:  host port, 1..65535
  * @guest_addr: guest address (dhcpstart when the rule left it empty)
  * @guest_port: guest port, 1..65535
+ * @host_addr6: IPv6 host address (in6addr_any when the rule left it empty or "[]")
+ * @guest_addr6: IPv6 guest address (an IPv6 rule names it)
  * @text:       the rule as written, for messages
  */
 typedef struct UserFwd {
     bool udp;
+    bool ipv6;
     struct in_addr host_addr;
     unsigned host_port;
     struct in_addr guest_addr;
     unsigned guest_port;
+    struct in6_addr host_addr6, guest_addr6;
     char *text;
 } UserFwd;
 
@@ -70,6 +75,17 @@ extern const NetbeOptionSpec user_option_specs[];
  * Return: true if the options describe a usable network.
  */
 bool user_config_parse(UserConfig *cfg, const NetbeOptions *o, GError **errp);
+
+/*
+ * user_fwd_parse() - one hostfwd rule "[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT"
+ * (IPv6 addresses in brackets) into @f, checked against the networks of @cfg.
+ * Return: NULL, or what is wrong (g_free); @f->text is set in both cases (g_free it).
+ */
+char *user_fwd_parse(const UserConfig *cfg, const char *rule, UserFwd *f);
+/* Whether @a and @b listen on the same host protocol, address and port. */
+bool user_fwd_same_host(const UserFwd *a, const UserFwd *b);
+/* "TCP port 127.0.0.1:2222" or "UDP port [::1]:53": where @f listens, for messages (g_free). */
+char *user_fwd_host_text(const UserFwd *f);
 
 /* Free what user_config_parse() allocated; @cfg may be half filled. */
 void user_config_clear(UserConfig *cfg);

@@ -7,6 +7,7 @@
 #include "netbe/netbe.h"
 #include "netbe/plugin.h"
 #include "user-config.h"
+#include "user-fwd.h"
 #include "user-handover.h"
 #include "user-loop.h"
 
@@ -161,30 +162,11 @@ static bool user_init(NetbeBackend *be, const NetbeOptions *opts, GError **errp)
     return true;
 }
 
-/* Open the listening socket of hostfwd rule @i. */
-static bool user_add_hostfwd(UserState *s, unsigned i, GError **errp)
-{
-    const UserFwd *f = &s->cfg.fwds[i];
-    char host[INET_ADDRSTRLEN];
-
-    errno = 0;
-    if (slirp_add_hostfwd(s->slirp, f->udp, f->host_addr, f->host_port, f->guest_addr,
-                          f->guest_port) < 0) {
-        int err = errno ? errno : EINVAL;
-
-        inet_ntop(AF_INET, &f->host_addr, host, sizeof(host));
-        g_set_error(errp, NETBE_BACKEND_ERROR, err, "hostfwd '%s': cannot listen on %s %s:%u: %s",
-                    f->text, f->udp ? "UDP" : "TCP", host, f->host_port, g_strerror(err));
-        return false;
-    }
-    return true;
-}
-
 /* Open the listening socket of every hostfwd rule. */
 static bool user_add_hostfwds(UserState *s, GError **errp)
 {
     for (unsigned i = 0; i < s->cfg.nfwds; i++) {
-        if (!user_add_hostfwd(s, i, errp)) {
+        if (!user_fwd_open(s->slirp, &s->cfg.fwds[i], errp)) {
             return false;
         }
     }
@@ -201,7 +183,7 @@ static void user_reopen_hostfwds(UserState *s)
     for (unsigned i = 0; i < s->cfg.nfwds; i++) {
         g_autoptr(GError) err = NULL;
 
-        if (user_add_hostfwd(s, i, &err)) {
+        if (user_fwd_open(s->slirp, &s->cfg.fwds[i], &err)) {
             opened++;
         } else {
             g_warning("netdev '%s' (user): after the handover: %s", netbe_backend_id(s->be),
@@ -397,6 +379,15 @@ static uint64_t user_needed_caps(NetbeBackend *be)
     return 0;
 }
 
+/* Runtime commands: hostfwd-add and hostfwd-del (user-fwd.c). Listeners change at once while
+ * slirp runs; before it connects, or until a handover's commit opens them, the list does. */
+static bool user_control(NetbeBackend *be, const char *cmd, const char *arg, GError **errp)
+{
+    UserState *s = netbe_backend_priv(be);
+
+    return user_fwd_command(&s->cfg, s->fwd_pending ? NULL : s->slirp, cmd, arg, errp);
+}
+
 static const NetbePluginDesc user_desc = {
     .abi_version = NETBE_PLUGIN_ABI,
     .struct_size = sizeof(NetbePluginDesc),
@@ -415,6 +406,7 @@ static const NetbePluginDesc user_desc = {
     .save = user_save, /* state only: no fd moves (see the handover notes above) */
     .load = user_load,
     .needed_caps = user_needed_caps,
+    .control = user_control,
 };
 
 NETBE_PLUGIN_DEFINE(user_desc)

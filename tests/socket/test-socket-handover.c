@@ -332,6 +332,18 @@ static char *assert_adopted(TestHost *dst)
     return log;
 }
 
+/* @key of netdev @id's queue 0 in "stats --json", -1 if absent. */
+static int64_t stat_of(const char *json, const char *id, const char *key)
+{
+    g_autofree char *obj = g_strdup_printf("\"netdev\":\"%s\",\"queue\":0,", id);
+    g_autofree char *field = g_strdup_printf("\"%s\":", key);
+    const char *at = strstr(json, obj);
+    const char *end = at ? strchr(at, '}') : NULL;
+    const char *v = at ? strstr(at, field) : NULL;
+
+    return v && v < end ? g_ascii_strtoll(v + strlen(field), NULL, 10) : -1;
+}
+
 /* Start the source and learn its ports. */
 static TestHost *start_source(const char *config, struct sockaddr_in *host_udp,
                               unsigned *listen_port)
@@ -393,6 +405,11 @@ static void test_guests_never_notice_handover(void)
     g_assert_nonnull(stats);
     g_assert_nonnull(strstr(stats, "\"netdev\":\"guest1\""));
     g_assert_null(strstr(stats, "\"rx_frames\":0,")); /* both netdevs forwarded there */
+    /* the counters went on from the source's: every frame of the guests is counted here */
+    g_assert_cmpint(stat_of(stats, "guest1", "rx_frames"), ==, g.count);
+    g_assert_cmpint(stat_of(stats, "guest2", "rx_frames"), ==, g.count);
+    g_assert_cmpint(stat_of(stats, "guest1", "tx_frames"), ==, g.count);
+    g_assert_cmpint(stat_of(stats, "guest2", "tx_frames"), ==, g.count);
     g_free(test_host_ctl(dst, "quit"));
     g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
     test_host_free(src);

@@ -530,6 +530,94 @@ static void test_hostfwd_tcp_reaches_guest(void)
     user_net_free(n);
 }
 
+/* A TCP connection to @addr (IPv4 or IPv6) port @port, run with @n until it connects or is
+ * refused. Return: 0 once connected, else the errno. */
+static int connect_within(UserNet *n, int family, const char *addr, uint16_t port)
+{
+    struct sockaddr_storage ss = {0};
+    socklen_t len = family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), err = 0;
+    socklen_t elen = sizeof(err);
+
+    if (family == AF_INET6) {
+        ((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+        inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)&ss)->sin6_addr);
+    } else {
+        ((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+        ((struct sockaddr_in *)&ss)->sin_port = htons(port);
+        inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr);
+    }
+    if (connect(fd, (struct sockaddr *)&ss, len) < 0 && errno != EINPROGRESS) {
+        err = errno;
+    } else if (user_net_wait_fd(n, fd, G_IO_OUT, WAIT_MS)) {
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
+    } else {
+        err = ETIMEDOUT;
+    }
+    close(fd);
+    return err;
+}
+
+/* hostfwd-add on a running user netdev, IPv4 and IPv6: the host port accepts at once and
+ * the connection reaches the guest as a SYN; hostfwd-del closes it again. Fails if a rule
+ * added live does not listen, points elsewhere, stays after its removal, or a bad or
+ * doubled rule is not refused. */
+static void test_hostfwd_added_live(void)
+{
+    uint16_t port, port6, guest_port = 2223;
+    int probe = user_net_loopback_socket(SOCK_STREAM, &port), probe6;
+    struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    socklen_t len = sizeof(sin6);
+    g_autofree char *rule = NULL, *rule6 = NULL, *host6 = NULL;
+    g_autoptr(GBytes) syn = NULL;
+    g_autoptr(GError) err = NULL;
+    UserNet *n = user_net_new("", "10.0.2.15");
+
+    probe6 = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_assert_cmpint(bind(probe6, (struct sockaddr *)&sin6, sizeof(sin6)), ==, 0);
+    g_assert_cmpint(getsockname(probe6, (struct sockaddr *)&sin6, &len), ==, 0);
+    port6 = ntohs(sin6.sin6_port);
+    close(probe);
+    close(probe6);
+    g_assert_cmpint(connect_within(n, AF_INET, "127.0.0.1", port), ==, ECONNREFUSED);
+
+    rule = g_strdup_printf("tcp:127.0.0.1:%u-:%u", port, guest_port);
+    g_assert_true(netbe_runtime_hostfwd_add(n->rt, "net0", rule, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(connect_within(n, AF_INET, "127.0.0.1", port), ==, 0);
+    syn = user_net_wait(n, is_syn_to_port, &guest_port, WAIT_MS);
+    g_assert_nonnull(syn);
+    g_assert_cmpuint(parse(syn).ip_dst.s_addr, ==, gf_ip("10.0.2.15").s_addr);
+
+    /* the same host port again, a bad rule, a netdev of another type: refused */
+    g_assert_false(netbe_runtime_hostfwd_add(n->rt, "net0", rule, &err));
+    g_assert_error(err, NETBE_BACKEND_ERROR, EADDRINUSE);
+    g_clear_error(&err);
+    g_assert_false(netbe_runtime_hostfwd_add(n->rt, "net0", "tcp::2222-10.0.9.9:22", &err));
+    g_assert_nonnull(strstr(err->message, "guest address 10.0.9.9 is outside net"));
+    g_clear_error(&err);
+    g_assert_false(netbe_runtime_hostfwd_add(n->rt, "wire", "tcp::2222-:22", &err));
+    g_assert_error(err, NETBE_BACKEND_ERROR, ENOTSUP);
+    g_clear_error(&err);
+
+    rule6 = g_strdup_printf("tcp:[::1]:%u-[fec0::15]:%u", port6, guest_port);
+    g_assert_true(netbe_runtime_hostfwd_add(n->rt, "net0", rule6, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(connect_within(n, AF_INET6, "::1", port6), ==, 0);
+
+    host6 = g_strdup_printf("tcp:[::1]:%u", port6);
+    g_assert_true(netbe_runtime_hostfwd_del(n->rt, "net0", host6, &err));
+    g_assert_no_error(err);
+    g_assert_true(netbe_runtime_hostfwd_del(n->rt, "net0", rule, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(connect_within(n, AF_INET, "127.0.0.1", port), ==, ECONNREFUSED);
+    g_assert_cmpint(connect_within(n, AF_INET6, "::1", port6), ==, ECONNREFUSED);
+    g_assert_false(netbe_runtime_hostfwd_del(n->rt, "net0", rule, &err));
+    g_assert_error(err, NETBE_BACKEND_ERROR, ENOENT);
+    user_net_free(n);
+}
+
 /* A udp hostfwd rule: a datagram to 127.0.0.1:PORT reaches the guest's port. Fails if
  * the rule is ignored or the datagram is changed. */
 static void test_hostfwd_udp_reaches_guest(void)
@@ -932,6 +1020,7 @@ int main(int argc, char **argv)
                     test_frames_dropped_at_busy_guest_are_recovered_by_tcp);
     g_test_add_func("/user/guest_udp_reaches_host_and_back", test_guest_udp_reaches_host_and_back);
     g_test_add_func("/user/hostfwd_tcp_reaches_guest", test_hostfwd_tcp_reaches_guest);
+    g_test_add_func("/user/hostfwd_added_live", test_hostfwd_added_live);
     g_test_add_func("/user/hostfwd_udp_reaches_guest", test_hostfwd_udp_reaches_guest);
     g_test_add_func("/user/restrict_keeps_guest_from_host", test_restrict_keeps_guest_from_host);
     g_test_add_func("/user/ipv6_router_advertisement_follows_prefix",

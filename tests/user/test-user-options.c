@@ -90,21 +90,21 @@ static const BadOption bad_options[] = {
     {"hostfwd = tcp:127.0.0.1:2222",
      "opts.ini:3: [netdev.net0] hostfwd: rule "
      "'tcp:127.0.0.1:2222' is not valid (allowed: [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:"
-     "GUESTPORT, IPv4 addresses, ports 1..65535)"},
+     "GUESTPORT, IPv4 addresses or IPv6 ones in brackets, ports 1..65535)"},
     {"hostfwd = sctp::2222-:22", "opts.ini:3: [netdev.net0] hostfwd: rule 'sctp::2222-:22': "
                                  "protocol 'sctp' is not valid (allowed: tcp, udp)"},
     {"hostfwd = tcp::70000-:22",
      "opts.ini:3: [netdev.net0] hostfwd: rule 'tcp::70000-:22' is "
      "not valid (allowed: [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, IPv4 "
-     "addresses, ports 1..65535)"},
+     "addresses or IPv6 ones in brackets, ports 1..65535)"},
     {"hostfwd = tcp::2222-:0",
      "opts.ini:3: [netdev.net0] hostfwd: rule 'tcp::2222-:0' is not "
-     "valid (allowed: [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, IPv4 addresses, "
-     "ports 1..65535)"},
+     "valid (allowed: [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, IPv4 addresses or "
+     "IPv6 ones in brackets, ports 1..65535)"},
     {"hostfwd = tcp:localhost:2222-:22",
      "opts.ini:3: [netdev.net0] hostfwd: rule "
      "'tcp:localhost:2222-:22' is not valid (allowed: [tcp|udp]:[HOSTADDR]:HOSTPORT-"
-     "[GUESTADDR]:GUESTPORT, IPv4 addresses, ports 1..65535)"},
+     "[GUESTADDR]:GUESTPORT, IPv4 addresses or IPv6 ones in brackets, ports 1..65535)"},
     {"hostfwd = tcp::2222-10.0.3.5:22",
      "opts.ini:3: [netdev.net0] hostfwd: rule "
      "'tcp::2222-10.0.3.5:22': guest address 10.0.3.5 is outside net 10.0.2.0/24 (allowed: a "
@@ -120,7 +120,7 @@ static const BadOption bad_options[] = {
     {"hostfwd = tcp::2222-:22,,",
      "opts.ini:3: [netdev.net0] hostfwd: empty rule (allowed: "
      "comma-separated rules [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, IPv4 "
-     "addresses, ports 1..65535)"},
+     "addresses or IPv6 ones in brackets, ports 1..65535)"},
     {"ipv4 = off\nhostfwd = tcp::2222-:22", "opts.ini:4: [netdev.net0] hostfwd: needs IPv4, "
                                             "but ipv4 = off (allowed: hostfwd with ipv4 = on)"},
     {"tftp = /nonexistent/netbe-tftp",
