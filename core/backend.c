@@ -542,7 +542,9 @@ unsigned netbe_backend_rx_ready(NetbeBackend *be, unsigned queue, unsigned budge
     if (be->link_down) {
         return backend_drain_rx(be, queue, budget);
     }
+    be->rt->in_datapath++; /* live changes wait: a hub is walking its ports */
     taken = be->peer_ops->rx_pull(be->peer, be, queue, budget);
+    be->rt->in_datapath--;
     qio_unpin(&be->queues[queue].io); /* the peer is done with the frames it was lent */
     return taken;
 }
@@ -562,7 +564,9 @@ ssize_t netbe_backend_deliver(NetbeBackend *be, unsigned queue, const struct iov
         return -ENOBUFS;
     }
     if (netbe_frame_queue_length(&bq->rxq) == 0 && backend_rate_admit(be, queue, NETBE_RATE_RX)) {
+        be->rt->in_datapath++;
         n = be->peer_ops->rx_push(be->peer, be, queue, iov, iovcnt);
+        be->rt->in_datapath--;
         if (n > 0) {
             backend_rx_done(be, queue, iov, iovcnt, len);
             return n;
