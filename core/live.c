@@ -7,10 +7,18 @@
 
 bool netbe_live_check_runtime(NetbeRuntime *rt, const char *cmd, GError **errp)
 {
-    const char *why = rt->handed_over   ? "this runtime handed its backends over"
-                      : !rt->configured ? "this runtime has no config yet"
-                      : (rt->flags & NETBE_RUNTIME_CHECK_ONLY) ? "this runtime only checks"
-                                                               : NULL;
+    const char *why = NULL;
+
+    if (rt->handed_over) {
+        why = "this runtime handed its backends over";
+    } else if (!rt->configured) {
+        why = "this runtime has no config yet";
+    } else if (rt->flags & NETBE_RUNTIME_CHECK_ONLY) {
+        why = "this runtime only checks";
+    } else if (rt->in_datapath) {
+        why = "called from a callback netbe runs while it hands frames to a frontend: defer "
+              "it to the loop (g_idle_add)";
+    }
 
     if (why) {
         g_set_error(errp, NETBE_CONFIG_ERROR, EPERM, "%s: %s; nothing changes", cmd, why);

@@ -173,6 +173,7 @@ struct NetbeRuntime {
     bool reload_check;            /* a reload's check: borrows the plugins and the context */
     bool handed_over;             /* netbe_runtime_release() ran: nothing changes any more */
     bool running;                 /* netbe_runtime_start() ran: hubs a reload adds start */
+    unsigned in_datapath;         /* frames are being handed to a frontend: no live change */
     GPtrArray *retired;           /* NetbeBackend* netdev-del'd under a device (live.c) */
     char **allowed_syscalls;      /* netbe_runtime_extra_syscalls() was asked: the sandbox's */
     struct NetbeEvents *events;   /* subscribers (events.c), NULL until the first */

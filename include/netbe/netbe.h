@@ -129,7 +129,10 @@ NETBE_API bool netbe_runtime_start(NetbeRuntime *rt, GError **errp);
  * arguments read as the ini's do, with the command in place of FILE and the position of
  * the argument in place of LINE: "netdev-add:2: [netdev.net9] ifname: ..." is about the
  * second KEY=VALUE; messages about the netdev as a whole say 1. A runtime that handed its
- * backends over (netbe_runtime_migrate_to()) refuses every change.
+ * backends over (netbe_runtime_migrate_to()) refuses every change, and so does a call made
+ * from a callback netbe runs while it hands frames to a frontend (defer it to the loop). A
+ * handover runs to its end inside netbe_runtime_migrate_to(), so no change can interleave
+ * with one.
  */
 
 /**
@@ -243,7 +246,8 @@ NETBE_API bool netbe_runtime_hostfwd_del(NetbeRuntime *rt, const char *netdev_id
  * The whole file is checked first, as at start (plugins run init, nothing connects); a
  * file with any error changes nothing. Then netdevs, hubs and devices are compared by id
  * with what runs (netdevs added live included): one that is the same, key for key, is not
- * touched: its connections stay and its counters go on. A removed one goes (as
+ * touched: its connections stay and its counters go on; a netdev whose rate-limit keys alone
+ * changed takes the new limits in place. A removed one goes (as
  * netbe_runtime_netdev_del()); a changed netdev is replaced (its counters start at 0), and
  * so is a device whose section or netdev changed; a hub keeps its unchanged ports, loses
  * and gains the others. Added netdevs connect before anything is removed, so that a

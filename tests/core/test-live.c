@@ -226,6 +226,36 @@ static void test_hostfwd_needs_a_plugin_that_takes_it(void)
     live_free(&l);
 }
 
+/* Once the host asked which syscalls the plugins need (to build its seccomp filter), a
+ * netdev of a plugin that needs another is refused: the filter would kill the process.
+ * Fails if it is added, or the message does not name the syscall. */
+static void test_netdev_add_refuses_syscalls_the_sandbox_lacks(void)
+{
+    const char *files[] = {"netbe-fixture.so", NULL};
+    g_autofree char *dir = test_plugin_dir_new(files);
+    g_autofree char *path = g_strdup_printf("%s:%s", dir, g_getenv("NETBE_PLUGIN_PATH"));
+    NetbeRuntime *rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
+    g_autoptr(GError) err = NULL;
+    g_autofree const char **extra = NULL;
+
+    netbe_runtime_set_plugin_path(rt, path);
+    g_assert_true(netbe_runtime_load_config_string(
+        rt, "[netdev.s]\ntype = socket\nlisten = 127.0.0.1:0\n", "seal.ini", &err));
+    g_assert_no_error(err);
+    g_assert_true(
+        netbe_runtime_netdev_add(rt, "f1", (const char *const[]){"type=fixture", NULL}, &err));
+    g_assert_true(netbe_runtime_netdev_del(rt, "f1", &err));
+    extra = netbe_runtime_extra_syscalls(rt); /* what a sandbox would allow from now on */
+    g_assert_null(extra[0]);
+    g_assert_false(
+        netbe_runtime_netdev_add(rt, "f2", (const char *const[]){"type=fixture", NULL}, &err));
+    assert_says(err, "the sandbox set up at start does not allow (getpriority)");
+    g_clear_error(&err);
+    g_assert_false(netbe_runtime_set_link(rt, "f2", false, &err));
+    netbe_runtime_free(rt);
+    test_plugin_dir_free(g_steal_pointer(&dir));
+}
+
 /* Fails if a reload touches what did not change (its counters restart), keeps what went,
  * misses what came, or changes anything at all for a file with an error. */
 static void test_reload_applies_the_difference(void)
@@ -260,6 +290,21 @@ static void test_reload_applies_the_difference(void)
     g_assert_cmpuint(stats(&l, "a").rx_frames, ==, 2);
     g_assert_cmpuint(l.count("d"), ==, 1);
     g_assert_cmpuint(stats(&l, "c").tx_frames, ==, 1);
+
+    /* a rate limit is applied in place: the netdev is the same one, its counters go on */
+    live_write(&l, "[netdev.a]\ntype = fixture\ntx_bytes_per_sec = 1m\n[netdev.c]\ntype = "
+                   "fixture\nqueues = 2\n[netdev.d]\ntype = fixture\n[hub.h]\nports = a, c, d\n");
+    g_assert_true(netbe_runtime_reload(l.rt, NULL, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(stats(&l, "a").rx_frames, ==, 2);
+    {
+        g_auto(GStrv) limits = netbe_runtime_get_rate_limit(l.rt, "a", &err);
+
+        g_assert_nonnull(limits);
+        g_assert_true(g_strv_contains((const char *const *)limits, "tx_bytes_per_sec=1048576"));
+    }
+    g_assert_true(netbe_runtime_reload(l.rt, NULL, &err)); /* the same file: nothing to do */
+    g_assert_cmpuint(stats(&l, "a").rx_frames, ==, 2);
 
     /* [runtime] cannot change without a restart */
     live_write(&l, "[runtime]\nqueue_limit = 8\n[netdev.a]\ntype = fixture\n");
@@ -301,6 +346,8 @@ int main(int argc, char **argv)
     g_test_add_func("/live/link/down-drops-both-ways", test_link_down_drops_both_ways);
     g_test_add_func("/live/hostfwd/needs-a-plugin-that-takes-it",
                     test_hostfwd_needs_a_plugin_that_takes_it);
+    g_test_add_func("/live/netdev-add/refuses-syscalls-the-sandbox-lacks",
+                    test_netdev_add_refuses_syscalls_the_sandbox_lacks);
     g_test_add_func("/live/reload/applies-the-difference", test_reload_applies_the_difference);
     g_test_add_func("/live/reload/moves-ports-between-hubs", test_reload_moves_ports_between_hubs);
     return g_test_run();
