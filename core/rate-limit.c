@@ -205,6 +205,19 @@ void netbe_rate_limit_charge(NetbeRateLimit *rl, NetbeRateDir d, size_t bytes)
     }
 }
 
+void netbe_rate_limit_refund(NetbeRateLimit *rl, NetbeRateDir d, size_t bytes)
+{
+    RateDirState *ds = &rl->dir[d];
+
+    for (int u = 0; ds->limited && u < RATE_UNITS; u++) {
+        RateBucket *b = &ds->bucket[u];
+
+        if (b->rate > 0) {
+            b->tokens += u == RATE_BYTES ? (double)bytes : 1.0;
+        }
+    }
+}
+
 void netbe_rate_limit_free(NetbeRateLimit *rl)
 {
     if (!rl) {
@@ -311,6 +324,7 @@ static void rate_limit_set(NetbeBackend *be, const RateSettings *cfg, const bool
 bool netbe_rate_limit_configure(NetbeBackend *be, const NetbeOptions *o, GPtrArray *errors)
 {
     RateSettings cfg = {0};
+    bool changed[RATE_KEYS];
 
     for (int k = 0; k < RATE_KEYS; k++) {
         const char *key = netbe_rate_limit_schema[k].name;
@@ -322,7 +336,11 @@ bool netbe_rate_limit_configure(NetbeBackend *be, const NetbeOptions *o, GPtrArr
     if (!rate_settings_check(&cfg, o, errors)) {
         return false;
     }
-    rate_limit_set(be, &cfg, cfg.set);
+    for (int k = 0; k < RATE_KEYS; k++) { /* a reload grants an initial burst it changed only */
+        changed[k] = cfg.set[k] &&
+                     (!be->rate || !be->rate->cfg.set[k] || be->rate->cfg.val[k] != cfg.val[k]);
+    }
+    rate_limit_set(be, &cfg, changed);
     return true;
 }
 

@@ -42,6 +42,9 @@ bool netbe_rate_limit_admit(NetbeRateLimit *rl, NetbeRateDir d, unsigned queue);
 /* netbe_rate_limit_charge() - a frame of @bytes (without vnet header) passed in @d. */
 void netbe_rate_limit_charge(NetbeRateLimit *rl, NetbeRateDir d, size_t bytes);
 
+/* netbe_rate_limit_refund() - a frame of @bytes charged in advance did not pass after all. */
+void netbe_rate_limit_refund(NetbeRateLimit *rl, NetbeRateDir d, size_t bytes);
+
 /* netbe_rate_limit_free() - stop its timers and free it (waiting queues are not resumed). */
 void netbe_rate_limit_free(NetbeRateLimit *rl);
 
