@@ -6,24 +6,12 @@
 #include "host-proc.h"
 #include "sock-test.h"
 
-/* Run "netbe-ctl SOCK @command"; Return: its exit status, stderr in *err (g_free). */
-static int ctl_status(TestHost *h, const char *command, char **err)
-{
-    g_autofree char *cmdline =
-        g_strdup_printf("'%s' '%s' %s", test_env_path("NETBE_CTL"), h->control, command);
-    const char *argv[] = {"/bin/sh", "-c", cmdline, NULL};
-    int status = -1;
-
-    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, 0, NULL, NULL, NULL, err, &status, NULL));
-    return g_spawn_check_wait_status(status, NULL) ? 0 : 1;
-}
-
 /* Fails unless "netbe-ctl @command" fails with an error that says @text. */
 static void assert_refused(TestHost *h, const char *command, const char *text)
 {
     g_autofree char *err = NULL;
 
-    g_assert_cmpint(ctl_status(h, command, &err), ==, 1);
+    g_assert_cmpint(test_host_ctl_status(h, command, &err), ==, 1);
     if (!strstr(err, text)) {
         g_error("'%s' said '%s', not '%s'", command, err, text);
     }
