@@ -306,6 +306,11 @@ static void test_reload_applies_the_difference(void)
     g_assert_true(netbe_runtime_reload(l.rt, NULL, &err)); /* the same file: nothing to do */
     g_assert_cmpuint(stats(&l, "a").rx_frames, ==, 2);
 
+    /* a pipe would block the daemon: refused before it is opened */
+    g_assert_false(netbe_runtime_reload(l.rt, "/dev/null", &err));
+    assert_says(err, "/dev/null: not a regular file");
+    g_clear_error(&err);
+
     /* [runtime] cannot change without a restart */
     live_write(&l, "[runtime]\nqueue_limit = 8\n[netdev.a]\ntype = fixture\n");
     g_assert_false(netbe_runtime_reload(l.rt, NULL, &err));
