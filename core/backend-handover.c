@@ -173,6 +173,7 @@ bool mig_backend_load(NetbeBackend *be, NetbeMigReader *r, uint32_t *frames, GEr
                     be->id, be->desc->name);
         return false;
     }
+    netbe_backend_state_event(be, true);
     return true;
 failed:
     g_set_error(errp, NETBE_MIG_ERROR, err->code, "netdev '%s' (%s): %s", be->id, be->desc->name,

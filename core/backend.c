@@ -49,6 +49,7 @@ bool netbe_backend_connect(NetbeBackend *be, GError **errp)
         return false;
     }
     be->connected = true;
+    netbe_backend_state_event(be, true);
     return true;
 }
 
@@ -141,7 +142,10 @@ void netbe_backend_release(NetbeBackend *be)
     for (unsigned q = 0; q < be->nqueues; q++) {
         qio_close(&be->queues[q].io);
     }
-    be->connected = false;
+    if (be->connected) {
+        be->connected = false;
+        netbe_backend_state_event(be, false);
+    }
 }
 
 void netbe_backend_stop(NetbeBackend *be)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* fuzz-ctl.c - fuzz netbe-host's control protocol: arbitrary bytes as a client's request,
- * through a socketpair into a real ControlServer on a runtime of socket netdevs and a hub.
+/* fuzz-ctl.c - fuzz netbe-host's control protocol 2: arbitrary bytes as a client's request
+ * lines (JSON parsing, argument checks, dispatch), through a socketpair into a real
+ * ControlServer on a runtime of socket netdevs and a hub.
  * "migrate" calls a fake (nothing leaves the process); "quit" only flags a loop that never
  * runs. libFuzzer entry point; tests/virtio/fuzz-replay.c makes the replay test of it.
  *
@@ -72,29 +73,68 @@ static void settle(void)
     }
 }
 
-/* The reply must be one reply, ending with a newline; an error for a request that is too
- * long or holds a NUL byte; nothing for an empty request. */
+/* Reply line @line must be a JSON object with a "return" or an "error" of a known class;
+ * an error whose message starts with @want if that is not NULL. */
+static void check_reply_line(const char *line, const char *want)
+{
+    g_autoptr(JsonParser) parser = json_parser_new();
+    JsonNode *root;
+    JsonObject *o, *err;
+
+    if (!json_parser_load_from_data(parser, line, -1, NULL) ||
+        !(root = json_parser_get_root(parser)) || !JSON_NODE_HOLDS_OBJECT(root)) {
+        fprintf(stderr, "fuzz-ctl: reply is no JSON object: %s\n", line);
+        abort();
+    }
+    o = json_node_get_object(root);
+    err = json_object_has_member(o, "error") ? json_object_get_object_member(o, "error") : NULL;
+    if (!err == !json_object_has_member(o, "return")) {
+        fprintf(stderr, "fuzz-ctl: reply with neither or both of return and error: %s\n", line);
+        abort();
+    }
+    if (err && (!json_object_get_string_member_with_default(err, "class", NULL) ||
+                !json_object_get_string_member_with_default(err, "message", NULL))) {
+        abort();
+    }
+    if (want && (!err || !g_str_has_prefix(json_object_get_string_member(err, "message"), want))) {
+        fprintf(stderr, "fuzz-ctl: expected an error '%s...', got %s\n", want, line);
+        abort();
+    }
+}
+
+/* One reply line per request line, in order, each ending with its newline: an error for a
+ * line that holds a NUL byte; for a line too long, an error that is the last line. */
 static void check_reply(const uint8_t *req, size_t size, const GString *reply)
 {
-    const uint8_t *nl = memchr(req, '\n', size);
-    size_t line = nl ? (size_t)(nl - req) : size;
+    g_auto(GStrv) lines = g_strsplit(reply->str, "\n", -1);
+    guint n = g_strv_length(lines) - 1, k = 0; /* the text after the last newline: "" */
+    size_t off = 0;
 
-    if (size == 0) {
-        if (reply->len) {
-            abort(); /* nothing asked, nothing answered */
+    if (*lines[n]) {
+        fprintf(stderr, "fuzz-ctl: reply without its final newline\n");
+        abort();
+    }
+    while (off < size) {
+        const uint8_t *nl = memchr(req + off, '\n', size - off);
+        size_t len = nl ? (size_t)(nl - (req + off)) : size - off;
+
+        if (k == n) {
+            fprintf(stderr, "fuzz-ctl: %u replies, more requests\n", n);
+            abort();
         }
-        return;
+        if (len > CONTROL_MAX_REQUEST) {
+            check_reply_line(lines[k], "request longer than");
+            if (k + 1 != n) {
+                abort(); /* the connection ends there */
+            }
+            return;
+        }
+        check_reply_line(lines[k++],
+                         memchr(req + off, '\0', len) ? "the request contains a NUL" : NULL);
+        off += len + 1;
     }
-    if (!reply->len || reply->str[reply->len - 1] != '\n') {
-        fprintf(stderr, "fuzz-ctl: reply of %zu bytes without its final newline\n", reply->len);
-        abort();
-    }
-    if (line > CONTROL_MAX_REQUEST &&
-        strcmp(reply->str, CONTROL_ERROR_PREFIX "request longer than 4096 bytes\n") != 0) {
-        abort();
-    }
-    if (line <= CONTROL_MAX_REQUEST && memchr(req, '\0', line) &&
-        strcmp(reply->str, CONTROL_ERROR_PREFIX "request contains a NUL byte\n") != 0) {
+    if (k != n) {
+        fprintf(stderr, "fuzz-ctl: %u replies to %u requests\n", n, k);
         abort();
     }
 }
