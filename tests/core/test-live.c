@@ -341,6 +341,33 @@ static void test_reload_moves_ports_between_hubs(void)
     live_free(&l);
 }
 
+/* A VMM holds the embedded devices it found: a reload must not free one under it, and
+ * netdev-del keeps it (its link down). Fails if the device goes, or one not found yet
+ * cannot be removed. */
+static void test_reload_keeps_devices_a_vmm_holds(void)
+{
+    Live l = live_new("[netdev.a]\ntype = fixture\n[device.d0]\nnetdev = a\n"
+                      "[netdev.b]\ntype = fixture\n[device.d1]\nnetdev = b\n");
+    g_autoptr(GError) err = NULL;
+    NetbeDevice *d0 = netbe_runtime_find_device(l.rt, "d0");
+
+    g_assert_nonnull(d0);
+    live_write(&l, "[netdev.a]\ntype = fixture\n[netdev.b]\ntype = fixture\n");
+    g_assert_false(netbe_runtime_reload(l.rt, NULL, &err));
+    assert_says(err, "[device.d0]: an embedded device its VMM uses cannot be removed");
+    g_clear_error(&err);
+    g_assert_true(netbe_runtime_find_device(l.rt, "d1") != NULL); /* nothing changed */
+
+    live_write(&l, "[netdev.a]\ntype = fixture\n[device.d0]\nnetdev = a\n"
+                   "[netdev.b]\ntype = fixture\n");
+    g_assert_false(netbe_runtime_reload(l.rt, NULL, &err)); /* d1 was found just now */
+    g_clear_error(&err);
+    g_assert_true(netbe_runtime_netdev_del(l.rt, "a", &err));
+    g_assert_true(netbe_runtime_find_device(l.rt, "d0") == d0);
+    g_assert_false(netbe_device_is_connected(d0));
+    live_free(&l);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -355,5 +382,7 @@ int main(int argc, char **argv)
                     test_netdev_add_refuses_syscalls_the_sandbox_lacks);
     g_test_add_func("/live/reload/applies-the-difference", test_reload_applies_the_difference);
     g_test_add_func("/live/reload/moves-ports-between-hubs", test_reload_moves_ports_between_hubs);
+    g_test_add_func("/live/reload/keeps-devices-a-vmm-holds",
+                    test_reload_keeps_devices_a_vmm_holds);
     return g_test_run();
 }
