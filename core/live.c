@@ -195,6 +195,11 @@ void netbe_live_remove_backend(NetbeRuntime *rt, NetbeBackend *be)
         netbe_hub_remove_port(hub, be);
     }
     g_ptr_array_remove(rt->backends, be);
+    for (unsigned q = 0; q < be->nqueues; q++) {
+        g_debug("netdev '%s' goes: queue %u drops %u frames it held", be->id, q,
+                netbe_frame_queue_length(&be->queues[q].txq) +
+                    netbe_frame_queue_length(&be->queues[q].rxq));
+    }
     netbe_backend_retire(be); /* frames it held are counted as drops */
     if (dev) {
         /* QEMU keeps a NIC whose netdev went, with its link down: so do we */

@@ -333,6 +333,18 @@ static void test_reload_moves_ports_between_hubs(void)
     g_assert_cmpint(l.inject("a", 0, "x", 1), ==, 1);
     g_assert_cmpuint(l.count("b"), ==, 1);
     g_assert_cmpuint(l.count("c"), ==, 0);
+    /* a hub that goes lets its ports go: c stays, without a frontend */
+    live_write(&l, "[netdev.a]\ntype = fixture\n[netdev.b]\ntype = fixture\n"
+                   "[netdev.c]\ntype = fixture\n[hub.h]\nports = a, b\n");
+    g_assert_true(netbe_runtime_reload(l.rt, NULL, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(l.inject("c", 0, "y", 1), <, 0); /* no frontend: dropped, counted */
+    g_assert_cmpuint(stats(&l, "c").rx_drops, ==, 1);
+    g_assert_true(netbe_runtime_hub_port_add(l.rt, "h", "c", &err)); /* free to join again */
+    live_write(&l, "[netdev.a]\ntype = fixture\n[netdev.b]\ntype = fixture\n"
+                   "[netdev.c]\ntype = fixture\n[hub.h]\nports = a, b\n[hub.g]\nports = c\n");
+    g_assert_true(netbe_runtime_reload(l.rt, NULL, &err));
+    g_assert_no_error(err);
     /* a netdev added live and not in the file goes with a reload */
     g_assert_true(
         netbe_runtime_netdev_add(l.rt, "e", (const char *const[]){"type=fixture", NULL}, &err));
