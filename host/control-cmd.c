@@ -4,6 +4,7 @@
 #include <string.h>
 #include "control-traffic.h"
 #include "control.h"
+#include "host-notify.h"
 
 #ifndef NETBE_VERSION
 #define NETBE_VERSION "unknown"
@@ -68,6 +69,14 @@ static JsonNode *cmd_quit(ControlCall *call, JsonObject *args, GError **errp)
     return NULL;
 }
 
+/* Re-read the config ("file", or the one loaded) and apply what changed; a bad file changes
+ * nothing. The service manager hears RELOADING=1, then READY=1. */
+static JsonNode *cmd_reload(ControlCall *call, JsonObject *args, GError **errp)
+{
+    host_reload(call->rt, control_arg_string(args, "file", NULL), "control socket", errp);
+    return NULL;
+}
+
 /* Hand every deferred backend to the destination at "path"; on success, quit. */
 static JsonNode *cmd_migrate(ControlCall *call, JsonObject *args, GError **errp)
 {
@@ -107,6 +116,10 @@ const ControlCommand control_commands[] = {
     {"metrics", cmd_metrics, {{NULL}}, "the counters in Prometheus' text format"},
     {"subscribe", cmd_subscribe, {{NULL}}, "send events on this connection from now on"},
     {"quit", cmd_quit, {{NULL}}, "shut down cleanly"},
+    {"reload",
+     cmd_reload,
+     {{"file", CONTROL_ARG_STRING, false, "another ini file (default: the one loaded)"}},
+     "re-read the config and apply what changed; a file with an error changes nothing"},
     {"migrate",
      cmd_migrate,
      {{"path", CONTROL_ARG_STRING, true, "the destination's socket (netbe-host --incoming)"}},
