@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <glib-unix.h>
 #include "control.h"
+#include "host-log.h"
 #include "host-notify.h"
 #include "netbe/migrate.h"
 #include "netbe/netbe.h"
@@ -381,6 +382,7 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN); /* a peer that went away is an error return, not our death */
+    host_log_setup();         /* to the journal with netbe's fields, when stderr is the journal */
     if (o.verbose) {
         g_setenv("G_MESSAGES_DEBUG", "all", true);
     }
