@@ -45,7 +45,9 @@ static void silent(const char *domain, GLogLevelFlags level, const char *msg, vo
 
 static void setup(void)
 {
-    const ControlOptions opts = {.timeout_ms = 1000, .max_clients = 4, .migrate = fake_migrate};
+    static const char *const refuse[] = {"capture", "reload", NULL}; /* no file is touched */
+    const ControlOptions opts = {
+        .timeout_ms = 1000, .max_clients = 4, .migrate = fake_migrate, .refuse = refuse};
     g_autoptr(GError) err = NULL;
 
     g_log_set_default_handler(silent, NULL);
