@@ -40,7 +40,11 @@ static char *next_notification(int fd)
     n = recv(fd, buf, sizeof(buf) - 1, 0);
     g_assert_cmpint(n, >, 0);
     buf[n] = '\0';
-    g_test_message("notify: %s", g_strdelimit(g_strdup(buf), "\n", ' '));
+    {
+        g_autofree char *shown = g_strdelimit(g_strdup(buf), "\n", ' ');
+
+        g_test_message("notify: %s", shown);
+    }
     return g_strdup(buf);
 }
 
