@@ -2,9 +2,9 @@
 /* control-cmd.c - the commands of netbe-host's control socket: one handler and one table
  * line each (control.h says how to write one). */
 #include <string.h>
+#include "control-live.h"
 #include "control-traffic.h"
 #include "control.h"
-#include "host-notify.h"
 
 #ifndef NETBE_VERSION
 #define NETBE_VERSION "unknown"
@@ -69,14 +69,6 @@ static JsonNode *cmd_quit(ControlCall *call, JsonObject *args, GError **errp)
     return NULL;
 }
 
-/* Re-read the config ("file", or the one loaded) and apply what changed; a bad file changes
- * nothing. The service manager hears RELOADING=1, then READY=1. */
-static JsonNode *cmd_reload(ControlCall *call, JsonObject *args, GError **errp)
-{
-    host_reload(call->rt, control_arg_string(args, "file", NULL), "control socket", errp);
-    return NULL;
-}
-
 /* Hand every deferred backend to the destination at "path"; on success, quit. */
 static JsonNode *cmd_migrate(ControlCall *call, JsonObject *args, GError **errp)
 {
@@ -116,10 +108,6 @@ const ControlCommand control_commands[] = {
     {"metrics", cmd_metrics, {{NULL}}, "the counters in Prometheus' text format"},
     {"subscribe", cmd_subscribe, {{NULL}}, "send events on this connection from now on"},
     {"quit", cmd_quit, {{NULL}}, "shut down cleanly"},
-    {"reload",
-     cmd_reload,
-     {{"file", CONTROL_ARG_STRING, false, "another ini file (default: the one loaded)"}},
-     "re-read the config and apply what changed; a file with an error changes nothing"},
     {"migrate",
      cmd_migrate,
      {{"path", CONTROL_ARG_STRING, true, "the destination's socket (netbe-host --incoming)"}},
@@ -140,5 +128,45 @@ const ControlCommand control_commands[] = {
      {{"id", CONTROL_ARG_STRING, true, "the netdev"},
       {"limits", CONTROL_ARG_ARRAY, false, "KEY=VALUE words, the ini's keys; none: show"}},
      "change or show a netdev's rate limits"},
+    {"netdev-add",
+     control_netdev_add,
+     {{"id", CONTROL_ARG_STRING, true, "the new netdev's id"},
+      {"options", CONTROL_ARG_ARRAY, true,
+       "KEY=VALUE words: type=PLUGIN and its keys, as in the ini"}},
+     "add a netdev and connect it"},
+    {"netdev-del",
+     control_netdev_del,
+     {{"id", CONTROL_ARG_STRING, true, "the netdev"}},
+     "remove a netdev (a hub port goes with it; a device keeps its link down)"},
+    {"hub-port-add",
+     control_hub_port_add,
+     {{"hub", CONTROL_ARG_STRING, true, "the hub"},
+      {"netdev", CONTROL_ARG_STRING, true, "a netdev without a frontend"}},
+     "make a netdev a port of a running hub"},
+    {"hub-port-del",
+     control_hub_port_del,
+     {{"hub", CONTROL_ARG_STRING, true, "the hub"},
+      {"netdev", CONTROL_ARG_STRING, true, "the port's netdev"}},
+     "take a netdev out of a hub"},
+    {"link",
+     control_link,
+     {{"id", CONTROL_ARG_STRING, true, "a netdev or device"},
+      {"state", CONTROL_ARG_STRING, true, "up or down"}},
+     "take a link up or down (frames stop both ways, a guest sees it)"},
+    {"hostfwd-add",
+     control_hostfwd_add,
+     {{"id", CONTROL_ARG_STRING, true, "a user netdev"},
+      {"rule", CONTROL_ARG_STRING, true, "[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT"}},
+     "forward a host port to the guest"},
+    {"hostfwd-del",
+     control_hostfwd_del,
+     {{"id", CONTROL_ARG_STRING, true, "a user netdev"},
+      {"rule", CONTROL_ARG_STRING, true,
+       "the rule, or its host side [tcp|udp]:[HOSTADDR]:HOSTPORT"}},
+     "stop forwarding a host port"},
+    {"reload",
+     control_reload,
+     {{"file", CONTROL_ARG_STRING, false, "another ini file (default: the one loaded)"}},
+     "re-read the config and apply what changed (a file with an error changes nothing)"},
 };
 const unsigned control_command_count = G_N_ELEMENTS(control_commands);

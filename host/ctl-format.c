@@ -162,6 +162,24 @@ static void capture_stop_text(GString *out, JsonObject *o)
                            str_of(o, "netdev"), int_of(o, "frames"));
 }
 
+/* The live commands (host/control-live.c): "SUMMARY: name=value ...". */
+static void summary_text(GString *out, JsonObject *o)
+{
+    JsonObjectIter it;
+    const char *key;
+    JsonNode *v;
+
+    g_string_append(out, str_of(o, "summary"));
+    json_object_iter_init_ordered(&it, o);
+    while (json_object_iter_next_ordered(&it, &key, &v)) {
+        if (strcmp(key, "summary") != 0 && JSON_NODE_HOLDS_VALUE(v) &&
+            json_node_get_value_type(v) == G_TYPE_STRING && *json_node_get_string(v)) {
+            g_string_append_printf(out, " %s=%s", key, json_node_get_string(v));
+        }
+    }
+    g_string_append_c(out, '\n');
+}
+
 /* "rate limit of ID: key=value ..." or "... none". */
 static void rate_limit_text(GString *out, JsonObject *o)
 {
@@ -249,6 +267,14 @@ static const struct {
     {"capture", capture_text},
     {"capture-stop", capture_stop_text},
     {"rate-limit", rate_limit_text},
+    {"netdev-add", summary_text},
+    {"netdev-del", summary_text},
+    {"hub-port-add", summary_text},
+    {"hub-port-del", summary_text},
+    {"link", summary_text},
+    {"hostfwd-add", summary_text},
+    {"hostfwd-del", summary_text},
+    {"reload", summary_text},
 };
 
 char *ctl_format_return(const char *command, JsonNode *ret)

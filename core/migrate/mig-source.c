@@ -199,6 +199,9 @@ static bool source_state(MigSource *s, GError **errp)
         if (ok && s->ch.peer_version >= NETBE_MIG_VERSION_COUNTERS) {
             mig_backend_save_counters(be, w);
         }
+        if (ok && s->ch.peer_version >= NETBE_MIG_VERSION_RATE_LIMITS) {
+            netbe_rate_limit_save(be, w);
+        }
         ok = ok && mig_send_record(&s->ch, MIG_REC_BACKEND, w, errp);
 
         netbe_mig_writer_fds(w, &nfds);

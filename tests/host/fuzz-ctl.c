@@ -3,7 +3,9 @@
  * lines (JSON parsing, argument checks, dispatch), through a socketpair into a real
  * ControlServer on a runtime of socket netdevs and a hub.
  * "migrate" calls a fake (nothing leaves the process); "quit" only flags a loop that never
- * runs. libFuzzer entry point; tests/virtio/fuzz-replay.c makes the replay test of it.
+ * runs. Live changes (netdev-add, link, ...) act on a runtime that has the socket plugin
+ * only (no TAP, no slirp), and a reload after every input puts the config back. libFuzzer entry
+ * point; tests/virtio/fuzz-replay.c makes the replay test of it.
  *
  * Input: byte 0 chooses how the client behaves (bit 0: it closes without reading the reply;
  * bits 1-2: the size of its writes: 1, 7, 64 or all at once), the rest is what it sends.
@@ -27,6 +29,17 @@ static const char fuzz_config[] =
 
 static NetbeRuntime *rt;
 static ControlServer *srv;
+static char *config_path; /* fuzz_config in a file: the reload after each input reads it */
+static char *plugin_dir;  /* the copy of the socket plugin */
+
+static void remove_files(void)
+{
+    g_autofree char *plugin = g_build_filename(plugin_dir, "netbe-socket.so", NULL);
+
+    unlink(plugin);
+    rmdir(plugin_dir);
+    unlink(config_path);
+}
 
 /* The fake handover: "ok" succeeds, anything else fails; no socket is ever touched. */
 static bool fake_migrate(NetbeRuntime *r, const char *path, NetbeMigStats *st, GError **errp)
@@ -43,20 +56,57 @@ static void silent(const char *domain, GLogLevelFlags level, const char *msg, vo
 {
 }
 
+/* A private plugin directory with a copy of the socket plugin of NETBE_PLUGIN_PATH. */
+static char *socket_plugin_dir(GError **errp)
+{
+    g_autofree char *dir = g_dir_make_tmp("netbe-fuzz-ctl-XXXXXX", errp);
+    g_autofree char *from = NULL, *to = NULL, *bytes = NULL;
+    gsize len = 0;
+
+    if (!dir) {
+        return NULL;
+    }
+    from = g_build_filename(g_getenv("NETBE_PLUGIN_PATH") ? g_getenv("NETBE_PLUGIN_PATH") : ".",
+                            "netbe-socket.so", NULL);
+    to = g_build_filename(dir, "netbe-socket.so", NULL);
+    if (!g_file_get_contents(from, &bytes, &len, errp) ||
+        !g_file_set_contents_full(to, bytes, (gssize)len, G_FILE_SET_CONTENTS_NONE, 0644, errp)) {
+        return NULL;
+    }
+    return g_steal_pointer(&dir);
+}
+
+/* Undo what an input changed: the file's config, and the links up. */
+static void restore(void)
+{
+    netbe_runtime_reload(rt, NULL, NULL);
+    netbe_runtime_set_link(rt, "a", true, NULL);
+    netbe_runtime_set_link(rt, "b", true, NULL);
+}
+
 static void setup(void)
 {
     static const char *const refuse[] = {"capture", "reload", NULL}; /* no file is touched */
     const ControlOptions opts = {
         .timeout_ms = 1000, .max_clients = 4, .migrate = fake_migrate, .refuse = refuse};
     g_autoptr(GError) err = NULL;
+    int fd;
 
     g_log_set_default_handler(silent, NULL);
     rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
-    if (g_getenv("NETBE_PLUGIN_PATH")) {
-        netbe_runtime_set_plugin_path(rt, g_getenv("NETBE_PLUGIN_PATH"));
+    fd = g_file_open_tmp("netbe-fuzz-ctl-XXXXXX.ini", &config_path, &err);
+    if (fd >= 0) {
+        close(fd);
     }
-    if (!netbe_runtime_load_config_string(rt, fuzz_config, "fuzz-ctl.ini", &err) ||
-        !netbe_runtime_start(rt, &err) || !(srv = control_server_new(rt, NULL, &opts, &err))) {
+    if (fd < 0 || !g_file_set_contents(config_path, fuzz_config, -1, &err) ||
+        !(plugin_dir = socket_plugin_dir(&err))) {
+        fprintf(stderr, "fuzz-ctl: %s\n", err->message);
+        abort();
+    }
+    atexit(remove_files);
+    netbe_runtime_set_plugin_path(rt, plugin_dir);
+    if (!netbe_runtime_load_config_file(rt, config_path, &err) || !netbe_runtime_start(rt, &err) ||
+        !(srv = control_server_new(rt, NULL, &opts, &err))) {
         fprintf(stderr, "fuzz-ctl: %s (NETBE_PLUGIN_PATH must name the socket plugin)\n",
                 err->message);
         abort();
@@ -180,6 +230,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (leave) {
         close(sp[0]); /* the reply, if any, goes to nobody: the server must cope */
         settle();
+        restore();
         return 0;
     }
     shutdown(sp[0], SHUT_WR);
@@ -200,5 +251,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     close(sp[0]);
     settle();
     check_reply(data, size, reply);
+    restore();
     return 0;
 }
