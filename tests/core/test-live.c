@@ -106,7 +106,7 @@ static void test_netdev_add_refusals_change_nothing(void)
         {"d", (const char *const[]){"type=nosuch", NULL},
          "netdev-add:1: [netdev.d] type: no plugin 'nosuch'"},
         {"d", (const char *const[]){"type=fixture", "queues", NULL},
-         "netdev-add:2: [netdev.d]: 'queues' is not KEY=VALUE"},
+         "netdev-add:2: [netdev.d]: 'queues' is not key=value"},
         {"a", (const char *const[]){"type=fixture", NULL}, "netdev 'a' exists already"},
         {"d/x", (const char *const[]){"type=fixture", NULL}, "bad id 'd/x'"},
         {"d", (const char *const[]){"type=fixture", "fail_connect=on", NULL}, "netdev-add: "},
