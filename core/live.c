@@ -313,13 +313,8 @@ bool netbe_runtime_set_link(NetbeRuntime *rt, const char *id, bool up, GError **
     }
     be = be ? be : dev->backend;
     dev = dev ? dev : netbe_live_device_of(rt, be);
-    if (be->link_down == up) {
-        netbe_runtime_emit_event(rt, NETBE_EVENT_LINK_CHANGED, "netdev",
-                                 g_variant_new_string(be->id), "link",
-                                 g_variant_new_string(up ? "up" : "down"), NULL);
-    }
-    netbe_backend_set_link(be, up);
-    if (dev && dev->vnet) { /* a model not made yet starts with the backend's link */
+    netbe_backend_set_link(be, up); /* link-changed for the netdev, on a change */
+    if (dev && dev->vnet) {         /* a model not made yet starts with the backend's link */
         netbe_vnet_set_link(dev, up);
     }
     g_debug("link of '%s' %s", id, up ? "up" : "down");
