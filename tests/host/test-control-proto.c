@@ -520,6 +520,7 @@ static void test_events_netdev_lifecycle(void)
     TestHost *h = start_host(hub_ini, NULL);
     Conn *a = conn_open(h), *b = conn_open(h);
     const char *const keys[] = {"netdev", "link", NULL};
+    g_autofree char *added = NULL;
     const char *want[] = {
         "netdev-up netdev=\"x\" link=(none)", "link-changed netdev=\"x\" link=\"down\"",
         "link-changed netdev=\"x\" link=\"up\"", "netdev-down netdev=\"x\" link=(none)"};
@@ -527,7 +528,8 @@ static void test_events_netdev_lifecycle(void)
     g_free(test_host_ctl(h, "link lan1 down")); /* before anyone subscribed: not seen */
     subscribe(a);
     subscribe(b);
-    g_assert_nonnull(test_host_ctl(h, "netdev-add x type=socket listen=127.0.0.1:0"));
+    added = test_host_ctl(h, "netdev-add x type=socket listen=127.0.0.1:0");
+    g_assert_nonnull(added);
     g_free(test_host_ctl(h, "link x down"));
     g_free(test_host_ctl(h, "link x up"));
     g_free(test_host_ctl(h, "netdev-del x"));
