@@ -591,6 +591,7 @@ ssize_t netbe_backend_requeue_rx(NetbeBackend *be, unsigned queue, const struct 
                                  int iovcnt)
 {
     NetbeBackendQueue *bq;
+    size_t len;
 
     if (queue >= be->nqueues) {
         return -EINVAL;
@@ -600,10 +601,15 @@ ssize_t netbe_backend_requeue_rx(NetbeBackend *be, unsigned queue, const struct 
         bq->stats.rx_drops++;
         return -ENOBUFS;
     }
-    /* it was counted as received when it was read; it is counted again when delivered */
+    /* it was counted (and charged to the rate limit) as received when it was read; it is
+     * again when delivered. A capture has it twice. */
+    len = netbe_iov_size(iov, iovcnt);
     bq->stats.rx_frames--;
-    bq->stats.rx_bytes -= netbe_iov_size(iov, iovcnt);
-    return netbe_iov_size(iov, iovcnt);
+    bq->stats.rx_bytes -= len;
+    if (G_UNLIKELY(be->rate)) {
+        netbe_rate_limit_refund(be->rate, NETBE_RATE_RX, len - MIN(len, be->vnet_hdr_len));
+    }
+    return len;
 }
 
 /* netbe_backend_rx_flush() - the peer can take frames again: hand it the queued ones. */
