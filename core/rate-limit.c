@@ -462,17 +462,7 @@ static NetbeOptions *rate_words_to_options(const char *id, const char *const *ke
     NetbeOptions *o = netbe_options_new("rate-limit", section, 0);
 
     netbe_options_add_schema(o, netbe_rate_limit_schema);
-    for (int i = 0; key_values && key_values[i]; i++) {
-        const char *eq = strchr(key_values[i], '=');
-        g_autofree char *key = eq ? g_strndup(key_values[i], eq - key_values[i]) : NULL;
-
-        if (!eq || eq == key_values[i]) {
-            g_ptr_array_add(errors, g_strdup_printf("rate-limit:%d: [%s]: '%s' is not key=value",
-                                                    i + 1, section, key_values[i]));
-            continue;
-        }
-        netbe_options_add(o, key, eq + 1, i + 1);
-    }
+    netbe_options_add_words(o, key_values, errors);
     netbe_options_validate(o, errors);
     return o;
 }

@@ -2,6 +2,7 @@
 /* reload.c - re-read the config of a running runtime and apply only what changed. */
 #include <errno.h>
 #include <string.h>
+#include <glib/gstdio.h>
 #include "ini-read.h"
 #include "netbe-priv.h"
 
@@ -380,6 +381,7 @@ bool netbe_runtime_reload(NetbeRuntime *rt, const char *path, GError **errp)
     g_autofree char *file = g_strdup(path ? path : rt->config_path);
     size_t len = 0;
     bool ok = false;
+    GStatBuf st;
 
     if (!netbe_live_check_runtime(rt, "reload", errp)) {
         return false;
@@ -387,6 +389,14 @@ bool netbe_runtime_reload(NetbeRuntime *rt, const char *path, GError **errp)
     if (!file) {
         g_set_error(errp, NETBE_CONFIG_ERROR, ENOENT,
                     "reload: the config came from a string, not a file: name one");
+        return false;
+    }
+    /* a running daemon must not block: no FIFO (its open() waits for a writer), no device */
+    if (g_stat(file, &st) == 0 && !S_ISREG(st.st_mode)) {
+        g_set_error(errp, NETBE_CONFIG_ERROR, EINVAL,
+                    "%s: not a regular file (allowed: an ini file; a reload reads no pipe or "
+                    "device)",
+                    file);
         return false;
     }
     text = netbe_ini_read_file(file, &len, errp);

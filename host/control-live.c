@@ -3,6 +3,7 @@
  * links, hostfwd rules, reload. */
 #include <string.h>
 #include "control-live.h"
+#include "host-notify.h"
 
 /* {"NAME1":"VALUE1"[,"NAME2":"VALUE2"],"summary":"..."}: what a command acted on, and one
  * line netbe-ctl prints. */
@@ -123,7 +124,7 @@ JsonNode *control_reload(ControlCall *call, JsonObject *args, GError **errp)
 {
     const char *file = control_arg_string(args, "file", NULL);
 
-    if (!netbe_runtime_reload(call->rt, file, errp)) {
+    if (!host_reload(call->rt, file, "control socket", errp)) { /* RELOADING=1 .. READY=1 */
         return NULL;
     }
     return reply_of("reloaded", "file", file ? file : "", NULL, NULL);

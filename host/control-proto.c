@@ -400,6 +400,7 @@ static JsonObject *request_args(JsonObject *req, const ControlCommand **cmd, GEr
 
 char *control_request_run(ControlCall *call, const char *line, size_t len)
 {
+    const char *const *refuse = control_server_options(call->srv)->refuse;
     g_autoptr(JsonParser) parser = json_parser_new_immutable();
     g_autoptr(GError) err = NULL;
     g_autoptr(JsonObject) args = NULL;
@@ -425,6 +426,9 @@ char *control_request_run(ControlCall *call, const char *line, size_t len)
     args = request_args(json_node_get_object(root), &cmd, &err);
     if (!args) {
         return error_reply(id, err);
+    }
+    if (refuse && g_strv_contains(refuse, cmd->name)) {
+        return control_error_line(id, CONTROL_ERROR_DENIED, "this command is disabled here");
     }
     ret = cmd->handler(call, args, &err);
     if (!ret && err) {

@@ -36,12 +36,15 @@ typedef bool (*ControlMigrateFn)(NetbeRuntime *rt, const char *path, NetbeMigSta
  * @max_clients: clients served at once; one more is refused with an error line
  * @max_queued:  lines queued for a client before it is dropped (CONTROL_MAX_QUEUED)
  * @migrate:     what "migrate" calls (NULL: netbe_runtime_migrate_to; fuzzers pass a fake)
+ * @refuse:      commands refused here (class Denied), NULL-terminated, or NULL: a fuzzer
+ *               keeps "capture" from writing files and "reload" from reading them
  */
 typedef struct ControlOptions {
     unsigned timeout_ms;
     unsigned max_clients;
     unsigned max_queued;
     ControlMigrateFn migrate;
+    const char *const *refuse;
 } ControlOptions;
 
 typedef struct ControlServer ControlServer;

@@ -240,7 +240,8 @@ NETBE_API bool netbe_runtime_hostfwd_del(NetbeRuntime *rt, const char *netdev_id
  * netbe_runtime_reload() - re-read the config and apply what changed.
  * @rt: the runtime
  * @path: the ini file, or NULL for the file the runtime loaded
- *   (netbe_runtime_load_config_file())
+ *   (netbe_runtime_load_config_file()); a regular file (a pipe, whose open would block the
+ *   runtime, or a device is refused)
  * @errp: gets every error of the file, as netbe_runtime_load_config_file() reports them
  *
  * The whole file is checked first, as at start (plugins run init, nothing connects); a

@@ -6,24 +6,12 @@
 #include "host-proc.h"
 #include "sock-test.h"
 
-/* Run "netbe-ctl SOCK @command"; Return: its exit status, stderr in *err (g_free). */
-static int ctl_status(TestHost *h, const char *command, char **err)
-{
-    g_autofree char *cmdline =
-        g_strdup_printf("'%s' '%s' %s", test_env_path("NETBE_CTL"), h->control, command);
-    const char *argv[] = {"/bin/sh", "-c", cmdline, NULL};
-    int status = -1;
-
-    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, 0, NULL, NULL, NULL, err, &status, NULL));
-    return g_spawn_check_wait_status(status, NULL) ? 0 : 1;
-}
-
 /* Fails unless "netbe-ctl @command" fails with an error that says @text. */
 static void assert_refused(TestHost *h, const char *command, const char *text)
 {
     g_autofree char *err = NULL;
 
-    g_assert_cmpint(ctl_status(h, command, &err), ==, 1);
+    g_assert_cmpint(test_host_ctl_status(h, command, &err), ==, 1);
     if (!strstr(err, text)) {
         g_error("'%s' said '%s', not '%s'", command, err, text);
     }
@@ -123,6 +111,8 @@ static void test_reload_and_live_commands(void)
     pass_frame(b, (const int[]){a, c, d, -1}, 3);
     out = (g_free(out), test_host_ctl(h, "link d down"));
     g_assert_nonnull(out);
+    status = (g_free(status), test_host_ctl(h, "status"));
+    g_assert_nonnull(strstr(status, "frontend [hub.lan], link down"));
     pass_frame(b, (const int[]){a, c, -1}, 4);
     g_assert_true(st_quiet(d, 200)); /* nothing passes a link that is down */
     g_assert_cmpint(stat_of(h, "d", "tx_drops"), ==, 1);

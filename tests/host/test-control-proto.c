@@ -256,20 +256,24 @@ static bool metric_name_ok(const char *name, size_t len)
 }
 
 /* Fails if "netbe-ctl SOCK metrics" is not Prometheus text: a HELP and a TYPE line before
- * each family's samples, names and labels as the format wants, one sample per netdev and
- * queue and counter, a value that is a number; or if a counter does not match stats. */
+ * each family's samples, names and labels as the format wants, counters named *_total, a
+ * value that is a number; one sample per netdev and queue of each queue counter, one per
+ * limited netdev of each rate limit counter (wait times in seconds); or if a counter does
+ * not say what stats says. */
 static void test_metrics_are_prometheus_text(void)
 {
     TestHost *h = start_host(hub_ini, NULL);
+    g_autofree char *limit = test_host_ctl(h, "rate-limit lan0 rx_bytes_per_sec=1000000");
     g_autofree char *text = test_host_ctl(h, "metrics");
     g_auto(GStrv) lines = NULL;
-    g_autoptr(GRegex) sample = g_regex_new(
-        "^([a-zA-Z_:][a-zA-Z0-9_:]*)\\{netdev=\"([^\"\\\\]*)\",queue=\"([0-9]+)\"\\} ([0-9]+)$", 0,
-        0, NULL);
+    g_autoptr(GRegex) sample = g_regex_new("^([a-zA-Z_:][a-zA-Z0-9_:]*)\\{netdev=\"([^\"\\\\]*)\""
+                                           "(,queue=\"[0-9]+\")?\\} ([0-9]+(\\.[0-9]+)?)$",
+                                           0, 0, NULL);
     g_autofree char *family = NULL;
-    unsigned families = 0, samples = 0;
+    unsigned families = 0, samples = 0, queue_samples = 0;
     bool typed = false;
 
+    g_assert_nonnull(limit);
     g_assert_nonnull(text);
     g_assert_true(g_str_has_suffix(text, "\n"));
     lines = g_strsplit(text, "\n", -1);
@@ -295,20 +299,27 @@ static void test_metrics_are_prometheus_text(void)
             typed = true;
         } else {
             g_autofree char *name = NULL;
+            g_autofree char *queue = NULL;
 
             if (!g_regex_match(sample, l, 0, &m)) {
                 g_error("not a sample line: '%s'", l);
             }
             name = g_match_info_fetch(m, 1);
+            queue = g_match_info_fetch(m, 3);
             g_assert_true(typed);
             g_assert_cmpstr(name, ==, family);
             samples++;
+            queue_samples += *queue != '\0';
         }
     }
-    g_assert_cmpuint(families, >=, 8);
-    g_assert_cmpuint(samples, ==, families * 2); /* two netdevs of one queue each */
+    g_test_message("%u families, %u samples", families, samples);
+    g_assert_cmpuint(queue_samples, ==, 8 * 2);                  /* 8 queue families, two netdevs */
+    g_assert_cmpuint(samples - queue_samples, ==, families - 8); /* lan0 alone is limited */
     g_assert_nonnull(
         strstr(text, "\nnetbe_netdev_rx_frames_total{netdev=\"lan1\",queue=\"0\"} 0\n"));
+    g_assert_nonnull(strstr(text, "\nnetbe_netdev_rate_limit_limited{netdev=\"lan0\"} 1\n"));
+    g_assert_nonnull(strstr(
+        text, "\nnetbe_netdev_rate_limit_rx_wait_seconds_total{netdev=\"lan0\"} 0.000000000\n"));
     finish(h);
 }
 

@@ -199,11 +199,63 @@ static void test_delete_tap_while_traffic_flows(void)
     live_taps_free(&t);
 }
 
+/*
+ * netbe-host (sandboxed, as it runs by default) gets a TAP netdev with netdev-add and
+ * hub-port-add, pings cross it, netdev-del takes it away; a netbe-host that dropped to an
+ * unprivileged user refuses a TAP by name and says why. Fails if the sandbox kills the
+ * host on a live TAP open, a ping does not get through, the TAP outlives its netdev, or
+ * the refusal does not name the capability.
+ */
+static void test_netbe_host_hot_adds_a_tap(void)
+{
+    g_autofree char *ifa = tap_test_ifname("ha"), *ifb = tap_test_ifname("hb");
+    g_autofree char *ns_a = NULL, *ns_b = NULL, *config = NULL, *add = NULL, *out = NULL;
+    g_autofree char *err = NULL, *link = NULL, *add_c = NULL;
+    const char *user_args[] = {"--user", "nobody", NULL};
+    TestHost *h;
+
+    if (!test_need_root_net()) {
+        return;
+    }
+    ns_a = test_netns_create("ha");
+    ns_b = test_netns_create("hb");
+    config = g_strdup_printf("[netdev.a]\ntype = tap\nifname = %s\n[hub.h]\nports = a\n", ifa);
+    h = test_host_start(config, NULL, NULL);
+    g_assert_nonnull(h);
+    tap_test_move(ifa, ns_a, NULL, "10.97.0.1/24");
+    add = g_strdup_printf("netdev-add b type=tap ifname=%s", ifb);
+    out = test_host_ctl(h, add);
+    g_assert_nonnull(out);
+    out = (g_free(out), test_host_ctl(h, "hub-port-add h b"));
+    g_assert_nonnull(out);
+    tap_test_move(ifb, ns_b, NULL, "10.97.0.2/24");
+    g_assert_cmpint(test_sh("ip netns exec %s ping -c 3 -i 0.2 -W 2 -q 10.97.0.2", ns_a), ==, 0);
+    out = (g_free(out), test_host_ctl(h, "netdev-del b"));
+    g_assert_nonnull(out);
+    link = test_sh_output("ip -n %s link show %s 2>/dev/null", ns_b, ifb);
+    g_assert_true(!link || !*link);
+    g_assert_cmpint(test_host_stop(h), ==, 0);
+    test_host_free(h);
+
+    h = test_host_start(config, NULL, user_args);
+    g_assert_nonnull(h);
+    add_c = g_strdup_printf("netdev-add c type=tap ifname=%s", ifb);
+    g_assert_cmpint(test_host_ctl_status(h, add_c, &err), ==, 1);
+    g_test_message("after --user: %s", err);
+    g_assert_nonnull(strstr(err, "netdev-add: netdev 'c' (tap)"));
+    g_assert_nonnull(strstr(err, "CAP_NET_ADMIN"));
+    g_assert_cmpint(test_host_stop(h), ==, 0);
+    test_host_free(h);
+    test_netns_delete(ns_a);
+    test_netns_delete(ns_b);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/tap/live/hot-added-tap-forwards-pings", test_hot_added_tap_forwards_pings);
     g_test_add_func("/tap/live/delete-tap-while-traffic-flows",
                     test_delete_tap_while_traffic_flows);
+    g_test_add_func("/tap/live/netbe-host-hot-adds-a-tap", test_netbe_host_hot_adds_a_tap);
     return g_test_run();
 }
