@@ -166,13 +166,14 @@ bool mig_backend_load(NetbeBackend *be, NetbeMigReader *r, uint32_t *frames, GEr
     }
     be->vnet_hdr_len = vnet_hdr_len;
     be->connected = true;
-    if (!load_counters(be, r) || !netbe_mig_reader_at_end(r)) {
+    if (!load_counters(be, r) || !netbe_rate_limit_load(be, r) || !netbe_mig_reader_at_end(r)) {
         g_set_error(errp, NETBE_MIG_ERROR, EPROTO,
                     "netdev '%s' (%s): the record holds more "
                     "than the plugin read (versions differ?)",
                     be->id, be->desc->name);
         return false;
     }
+    netbe_backend_state_event(be, true);
     return true;
 failed:
     g_set_error(errp, NETBE_MIG_ERROR, err->code, "netdev '%s' (%s): %s", be->id, be->desc->name,

@@ -49,6 +49,7 @@ bool netbe_backend_connect(NetbeBackend *be, GError **errp)
         return false;
     }
     be->connected = true;
+    netbe_backend_state_event(be, true);
     return true;
 }
 
@@ -141,7 +142,10 @@ void netbe_backend_release(NetbeBackend *be)
     for (unsigned q = 0; q < be->nqueues; q++) {
         qio_close(&be->queues[q].io);
     }
-    be->connected = false;
+    if (be->connected) {
+        be->connected = false;
+        netbe_backend_state_event(be, false);
+    }
 }
 
 void netbe_backend_stop(NetbeBackend *be)
@@ -173,6 +177,11 @@ void netbe_backend_retire(NetbeBackend *be)
 
 void netbe_backend_set_link(NetbeBackend *be, bool up)
 {
+    if (be->link_down == up) {
+        netbe_runtime_emit_event(be->rt, NETBE_EVENT_LINK_CHANGED, "netdev",
+                                 g_variant_new_string(be->id), "link",
+                                 g_variant_new_string(up ? "up" : "down"), NULL);
+    }
     be->link_down = !up;
     if (up) {
         g_clear_pointer(&be->drain_buf, g_free);
@@ -265,6 +274,23 @@ static void backend_tx_done(NetbeBackend *be, unsigned q, const struct iovec *io
     if (G_UNLIKELY(be->capture)) {
         netbe_capture_frame(be, iov, iovcnt, len);
     }
+}
+
+/* How many of the @n frames of a batch the tx rate limit lets go now, each charged in advance
+ * (one that does not go is refunded); all of them without a limit. */
+static unsigned backend_tx_admit_batch(NetbeBackend *be, unsigned q, struct iovec *const *iovs,
+                                       const int *cnts, unsigned n)
+{
+    unsigned ok = 0;
+
+    if (G_LIKELY(!be->rate)) {
+        return n;
+    }
+    while (ok < n && backend_rate_admit(be, q, NETBE_RATE_TX)) {
+        backend_rate_charge(be, NETBE_RATE_TX, netbe_iov_size(iovs[ok], cnts[ok]));
+        ok++;
+    }
+    return ok;
 }
 
 /* Count what a receive of @iov gave: a frame, nothing, or a lost frame. */
@@ -458,12 +484,11 @@ unsigned netbe_backend_send_batch(NetbeBackend *be, unsigned queue, struct iovec
 {
     NetbeBackendQueue *bq = &be->queues[queue];
     ssize_t res[NETBE_IO_BATCH_MAX];
-    unsigned taken = 0;
+    unsigned taken = 0, allowed;
 
-    /* one by one: a producer, a frame queue to keep in order, a rate limit to check per
-     * frame, a link that is down */
+    /* one by one: a producer, a frame queue to keep in order, a link that is down */
     if (!netbe_backend_has_queue_fds(be) || !be->connected || be->link_down ||
-        n > NETBE_IO_BATCH_MAX || netbe_frame_queue_length(&bq->txq) || be->rate) {
+        n > NETBE_IO_BATCH_MAX || netbe_frame_queue_length(&bq->txq)) {
         for (; taken < n; taken++) {
             if (netbe_backend_send(be, queue, iovs[taken], cnts[taken], queue_if_busy) == 0) {
                 break;
@@ -471,7 +496,17 @@ unsigned netbe_backend_send_batch(NetbeBackend *be, unsigned queue, struct iovec
         }
         return taken;
     }
-    taken = qio_send_batch(&bq->io, be->rt->io, be->vnet_hdr_len, iovs, cnts, n, res);
+    allowed = backend_tx_admit_batch(be, queue, iovs, cnts, n);
+    taken = allowed
+                ? qio_send_batch(&bq->io, be->rt->io, be->vnet_hdr_len, iovs, cnts, allowed, res)
+                : 0;
+    for (unsigned i = 0; G_UNLIKELY(be->rate) && i < allowed; i++) {
+        if (i >= taken || res[i] <= 0) { /* charged in advance, not sent */
+            size_t len = netbe_iov_size(iovs[i], cnts[i]);
+
+            netbe_rate_limit_refund(be->rate, NETBE_RATE_TX, len - MIN(len, be->vnet_hdr_len));
+        }
+    }
     for (unsigned i = 0; i < taken; i++) {
         if (res[i] > 0) {
             bq->stats.tx_frames++;
@@ -516,7 +551,9 @@ unsigned netbe_backend_rx_ready(NetbeBackend *be, unsigned queue, unsigned budge
     if (be->link_down) {
         return backend_drain_rx(be, queue, budget);
     }
+    be->rt->in_datapath++; /* live changes wait: a hub is walking its ports */
     taken = be->peer_ops->rx_pull(be->peer, be, queue, budget);
+    be->rt->in_datapath--;
     qio_unpin(&be->queues[queue].io); /* the peer is done with the frames it was lent */
     return taken;
 }
@@ -536,7 +573,9 @@ ssize_t netbe_backend_deliver(NetbeBackend *be, unsigned queue, const struct iov
         return -ENOBUFS;
     }
     if (netbe_frame_queue_length(&bq->rxq) == 0 && backend_rate_admit(be, queue, NETBE_RATE_RX)) {
+        be->rt->in_datapath++;
         n = be->peer_ops->rx_push(be->peer, be, queue, iov, iovcnt);
+        be->rt->in_datapath--;
         if (n > 0) {
             backend_rx_done(be, queue, iov, iovcnt, len);
             return n;

@@ -179,9 +179,14 @@ NetbeBackend *netbe_config_new_backend(NetbeRuntime *rt, NetbeOptions *opts, con
             const NetbePlugin *p = g_ptr_array_index(rt->plugins, i);
             g_string_append_printf(names, "%s%s", names->len ? ", " : "", p->desc->name);
         }
-        g_ptr_array_add(errors, netbe_options_format_error(
-                                    opts, "type", "no plugin '%s' in the plugin path (allowed: %s)",
-                                    type->value, names->len ? names->str : "none loaded"));
+        /* a running runtime (netdev-add, reload) has the plugins it loaded at start */
+        g_ptr_array_add(errors,
+                        netbe_options_format_error(
+                            opts, "type", "no plugin '%s' in the plugin path (allowed: %s)%s",
+                            type->value, names->len ? names->str : "none loaded",
+                            rt->configured || rt->reload_check
+                                ? "; plugins are loaded at start: a new one needs a restart"
+                                : ""));
         g_string_free(names, true);
         goto out;
     }

@@ -7,10 +7,18 @@
 
 bool netbe_live_check_runtime(NetbeRuntime *rt, const char *cmd, GError **errp)
 {
-    const char *why = rt->handed_over   ? "this runtime handed its backends over"
-                      : !rt->configured ? "this runtime has no config yet"
-                      : (rt->flags & NETBE_RUNTIME_CHECK_ONLY) ? "this runtime only checks"
-                                                               : NULL;
+    const char *why = NULL;
+
+    if (rt->handed_over) {
+        why = "this runtime handed its backends over";
+    } else if (!rt->configured) {
+        why = "this runtime has no config yet";
+    } else if (rt->flags & NETBE_RUNTIME_CHECK_ONLY) {
+        why = "this runtime only checks";
+    } else if (rt->in_datapath) {
+        why = "called from a callback netbe runs while it hands frames to a frontend: defer "
+              "it to the loop (g_idle_add)";
+    }
 
     if (why) {
         g_set_error(errp, NETBE_CONFIG_ERROR, EPERM, "%s: %s; nothing changes", cmd, why);
@@ -114,31 +122,11 @@ bool netbe_live_connect_backend(NetbeRuntime *rt, NetbeBackend *be, GError **err
     return true;
 }
 
-/* "KEY=VALUE" arguments as the options of a [netdev.ID] section of the file "netdev-add". */
-static NetbeOptions *live_netdev_options(const char *id, const char *const *key_values,
-                                         GPtrArray *errors)
-{
-    g_autofree char *section = g_strdup_printf("netdev.%s", id);
-    NetbeOptions *o = netbe_options_new("netdev-add", section, 1);
-
-    for (int i = 0; key_values && key_values[i]; i++) {
-        const char *eq = strchr(key_values[i], '=');
-        g_autofree char *key = eq ? g_strstrip(g_strndup(key_values[i], eq - key_values[i])) : NULL;
-
-        if (!key || !*key) {
-            g_ptr_array_add(errors, g_strdup_printf("netdev-add:%d: [%s]: '%s' is not KEY=VALUE",
-                                                    i + 1, section, key_values[i]));
-            continue;
-        }
-        netbe_options_add(o, key, eq + 1, i + 1);
-    }
-    return o;
-}
-
 bool netbe_runtime_netdev_add(NetbeRuntime *rt, const char *id, const char *const *key_values,
                               GError **errp)
 {
     g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+    g_autofree char *section = NULL;
     NetbeOptions *o;
     NetbeBackend *be;
 
@@ -157,7 +145,9 @@ bool netbe_runtime_netdev_add(NetbeRuntime *rt, const char *id, const char *cons
                     id, id);
         return false;
     }
-    o = live_netdev_options(id, key_values, errors);
+    section = g_strdup_printf("netdev.%s", id);
+    o = netbe_options_new("netdev-add", section, 1); /* the file "netdev-add", lines: words */
+    netbe_options_add_words(o, key_values, errors);
     if (errors->len) {
         netbe_options_free(o);
         netbe_errors_to_gerror(errors, NETBE_CONFIG_ERROR, errp);
@@ -187,6 +177,11 @@ void netbe_live_remove_backend(NetbeRuntime *rt, NetbeBackend *be)
         netbe_hub_remove_port(hub, be);
     }
     g_ptr_array_remove(rt->backends, be);
+    for (unsigned q = 0; q < be->nqueues; q++) {
+        g_debug("netdev '%s' goes: queue %u drops %u frames it held", be->id, q,
+                netbe_frame_queue_length(&be->queues[q].txq) +
+                    netbe_frame_queue_length(&be->queues[q].rxq));
+    }
     netbe_backend_retire(be); /* frames it held are counted as drops */
     if (dev) {
         /* QEMU keeps a NIC whose netdev went, with its link down: so do we */
@@ -318,8 +313,8 @@ bool netbe_runtime_set_link(NetbeRuntime *rt, const char *id, bool up, GError **
     }
     be = be ? be : dev->backend;
     dev = dev ? dev : netbe_live_device_of(rt, be);
-    netbe_backend_set_link(be, up);
-    if (dev && dev->vnet) { /* a model not made yet starts with the backend's link */
+    netbe_backend_set_link(be, up); /* link-changed for the netdev, on a change */
+    if (dev && dev->vnet) {         /* a model not made yet starts with the backend's link */
         netbe_vnet_set_link(dev, up);
     }
     g_debug("link of '%s' %s", id, up ? "up" : "down");

@@ -173,8 +173,10 @@ struct NetbeRuntime {
     bool reload_check;            /* a reload's check: borrows the plugins and the context */
     bool handed_over;             /* netbe_runtime_release() ran: nothing changes any more */
     bool running;                 /* netbe_runtime_start() ran: hubs a reload adds start */
+    unsigned in_datapath;         /* frames are being handed to a frontend: no live change */
     GPtrArray *retired;           /* NetbeBackend* netdev-del'd under a device (live.c) */
     char **allowed_syscalls;      /* netbe_runtime_extra_syscalls() was asked: the sandbox's */
+    struct NetbeEvents *events;   /* subscribers (events.c), NULL until the first */
 };
 
 /* plugin-loader.c */
@@ -301,8 +303,8 @@ bool netbe_vu_save(NetbeDevice *dev, NetbeMigWriter *w, GError **errp);
 bool netbe_vu_load(NetbeDevice *dev, NetbeMigReader *r, GError **errp);
 void netbe_vu_pause(NetbeDevice *dev);
 void netbe_vu_resume(NetbeDevice *dev);
-/* Append the device's vhost-user state to a status report (text line or JSON fields). */
-void netbe_vu_status(const NetbeDevice *dev, GString *out, bool json);
+/* Add the device's vhost-user state to its status (an a{sv} being built in @b). */
+void netbe_vu_status(const NetbeDevice *dev, GVariantBuilder *b);
 /* config.c */
 bool netbe_config_apply(NetbeRuntime *rt, const char *text, size_t len, const char *name,
                         GError **errp);
@@ -346,6 +348,18 @@ void netbe_loop_fd_note_change(NetbeLoopFd *lf, GMainContext *ctx);
  * foreign loop's dispatch need not acknowledge it. Call from its dispatch (NULL lf: no-op).
  */
 void netbe_loop_fd_note_unblocked(NetbeLoopFd *lf);
+
+/* events.c: free the subscriber list (the runtime goes). */
+typedef struct NetbeEvents NetbeEvents;
+void netbe_events_free(NetbeRuntime *rt);
+/* netdev-up (connected) or netdev-down (released) of @be, for the subscribers. */
+void netbe_backend_state_event(NetbeBackend *be, bool up);
+struct NetbeMigStats;
+/* handover-started and handover-finished (@err NULL: it worked, @st says how) of @role,
+ * "source" or "destination". */
+void netbe_handover_started_event(NetbeRuntime *rt, const char *role, const char *peer);
+void netbe_handover_finished_event(NetbeRuntime *rt, const char *role,
+                                   const struct NetbeMigStats *st, const GError *err);
 
 /* Join errors (char*) into one GError message. */
 void netbe_errors_to_gerror(GPtrArray *errors, GQuark domain, GError **errp);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include "netbe/migrate.h"
 #include "netbe-priv.h"
 #include "rate-limit.h"
 
@@ -205,6 +206,19 @@ void netbe_rate_limit_charge(NetbeRateLimit *rl, NetbeRateDir d, size_t bytes)
     }
 }
 
+void netbe_rate_limit_refund(NetbeRateLimit *rl, NetbeRateDir d, size_t bytes)
+{
+    RateDirState *ds = &rl->dir[d];
+
+    for (int u = 0; ds->limited && u < RATE_UNITS; u++) {
+        RateBucket *b = &ds->bucket[u];
+
+        if (b->rate > 0) {
+            b->tokens += u == RATE_BYTES ? (double)bytes : 1.0;
+        }
+    }
+}
+
 void netbe_rate_limit_free(NetbeRateLimit *rl)
 {
     if (!rl) {
@@ -311,6 +325,7 @@ static void rate_limit_set(NetbeBackend *be, const RateSettings *cfg, const bool
 bool netbe_rate_limit_configure(NetbeBackend *be, const NetbeOptions *o, GPtrArray *errors)
 {
     RateSettings cfg = {0};
+    bool changed[RATE_KEYS];
 
     for (int k = 0; k < RATE_KEYS; k++) {
         const char *key = netbe_rate_limit_schema[k].name;
@@ -322,7 +337,110 @@ bool netbe_rate_limit_configure(NetbeBackend *be, const NetbeOptions *o, GPtrArr
     if (!rate_settings_check(&cfg, o, errors)) {
         return false;
     }
-    rate_limit_set(be, &cfg, cfg.set);
+    for (int k = 0; k < RATE_KEYS; k++) { /* a reload grants an initial burst it changed only */
+        changed[k] = cfg.set[k] &&
+                     (!be->rate || !be->rate->cfg.set[k] || be->rate->cfg.val[k] != cfg.val[k]);
+    }
+    rate_limit_set(be, &cfg, changed);
+    return true;
+}
+
+/* Marks the rate limits in a backend's handover record, after its counters ("RATE"). */
+#define RATE_MIG_MAGIC 0x52415445u
+
+void netbe_rate_limit_save(const NetbeBackend *be, NetbeMigWriter *w)
+{
+    const NetbeRateLimit *rl = be->rate;
+    int64_t now = rate_now_ns();
+
+    netbe_mig_put_u32(w, RATE_MIG_MAGIC);
+    netbe_mig_put_u32(w, RATE_KEYS);
+    for (int k = 0; k < RATE_KEYS; k++) {
+        netbe_mig_put_u32(w, rl && rl->cfg.set[k]);
+        netbe_mig_put_u64(w, rl ? (uint64_t)rl->cfg.val[k] : 0);
+    }
+    for (int d = 0; d < 2; d++) {
+        const RateDirState *ds = rl ? &rl->dir[d] : NULL;
+
+        for (int u = 0; u < RATE_UNITS; u++) {
+            netbe_mig_put_u64(w, ds ? (uint64_t)(int64_t)ds->bucket[u].tokens : 0);
+            netbe_mig_put_u64(w, ds ? (uint64_t)ds->bucket[u].one_time : 0);
+        }
+        netbe_mig_put_u64(w, be->rate_waits[d]);
+        netbe_mig_put_u64(w, be->rate_wait_ns[d] +
+                                 (ds && ds->wait_since ? (uint64_t)(now - ds->wait_since) : 0));
+    }
+}
+
+/* Read the settings of a handover record into @cfg. Return: false if malformed or out of
+ * range (the stream is untrusted). */
+static bool rate_load_settings(NetbeMigReader *r, RateSettings *cfg)
+{
+    uint32_t magic, n, set;
+    uint64_t val;
+
+    if (!netbe_mig_get_u32(r, &magic) || magic != RATE_MIG_MAGIC || !netbe_mig_get_u32(r, &n) ||
+        n != RATE_KEYS) {
+        return false;
+    }
+    for (int k = 0; k < RATE_KEYS; k++) {
+        const NetbeOptionSpec *s = &netbe_rate_limit_schema[k];
+
+        if (!netbe_mig_get_u32(r, &set) || set > 1 || !netbe_mig_get_u64(r, &val)) {
+            return false;
+        }
+        cfg->set[k] = set;
+        cfg->val[k] = (int64_t)val;
+        if (set && (cfg->val[k] < MAX(s->min, 1) || cfg->val[k] > s->max)) {
+            return false;
+        }
+    }
+    for (int k = 0; k < RATE_KEYS; k++) {
+        if (cfg->set[k] && !cfg->set[k - k % RATE_KINDS]) {
+            return false; /* a burst without its rate */
+        }
+    }
+    return true;
+}
+
+bool netbe_rate_limit_load(NetbeBackend *be, NetbeMigReader *r)
+{
+    RateSettings cfg = {0};
+    bool given[RATE_KEYS] = {false};
+    uint64_t tokens[2][RATE_UNITS], one_time[2][RATE_UNITS], waits[2], wait_ns[2];
+
+    if (netbe_mig_reader_at_end(r)) {
+        return true; /* a source of stream version 3 or older: the ini's limits stay */
+    }
+    if (!rate_load_settings(r, &cfg)) {
+        return false;
+    }
+    for (int d = 0; d < 2; d++) {
+        for (int u = 0; u < RATE_UNITS; u++) {
+            if (!netbe_mig_get_u64(r, &tokens[d][u]) || !netbe_mig_get_u64(r, &one_time[d][u])) {
+                return false;
+            }
+        }
+        if (!netbe_mig_get_u64(r, &waits[d]) || !netbe_mig_get_u64(r, &wait_ns[d])) {
+            return false;
+        }
+    }
+    rate_limit_set(be, &cfg, given);
+    for (int d = 0; be->rate && d < 2; d++) {
+        for (int u = 0; u < RATE_UNITS; u++) {
+            RateBucket *b = &be->rate->dir[d].bucket[u];
+
+            if (b->rate > 0) { /* where the source left them, within what they can hold */
+                b->tokens =
+                    CLAMP((double)(int64_t)tokens[d][u], -b->size - NETBE_FRAME_MAX, b->size);
+                b->one_time = MIN((double)one_time[d][u], b->one_time);
+            }
+        }
+    }
+    for (int d = 0; d < 2; d++) {
+        be->rate_waits[d] += waits[d];
+        be->rate_wait_ns[d] += wait_ns[d];
+    }
     return true;
 }
 
@@ -334,17 +452,7 @@ static NetbeOptions *rate_words_to_options(const char *id, const char *const *ke
     NetbeOptions *o = netbe_options_new("rate-limit", section, 0);
 
     netbe_options_add_schema(o, netbe_rate_limit_schema);
-    for (int i = 0; key_values && key_values[i]; i++) {
-        const char *eq = strchr(key_values[i], '=');
-        g_autofree char *key = eq ? g_strndup(key_values[i], eq - key_values[i]) : NULL;
-
-        if (!eq || eq == key_values[i]) {
-            g_ptr_array_add(errors, g_strdup_printf("rate-limit:%d: [%s]: '%s' is not key=value",
-                                                    i + 1, section, key_values[i]));
-            continue;
-        }
-        netbe_options_add(o, key, eq + 1, i + 1);
-    }
+    netbe_options_add_words(o, key_values, errors);
     netbe_options_validate(o, errors);
     return o;
 }

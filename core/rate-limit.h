@@ -42,6 +42,18 @@ bool netbe_rate_limit_admit(NetbeRateLimit *rl, NetbeRateDir d, unsigned queue);
 /* netbe_rate_limit_charge() - a frame of @bytes (without vnet header) passed in @d. */
 void netbe_rate_limit_charge(NetbeRateLimit *rl, NetbeRateDir d, size_t bytes);
 
+/* netbe_rate_limit_refund() - a frame of @bytes charged in advance did not pass after all. */
+void netbe_rate_limit_refund(NetbeRateLimit *rl, NetbeRateDir d, size_t bytes);
+
+/*
+ * netbe_rate_limit_save() / netbe_rate_limit_load() - the limits in effect (settings, the
+ * buckets' fill, the wait counters) at the end of a backend's handover record; the
+ * destination takes them instead of its ini's (live changes survive an upgrade in place).
+ * Return: load: true also without them (an older source); false if they are malformed.
+ */
+void netbe_rate_limit_save(const NetbeBackend *be, NetbeMigWriter *w);
+bool netbe_rate_limit_load(NetbeBackend *be, NetbeMigReader *r);
+
 /* netbe_rate_limit_free() - stop its timers and free it (waiting queues are not resumed). */
 void netbe_rate_limit_free(NetbeRateLimit *rl);
 

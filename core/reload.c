@@ -2,6 +2,7 @@
 /* reload.c - re-read the config of a running runtime and apply only what changed. */
 #include <errno.h>
 #include <string.h>
+#include <glib/gstdio.h>
 #include "ini-read.h"
 #include "netbe-priv.h"
 
@@ -21,6 +22,8 @@ typedef enum ReloadAction {
  * @netdevs:  id -> ReloadAction, for the ids of both
  * @devices:  id -> ReloadAction
  * @hubs:     id -> ReloadAction (RELOAD_KEEP: same connect mode, ports compared one by one)
+ * @rates:    NetbeBackend* of @next whose running twin differs in rate limits only: the
+ *            running one takes them in place (RELOAD_KEEP)
  * @errors:   what stops the reload before anything changes, or went wrong while applying
  */
 typedef struct Reload {
@@ -28,6 +31,7 @@ typedef struct Reload {
     NetbeRuntime *next;
     const char *file;
     GHashTable *netdevs, *devices, *hubs;
+    GPtrArray *rates;
     GPtrArray *errors;
 } Reload;
 
@@ -72,6 +76,69 @@ static NetbeRuntime *reload_check(NetbeRuntime *rt, const char *text, size_t len
     return next;
 }
 
+static bool is_rate_key(const char *key)
+{
+    for (const NetbeOptionSpec *k = netbe_rate_limit_schema; k->name; k++) {
+        if (strcmp(k->name, key) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The spec of @o without its rate-limit keys (those change in place). */
+static char *spec_without_rates(const NetbeOptions *o)
+{
+    NetbeOptions *rest = netbe_options_new(o->file, o->section, o->section_line);
+    char *spec;
+
+    for (guint i = 0; i < o->values->len; i++) {
+        const NetbeOptionValue *v = g_ptr_array_index(o->values, i);
+
+        if (!is_rate_key(v->key)) {
+            netbe_options_add(rest, v->key, v->value, v->line);
+        }
+    }
+    spec = netbe_config_spec(rest);
+    netbe_options_free(rest);
+    return spec;
+}
+
+/* Changed in rate limits only? Then @nb's limits go to the running @lb (RELOAD_KEEP). */
+static ReloadAction plan_changed_netdev(Reload *r, NetbeBackend *nb, NetbeBackend *lb)
+{
+    g_autofree char *want = spec_without_rates(nb->opts);
+    g_autofree char *have = spec_without_rates(lb->opts);
+
+    if (strcmp(want, have) != 0) {
+        return RELOAD_REPLACE;
+    }
+    g_ptr_array_add(r->rates, nb);
+    return RELOAD_KEEP;
+}
+
+/* The running twin of @nb takes its rate limits, and its rate keys (what the next reload
+ * compares). The plugin reads no rate key: their values may go. */
+static void apply_rates(Reload *r, NetbeBackend *nb)
+{
+    NetbeBackend *lb = netbe_runtime_find_backend(r->rt, nb->id);
+    NetbeOptions *o = lb->opts;
+
+    netbe_rate_limit_configure(lb, nb->opts, r->errors); /* checked already: it works */
+    for (guint i = o->values->len; i-- > 0;) {
+        if (is_rate_key(((NetbeOptionValue *)g_ptr_array_index(o->values, i))->key)) {
+            g_ptr_array_remove_index(o->values, i);
+        }
+    }
+    for (guint i = 0; i < nb->opts->values->len; i++) {
+        const NetbeOptionValue *v = g_ptr_array_index(nb->opts->values, i);
+
+        if (is_rate_key(v->key)) {
+            netbe_options_add(o, v->key, v->value, v->line);
+        }
+    }
+}
+
 static void plan_netdevs(Reload *r)
 {
     for (guint i = 0; i < r->next->backends->len; i++) {
@@ -81,9 +148,10 @@ static void plan_netdevs(Reload *r)
         g_autofree char *have = lb ? netbe_config_spec(lb->opts) : NULL;
 
         g_hash_table_insert(r->netdevs, g_strdup(nb->id),
-                            GINT_TO_POINTER(!lb                       ? RELOAD_ADD
-                                            : strcmp(want, have) != 0 ? RELOAD_REPLACE
-                                                                      : RELOAD_KEEP));
+                            GINT_TO_POINTER(!lb ? RELOAD_ADD
+                                            : strcmp(want, have) != 0
+                                                ? plan_changed_netdev(r, nb, lb)
+                                                : RELOAD_KEEP));
     }
     for (guint i = 0; i < r->rt->backends->len; i++) {
         NetbeBackend *lb = g_ptr_array_index(r->rt->backends, i);
@@ -313,6 +381,7 @@ bool netbe_runtime_reload(NetbeRuntime *rt, const char *path, GError **errp)
     g_autofree char *file = g_strdup(path ? path : rt->config_path);
     size_t len = 0;
     bool ok = false;
+    GStatBuf st;
 
     if (!netbe_live_check_runtime(rt, "reload", errp)) {
         return false;
@@ -322,12 +391,21 @@ bool netbe_runtime_reload(NetbeRuntime *rt, const char *path, GError **errp)
                     "reload: the config came from a string, not a file: name one");
         return false;
     }
+    /* a running daemon must not block: no FIFO (its open() waits for a writer), no device */
+    if (g_stat(file, &st) == 0 && !S_ISREG(st.st_mode)) {
+        g_set_error(errp, NETBE_CONFIG_ERROR, EINVAL,
+                    "%s: not a regular file (allowed: an ini file; a reload reads no pipe or "
+                    "device)",
+                    file);
+        return false;
+    }
     text = netbe_ini_read_file(file, &len, errp);
     if (!text || !(r.next = reload_check(rt, text, len, file, errp))) {
         return false;
     }
     r.file = file;
     r.errors = g_ptr_array_new_with_free_func(g_free);
+    r.rates = g_ptr_array_new();
     /* keys copied: objects go while the plan is read */
     r.netdevs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     r.devices = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -346,6 +424,9 @@ bool netbe_runtime_reload(NetbeRuntime *rt, const char *path, GError **errp)
     replace_netdevs(&r);
     apply_hubs(&r);
     apply_devices(&r);
+    for (guint i = 0; i < r.rates->len; i++) {
+        apply_rates(&r, g_ptr_array_index(r.rates, i));
+    }
     g_free(rt->config_path);
     rt->config_path = g_strdup(file);
     netbe_loop_fd_note_change(rt->loop_fd, rt->ctx);
@@ -362,6 +443,7 @@ out:
     g_hash_table_unref(r.devices);
     g_hash_table_unref(r.hubs);
     g_ptr_array_unref(r.errors);
+    g_ptr_array_unref(r.rates);
     netbe_runtime_free(r.next);
     return ok;
 }

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* report.c - status and counters of a runtime, as text or JSON. */
-#include <inttypes.h>
+/* report.c - status and counters of a runtime as GVariant trees (hosts format them). */
 #include "netbe-priv.h"
 
 static const char *backend_state(const NetbeBackend *be)
@@ -8,172 +7,140 @@ static const char *backend_state(const NetbeBackend *be)
     return be->started ? "running" : be->connected ? "connected" : "not connected";
 }
 
-/* Append @s as a JSON string. */
-static void json_string(GString *out, const char *s)
+/* Add @key = @value (floating, taken) to the a{sv} being built in @b. */
+static void dict_add(GVariantBuilder *b, const char *key, GVariant *value)
 {
-    g_string_append_c(out, '"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') {
-            g_string_append_printf(out, "\\%c", *s);
-        } else if ((unsigned char)*s < 0x20) {
-            g_string_append_printf(out, "\\u%04x", *s);
-        } else {
-            g_string_append_c(out, *s);
-        }
-    }
-    g_string_append_c(out, '"');
+    g_variant_builder_add(b, "{sv}", key, value);
 }
 
-char *netbe_runtime_status(NetbeRuntime *rt, bool json)
+static GVariant *netdev_status(const NetbeBackend *be)
 {
-    GString *out = g_string_new(json ? "{\"netdevs\":[" : "");
+    GVariantBuilder b;
 
+    g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+    dict_add(&b, "id", g_variant_new_string(be->id));
+    dict_add(&b, "type", g_variant_new_string(netbe_backend_plugin_name(be)));
+    dict_add(&b, "queues", g_variant_new_uint32(be->nqueues));
+    dict_add(&b, "state", g_variant_new_string(backend_state(be)));
+    dict_add(&b, "frontend", g_variant_new_string(be->peer_name ? be->peer_name : "-"));
+    dict_add(&b, "link", g_variant_new_string(be->link_down ? "down" : "up"));
+    return g_variant_builder_end(&b);
+}
+
+static GVariant *hub_status(NetbeHub *hub)
+{
+    GVariantBuilder b;
+
+    g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+    dict_add(&b, "id", g_variant_new_string(netbe_hub_id(hub)));
+    dict_add(&b, "ports", g_variant_new_uint32(netbe_hub_port_count(hub)));
+    dict_add(&b, "state", g_variant_new_string(netbe_hub_is_started(hub) ? "running" : "stopped"));
+    return g_variant_builder_end(&b);
+}
+
+static GVariant *device_status(const NetbeDevice *dev)
+{
+    GVariantBuilder b;
+
+    g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+    dict_add(&b, "id", g_variant_new_string(dev->id));
+    dict_add(&b, "netdev", g_variant_new_string(dev->backend->id));
+    /* netdev-del under the device: it stays, with its link down (as a QEMU NIC) */
+    dict_add(&b, "netdev_deleted", g_variant_new_boolean(dev->backend->retired));
+    dict_add(&b, "state", g_variant_new_string(dev->started ? "started" : "waiting"));
+    if (dev->vhost_user) {
+        dict_add(&b, "transport", g_variant_new_string("vhost-user"));
+        dict_add(&b, "socket", g_variant_new_string(dev->socket_path));
+        netbe_vu_status(dev, &b);
+    }
+    return g_variant_builder_end(&b);
+}
+
+GVariant *netbe_runtime_status_variant(NetbeRuntime *rt)
+{
+    GVariantBuilder b, list;
+
+    g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+    g_variant_builder_init(&list, G_VARIANT_TYPE("aa{sv}"));
     for (guint i = 0; i < rt->backends->len; i++) {
-        NetbeBackend *be = g_ptr_array_index(rt->backends, i);
-        const char *peer = be->peer_name ? be->peer_name : "-";
-
-        if (json) {
-            g_string_append(out, i ? ",{\"id\":" : "{\"id\":");
-            json_string(out, be->id);
-            g_string_append(out, ",\"type\":");
-            json_string(out, netbe_backend_plugin_name(be));
-            g_string_append_printf(out,
-                                   ",\"queues\":%u,\"state\":\"%s\",\"frontend\":", be->nqueues,
-                                   backend_state(be));
-            json_string(out, peer);
-            g_string_append(out, "}");
-        } else {
-            g_string_append_printf(out, "netdev %-12s type %-8s queues %-3u %-14s frontend %s\n",
-                                   be->id, netbe_backend_plugin_name(be), be->nqueues,
-                                   backend_state(be), peer);
-        }
+        g_variant_builder_add_value(&list, netdev_status(g_ptr_array_index(rt->backends, i)));
     }
-    if (json) {
-        g_string_append(out, "],\"hubs\":[");
-    }
+    dict_add(&b, "netdevs", g_variant_builder_end(&list));
+    g_variant_builder_init(&list, G_VARIANT_TYPE("aa{sv}"));
     for (guint i = 0; i < rt->hubs->len; i++) {
-        NetbeHub *hub = g_ptr_array_index(rt->hubs, i);
-        const char *state = netbe_hub_is_started(hub) ? "running" : "stopped";
-
-        if (json) {
-            g_string_append(out, i ? ",{\"id\":" : "{\"id\":");
-            json_string(out, netbe_hub_id(hub));
-            g_string_append_printf(out, ",\"ports\":%u,\"state\":\"%s\"}",
-                                   netbe_hub_port_count(hub), state);
-        } else {
-            g_string_append_printf(out, "hub    %-12s ports %-3u %s\n", netbe_hub_id(hub),
-                                   netbe_hub_port_count(hub), state);
-        }
+        g_variant_builder_add_value(&list, hub_status(g_ptr_array_index(rt->hubs, i)));
     }
-    if (json) {
-        g_string_append(out, "],\"devices\":[");
-    }
+    dict_add(&b, "hubs", g_variant_builder_end(&list));
+    g_variant_builder_init(&list, G_VARIANT_TYPE("aa{sv}"));
     for (guint i = 0; i < rt->devices->len; i++) {
-        NetbeDevice *dev = g_ptr_array_index(rt->devices, i);
-        const char *state = dev->started ? "started" : "waiting for its driver";
-
-        if (json) {
-            g_string_append(out, i ? ",{\"id\":" : "{\"id\":");
-            json_string(out, dev->id);
-            g_string_append(out, ",\"netdev\":");
-            json_string(out, dev->backend->id);
-            g_string_append_printf(out, ",\"state\":\"%s\"", dev->started ? "started" : "waiting");
-            if (dev->vhost_user) {
-                g_string_append(out, ",\"transport\":\"vhost-user\",\"socket\":");
-                json_string(out, dev->socket_path);
-                netbe_vu_status(dev, out, true);
-            }
-            g_string_append_c(out, '}');
-        } else {
-            g_string_append_printf(out, "device %-12s netdev %-12s %s\n", dev->id, dev->backend->id,
-                                   state);
-            if (dev->vhost_user) {
-                netbe_vu_status(dev, out, false);
-            }
-        }
+        g_variant_builder_add_value(&list, device_status(g_ptr_array_index(rt->devices, i)));
     }
-    if (json) {
-        g_string_append(out, "]}\n");
-    }
-    return g_string_free(out, false);
+    dict_add(&b, "devices", g_variant_builder_end(&list));
+    return g_variant_ref_sink(g_variant_builder_end(&b));
 }
 
-/* The waits of the netdevs that have a rate limit or had one: "],"rate_limits":[...]" in
- * JSON (closing the queues' array), a line each in text. */
-static void report_rate_limits(NetbeRuntime *rt, GString *out, bool json)
+/* The waits of a netdev that has a rate limit or had one, or NULL. */
+static GVariant *rate_limit_stats(NetbeRuntime *rt, const NetbeBackend *be)
 {
-    bool first = true;
+    GVariantBuilder b;
+    NetbeRateLimitStats st;
 
-    g_string_append(out, json ? "],\"rate_limits\":[" : "");
-    for (guint i = 0; i < rt->backends->len; i++) {
-        NetbeBackend *be = g_ptr_array_index(rt->backends, i);
-        NetbeRateLimitStats st;
-
-        netbe_runtime_get_rate_limit_stats(rt, be->id, &st);
-        if (!st.limited && !st.rx_waits && !st.tx_waits) {
-            continue;
-        }
-        if (json) {
-            g_string_append(out, first ? "{\"netdev\":" : ",{\"netdev\":");
-            json_string(out, be->id);
-            g_string_append_printf(out,
-                                   ",\"limited\":%s,\"rx_waits\":%" PRIu64
-                                   ",\"rx_wait_ns\":%" PRIu64 ",\"tx_waits\":%" PRIu64
-                                   ",\"tx_wait_ns\":%" PRIu64 "}",
-                                   st.limited ? "true" : "false", st.rx_waits, st.rx_wait_ns,
-                                   st.tx_waits, st.tx_wait_ns);
-        } else {
-            g_string_append_printf(out,
-                                   "rate limit %-12s rx waited %" PRIu64
-                                   " times %.3f ms, tx waited %" PRIu64 " times %.3f ms%s\n",
-                                   be->id, st.rx_waits, st.rx_wait_ns / 1e6, st.tx_waits,
-                                   st.tx_wait_ns / 1e6, st.limited ? "" : " (no limit now)");
-        }
-        first = false;
+    netbe_runtime_get_rate_limit_stats(rt, be->id, &st);
+    if (!st.limited && !st.rx_waits && !st.tx_waits) {
+        return NULL;
     }
-    g_string_append(out, json ? "]" : "");
+    g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+    dict_add(&b, "netdev", g_variant_new_string(be->id));
+    dict_add(&b, "limited", g_variant_new_boolean(st.limited));
+    dict_add(&b, "rx_waits", g_variant_new_uint64(st.rx_waits));
+    dict_add(&b, "rx_wait_ns", g_variant_new_uint64(st.rx_wait_ns));
+    dict_add(&b, "tx_waits", g_variant_new_uint64(st.tx_waits));
+    dict_add(&b, "tx_wait_ns", g_variant_new_uint64(st.tx_wait_ns));
+    return g_variant_builder_end(&b);
 }
 
-char *netbe_runtime_stats(NetbeRuntime *rt, bool json)
+static GVariant *queue_stats(NetbeRuntime *rt, const NetbeBackend *be, unsigned q)
 {
-    GString *out = g_string_new(json ? "{\"queues\":[" : "");
-    bool first = true;
+    GVariantBuilder b;
+    NetbeQueueStats st;
 
-    if (!json) {
-        g_string_append_printf(out, "%-12s %5s %12s %14s %9s %12s %14s %9s\n", "netdev", "queue",
-                               "tx_frames", "tx_bytes", "tx_drops", "rx_frames", "rx_bytes",
-                               "rx_drops");
-    }
+    netbe_runtime_get_queue_stats(rt, be->id, q, &st);
+    g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+    dict_add(&b, "netdev", g_variant_new_string(be->id));
+    dict_add(&b, "queue", g_variant_new_uint32(q));
+    dict_add(&b, "tx_frames", g_variant_new_uint64(st.tx_frames));
+    dict_add(&b, "tx_bytes", g_variant_new_uint64(st.tx_bytes));
+    dict_add(&b, "tx_drops", g_variant_new_uint64(st.tx_drops));
+    dict_add(&b, "tx_queued", g_variant_new_uint32(st.tx_queued));
+    dict_add(&b, "rx_frames", g_variant_new_uint64(st.rx_frames));
+    dict_add(&b, "rx_bytes", g_variant_new_uint64(st.rx_bytes));
+    dict_add(&b, "rx_drops", g_variant_new_uint64(st.rx_drops));
+    dict_add(&b, "rx_queued", g_variant_new_uint32(st.rx_queued));
+    return g_variant_builder_end(&b);
+}
+
+GVariant *netbe_runtime_stats_variant(NetbeRuntime *rt)
+{
+    GVariantBuilder b, list;
+
+    g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+    g_variant_builder_init(&list, G_VARIANT_TYPE("aa{sv}"));
     for (guint i = 0; i < rt->backends->len; i++) {
         NetbeBackend *be = g_ptr_array_index(rt->backends, i);
 
         for (unsigned q = 0; q < be->nqueues; q++) {
-            NetbeQueueStats st;
-
-            netbe_runtime_get_queue_stats(rt, be->id, q, &st);
-            if (json) {
-                g_string_append(out, first ? "{\"netdev\":" : ",{\"netdev\":");
-                json_string(out, be->id);
-                g_string_append_printf(
-                    out,
-                    ",\"queue\":%u,\"tx_frames\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
-                    ",\"tx_drops\":%" PRIu64 ",\"tx_queued\":%u,\"rx_frames\":%" PRIu64
-                    ",\"rx_bytes\":%" PRIu64 ",\"rx_drops\":%" PRIu64 ",\"rx_queued\":%u}",
-                    q, st.tx_frames, st.tx_bytes, st.tx_drops, st.tx_queued, st.rx_frames,
-                    st.rx_bytes, st.rx_drops, st.rx_queued);
-            } else {
-                g_string_append_printf(out,
-                                       "%-12s %5u %12" PRIu64 " %14" PRIu64 " %9" PRIu64
-                                       " %12" PRIu64 " %14" PRIu64 " %9" PRIu64 "\n",
-                                       be->id, q, st.tx_frames, st.tx_bytes, st.tx_drops,
-                                       st.rx_frames, st.rx_bytes, st.rx_drops);
-            }
-            first = false;
+            g_variant_builder_add_value(&list, queue_stats(rt, be, q));
         }
     }
-    report_rate_limits(rt, out, json);
-    if (json) {
-        g_string_append(out, "}\n");
+    dict_add(&b, "queues", g_variant_builder_end(&list));
+    g_variant_builder_init(&list, G_VARIANT_TYPE("aa{sv}"));
+    for (guint i = 0; i < rt->backends->len; i++) {
+        GVariant *rl = rate_limit_stats(rt, g_ptr_array_index(rt->backends, i));
+
+        if (rl) {
+            g_variant_builder_add_value(&list, rl);
+        }
     }
-    return g_string_free(out, false);
+    dict_add(&b, "rate_limits", g_variant_builder_end(&list));
+    return g_variant_ref_sink(g_variant_builder_end(&b));
 }

@@ -210,6 +210,7 @@ void netbe_runtime_free(NetbeRuntime *rt)
     g_array_unref(rt->handover_locks);
     netbe_io_engine_free(rt->io);
     g_array_unref(rt->handover_uids);
+    netbe_events_free(rt);
     g_free(rt);
 }
 

@@ -1,121 +1,119 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* control-traffic.c - control commands on a netdev's traffic: capture, capture-stop,
  * rate-limit. */
-#include <errno.h>
-#include <inttypes.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 #include "control-traffic.h"
-#include "control.h"
 
-static char *reply_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static char *reply_error(const char *fmt, ...)
+JsonNode *control_capture(ControlCall *call, JsonObject *args, GError **errp)
 {
-    va_list ap;
-    g_autofree char *msg = NULL;
+    const char *id = control_arg_string(args, "id", NULL);
+    const char *path = control_arg_string(args, "file", NULL);
+    gint64 count = control_arg_int(args, "count", 0);
+    double seconds = control_arg_number(args, "seconds", 0);
+    g_autoptr(JsonBuilder) b = json_builder_new();
 
-    va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    return g_strdup_printf(CONTROL_ERROR_PREFIX "%s\n", msg);
-}
-
-/* @text as a whole positive number. */
-static bool parse_count(const char *text, uint64_t *out)
-{
-    char *end = NULL;
-
-    errno = 0;
-    *out = g_ascii_strtoull(text, &end, 10);
-    return text[0] >= '0' && text[0] <= '9' && end != text && !*end && !errno && *out > 0;
-}
-
-/* @text as a positive, finite number of seconds. */
-static bool parse_seconds(const char *text, double *out)
-{
-    char *end = NULL;
-
-    errno = 0;
-    *out = g_ascii_strtod(text, &end);
-    return end != text && !*end && !errno && isfinite(*out) && *out > 0;
-}
-
-char *control_capture(NetbeRuntime *rt, const char *const *args, bool json)
-{
-    g_autoptr(GError) err = NULL;
-    const char *id = args[0], *path = id ? args[1] : NULL;
-    uint64_t count = 0;
-    double seconds = 0;
-
-    if (!id || !path) {
-        return reply_error("capture needs ID FILE [--count N] [--seconds S]");
-    }
     if (!g_path_is_absolute(path)) {
-        return reply_error("capture: '%s' is not an absolute path (netbe-host writes the file "
-                           "itself, from its own working directory)",
-                           path);
+        g_set_error(errp, CONTROL_ERROR, CONTROL_ERROR_INVALID_ARGUMENT,
+                    "capture: '%s' is not an absolute path (netbe-host writes the file itself, "
+                    "from its own working directory)",
+                    path);
+        return NULL;
     }
-    for (int i = 2; args[i]; i += 2) {
-        bool is_count = strcmp(args[i], "--count") == 0;
-
-        if ((!is_count && strcmp(args[i], "--seconds") != 0) || !args[i + 1]) {
-            return reply_error("capture: '%s' (allowed: --count N, --seconds S)", args[i]);
-        }
-        if (is_count ? !parse_count(args[i + 1], &count) : !parse_seconds(args[i + 1], &seconds)) {
-            return reply_error("capture: %s '%s' (allowed: a number above 0)", args[i],
-                               args[i + 1]);
-        }
+    if (json_object_has_member(args, "count") && count <= 0) {
+        g_set_error(errp, CONTROL_ERROR, CONTROL_ERROR_INVALID_ARGUMENT,
+                    "capture: --count '%" G_GINT64_FORMAT "' (allowed: a number above 0)", count);
+        return NULL;
     }
-    if (!netbe_runtime_capture_start(rt, id, path, count, seconds, &err)) {
-        return reply_error("%s", err->message);
+    if (json_object_has_member(args, "seconds") && !(isfinite(seconds) && seconds > 0)) {
+        g_set_error(errp, CONTROL_ERROR, CONTROL_ERROR_INVALID_ARGUMENT,
+                    "capture: --seconds '%g' (allowed: a number above 0)", seconds);
+        return NULL;
     }
-    if (json) {
-        return g_strdup_printf("{\"capturing\":true,\"count\":%" PRIu64 ",\"seconds\":%g}\n", count,
-                               seconds);
+    if (!netbe_runtime_capture_start(call->rt, id, path, count, seconds, errp)) {
+        return NULL;
     }
-    return g_strdup_printf("capturing %s to %s\n", id, path);
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "netdev");
+    json_builder_add_string_value(b, id);
+    json_builder_set_member_name(b, "file");
+    json_builder_add_string_value(b, path);
+    json_builder_set_member_name(b, "count");
+    json_builder_add_int_value(b, count);
+    json_builder_set_member_name(b, "seconds");
+    json_builder_add_double_value(b, seconds);
+    json_builder_end_object(b);
+    return json_builder_get_root(b);
 }
 
-char *control_capture_stop(NetbeRuntime *rt, const char *const *args, bool json)
+JsonNode *control_capture_stop(ControlCall *call, JsonObject *args, GError **errp)
 {
-    g_autoptr(GError) err = NULL;
+    const char *id = control_arg_string(args, "id", NULL);
+    g_autoptr(JsonBuilder) b = json_builder_new();
     uint64_t frames = 0;
 
-    if (!args[0] || args[1]) {
-        return reply_error("capture-stop needs ID (and nothing else)");
+    if (!netbe_runtime_capture_stop(call->rt, id, &frames, errp)) {
+        return NULL;
     }
-    if (!netbe_runtime_capture_stop(rt, args[0], &frames, &err)) {
-        return reply_error("%s", err->message);
-    }
-    return json ? g_strdup_printf("{\"stopped\":true,\"frames\":%" PRIu64 "}\n", frames)
-                : g_strdup_printf("capture of %s stopped: %" PRIu64 " frames\n", args[0], frames);
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "netdev");
+    json_builder_add_string_value(b, id);
+    json_builder_set_member_name(b, "frames");
+    json_builder_add_int_value(b, frames);
+    json_builder_end_object(b);
+    return json_builder_get_root(b);
 }
 
-char *control_rate_limit(NetbeRuntime *rt, const char *const *args, bool json)
+/* The "limits" words, NULL-terminated (borrowed strings; caller frees the array). */
+static const char **limit_words(JsonObject *args, GError **errp)
 {
-    g_autoptr(GError) err = NULL;
-    g_auto(GStrv) now = NULL;
-    GString *out;
+    JsonArray *a = json_object_has_member(args, "limits")
+                       ? json_object_get_array_member(args, "limits")
+                       : NULL;
+    guint n = a ? json_array_get_length(a) : 0;
+    g_autofree const char **words = g_new0(const char *, n + 1);
 
-    if (!args[0]) {
-        return reply_error("rate-limit needs ID [key=value...]");
+    for (guint i = 0; i < n; i++) {
+        JsonNode *w = json_array_get_element(a, i);
+
+        if (!JSON_NODE_HOLDS_VALUE(w) || json_node_get_value_type(w) != G_TYPE_STRING) {
+            g_set_error(errp, CONTROL_ERROR, CONTROL_ERROR_INVALID_ARGUMENT,
+                        "rate-limit: limits[%u] is not a \"key=value\" string", i);
+            return NULL;
+        }
+        words[i] = json_node_get_string(w);
     }
-    if (!netbe_runtime_set_rate_limit(rt, args[0], args + 1, &err) ||
-        !(now = netbe_runtime_get_rate_limit(rt, args[0], &err))) {
-        return reply_error("%s", err->message);
+    return g_steal_pointer(&words);
+}
+
+JsonNode *control_rate_limit(ControlCall *call, JsonObject *args, GError **errp)
+{
+    const char *id = control_arg_string(args, "id", NULL);
+    g_autofree const char **words = limit_words(args, errp);
+    g_auto(GStrv) now = NULL;
+    JsonObject *limits, *ret;
+    JsonNode *node;
+
+    if (!words || !netbe_runtime_set_rate_limit(call->rt, id, words, errp) ||
+        !(now = netbe_runtime_get_rate_limit(call->rt, id, errp))) {
+        return NULL;
     }
-    out = g_string_new(json ? "{\"limits\":{" : "");
-    if (!json) {
-        g_string_append_printf(out, "rate limit of %s:", args[0]);
-    }
+    limits = json_object_new();
     for (int i = 0; now[i]; i++) {
         char *eq = strchr(now[i], '=');
+        gint64 n;
 
         *eq = '\0';
-        g_string_append_printf(out, json ? "%s\"%s\":%s" : "%s%s=%s", json && i ? "," : " ", now[i],
-                               eq + 1);
+        if (g_ascii_string_to_signed(eq + 1, 10, 0, G_MAXINT64, &n, NULL)) {
+            json_object_set_int_member(limits, now[i], n);
+        } else {
+            json_object_set_string_member(limits, now[i], eq + 1);
+        }
     }
-    g_string_append(out, json ? "}}\n" : now[0] ? "\n" : " none\n");
-    return g_string_free(out, false);
+    ret = json_object_new();
+    json_object_set_string_member(ret, "netdev", id);
+    json_object_set_object_member(ret, "limits", limits);
+    node = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(node, ret);
+    return node;
 }

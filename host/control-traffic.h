@@ -4,18 +4,16 @@
 #ifndef NETBE_HOST_CONTROL_TRAFFIC_H
 #define NETBE_HOST_CONTROL_TRAFFIC_H
 
-#include <stdbool.h>
-#include "netbe/netbe.h"
+#include "control.h"
 
 /*
- * Each takes the words after the command (NULL-terminated) and returns the reply, ending
- * with a newline, starting with CONTROL_ERROR_PREFIX on errors (caller frees).
- * capture ID FILE [--count N] [--seconds S]   FILE absolute, written by netbe-host itself
- * capture-stop ID
- * rate-limit ID [key=value...]                 without keys: show the limits
+ * Handlers of the control table (control.h):
+ * capture {id, file, count?, seconds?}: {"netdev":ID,"file":FILE,"count":N,"seconds":S}
+ * capture-stop {id}: {"netdev":ID,"frames":N}
+ * rate-limit {id, limits?: ["key=value"...]}: {"netdev":ID,"limits":{key:value...}}
  */
-char *control_capture(NetbeRuntime *rt, const char *const *args, bool json);
-char *control_capture_stop(NetbeRuntime *rt, const char *const *args, bool json);
-char *control_rate_limit(NetbeRuntime *rt, const char *const *args, bool json);
+JsonNode *control_capture(ControlCall *call, JsonObject *args, GError **errp);
+JsonNode *control_capture_stop(ControlCall *call, JsonObject *args, GError **errp);
+JsonNode *control_rate_limit(ControlCall *call, JsonObject *args, GError **errp);
 
 #endif /* NETBE_HOST_CONTROL_TRAFFIC_H */

@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <glib-unix.h>
 #include "control.h"
+#include "host-log.h"
+#include "host-notify.h"
 #include "netbe/migrate.h"
 #include "netbe/netbe.h"
 #include "privdrop.h"
@@ -35,19 +37,25 @@ typedef struct HostOptions {
     PrivUser drop_to; /* --user, looked up at start-up (name borrowed from user) */
 } HostOptions;
 
-/* SIGINT or SIGTERM came: leave the main loop. */
+/* SIGINT or SIGTERM came: leave the main loop; SIGHUP: reload the config. */
 static gboolean on_signal(gint fd, GIOCondition cond, gpointer data)
 {
     struct signalfd_siginfo si;
 
     while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-        netbe_runtime_quit(data);
+        g_autoptr(GError) err = NULL;
+
+        if (si.ssi_signo == SIGHUP) {
+            host_reload(data, NULL, "SIGHUP", &err); /* logged there */
+        } else {
+            netbe_runtime_quit(data);
+        }
     }
     return G_SOURCE_CONTINUE;
 }
 
 /*
- * watch_signals() - take SIGINT and SIGTERM from a signalfd on the runtime's context.
+ * watch_signals() - take SIGINT, SIGTERM and SIGHUP from a signalfd on the runtime's context.
  * GLib's unix signal sources would start a helper thread that blocks every signal: the
  * sandbox's SIGSYS report cannot run there (a refused syscall would kill the process), and
  * the capability drop must happen while one thread runs. So the process keeps one thread.
@@ -62,6 +70,7 @@ static GSource *watch_signals(NetbeRuntime *rt, int *fd_out)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
         (fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
         return NULL;
@@ -203,6 +212,7 @@ static int listen_incoming(const char *path, const HostOptions *o, GError **errp
 /* --incoming: listen, adopt what the source hands over, start. */
 static bool receive_handover(NetbeRuntime *rt, const HostOptions *o, GError **errp)
 {
+    g_autofree char *status = NULL;
     NetbeMigStats st;
     bool ok;
     int fd = listen_incoming(o->incoming, o, errp);
@@ -211,6 +221,8 @@ static bool receive_handover(NetbeRuntime *rt, const HostOptions *o, GError **er
         return false;
     }
     g_message("waiting for a handover on %s", o->incoming);
+    status = g_strdup_printf("waiting for a handover on %s", o->incoming);
+    host_notify_status(status);
     ok = netbe_runtime_migrate_from(
         rt, fd, (o->incoming_timeout > 0 ? o->incoming_timeout : 60) * 1000, &st, errp);
     if (ok) {
@@ -277,6 +289,7 @@ static int run_host(NetbeRuntime *rt, const HostOptions *o)
     ControlServer *control = NULL;
     SandboxFilter *filter = NULL;
     g_autofree char *extra_names = NULL;
+    g_autofree char *status = NULL;
     GSource *signals = NULL;
     gint64 t0 = g_get_monotonic_time();
     int sig_fd = -1, rc = 1;
@@ -311,7 +324,7 @@ static int run_host(NetbeRuntime *rt, const HostOptions *o)
     }
     if (!(signals = watch_signals(rt, &sig_fd))) {
         g_set_error(&err, G_FILE_ERROR, g_file_error_from_errno(errno),
-                    "cannot watch SIGINT and SIGTERM: %s", g_strerror(errno));
+                    "cannot watch SIGINT, SIGTERM and SIGHUP: %s", g_strerror(errno));
         goto out;
     }
     /* started: drop what is not needed any more, then confine what is left */
@@ -323,8 +336,11 @@ static int run_host(NetbeRuntime *rt, const HostOptions *o)
                   *extra_names ? "; plugins add " : "", extra_names);
     }
     g_message("serving %s in %.2f ms", o->config, (g_get_monotonic_time() - t0) / 1000.0);
+    status = g_strdup_printf("serving %s", o->config);
+    host_notify_ready(status);
     netbe_runtime_run(rt);
     g_message("shutting down");
+    host_notify_stopping();
     rc = 0;
 out:
     if (err) {
@@ -366,6 +382,7 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN); /* a peer that went away is an error return, not our death */
+    host_log_setup();         /* to the journal with netbe's fields, when stderr is the journal */
     if (o.verbose) {
         g_setenv("G_MESSAGES_DEBUG", "all", true);
     }

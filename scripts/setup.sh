@@ -7,7 +7,7 @@
 NETBE_PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libinih-dev
                 libslirp-dev iproute2 iputils-ping python3 clang libclang-rt-14-dev
                 libcap2-bin procps qemu-system-x86 libseccomp-dev strace busybox-static xz-utils
-                clang-format liburing-dev libpcap-dev
+                clang-format liburing-dev libpcap-dev libjson-glib-dev libsystemd-dev
                 tcpdump) # tcpdump: tests read capture files back with it (test dependency)
 
 netbe_install_missing() {

@@ -67,7 +67,7 @@ def run_netbe(build, tmp, n, port):
     p = subprocess.Popen([os.path.join(build, "host", "netbe-host"), "-c", ini, "--control", ctl],
                          stderr=subprocess.PIPE, text=True)
     try:
-        wait_unix(ctl, request=b"status\n")
+        wait_unix(ctl, request=b"{\"command\":\"status\"}\n")
         startup = time.monotonic() - t0
         time.sleep(0.3)
         rss = rss_kib(p.pid)

@@ -199,6 +199,9 @@ static bool source_state(MigSource *s, GError **errp)
         if (ok && s->ch.peer_version >= NETBE_MIG_VERSION_COUNTERS) {
             mig_backend_save_counters(be, w);
         }
+        if (ok && s->ch.peer_version >= NETBE_MIG_VERSION_RATE_LIMITS) {
+            netbe_rate_limit_save(be, w);
+        }
         ok = ok && mig_send_record(&s->ch, MIG_REC_BACKEND, w, errp);
 
         netbe_mig_writer_fds(w, &nfds);
@@ -345,7 +348,9 @@ bool netbe_runtime_migrate_to(NetbeRuntime *rt, const char *path, NetbeMigStats 
     s.moving = g_ptr_array_new();
     s.devices = g_ptr_array_new();
     s.was_started = g_ptr_array_new();
+    netbe_handover_started_event(rt, "source", path);
     ok = source_run(&s, &err);
+    netbe_handover_finished_event(rt, "source", s.stats, ok ? NULL : err);
     if (ok) {
         /* the destination holds the lock and serves; close our copies */
         netbe_runtime_release(rt);

@@ -476,6 +476,7 @@ bool netbe_runtime_migrate_from(NetbeRuntime *rt, int listen_fd, int timeout_ms,
     NetbeMigStats local = {0};
     MigTarget t = {.rt = rt, .lock_fd = -1, .source_pidfd = -1, .stats = stats ? stats : &local};
     GError *err = NULL;
+    g_autofree char *peer = NULL;
     pid_t pid = 0;
 
     netbe_io_engine_name(rt->io); /* set up before the devices come: no time lost after */
@@ -490,6 +491,8 @@ bool netbe_runtime_migrate_from(NetbeRuntime *rt, int listen_fd, int timeout_ms,
     /* -1 on old kernels (no takeover before the hello), and for a source in this very
      * process (a VMM, a test), which cannot have exited */
     t.source_pidfd = pid == getpid() ? -1 : pidfd_open(pid, 0);
+    peer = g_strdup_printf("pid %d", (int)pid);
+    netbe_handover_started_event(rt, "destination", peer);
     mig_channel_init(&t.ch, fd, mig_timeout_ms(rt), "destination");
     t.expected = g_ptr_array_new();
     t.adopted = g_ptr_array_new();
@@ -511,6 +514,7 @@ bool netbe_runtime_migrate_from(NetbeRuntime *rt, int listen_fd, int timeout_ms,
         ok = true;
         g_clear_error(&err);
     }
+    netbe_handover_finished_event(rt, "destination", t.stats, err);
     if (err) {
         g_propagate_error(errp, err);
     }

@@ -68,6 +68,9 @@ void vu_conn_close(VuServer *s, const char *why)
     g_message("vhost-user device '%s': VMM pid %d: %s; device reset, waiting for the next "
               "VMM on %s",
               s->dev->id, (int)s->conn->pid, why, s->path);
+    netbe_runtime_emit_event(
+        s->dev->rt, NETBE_EVENT_VMM_DETACHED, "device", g_variant_new_string(s->dev->id), "pid",
+        g_variant_new_int32(s->conn->pid), "reason", g_variant_new_string(why), NULL);
     vu_device_reset(s);
     vu_log_clear(s);
     vu_mem_clear(s);
@@ -264,6 +267,9 @@ static gboolean vu_listen_ready(int lfd, GIOCondition cond, void *data)
     vu_server_watch(s, true);
     g_message("vhost-user device '%s': VMM pid %d (uid %d) connected on %s", s->dev->id,
               (int)cr.pid, (int)cr.uid, s->path);
+    netbe_runtime_emit_event(s->dev->rt, NETBE_EVENT_VMM_ATTACHED, "device",
+                             g_variant_new_string(s->dev->id), "pid", g_variant_new_int32(cr.pid),
+                             NULL);
     return G_SOURCE_CONTINUE;
 }
 

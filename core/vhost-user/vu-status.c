@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* vu-status.c - what `netbe-ctl status` shows of a vhost-user device: its VMM, negotiated
- * features, queue pairs in use, link (report.c writes transport and socket). */
+/* vu-status.c - what the status of a vhost-user device holds: its VMM, negotiated features,
+ * queue pairs in use, link, ring counters (report.c adds transport and socket). */
 #include <inttypes.h>
 #include "vu-priv.h"
 
@@ -26,58 +26,45 @@ static bool vu_link_up(NetbeDevice *dev)
 }
 
 /* Each started ring's counters: what an operator (or a test) reads when traffic stalls. */
-static void vu_rings_status(const VuServer *s, GString *out, bool json)
+static GVariant *vu_rings_status(const VuServer *s)
 {
-    for (unsigned i = 0; i < s->nrings; i++) {
+    GVariantBuilder list;
+
+    g_variant_builder_init(&list, G_VARIANT_TYPE("aa{sv}"));
+    for (unsigned i = 0; s && i < s->nrings; i++) {
         NetbeVnetQueueStats st;
+        GVariantBuilder b;
 
         if (!s->rings[i].started || !netbe_vnet_get_queue_stats(s->dev, i, &st)) {
             continue;
         }
-        g_string_append_printf(
-            out,
-            json ? "%s{\"vring\":%u,\"kicks\":%" PRIu64 ",\"interrupts\":%" PRIu64
-                   ",\"chains\":%" PRIu64 ",\"drops\":%" PRIu64 ",\"broken\":%s}"
-                 : "%s    vring %u: %" PRIu64 " kicks, %" PRIu64 " interrupts, %" PRIu64
-                   " chains, %" PRIu64 " drops%s\n",
-            json && out->str[out->len - 1] != '[' ? "," : "", i, st.kicks, st.interrupts, st.chains,
-            st.drops, json ? (st.broken ? "true" : "false") : (st.broken ? ", broken" : ""));
+        g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+        g_variant_builder_add(&b, "{sv}", "vring", g_variant_new_uint32(i));
+        g_variant_builder_add(&b, "{sv}", "kicks", g_variant_new_uint64(st.kicks));
+        g_variant_builder_add(&b, "{sv}", "interrupts", g_variant_new_uint64(st.interrupts));
+        g_variant_builder_add(&b, "{sv}", "chains", g_variant_new_uint64(st.chains));
+        g_variant_builder_add(&b, "{sv}", "drops", g_variant_new_uint64(st.drops));
+        g_variant_builder_add(&b, "{sv}", "broken", g_variant_new_boolean(st.broken));
+        g_variant_builder_add_value(&list, g_variant_builder_end(&b));
     }
+    return g_variant_builder_end(&list);
 }
 
-void netbe_vu_status(const NetbeDevice *dev, GString *out, bool json)
+void netbe_vu_status(const NetbeDevice *dev, GVariantBuilder *b)
 {
     const VuServer *s = dev->vu;
     int pid = s && s->conn ? (int)s->conn->pid : 0;
-    uint64_t features = s ? s->features : 0;
-    unsigned pairs = s ? vu_pairs_running(s) : 0;
-    bool link = s && vu_link_up(s->dev);
+    g_autofree char *features = g_strdup_printf("0x%016" PRIx64, s ? s->features : 0);
+    g_autofree char *proto = g_strdup_printf("0x%" PRIx64, s ? s->protocol_features : 0);
 
-    if (json) {
-        if (pid) {
-            g_string_append_printf(out, ",\"vmm_pid\":%d", pid);
-        } else {
-            g_string_append(out, ",\"vmm_pid\":null");
-        }
-        g_string_append_printf(out,
-                               ",\"features\":\"0x%016" PRIx64 "\",\"protocol_features\":"
-                               "\"0x%" PRIx64 "\",\"queue_pairs\":%u,\"link\":\"%s\"",
-                               features, s ? s->protocol_features : 0, pairs, link ? "up" : "down");
-        g_string_append(out, ",\"rings\":[");
-        if (s) {
-            vu_rings_status(s, out, true);
-        }
-        g_string_append_c(out, ']');
-        return;
-    }
-    if (pid) {
-        g_string_append_printf(out,
-                               "  vhost-user %s: VMM pid %d, features 0x%016" PRIx64
-                               ", %u queue pair%s running, link %s\n",
-                               dev->socket_path, pid, features, pairs, pairs == 1 ? "" : "s",
-                               link ? "up" : "down");
-        vu_rings_status(s, out, false);
-    } else {
-        g_string_append_printf(out, "  vhost-user %s: no VMM connected\n", dev->socket_path);
-    }
+    g_variant_builder_add(
+        b, "{sv}", "vmm_pid",
+        g_variant_new_maybe(G_VARIANT_TYPE_INT32, pid ? g_variant_new_int32(pid) : NULL));
+    g_variant_builder_add(b, "{sv}", "features", g_variant_new_string(features));
+    g_variant_builder_add(b, "{sv}", "protocol_features", g_variant_new_string(proto));
+    g_variant_builder_add(b, "{sv}", "queue_pairs",
+                          g_variant_new_uint32(s ? vu_pairs_running(s) : 0));
+    g_variant_builder_add(b, "{sv}", "link",
+                          g_variant_new_string(s && vu_link_up(s->dev) ? "up" : "down"));
+    g_variant_builder_add(b, "{sv}", "rings", vu_rings_status(s));
 }

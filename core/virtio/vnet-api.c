@@ -353,6 +353,9 @@ void netbe_vnet_set_link(NetbeDevice *dev, bool up)
         if (vd->status & NETBE_VIRTIO_STATUS_DRIVER_OK) {
             vnet_notify_config(vd);
         }
+        netbe_runtime_emit_event(dev->rt, NETBE_EVENT_LINK_CHANGED, "device",
+                                 g_variant_new_string(dev->id), "link",
+                                 g_variant_new_string(up ? "up" : "down"), NULL);
     }
 }
 

@@ -59,11 +59,14 @@ extern "C" {
  */
 /* Version 3: a backend record may end with its queues' counters, written only to a peer of
  * version 3 or later (a version 2 peer gets version 2 records); a reader takes records
- * with or without them. */
-#define NETBE_MIG_VERSION 3
+ * with or without them. Version 4: after the counters, its rate limits (settings, the
+ * buckets' fill, wait counters), likewise only to a peer of version 4 or later. */
+#define NETBE_MIG_VERSION 4
 #define NETBE_MIG_COMPAT_VERSION 2
 /* The stream version from which backend records carry their queues' counters. */
 #define NETBE_MIG_VERSION_COUNTERS 3
+/* The stream version from which they carry the netdev's rate limits after them. */
+#define NETBE_MIG_VERSION_RATE_LIMITS 4
 /* Most fds one record may carry (one per TAP queue) and largest payload. */
 #define NETBE_MIG_MAX_FDS 256
 #define NETBE_MIG_MAX_RECORD (64u << 20)

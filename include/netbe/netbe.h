@@ -129,7 +129,10 @@ NETBE_API bool netbe_runtime_start(NetbeRuntime *rt, GError **errp);
  * arguments read as the ini's do, with the command in place of FILE and the position of
  * the argument in place of LINE: "netdev-add:2: [netdev.net9] ifname: ..." is about the
  * second KEY=VALUE; messages about the netdev as a whole say 1. A runtime that handed its
- * backends over (netbe_runtime_migrate_to()) refuses every change.
+ * backends over (netbe_runtime_migrate_to()) refuses every change, and so does a call made
+ * from a callback netbe runs while it hands frames to a frontend (defer it to the loop). A
+ * handover runs to its end inside netbe_runtime_migrate_to(), so no change can interleave
+ * with one.
  */
 
 /**
@@ -237,13 +240,15 @@ NETBE_API bool netbe_runtime_hostfwd_del(NetbeRuntime *rt, const char *netdev_id
  * netbe_runtime_reload() - re-read the config and apply what changed.
  * @rt: the runtime
  * @path: the ini file, or NULL for the file the runtime loaded
- *   (netbe_runtime_load_config_file())
+ *   (netbe_runtime_load_config_file()); a regular file (a pipe, whose open would block the
+ *   runtime, or a device is refused)
  * @errp: gets every error of the file, as netbe_runtime_load_config_file() reports them
  *
  * The whole file is checked first, as at start (plugins run init, nothing connects); a
  * file with any error changes nothing. Then netdevs, hubs and devices are compared by id
  * with what runs (netdevs added live included): one that is the same, key for key, is not
- * touched: its connections stay and its counters go on. A removed one goes (as
+ * touched: its connections stay and its counters go on; a netdev whose rate-limit keys alone
+ * changed takes the new limits in place. A removed one goes (as
  * netbe_runtime_netdev_del()); a changed netdev is replaced (its counters start at 0), and
  * so is a device whose section or netdev changed; a hub keeps its unchanged ports, loses
  * and gains the others. Added netdevs connect before anything is removed, so that a
@@ -393,21 +398,31 @@ NETBE_API char *netbe_runtime_list_plugins(NetbeRuntime *rt, GError **errp);
  */
 NETBE_API char *netbe_runtime_plugin_help(NetbeRuntime *rt, const char *name, GError **errp);
 /**
- * netbe_runtime_status() - status: the runtime's objects and their states.
+ * netbe_runtime_status_variant() - the runtime's objects and their states, for a host to
+ * show (netbe-host turns it into JSON with json_gvariant_serialize()).
  * @rt: the runtime
- * @json: JSON instead of text
  *
- * Return: the text or JSON; the caller frees it.
+ * The tree, a{sv}: "netdevs" (aa{sv}: id, type, queues, state, frontend), "hubs" (aa{sv}: id,
+ * ports, state), "devices" (aa{sv}: id, netdev, state; a vhost-user device adds transport,
+ * socket, vmm_pid (maybe int32), features, protocol_features, queue_pairs, link and rings
+ * (aa{sv}: vring, kicks, interrupts, chains, drops, broken)). Keys are only ever added.
+ *
+ * Return: the tree (not floating); the caller unrefs it.
  */
-NETBE_API char *netbe_runtime_status(NetbeRuntime *rt, bool json);
+NETBE_API GVariant *netbe_runtime_status_variant(NetbeRuntime *rt);
 /**
- * netbe_runtime_stats() - the counters of every backend and queue.
+ * netbe_runtime_stats_variant() - the counters of every backend and queue.
  * @rt: the runtime
- * @json: JSON instead of text
  *
- * Return: the text or JSON; the caller frees it.
+ * The tree, a{sv}: "queues" (aa{sv}, one per netdev and queue: netdev, queue, tx_frames,
+ * tx_bytes, tx_drops, tx_queued, rx_frames, rx_bytes, rx_drops, rx_queued; the *_queued are
+ * levels, the others counters), "rate_limits" (aa{sv}, one per netdev that has or had a rate
+ * limit: netdev, limited, rx_waits, rx_wait_ns, tx_waits, tx_wait_ns). Keys are only ever
+ * added.
+ *
+ * Return: the tree (not floating); the caller unrefs it.
  */
-NETBE_API char *netbe_runtime_stats(NetbeRuntime *rt, bool json);
+NETBE_API GVariant *netbe_runtime_stats_variant(NetbeRuntime *rt);
 
 /**
  * struct NetbeQueueStats - the counters of one queue of a backend.
@@ -544,6 +559,66 @@ typedef struct NetbeRateLimitStats {
  */
 NETBE_API bool netbe_runtime_get_rate_limit_stats(NetbeRuntime *rt, const char *netdev_id,
                                                   NetbeRateLimitStats *out);
+
+/* ---- Events ---- */
+
+/* What the runtime emits; each event's data is an a{sv} with the fields named here. */
+#define NETBE_EVENT_NETDEV_UP "netdev-up"                 /* netdev, type: connected */
+#define NETBE_EVENT_NETDEV_DOWN "netdev-down"             /* netdev, type: released */
+#define NETBE_EVENT_PEER_CONNECTED "peer-connected"       /* netdev, peer */
+#define NETBE_EVENT_PEER_DISCONNECTED "peer-disconnected" /* netdev, peer, reason */
+#define NETBE_EVENT_LINK_CHANGED "link-changed"           /* device or netdev, link (up|down) */
+#define NETBE_EVENT_HANDOVER_STARTED "handover-started"   /* role (source|destination), peer */
+#define NETBE_EVENT_HANDOVER_FINISHED "handover-finished" /* role, ok, downtime_ms or error */
+#define NETBE_EVENT_VMM_ATTACHED "vmm-attached"           /* device, pid */
+#define NETBE_EVENT_VMM_DETACHED "vmm-detached"           /* device, pid, reason */
+
+/**
+ * typedef NetbeEventFn - called for each event of a runtime, in order, on its thread
+ * @name:    the event, one of NETBE_EVENT_* (or a host's own)
+ * @data:    its fields, an a{sv}; borrowed (ref it to keep it)
+ * @time_us: when it happened, g_get_real_time()
+ * @opaque:  what netbe_runtime_subscribe() was given
+ *
+ * It must not block; it may subscribe and unsubscribe (itself too).
+ */
+typedef void (*NetbeEventFn)(const char *name, GVariant *data, gint64 time_us, void *opaque);
+
+/**
+ * netbe_runtime_subscribe() - call @fn for every event @rt emits from now on.
+ * @rt:     the runtime
+ * @fn:     the subscriber
+ * @opaque: passed to @fn
+ *
+ * Return: the subscription's id (never 0), for netbe_runtime_unsubscribe().
+ */
+NETBE_API unsigned netbe_runtime_subscribe(NetbeRuntime *rt, NetbeEventFn fn, void *opaque);
+/**
+ * netbe_runtime_unsubscribe() - end a subscription; @fn is not called for it any more.
+ * @rt: the runtime
+ * @id: what netbe_runtime_subscribe() returned; 0 and unknown ids are ignored
+ */
+NETBE_API void netbe_runtime_unsubscribe(NetbeRuntime *rt, unsigned id);
+/**
+ * netbe_runtime_emit_event_variant() - hand an event to every subscriber, in order.
+ * @rt:   the runtime
+ * @name: the event (NETBE_EVENT_* or a host's own name)
+ * @data: its fields, an a{sv}; a floating reference is taken
+ */
+NETBE_API void netbe_runtime_emit_event_variant(NetbeRuntime *rt, const char *name, GVariant *data);
+/**
+ * netbe_runtime_emit_event() - the same, the fields given as pairs.
+ * @rt:        the runtime
+ * @name:      the event
+ * @first_key: the first field's name
+ * @...:       its value (a GVariant *, a floating reference is taken), then more pairs of
+ *             name and value, then NULL
+ *
+ * Example: netbe_runtime_emit_event(rt, NETBE_EVENT_LINK_CHANGED, "netdev",
+ * g_variant_new_string(id), "link", g_variant_new_string("down"), NULL).
+ */
+NETBE_API void netbe_runtime_emit_event(NetbeRuntime *rt, const char *name, const char *first_key,
+                                        ...) G_GNUC_NULL_TERMINATED;
 
 /* ---- Devices ([device.ID]) ---- */
 

@@ -638,6 +638,20 @@ NETBE_API ssize_t netbe_backend_deliver(NetbeBackend *be, unsigned queue, const 
  */
 NETBE_API void netbe_backend_tx_ready(NetbeBackend *be, unsigned queue);
 
+/**
+ * netbe_backend_peer_event() - a backend's peer came or went: the runtime tells its event
+ * subscribers (peer-connected, peer-disconnected; see netbe.h)
+ * @be:        the backend
+ * @peer:      who, as the log names it ("127.0.0.1:40012")
+ * @connected: it came (true) or went (false)
+ * @reason:    why it went ("closed the connection", an errno text), or NULL
+ *
+ * For plugins whose netdev serves one peer at a time (a stream socket); since ABI 2, no
+ * descriptor change.
+ */
+NETBE_API void netbe_backend_peer_event(NetbeBackend *be, const char *peer, bool connected,
+                                        const char *reason);
+
 #ifdef __cplusplus
 }
 #endif

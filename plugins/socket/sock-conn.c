@@ -89,6 +89,9 @@ bool sock_conn_hand(SockState *s, int fd, char *peer, GError **errp)
     s->warned_connect = false;
     s->refused = 0;
     s->up_since = g_get_monotonic_time();
+    if (s->stream) {
+        netbe_backend_peer_event(s->be, s->peer_text, true, NULL);
+    }
     return true;
 }
 
@@ -155,6 +158,9 @@ void sock_queue_broken(NetbeBackend *be, unsigned queue, int err)
     (void)queue;
     if (!peer) {
         peer = g_strdup("(unknown)");
+    }
+    if (s->stream) {
+        netbe_backend_peer_event(be, peer, false, why);
     }
     if (err == EPROTO && s->stream) {
         g_warning("netdev '%s': dropping the connection to %s: it sent a frame length over %d "

@@ -426,6 +426,75 @@ static void test_stream_handover_keeps_read_bytes(void)
     g_ptr_array_unref(seen.frames);
 }
 
+/* How a handover record ends: as a version 2 source writes it, with the counters, or with
+ * a trailer that is not counters. */
+typedef enum CountersCase { COUNTERS_NONE, COUNTERS_CARRIED, COUNTERS_BAD } CountersCase;
+
+/*
+ * A backend that counted frames moves; a destination of stream version 3 reads the record
+ * of either version. Fails if the counters do not go on from the source's (CARRIED), if a
+ * version 2 record without them is refused or leaves the counters other than at 0 (NONE),
+ * or if a trailer that is not counters is loaded (BAD).
+ */
+static void run_handover_counters(gconstpointer data)
+{
+    CountersCase c = GPOINTER_TO_INT(data);
+    g_autoptr(GError) err = NULL;
+    g_autofree uint8_t *f = NULL;
+    g_autofree char *id = NULL, *name = NULL;
+    NetbeQueueStats before, after;
+    NetbeMigWriter *w;
+    NetbeMigReader *r;
+    TapHarness *h;
+    NetbeRuntime *rt2;
+    NetbeBackend *dst;
+    uint32_t frames = 0, queues;
+    const void *bytes;
+    size_t n, len;
+    int sv[2], dup_fd;
+    unsigned nfds;
+
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+    h = qt_harness(sv[1], (NetbeQueueFd){.fd = -1, .framing = NETBE_FRAMING_STREAM});
+    f = framed(300, 3, &n);
+    for (int i = 0; i < 3; i++) {
+        write_all(sv[0], f, n);
+    }
+    g_assert_true(tap_harness_wait_rx(h, 3, 2000));
+    netbe_backend_stop(h->be);
+    before = h->be->queues[0].stats;
+    g_assert_cmpuint(before.rx_frames, ==, 3);
+    w = netbe_mig_writer_new();
+    g_assert_true(mig_backend_save(h->be, w, &frames, &err));
+    if (c == COUNTERS_CARRIED) {
+        mig_backend_save_counters(h->be, w);
+    } else if (c == COUNTERS_BAD) {
+        netbe_mig_put_u32(w, 0x12345678);
+    }
+    bytes = netbe_mig_writer_data(w, &len);
+    dup_fd = dup(netbe_mig_writer_fds(w, &nfds)[0]);
+    r = netbe_mig_reader_new(bytes, len, &dup_fd, 1);
+    netbe_mig_writer_free(w);
+    tap_harness_free(h);
+
+    rt2 = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
+    dst = qt_backend(rt2, "q");
+    g_assert_true(netbe_mig_get_string(r, &id) && netbe_mig_get_string(r, &name) &&
+                  netbe_mig_get_u32(r, &queues));
+    g_assert_cmpint(mig_backend_load(dst, r, &frames, &err), ==, c != COUNTERS_BAD);
+    after = dst->queues[0].stats;
+    if (c == COUNTERS_BAD) {
+        g_assert_nonnull(err);
+    } else {
+        g_assert_no_error(err);
+        g_assert_cmpuint(after.rx_frames, ==, c == COUNTERS_CARRIED ? before.rx_frames : 0);
+        g_assert_cmpuint(after.rx_bytes, ==, c == COUNTERS_CARRIED ? before.rx_bytes : 0);
+    }
+    netbe_mig_reader_free(r);
+    netbe_runtime_free(rt2);
+    close(sv[0]);
+}
+
 /*
  * Batches of frames through the engine, io_uring and plain syscalls alike, on a non-socket
  * fd (a pipe, whose small writes are whole, as a TAP's): a batch of 64 arrives whole and in
@@ -572,6 +641,12 @@ int main(int argc, char **argv)
     g_test_add_func("/queue-io/stream-handover-keeps-read-bytes",
                     test_stream_handover_keeps_read_bytes);
     g_test_add_func("/queue-io/datagram-batches", test_datagram_batches);
+    g_test_add_data_func("/queue-io/handover-counters/carried", GINT_TO_POINTER(COUNTERS_CARRIED),
+                         run_handover_counters);
+    g_test_add_data_func("/queue-io/handover-counters/version-2-record",
+                         GINT_TO_POINTER(COUNTERS_NONE), run_handover_counters);
+    g_test_add_data_func("/queue-io/handover-counters/bad-trailer-refused",
+                         GINT_TO_POINTER(COUNTERS_BAD), run_handover_counters);
     g_test_add_data_func("/queue-io/batch/io_uring", GINT_TO_POINTER(NETBE_IO_URING), run_batch);
     g_test_add_data_func("/queue-io/batch/syscalls", GINT_TO_POINTER(NETBE_IO_SYSCALLS), run_batch);
     return g_test_run();

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* fuzz-ctl.c - fuzz netbe-host's control protocol: arbitrary bytes as a client's request,
- * through a socketpair into a real ControlServer on a runtime of socket netdevs and a hub.
+/* fuzz-ctl.c - fuzz netbe-host's control protocol 2: arbitrary bytes as a client's request
+ * lines (JSON parsing, argument checks, dispatch), through a socketpair into a real
+ * ControlServer on a runtime of socket netdevs and a hub.
  * "migrate" calls a fake (nothing leaves the process); "quit" only flags a loop that never
- * runs. libFuzzer entry point; tests/virtio/fuzz-replay.c makes the replay test of it.
+ * runs. Live changes (netdev-add, link, ...) act on a runtime that has the socket plugin
+ * only (no TAP, no slirp), and a reload after every input puts the config back. libFuzzer entry
+ * point; tests/virtio/fuzz-replay.c makes the replay test of it.
  *
  * Input: byte 0 chooses how the client behaves (bit 0: it closes without reading the reply;
  * bits 1-2: the size of its writes: 1, 7, 64 or all at once), the rest is what it sends.
@@ -26,6 +29,17 @@ static const char fuzz_config[] =
 
 static NetbeRuntime *rt;
 static ControlServer *srv;
+static char *config_path; /* fuzz_config in a file: the reload after each input reads it */
+static char *plugin_dir;  /* the copy of the socket plugin */
+
+static void remove_files(void)
+{
+    g_autofree char *plugin = g_build_filename(plugin_dir, "netbe-socket.so", NULL);
+
+    unlink(plugin);
+    rmdir(plugin_dir);
+    unlink(config_path);
+}
 
 /* The fake handover: "ok" succeeds, anything else fails; no socket is ever touched. */
 static bool fake_migrate(NetbeRuntime *r, const char *path, NetbeMigStats *st, GError **errp)
@@ -42,18 +56,57 @@ static void silent(const char *domain, GLogLevelFlags level, const char *msg, vo
 {
 }
 
+/* A private plugin directory with a copy of the socket plugin of NETBE_PLUGIN_PATH. */
+static char *socket_plugin_dir(GError **errp)
+{
+    g_autofree char *dir = g_dir_make_tmp("netbe-fuzz-ctl-XXXXXX", errp);
+    g_autofree char *from = NULL, *to = NULL, *bytes = NULL;
+    gsize len = 0;
+
+    if (!dir) {
+        return NULL;
+    }
+    from = g_build_filename(g_getenv("NETBE_PLUGIN_PATH") ? g_getenv("NETBE_PLUGIN_PATH") : ".",
+                            "netbe-socket.so", NULL);
+    to = g_build_filename(dir, "netbe-socket.so", NULL);
+    if (!g_file_get_contents(from, &bytes, &len, errp) ||
+        !g_file_set_contents_full(to, bytes, (gssize)len, G_FILE_SET_CONTENTS_NONE, 0644, errp)) {
+        return NULL;
+    }
+    return g_steal_pointer(&dir);
+}
+
+/* Undo what an input changed: the file's config, and the links up. */
+static void restore(void)
+{
+    netbe_runtime_reload(rt, NULL, NULL);
+    netbe_runtime_set_link(rt, "a", true, NULL);
+    netbe_runtime_set_link(rt, "b", true, NULL);
+}
+
 static void setup(void)
 {
-    const ControlOptions opts = {.timeout_ms = 1000, .max_clients = 4, .migrate = fake_migrate};
+    static const char *const refuse[] = {"capture", "reload", NULL}; /* no file is touched */
+    const ControlOptions opts = {
+        .timeout_ms = 1000, .max_clients = 4, .migrate = fake_migrate, .refuse = refuse};
     g_autoptr(GError) err = NULL;
+    int fd;
 
     g_log_set_default_handler(silent, NULL);
     rt = netbe_runtime_new(NULL, NETBE_RUNTIME_DEFAULT);
-    if (g_getenv("NETBE_PLUGIN_PATH")) {
-        netbe_runtime_set_plugin_path(rt, g_getenv("NETBE_PLUGIN_PATH"));
+    fd = g_file_open_tmp("netbe-fuzz-ctl-XXXXXX.ini", &config_path, &err);
+    if (fd >= 0) {
+        close(fd);
     }
-    if (!netbe_runtime_load_config_string(rt, fuzz_config, "fuzz-ctl.ini", &err) ||
-        !netbe_runtime_start(rt, &err) || !(srv = control_server_new(rt, NULL, &opts, &err))) {
+    if (fd < 0 || !g_file_set_contents(config_path, fuzz_config, -1, &err) ||
+        !(plugin_dir = socket_plugin_dir(&err))) {
+        fprintf(stderr, "fuzz-ctl: %s\n", err->message);
+        abort();
+    }
+    atexit(remove_files);
+    netbe_runtime_set_plugin_path(rt, plugin_dir);
+    if (!netbe_runtime_load_config_file(rt, config_path, &err) || !netbe_runtime_start(rt, &err) ||
+        !(srv = control_server_new(rt, NULL, &opts, &err))) {
         fprintf(stderr, "fuzz-ctl: %s (NETBE_PLUGIN_PATH must name the socket plugin)\n",
                 err->message);
         abort();
@@ -72,29 +125,69 @@ static void settle(void)
     }
 }
 
-/* The reply must be one reply, ending with a newline; an error for a request that is too
- * long or holds a NUL byte; nothing for an empty request. */
+/* Reply line @line must be a JSON object with a "return" or an "error" of a known class;
+ * an error whose message starts with @want if that is not NULL. */
+static void check_reply_line(const char *line, const char *want)
+{
+    g_autoptr(JsonParser) parser = json_parser_new();
+    JsonNode *root;
+    JsonObject *o, *err;
+
+    if (!json_parser_load_from_data(parser, line, -1, NULL) ||
+        !(root = json_parser_get_root(parser)) || !JSON_NODE_HOLDS_OBJECT(root)) {
+        fprintf(stderr, "fuzz-ctl: reply is no JSON object: %s\n", line);
+        abort();
+    }
+    o = json_node_get_object(root);
+    err = json_object_has_member(o, "error") ? json_object_get_object_member(o, "error") : NULL;
+    if (!err == !json_object_has_member(o, "return")) {
+        fprintf(stderr, "fuzz-ctl: reply with neither or both of return and error: %s\n", line);
+        abort();
+    }
+    if (err && (!json_object_get_string_member_with_default(err, "class", NULL) ||
+                !json_object_get_string_member_with_default(err, "message", NULL))) {
+        abort();
+    }
+    if (want && (!err || !g_str_has_prefix(json_object_get_string_member(err, "message"), want))) {
+        fprintf(stderr, "fuzz-ctl: expected an error '%s...', got %s\n", want, line);
+        abort();
+    }
+}
+
+/* One reply line per request line, in order, each ending with its newline: an error for a
+ * line that holds a NUL byte; for a line too long, an error that is the last line. */
 static void check_reply(const uint8_t *req, size_t size, const GString *reply)
 {
-    const uint8_t *nl = memchr(req, '\n', size);
-    size_t line = nl ? (size_t)(nl - req) : size;
+    g_auto(GStrv) lines = g_strsplit(reply->str, "\n", -1);
+    guint n = g_strv_length(lines), k = 0;
+    size_t off = 0;
 
-    if (size == 0) {
-        if (reply->len) {
-            abort(); /* nothing asked, nothing answered */
+    n = n ? n - 1 : 0; /* the text after the last newline ("") is no line; "" splits to none */
+    if (lines[n] && *lines[n]) {
+        fprintf(stderr, "fuzz-ctl: reply without its final newline\n");
+        abort();
+    }
+    while (off < size) {
+        const uint8_t *nl = memchr(req + off, '\n', size - off);
+        size_t len = nl ? (size_t)(nl - (req + off)) : size - off;
+
+        if (k == n) {
+            fprintf(stderr, "fuzz-ctl: %u replies, more requests\n", n);
+            abort();
         }
-        return;
+        if (len > CONTROL_MAX_REQUEST) {
+            check_reply_line(lines[k], "request longer than");
+            if (k + 1 != n) {
+                abort(); /* the connection ends there */
+            }
+            return;
+        }
+        check_reply_line(lines[k++],
+                         memchr(req + off, '\0', len) ? "the request contains a NUL" : NULL);
+        off += len + 1;
     }
-    if (!reply->len || reply->str[reply->len - 1] != '\n') {
-        fprintf(stderr, "fuzz-ctl: reply of %zu bytes without its final newline\n", reply->len);
-        abort();
-    }
-    if (line > CONTROL_MAX_REQUEST &&
-        strcmp(reply->str, CONTROL_ERROR_PREFIX "request longer than 4096 bytes\n") != 0) {
-        abort();
-    }
-    if (line <= CONTROL_MAX_REQUEST && memchr(req, '\0', line) &&
-        strcmp(reply->str, CONTROL_ERROR_PREFIX "request contains a NUL byte\n") != 0) {
+    if (k != n) {
+        fprintf(stderr, "fuzz-ctl: %u replies to %u requests\n", n, k);
         abort();
     }
 }
@@ -137,6 +230,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (leave) {
         close(sp[0]); /* the reply, if any, goes to nobody: the server must cope */
         settle();
+        restore();
         return 0;
     }
     shutdown(sp[0], SHUT_WR);
@@ -157,5 +251,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     close(sp[0]);
     settle();
     check_reply(data, size, reply);
+    restore();
     return 0;
 }

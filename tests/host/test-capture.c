@@ -192,9 +192,10 @@ static void test_capture_errors_are_clear(void)
         {"nosuch", "", "error: capture: no netdev or device 'nosuch'"},
         {"n0 relative.pcap", NULL, "is not an absolute path"},
         {"n0", "--count 0", "--count '0' (allowed: a number above 0)"},
-        {"n0", "--seconds x", "--seconds 'x' (allowed: a number above 0)"},
-        {"n0", "--frames 3", "'--frames' (allowed: --count N, --seconds S)"},
-        {"n0", NULL, "capture needs ID FILE"},
+        {"n0", "--seconds x", "--seconds 'x' (allowed: a number)"},
+        {"n0", "--seconds -1", "--seconds '-1' (allowed: a number above 0)"},
+        {"n0", "--frames 3", "unknown option '--frames' (allowed: --count, --seconds)"},
+        {"n0", NULL, "capture needs argument 'file'"},
     };
 
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {

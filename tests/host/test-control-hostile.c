@@ -23,6 +23,9 @@
     2000 /* netdevs with 60-character ids: stats --json is ~390 KB, more than                      \
           * a UNIX socket buffers (wmem_default: 208 KB) */
 
+/* A protocol 2 request for the counters, as one line. */
+#define STATS_REQUEST "{\"id\":1,\"command\":\"stats\"}\n"
+
 static char *tmp_dir;
 
 /* A hub of socket netdevs: one listening on loopback, @fillers that try a UNIX path where
@@ -163,15 +166,17 @@ static unsigned open_fds(GPid pid)
     return n;
 }
 
-/* JSON that python's parser accepts, with @queues entries in "queues". */
-static void assert_stats_json(const GString *json, unsigned queues)
+/* JSON that python's parser accepts, with @queues entries in "queues" (of "return" when
+ * @reply: a whole reply line, not netbe-ctl's output). */
+static void assert_stats_json(const GString *json, unsigned queues, bool reply)
 {
     g_autofree char *file = g_build_filename(tmp_dir, "reply.json", NULL);
 
     g_assert_true(g_file_set_contents(file, json->str, json->len, NULL));
     g_assert_cmpint(test_sh("python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
-                            "sys.exit(len(d[\"queues\"]) != %u)' '%s'",
-                            queues, file),
+                            "d=d[\"return\"] if %d else d; sys.exit(len(d[\"queues\"]) != %u)' "
+                            "'%s'",
+                            reply, queues, file),
                     ==, 0);
 }
 
@@ -201,7 +206,7 @@ static void test_early_close_after_stats_json_leaves_host_serving(void)
         int fd = client_connect(h->control);
         char buf[16];
 
-        client_send(fd, "stats --json\n", 13);
+        client_send(fd, STATS_REQUEST, strlen(STATS_REQUEST));
         if (i % 2) {
             g_assert_cmpint(recv(fd, buf, sizeof(buf), 0), >, 0); /* a few bytes, then go */
         }
@@ -222,14 +227,15 @@ static void test_slow_reader_gets_whole_valid_json(void)
     g_autoptr(GString) got = NULL;
 
     g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), ==, 0);
-    client_send(fd, "stats --json\n", 13);
+    client_send(fd, STATS_REQUEST, strlen(STATS_REQUEST));
+    shutdown(fd, SHUT_WR); /* that was all: the host closes once the reply is out */
     g_usleep(2500 * 1000); /* later than the 2 s the old blocking write waited */
     got = read_to_eof(fd, 12000, 1);
     close(fd);
     g_assert_nonnull(got);
     g_assert_cmpuint(got->len, >, 300000);
     g_assert_cmpint(got->str[got->len - 1], ==, '\n');
-    assert_stats_json(got, FILLERS + 1);
+    assert_stats_json(got, FILLERS + 1, true);
     assert_serving(h);
     finish(h);
 }
@@ -248,7 +254,7 @@ static void test_idle_and_slow_clients_time_out(void)
 
     client_send(half, "sta", 3);
     g_assert_cmpint(setsockopt(unread, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), ==, 0);
-    client_send(unread, "stats --json\n", 13);
+    client_send(unread, STATS_REQUEST, strlen(STATS_REQUEST));
     a = read_to_eof(silent, 3000, 4096);
     b = read_to_eof(half, 3000, 4096);
     g_assert_nonnull(a); /* NULL: not closed within 3 s */
@@ -283,7 +289,7 @@ static void test_flood_beyond_bound_refused_then_served(void)
         char buf[256] = "";
 
         if (poll(&p, 1, 0) == 1 && recv(fds[i], buf, sizeof(buf) - 1, 0) > 0) {
-            g_assert_true(g_str_has_prefix(buf, "error: busy"));
+            g_assert_nonnull(strstr(buf, "{\"error\":{\"class\":\"Busy\",\"message\":\"busy"));
             busy++;
         } else {
             held++;
@@ -341,12 +347,14 @@ static void test_fd_exhaustion_neither_spins_nor_stops_listener(void)
 }
 
 /* Fails if a request beyond CONTROL_MAX_REQUEST is read on (memory) or not refused
- * clearly, or if one of exactly the limit is refused as too long. */
+ * clearly, or if one of exactly the limit is refused as too long (it is answered: an
+ * unknown command, its id echoed). */
 static void test_oversize_request_refused(void)
 {
     TestHost *h = start_host(2, NULL);
     g_autofree char *big = g_strnfill(3 * CONTROL_MAX_REQUEST, 'x');
     g_autofree char *limit = g_strnfill(CONTROL_MAX_REQUEST + 1, 'y');
+    const char frame[] = "{\"command\":\"frobnicate\",\"id\":\"";
     int fd = client_connect(h->control), fd2;
     g_autoptr(GString) got = NULL;
     g_autoptr(GString) got2 = NULL;
@@ -355,14 +363,20 @@ static void test_oversize_request_refused(void)
     got = read_to_eof(fd, 3000, 4096);
     close(fd);
     g_assert_nonnull(got);
-    g_assert_cmpstr(got->str, ==, "error: request longer than 4096 bytes\n");
-    limit[CONTROL_MAX_REQUEST] = '\n';
+    g_assert_cmpstr(got->str, ==,
+                    "{\"error\":{\"class\":\"InvalidRequest\",\"message\":\"request longer than "
+                    "4096 bytes; closing\"}}\n");
+    /* {"command":"frobnicate","id":"yyy...y"} of exactly CONTROL_MAX_REQUEST bytes */
+    memcpy(limit, frame, strlen(frame));
+    memcpy(limit + CONTROL_MAX_REQUEST - 2, "\"}\n", 3);
     fd2 = client_connect(h->control);
     client_send(fd2, limit, CONTROL_MAX_REQUEST + 1);
+    shutdown(fd2, SHUT_WR);
     got2 = read_to_eof(fd2, 3000, 4096);
     close(fd2);
     g_assert_nonnull(got2);
-    g_assert_true(g_str_has_prefix(got2->str, "error: unknown command 'yyyy"));
+    g_assert_true(g_str_has_prefix(got2->str, "{\"id\":\"yyyy"));
+    g_assert_nonnull(strstr(got2->str, "\"error\":{\"class\":\"UnknownCommand\""));
     assert_serving(h);
     finish(h);
 }
@@ -383,7 +397,7 @@ static void ask_as_nobody(const char *path, int out)
     if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
         _exit(3);
     }
-    send(fd, "status\n", 7, MSG_NOSIGNAL); /* EPIPE if the host refused us already */
+    send(fd, "{\"command\":\"status\"}\n", 21, MSG_NOSIGNAL); /* EPIPE if refused already */
     while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
         if (write(out, buf, n) != n) {
             _exit(4);
@@ -422,7 +436,9 @@ static void test_other_uid_refused_by_peercred(void)
     g_assert_cmpint(waitpid(child, &wstatus, 0), ==, child);
     g_assert_true(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
     g_assert_nonnull(got);
-    want = g_strdup_printf("error: uid 65534 (pid %d) may not use this control socket", child);
+    want = g_strdup_printf("{\"error\":{\"class\":\"Denied\",\"message\":\"uid 65534 (pid %d) "
+                           "may not use this control socket",
+                           child);
     g_string_truncate(got, MIN(got->len, strlen(want)));
     g_assert_cmpstr(got->str, ==, want);
     g_assert_true(log_has(h, "refused: uid 65534"));
@@ -508,7 +524,8 @@ static void test_migrate_survives_gone_client_and_answers_waiting_one(void)
     const char *args[] = {"--handover-timeout", "1000", NULL};
     TestHost *h = start_host(2, args);
     g_autofree char *dst = g_build_filename(h->dir, "dst.sock", NULL);
-    g_autofree char *req = g_strdup_printf("migrate %s\n", dst);
+    g_autofree char *req = g_strdup_printf(
+        "{\"id\":7,\"command\":\"migrate\",\"arguments\":{\"path\":\"%s\"}}\n", dst);
     int lfd = fake_listener(dst), fd, silent;
     g_autoptr(GString) got = NULL;
     gint64 t0;
@@ -523,6 +540,7 @@ static void test_migrate_survives_gone_client_and_answers_waiting_one(void)
     fd = client_connect(h->control);
     t0 = g_get_monotonic_time();
     client_send(fd, req, strlen(req));
+    shutdown(fd, SHUT_WR);
     silent = accept_handover(lfd);
     got = read_to_eof(fd, 5000, 4096);
     g_test_message("migrate to a silent destination answered in %.2f s",
@@ -530,8 +548,8 @@ static void test_migrate_survives_gone_client_and_answers_waiting_one(void)
     close(silent);
     close(fd);
     g_assert_nonnull(got);
-    g_assert_true(g_str_has_prefix(got->str, "error: "));
-    g_assert_true(g_str_has_suffix(got->str, "the source keeps running\n"));
+    g_assert_true(g_str_has_prefix(got->str, "{\"id\":7,\"error\":{\"class\":\"Failed\""));
+    g_assert_true(g_str_has_suffix(got->str, "the source keeps running\"}}\n"));
     close(lfd);
     assert_serving(h);
     finish(h);
@@ -580,7 +598,7 @@ static void test_ctl_reads_whole_large_reply(void)
 
     g_assert_nonnull(out);
     json = g_string_new(out);
-    assert_stats_json(json, FILLERS + 1);
+    assert_stats_json(json, FILLERS + 1, false);
     finish(h);
 }
 
@@ -630,12 +648,12 @@ static void test_ctl_reports_cut_reply(void)
     g_assert_cmpint(poll(&p, 1, 10000), ==, 1);
     fd = accept(lfd, NULL, NULL);
     g_assert_cmpint(fd, >=, 0);
-    client_send(fd, "{\"queues\":[", 11);
+    client_send(fd, "{\"id\":1,\"return\":{\"queues\":[", 28);
     shutdown(fd, SHUT_WR);
     req = read_to_eof(fd, 10000, 4096); /* netbe-ctl reads to EOF, then closes */
     close(fd);
     g_assert_nonnull(req);
-    g_assert_cmpstr(req->str, ==, "stats --json\n");
+    g_assert_cmpstr(req->str, ==, STATS_REQUEST);
     g_assert_cmpint(ctl_wait(pid, err_fd, &err), ==, 1);
     g_assert_nonnull(strstr(err, "cut short"));
     close(lfd);

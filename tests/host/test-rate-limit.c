@@ -18,6 +18,10 @@
 #include "netns.h"
 #include "sock-test.h"
 
+/* Frames a sender keeps on the way: below the ~90 datagrams of 1000 bytes a socket's default
+ * receive buffer holds (and the TAP's 500), enough to keep 40 Mbit/s flowing. */
+#define WINDOW 64
+
 /* Mbit/s as bytes of frames per second. */
 #define MBIT(m) ((m)*1000000.0 / 8)
 
@@ -165,8 +169,8 @@ static void test_rx_limit_holds_at_5_10_40_mbits(void)
     Flow f = flow_udp(hp, 0, 1, 1000, &dest);
     g_autofree char *st = NULL;
 
-    assert_within_10_percent("offered 40 Mbit/s, limit 10", flow_run(&f, 2.0, 0.5, 32, MBIT(40)),
-                             MBIT(10));
+    assert_within_10_percent("offered 40 Mbit/s, limit 10",
+                             flow_run(&f, 2.0, 0.5, WINDOW, MBIT(40)), MBIT(10));
     st = rate_stats(hp, "n0");
     g_assert_nonnull(st);
     g_assert_cmpuint(rate_counter(st, "rx_waits"), >, 0);
@@ -174,8 +178,8 @@ static void test_rx_limit_holds_at_5_10_40_mbits(void)
     g_assert_cmpuint(rate_counter(st, "tx_waits"), ==, 0);
     g_usleep(200000); /* the bucket fills up again */
     f.sent = f.got = f.got_bytes = 0;
-    assert_within_10_percent("offered 10 Mbit/s, limit 10", flow_run(&f, 1.5, 0.3, 32, MBIT(10)),
-                             MBIT(10));
+    assert_within_10_percent("offered 10 Mbit/s, limit 10",
+                             flow_run(&f, 1.5, 0.3, WINDOW, MBIT(10)), MBIT(10));
     g_usleep(200000);
     f.sent = f.got = f.got_bytes = 0;
     g_free(st);
@@ -183,8 +187,8 @@ static void test_rx_limit_holds_at_5_10_40_mbits(void)
     {
         uint64_t waits = rate_counter(st, "rx_waits");
 
-        assert_within_10_percent("offered 5 Mbit/s, limit 10", flow_run(&f, 1.5, 0.3, 32, MBIT(5)),
-                                 MBIT(5));
+        assert_within_10_percent("offered 5 Mbit/s, limit 10",
+                                 flow_run(&f, 1.5, 0.3, WINDOW, MBIT(5)), MBIT(5));
         g_free(st);
         st = rate_stats(hp, "n0");
         g_assert_cmpuint(rate_counter(st, "rx_waits"), ==, waits); /* under the limit */
@@ -206,12 +210,12 @@ static void test_live_change_takes_effect(void)
     reply = hp_ctl_ok(hp, "rate-limit n0 rx_bytes_per_sec=5000000");
     g_assert_cmpstr(reply, ==,
                     "rate limit of n0: rx_bytes_per_sec=5000000 rx_bytes_burst=500000\n");
-    assert_within_10_percent("live 40 Mbit/s", flow_run(&f, 2.0, 0.5, 32, 0), MBIT(40));
+    assert_within_10_percent("live 40 Mbit/s", flow_run(&f, 2.0, 0.5, WINDOW, 0), MBIT(40));
     g_free(reply);
     reply = hp_ctl_ok(hp, "rate-limit n0 rx_bytes_per_sec=625000");
     g_usleep(200000);
     f.sent = f.got = f.got_bytes = 0;
-    assert_within_10_percent("live 5 Mbit/s", flow_run(&f, 2.0, 0.5, 32, 0), MBIT(5));
+    assert_within_10_percent("live 5 Mbit/s", flow_run(&f, 2.0, 0.5, WINDOW, 0), MBIT(5));
     g_free(reply);
     reply = hp_ctl_ok(hp, "rate-limit n0 rx_bytes_per_sec=0");
     g_assert_cmpstr(reply, ==, "rate limit of n0: none\n");
@@ -230,7 +234,7 @@ static void test_tx_limit_holds(void)
     Flow f = flow_udp(hp, 0, 1, 1000, &dest);
     g_autofree char *st = NULL;
 
-    assert_within_10_percent("tx limit 10 Mbit/s", flow_run(&f, 2.0, 0.5, 32, 0), MBIT(10));
+    assert_within_10_percent("tx limit 10 Mbit/s", flow_run(&f, 2.0, 0.5, WINDOW, 0), MBIT(10));
     st = rate_stats(hp, "n1");
     g_assert_cmpuint(rate_counter(st, "tx_waits"), >, 0);
     g_assert_cmpuint(rate_counter(st, "rx_waits"), ==, 0);
@@ -244,7 +248,7 @@ static void test_frames_limit_holds(void)
     HubPeers *hp = hp_start(2, extra, NULL, NULL, NULL);
     struct sockaddr_in dest;
     Flow f = flow_udp(hp, 0, 1, 100, &dest);
-    double rate = flow_run(&f, 2.0, 0.5, 32, 0) / 100;
+    double rate = flow_run(&f, 2.0, 0.5, WINDOW, 0) / 100;
 
     g_test_message("frames/s: %.1f (want 500)", rate);
     g_assert_cmpfloat(fabs(rate - 500), <=, 50);
@@ -399,7 +403,7 @@ static void test_tap_rx_limit_loses_nothing(void)
                .dest_len = sizeof(ll),
                .len = 1000};
     /* 64 frames on the way: far below the TAP's queue (500 by default) */
-    assert_within_10_percent("TAP rx limit 10 Mbit/s", flow_run(&f, 2.5, 0.5, 64, MBIT(40)),
+    assert_within_10_percent("TAP rx limit 10 Mbit/s", flow_run(&f, 2.5, 0.5, WINDOW, MBIT(40)),
                              MBIT(10));
     g_test_message("TAP: %" G_GUINT64_FORMAT " frames sent, %" G_GUINT64_FORMAT " arrived", f.sent,
                    f.got);

@@ -137,6 +137,20 @@ char *test_host_ctl(TestHost *h, const char *command)
     return out;
 }
 
+int test_host_ctl_status(TestHost *h, const char *command, char **err)
+{
+    g_autofree char *cmdline =
+        g_strdup_printf("'%s' '%s' %s", test_env_path("NETBE_CTL"), h->control, command);
+    const char *argv[] = {"/bin/sh", "-c", cmdline, NULL};
+    int status = -1;
+
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, err,
+                      &status, NULL)) {
+        return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 int test_host_wait(TestHost *h, int ms)
 {
     int status = 0;

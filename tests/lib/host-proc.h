@@ -32,6 +32,9 @@ TestHost *test_host_spawn(const char *config_text, const char *netns, const char
 bool test_host_wait_serving(TestHost *h, int ms);
 /* Send a netbe-ctl command ("status", "stats --json", ...); Return: its stdout. */
 char *test_host_ctl(TestHost *h, const char *command);
+/* The same, for a command that may fail: Return: netbe-ctl's exit status (-1 if it did not
+ * exit), its stderr in *err (caller frees; may be NULL). */
+int test_host_ctl_status(TestHost *h, const char *command, char **err);
 /* Wait up to @ms for it to exit by itself; Return: exit status, -1 if still running or
  * killed by a signal. */
 int test_host_wait(TestHost *h, int ms);

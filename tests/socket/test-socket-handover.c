@@ -574,6 +574,73 @@ static void test_client_states_move(void)
     close(l2);
 }
 
+/* @id's rate_limits entry in "stats --json": @key's value, -1 if absent. */
+static int64_t rate_stat_of(const char *json, const char *id, const char *key)
+{
+    g_autofree char *obj = g_strdup_printf("{\"netdev\":\"%s\",\"limited\"", id);
+    g_autofree char *field = g_strdup_printf("\"%s\":", key);
+    const char *at = strstr(json, obj);
+    const char *end = at ? strchr(at, '}') : NULL;
+    const char *v = at ? strstr(at, field) : NULL;
+
+    return v && v < end ? g_ascii_strtoll(v + strlen(field), NULL, 10) : -1;
+}
+
+/*
+ * Fails if the rate limits in effect stay behind: c1's limit changed live on the source
+ * (its ini says 1000 frames/s) must hold on the destination, whose ini says the same as the
+ * source's, and the wait counters go on from the source's.
+ */
+static void test_rate_limits_move(void)
+{
+    unsigned p1 = 0, p2 = 0;
+    int l1 = tcp_server(&p1), l2 = tcp_server(&p2), c1, c2;
+    g_autofree char *config = NULL, *out = NULL, *limits = NULL, *json = NULL, *dst_json = NULL;
+    TestHost *src, *dst;
+    int64_t waits;
+
+    config = g_strdup_printf("[netdev.c1]\ntype = socket\nconnect = 127.0.0.1:%u\n"
+                             "rx_frames_per_sec = 1000\n"
+                             "[netdev.c2]\ntype = socket\nconnect = 127.0.0.1:%u\n"
+                             "[hub.lan]\nports = c1, c2\nconnect = deferred\n",
+                             p1, p2);
+    src = test_host_start(config, NULL, NULL);
+    g_assert_nonnull(src);
+    track_host(0, src);
+    c1 = accept_within(l1, ST_TIMEOUT_MS);
+    c2 = accept_within(l2, ST_TIMEOUT_MS);
+    g_assert_true(wait_log(src, "netdev 'c2': connected to"));
+    g_free(test_host_ctl(src, "rate-limit c1 rx_frames_per_sec=20 rx_frames_burst=2 "
+                              "tx_bytes_per_sec=1000000"));
+    for (uint32_t seq = 1; seq <= 6; seq++) { /* 2 at once, then 20/s: waits */
+        pass_framed(c1, c2, seq);
+    }
+    json = test_host_ctl(src, "stats --json");
+    waits = rate_stat_of(json, "c1", "rx_waits");
+    g_assert_cmpint(waits, >, 0);
+    dst = handover(src, config, "2 backends, 2 fds", &out);
+    limits = test_host_ctl(dst, "rate-limit c1");
+    g_test_message("destination: %s", limits);
+    g_assert_nonnull(strstr(limits, "rx_frames_per_sec=20 rx_frames_burst=2"));
+    g_assert_nonnull(strstr(limits, "tx_bytes_per_sec=1000000"));
+    dst_json = test_host_ctl(dst, "stats --json");
+    g_assert_cmpint(rate_stat_of(dst_json, "c1", "rx_waits"), >=, waits);
+    g_assert_cmpint(rate_stat_of(dst_json, "c1", "rx_wait_ns"), >,
+                    rate_stat_of(json, "c1", "rx_wait_ns") - 1);
+    pass_framed(c1, c2, 7);
+    pass_framed(c2, c1, 8);
+    g_free(test_host_ctl(dst, "quit"));
+    g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
+    test_host_free(src);
+    test_host_free(dst);
+    track_host(0, NULL);
+    track_host(1, NULL);
+    close(c1);
+    close(c2);
+    close(l1);
+    close(l2);
+}
+
 /* netbe-host on @config_text, inheriting the open fds (test_host_start closes them). */
 static TestHost *start_inheriting(const char *config_text)
 {
@@ -769,6 +836,7 @@ int main(int argc, char **argv)
     g_test_add_func("/socket-handover/half-frames-continue",
                     test_half_frames_continue_on_destination);
     g_test_add_func("/socket-handover/client-states-move", test_client_states_move);
+    g_test_add_func("/socket-handover/rate-limits-move", test_rate_limits_move);
     g_test_add_func("/socket-handover/inherited-fd-moves", test_inherited_fd_moves);
     g_test_add_func("/socket-handover/qemu-stream-peer-never-notices",
                     test_qemu_stream_peer_never_notices);

@@ -123,6 +123,19 @@ static const BadOption bad_options[] = {
      "addresses or IPv6 ones in brackets, ports 1..65535)"},
     {"ipv4 = off\nhostfwd = tcp::2222-:22", "opts.ini:4: [netdev.net0] hostfwd: needs IPv4, "
                                             "but ipv4 = off (allowed: hostfwd with ipv4 = on)"},
+    {"hostfwd = tcp:[::1]:2222-10.0.2.15:22",
+     "opts.ini:3: [netdev.net0] hostfwd: rule 'tcp:[::1]:2222-10.0.2.15:22' mixes IPv4 and IPv6 "
+     "(allowed: both ends of one family)"},
+    {"hostfwd = tcp:[::1]:2222-[fd00::15]:22",
+     "opts.ini:3: [netdev.net0] hostfwd: rule 'tcp:[::1]:2222-[fd00::15]:22': guest address "
+     "fd00::15 is outside ipv6_prefix fec0::/64 (allowed: a guest address of that prefix)"},
+    {"hostfwd = tcp:[::1]:2222-[fec0::15]:22, tcp:[::1]:2222-[fec0::16]:22",
+     "opts.ini:3: [netdev.net0] hostfwd: rules 'tcp:[::1]:2222-[fec0::15]:22' and "
+     "'tcp:[::1]:2222-[fec0::16]:22' listen on the same TCP port [::1]:2222 (allowed: one rule "
+     "per host address and port)"},
+    {"ipv6 = off\nhostfwd = tcp:[::1]:2222-[fec0::15]:22",
+     "opts.ini:4: [netdev.net0] hostfwd: rule 'tcp:[::1]:2222-[fec0::15]:22' is IPv6, but "
+     "ipv6 = off (allowed: IPv4 rules)"},
     {"tftp = /nonexistent/netbe-tftp",
      "opts.ini:3: [netdev.net0] tftp: "
      "'/nonexistent/netbe-tftp' is not a directory (allowed: an existing directory)"},
@@ -177,6 +190,8 @@ static void test_good_options_load(void)
         "dnssearch = example, corp.example\ntftp = /tmp\nbootfile = pxelinux.0\nmtu = 9000",
         "ipv4 = off\nipv6_prefix = fd00:1::/48\nipv6_host = fd00:1::1\nipv6_dns = fd00:1::53",
         "dhcp = off\ndhcpstart = 10.0.2.250",
+        "hostfwd = tcp:[::1]:2222-[fec0::15]:22, udp:[]:5353-[fec0::16]:53, tcp::2223-:22",
+        "ipv4 = off\nhostfwd = tcp:[::]:2222-[fec0::15]:22",
     };
 
     for (size_t i = 0; i < G_N_ELEMENTS(good); i++) {

@@ -4,6 +4,7 @@
  * says so again once the VMM has gone. */
 #include <inttypes.h>
 #include <unistd.h>
+#include "netbe/virtio-net.h"
 #include "vu-rig.h"
 
 /* `status --json` holds @field (a JSON fragment such as "\"vmm_pid\":null"). */
@@ -55,9 +56,44 @@ static void test_status_shows_the_vmm(void)
     vu_rig_free(r);
 }
 
+/* The config status field as the VMM reads it (GET_CONFIG). */
+static uint16_t config_status(VuFront *f)
+{
+    g_autoptr(GError) err = NULL;
+    uint8_t st[2] = {0};
+
+    g_assert_true(vu_front_get_config(f, NETBE_VIRTIO_NET_CFG_STATUS, st, sizeof(st), &err));
+    g_assert_no_error(err);
+    return (uint16_t)(st[0] | st[1] << 8);
+}
+
+/* `link nic0 down` / `up` through the control socket: the VMM's GET_CONFIG and status say
+ * it, and frames pass again once it is up. Fails if the config space keeps the old state
+ * or the device stays broken after the link came back. */
+static void test_link_shows_in_config_space(void)
+{
+    VuRig *r = vu_rig_new(NULL);
+    VuFront *f = vu_rig_front(r, NULL);
+    g_autofree char *out = NULL;
+
+    vu_rig_roundtrip(r, f);
+    g_assert_true(config_status(f) & NETBE_VIRTIO_NET_S_LINK_UP);
+    out = test_host_ctl(r->h, "link nic0 down");
+    g_assert_nonnull(out);
+    g_assert_false(config_status(f) & NETBE_VIRTIO_NET_S_LINK_UP);
+    assert_status_has(r, "\"link\":\"down\"");
+    out = (g_free(out), test_host_ctl(r->h, "link nic0 up"));
+    g_assert_nonnull(out);
+    g_assert_true(config_status(f) & NETBE_VIRTIO_NET_S_LINK_UP);
+    vu_rig_roundtrip(r, f);
+    vu_front_free(f);
+    vu_rig_free(r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/vhost-user/status-shows-the-vmm", test_status_shows_the_vmm);
+    g_test_add_func("/vhost-user/link-shows-in-config-space", test_link_shows_in_config_space);
     return g_test_run();
 }

@@ -40,6 +40,11 @@ static int stable_fd_count(VuRig *r)
 
 VuRig *vu_rig_new(const char *device_extra)
 {
+    return vu_rig_new_full(device_extra, NULL);
+}
+
+VuRig *vu_rig_new_full(const char *device_extra, const char *netdev_extra)
+{
     VuRig *r = g_new0(VuRig, 1);
     VuFront *f;
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -51,10 +56,11 @@ VuRig *vu_rig_new(const char *device_extra)
     g_assert_cmpint(bind(r->udp, (struct sockaddr *)&a, sizeof(a)), ==, 0);
     g_assert_cmpint(getsockname(r->udp, (struct sockaddr *)&a, &len), ==, 0);
     ini = g_strdup_printf("[netdev.net0]\ntype = socket\nlocaladdr = 127.0.0.1:0\n"
-                          "udp = 127.0.0.1:%u\n"
+                          "udp = 127.0.0.1:%u\n%s"
                           "[device.nic0]\nmodel = virtio-net\ntransport = vhost-user\n"
                           "socket = vu.sock\nnetdev = net0\nmac = " VU_RIG_MAC "\n%s",
-                          ntohs(a.sin_port), device_extra ? device_extra : "");
+                          ntohs(a.sin_port), netdev_extra ? netdev_extra : "",
+                          device_extra ? device_extra : "");
     r->h = test_host_start(ini, NULL, NULL);
     g_assert_nonnull(r->h);
     test_pid_track(0, r->h->pid);

@@ -24,6 +24,8 @@ typedef struct VuRig {
  * (may be NULL). Asserts it serves.
  */
 VuRig *vu_rig_new(const char *device_extra);
+/* The same with @netdev_extra lines in [netdev.net0] too (may be NULL). */
+VuRig *vu_rig_new_full(const char *device_extra, const char *netdev_extra);
 void vu_rig_free(VuRig *r);
 
 /* A frontend connected and negotiated with @opt (may be NULL). Asserts. */

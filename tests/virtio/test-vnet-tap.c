@@ -300,10 +300,59 @@ static void test_tso_frame_arrives_as_tcp_stream(void)
     tap_rig_free(r);
 }
 
+/*
+ * netbe_runtime_set_link() on the device, then on its netdev, then netdev-del: the guest
+ * sees VIRTIO_NET_S_LINK_UP clear with a config interrupt each time, pings stop while the
+ * link is down (their frames counted as drops) and work again once it is up. Fails if the
+ * guest is not told, a frame passes a link that is down, or drops go uncounted.
+ */
+static void test_link_down_and_up_reaches_the_guest(void)
+{
+    g_autoptr(GError) err = NULL;
+    NetbeQueueStats st;
+    unsigned irqs;
+    TapRig *r;
+
+    if (!test_need_root_net()) {
+        return;
+    }
+    r = tap_rig_new(1, "auto");
+    g_assert_cmpint(ns_ping_guest(r, 1), ==, 0);
+    g_assert_true(vg_config_status(r->g) & NETBE_VIRTIO_NET_S_LINK_UP);
+    irqs = r->g->config_irqs;
+
+    g_assert_true(netbe_runtime_set_link(r->rt, "d0", false, &err));
+    g_assert_no_error(err);
+    g_assert_false(vg_config_status(r->g) & NETBE_VIRTIO_NET_S_LINK_UP);
+    g_assert_cmpuint(r->g->config_irqs, ==, irqs + 1);
+    g_assert_cmpint(ns_ping_guest(r, 2), !=, 0);
+    g_assert_false(vg_ping(r->g, 0, ns_ip, 1, 500));
+    g_assert_true(netbe_runtime_get_queue_stats(r->rt, "t0", 0, &st));
+    g_assert_cmpuint(st.rx_drops, >=, 2); /* the echo requests read and dropped */
+    g_assert_cmpuint(st.tx_drops, >=, 1); /* the guest's frames dropped */
+
+    g_assert_true(netbe_runtime_set_link(r->rt, "t0", true, &err)); /* the netdev's id */
+    g_assert_true(vg_config_status(r->g) & NETBE_VIRTIO_NET_S_LINK_UP);
+    g_assert_cmpuint(r->g->config_irqs, ==, irqs + 2);
+    g_assert_cmpint(ns_ping_guest(r, 2), ==, 0);
+    g_assert_true(vg_ping(r->g, 0, ns_ip, 2, 3000));
+
+    /* QEMU's netdev_del under a NIC: the NIC stays, its link goes down for good */
+    g_assert_true(netbe_runtime_netdev_del(r->rt, "t0", &err));
+    g_assert_false(vg_config_status(r->g) & NETBE_VIRTIO_NET_S_LINK_UP);
+    g_assert_cmpuint(r->g->config_irqs, ==, irqs + 3);
+    g_assert_false(netbe_runtime_set_link(r->rt, "d0", true, &err));
+    g_assert_error(err, NETBE_CONFIG_ERROR, ENODEV);
+    g_assert_false(vg_ping(r->g, 0, ns_ip, 3, 500));
+    tap_rig_free(r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/vnet-tap/ping_both_ways_one_pair", test_ping_both_ways_one_pair);
+    g_test_add_func("/vnet-tap/link_down_and_up_reaches_the_guest",
+                    test_link_down_and_up_reaches_the_guest);
     g_test_add_func("/vnet-tap/ping_with_tap_vnet_hdr_off", test_ping_with_tap_vnet_hdr_off);
     g_test_add_func("/vnet-tap/ping_both_ways_four_pairs", test_ping_both_ways_four_pairs);
     g_test_add_func("/vnet-tap/tso_frame_arrives_as_tcp_stream",
