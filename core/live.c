@@ -122,31 +122,11 @@ bool netbe_live_connect_backend(NetbeRuntime *rt, NetbeBackend *be, GError **err
     return true;
 }
 
-/* "KEY=VALUE" arguments as the options of a [netdev.ID] section of the file "netdev-add". */
-static NetbeOptions *live_netdev_options(const char *id, const char *const *key_values,
-                                         GPtrArray *errors)
-{
-    g_autofree char *section = g_strdup_printf("netdev.%s", id);
-    NetbeOptions *o = netbe_options_new("netdev-add", section, 1);
-
-    for (int i = 0; key_values && key_values[i]; i++) {
-        const char *eq = strchr(key_values[i], '=');
-        g_autofree char *key = eq ? g_strstrip(g_strndup(key_values[i], eq - key_values[i])) : NULL;
-
-        if (!key || !*key) {
-            g_ptr_array_add(errors, g_strdup_printf("netdev-add:%d: [%s]: '%s' is not KEY=VALUE",
-                                                    i + 1, section, key_values[i]));
-            continue;
-        }
-        netbe_options_add(o, key, eq + 1, i + 1);
-    }
-    return o;
-}
-
 bool netbe_runtime_netdev_add(NetbeRuntime *rt, const char *id, const char *const *key_values,
                               GError **errp)
 {
     g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+    g_autofree char *section = NULL;
     NetbeOptions *o;
     NetbeBackend *be;
 
@@ -165,7 +145,9 @@ bool netbe_runtime_netdev_add(NetbeRuntime *rt, const char *id, const char *cons
                     id, id);
         return false;
     }
-    o = live_netdev_options(id, key_values, errors);
+    section = g_strdup_printf("netdev.%s", id);
+    o = netbe_options_new("netdev-add", section, 1); /* the file "netdev-add", lines: words */
+    netbe_options_add_words(o, key_values, errors);
     if (errors->len) {
         netbe_options_free(o);
         netbe_errors_to_gerror(errors, NETBE_CONFIG_ERROR, errp);
@@ -331,13 +313,8 @@ bool netbe_runtime_set_link(NetbeRuntime *rt, const char *id, bool up, GError **
     }
     be = be ? be : dev->backend;
     dev = dev ? dev : netbe_live_device_of(rt, be);
-    if (be->link_down == up) {
-        netbe_runtime_emit_event(rt, NETBE_EVENT_LINK_CHANGED, "netdev",
-                                 g_variant_new_string(be->id), "link",
-                                 g_variant_new_string(up ? "up" : "down"), NULL);
-    }
-    netbe_backend_set_link(be, up);
-    if (dev && dev->vnet) { /* a model not made yet starts with the backend's link */
+    netbe_backend_set_link(be, up); /* link-changed for the netdev, on a change */
+    if (dev && dev->vnet) {         /* a model not made yet starts with the backend's link */
         netbe_vnet_set_link(dev, up);
     }
     g_debug("link of '%s' %s", id, up ? "up" : "down");

@@ -25,6 +25,12 @@ NetbeOptions *netbe_options_new(const char *file, const char *section, int line)
 void netbe_options_free(NetbeOptions *o);
 /* Record key = value at line; a key given twice is the caller's to report. */
 void netbe_options_add(NetbeOptions *o, const char *key, const char *value, int line);
+/*
+ * netbe_options_add_words() - add the "KEY=VALUE" words of a live command to @o, each at
+ * the line of its position (1 for the first), so that messages name the word.
+ * @errors: gets "FILE:N: [section]: 'WORD' is not key=value" for a word without a key
+ */
+void netbe_options_add_words(NetbeOptions *o, const char *const *words, GPtrArray *errors);
 /* Add a schema table that keys are checked against. */
 void netbe_options_add_schema(NetbeOptions *o, const NetbeOptionSpec *schema);
 /* The value written for key, or NULL. */

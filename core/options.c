@@ -50,6 +50,21 @@ void netbe_options_add(NetbeOptions *o, const char *key, const char *value, int 
     g_ptr_array_add(o->values, v);
 }
 
+void netbe_options_add_words(NetbeOptions *o, const char *const *words, GPtrArray *errors)
+{
+    for (int i = 0; words && words[i]; i++) {
+        const char *eq = strchr(words[i], '=');
+        g_autofree char *key = eq ? g_strstrip(g_strndup(words[i], eq - words[i])) : NULL;
+
+        if (!key || !*key) {
+            g_ptr_array_add(errors, g_strdup_printf("%s:%d: [%s]: '%s' is not key=value", o->file,
+                                                    i + 1, o->section, words[i]));
+            continue;
+        }
+        netbe_options_add(o, key, eq + 1, i + 1);
+    }
+}
+
 void netbe_options_add_schema(NetbeOptions *o, const NetbeOptionSpec *schema)
 {
     if (schema) {

@@ -91,6 +91,7 @@ struct NetbeRateLimit {
     NetbeBackend *be;
     RateSettings cfg;
     RateDirState dir[2];
+    int64_t stamp_ns; /* the time of the batch going on (netbe_rate_limit_stamp), 0: none */
 };
 
 static int64_t rate_now_ns(void)
@@ -104,6 +105,10 @@ static int64_t rate_now_ns(void)
 static void rate_refill(RateDirState *ds, int64_t now)
 {
     double secs = (double)(now - ds->last_ns) / 1e9;
+
+    if (now <= ds->last_ns) {
+        return; /* a batch's time, taken before a refill with the clock's */
+    }
 
     for (int u = 0; u < RATE_UNITS; u++) {
         RateBucket *b = &ds->bucket[u];
@@ -163,7 +168,7 @@ bool netbe_rate_limit_admit(NetbeRateLimit *rl, NetbeRateDir d, unsigned queue)
     if (!ds->limited) {
         return true;
     }
-    now = rate_now_ns();
+    now = rl->stamp_ns ? rl->stamp_ns : rate_now_ns();
     rate_refill(ds, now);
     for (int u = 0; u < RATE_UNITS; u++) {
         const RateBucket *b = &ds->bucket[u];
@@ -184,6 +189,11 @@ bool netbe_rate_limit_admit(NetbeRateLimit *rl, NetbeRateDir d, unsigned queue)
     }
     g_source_set_ready_time(ds->timer, (now + wait) / 1000 + 1);
     return false;
+}
+
+void netbe_rate_limit_stamp(NetbeRateLimit *rl, bool on)
+{
+    rl->stamp_ns = on ? rate_now_ns() : 0;
 }
 
 void netbe_rate_limit_charge(NetbeRateLimit *rl, NetbeRateDir d, size_t bytes)
@@ -452,17 +462,7 @@ static NetbeOptions *rate_words_to_options(const char *id, const char *const *ke
     NetbeOptions *o = netbe_options_new("rate-limit", section, 0);
 
     netbe_options_add_schema(o, netbe_rate_limit_schema);
-    for (int i = 0; key_values && key_values[i]; i++) {
-        const char *eq = strchr(key_values[i], '=');
-        g_autofree char *key = eq ? g_strndup(key_values[i], eq - key_values[i]) : NULL;
-
-        if (!eq || eq == key_values[i]) {
-            g_ptr_array_add(errors, g_strdup_printf("rate-limit:%d: [%s]: '%s' is not key=value",
-                                                    i + 1, section, key_values[i]));
-            continue;
-        }
-        netbe_options_add(o, key, eq + 1, i + 1);
-    }
+    netbe_options_add_words(o, key_values, errors);
     netbe_options_validate(o, errors);
     return o;
 }

@@ -23,6 +23,7 @@ static GVariant *netdev_status(const NetbeBackend *be)
     dict_add(&b, "queues", g_variant_new_uint32(be->nqueues));
     dict_add(&b, "state", g_variant_new_string(backend_state(be)));
     dict_add(&b, "frontend", g_variant_new_string(be->peer_name ? be->peer_name : "-"));
+    dict_add(&b, "link", g_variant_new_string(be->link_down ? "down" : "up"));
     return g_variant_builder_end(&b);
 }
 
@@ -44,6 +45,8 @@ static GVariant *device_status(const NetbeDevice *dev)
     g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
     dict_add(&b, "id", g_variant_new_string(dev->id));
     dict_add(&b, "netdev", g_variant_new_string(dev->backend->id));
+    /* netdev-del under the device: it stays, with its link down (as a QEMU NIC) */
+    dict_add(&b, "netdev_deleted", g_variant_new_boolean(dev->backend->retired));
     dict_add(&b, "state", g_variant_new_string(dev->started ? "started" : "waiting"));
     if (dev->vhost_user) {
         dict_add(&b, "transport", g_variant_new_string("vhost-user"));

@@ -75,9 +75,10 @@ static void status_text(GString *out, JsonObject *o)
 
         if (nd) {
             g_string_append_printf(
-                out, "netdev %-12s type %-8s queues %-3" G_GINT64_FORMAT " %-14s frontend %s\n",
+                out, "netdev %-12s type %-8s queues %-3" G_GINT64_FORMAT " %-14s frontend %s%s\n",
                 str_of(nd, "id"), str_of(nd, "type"), int_of(nd, "queues"), str_of(nd, "state"),
-                str_of(nd, "frontend"));
+                str_of(nd, "frontend"),
+                strcmp(str_of(nd, "link"), "down") == 0 ? ", link down" : "");
         }
     }
     for (guint i = 0; (a = array_of(o, "hubs")) && i < json_array_get_length(a); i++) {
@@ -96,9 +97,11 @@ static void status_text(GString *out, JsonObject *o)
             continue;
         }
         state = str_of(dev, "state");
-        g_string_append_printf(out, "device %-12s netdev %-12s %s\n", str_of(dev, "id"),
-                               str_of(dev, "netdev"),
-                               strcmp(state, "waiting") == 0 ? "waiting for its driver" : state);
+        g_string_append_printf(
+            out, "device %-12s netdev %-12s %s%s\n", str_of(dev, "id"), str_of(dev, "netdev"),
+            json_object_get_boolean_member_with_default(dev, "netdev_deleted", false) ? "(deleted) "
+                                                                                      : "",
+            strcmp(state, "waiting") == 0 ? "waiting for its driver" : state);
         if (strcmp(str_of(dev, "transport"), "vhost-user") == 0) {
             vhost_user_text(out, dev);
         }

@@ -106,7 +106,7 @@ static void test_netdev_add_refusals_change_nothing(void)
         {"d", (const char *const[]){"type=nosuch", NULL},
          "netdev-add:1: [netdev.d] type: no plugin 'nosuch'"},
         {"d", (const char *const[]){"type=fixture", "queues", NULL},
-         "netdev-add:2: [netdev.d]: 'queues' is not KEY=VALUE"},
+         "netdev-add:2: [netdev.d]: 'queues' is not key=value"},
         {"a", (const char *const[]){"type=fixture", NULL}, "netdev 'a' exists already"},
         {"d/x", (const char *const[]){"type=fixture", NULL}, "bad id 'd/x'"},
         {"d", (const char *const[]){"type=fixture", "fail_connect=on", NULL}, "netdev-add: "},
@@ -192,11 +192,23 @@ static void test_netdev_del_counts_held_frames(void)
     live_free(&l);
 }
 
-/* Fails if frames pass a port whose link is down, or are not counted as drops. */
+/* Appends "NAME DATA" of every event to the GString @opaque. */
+static void note_event(const char *name, GVariant *data, gint64 time_us, void *opaque)
+{
+    g_autofree char *text = g_variant_print(data, false);
+
+    g_string_append_printf(opaque, "%s %s\n", name, text);
+}
+
+/* Fails if frames pass a port whose link is down, or are not counted as drops, or the
+ * link changes are not told once each (and not at all when nothing changes). */
 static void test_link_down_drops_both_ways(void)
 {
     Live l = live_new(hub_abc);
     g_autoptr(GError) err = NULL;
+    g_autoptr(GString) events = g_string_new(NULL);
+
+    netbe_runtime_subscribe(l.rt, note_event, events);
 
     g_assert_true(netbe_runtime_set_link(l.rt, "c", false, &err));
     g_assert_cmpint(l.inject("a", 0, "to-c", 4), ==, 4);
@@ -209,8 +221,12 @@ static void test_link_down_drops_both_ways(void)
     g_assert_true(netbe_runtime_set_link(l.rt, "c", true, &err));
     g_assert_cmpint(l.inject("c", 0, "from-c", 6), ==, 6);
     g_assert_cmpuint(l.count("a"), ==, 1);
+    g_assert_true(netbe_runtime_set_link(l.rt, "c", true, &err)); /* no change: no event */
     g_assert_false(netbe_runtime_set_link(l.rt, "nosuch", false, &err));
     g_assert_error(err, NETBE_CONFIG_ERROR, ENOENT);
+    g_assert_cmpstr(events->str, ==,
+                    "link-changed {'netdev': <'c'>, 'link': <'down'>}\n"
+                    "link-changed {'netdev': <'c'>, 'link': <'up'>}\n");
     live_free(&l);
 }
 

@@ -111,6 +111,8 @@ static void test_reload_and_live_commands(void)
     pass_frame(b, (const int[]){a, c, d, -1}, 3);
     out = (g_free(out), test_host_ctl(h, "link d down"));
     g_assert_nonnull(out);
+    status = (g_free(status), test_host_ctl(h, "status"));
+    g_assert_nonnull(strstr(status, "frontend [hub.lan], link down"));
     pass_frame(b, (const int[]){a, c, -1}, 4);
     g_assert_true(st_quiet(d, 200)); /* nothing passes a link that is down */
     g_assert_cmpint(stat_of(h, "d", "tx_drops"), ==, 1);
