@@ -180,6 +180,14 @@ static void assert_stats_json(const GString *json, unsigned queues, bool reply)
                     ==, 0);
 }
 
+/* Whether a process's peak memory says what it holds: not under AddressSanitizer, whose
+ * quarantine keeps freed memory from being used again (leaks are its own to find there). */
+#ifdef __SANITIZE_ADDRESS__
+static const bool memory_measurable = false;
+#else
+static const bool memory_measurable = true;
+#endif
+
 /* @key (kB) of /proc/PID/status ("VmRSS", "VmHWM"). */
 static unsigned long proc_kb(GPid pid, const char *key)
 {
@@ -272,7 +280,7 @@ static void test_pipelined_requests_queue_one_reply_at_a_time(void)
     g_free(test_host_ctl(h, "stats")); /* one reply's worth of memory, before measuring */
     hwm0 = proc_kb(h->pid, "VmHWM");
     g_free(test_host_ctl(h, "stats")); /* a second one costs nothing more (no leak) */
-    g_assert_cmpuint(proc_kb(h->pid, "VmHWM"), <, hwm0 + 1024);
+    g_assert_true(!memory_measurable || proc_kb(h->pid, "VmHWM") < hwm0 + 1024);
     g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), ==, 0);
     for (int i = 0; i < REQUESTS; i++) {
         g_string_append(batch, STATS_REQUEST);
@@ -290,7 +298,7 @@ static void test_pipelined_requests_queue_one_reply_at_a_time(void)
     hwm1 = proc_kb(h->pid, "VmHWM");
     g_test_message("read %zu bytes (%zu replies) slowly; peak memory %lu -> %lu kB", got, lines,
                    hwm0, hwm1);
-    g_assert_cmpuint(hwm1, <, hwm0 + 4 * 1024); /* all 30 queued would be ~12 MB */
+    g_assert_true(!memory_measurable || hwm1 < hwm0 + 4 * 1024); /* 30 queued: ~12 MB */
     shutdown(fd, SHUT_WR);
     {
         g_autoptr(GString) rest = read_to_eof(fd, 30000, 65536);
