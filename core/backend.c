@@ -177,7 +177,7 @@ void netbe_backend_retire(NetbeBackend *be)
 
 void netbe_backend_set_link(NetbeBackend *be, bool up)
 {
-    if (be->link_down == up) {
+    if (be->link_down == up) { /* a change: subscribers hear it once (live.c leaves it here) */
         netbe_runtime_emit_event(be->rt, NETBE_EVENT_LINK_CHANGED, "netdev",
                                  g_variant_new_string(be->id), "link",
                                  g_variant_new_string(up ? "up" : "down"), NULL);
@@ -234,7 +234,7 @@ void netbe_backend_set_rx_enabled(NetbeBackend *be, unsigned queue, bool enable)
  */
 static inline bool backend_rate_admit(NetbeBackend *be, unsigned q, NetbeRateDir d)
 {
-    if (G_LIKELY(!be->rate) || netbe_rate_limit_admit(be->rate, d, q)) {
+    if (G_LIKELY(!NETBE_HOOK_RATE(be)) || netbe_rate_limit_admit(be->rate, d, q)) {
         return true;
     }
     if (d == NETBE_RATE_RX) {
@@ -247,32 +247,41 @@ static inline bool backend_rate_admit(NetbeBackend *be, unsigned q, NetbeRateDir
 /* A frame of @len bytes (vnet header included) passed in direction @d: charge the limit. */
 static inline void backend_rate_charge(NetbeBackend *be, NetbeRateDir d, size_t len)
 {
-    if (G_UNLIKELY(be->rate)) {
+    if (NETBE_HOOK_RATE(be)) {
         netbe_rate_limit_charge(be->rate, d, len - MIN(len, be->vnet_hdr_len));
     }
 }
 
-/* A frame of @len bytes in @iov went to the frontend: count it, charge it, capture it. */
-static void backend_rx_done(NetbeBackend *be, unsigned q, const struct iovec *iov, int iovcnt,
-                            size_t len)
+/* A frame of @len bytes in @iov passed in direction @d while a rate limit or a capture is on:
+ * charge it, capture it. Out of line: the data path without them pays one branch. */
+static G_GNUC_NO_INLINE void backend_frame_hooks(NetbeBackend *be, NetbeRateDir d,
+                                                 const struct iovec *iov, int iovcnt, size_t len)
 {
-    be->queues[q].stats.rx_frames++;
-    be->queues[q].stats.rx_bytes += len;
-    backend_rate_charge(be, NETBE_RATE_RX, len);
-    if (G_UNLIKELY(be->capture)) {
+    backend_rate_charge(be, d, len);
+    if (be->capture) {
         netbe_capture_frame(be, iov, iovcnt, len);
     }
 }
 
+/* A frame of @len bytes in @iov went to the frontend: count it, charge it, capture it. */
+static inline void backend_rx_done(NetbeBackend *be, unsigned q, const struct iovec *iov,
+                                   int iovcnt, size_t len)
+{
+    be->queues[q].stats.rx_frames++;
+    be->queues[q].stats.rx_bytes += len;
+    if (G_UNLIKELY(NETBE_HOOK_RATE(be) || NETBE_HOOK_CAPTURE(be))) {
+        backend_frame_hooks(be, NETBE_RATE_RX, iov, iovcnt, len);
+    }
+}
+
 /* A frame of @len bytes in @iov went out through the backend: count, charge, capture. */
-static void backend_tx_done(NetbeBackend *be, unsigned q, const struct iovec *iov, int iovcnt,
-                            size_t len)
+static inline void backend_tx_done(NetbeBackend *be, unsigned q, const struct iovec *iov,
+                                   int iovcnt, size_t len)
 {
     be->queues[q].stats.tx_frames++;
     be->queues[q].stats.tx_bytes += len;
-    backend_rate_charge(be, NETBE_RATE_TX, len);
-    if (G_UNLIKELY(be->capture)) {
-        netbe_capture_frame(be, iov, iovcnt, len);
+    if (G_UNLIKELY(NETBE_HOOK_RATE(be) || NETBE_HOOK_CAPTURE(be))) {
+        backend_frame_hooks(be, NETBE_RATE_TX, iov, iovcnt, len);
     }
 }
 
@@ -283,13 +292,15 @@ static unsigned backend_tx_admit_batch(NetbeBackend *be, unsigned q, struct iove
 {
     unsigned ok = 0;
 
-    if (G_LIKELY(!be->rate)) {
+    if (G_LIKELY(!NETBE_HOOK_RATE(be))) {
         return n;
     }
+    netbe_rate_limit_stamp(be->rate, true);
     while (ok < n && backend_rate_admit(be, q, NETBE_RATE_TX)) {
         backend_rate_charge(be, NETBE_RATE_TX, netbe_iov_size(iovs[ok], cnts[ok]));
         ok++;
     }
+    netbe_rate_limit_stamp(be->rate, false);
     return ok;
 }
 
@@ -344,7 +355,7 @@ ssize_t netbe_backend_peek_ref(NetbeBackend *be, unsigned queue, const void **fr
     if (n < 0) {
         return backend_count_rx(be, queue, NULL, 0, n);
     }
-    if (G_UNLIKELY(be->capture) && n > 0) {
+    if (G_UNLIKELY(NETBE_HOOK_CAPTURE(be)) && n > 0) {
         netbe_capture_peeked(be, queue, *frame);
     }
     return n; /* counted when consumed */
@@ -357,9 +368,11 @@ void netbe_backend_consume(NetbeBackend *be, unsigned queue, size_t len)
     qio_consume(&bq->io);
     bq->stats.rx_frames++;
     bq->stats.rx_bytes += len;
-    backend_rate_charge(be, NETBE_RATE_RX, len);
-    if (G_UNLIKELY(be->capture)) {
-        netbe_capture_consumed(be, queue, len);
+    if (G_UNLIKELY(NETBE_HOOK_RATE(be) || NETBE_HOOK_CAPTURE(be))) {
+        backend_rate_charge(be, NETBE_RATE_RX, len);
+        if (be->capture) {
+            netbe_capture_consumed(be, queue, len);
+        }
     }
 }
 
@@ -500,7 +513,7 @@ unsigned netbe_backend_send_batch(NetbeBackend *be, unsigned queue, struct iovec
     taken = allowed
                 ? qio_send_batch(&bq->io, be->rt->io, be->vnet_hdr_len, iovs, cnts, allowed, res)
                 : 0;
-    for (unsigned i = 0; G_UNLIKELY(be->rate) && i < allowed; i++) {
+    for (unsigned i = 0; G_UNLIKELY(NETBE_HOOK_RATE(be)) && i < allowed; i++) {
         if (i >= taken || res[i] <= 0) { /* charged in advance, not sent */
             size_t len = netbe_iov_size(iovs[i], cnts[i]);
 
@@ -515,7 +528,7 @@ unsigned netbe_backend_send_batch(NetbeBackend *be, unsigned queue, struct iovec
             bq->stats.tx_drops++;
         }
     }
-    for (unsigned i = 0; G_UNLIKELY(be->capture) && i < taken; i++) {
+    for (unsigned i = 0; G_UNLIKELY(NETBE_HOOK_CAPTURE(be)) && i < taken; i++) {
         if (res[i] > 0) {
             netbe_capture_frame(be, iovs[i], cnts[i], (size_t)res[i]);
         }
@@ -551,8 +564,14 @@ unsigned netbe_backend_rx_ready(NetbeBackend *be, unsigned queue, unsigned budge
     if (be->link_down) {
         return backend_drain_rx(be, queue, budget);
     }
-    be->rt->in_datapath++; /* live changes wait: a hub is walking its ports */
+    be->rt->in_datapath++;                 /* live changes wait: a hub is walking its ports */
+    if (G_UNLIKELY(NETBE_HOOK_RATE(be))) { /* one clock read for the batch */
+        netbe_rate_limit_stamp(be->rate, true);
+    }
     taken = be->peer_ops->rx_pull(be->peer, be, queue, budget);
+    if (G_UNLIKELY(NETBE_HOOK_RATE(be))) {
+        netbe_rate_limit_stamp(be->rate, false);
+    }
     be->rt->in_datapath--;
     qio_unpin(&be->queues[queue].io); /* the peer is done with the frames it was lent */
     return taken;
@@ -596,6 +615,7 @@ ssize_t netbe_backend_requeue_rx(NetbeBackend *be, unsigned queue, const struct 
                                  int iovcnt)
 {
     NetbeBackendQueue *bq;
+    size_t len;
 
     if (queue >= be->nqueues) {
         return -EINVAL;
@@ -605,10 +625,15 @@ ssize_t netbe_backend_requeue_rx(NetbeBackend *be, unsigned queue, const struct 
         bq->stats.rx_drops++;
         return -ENOBUFS;
     }
-    /* it was counted as received when it was read; it is counted again when delivered */
+    /* it was counted (and charged to the rate limit) as received when it was read; it is
+     * again when delivered. A capture has it twice. */
+    len = netbe_iov_size(iov, iovcnt);
     bq->stats.rx_frames--;
-    bq->stats.rx_bytes -= netbe_iov_size(iov, iovcnt);
-    return netbe_iov_size(iov, iovcnt);
+    bq->stats.rx_bytes -= len;
+    if (G_UNLIKELY(NETBE_HOOK_RATE(be))) {
+        netbe_rate_limit_refund(be->rate, NETBE_RATE_RX, len - MIN(len, be->vnet_hdr_len));
+    }
+    return len;
 }
 
 /* netbe_backend_rx_flush() - the peer can take frames again: hand it the queued ones. */

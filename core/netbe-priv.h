@@ -24,6 +24,19 @@
 /* Frames the core reads from a queue fd per wakeup, unless the netdev says (batch). */
 #define NETBE_RX_BATCH_DEFAULT 64
 
+/*
+ * The data path's look at a backend's rate limit and capture (a load and a branch each).
+ * A build with -DNETBE_BENCH_NO_HOOKS compiles them out: bench-forward --hooks compares the
+ * same source with and without them.
+ */
+#ifdef NETBE_BENCH_NO_HOOKS
+#define NETBE_HOOK_RATE(be) ((NetbeRateLimit *)NULL)
+#define NETBE_HOOK_CAPTURE(be) ((NetbeCapture *)NULL)
+#else
+#define NETBE_HOOK_RATE(be) ((be)->rate)
+#define NETBE_HOOK_CAPTURE(be) ((be)->capture)
+#endif
+
 /* Bytes of @iovcnt entries of @iov. */
 static inline size_t netbe_iov_size(const struct iovec *iov, int iovcnt)
 {

@@ -91,6 +91,7 @@ struct NetbeRateLimit {
     NetbeBackend *be;
     RateSettings cfg;
     RateDirState dir[2];
+    int64_t stamp_ns; /* the time of the batch going on (netbe_rate_limit_stamp), 0: none */
 };
 
 static int64_t rate_now_ns(void)
@@ -104,6 +105,10 @@ static int64_t rate_now_ns(void)
 static void rate_refill(RateDirState *ds, int64_t now)
 {
     double secs = (double)(now - ds->last_ns) / 1e9;
+
+    if (now <= ds->last_ns) {
+        return; /* a batch's time, taken before a refill with the clock's */
+    }
 
     for (int u = 0; u < RATE_UNITS; u++) {
         RateBucket *b = &ds->bucket[u];
@@ -163,7 +168,7 @@ bool netbe_rate_limit_admit(NetbeRateLimit *rl, NetbeRateDir d, unsigned queue)
     if (!ds->limited) {
         return true;
     }
-    now = rate_now_ns();
+    now = rl->stamp_ns ? rl->stamp_ns : rate_now_ns();
     rate_refill(ds, now);
     for (int u = 0; u < RATE_UNITS; u++) {
         const RateBucket *b = &ds->bucket[u];
@@ -184,6 +189,11 @@ bool netbe_rate_limit_admit(NetbeRateLimit *rl, NetbeRateDir d, unsigned queue)
     }
     g_source_set_ready_time(ds->timer, (now + wait) / 1000 + 1);
     return false;
+}
+
+void netbe_rate_limit_stamp(NetbeRateLimit *rl, bool on)
+{
+    rl->stamp_ns = on ? rate_now_ns() : 0;
 }
 
 void netbe_rate_limit_charge(NetbeRateLimit *rl, NetbeRateDir d, size_t bytes)

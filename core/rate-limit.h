@@ -39,6 +39,10 @@ bool netbe_rate_limit_configure(NetbeBackend *be, const NetbeOptions *o, GPtrArr
  */
 bool netbe_rate_limit_admit(NetbeRateLimit *rl, NetbeRateDir d, unsigned queue);
 
+/* netbe_rate_limit_stamp() - @on: the frames admitted until it is called with !@on are one
+ * batch, the clock is read once for all of them. */
+void netbe_rate_limit_stamp(NetbeRateLimit *rl, bool on);
+
 /* netbe_rate_limit_charge() - a frame of @bytes (without vnet header) passed in @d. */
 void netbe_rate_limit_charge(NetbeRateLimit *rl, NetbeRateDir d, size_t bytes);
 

@@ -10,6 +10,7 @@ source scripts/setup.sh
 netbe_install_missing || exit 1
 
 passed=0 failed=0 skipped=0 rc=0
+: >failures.log
 run_build() {
     local name=$1
     shift
@@ -24,6 +25,10 @@ run_build() {
     line=$(tests/run-suite.sh "$name" --num-processes 1 2>&1 | tee "$name/suite.log" | tail -1)
     grep -E '^ *[0-9]+/[0-9]+ ' "$name/suite.log" || true
     grep -E '^(not ok|Bail out)' "$name/meson-logs/testlog.txt" || true
+    # what each failure said just before it, repeated above the total line (CI shows the end)
+    awk 'BEGIN {k = 0; c = 0} /^(not ok|Bail out)/ {for (i = c; i > 0; i--) print "   " last[(k - i + 8) % 8]; \
+         print; print "--"} {last[k] = substr($0, 1, 300); k = (k + 1) % 8; if (c < 8) c++}' \
+        "$name/meson-logs/testlog.txt" | sed "s|^|$name: |" >>failures.log
     grep -E '^(skipped|FAILED \(skipped in CI\)): ' "$name/suite.log" || true
     echo "== $name: $line"
     if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
@@ -89,5 +94,9 @@ else
     failed=$((failed + 1)) rc=1
 fi
 
+if [ -s failures.log ]; then
+    echo "== the failures, with the lines their tests logged before them (failures.log):"
+    tail -60 failures.log
+fi
 echo "total: $passed passed, $failed failed, $skipped skipped"
 exit $rc

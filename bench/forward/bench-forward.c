@@ -373,7 +373,9 @@ static bool parse_opts(Opts *o, int *argc, char ***argv)
          "bind); ratios x base",
          NULL},
         {"base-host", 0, 0, G_OPTION_ARG_FILENAME, &o->base_host,
-         "--hooks: netbe-host built without the hooks", "PATH"},
+         "--hooks: netbe-host of the same source built without the hooks: meson setup DIR "
+         "-Dc_args=-DNETBE_BENCH_NO_HOOKS",
+         "PATH"},
         {"base-plugins", 0, 0, G_OPTION_ARG_FILENAME, &o->base_plugins,
          "--hooks: that build's plugin directory", "DIR"},
         {"json", 0, 0, G_OPTION_ARG_FILENAME, &o->json, "write results here", "FILE"},

@@ -127,9 +127,9 @@ bool fwd_if_counters(const char *ifname, uint64_t *rx_frames, uint64_t *rx_bytes
  * FwdRow - one forwarder on one case, over its repeated measurements
  * @source:    "stream", "tap" or "dgram"
  * @frame_len: Ethernet frame bytes
- * @forwarder: "raw", "qemu", "netbe", or with --hooks "netbe-base" (a netbe-host built
- *             without the capture and rate-limit hooks) and "netbe-rl" (rate limits set far
- *             above the rate: the limiter runs, never waits)
+ * @forwarder: "raw", "qemu", "netbe", or with --hooks "netbe-base" (the same source built
+ *             with -DNETBE_BENCH_NO_HOOKS: the capture and rate-limit hooks compiled out) and
+ * "netbe-rl" (rate limits set far above the rate: the limiter runs, never waits)
  * @io:        netbe: the [runtime] io value it ran with, NULL: not set
  * @runs:      measurements made (each array holds @runs values)
  * @fps:       frames per second counted on FWD_IF_OUT

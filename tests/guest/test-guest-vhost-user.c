@@ -177,7 +177,7 @@ static TestGuest *user_rig_boot(void)
 
     user_rig_host();
     sock = g_strdup_printf("%s/nic0.sock", user_rig.dir);
-    add_nic(args, 0, sock, 1, GUEST_MAC, NULL);
+    add_nic(args, 0, sock, 1, GUEST_MAC, ",id=movenic"); /* named for QMP queries */
     g_ptr_array_add(args, NULL);
     opts.args = (const char *const *)args->pdata;
     user_rig.guest = boot(&opts);
@@ -432,7 +432,7 @@ static TestGuestOpts move_rig_qemu(GPtrArray *args, int side, const char *incomi
     g_autofree char *sock = g_strdup_printf("%s/%c.sock", move_rig.dir, "sd"[side]);
     TestGuestOpts opts = {.incoming = incoming};
 
-    add_nic(args, 0, sock, 1, GUEST_MAC, NULL);
+    add_nic(args, 0, sock, 1, GUEST_MAC, ",id=movenic"); /* named for QMP queries */
     g_ptr_array_add(args, NULL);
     opts.args = (const char *const *)args->pdata;
     return opts;
@@ -512,7 +512,8 @@ static void move_rig_free(void)
 
 #define CROSS_MIB 16          /* each way, paced so that it spans the move */
 #define CROSS_PAUSE_US 200000 /* after each MiB */
-#define CROSS_PINGS 500       /* the guest's pings, every 10 ms */
+#define CROSS_PINGS 500       /* the guest's pings judged, every 10 ms */
+#define CROSS_PING_TAIL 50    /* pings after them, so that ping's exit cuts no judged reply */
 
 /**
  * struct Crossing - traffic that runs across a move of the guest: 16 MiB each way over
@@ -552,7 +553,7 @@ static Crossing crossing_start(TestGuest *g)
                          ">/dev/null 2>&1 & "
                          "(ping -i 0.01 -c %d -W 2 10.78.0.1 >/tmp/ping.log 2>&1; "
                          "touch /tmp/ping.done) & echo started",
-                         CROSS_MIB - 1, port, CROSS_PINGS));
+                         CROSS_MIB - 1, port, CROSS_PINGS + CROSS_PING_TAIL));
     c.down = test_stream_start(move_rig.ns, "10.78.0.2", 7000, (size_t)CROSS_MIB << 20,
                                CROSS_PAUSE_US, 120000);
     c.pinger = test_pinger_start(move_rig.ns, "10.78.0.2", 10);
@@ -581,6 +582,31 @@ static void crossing_explain_stall(Crossing *c, TestGuest *g, const char *what)
                        "tail -3 /tmp/ping.log; ls /tmp/*.done; "
                        "cat /sys/class/net/*/statistics/tx_dropped")) {
         g_test_message("%s: the guest (exit %d):\n%s", what, rc, guest);
+    }
+    for (int vq = 0; vq < 2; vq++) {
+        g_autofree char *cmd = g_strdup_printf(
+            "{\"execute\": \"x-query-virtio-queue-status\", \"arguments\": "
+            "{\"path\": \"/machine/peripheral/movenic/virtio-backend\", \"queue\": %d}}",
+            vq);
+        g_autofree char *state = test_guest_qmp(g, cmd, NULL);
+
+        g_test_message("%s: QEMU's view of virtqueue %d: %s", what, vq, state ? state : "(none)");
+    }
+    g_clear_pointer(&guest, g_free);
+    if (test_guest_run(g, CMD_MS, &rc, &guest, NULL, "dmesg | tail -30; ps")) {
+        g_test_message("%s: the guest's kernel log and processes:\n%s", what, guest);
+    }
+    {
+        /* a transmit of the guest's own reclaims finished TX buffers: does the upload go on? */
+        int64_t before = test_sink_received(c->sink);
+
+        g_clear_pointer(&guest, g_free);
+        test_guest_run(g, CMD_MS, &rc, &guest, NULL, "ping -c 3 -i 0.2 10.78.0.1 | tail -1");
+        g_usleep(2000000);
+        g_test_message("%s: after 3 more pings from the guest (%s), the sink took %" G_GINT64_FORMAT
+                       " bytes more",
+                       what, guest ? g_strstrip(guest) : "-",
+                       (gint64)(test_sink_received(c->sink) - before));
     }
     status = test_host_ctl(move_rig.host, "status --json");
     g_test_message("%s: netbe-host: %s", what, status ? status : "(no answer)");
@@ -618,19 +644,24 @@ static void crossing_finish(Crossing *c, TestGuest *g, bool lossless, const char
     expect = g_strdup_printf("%d\n%s\n", CROSS_MIB << 20, down_sum);
     g_assert_cmpstr(down, ==, expect);
     ns = test_pinger_stop(c->pinger);
+    /* of the judged pings: "SENT ANSWERED LAST_ANSWERED MISSING..." */
     ping = test_guest_ok(g, CMD_MS,
-                         "grep transmitted /tmp/ping.log; grep -o 'seq=[0-9]*' /tmp/ping.log | "
-                         "tail -1 | cut -d= -f2");
-    g_assert_cmpint(sscanf(ping, "%ld packets transmitted, %ld packets received", &sent, &received),
-                    ==, 2);
-    g_assert_nonnull(strchr(ping, '\n'));
-    g_assert_cmpint(sscanf(strchr(ping, '\n'), "%ld", &last), ==, 1);
-    g_test_message("%s: the guest's pings every 10 ms: %ld sent, %ld answered; the namespace's "
-                   "pings to the guest every 10 ms: %u sent, %u answered, longest gap between "
-                   "answers %.0f ms (median %.1f ms; before the move: longest %.0f ms of %u)",
-                   what, sent, received, ns.sent, ns.answered, ns.longest_ms, ns.median_ms,
-                   c->before.longest_ms, c->before.answered);
-    g_assert_cmpint(sent, ==, CROSS_PINGS);
+                         "grep -o '^[0-9]* packets transmitted' /tmp/ping.log | cut -d' ' -f1 | "
+                         "tr '\\n' ' '; grep -o 'seq=[0-9]*' /tmp/ping.log | cut -d= -f2 | "
+                         "sort -un | awk -v n=%d '$1 < n {seen[$1] = 1; c++; last = $1} "
+                         "END {printf \"%%d %%d\", c, c ? last : -1; "
+                         "for (i = 0; i < n; i++) if (!(i in seen)) printf \" %%d\", i; "
+                         "printf \"\\n\"}'",
+                         CROSS_PINGS);
+    g_assert_cmpint(sscanf(ping, "%ld %ld %ld", &sent, &received, &last), ==, 3);
+    g_test_message("%s: the guest's pings every 10 ms: %ld sent, %ld of the first %d answered, "
+                   "the last of them answered: seq %ld (sent, answered, last, then the seqs not "
+                   "answered: %s); the namespace's pings to the guest every 10 ms: %u sent, %u "
+                   "answered, longest gap between answers %.0f ms (median %.1f ms; before the "
+                   "move: longest %.0f ms of %u)",
+                   what, sent, received, CROSS_PINGS, last, g_strstrip(ping), ns.sent, ns.answered,
+                   ns.longest_ms, ns.median_ms, c->before.longest_ms, c->before.answered);
+    g_assert_cmpint(sent, ==, CROSS_PINGS + CROSS_PING_TAIL);
     g_assert_cmpint(last, ==, CROSS_PINGS - 1); /* the pings answer again after the move */
     g_assert_cmpint(received, >=, lossless ? CROSS_PINGS : CROSS_PINGS / 2);
     /* frames from the guest now enter the bridge through the TAP of the netbe-host in use */
@@ -647,12 +678,15 @@ static void crossing_finish(Crossing *c, TestGuest *g, bool lossless, const char
  * run both ways every 10 ms. Both streams arrive intact (the upload out of guest memory
  * that moved, the download that netbe wrote into guest memory while QEMU was copying it),
  * the guest's pings answer again after the move (the outage is logged), the bridge learns
- * the guest on the new side, and the new netbe-host serves the new QEMU. Fails if netbe
- * hands back wrong ring bases (the destination's driver and device disagree: no traffic)
- * or the guest is not reachable on the new side; and, in 2 of 3 runs with a netbe-host
- * made to ignore the dirty log, when pages netbe wrote are stale on the destination (the
- * upload stalled): only the buffers in flight at the switchover matter, so the exact page
- * logging is proven in tests/virtio and tests/vhost-user, not here.
+ * the guest on the new side, and the new netbe-host serves the new QEMU. The destination
+ * waits paused (-S) until its RAM was compared with the source's, page by page: the guest's
+ * memory must arrive as it was, whoever wrote it. Fails if netbe hands back wrong ring
+ * bases (the destination's driver and device disagree: no traffic), if the guest is not
+ * reachable on the new side, or if a page is stale on the destination. A netbe-host that
+ * ignores the dirty log is not reliably caught here: the guest itself dirties the pages of
+ * the buffers it takes (QEMU logs those), and only buffers filled between the VM's stop
+ * and GET_VRING_BASE escape; the exact page logging is proven in tests/virtio and
+ * tests/vhost-user. What this comparison caught is QEMU 7.2 losing TCG stores (guest.c).
  */
 static void test_vm_live_migration_keeps_pings_and_tcp_intact(void)
 {
@@ -674,6 +708,7 @@ static void test_vm_live_migration_keeps_pings_and_tcp_intact(void)
     g_assert_nonnull(dst_host);
     test_pid_track(3, dst_host->pid);
     uri = g_strdup_printf("unix:%s/vm-migration.sock", move_rig.dir);
+    g_ptr_array_add(args, g_strdup("-S")); /* paused on arrival: RAM compared first */
     opts = move_rig_qemu(args, !move_rig.side, uri);
     dst = test_guest_start(&opts, &err);
     g_assert_no_error(err);
@@ -683,6 +718,19 @@ static void test_vm_live_migration_keeps_pings_and_tcp_intact(void)
     g_assert_true(test_guest_migrate(move_rig.guest, uri, 120000, &err));
     g_assert_no_error(err);
     secs = (g_get_monotonic_time() - t0) / 1e6;
+    g_assert_true(test_guest_wait_incoming(dst, 60000, &err));
+    g_assert_no_error(err);
+    {
+        g_autoptr(GString) pages = g_string_new(NULL);
+        long differ = test_guest_ram_diff(move_rig.guest, dst, pages);
+
+        g_test_message("VM live migration: %ld pages of guest RAM differ between source and "
+                       "destination%s%s",
+                       differ, differ ? ":" : "", pages->str);
+        g_assert_cmpint(differ, ==, 0);
+    }
+    g_free(test_guest_qmp(dst, "{\"execute\": \"cont\"}", &err));
+    g_assert_no_error(err);
     test_guest_free(move_rig.guest);
     move_rig.guest = dst;
     g_assert_cmpint(test_host_stop(move_rig.host), ==, 0);
