@@ -14,6 +14,8 @@
 
 #define PUMP_ETHERTYPE 0x88b5
 #define PUMP_MAX_FRAMES (1u << 21)
+/* Frames out of order or doubled that the pump remembers, to say when they came. */
+#define PUMP_ANOMALIES 8
 
 struct SeqPump {
     char *netns, *tx_if, *rx_if;
@@ -27,7 +29,12 @@ struct SeqPump {
     SeqPumpResult result;
     uint32_t highest;
     gint ready_rx;
-    int64_t tap_drops; /* @tx_if's count of frames dropped on their way out, at the start */
+    int64_t tap_drops;  /* @tx_if's count of frames dropped on their way out, at the start */
+    unsigned anomalies; /* frames that came twice or after a higher number */
+    struct {
+        uint32_t seq, highest;
+        gint64 at; /* monotonic us */
+    } anomaly[PUMP_ANOMALIES];
 };
 
 /* Frames the kernel dropped on their way out of @ifname in @netns (for a TAP: into its
@@ -142,6 +149,11 @@ static gpointer pump_receive(gpointer data)
         if (seq < p->highest) {
             p->result.out_of_order++;
         }
+        if ((seq < p->highest || p->seen[seq] > 1) && p->anomalies++ < PUMP_ANOMALIES) {
+            p->anomaly[p->anomalies - 1].seq = seq;
+            p->anomaly[p->anomalies - 1].highest = p->highest;
+            p->anomaly[p->anomalies - 1].at = g_get_monotonic_time();
+        }
         p->highest = MAX(p->highest, seq);
     }
     p->result.witness_drops = socket_drops(fd);
@@ -187,6 +199,11 @@ SeqPumpResult seq_pump_stop(SeqPump *p)
     p->result.tap_drops = (uint64_t)(tx_dropped(p->netns, p->tx_if) - p->tap_drops);
     for (uint32_t i = 0; i < p->sent; i++) {
         p->result.missing += !p->seen[i];
+    }
+    for (unsigned i = 0; i < MIN(p->anomalies, PUMP_ANOMALIES); i++) {
+        g_test_message("%s: frame %u came %s after %u, at %.1f ms (monotonic)", p->rx_if,
+                       p->anomaly[i].seq, p->seen[p->anomaly[i].seq] > 1 ? "twice," : "late,",
+                       p->anomaly[i].highest, p->anomaly[i].at / 1000.0);
     }
     r = p->result;
     g_free(p->seen);

@@ -79,6 +79,7 @@ static char *scenario_handover(Scenario *s)
 {
     const char *args[] = {"--incoming", NULL, NULL};
     g_autofree char *cmd = NULL;
+    gint64 t0;
     char *out;
 
     s->incoming = g_strdup_printf("%s/incoming.sock", s->src->dir);
@@ -89,9 +90,11 @@ static char *scenario_handover(Scenario *s)
         g_usleep(20000);
     }
     cmd = g_strdup_printf("migrate %s", s->incoming);
+    t0 = g_get_monotonic_time();
     out = test_host_ctl(s->src, cmd);
     g_assert_nonnull(out);
-    g_test_message("%s", out);
+    g_test_message("%s (asked at %.1f ms, answered at %.1f ms, monotonic)", out, t0 / 1000.0,
+                   g_get_monotonic_time() / 1000.0);
     g_assert_nonnull(strstr(out, "migrated: downtime"));
     g_assert_cmpint(test_host_wait(s->src, 10000), ==, 0);
     g_assert_true(test_host_wait_serving(s->dst, 10000));
