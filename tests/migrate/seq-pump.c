@@ -29,12 +29,12 @@ struct SeqPump {
     SeqPumpResult result;
     uint32_t highest;
     gint ready_rx;
-    int64_t tap_drops;  /* @tx_if's count of frames dropped on their way out, at the start */
-    unsigned anomalies; /* frames that came twice or after a higher number */
+    int64_t tap_drops;     /* @tx_if's count of frames dropped on their way out, at the start */
+    unsigned anomalies[2]; /* frames that came after a higher number [0], or twice [1] */
     struct {
         uint32_t seq, highest;
         gint64 at; /* monotonic us */
-    } anomaly[PUMP_ANOMALIES];
+    } anomaly[2][PUMP_ANOMALIES];
 };
 
 /* Frames the kernel dropped on their way out of @ifname in @netns (for a TAP: into its
@@ -108,6 +108,18 @@ static gpointer pump_send(gpointer data)
     return NULL;
 }
 
+/* Remember when frame @seq came late or (@again) once more. */
+static void pump_note_anomaly(SeqPump *p, bool again, uint32_t seq)
+{
+    unsigned i = p->anomalies[again]++;
+
+    if (i < PUMP_ANOMALIES) {
+        p->anomaly[again][i].seq = seq;
+        p->anomaly[again][i].highest = p->highest;
+        p->anomaly[again][i].at = g_get_monotonic_time();
+    }
+}
+
 static gpointer pump_receive(gpointer data)
 {
     SeqPump *p = data;
@@ -149,10 +161,8 @@ static gpointer pump_receive(gpointer data)
         if (seq < p->highest) {
             p->result.out_of_order++;
         }
-        if ((seq < p->highest || p->seen[seq] > 1) && p->anomalies++ < PUMP_ANOMALIES) {
-            p->anomaly[p->anomalies - 1].seq = seq;
-            p->anomaly[p->anomalies - 1].highest = p->highest;
-            p->anomaly[p->anomalies - 1].at = g_get_monotonic_time();
+        if (seq < p->highest || p->seen[seq] > 1) {
+            pump_note_anomaly(p, p->seen[seq] > 1, seq);
         }
         p->highest = MAX(p->highest, seq);
     }
@@ -200,10 +210,12 @@ SeqPumpResult seq_pump_stop(SeqPump *p)
     for (uint32_t i = 0; i < p->sent; i++) {
         p->result.missing += !p->seen[i];
     }
-    for (unsigned i = 0; i < MIN(p->anomalies, PUMP_ANOMALIES); i++) {
-        g_test_message("%s: frame %u came %s after %u, at %.1f ms (monotonic)", p->rx_if,
-                       p->anomaly[i].seq, p->seen[p->anomaly[i].seq] > 1 ? "twice," : "late,",
-                       p->anomaly[i].highest, p->anomaly[i].at / 1000.0);
+    for (unsigned k = 0; k < 2; k++) {
+        for (unsigned i = 0; i < MIN(p->anomalies[k], PUMP_ANOMALIES); i++) {
+            g_test_message("%s: frame %u came %s after %u, at %.1f ms (monotonic)", p->rx_if,
+                           p->anomaly[k][i].seq, k ? "again" : "late", p->anomaly[k][i].highest,
+                           p->anomaly[k][i].at / 1000.0);
+        }
     }
     r = p->result;
     g_free(p->seen);
