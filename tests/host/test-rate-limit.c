@@ -309,6 +309,7 @@ static void test_bad_value_changes_nothing(void)
     const char *extra[] = {"rx_bytes_per_sec = 1250000", NULL};
     HubPeers *hp = hp_start(2, extra, NULL, NULL, NULL);
     const char *before = "rate limit of n0: rx_bytes_per_sec=1250000 rx_bytes_burst=125000\n";
+    g_autofree char *status = hp_ctl_ok(hp, "status");
     struct {
         const char *args, *error;
     } cases[] = {
@@ -324,6 +325,7 @@ static void test_bad_value_changes_nothing(void)
         {"n9 rx_bytes_per_sec=1", "rate-limit: no netdev 'n9'"},
     };
 
+    g_assert_nonnull(strstr(status, "rate limit: rx_bytes_per_sec=1250000 rx_bytes_burst=125000"));
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         bool ok = true;
         g_autofree char *reply = hp_ctl(hp, &ok, "rate-limit %s", cases[i].args);
