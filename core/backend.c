@@ -177,7 +177,7 @@ void netbe_backend_retire(NetbeBackend *be)
 
 void netbe_backend_set_link(NetbeBackend *be, bool up)
 {
-    if (be->link_down == up) {
+    if (be->link_down == up) { /* a change: subscribers hear it once (live.c leaves it here) */
         netbe_runtime_emit_event(be->rt, NETBE_EVENT_LINK_CHANGED, "netdev",
                                  g_variant_new_string(be->id), "link",
                                  g_variant_new_string(up ? "up" : "down"), NULL);

@@ -492,7 +492,7 @@ JsonNode *control_return_variant(GVariant *v)
 {
     JsonNode *node;
 
-    g_variant_ref_sink(v);
+    g_variant_take_ref(v); /* a floating one becomes ours; a full one is the caller's, given */
     node = json_gvariant_serialize(v);
     g_variant_unref(v);
     return node;

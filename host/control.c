@@ -237,7 +237,7 @@ static void client_answer(ControlClient *c, size_t len)
  */
 static bool client_process(ControlClient *c)
 {
-    int sent = 1;
+    int sent = g_queue_is_empty(&c->out) ? 1 : 0; /* events may wait to go out too */
 
     while (!c->closing && sent == 1) {
         char *nl = memchr(c->in->str, '\n', c->in->len);

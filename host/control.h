@@ -146,7 +146,8 @@ gint64 control_arg_int(JsonObject *args, const char *name, gint64 dflt);
 bool control_arg_bool(JsonObject *args, const char *name, bool dflt);
 double control_arg_number(JsonObject *args, const char *name, double dflt);
 
-/* control_return_variant() - Return: @v (a floating reference is taken) as a reply's JSON. */
+/* control_return_variant() - Return: @v as a reply's JSON; @v's reference (floating or
+ * full, as netbe_runtime_status_variant() returns it) is taken. */
 JsonNode *control_return_variant(GVariant *v);
 
 /* ---- The server ---- */

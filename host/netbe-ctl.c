@@ -260,10 +260,13 @@ static int print_reply(const CtlArgs *a, JsonObject *o, const char *line)
         fprintf(stderr, "error: %s\n", msg);
         return 1;
     }
+    if (a->events) {
+        return 0; /* subscribed: the events follow */
+    }
     if (a->json) {
         text = json_to_string(ret, false);
         printf("%s\n", text);
-    } else if (!a->events) {
+    } else {
         text = ctl_format_return(a->command, ret);
         fputs(text, stdout);
     }

@@ -646,8 +646,8 @@ NETBE_API void netbe_backend_tx_ready(NetbeBackend *be, unsigned queue);
  * @connected: it came (true) or went (false)
  * @reason:    why it went ("closed the connection", an errno text), or NULL
  *
- * For plugins whose netdev serves one peer at a time (a stream socket); since ABI 2, no
- * descriptor change.
+ * For plugins whose netdev serves one peer at a time (a stream socket); a libnetbe call of ABI 4,
+ * no descriptor change.
  */
 NETBE_API void netbe_backend_peer_event(NetbeBackend *be, const char *peer, bool connected,
                                         const char *reason);

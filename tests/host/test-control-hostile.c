@@ -180,6 +180,28 @@ static void assert_stats_json(const GString *json, unsigned queues, bool reply)
                     ==, 0);
 }
 
+/* Whether a process's peak memory says what it holds: not under AddressSanitizer, whose
+ * quarantine keeps freed memory from being used again (leaks are its own to find there). */
+#ifdef __SANITIZE_ADDRESS__
+static const bool memory_measurable = false;
+#else
+static const bool memory_measurable = true;
+#endif
+
+/* @key (kB) of /proc/PID/status ("VmRSS", "VmHWM"). */
+static unsigned long proc_kb(GPid pid, const char *key)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/status", pid);
+    g_autofree char *text = NULL;
+    g_autofree char *needle = g_strdup_printf("\n%s:", key);
+    const char *line;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    line = strstr(text, needle);
+    g_assert_nonnull(line);
+    return g_ascii_strtoull(line + strlen(needle), NULL, 10);
+}
+
 /* Whether @pid ignores @signum, from SigIgn in /proc/PID/status. */
 static bool ignores_signal(GPid pid, int signum)
 {
@@ -236,6 +258,58 @@ static void test_slow_reader_gets_whole_valid_json(void)
     g_assert_cmpuint(got->len, >, 300000);
     g_assert_cmpint(got->str[got->len - 1], ==, '\n');
     assert_stats_json(got, FILLERS + 1, true);
+    assert_serving(h);
+    finish(h);
+}
+
+/* Fails if a client that sends many requests at once and reads slowly makes the host queue
+ * their large replies (each ~390 KB): it must answer the next only once the last went out,
+ * so its memory grows by about one reply, not by all of them; and all come, in order. Also
+ * fails if a stats request leaks its tree (LeakSanitizer misses GLib's slices). */
+static void test_pipelined_requests_queue_one_reply_at_a_time(void)
+{
+    enum { REQUESTS = 30 };
+    const char *args[] = {"--control-timeout", "60000", NULL};
+    TestHost *h = start_host(FILLERS, args);
+    int fd = client_connect(h->control), small = 4096;
+    g_autoptr(GString) batch = g_string_new(NULL);
+    unsigned long hwm0, hwm1;
+    size_t got = 0, lines = 0;
+    char buf[4096];
+
+    g_free(test_host_ctl(h, "stats")); /* one reply's worth of memory, before measuring */
+    hwm0 = proc_kb(h->pid, "VmHWM");
+    g_free(test_host_ctl(h, "stats")); /* a second one costs nothing more (no leak) */
+    g_assert_true(!memory_measurable || proc_kb(h->pid, "VmHWM") < hwm0 + 1024);
+    g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), ==, 0);
+    for (int i = 0; i < REQUESTS; i++) {
+        g_string_append(batch, STATS_REQUEST);
+    }
+    client_send(fd, batch->str, batch->len); /* 30 requests in one write: one read takes all */
+    for (int i = 0; i < 100; i++) {          /* slowly: 400 KB/s */
+        ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+        for (ssize_t j = 0; j < n; j++) {
+            lines += buf[j] == '\n';
+        }
+        got += n > 0 ? (size_t)n : 0;
+        g_usleep(10000);
+    }
+    hwm1 = proc_kb(h->pid, "VmHWM");
+    g_test_message("read %zu bytes (%zu replies) slowly; peak memory %lu -> %lu kB", got, lines,
+                   hwm0, hwm1);
+    g_assert_true(!memory_measurable || hwm1 < hwm0 + 4 * 1024); /* 30 queued: ~12 MB */
+    shutdown(fd, SHUT_WR);
+    {
+        g_autoptr(GString) rest = read_to_eof(fd, 30000, 65536);
+
+        g_assert_nonnull(rest);
+        for (gsize j = 0; j < rest->len; j++) {
+            lines += rest->str[j] == '\n';
+        }
+    }
+    g_assert_cmpuint(lines, ==, REQUESTS);
+    close(fd);
     assert_serving(h);
     finish(h);
 }
@@ -671,6 +745,8 @@ int main(int argc, char **argv)
                     test_early_close_after_stats_json_leaves_host_serving);
     g_test_add_func("/control/slow-reader-gets-whole-json", test_slow_reader_gets_whole_valid_json);
     g_test_add_func("/control/idle-and-slow-clients-time-out", test_idle_and_slow_clients_time_out);
+    g_test_add_func("/control/pipelined-requests-one-reply-at-a-time",
+                    test_pipelined_requests_queue_one_reply_at_a_time);
     g_test_add_func("/control/flood-refused-beyond-bound",
                     test_flood_beyond_bound_refused_then_served);
     g_test_add_func("/control/fd-exhaustion-backs-off",

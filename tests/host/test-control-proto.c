@@ -10,6 +10,8 @@
 #include <netinet/in.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 #include <json-glib/json-glib.h>
 #include "control.h"
@@ -67,7 +69,7 @@ static char *conn_line(Conn *c, int ms)
         if (left <= 0 || poll(&p, 1, left) != 1) {
             g_error("no line from the host within %d ms (%zu bytes)", ms, c->buf->len);
         }
-        n = recv(c->fd, chunk, sizeof(chunk), 0);
+        n = read(c->fd, chunk, sizeof(chunk)); /* sockets and pipes */
         if (n <= 0) {
             return NULL;
         }
@@ -486,6 +488,154 @@ static void test_subscriber_that_never_reads_is_dropped(void)
     rmdir(dir);
 }
 
+/* The next event of @c, skipping peer events of @skip_netdev (a peer that may come and go). */
+static JsonObject *next_event_object(Conn *c)
+{
+    JsonObject *o = conn_object(c, 10000);
+
+    g_assert_true(json_object_has_member(o, "event"));
+    return o;
+}
+
+/* "NAME field=value ..." of event @o's name and the data fields @keys (for comparing). */
+static char *event_text(JsonObject *o, const char *const *keys)
+{
+    JsonObject *data = json_object_get_object_member(o, "data");
+    GString *out = g_string_new(json_object_get_string_member(o, "event"));
+
+    for (int i = 0; keys[i]; i++) {
+        JsonNode *v = json_object_get_member(data, keys[i]);
+        g_autofree char *text = v ? json_to_string(v, false) : g_strdup("(none)");
+
+        g_string_append_printf(out, " %s=%s", keys[i], text);
+    }
+    return g_string_free(out, false);
+}
+
+/* Fails if a netdev added live, taken down and up and removed does not produce, in that
+ * order and on every subscriber, netdev-up, link-changed down, link-changed up and
+ * netdev-down; or if a subscriber gets events of a time before it subscribed. */
+static void test_events_netdev_lifecycle(void)
+{
+    TestHost *h = start_host(hub_ini, NULL);
+    Conn *a = conn_open(h), *b = conn_open(h);
+    const char *const keys[] = {"netdev", "link", NULL};
+    g_autofree char *added = NULL;
+    const char *want[] = {
+        "netdev-up netdev=\"x\" link=(none)", "link-changed netdev=\"x\" link=\"down\"",
+        "link-changed netdev=\"x\" link=\"up\"", "netdev-down netdev=\"x\" link=(none)"};
+
+    g_free(test_host_ctl(h, "link lan1 down")); /* before anyone subscribed: not seen */
+    subscribe(a);
+    subscribe(b);
+    added = test_host_ctl(h, "netdev-add x type=socket listen=127.0.0.1:0");
+    g_assert_nonnull(added);
+    g_free(test_host_ctl(h, "link x down"));
+    g_free(test_host_ctl(h, "link x up"));
+    g_free(test_host_ctl(h, "netdev-del x"));
+    for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
+        g_autoptr(JsonObject) ea = next_event_object(a);
+        g_autoptr(JsonObject) eb = next_event_object(b);
+        g_autofree char *ta = event_text(ea, keys);
+        g_autofree char *tb = event_text(eb, keys);
+
+        g_test_message("event %s", ta);
+        g_assert_cmpstr(ta, ==, want[i]);
+        g_assert_cmpstr(tb, ==, want[i]);
+    }
+    conn_close(a);
+    conn_close(b);
+    finish(h);
+}
+
+/* A UNIX listener at @path that accepts a handover and closes it at once. */
+static int closing_listener(const char *path)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    g_strlcpy(addr.sun_path, path, sizeof(addr.sun_path));
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), ==, 0);
+    g_assert_cmpint(listen(fd, 1), ==, 0);
+    return fd;
+}
+
+/* Fails if a handover that fails does not show as handover-started (role source, the peer's
+ * path) then handover-finished (ok false, the reason) to a subscriber, or if the reply to
+ * the migrate on that same connection does not come after both. */
+static void test_events_handover_started_finished(void)
+{
+    TestHost *h = start_host(hub_ini, NULL);
+    g_autofree char *path = g_build_filename(h->dir, "dst.sock", NULL);
+    g_autofree char *req = g_strdup_printf(
+        "{\"id\":\"m\",\"command\":\"migrate\",\"arguments\":{\"path\":\"%s\"}}\n", path);
+    int lfd = closing_listener(path), dst;
+    Conn *c = conn_open(h);
+    g_autoptr(JsonObject) started = NULL;
+    g_autoptr(JsonObject) finished = NULL;
+    g_autoptr(JsonObject) reply = NULL;
+    JsonObject *data;
+
+    subscribe(c);
+    conn_send(c, req);
+    dst = accept_within(lfd, 5000);
+    close(dst); /* the destination goes at once: the handover fails, the source serves on */
+    started = next_event_object(c);
+    g_assert_cmpstr(json_object_get_string_member(started, "event"), ==, "handover-started");
+    data = json_object_get_object_member(started, "data");
+    g_assert_cmpstr(json_object_get_string_member(data, "role"), ==, "source");
+    g_assert_cmpstr(json_object_get_string_member(data, "peer"), ==, path);
+    finished = next_event_object(c);
+    g_assert_cmpstr(json_object_get_string_member(finished, "event"), ==, "handover-finished");
+    data = json_object_get_object_member(finished, "data");
+    g_assert_false(json_object_get_boolean_member(data, "ok"));
+    g_assert_true(*json_object_get_string_member(data, "error"));
+    reply = conn_object(c, 10000);
+    g_assert_cmpstr(error_class(reply), ==, "Failed");
+    conn_close(c);
+    close(lfd);
+    finish(h);
+}
+
+/* Fails if "netbe-ctl SOCK events" does not print one line per event as it comes (text,
+ * and the raw line with --json), before the host quits. */
+static void test_netbe_ctl_events_prints_lines(void)
+{
+    TestHost *h = start_host(hub_ini, NULL);
+    g_autofree char *cmd =
+        g_strdup_printf("exec '%s' --json '%s' events", test_env_path("NETBE_CTL"), h->control);
+    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    GPid pid;
+    int out_fd;
+    Conn pipe_conn;
+    g_autofree char *line = NULL;
+
+    g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                           NULL, NULL, &pid, NULL, &out_fd, NULL, NULL));
+    pipe_conn.fd = out_fd;
+    pipe_conn.buf = g_string_new(NULL);
+    /* netbe-ctl subscribed once its events show up: repeat the change until one does */
+    for (int i = 0; i < 100; i++) {
+        struct pollfd p = {.fd = out_fd, .events = POLLIN};
+
+        g_free(test_host_ctl(h, i % 2 ? "link lan0 up" : "link lan0 down"));
+        if (poll(&p, 1, 100) == 1) {
+            break;
+        }
+    }
+    line = conn_line(&pipe_conn, 5000);
+    g_assert_nonnull(line);
+    g_test_message("netbe-ctl events: %s", line);
+    g_assert_true(
+        g_str_has_prefix(line, "{\"event\":\"link-changed\",\"data\":{\"netdev\":\"lan0\""));
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    g_spawn_close_pid(pid);
+    close(out_fd);
+    g_string_free(pipe_conn.buf, true);
+    finish(h);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -497,5 +647,8 @@ int main(int argc, char **argv)
     g_test_add_func("/control-proto/events-in-order", test_events_in_order_peer_down_up);
     g_test_add_func("/control-proto/subscriber-never-reads-dropped",
                     test_subscriber_that_never_reads_is_dropped);
+    g_test_add_func("/control-proto/events-netdev-lifecycle", test_events_netdev_lifecycle);
+    g_test_add_func("/control-proto/events-handover", test_events_handover_started_finished);
+    g_test_add_func("/control-proto/netbe-ctl-events", test_netbe_ctl_events_prints_lines);
     return g_test_run();
 }
