@@ -25,7 +25,8 @@ typedef enum {
 
 /**
  * struct TestGuestOpts - how to start QEMU
- * @mem_mib:         guest RAM in MiB, a shared memfd (vhost-user needs it); 0: 256
+ * @mem_mib:         guest RAM in MiB (and 8 KiB more: see guest.c), a shared memfd (vhost-user
+ *                   needs it); 0: 256
  * @cpus:            vCPUs; 0: 1
  * @incoming:        NULL to boot; else a QEMU -incoming URI ("unix:PATH"): wait for a
  *                   migration, the guest is the one that arrives
@@ -95,6 +96,20 @@ char *test_guest_qmp(TestGuest *g, const char *json, GError **error);
  * @timeout_ms.
  */
 bool test_guest_migrate(TestGuest *src, const char *uri, int timeout_ms, GError **error);
+
+/*
+ * test_guest_wait_incoming() - wait up to @timeout_ms until guest @g, started with -incoming
+ * and -S, has taken in the whole migration (it is paused, no longer "inmigrate").
+ * Return: false with @error if it did not.
+ */
+bool test_guest_wait_incoming(TestGuest *g, int timeout_ms, GError **error);
+
+/*
+ * test_guest_ram_diff() - compare the RAM of guests @a and @b (both stopped) page by page.
+ * @report: the guest addresses of the first pages that differ are appended to it
+ * Return: pages that differ, or -1 (said in @report) if the RAM cannot be read.
+ */
+long test_guest_ram_diff(TestGuest *a, TestGuest *b, GString *report);
 
 /*
  * test_guest_kill() - SIGKILL QEMU (a crash, as far as the backend can tell) and reap it.
