@@ -215,6 +215,16 @@ void netbe_capture_frame(NetbeBackend *be, const struct iovec *iov, int iovcnt, 
     }
 }
 
+const char *netbe_capture_path(const NetbeCapture *c)
+{
+    return c->path;
+}
+
+uint64_t netbe_capture_frames(const NetbeCapture *c)
+{
+    return c->frames;
+}
+
 void netbe_capture_peeked(NetbeBackend *be, unsigned queue, const void *frame)
 {
     if (queue < be->capture->npeeked) {

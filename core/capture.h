@@ -27,6 +27,11 @@ bool netbe_capture_start(NetbeBackend *be, const char *path, uint64_t max_frames
  * NULL). No-op without a capture. */
 void netbe_capture_stop(NetbeBackend *be, uint64_t *frames);
 
+/* netbe_capture_path() / netbe_capture_frames() - the file of a running capture, and the
+ * frames written to it so far (status). */
+const char *netbe_capture_path(const NetbeCapture *c);
+uint64_t netbe_capture_frames(const NetbeCapture *c);
+
 /* netbe_capture_frame() - one frame of @len bytes in @iov (@iovcnt entries), the backend's
  * vnet header first: written without it, stamped now. Call only while be->capture is set. */
 void netbe_capture_frame(NetbeBackend *be, const struct iovec *iov, int iovcnt, size_t len);

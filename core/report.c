@@ -24,6 +24,15 @@ static GVariant *netdev_status(const NetbeBackend *be)
     dict_add(&b, "state", g_variant_new_string(backend_state(be)));
     dict_add(&b, "frontend", g_variant_new_string(be->peer_name ? be->peer_name : "-"));
     dict_add(&b, "link", g_variant_new_string(be->link_down ? "down" : "up"));
+    if (be->capture) {
+        dict_add(&b, "capture", g_variant_new_string(netbe_capture_path(be->capture)));
+        dict_add(&b, "capture_frames", g_variant_new_uint64(netbe_capture_frames(be->capture)));
+    }
+    if (be->rate) {
+        g_auto(GStrv) limits = netbe_runtime_get_rate_limit(be->rt, be->id, NULL);
+
+        dict_add(&b, "rate_limit", g_variant_new_strv((const char *const *)limits, -1));
+    }
     return g_variant_builder_end(&b);
 }
 

@@ -66,6 +66,24 @@ static void vhost_user_text(GString *out, JsonObject *dev)
     }
 }
 
+/* A netdev's capture and rate limits, a line each when it has them. */
+static void netdev_traffic_text(GString *out, JsonObject *nd)
+{
+    JsonArray *limits = array_of(nd, "rate_limit");
+
+    if (json_object_has_member(nd, "capture")) {
+        g_string_append_printf(out, "       capturing to %s: %" G_GINT64_FORMAT " frames\n",
+                               str_of(nd, "capture"), int_of(nd, "capture_frames"));
+    }
+    if (limits) {
+        g_string_append(out, "       rate limit:");
+        for (guint i = 0; i < json_array_get_length(limits); i++) {
+            g_string_append_printf(out, " %s", json_array_get_string_element(limits, i));
+        }
+        g_string_append_c(out, '\n');
+    }
+}
+
 static void status_text(GString *out, JsonObject *o)
 {
     JsonArray *a;
@@ -79,6 +97,7 @@ static void status_text(GString *out, JsonObject *o)
                 str_of(nd, "id"), str_of(nd, "type"), int_of(nd, "queues"), str_of(nd, "state"),
                 str_of(nd, "frontend"),
                 strcmp(str_of(nd, "link"), "down") == 0 ? ", link down" : "");
+            netdev_traffic_text(out, nd);
         }
     }
     for (guint i = 0; (a = array_of(o, "hubs")) && i < json_array_get_length(a); i++) {

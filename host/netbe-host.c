@@ -82,6 +82,20 @@ static GSource *watch_signals(NetbeRuntime *rt, int *fd_out)
     return s;
 }
 
+/*
+ * Hold SIGHUP from the start: its default action would kill netbe-host while it still starts
+ * or waits for a handover (--incoming, up to a minute), when systemd's ExecReload or an
+ * operator may well send it. Held, it waits until watch_signals() reads it as a reload.
+ */
+static void block_sighup(void)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 static bool parse_args(int *argc, char ***argv, HostOptions *o)
 {
     const GOptionEntry entries[] = {
@@ -385,6 +399,7 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN); /* a peer that went away is an error return, not our death */
+    block_sighup();           /* a reload asked for while we start waits for the signalfd */
     host_log_setup();         /* to the journal with netbe's fields, when stderr is the journal */
     if (o.verbose) {
         g_setenv("G_MESSAGES_DEBUG", "all", true);

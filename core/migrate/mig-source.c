@@ -298,6 +298,30 @@ static void source_resume(MigSource *s)
     }
 }
 
+/*
+ * A send to the destination failed because it closed the stream: it may have said why just
+ * before (a refusal of the state it was reading). If that record is there, it replaces
+ * *@err, which then names the destination's reason instead of the broken pipe.
+ */
+static void source_take_refusal(MigSource *s, GError **err)
+{
+    g_autoptr(GError) none = NULL;
+    g_autofree char *reason = NULL;
+    MigRecordType got = 0;
+    NetbeMigReader *r;
+    bool ok = true;
+
+    if (!g_error_matches(*err, NETBE_MIG_ERROR, EPIPE)) {
+        return;
+    }
+    r = mig_recv_record(&s->ch, &got, &none);
+    if (r && got == MIG_REC_ERROR && mig_read_status(r, &ok, &reason, NULL) && !ok) {
+        g_clear_error(err);
+        g_set_error(err, NETBE_MIG_ERROR, EIO, "the destination failed: %s", reason);
+    }
+    netbe_mig_reader_free(r);
+}
+
 /* Run the steps. Return: true if the destination serves now. */
 static bool source_run(MigSource *s, GError **errp)
 {
@@ -317,6 +341,7 @@ static bool source_run(MigSource *s, GError **errp)
             if (!err) {
                 g_set_error(&err, NETBE_MIG_ERROR, EPROTO, "no reason given (a bug)");
             }
+            source_take_refusal(s, &err);
             g_prefix_error(&err, "handover failed at %s: ", source_steps[i].name);
         }
     }

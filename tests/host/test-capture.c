@@ -87,6 +87,10 @@ static void test_capture_holds_exactly_the_frames_sent(void)
 
     pass_frame(hp, 0, 999, 60); /* before the capture: not in the file */
     g_free(hp_ctl_ok(hp, "capture n0 %s", path));
+    reply = hp_ctl_ok(hp, "status");
+    g_assert_nonnull(strstr(reply, "capturing to"));
+    g_assert_nonnull(strstr(reply, path));
+    g_clear_pointer(&reply, g_free);
     for (uint32_t i = 0; i < 10; i++) {
         pass_frame(hp, 0, i, 60 + i * 140); /* n0 receives (rx) */
     }

@@ -144,9 +144,33 @@ static void test_notify_ready_reloading_stopping(void)
     rmdir(dir);
 }
 
+/* Fails if a SIGHUP (systemd's ExecReload, an operator) kills a netbe-host that still waits
+ * for a handover with --incoming, instead of waiting to be read as a reload. */
+static void test_sighup_while_waiting_for_a_handover_is_held(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("netbe-notify-XXXXXX", NULL);
+    g_autofree char *sock = g_build_filename(dir, "handover.sock", NULL);
+    const char *extra[] = {"--incoming", sock, NULL};
+    TestHost *h = test_host_spawn(ini_one, NULL, extra, NULL);
+
+    g_assert_nonnull(h);
+    for (int i = 0; i < 200 && !g_file_test(sock, G_FILE_TEST_EXISTS); i++) {
+        g_usleep(20000);
+    }
+    g_assert_true(g_file_test(sock, G_FILE_TEST_EXISTS));
+    g_assert_cmpint(kill(h->pid, SIGHUP), ==, 0);
+    g_assert_cmpint(test_host_wait(h, 500), ==, -1);
+    g_assert_cmpint(h->pid, >, 0); /* not reaped: still there, still waiting */
+    test_host_free(h);
+    unlink(sock);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/notify/sighup-while-waiting-for-a-handover-is-held",
+                    test_sighup_while_waiting_for_a_handover_is_held);
     g_test_add_func("/notify/ready-reloading-stopping", test_notify_ready_reloading_stopping);
     return g_test_run();
 }

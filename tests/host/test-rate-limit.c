@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include "hub-peers.h"
 #include "netbe/netbe.h"
@@ -86,10 +87,14 @@ static double flow_run(Flow *f, double secs, double warmup, unsigned window, dou
     uint8_t frame[2048];
 
     for (;;) {
-        gint64 now = g_get_monotonic_time();
-        double elapsed = (now - start) / 1e6;
         struct pollfd p = {.fd = f->hp->peer[f->to], .events = POLLIN};
+        gint64 now;
+        double elapsed;
 
+        poll(&p, 1, 1);
+        flow_drain(f); /* first: what came before now counts before now */
+        now = g_get_monotonic_time();
+        elapsed = (now - start) / 1e6;
         if (elapsed >= secs) {
             break;
         }
@@ -109,8 +114,6 @@ static double flow_run(Flow *f, double secs, double warmup, unsigned window, dou
             g_assert_cmpint(n, ==, f->len);
             f->sent++;
         }
-        poll(&p, 1, 1);
-        flow_drain(f);
     }
     t_end = g_get_monotonic_time();
     bytes_end = f->got_bytes;
@@ -125,14 +128,31 @@ static double flow_run(Flow *f, double secs, double warmup, unsigned window, dou
     return (double)(bytes_end - bytes_warm) / ((t_end - t_warm) / 1e6);
 }
 
-/* Fails if @measured is off @want by more than 10%. */
-static void assert_within_10_percent(const char *what, double measured, double want)
+/*
+ * assert_flow_rate() - flow_run() @f (from scratch) until its rate is within 10% of @want,
+ * three times at most. Fails at once if a run passes more than 10% over @want: other
+ * processes on the machine can slow a flow down (a run that got less is run again), never
+ * let more through.
+ */
+static void assert_flow_rate(const char *what, Flow *f, double secs, double warmup, double offered,
+                             double want)
 {
-    g_test_message("%s: %.3f Mbit/s (want %.3f)", what, measured * 8 / 1e6, want * 8 / 1e6);
-    if (fabs(measured - want) > want * 0.10) {
-        g_error("%s: %.3f Mbit/s, more than 10%% off %.3f", what, measured * 8 / 1e6,
-                want * 8 / 1e6);
+    for (int attempt = 1; attempt <= 3; attempt++) {
+        double got;
+
+        f->sent = f->got = f->got_bytes = 0;
+        got = flow_run(f, secs, warmup, WINDOW, offered);
+        g_test_message("%s: %.3f Mbit/s (want %.3f)", what, got * 8 / 1e6, want * 8 / 1e6);
+        if (got > want * 1.10) {
+            g_error("%s: %.3f Mbit/s, more than 10%% over %.3f", what, got * 8 / 1e6,
+                    want * 8 / 1e6);
+        }
+        if (got >= want * 0.90) {
+            return;
+        }
+        g_usleep(200000); /* starved by others, the flow ran slower: again, the bucket full */
     }
+    g_error("%s: less than 90%% of %.3f Mbit/s in three runs", what, want * 8 / 1e6);
 }
 
 /* The netdev's entry in stats --json's rate_limits, or NULL. */
@@ -169,8 +189,7 @@ static void test_rx_limit_holds_at_5_10_40_mbits(void)
     Flow f = flow_udp(hp, 0, 1, 1000, &dest);
     g_autofree char *st = NULL;
 
-    assert_within_10_percent("offered 40 Mbit/s, limit 10",
-                             flow_run(&f, 2.0, 0.5, WINDOW, MBIT(40)), MBIT(10));
+    assert_flow_rate("offered 40 Mbit/s, limit 10", &f, 2.0, 0.5, MBIT(40), MBIT(10));
     st = rate_stats(hp, "n0");
     g_assert_nonnull(st);
     g_assert_cmpuint(rate_counter(st, "rx_waits"), >, 0);
@@ -178,8 +197,7 @@ static void test_rx_limit_holds_at_5_10_40_mbits(void)
     g_assert_cmpuint(rate_counter(st, "tx_waits"), ==, 0);
     g_usleep(200000); /* the bucket fills up again */
     f.sent = f.got = f.got_bytes = 0;
-    assert_within_10_percent("offered 10 Mbit/s, limit 10",
-                             flow_run(&f, 1.5, 0.3, WINDOW, MBIT(10)), MBIT(10));
+    assert_flow_rate("offered 10 Mbit/s, limit 10", &f, 1.5, 0.3, MBIT(10), MBIT(10));
     g_usleep(200000);
     f.sent = f.got = f.got_bytes = 0;
     g_free(st);
@@ -187,8 +205,7 @@ static void test_rx_limit_holds_at_5_10_40_mbits(void)
     {
         uint64_t waits = rate_counter(st, "rx_waits");
 
-        assert_within_10_percent("offered 5 Mbit/s, limit 10",
-                                 flow_run(&f, 1.5, 0.3, WINDOW, MBIT(5)), MBIT(5));
+        assert_flow_rate("offered 5 Mbit/s, limit 10", &f, 1.5, 0.3, MBIT(5), MBIT(5));
         g_free(st);
         st = rate_stats(hp, "n0");
         g_assert_cmpuint(rate_counter(st, "rx_waits"), ==, waits); /* under the limit */
@@ -210,12 +227,12 @@ static void test_live_change_takes_effect(void)
     reply = hp_ctl_ok(hp, "rate-limit n0 rx_bytes_per_sec=5000000");
     g_assert_cmpstr(reply, ==,
                     "rate limit of n0: rx_bytes_per_sec=5000000 rx_bytes_burst=500000\n");
-    assert_within_10_percent("live 40 Mbit/s", flow_run(&f, 2.0, 0.5, WINDOW, 0), MBIT(40));
+    assert_flow_rate("live 40 Mbit/s", &f, 2.0, 0.5, 0, MBIT(40));
     g_free(reply);
     reply = hp_ctl_ok(hp, "rate-limit n0 rx_bytes_per_sec=625000");
     g_usleep(200000);
     f.sent = f.got = f.got_bytes = 0;
-    assert_within_10_percent("live 5 Mbit/s", flow_run(&f, 2.0, 0.5, WINDOW, 0), MBIT(5));
+    assert_flow_rate("live 5 Mbit/s", &f, 2.0, 0.5, 0, MBIT(5));
     g_free(reply);
     reply = hp_ctl_ok(hp, "rate-limit n0 rx_bytes_per_sec=0");
     g_assert_cmpstr(reply, ==, "rate limit of n0: none\n");
@@ -234,7 +251,7 @@ static void test_tx_limit_holds(void)
     Flow f = flow_udp(hp, 0, 1, 1000, &dest);
     g_autofree char *st = NULL;
 
-    assert_within_10_percent("tx limit 10 Mbit/s", flow_run(&f, 2.0, 0.5, WINDOW, 0), MBIT(10));
+    assert_flow_rate("tx limit 10 Mbit/s", &f, 2.0, 0.5, 0, MBIT(10));
     st = rate_stats(hp, "n1");
     g_assert_cmpuint(rate_counter(st, "tx_waits"), >, 0);
     g_assert_cmpuint(rate_counter(st, "rx_waits"), ==, 0);
@@ -248,41 +265,66 @@ static void test_frames_limit_holds(void)
     HubPeers *hp = hp_start(2, extra, NULL, NULL, NULL);
     struct sockaddr_in dest;
     Flow f = flow_udp(hp, 0, 1, 100, &dest);
-    double rate = flow_run(&f, 2.0, 0.5, WINDOW, 0) / 100;
 
-    g_test_message("frames/s: %.1f (want 500)", rate);
-    g_assert_cmpfloat(fabs(rate - 500), <=, 50);
+    assert_flow_rate("500 frames/s of 100 bytes", &f, 2.0, 0.5, 0, 500 * 100.0);
     hp_stop(hp);
 }
 
-/* Frames that arrive within @ms after sending @n at once into n0 (a window of @n). */
+/* Frames that arrive within @ms after sending @n at once into n0 (a window of @n), as the
+ * kernel stamped their arrival at n1's peer (this process may run late; the count may not). */
 static uint64_t burst_count(HubPeers *hp, unsigned n, unsigned ms)
 {
     uint8_t frame[100];
     struct sockaddr_in dest;
     Flow f = flow_udp(hp, 0, 1, sizeof(frame), &dest);
-    gint64 until = g_get_monotonic_time() + ms * 1000;
-    uint64_t got;
+    gint64 until = g_get_monotonic_time() + (ms + 500) * 1000;
+    uint64_t early = 0;
+    struct timespec t0;
+    int on = 1;
 
+    g_assert_cmpint(setsockopt(hp->peer[1], SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)), ==, 0);
+    clock_gettime(CLOCK_REALTIME, &t0);
     for (unsigned i = 0; i < n; i++) {
         hp_frame(frame, sizeof(frame), i);
         hp_send(hp, 0, frame, sizeof(frame));
     }
     while (g_get_monotonic_time() < until) {
+        union {
+            char buf[CMSG_SPACE(sizeof(struct timespec))];
+            struct cmsghdr align;
+        } ctl;
+        struct iovec iov = {frame, sizeof(frame)};
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = ctl.buf,
+                             .msg_controllen = sizeof(ctl)};
         struct pollfd p = {.fd = hp->peer[1], .events = POLLIN};
+        struct cmsghdr *c;
 
-        poll(&p, 1, 1);
-        flow_drain(&f);
+        if (recvmsg(hp->peer[1], &msg, MSG_DONTWAIT) < 0) {
+            poll(&p, 1, 1);
+            continue;
+        }
+        f.got++;
+        c = CMSG_FIRSTHDR(&msg);
+        g_assert_true(c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS);
+        {
+            struct timespec ts;
+
+            memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+            early += (ts.tv_sec - t0.tv_sec) * 1000.0 + (ts.tv_nsec - t0.tv_nsec) / 1e6 <= ms;
+        }
     }
-    got = f.got;
+    on = 0;
+    setsockopt(hp->peer[1], SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
     f.sent = n;
     flow_run(&f, 0, 0, 0, 0); /* the rest comes, all of it */
-    return got;
+    return early;
 }
 
-/* A burst of 20 passes at once, then 20 frames/s; an initial burst of 30 adds to the first
- * burst only. Fails if a burst is ignored, too large, or the initial one comes back. */
-static void test_burst_and_initial_burst(void)
+/* One try of the burst test: fails at once when more passes than the buckets allow. Return:
+ * false when less did (netbe-host did not get the CPU: the caller tries again). */
+static bool burst_try(void)
 {
     const char *extra[] = {"rx_frames_per_sec = 20\nrx_frames_burst = 20\n"
                            "rx_frames_initial_burst = 30",
@@ -292,14 +334,22 @@ static void test_burst_and_initial_burst(void)
 
     first = burst_count(hp, 80, 300); /* 20 + 30 at once, then ~6 in 0.3 s */
     g_test_message("first burst: %" G_GUINT64_FORMAT " frames in 300 ms", first);
-    g_assert_cmpuint(first, >=, 50);
     g_assert_cmpuint(first, <=, 58);
     g_usleep(1100000); /* the bucket is full again (20), the initial burst is spent */
     second = burst_count(hp, 40, 300);
     g_test_message("second burst: %" G_GUINT64_FORMAT " frames in 300 ms", second);
-    g_assert_cmpuint(second, >=, 20);
     g_assert_cmpuint(second, <=, 28);
     hp_stop(hp);
+    return first >= 50 && second >= 20;
+}
+
+/* A burst of 20 passes at once, then 20 frames/s; an initial burst of 30 adds to the first
+ * burst only. Fails if a burst is ignored, too large, or the initial one comes back. */
+static void test_burst_and_initial_burst(void)
+{
+    for (int attempt = 1; !burst_try(); attempt++) {
+        g_assert_cmpint(attempt, <, 3);
+    }
 }
 
 /* A bad value, an unknown key, a burst without its rate or an unknown netdev: an error that
@@ -309,6 +359,7 @@ static void test_bad_value_changes_nothing(void)
     const char *extra[] = {"rx_bytes_per_sec = 1250000", NULL};
     HubPeers *hp = hp_start(2, extra, NULL, NULL, NULL);
     const char *before = "rate limit of n0: rx_bytes_per_sec=1250000 rx_bytes_burst=125000\n";
+    g_autofree char *status = hp_ctl_ok(hp, "status");
     struct {
         const char *args, *error;
     } cases[] = {
@@ -324,6 +375,7 @@ static void test_bad_value_changes_nothing(void)
         {"n9 rx_bytes_per_sec=1", "rate-limit: no netdev 'n9'"},
     };
 
+    g_assert_nonnull(strstr(status, "rate limit: rx_bytes_per_sec=1250000 rx_bytes_burst=125000"));
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         bool ok = true;
         g_autofree char *reply = hp_ctl(hp, &ok, "rate-limit %s", cases[i].args);
@@ -403,8 +455,7 @@ static void test_tap_rx_limit_loses_nothing(void)
                .dest_len = sizeof(ll),
                .len = 1000};
     /* 64 frames on the way: far below the TAP's queue (500 by default) */
-    assert_within_10_percent("TAP rx limit 10 Mbit/s", flow_run(&f, 2.5, 0.5, WINDOW, MBIT(40)),
-                             MBIT(10));
+    assert_flow_rate("TAP rx limit 10 Mbit/s", &f, 2.5, 0.5, MBIT(40), MBIT(10));
     g_test_message("TAP: %" G_GUINT64_FORMAT " frames sent, %" G_GUINT64_FORMAT " arrived", f.sent,
                    f.got);
     dropped = test_sh_output("ip netns exec %s cat /sys/class/net/nbrl0/statistics/tx_dropped", ns);

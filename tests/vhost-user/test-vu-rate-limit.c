@@ -37,39 +37,44 @@ static uint64_t stat_of(VuRig *r, const char *field)
     return g_ascii_strtoull(p + strlen(key), NULL, 10);
 }
 
-static void assert_rate(const char *what, double bytes_per_sec)
+/* Fails if @bytes_per_sec is more than 10% over the limit (load on the machine cannot let
+ * more through). Return: whether it is within 10% of it (a run starved by other processes
+ * got less: the caller runs it again). */
+static bool rate_ok(const char *what, double bytes_per_sec)
 {
     g_test_message("%s: %.3f Mbit/s (limit 10)", what, bytes_per_sec * 8 / 1e6);
-    if (fabs(bytes_per_sec - LIMIT) > LIMIT * 0.1) {
-        g_error("%s: %.3f Mbit/s, more than 10%% off 10", what, bytes_per_sec * 8 / 1e6);
+    if (bytes_per_sec > LIMIT * 1.1) {
+        g_error("%s: %.3f Mbit/s, more than 10%% over 10", what, bytes_per_sec * 8 / 1e6);
     }
+    return bytes_per_sec >= LIMIT * 0.9;
 }
 
-/* The guest sends as fast as its ring lets it: 10 Mbit/s reach the peer, every frame the
- * guest sent arrives, and the device counted waits, no drop. */
-static void test_tx_limit_holds_the_guest_back(void)
+/* The guest sends as fast as its ring lets it for 2 s. Return: the rate that reached the
+ * peer after 0.5 s; every frame arrived (fails otherwise). */
+static double guest_tx_run(VuRig *r, VuFront *f)
 {
-    VuRig *r = vu_rig_new_full(NULL, "tx_bytes_per_sec = 1250000\ntx_bytes_burst = 16k\n");
-    VuFront *f = vu_rig_front(r, NULL);
     uint8_t frame[FRAME];
-    uint64_t sent = 0, got = 0, got_warm = 0;
+    uint64_t sent = 0, got = 0, got_warm = 0, got_end;
     gint64 start = g_get_monotonic_time(), warm = 0, end, deadline;
 
     vu_rig_frame(frame, sizeof(frame), 1);
-    while ((end = g_get_monotonic_time()) - start < 2 * G_USEC_PER_SEC) {
+    for (;;) {
         struct pollfd p = {.fd = r->udp, .events = POLLIN};
 
-        while (vu_front_send(f, 0, NULL, frame, sizeof(frame), false)) {
-            sent++;
-        }
         poll(&p, 1, 1);
         got += peer_drain(r);
+        if ((end = g_get_monotonic_time()) - start >= 2 * G_USEC_PER_SEC) {
+            break;
+        }
         if (!warm && end - start >= G_USEC_PER_SEC / 2) {
             warm = end;
             got_warm = got;
         }
+        while (vu_front_send(f, 0, NULL, frame, sizeof(frame), false)) {
+            sent++;
+        }
     }
-    assert_rate("guest tx", (double)(got - got_warm) * FRAME / ((end - warm) / 1e6));
+    got_end = got;
     deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
     while (got < sent && g_get_monotonic_time() < deadline) {
         struct pollfd p = {.fd = r->udp, .events = POLLIN};
@@ -79,44 +84,70 @@ static void test_tx_limit_holds_the_guest_back(void)
         vu_front_tx_reclaim(f, 0);
     }
     g_assert_cmpuint(got, ==, sent);
+    return (double)(got_end - got_warm) * FRAME / ((end - warm) / 1e6);
+}
+
+/* The guest sends as fast as its ring lets it: 10 Mbit/s reach the peer, every frame the
+ * guest sent arrives, and the device counted waits, no drop. */
+static void test_tx_limit_holds_the_guest_back(void)
+{
+    VuRig *r = vu_rig_new_full(NULL, "tx_bytes_per_sec = 1250000\ntx_bytes_burst = 16k\n");
+    VuFront *f = vu_rig_front(r, NULL);
+
+    for (int attempt = 1; !rate_ok("guest tx", guest_tx_run(r, f)); attempt++) {
+        g_assert_cmpint(attempt, <, 3);
+    }
     g_assert_cmpuint(stat_of(r, "tx_drops"), ==, 0);
     g_assert_cmpuint(stat_of(r, "tx_waits"), >, 0);
     vu_front_free(f);
     vu_rig_free(r);
 }
 
-/* The peer sends at most 32 frames ahead of what the guest took: 10 Mbit/s reach the guest,
- * all of them. */
-static void test_rx_limit_holds_frames_in_the_kernel(void)
+/* The peer sends at most 32 frames ahead of what the guest took, for 2 s. Return: the rate
+ * that reached the guest after 0.5 s; all of it arrived (fails otherwise). */
+static double guest_rx_run(VuRig *r, VuFront *f)
 {
-    VuRig *r = vu_rig_new_full(NULL, "rx_bytes_per_sec = 1250000\n");
-    VuFront *f = vu_rig_front(r, NULL);
     uint8_t frame[FRAME];
-    uint64_t sent = 0, got = 0, got_warm = 0;
+    uint64_t sent = 0, got = 0, got_warm = 0, got_end;
     gint64 start = g_get_monotonic_time(), warm = 0, end, deadline;
 
     vu_rig_frame(frame, sizeof(frame), 2);
-    while ((end = g_get_monotonic_time()) - start < 2 * G_USEC_PER_SEC) {
+    for (;;) {
+        vu_front_wait_call(f, vu_rxq(0), 1);
+        got += vu_front_rx_drop(f, 0);
+        if ((end = g_get_monotonic_time()) - start >= 2 * G_USEC_PER_SEC) {
+            break;
+        }
+        if (!warm && end - start >= G_USEC_PER_SEC / 2) {
+            warm = end;
+            got_warm = got;
+        }
         while (sent - got < 32) {
             g_assert_cmpint(sendto(r->udp, frame, sizeof(frame), 0, (struct sockaddr *)&r->netdev,
                                    sizeof(r->netdev)),
                             ==, sizeof(frame));
             sent++;
         }
-        vu_front_wait_call(f, vu_rxq(0), 1);
-        got += vu_front_rx_drop(f, 0);
-        if (!warm && end - start >= G_USEC_PER_SEC / 2) {
-            warm = end;
-            got_warm = got;
-        }
     }
-    assert_rate("guest rx", (double)(got - got_warm) * FRAME / ((end - warm) / 1e6));
+    got_end = got;
     deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
     while (got < sent && g_get_monotonic_time() < deadline) {
         vu_front_wait_call(f, vu_rxq(0), 10);
         got += vu_front_rx_drop(f, 0);
     }
     g_assert_cmpuint(got, ==, sent);
+    return (double)(got_end - got_warm) * FRAME / ((end - warm) / 1e6);
+}
+
+/* 10 Mbit/s reach the guest, all of the frames: the rest waited in the kernel. */
+static void test_rx_limit_holds_frames_in_the_kernel(void)
+{
+    VuRig *r = vu_rig_new_full(NULL, "rx_bytes_per_sec = 1250000\n");
+    VuFront *f = vu_rig_front(r, NULL);
+
+    for (int attempt = 1; !rate_ok("guest rx", guest_rx_run(r, f)); attempt++) {
+        g_assert_cmpint(attempt, <, 3);
+    }
     g_assert_cmpuint(stat_of(r, "rx_waits"), >, 0);
     vu_front_free(f);
     vu_rig_free(r);
