@@ -14,6 +14,8 @@
 
 #define PUMP_ETHERTYPE 0x88b5
 #define PUMP_MAX_FRAMES (1u << 21)
+/* Frames out of order or doubled that the pump remembers, to say when they came. */
+#define PUMP_ANOMALIES 8
 
 struct SeqPump {
     char *netns, *tx_if, *rx_if;
@@ -27,7 +29,23 @@ struct SeqPump {
     SeqPumpResult result;
     uint32_t highest;
     gint ready_rx;
+    int64_t tap_drops;     /* @tx_if's count of frames dropped on their way out, at the start */
+    unsigned anomalies[2]; /* frames that came after a higher number [0], or twice [1] */
+    struct {
+        uint32_t seq, highest;
+        gint64 at; /* monotonic us */
+    } anomaly[2][PUMP_ANOMALIES];
 };
+
+/* Frames the kernel dropped on their way out of @ifname in @netns (for a TAP: into its
+ * reader's queue, which was full), -1 if unknown. */
+static int64_t tx_dropped(const char *netns, const char *ifname)
+{
+    g_autofree char *out = test_sh_output(
+        "ip netns exec %s cat /sys/class/net/%s/statistics/tx_dropped", netns, ifname);
+
+    return out ? g_ascii_strtoll(out, NULL, 10) : -1;
+}
 
 /* An AF_PACKET socket for our ethertype bound to @ifname in the calling thread's netns. */
 static int pump_socket(const char *ifname)
@@ -42,6 +60,16 @@ static int pump_socket(const char *ifname)
     g_assert_cmpint(a.sll_ifindex, >, 0);
     g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
     return fd;
+}
+
+/* Frames the kernel dropped at packet socket @fd for want of room (PACKET_STATISTICS). */
+static uint64_t socket_drops(int fd)
+{
+    struct tpacket_stats st = {0};
+    socklen_t len = sizeof(st);
+
+    g_assert_cmpint(getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len), ==, 0);
+    return st.tp_drops;
 }
 
 static gpointer pump_send(gpointer data)
@@ -78,6 +106,18 @@ static gpointer pump_send(gpointer data)
     close(fd);
     test_netns_leave(saved);
     return NULL;
+}
+
+/* Remember when frame @seq came late or (@again) once more. */
+static void pump_note_anomaly(SeqPump *p, bool again, uint32_t seq)
+{
+    unsigned i = p->anomalies[again]++;
+
+    if (i < PUMP_ANOMALIES) {
+        p->anomaly[again][i].seq = seq;
+        p->anomaly[again][i].highest = p->highest;
+        p->anomaly[again][i].at = g_get_monotonic_time();
+    }
 }
 
 static gpointer pump_receive(gpointer data)
@@ -121,8 +161,12 @@ static gpointer pump_receive(gpointer data)
         if (seq < p->highest) {
             p->result.out_of_order++;
         }
+        if (seq < p->highest || p->seen[seq] > 1) {
+            pump_note_anomaly(p, p->seen[seq] > 1, seq);
+        }
         p->highest = MAX(p->highest, seq);
     }
+    p->result.witness_drops = socket_drops(fd);
     close(fd);
     test_netns_leave(saved);
     return NULL;
@@ -137,6 +181,8 @@ SeqPump *seq_pump_start(const char *netns, const char *tx_if, const char *rx_if,
     p->rx_if = g_strdup(rx_if);
     p->rate = rate;
     p->seen = g_malloc0(PUMP_MAX_FRAMES);
+    p->tap_drops = tx_dropped(netns, tx_if);
+    g_assert_cmpint(p->tap_drops, >=, 0);
     p->receiver = g_thread_new("pump-rx", pump_receive, p);
     while (!g_atomic_int_get(&p->ready_rx)) {
         g_usleep(1000);
@@ -160,8 +206,16 @@ SeqPumpResult seq_pump_stop(SeqPump *p)
     g_thread_join(p->receiver);
     p->result.sent = p->sent;
     p->result.refused = p->refused;
+    p->result.tap_drops = (uint64_t)(tx_dropped(p->netns, p->tx_if) - p->tap_drops);
     for (uint32_t i = 0; i < p->sent; i++) {
         p->result.missing += !p->seen[i];
+    }
+    for (unsigned k = 0; k < 2; k++) {
+        for (unsigned i = 0; i < MIN(p->anomalies[k], PUMP_ANOMALIES); i++) {
+            g_test_message("%s: frame %u came %s after %u, at %.1f ms (monotonic)", p->rx_if,
+                           p->anomaly[k][i].seq, k ? "again" : "late", p->anomaly[k][i].highest,
+                           p->anomaly[k][i].at / 1000.0);
+        }
     }
     r = p->result;
     g_free(p->seen);

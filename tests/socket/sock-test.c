@@ -470,6 +470,78 @@ bool st_quiet(int fd, unsigned ms)
     return true;
 }
 
+int64_t st_udp_kernel_drops(unsigned port, unsigned *queued)
+{
+    g_autofree char *table = NULL;
+    g_auto(GStrv) lines = NULL;
+    g_autofree char *local = g_strdup_printf("0100007F:%04X", port);
+
+    if (!g_file_get_contents("/proc/net/udp", &table, NULL, NULL)) {
+        return -1;
+    }
+    lines = g_strsplit(table, "\n", -1);
+    for (int i = 1; lines[i]; i++) {
+        char addr[64];
+        unsigned txq, rxq;
+        unsigned long long drops;
+
+        /* sl local rem st tx_queue:rx_queue tr:when retrnsmt uid timeout inode ref ptr drops */
+        if (sscanf(lines[i], " %*s %63s %*s %*x %x:%x %*s %*s %*u %*d %*u %*d %*s %llu", addr, &txq,
+                   &rxq, &drops) == 4 &&
+            strcmp(addr, local) == 0) {
+            if (queued) {
+                *queued = rxq;
+            }
+            return (int64_t)drops;
+        }
+    }
+    return -1;
+}
+
+/* The receive buffer a socket gets unless it asks for another (bytes). */
+static unsigned default_rcvbuf(void)
+{
+    static unsigned bytes;
+    g_autofree char *text = NULL;
+
+    if (!bytes) {
+        bytes = g_file_get_contents("/proc/sys/net/core/rmem_default", &text, NULL, NULL)
+                    ? (unsigned)g_ascii_strtoull(text, NULL, 10)
+                    : 0;
+        bytes = bytes ? bytes : 212992; /* Linux's default */
+    }
+    return bytes;
+}
+
+bool st_udp_wait_room(unsigned port, unsigned timeout_ms)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    unsigned queued;
+
+    while (st_udp_kernel_drops(port, &queued) >= 0) {
+        if (queued < default_rcvbuf() / 2) {
+            return true;
+        }
+        if (g_get_monotonic_time() > end) {
+            return false;
+        }
+        g_usleep(200);
+    }
+    return false;
+}
+
+int st_udp_rcvbuf(int fd, int bytes)
+{
+    int got = 0;
+    socklen_t len = sizeof(got);
+
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+    }
+    getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len);
+    return got;
+}
+
 bool st_write_framed(int fd, const void *frame, size_t len)
 {
     uint32_t prefix = htonl((uint32_t)len);

@@ -75,6 +75,30 @@ bool st_wait_eof(int fd);
 /* True if nothing arrives on @fd within @ms. */
 bool st_quiet(int fd, unsigned ms);
 
+/*
+ * st_udp_kernel_drops() - datagrams the kernel dropped at the UDP socket bound to
+ * 127.0.0.1:@port because its receive buffer was full (the "drops" of /proc/net/udp; the
+ * count belongs to the socket, so it goes on across a handover of its fd); its bytes queued
+ * now in *@queued if not NULL.
+ * Return: the count, -1 if no such socket exists.
+ */
+int64_t st_udp_kernel_drops(unsigned port, unsigned *queued);
+
+/*
+ * st_udp_wait_room() - wait until the UDP socket bound to 127.0.0.1:@port (a receiver's in
+ * another process, whose buffer is the kernel's default, net.core.rmem_default) is less than
+ * half full, so that a datagram sent now is not dropped by the kernel for want of room. A
+ * sender that waits so loses nothing to the kernel while the receiver does not read (during
+ * a handover's pause, or while the scheduler leaves it waiting under load); every frame
+ * missing after that is the receiver's loss.
+ * Return: false if it stayed that full for @timeout_ms (nobody reads it) or does not exist.
+ */
+bool st_udp_wait_room(unsigned port, unsigned timeout_ms);
+
+/* st_udp_rcvbuf() - give @fd a receive buffer of @bytes, beyond net.core.rmem_max where the
+ * test may (CAP_NET_ADMIN). Return: the buffer the kernel granted (getsockopt). */
+int st_udp_rcvbuf(int fd, int bytes);
+
 /* QEMU's stream framing: a 4-byte big-endian length, then the frame. */
 bool st_write_framed(int fd, const void *frame, size_t len);
 /* Read one framed frame. Return: its length, -1 on timeout or a bad length. */

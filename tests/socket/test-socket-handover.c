@@ -66,13 +66,16 @@ static unsigned port_from_log(TestHost *h, const char *marker)
     return (unsigned)strtoul(p + strlen(marker), NULL, 10);
 }
 
+/* A guest's UDP socket on 127.0.0.1 (port set on return), with room for 1 s of frames at
+ * least: the test reads it from a thread the scheduler may leave waiting. */
 static int udp_peer(unsigned *port)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), big = 4 << 20;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int granted = st_udp_rcvbuf(fd, 8 << 20);
 
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+    g_test_message("a guest's UDP socket: a receive buffer of %d bytes", granted);
     g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
     g_assert_cmpint(getsockname(fd, (struct sockaddr *)&a, &len), ==, 0);
     *port = ntohs(a.sin_port);
@@ -143,10 +146,19 @@ static bool write_all(int fd, const void *buf, size_t len)
     return true;
 }
 
+/* Gaps a direction remembers, to say where they were. */
+#define TALLY_GAPS 8
+
 /* What one direction saw: every number in order once, or not. */
 typedef struct Tally {
     uint32_t next; /* the number expected next */
     uint32_t received, bad, out_of_order;
+    uint32_t missing; /* numbers skipped by gaps (forward jumps) */
+    unsigned gaps;
+    struct {
+        uint32_t from, to; /* numbers from..to-1 did not come */
+        gint64 at;         /* when the frame after the gap came (monotonic us) */
+    } gap[TALLY_GAPS];
 } Tally;
 
 static void tally(Tally *t, int64_t seq)
@@ -154,15 +166,51 @@ static void tally(Tally *t, int64_t seq)
     t->received++;
     if (seq < 0) {
         t->bad++;
-    } else if ((uint32_t)seq != t->next) {
+        return;
+    }
+    if ((uint32_t)seq > t->next) {
+        if (t->gaps < TALLY_GAPS) {
+            t->gap[t->gaps].from = t->next;
+            t->gap[t->gaps].to = (uint32_t)seq;
+            t->gap[t->gaps].at = g_get_monotonic_time();
+        }
+        t->gaps++;
+        t->missing += (uint32_t)seq - t->next;
+    }
+    if ((uint32_t)seq != t->next) {
         t->out_of_order++; /* a gap, a repeat or a step back */
-        t->next = (uint32_t)seq + 1;
-    } else {
-        t->next++;
+    }
+    t->next = (uint32_t)seq + 1;
+}
+
+/* Say where @t's gaps were, in ms from @t0. */
+static void tally_report(const Tally *t, const char *what, gint64 t0)
+{
+    for (unsigned i = 0; i < MIN(t->gaps, TALLY_GAPS); i++) {
+        g_test_message("%s: gap %u..%u (%u frames), next frame at %+.1f ms", what, t->gap[i].from,
+                       t->gap[i].to - 1, t->gap[i].to - t->gap[i].from,
+                       (t->gap[i].at - t0) / 1000.0);
     }
 }
 
-/* Two guests: numbered frames both ways at a steady rate, from threads. */
+/* The UDP sockets on the guests' paths, where the kernel drops what finds no room. */
+enum { HOP_NETBE, HOP_QEMU, HOP_GUEST_A, HOP_GUEST_B, HOPS };
+
+static const char *const hop_names[HOPS] = {
+    [HOP_NETBE] = "netbe's UDP socket (guest1)",
+    [HOP_QEMU] = "QEMU's dgram socket",
+    [HOP_GUEST_A] = "the UDP guest's socket",
+    [HOP_GUEST_B] = "the socket of the guest behind QEMU",
+};
+
+/*
+ * Two guests: numbered frames both ways at a steady rate, from threads. A datagram socket
+ * that nobody reads for a while (netbe's while it hands over or waits for a CPU, QEMU's)
+ * overflows and the kernel drops what comes: that loss is not netbe's and says nothing of
+ * the handover, so the sender does not send into a socket of another process that is half
+ * full (st_udp_wait_room()), and the guests' own sockets have room for a second or more.
+ * The kernel's drop counters of all of them are then zero, or the test says which.
+ */
 typedef struct Guests {
     int udp, tcp;      /* tcp: the guest behind the stream netdev */
     bool tcp_is_dgram; /* ... which is behind QEMU: a UDP socket to peer_to */
@@ -173,7 +221,67 @@ typedef struct Guests {
     bool tcp_closed;             /* the TCP guest saw EOF or an error */
     volatile bool sent_all;
     gint64 last_rx;
+    gint64 start;    /* when the sender began (monotonic us) */
+    gint64 max_late; /* the longest the sender was behind its schedule (us) */
+    uint32_t late_seq;
+    unsigned hop_port[HOPS]; /* 0: not on this test's paths */
+    int64_t hop_drops[HOPS]; /* the kernel's count when the guests began */
+    bool stalled;            /* a socket paced on stayed full: its reader stopped */
 } Guests;
+
+/* Learn the ports of the UDP sockets on the paths and their drop counts so far. */
+static void guests_hops_start(Guests *g)
+{
+    int fds[HOPS] = {[HOP_NETBE] = -1,
+                     [HOP_QEMU] = -1,
+                     [HOP_GUEST_A] = g->udp,
+                     [HOP_GUEST_B] = g->tcp_is_dgram ? g->tcp : -1};
+
+    g->hop_port[HOP_NETBE] = ntohs(g->host_udp.sin_port);
+    g->hop_port[HOP_QEMU] = g->tcp_is_dgram ? ntohs(g->peer_to.sin_port) : 0;
+    for (unsigned h = 0; h < HOPS; h++) {
+        struct sockaddr_in a;
+        socklen_t len = sizeof(a);
+
+        if (fds[h] >= 0 && getsockname(fds[h], (struct sockaddr *)&a, &len) == 0) {
+            g->hop_port[h] = ntohs(a.sin_port);
+        }
+        g->hop_drops[h] = g->hop_port[h] ? st_udp_kernel_drops(g->hop_port[h], NULL) : 0;
+        g_assert_cmpint(g->hop_drops[h], >=, 0);
+    }
+}
+
+/* Fails if the kernel dropped a datagram at a socket on the paths since the guests began:
+ * the frames missing then would not be netbe's loss. */
+static void guests_assert_no_kernel_drops(const Guests *g)
+{
+    for (unsigned h = 0; h < HOPS; h++) {
+        int64_t drops;
+
+        if (!g->hop_port[h]) {
+            continue;
+        }
+        drops = st_udp_kernel_drops(g->hop_port[h], NULL) - g->hop_drops[h];
+        g_test_message("the kernel dropped %" G_GINT64_FORMAT " datagrams at %s (port %u)", drops,
+                       hop_names[h], g->hop_port[h]);
+        if (drops != 0) {
+            g_error("the kernel dropped %" G_GINT64_FORMAT " datagrams at %s: its receive "
+                    "buffer overflowed although the sender paced itself",
+                    drops, hop_names[h]);
+        }
+    }
+}
+
+/* Wait until the socket of @hop has room for a frame. Return: false if its reader stopped. */
+static bool guests_wait_room(Guests *g, unsigned hop)
+{
+    if (st_udp_wait_room(g->hop_port[hop], ST_TIMEOUT_MS)) {
+        return true;
+    }
+    g_test_message("%s stayed full for %d ms: nobody read it", hop_names[hop], ST_TIMEOUT_MS);
+    g->stalled = true;
+    return false;
+}
 
 static gpointer guests_send(gpointer data)
 {
@@ -181,6 +289,7 @@ static gpointer guests_send(gpointer data)
     static uint8_t f[ST_FRAME_MAX + 4];
     gint64 start = g_get_monotonic_time();
 
+    g->start = start;
     for (uint32_t i = 0; i < g->count; i++) {
         gint64 due = start + (gint64)i * G_USEC_PER_SEC / g->rate;
         size_t len = frame_len(i);
@@ -189,13 +298,23 @@ static gpointer guests_send(gpointer data)
         while (g_get_monotonic_time() < due) {
             g_usleep(200);
         }
+        if (g_get_monotonic_time() - due > g->max_late) {
+            g->max_late = g_get_monotonic_time() - due;
+            g->late_seq = i;
+        }
         make_frame(f + 4, len, i, 0);
+        if (!guests_wait_room(g, HOP_NETBE)) {
+            break;
+        }
         g_assert_cmpint(
             sendto(g->udp, f + 4, len, 0, (struct sockaddr *)&g->host_udp, sizeof(g->host_udp)), ==,
             len);
         make_frame(f + 4, len, i, 1);
         memcpy(f, &prefix, 4);
         if (g->tcp_is_dgram) {
+            if (!guests_wait_room(g, HOP_QEMU)) {
+                break;
+            }
             g_assert_cmpint(
                 sendto(g->tcp, f + 4, len, 0, (struct sockaddr *)&g->peer_to, sizeof(g->peer_to)),
                 ==, len);
@@ -371,6 +490,7 @@ static void test_guests_never_notice_handover(void)
 {
     Guests g = {.rate = 3000, .count = 6000};
     unsigned udp_port, listen_port;
+    gint64 ho_start, ho_end;
     g_autofree char *config = NULL, *out = NULL, *log = NULL, *stats = NULL;
     TestHost *src, *dst;
     GThread *tx, *rx;
@@ -380,16 +500,28 @@ static void test_guests_never_notice_handover(void)
     src = start_source(config, &g.host_udp, &listen_port);
     g.tcp = tcp_peer(listen_port, 0);
     g_assert_true(wait_log(src, "connected to")); /* frames before that are dropped */
+    guests_hops_start(&g);
     rx = g_thread_new("guests-rx", guests_receive, &g);
     tx = g_thread_new("guests-tx", guests_send, &g);
     g_usleep(700000);
+    ho_start = g_get_monotonic_time();
     dst = handover(src, config, "2 backends, 3 fds", &out);
+    ho_end = g_get_monotonic_time();
     g_thread_join(tx);
     g_thread_join(rx);
     g_test_message("UDP guest got %u (%u bad, %u out of order), TCP guest got %u (%u bad, %u out "
                    "of order) of %u each",
                    g.to_udp.received, g.to_udp.bad, g.to_udp.out_of_order, g.to_tcp.received,
                    g.to_tcp.bad, g.to_tcp.out_of_order, g.count);
+    g_test_message("handover from %+.1f to %+.1f ms; sender at most %.1f ms late (frame %u)",
+                   (ho_start - g.start) / 1000.0, (ho_end - g.start) / 1000.0, g.max_late / 1000.0,
+                   g.late_seq);
+    tally_report(&g.to_tcp, "to the TCP guest", g.start);
+    tally_report(&g.to_udp, "to the UDP guest", g.start);
+    stats = test_host_ctl(dst, "stats --json");
+    g_test_message("destination stats: %s", stats);
+    g_assert_false(g.stalled);
+    guests_assert_no_kernel_drops(&g);
     g_assert_false(g.tcp_closed);
     g_assert_cmpuint(g.to_udp.received, ==, g.count);
     g_assert_cmpuint(g.to_tcp.received, ==, g.count);
@@ -400,8 +532,6 @@ static void test_guests_never_notice_handover(void)
     /* the connection is still open: nothing more arrives, and no EOF either */
     g_assert_true(st_quiet(g.tcp, 100));
     log = assert_adopted(dst);
-    stats = test_host_ctl(dst, "stats --json");
-    g_test_message("destination stats: %s", stats);
     g_assert_nonnull(stats);
     g_assert_nonnull(strstr(stats, "\"netdev\":\"guest1\""));
     g_assert_null(strstr(stats, "\"rx_frames\":0,")); /* both netdevs forwarded there */
@@ -442,6 +572,7 @@ static void test_half_frames_continue_on_destination(void)
     uint32_t prefix = htonl(HALF_SMALL_LEN);
     int udp, tcp;
     TestHost *src, *dst;
+    int64_t drops;
     ssize_t n;
 
     udp = udp_peer(&udp_port);
@@ -449,12 +580,14 @@ static void test_half_frames_continue_on_destination(void)
     src = start_source(config, &host_udp, &listen_port);
     tcp = tcp_peer(listen_port, 4096); /* reads nothing for now: the source fills up */
     g_assert_true(wait_log(src, "connected to"));
+    drops = st_udp_kernel_drops(ntohs(host_udp.sin_port), NULL);
     for (uint32_t i = 0; i < HALF_BIG_FRAMES; i++) {
         make_frame(f, HALF_BIG_LEN, i, 0);
+        /* the host's UDP socket holds only a few of these: send none it has no room for */
+        g_assert_true(st_udp_wait_room(ntohs(host_udp.sin_port), ST_TIMEOUT_MS));
         g_assert_cmpint(
             sendto(udp, f, HALF_BIG_LEN, 0, (struct sockaddr *)&host_udp, sizeof(host_udp)), ==,
             HALF_BIG_LEN);
-        g_usleep(2000); /* the host's UDP socket holds only a few of these */
     }
     /* the TCP guest writes the first bytes of a frame, the source reads them */
     make_frame(small + 4, HALF_SMALL_LEN, 7, 1);
@@ -465,6 +598,8 @@ static void test_half_frames_continue_on_destination(void)
     g_test_message("source before the handover:\n%s", stats);
     dst = handover(src, config, "2 backends, 3 fds", &out);
     log = assert_adopted(dst);
+    /* a big frame missing below would be the kernel's loss, not the handover's */
+    g_assert_cmpint(st_udp_kernel_drops(ntohs(host_udp.sin_port), NULL), ==, drops);
     /* the rest of the half received frame: it arrives whole, once */
     g_assert_true(write_all(tcp, small + 4 + HALF_SMALL_CUT, HALF_SMALL_LEN - HALF_SMALL_CUT));
     n = st_recv_dgram(udp, f, sizeof(f));
@@ -796,6 +931,7 @@ static void test_qemu_stream_peer_never_notices(void)
     pid = qemu_relay(qemu, sock_path, ntohs(g.peer_to.sin_port), b_port);
     g_assert_true(wait_log(src, "connected to"));
     probe_path(&g);
+    guests_hops_start(&g);
     rx = g_thread_new("guests-rx", guests_receive, &g);
     tx = g_thread_new("guests-tx", guests_send, &g);
     g_usleep(700000);
@@ -807,6 +943,10 @@ static void test_qemu_stream_peer_never_notices(void)
                    "order) of %u each",
                    g.to_udp.received, g.to_udp.bad, g.to_udp.out_of_order, g.to_tcp.received,
                    g.to_tcp.bad, g.to_tcp.out_of_order, g.count);
+    tally_report(&g.to_tcp, "to the guest behind QEMU", g.start);
+    tally_report(&g.to_udp, "to the UDP guest", g.start);
+    g_assert_false(g.stalled);
+    guests_assert_no_kernel_drops(&g);
     g_assert_cmpuint(g.to_udp.received, ==, g.count);
     g_assert_cmpuint(g.to_tcp.received, ==, g.count);
     g_assert_cmpuint(g.to_udp.bad + g.to_udp.out_of_order + g.to_tcp.bad + g.to_tcp.out_of_order,
