@@ -22,32 +22,10 @@ static JsonNode *reply_of(const char *summary, const char *name1, const char *va
     return node;
 }
 
-/* The "options" array of netdev-add as KEY=VALUE strings (NULL-terminated, borrowed). */
-static const char **option_words(JsonObject *args, GError **errp)
-{
-    JsonArray *a = json_object_has_member(args, "options")
-                       ? json_object_get_array_member(args, "options")
-                       : NULL;
-    guint n = a ? json_array_get_length(a) : 0;
-    g_autofree const char **words = g_new0(const char *, n + 1);
-
-    for (guint i = 0; i < n; i++) {
-        JsonNode *w = json_array_get_element(a, i);
-
-        if (!JSON_NODE_HOLDS_VALUE(w) || json_node_get_value_type(w) != G_TYPE_STRING) {
-            g_set_error(errp, CONTROL_ERROR, CONTROL_ERROR_INVALID_ARGUMENT,
-                        "netdev-add: options[%u] is not a \"KEY=VALUE\" string", i);
-            return NULL;
-        }
-        words[i] = json_node_get_string(w);
-    }
-    return g_steal_pointer(&words);
-}
-
 JsonNode *control_netdev_add(ControlCall *call, JsonObject *args, GError **errp)
 {
     const char *id = control_arg_string(args, "id", NULL);
-    g_autofree const char **words = option_words(args, errp);
+    g_autofree const char **words = control_arg_words(args, "options", "netdev-add", errp);
 
     if (!words || !netbe_runtime_netdev_add(call->rt, id, words, errp)) {
         return NULL;

@@ -483,6 +483,27 @@ double control_arg_number(JsonObject *args, const char *name, double dflt)
     return json_object_has_member(args, name) ? json_object_get_double_member(args, name) : dflt;
 }
 
+const char **control_arg_words(JsonObject *args, const char *name, const char *command,
+                               GError **errp)
+{
+    JsonArray *a =
+        json_object_has_member(args, name) ? json_object_get_array_member(args, name) : NULL;
+    guint n = a ? json_array_get_length(a) : 0;
+    g_autofree const char **words = g_new0(const char *, n + 1);
+
+    for (guint i = 0; i < n; i++) {
+        JsonNode *w = json_array_get_element(a, i);
+
+        if (!JSON_NODE_HOLDS_VALUE(w) || json_node_get_value_type(w) != G_TYPE_STRING) {
+            g_set_error(errp, CONTROL_ERROR, CONTROL_ERROR_INVALID_ARGUMENT,
+                        "%s: %s[%u] is not a \"KEY=VALUE\" string", command, name, i);
+            return NULL;
+        }
+        words[i] = json_node_get_string(w);
+    }
+    return g_steal_pointer(&words);
+}
+
 bool control_arg_bool(JsonObject *args, const char *name, bool dflt)
 {
     return json_object_has_member(args, name) ? json_object_get_boolean_member(args, name) : dflt;

@@ -64,32 +64,10 @@ JsonNode *control_capture_stop(ControlCall *call, JsonObject *args, GError **err
     return json_builder_get_root(b);
 }
 
-/* The "limits" words, NULL-terminated (borrowed strings; caller frees the array). */
-static const char **limit_words(JsonObject *args, GError **errp)
-{
-    JsonArray *a = json_object_has_member(args, "limits")
-                       ? json_object_get_array_member(args, "limits")
-                       : NULL;
-    guint n = a ? json_array_get_length(a) : 0;
-    g_autofree const char **words = g_new0(const char *, n + 1);
-
-    for (guint i = 0; i < n; i++) {
-        JsonNode *w = json_array_get_element(a, i);
-
-        if (!JSON_NODE_HOLDS_VALUE(w) || json_node_get_value_type(w) != G_TYPE_STRING) {
-            g_set_error(errp, CONTROL_ERROR, CONTROL_ERROR_INVALID_ARGUMENT,
-                        "rate-limit: limits[%u] is not a \"key=value\" string", i);
-            return NULL;
-        }
-        words[i] = json_node_get_string(w);
-    }
-    return g_steal_pointer(&words);
-}
-
 JsonNode *control_rate_limit(ControlCall *call, JsonObject *args, GError **errp)
 {
     const char *id = control_arg_string(args, "id", NULL);
-    g_autofree const char **words = limit_words(args, errp);
+    g_autofree const char **words = control_arg_words(args, "limits", "rate-limit", errp);
     g_auto(GStrv) now = NULL;
     JsonObject *limits, *ret;
     JsonNode *node;

@@ -145,6 +145,11 @@ const char *control_arg_string(JsonObject *args, const char *name, const char *d
 gint64 control_arg_int(JsonObject *args, const char *name, gint64 dflt);
 bool control_arg_bool(JsonObject *args, const char *name, bool dflt);
 double control_arg_number(JsonObject *args, const char *name, double dflt);
+/* control_arg_words() - the string array @name as a NULL-terminated array of borrowed
+ * strings (caller frees the array; empty when left out). Return: NULL with @errp set if an
+ * element is no string (@command names the request in the message). */
+const char **control_arg_words(JsonObject *args, const char *name, const char *command,
+                               GError **errp);
 
 /* control_return_variant() - Return: @v as a reply's JSON; @v's reference (floating or
  * full, as netbe_runtime_status_variant() returns it) is taken. */
