@@ -309,14 +309,14 @@ static void source_take_refusal(MigSource *s, GError **err)
     g_autofree char *reason = NULL;
     MigRecordType got = 0;
     NetbeMigReader *r;
-    uint64_t sent_ns; /* when the destination wrote it: not used here */
+    uint64_t t = 0;
     bool ok = true;
 
     if (!g_error_matches(*err, NETBE_MIG_ERROR, EPIPE)) {
         return;
     }
     r = mig_recv_record(&s->ch, &got, &none);
-    if (r && got == MIG_REC_ERROR && mig_read_status(r, &ok, &reason, &sent_ns) && !ok) {
+    if (r && got == MIG_REC_ERROR && mig_read_status(r, &ok, &reason, &t) && !ok) {
         g_clear_error(err);
         g_set_error(err, NETBE_MIG_ERROR, EIO, "the destination failed: %s", reason);
     }
