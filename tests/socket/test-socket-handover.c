@@ -649,6 +649,20 @@ static int accept_within(int lfd, int ms)
     return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 }
 
+/* The destination quits cleanly (exit 0); both hosts and the @n sockets at @fds go. */
+static void quit_and_close(TestHost *src, TestHost *dst, const int *fds, int n)
+{
+    g_free(test_host_ctl(dst, "quit"));
+    g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
+    test_host_free(src);
+    test_host_free(dst);
+    track_host(0, NULL);
+    track_host(1, NULL);
+    for (int i = 0; i < n; i++) {
+        close(fds[i]);
+    }
+}
+
 /* A frame written framed on @from arrives whole on @to. */
 static void pass_framed(int from, int to, uint32_t seq)
 {
@@ -697,16 +711,7 @@ static void test_client_states_move(void)
     dlog = assert_log_has(dst, "netdev 'c1': took over the connect transport");
     g_assert_null(strstr(dlog, "netdev 'c1': connected to")); /* kept, not reconnected */
     g_assert_null(strstr(dlog, "went away"));
-    g_free(test_host_ctl(dst, "quit"));
-    g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
-    test_host_free(src);
-    test_host_free(dst);
-    track_host(0, NULL);
-    track_host(1, NULL);
-    close(c1);
-    close(c2);
-    close(l1);
-    close(l2);
+    quit_and_close(src, dst, (int[]){c1, c2, l1, l2}, 4);
 }
 
 /* @id's rate_limits entry in "stats --json": @key's value, -1 if absent. */
@@ -764,16 +769,7 @@ static void test_rate_limits_move(void)
                     rate_stat_of(json, "c1", "rx_wait_ns") - 1);
     pass_framed(c1, c2, 7);
     pass_framed(c2, c1, 8);
-    g_free(test_host_ctl(dst, "quit"));
-    g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
-    test_host_free(src);
-    test_host_free(dst);
-    track_host(0, NULL);
-    track_host(1, NULL);
-    close(c1);
-    close(c2);
-    close(l1);
-    close(l2);
+    quit_and_close(src, dst, (int[]){c1, c2, l1, l2}, 4);
 }
 
 /* netbe-host on @config_text, inheriting the open fds (test_host_start closes them). */
