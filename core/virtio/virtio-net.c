@@ -317,6 +317,8 @@ void vnet_reset_state(VnetDev *vd)
         q->tx_busy = false;
         q->rx_waiting = false;
         q->held_len = 0;
+        q->rx_large = false;
+        q->rx_small_run = 0;
         q->base_set = false;
         q->stats.broken = false;
     }

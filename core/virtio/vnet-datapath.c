@@ -130,12 +130,40 @@ static void vnet_tx_ready(void *peer, NetbeBackend *be, unsigned pair)
 
 /* ---- RX: backend -> guest, straight into guest buffers ---- */
 
+/* Largest frame within the MTU (with guest header). */
+static size_t vnet_rx_mtu_frame(const VnetDev *vd)
+{
+    return VNET_HDR_LEN + vd->dev->mtu + 14 + 4;
+}
+
 /* Largest frame (with guest header) the guest may get. */
 static size_t vnet_rx_need(const VnetDev *vd)
 {
     bool gso = vd->guest_features & (F(GUEST_TSO4) | F(GUEST_TSO6) | F(GUEST_UFO));
 
-    return VNET_HDR_LEN + (gso ? VNET_MAX_GSO_FRAME : vd->dev->mtu + 14 + 4);
+    return gso ? VNET_HDR_LEN + VNET_MAX_GSO_FRAME : vnet_rx_mtu_frame(vd);
+}
+
+/*
+ * Bytes of guest buffers to gather before reading a frame of unknown length: the largest
+ * frame while larger-than-MTU (GSO) frames come, else an MTU frame, the rest of a larger
+ * one going to q->hold first. Gathering 64 KiB of small mergeable buffers for every
+ * 64-byte frame costs more than the read itself.
+ */
+static size_t vnet_rx_pull_target(const VnetQueue *q)
+{
+    return q->rx_large ? vnet_rx_need(q->vd) : MIN(vnet_rx_need(q->vd), vnet_rx_mtu_frame(q->vd));
+}
+
+/* A frame of @written bytes (guest header included) was delivered: adapt the target. */
+static void vnet_rx_note_size(VnetQueue *q, size_t written)
+{
+    if (written > vnet_rx_mtu_frame(q->vd)) {
+        q->rx_large = true;
+        q->rx_small_run = 0;
+    } else if (q->rx_large && ++q->rx_small_run >= VNET_RX_SMALL_RUN) {
+        q->rx_large = false;
+    }
 }
 
 /*
@@ -306,6 +334,55 @@ static bool vnet_rx_held(VnetQueue *q, unsigned *pushed)
     return true;
 }
 
+/* Room for a frame of @len bytes in q->hold. */
+static void vnet_rx_hold_room(VnetQueue *q, size_t len)
+{
+    if (q->hold_size < len) {
+        q->hold = g_realloc(q->hold, len);
+        q->hold_size = len;
+    }
+}
+
+/*
+ * Whether to receive through q->hold: while no larger-than-MTU frames come, and the
+ * backend's header is the guest's (or absent), a frame is read with one plain read() into
+ * q->hold, which stays in cache, and copied into just the buffers it needs. For frames up
+ * to the MTU that costs less than reading into an iovec gathered for the largest frame;
+ * GSO frames are read straight into guest buffers.
+ */
+static bool vnet_rx_bounce_ok(const VnetQueue *q)
+{
+    return !q->rx_large && (q->vd->be_hdr == 0 || q->vd->be_hdr == VNET_HDR_LEN);
+}
+
+/*
+ * Receive one frame through q->hold (see vnet_rx_bounce_ok) and deliver it, or hold it
+ * there until the driver posts enough buffers (*@wait). Return: the backend's answer
+ * (frame bytes, 0 or -EAGAIN: none, other < 0: lost and counted by the backend).
+ */
+static ssize_t vnet_rx_bounce(VnetQueue *q, unsigned pair, unsigned *pushed, bool *wait)
+{
+    VnetDev *vd = q->vd;
+    size_t need = vnet_rx_need(vd), off = VNET_HDR_LEN - vd->be_hdr, written;
+    ssize_t len;
+
+    vnet_rx_hold_room(q, need);
+    len = netbe_backend_recv(vd->be, pair, &(struct iovec){q->hold + off, need - off}, 1);
+    if (len <= 0) {
+        return len;
+    }
+    written = (size_t)len + off;
+    if ((size_t)len > need - off || written < VNET_HDR_LEN + 6 ||
+        !vnet_filter_accept(vd, q->hold + VNET_HDR_LEN)) {
+        q->stats.drops++; /* cut (larger than the guest may get), runt, or filtered */
+        return len;
+    }
+    vnet_rx_note_size(q, written);
+    q->held_len = written;
+    *wait = !vnet_rx_held(q, pushed);
+    return len;
+}
+
 /*
  * Receive up to @budget frames into guest buffers: pulled from the backend with recv,
  * or copied from @src (a frame a push backend produced). Buffers are gathered for the
@@ -358,12 +435,21 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
         }
         frame = fsrc ? vnet_iov_size(fsrc, fsrcn) : 0;
         written = frame - MIN(frame, vd->be_hdr) + VNET_HDR_LEN;
-        if (!vnet_rx_gather(q, fsrc ? written : need)) {
+        if (!vnet_rx_gather(q, fsrc ? written : vnet_rx_pull_target(q))) {
             break;
         }
         if (q->pre_chains == 0) {
             wait = true;
             break;
+        }
+        if (!fsrc && vnet_rx_bounce_ok(q)) {
+            len = vnet_rx_bounce(q, pair, &pushed, &wait);
+            if (len == 0 || len == -EAGAIN || wait) {
+                taken += len != 0 && len != -EAGAIN;
+                break;
+            }
+            taken++;
+            continue;
         }
         niov = vnet_rx_niov(q);
         cap = vnet_iov_size(q->iov, niov);
@@ -384,10 +470,7 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
         /* fewer bytes posted than the largest frame: a tail catches the rest */
         spill = !fsrc && cap < need && bn < VQ_MAX_IOV;
         if (spill) {
-            if (q->hold_size < need) {
-                q->hold = g_realloc(q->hold, need);
-                q->hold_size = need;
-            }
+            vnet_rx_hold_room(q, need);
             q->biov[bn++] = (struct iovec){q->hold + cap, need - cap};
         }
         if (fsrc) {
@@ -428,6 +511,7 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
             q->stats.drops += len >= 0; /* negative: the backend counted it */
             continue;                   /* the buffers stay ours for the next frame */
         }
+        vnet_rx_note_size(q, written);
         pushed += vnet_rx_complete(q, niov, written);
     }
     if (!q->vq.broken) {

@@ -14,6 +14,7 @@
 #define VNET_TX_POOL 4096 /* iovec entries of one TX batch (pointing into guest memory) */
 #define VNET_MAC_TABLE 64 /* entries per filter table (beyond: accept all) */
 #define VNET_MAX_GSO_FRAME (65535 + 14 + 4)
+#define VNET_RX_SMALL_RUN 256 /* MTU-sized frames in a row that end gathering for GSO ones */
 
 typedef enum VnetRole {
     VNET_ROLE_NONE = 0,
@@ -48,6 +49,8 @@ typedef struct VnetQueue {
     uint8_t *hold;                 /* RX: a frame larger than the buffers posted when it came */
     size_t hold_size;              /* RX: bytes allocated at hold */
     size_t held_len;               /* RX: bytes of the held frame (guest header first), or 0 */
+    bool rx_large;                 /* RX: frames larger than the MTU came lately: gather for them */
+    unsigned rx_small_run;         /* RX: frames within the MTU in a row since the last larger */
     bool base_set;                 /* netbe_vnet_queue_set_base(): used idx from guest at enable */
 } VnetQueue;
 
