@@ -209,7 +209,7 @@ static void usage_exit(const char *arg)
     fprintf(stderr,
             "bench-vhost-user: unknown argument %s\n"
             "usage: bench-vhost-user [--json FILE] [--only DIR:SIZE] [--seconds S] "
-            "[--repeat N] [--raw-ring N] [--no-pin] [--fill-far] [--no-mrg]\n",
+            "[--repeat N] [--raw-ring N] [--no-pin] [--fill-far] [--no-mrg] [--sandbox-off]\n",
             arg);
     exit(2);
 }
@@ -226,6 +226,8 @@ int main(int argc, char **argv)
     int saved, repeat = 3;
     size_t nres = 0;
     bool no_pin = false, fill_near = true;
+    const char *host_args[] = {"--sandbox=off", NULL};
+    bool sandbox_off = false;
     int host_cpu;
 
     for (int i = 1; i < argc; i++) {
@@ -246,6 +248,8 @@ int main(int argc, char **argv)
             /* diagnosis: one 64 KiB buffer per frame, no merged-buffer gather */
             opt.features_clear = 1ull << 15;
             opt.rx_buf_size = 0;
+        } else if (g_str_equal(argv[i], "--sandbox-off")) {
+            sandbox_off = true; /* diagnosis: what the seccomp filter costs per frame */
         } else if (g_str_equal(argv[i], "--fill-far")) {
             fill_near = false; /* diagnosis: queue TAP->guest frames from the driver's CPU */
         } else {
@@ -263,7 +267,7 @@ int main(int argc, char **argv)
     ini = g_strdup("[netdev.t0]\ntype = tap\nifname = bvtap0\nvnet_hdr = on\n"
                    "[device.d0]\nmodel = virtio-net\ntransport = vhost-user\n"
                    "socket = vu.sock\nnetdev = t0\n");
-    h = test_host_start(ini, ns, NULL);
+    h = test_host_start(ini, ns, sandbox_off ? host_args : NULL);
     if (!h) {
         fprintf(stderr, "bench-vhost-user: netbe-host did not start\n");
         test_netns_delete(ns);
