@@ -15,6 +15,7 @@ struct NetbeIoEngine {
     NetbeIoMode mode;
     bool tried; /* io_uring set up, or given up on */
     bool uring; /* the ring works */
+    uint32_t batch_gen; /* tags each batch's completions */
     struct io_uring ring;
 };
 
@@ -124,23 +125,67 @@ static void io_writev_plain(int fd, struct iovec *const *iovs, const int *cnts, 
     }
 }
 
-/* The io_uring engine: every frame one linked writev, all in one io_uring_enter(). */
+/* io_uring cannot be used any more (a submission failed): batches take plain syscalls. */
+static void io_uring_give_up(NetbeIoEngine *e, const char *what, int err)
+{
+    g_warning("queue I/O: %s: %s; plain syscalls from now on", what, g_strerror(err));
+    e->uring = false; /* never entered again: entries it did not take stay unsubmitted */
+}
+
+/*
+ * Reap the completions of the @n entries of batch @gen into @res. Every submitted write
+ * completes (RWF_NOWAIT: none waits for the fd), so this waits for all of them: a result
+ * left unread would be taken for a later batch's frame, and a frame whose result is
+ * unknown could be sent twice. Return: false if the ring failed while some were missing.
+ */
+static bool io_reap(NetbeIoEngine *e, uint32_t gen, unsigned n, ssize_t *res)
+{
+    unsigned seen = 0;
+
+    while (seen < n) {
+        struct io_uring_cqe *cqe;
+        unsigned head, got = 0;
+        int rc;
+
+        io_uring_for_each_cqe(&e->ring, head, cqe)
+        {
+            uint32_t idx = (uint32_t)cqe->user_data;
+
+            if ((uint32_t)(cqe->user_data >> 32) == gen && idx < n) {
+                res[idx] = cqe->res;
+                seen++;
+            }
+            got++;
+        }
+        io_uring_cq_advance(&e->ring, got);
+        if (seen < n) {
+            rc = io_uring_wait_cqe(&e->ring, &cqe);
+            if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -ETIME) {
+                io_uring_give_up(e, "io_uring completion wait", -rc);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/*
+ * The io_uring engine: every frame one writev (linked when @ordered), all in one
+ * io_uring_enter(). Return: false when nothing was submitted (the caller writes the batch
+ * with plain syscalls).
+ */
 static bool io_writev_uring(NetbeIoEngine *e, int fd, struct iovec *const *iovs, const int *cnts,
                             unsigned n, ssize_t *res, bool ordered)
 {
-    struct io_uring_cqe *cqe;
-    unsigned head, seen = 0;
+    uint32_t gen = ++e->batch_gen;
     int rc;
 
-    for (unsigned i = 0; i < n; i++) {
-        res[i] = -ECANCELED; /* until its completion says otherwise */
+    if (io_uring_sq_space_left(&e->ring) < n) {
+        return false; /* cannot happen (the ring holds two batches): nothing is prepared */
     }
     for (unsigned i = 0; i < n; i++) {
         struct io_uring_sqe *sqe = io_uring_get_sqe(&e->ring);
 
-        if (!sqe) {
-            return false; /* cannot happen: the ring holds two batches; the caller falls back */
-        }
         if (cnts[i] == 1) {
             io_uring_prep_write(sqe, fd, iovs[i][0].iov_base, (unsigned)iovs[i][0].iov_len, 0);
         } else {
@@ -151,30 +196,29 @@ static bool io_writev_uring(NetbeIoEngine *e, int fd, struct iovec *const *iovs,
         if (ordered && i + 1 < n) {
             sqe->flags |= IOSQE_IO_LINK; /* in order: a failure cancels the rest */
         }
-        sqe->user_data = i;
+        sqe->user_data = (uint64_t)gen << 32 | i; /* a batch's own results, never another's */
+        res[i] = -EINPROGRESS;                     /* until its completion says otherwise */
     }
     do {
         rc = io_uring_submit_and_wait(&e->ring, n);
     } while (rc == -EINTR);
-    if (rc < 0) {
-        g_warning("queue I/O: io_uring_enter: %s", g_strerror(-rc));
+    if (rc <= 0) {
+        /* the kernel took none: they must never be submitted later (a frame sent twice,
+         * from buffers that are no longer the frame's) */
+        io_uring_give_up(e, "io_uring submission", rc < 0 ? -rc : EIO);
+        return false;
     }
-    /* completions come for every submitted entry: the fds are non-blocking */
-    while (seen < n) {
-        unsigned got = 0;
-
-        io_uring_for_each_cqe(&e->ring, head, cqe)
-        {
-            if (cqe->user_data < n) {
-                res[cqe->user_data] = cqe->res;
-            }
-            got++;
+    io_reap(e, gen, (unsigned)rc, res);
+    for (unsigned i = 0; i < n; i++) {
+        if (res[i] == -EINPROGRESS) {
+            /* submitted, result lost with the ring: written or not is unknown, so it is
+             * counted lost and never sent again; not submitted (a kernel without
+             * SUBMIT_ALL stopped early): not written */
+            res[i] = i < (unsigned)rc ? -EIO : -ECANCELED;
         }
-        io_uring_cq_advance(&e->ring, got);
-        seen += got;
-        if (seen < n && io_uring_wait_cqe(&e->ring, &cqe) < 0) {
-            break;
-        }
+    }
+    if ((unsigned)rc < n) {
+        io_uring_give_up(e, "io_uring submission stopped early", EIO);
     }
     return true;
 }
