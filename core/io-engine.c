@@ -13,8 +13,8 @@
 
 struct NetbeIoEngine {
     NetbeIoMode mode;
-    bool tried; /* io_uring set up, or given up on */
-    bool uring; /* the ring works */
+    bool tried;         /* io_uring set up, or given up on */
+    bool uring;         /* the ring works */
     uint32_t batch_gen; /* tags each batch's completions */
     struct io_uring ring;
 };
@@ -197,7 +197,7 @@ static bool io_writev_uring(NetbeIoEngine *e, int fd, struct iovec *const *iovs,
             sqe->flags |= IOSQE_IO_LINK; /* in order: a failure cancels the rest */
         }
         sqe->user_data = (uint64_t)gen << 32 | i; /* a batch's own results, never another's */
-        res[i] = -EINPROGRESS;                     /* until its completion says otherwise */
+        res[i] = -EINPROGRESS;                    /* until its completion says otherwise */
     }
     do {
         rc = io_uring_submit_and_wait(&e->ring, n);
