@@ -136,9 +136,9 @@ static void io_uring_give_up(NetbeIoEngine *e, const char *what, int err)
  * Reap the completions of the @n entries of batch @gen into @res. Every submitted write
  * completes (RWF_NOWAIT: none waits for the fd), so this waits for all of them: a result
  * left unread would be taken for a later batch's frame, and a frame whose result is
- * unknown could be sent twice. Return: false if the ring failed while some were missing.
+ * unknown could be sent twice. Those missing when the ring fails keep -EINPROGRESS.
  */
-static bool io_reap(NetbeIoEngine *e, uint32_t gen, unsigned n, ssize_t *res)
+static void io_reap(NetbeIoEngine *e, uint32_t gen, unsigned n, ssize_t *res)
 {
     unsigned seen = 0;
 
@@ -162,11 +162,10 @@ static bool io_reap(NetbeIoEngine *e, uint32_t gen, unsigned n, ssize_t *res)
             rc = io_uring_wait_cqe(&e->ring, &cqe);
             if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -ETIME) {
                 io_uring_give_up(e, "io_uring completion wait", -rc);
-                return false;
+                return;
             }
         }
     }
-    return true;
 }
 
 /*
