@@ -15,6 +15,7 @@ struct NetbeIoEngine {
     NetbeIoMode mode;
     bool tried;         /* io_uring set up, or given up on */
     bool uring;         /* the ring works */
+    bool ring_open;     /* e->ring is set up (it may have been given up on since) */
     uint32_t batch_gen; /* tags each batch's completions */
     struct io_uring ring;
 };
@@ -29,7 +30,7 @@ NetbeIoEngine *netbe_io_engine_new(NetbeIoMode mode)
 
 void netbe_io_engine_free(NetbeIoEngine *e)
 {
-    if (e && e->uring) {
+    if (e && e->ring_open) {
         io_uring_queue_exit(&e->ring);
     }
     g_free(e);
@@ -90,7 +91,7 @@ static void io_setup(NetbeIoEngine *e)
                                                 : "");
         return;
     }
-    e->uring = true;
+    e->uring = e->ring_open = true;
     g_message("queue I/O: io_uring, up to %d frames per submission", NETBE_IO_BATCH_MAX);
 }
 
