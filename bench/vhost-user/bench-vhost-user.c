@@ -209,7 +209,8 @@ static void usage_exit(const char *arg)
     fprintf(stderr,
             "bench-vhost-user: unknown argument %s\n"
             "usage: bench-vhost-user [--json FILE] [--only DIR:SIZE] [--seconds S] "
-            "[--repeat N] [--raw-ring N] [--no-pin] [--fill-far] [--no-mrg] [--sandbox-off]\n",
+            "[--repeat N] [--raw-ring N] [--no-pin] [--fill-far] [--no-mrg] [--sandbox-off] "
+            "[--hugepages]\n",
             arg);
     exit(2);
 }
@@ -248,6 +249,8 @@ int main(int argc, char **argv)
             /* diagnosis: one 64 KiB buffer per frame, no merged-buffer gather */
             opt.features_clear = 1ull << 15;
             opt.rx_buf_size = 0;
+        } else if (g_str_equal(argv[i], "--hugepages")) {
+            opt.hugepages = true; /* guest memory in 2 MiB pages: vm.nr_hugepages >= 64 */
         } else if (g_str_equal(argv[i], "--sandbox-off")) {
             sandbox_off = true; /* diagnosis: what the seccomp filter costs per frame */
         } else if (g_str_equal(argv[i], "--fill-far")) {

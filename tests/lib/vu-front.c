@@ -148,7 +148,8 @@ VuFront *vu_front_connect(const char *path, const VuFrontOptions *opt, GError **
     f->nregions = f->opt.nregions;
     f->max_pairs = 1;
 
-    f->mem_fd = memfd_create("vu-front-guest", MFD_CLOEXEC);
+    /* a VMM that serves vhost-user backends usually backs guest memory by huge pages */
+    f->mem_fd = memfd_create("vu-front-guest", MFD_CLOEXEC | (f->opt.hugepages ? MFD_HUGETLB : 0));
     if (f->mem_fd < 0 || ftruncate(f->mem_fd, (off_t)f->mem_size) < 0) {
         g_set_error(errp, VU_FRONT_ERROR, errno, "vu-front: guest memory memfd of %zu bytes: %s",
                     f->mem_size, g_strerror(errno));

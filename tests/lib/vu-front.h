@@ -100,6 +100,7 @@ typedef struct VuFrontOptions {
     uint64_t features_clear; /* offered features the driver refuses */
     uint64_t protocol_clear; /* offered protocol features the driver refuses */
     bool no_rx_post;         /* start without posting RX buffers */
+    bool hugepages;          /* memory in 2 MiB huge pages (vm.nr_hugepages must hold it) */
 } VuFrontOptions;
 
 /* One split virtqueue as the driver lays it out (virtio 1.x, 2.7). */
