@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* netns.c - test helpers: network namespaces, commands, skipping without root. */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include "netns.h"
 
@@ -110,6 +114,21 @@ void test_netns_leave(int saved_fd)
         g_assert_cmpint(setns(saved_fd, CLONE_NEWNET), ==, 0);
         close(saved_fd);
     }
+}
+
+int test_packet_socket(const char *ns, const char *ifname, uint16_t ethertype)
+{
+    int saved = ns ? test_netns_enter(ns) : -1;
+    struct sockaddr_ll a = {.sll_family = AF_PACKET, .sll_protocol = htons(ethertype)};
+    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0); /* 0: nothing until bind() */
+
+    g_assert_true(!ns || saved >= 0);
+    a.sll_ifindex = (int)if_nametoindex(ifname);
+    test_netns_leave(saved);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(a.sll_ifindex, >, 0);
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+    return fd;
 }
 
 int test_count_fds(int pid)

@@ -4,6 +4,7 @@
 #define NETBE_TEST_NETNS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <glib.h>
 
 /*
@@ -28,6 +29,15 @@ char *test_sh_output(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
  */
 int test_netns_enter(const char *name);
 void test_netns_leave(int saved_fd);
+
+/*
+ * test_packet_socket() - an AF_PACKET raw socket that receives only frames of @ethertype
+ * (ETH_P_ALL: all) on @ifname, in namespace @ns (NULL: the calling thread's). It is made
+ * with protocol 0 and given the protocol in bind(): a socket made with the protocol sees
+ * that ethertype on every interface until bind() narrows it, and keeps what came then.
+ * Asserts.
+ */
+int test_packet_socket(const char *ns, const char *ifname, uint16_t ethertype);
 
 /* Number of open fds of process @pid (or self for 0). */
 int test_count_fds(int pid);

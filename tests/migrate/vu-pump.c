@@ -206,18 +206,10 @@ static gpointer pump_peer(gpointer data)
 
 int vu_pump_packet_socket(const char *netns, const char *ifname)
 {
-    int saved = test_netns_enter(netns);
-    struct sockaddr_ll a = {.sll_family = AF_PACKET, .sll_protocol = htons(PUMP_ETHERTYPE)};
-    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(PUMP_ETHERTYPE));
+    int fd = test_packet_socket(netns, ifname, PUMP_ETHERTYPE);
     int buf = 64 << 20; /* what arrives while a handover pauses the device */
 
-    g_assert_cmpint(saved, >=, 0);
-    g_assert_cmpint(fd, >=, 0);
     setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
-    a.sll_ifindex = if_nametoindex(ifname);
-    g_assert_cmpint(a.sll_ifindex, >, 0);
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
-    test_netns_leave(saved);
     return fd;
 }
 

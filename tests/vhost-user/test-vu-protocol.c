@@ -275,17 +275,7 @@ static void test_reset_owner_then_renegotiate(void)
 /* A packet socket on @ifname in namespace @ns that sees every frame (and can send). */
 static int tap_packet_socket(const char *ns, const char *ifname)
 {
-    int saved = test_netns_enter(ns),
-        fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-    struct sockaddr_ll ll = {.sll_family = AF_PACKET,
-                             .sll_protocol = htons(ETH_P_ALL),
-                             .sll_ifindex = (int)if_nametoindex(ifname)};
-
-    test_netns_leave(saved);
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(ll.sll_ifindex, >, 0);
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&ll, sizeof(ll)), ==, 0);
-    return fd;
+    return test_packet_socket(ns, ifname, ETH_P_ALL);
 }
 
 /* Wait for a frame on @fd equal to @frame (others are skipped). */

@@ -69,16 +69,7 @@ static NetbeRuntime *ho_runtime(Ho *h)
 /* TAP: a packet socket on vho0 in the namespace for our ethertype (incoming only). */
 static int ho_packet_socket(Ho *h)
 {
-    int saved = test_netns_enter(h->ns), fd;
-    struct sockaddr_ll ll = {.sll_family = AF_PACKET, .sll_protocol = htons(TYPE_SEQ)};
-
-    fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(TYPE_SEQ));
-    ll.sll_ifindex = if_nametoindex("vho0");
-    test_netns_leave(saved);
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(ll.sll_ifindex, >, 0);
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&ll, sizeof(ll)), ==, 0);
-    return fd;
+    return test_packet_socket(h->ns, "vho0", TYPE_SEQ);
 }
 
 static Ho *ho_new_on(const VgOptions *opt, bool tap, unsigned pairs)
