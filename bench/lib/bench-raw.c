@@ -264,9 +264,15 @@ bool bench_print_and_save(const char *title, const char *label, double target,
                                i + 1 < n ? "," : "");
     }
     g_string_append_printf(js, "  ],\n  \"target_met_64B\": %s\n}\n", met ? "true" : "false");
-    printf("ratio = %s / raw; target at 64 B >= %.0f%%: %s. ns/fr: CPU time of each path's "
-           "worker per frame (-: not measured); cpu ratio = raw ns/fr / %s ns/fr\n",
-           label, target * 100, met ? "met" : "NOT met", label);
+    if (target > 0) {
+        printf("ratio = %s / raw; target at 64 B >= %.0f%%: %s. ", label, target * 100,
+               met ? "met" : "NOT met");
+    } else {
+        printf("ratio = %s / raw. ", label);
+    }
+    printf("ns/fr: CPU time of each path's worker per frame (-: not measured); cpu ratio = raw "
+           "ns/fr / %s ns/fr\n",
+           label);
     g_mkdir_with_parents(dir, 0755);
     if (g_file_set_contents(json_path, js->str, -1, NULL)) {
         printf("JSON: %s\n", json_path);

@@ -82,6 +82,11 @@ double bench_rx_rate(int pfd, const BenchSize *s, BenchDrainFunc drain, void *op
 /* The raw sink: read() from the TAP fd *(int *)@opaque until @want frames or it is dry. */
 unsigned bench_raw_drain(void *opaque, unsigned want);
 
+/* bench-raw-uring.c: the same raw loops with 64 frames per io_uring_enter() (RWF_NOWAIT),
+ * the most that batching gives over one syscall per frame on the running kernel. */
+double bench_raw_tx_uring(int fd, const BenchSize *s);
+unsigned bench_raw_drain_uring(void *opaque, unsigned want);
+
 typedef struct BenchResult {
     const char *dir, *size;
     double raw_fps, dev_fps;
@@ -92,7 +97,7 @@ typedef struct BenchResult {
 /*
  * bench_print_and_save() - print the table (raw vs @label frames/s, Gb/s, ratio) and write
  * it as JSON to @json_path ("@label_fps" keys), titled @title; rows below @target ratio at
- * 64 B are flagged. With CPU costs known, also the CPU ns per frame of each path and
+ * 64 B are flagged (none with @target 0). With CPU costs known, also the CPU ns per frame of each path and
  * their ratio (raw / @label: the rate ratio each would reach with a CPU of its own).
  * Return: true if every 64 B row meets @target.
  */
