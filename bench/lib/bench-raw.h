@@ -97,8 +97,9 @@ typedef struct BenchResult {
 /*
  * bench_print_and_save() - print the table (raw vs @label frames/s, Gb/s, ratio) and write
  * it as JSON to @json_path ("@label_fps" keys), titled @title; rows below @target ratio at
- * 64 B are flagged (none with @target 0). With CPU costs known, also the CPU ns per frame of each path and
- * their ratio (raw / @label: the rate ratio each would reach with a CPU of its own).
+ * 64 B are flagged (none with @target 0). With CPU costs known, also the CPU ns per frame
+ * of each path and their ratio (raw / @label: the rate ratio each would reach with a CPU
+ * of its own).
  * Return: true if every 64 B row meets @target.
  */
 bool bench_print_and_save(const char *title, const char *label, double target,
