@@ -8,17 +8,20 @@
 #include <unistd.h>
 #include "netbe-priv.h"
 
-/* bind() found @path in use: replace a socket nobody listens on (left by a crash);
- * refuse a live one and anything that is not a socket. Return: true if removed. */
-static bool remove_stale(const char *what, const char *path, GError **errp)
+/* Whether @path may be listened on: absent (*@absent), or a socket nobody listens on
+ * (left by a crash). A live socket, a file that is not a socket, or one we cannot probe is
+ * refused with @errp set. */
+static bool path_usable(const char *what, const char *path, bool *absent, GError **errp)
 {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     struct stat st;
     int probe, rc, err;
 
+    *absent = false;
     if (lstat(path, &st) < 0) {
         if (errno == ENOENT) {
-            return true; /* gone meanwhile: bind again */
+            *absent = true;
+            return true;
         }
         g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno), "%s %s: %s", what, path,
                     g_strerror(errno));
@@ -27,6 +30,11 @@ static bool remove_stale(const char *what, const char *path, GError **errp)
     if (!S_ISSOCK(st.st_mode)) {
         g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_EXIST,
                     "%s %s: exists and is not a socket; not replacing it", what, path);
+        return false;
+    }
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG,
+                    "%s %s: path longer than %zu bytes", what, path, sizeof(addr.sun_path) - 1);
         return false;
     }
     strcpy(addr.sun_path, path);
@@ -41,15 +49,41 @@ static bool remove_stale(const char *what, const char *path, GError **errp)
                     "%s %s: another process listens on it (another netbe-host?)", what, path);
         return false;
     }
-    if (err != ECONNREFUSED || unlink(path) < 0) {
-        err = err == ECONNREFUSED ? errno : err;
+    if (err != ECONNREFUSED) {
         g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(err),
                     "%s %s: in use, and cannot tell whether by a live process: %s", what, path,
                     g_strerror(err));
         return false;
     }
-    g_message("%s %s: replaced a stale socket file (nothing listened on it)", what, path);
     return true;
+}
+
+/* bind() found @path in use: replace a socket nobody listens on (left by a crash);
+ * refuse a live one and anything that is not a socket. Return: true if removed. */
+static bool remove_stale(const char *what, const char *path, GError **errp)
+{
+    bool absent;
+
+    if (!path_usable(what, path, &absent, errp)) {
+        return false;
+    }
+    if (!absent && unlink(path) < 0 && errno != ENOENT) {
+        g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno),
+                    "%s %s: in use, and cannot tell whether by a live process: %s", what, path,
+                    g_strerror(errno));
+        return false;
+    }
+    if (!absent) {
+        g_message("%s %s: replaced a stale socket file (nothing listened on it)", what, path);
+    }
+    return true;
+}
+
+bool netbe_unix_path_usable(const char *what, const char *path, GError **errp)
+{
+    bool absent;
+
+    return path_usable(what, path, &absent, errp);
 }
 
 int netbe_unix_listen(const char *what, const char *path, mode_t mode, int backlog,

@@ -311,6 +311,14 @@ static int run_host(NetbeRuntime *rt, const HostOptions *o)
     gint64 t0 = g_get_monotonic_time();
     int sig_fd = -1, rc = 1;
 
+    /* a second host on a live control socket refuses before it opens any backend (loading
+     * the config connects unused ones; its TAP queues would join the live host's TAPs);
+     * a handover's source holds the socket meanwhile */
+    if (o->control && !o->incoming && !o->check &&
+        !netbe_unix_path_usable("control socket", o->control, &err)) {
+        fprintf(stderr, "netbe-host: %s\n", err->message);
+        return 1;
+    }
     if (!netbe_runtime_load_config_file(rt, o->config, &err)) {
         fprintf(stderr, "%s\n", err->message);
         return 1;

@@ -343,6 +343,20 @@ NETBE_API bool netbe_user_lookup(const char *user, uid_t *uid, gid_t *gid, GErro
  */
 NETBE_API int netbe_unix_listen(const char *what, const char *path, mode_t mode, int backlog,
                                 struct stat *made, GError **errp);
+/**
+ * netbe_unix_path_usable() - whether netbe_unix_listen() could take @path now, asked
+ * before work that should not start when it cannot (a second host on a live control
+ * socket refuses before it opens any backend).
+ * @what: names the socket in messages ("control socket")
+ * @path: the socket file
+ * @errp: gets the reason it cannot
+ *
+ * Nothing is created or removed; netbe_unix_listen() checks again when it binds.
+ *
+ * Return: true if @path is absent or a socket nobody listens on; false with @errp set if
+ * a live process listens on it, it is not a socket, or it cannot be probed.
+ */
+NETBE_API bool netbe_unix_path_usable(const char *what, const char *path, GError **errp);
 
 /* ---- Least privilege: what a host that drops privileges must keep ---- */
 

@@ -13,7 +13,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <unistd.h>
 #include "control.h"
 #include "host-proc.h"
@@ -585,6 +587,36 @@ static void test_stale_socket_replaced_live_refused(void)
     test_host_free(a);
 }
 
+/*
+ * Fails if a second host on a live host's control socket opens its backends before it
+ * refuses (a second host's TAP queues would join the live host's TAP). Its one backend
+ * listens on a TCP port the test holds: a host that starts it first fails on that port
+ * and never names the control socket.
+ */
+static void test_second_host_refuses_before_opening_backends(void)
+{
+    TestHost *a = start_host(0, NULL), *b;
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sin);
+    int held = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const char *args[] = {"--control", a->control, NULL}; /* the last --control wins */
+    g_autofree char *ini = NULL;
+
+    g_assert_cmpint(bind(held, (struct sockaddr *)&sin, sizeof(sin)), ==, 0);
+    g_assert_cmpint(getsockname(held, (struct sockaddr *)&sin, &len), ==, 0);
+    ini =
+        g_strdup_printf("[netdev.x]\ntype = socket\nlisten = 127.0.0.1:%u\n", ntohs(sin.sin_port));
+    b = test_host_spawn(ini, NULL, args, NULL);
+    g_assert_nonnull(b);
+    g_assert_cmpint(test_host_wait(b, 10000), ==, 1);
+    g_assert_true(log_has(b, "another process listens on it"));
+    g_assert_false(log_has(b, "in use")); /* the port: it never tried the backend */
+    assert_serving(a);
+    close(held);
+    test_host_free(b);
+    finish(a);
+}
+
 /* A UNIX listener at @path that plays a handover destination or a netbe-host. */
 static int fake_listener(const char *path)
 {
@@ -774,6 +806,8 @@ int main(int argc, char **argv)
     g_test_add_func("/control/other-uid-refused", test_other_uid_refused_by_peercred);
     g_test_add_func("/control/stale-socket-replaced-live-refused",
                     test_stale_socket_replaced_live_refused);
+    g_test_add_func("/control/second-host-refuses-before-opening-backends",
+                    test_second_host_refuses_before_opening_backends);
     g_test_add_func("/control/migrate-client-gone-or-waiting",
                     test_migrate_survives_gone_client_and_answers_waiting_one);
     g_test_add_func("/ctl/reads-whole-large-reply", test_ctl_reads_whole_large_reply);
