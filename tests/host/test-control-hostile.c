@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include "control.h"
 #include "host-proc.h"
+#include "sock-util.h"
 #include "netns.h"
 
 #define FILLERS                                                                                    \
@@ -617,18 +618,6 @@ static void test_second_host_refuses_before_opening_backends(void)
     finish(a);
 }
 
-/* A UNIX listener at @path that plays a handover destination or a netbe-host. */
-static int fake_listener(const char *path)
-{
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_strlcpy(addr.sun_path, path, sizeof(addr.sun_path));
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), ==, 0);
-    g_assert_cmpint(listen(fd, 4), ==, 0);
-    return fd;
-}
-
 /* Accept the host's handover connection. Return: it (the test keeps it silent). */
 static int accept_handover(int lfd)
 {
@@ -651,7 +640,7 @@ static void test_migrate_survives_gone_client_and_answers_waiting_one(void)
     g_autofree char *dst = g_build_filename(h->dir, "dst.sock", NULL);
     g_autofree char *req = g_strdup_printf(
         "{\"id\":7,\"command\":\"migrate\",\"arguments\":{\"path\":\"%s\"}}\n", dst);
-    int lfd = fake_listener(dst), fd, silent;
+    int lfd = test_unix_listener(dst, 4), fd, silent;
     g_autoptr(GString) got = NULL;
     gint64 t0;
 
@@ -736,7 +725,7 @@ static void test_ctl_connect_errors_say_why(void)
     g_autofree char *args2 = g_strdup_printf("'%s' status", stale);
     g_autofree char *err1 = NULL, *err2 = NULL;
 
-    close(fake_listener(stale)); /* the file stays, nothing listens */
+    close(test_unix_listener(stale, 4)); /* the file stays, nothing listens */
     g_assert_cmpint(ctl_run(args1, &err1), ==, 1);
     g_assert_nonnull(strstr(err1, "is netbe-host running with --control"));
     g_assert_cmpint(ctl_run(args2, &err2), ==, 1);
@@ -749,7 +738,7 @@ static void test_ctl_times_out_on_silent_host(void)
     g_autofree char *path = g_build_filename(tmp_dir, "silent.sock", NULL);
     g_autofree char *args = g_strdup_printf("--timeout 300 '%s' status", path);
     g_autofree char *err = NULL;
-    int lfd = fake_listener(path); /* the backlog takes the connection; nobody answers */
+    int lfd = test_unix_listener(path, 4); /* the backlog takes the connection; nobody answers */
     gint64 t0 = g_get_monotonic_time();
 
     g_assert_cmpint(ctl_run(args, &err), ==, 1);
@@ -766,7 +755,7 @@ static void test_ctl_reports_cut_reply(void)
     g_autofree char *args = g_strdup_printf("'%s' stats --json", path);
     g_autofree char *err = NULL;
     g_autoptr(GString) req = NULL;
-    int lfd = fake_listener(path), err_fd, fd;
+    int lfd = test_unix_listener(path, 4), err_fd, fd;
     struct pollfd p = {.fd = lfd, .events = POLLIN};
     GPid pid = ctl_spawn(args, &err_fd);
 

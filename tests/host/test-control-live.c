@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "host-proc.h"
+#include "sock-util.h"
 #include "sock-test.h"
 
 /* Fails unless "netbe-ctl @command" fails with an error that says @text. */
@@ -22,12 +23,8 @@ static int64_t stat_of(TestHost *h, const char *id, const char *key)
 {
     g_autofree char *json = test_host_ctl(h, "stats --json");
     g_autofree char *obj = g_strdup_printf("\"netdev\":\"%s\",\"queue\":0,", id);
-    g_autofree char *field = g_strdup_printf("\"%s\":", key);
-    const char *at = json ? strstr(json, obj) : NULL;
-    const char *end = at ? strchr(at, '}') : NULL;
-    const char *v = at ? strstr(at, field) : NULL;
 
-    return v && v < end ? g_ascii_strtoll(v + strlen(field), NULL, 10) : -1;
+    return test_json_int_in(json, obj, key);
 }
 
 static char *listener(const char *id, unsigned port)

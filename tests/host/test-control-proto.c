@@ -16,6 +16,7 @@
 #include <json-glib/json-glib.h>
 #include "control.h"
 #include "host-proc.h"
+#include "sock-util.h"
 
 /* A connection to a host's control socket, and the bytes read past the last line. */
 typedef struct Conn {
@@ -325,28 +326,6 @@ static void test_metrics_are_prometheus_text(void)
     finish(h);
 }
 
-/* A TCP listener on loopback; *port gets its port. */
-static int tcp_listener(unsigned *port)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
-    g_assert_cmpint(listen(fd, 4), ==, 0);
-    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&a, &len), ==, 0);
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
-static int accept_within(int lfd, int ms)
-{
-    struct pollfd p = {.fd = lfd, .events = POLLIN};
-
-    g_assert_cmpint(poll(&p, 1, ms), ==, 1);
-    return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-}
-
 /* Subscribe on @c; Return: after the reply. */
 static void subscribe(Conn *c)
 {
@@ -380,7 +359,7 @@ static char *next_event(Conn *c, char **netdev, gint64 *t)
 static void test_events_in_order_peer_down_up(void)
 {
     unsigned port;
-    int lfd = tcp_listener(&port), peer;
+    int lfd = test_tcp_listener(&port), peer;
     g_autofree char *ini = g_strdup_printf("[netdev.up]\ntype = socket\nconnect = 127.0.0.1:%u\n"
                                            "reconnect = 1\n"
                                            "[netdev.lan1]\ntype = socket\nlisten = 127.0.0.1:0\n"
@@ -391,11 +370,11 @@ static void test_events_in_order_peer_down_up(void)
     const char *want[] = {"peer-disconnected", "peer-connected", "peer-disconnected"};
     gint64 last = 0;
 
-    peer = accept_within(lfd, 5000); /* the host connected at start, before we subscribed */
+    peer = test_accept_within(lfd, 5000); /* the host connected at start, before we subscribed */
     subscribe(c);
-    close(peer);                     /* down */
-    peer = accept_within(lfd, 5000); /* it reconnects after 1 s: up */
-    close(peer);                     /* down again */
+    close(peer);                          /* down */
+    peer = test_accept_within(lfd, 5000); /* it reconnects after 1 s: up */
+    close(peer);                          /* down again */
     for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
         g_autofree char *netdev = NULL;
         g_autofree char *name = NULL;
@@ -548,18 +527,6 @@ static void test_events_netdev_lifecycle(void)
     finish(h);
 }
 
-/* A UNIX listener at @path that accepts a handover and closes it at once. */
-static int closing_listener(const char *path)
-{
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_strlcpy(addr.sun_path, path, sizeof(addr.sun_path));
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), ==, 0);
-    g_assert_cmpint(listen(fd, 1), ==, 0);
-    return fd;
-}
-
 /* Fails if a handover that fails does not show as handover-started (role source, the peer's
  * path) then handover-finished (ok false, the reason) to a subscriber, or if the reply to
  * the migrate on that same connection does not come after both. */
@@ -569,7 +536,7 @@ static void test_events_handover_started_finished(void)
     g_autofree char *path = g_build_filename(h->dir, "dst.sock", NULL);
     g_autofree char *req = g_strdup_printf(
         "{\"id\":\"m\",\"command\":\"migrate\",\"arguments\":{\"path\":\"%s\"}}\n", path);
-    int lfd = closing_listener(path), dst;
+    int lfd = test_unix_listener(path, 1), dst;
     Conn *c = conn_open(h);
     g_autoptr(JsonObject) started = NULL;
     g_autoptr(JsonObject) finished = NULL;
@@ -578,7 +545,7 @@ static void test_events_handover_started_finished(void)
 
     subscribe(c);
     conn_send(c, req);
-    dst = accept_within(lfd, 5000);
+    dst = test_accept_within(lfd, 5000);
     close(dst); /* the destination goes at once: the handover fails, the source serves on */
     started = next_event_object(c);
     g_assert_cmpstr(json_object_get_string_member(started, "event"), ==, "handover-started");

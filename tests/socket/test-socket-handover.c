@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "host-proc.h"
+#include "sock-util.h"
 #include "sock-test.h"
 
 /* Frames: Ethernet broadcast header, ethertype 0x88b5, u32 sequence, a pattern. */
@@ -455,12 +456,8 @@ static char *assert_adopted(TestHost *dst)
 static int64_t stat_of(const char *json, const char *id, const char *key)
 {
     g_autofree char *obj = g_strdup_printf("\"netdev\":\"%s\",\"queue\":0,", id);
-    g_autofree char *field = g_strdup_printf("\"%s\":", key);
-    const char *at = strstr(json, obj);
-    const char *end = at ? strchr(at, '}') : NULL;
-    const char *v = at ? strstr(at, field) : NULL;
 
-    return v && v < end ? g_ascii_strtoll(v + strlen(field), NULL, 10) : -1;
+    return test_json_int_in(json, obj, key);
 }
 
 /* Start the source and learn its ports. */
@@ -625,30 +622,6 @@ static void test_half_frames_continue_on_destination(void)
     close(tcp);
 }
 
-/* A blocking TCP listener on 127.0.0.1:@port (0: any; set on return). */
-static int tcp_server(unsigned *port)
-{
-    struct sockaddr_in a = {
-        .sin_family = AF_INET, .sin_port = htons(*port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
-    g_assert_cmpint(listen(fd, 4), ==, 0);
-    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&a, &len), ==, 0);
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
-static int accept_within(int lfd, int ms)
-{
-    struct pollfd p = {.fd = lfd, .events = POLLIN};
-
-    g_assert_cmpint(poll(&p, 1, ms), ==, 1);
-    return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-}
-
 /* The destination quits cleanly (exit 0); both hosts and the @n sockets at @fds go. */
 static void quit_and_close(TestHost *src, TestHost *dst, const int *fds, int n)
 {
@@ -683,11 +656,11 @@ static void pass_framed(int from, int to, uint32_t seq)
 static void test_client_states_move(void)
 {
     unsigned p1 = 0, p2 = 0;
-    int l1 = tcp_server(&p1), l2, c1, c2;
+    int l1 = test_tcp_listener(&p1), l2, c1, c2;
     g_autofree char *config = NULL, *out = NULL, *dlog = NULL;
     TestHost *src, *dst;
 
-    l2 = tcp_server(&p2);
+    l2 = test_tcp_listener(&p2);
     close(l2); /* nobody there yet: c2 is refused and retries every second */
     config = g_strdup_printf("[netdev.c1]\ntype = socket\nconnect = 127.0.0.1:%u\n"
                              "reconnect = 1\n"
@@ -698,12 +671,12 @@ static void test_client_states_move(void)
     src = test_host_start(config, NULL, NULL);
     g_assert_nonnull(src);
     track_host(0, src);
-    c1 = accept_within(l1, ST_TIMEOUT_MS);
+    c1 = test_accept_within(l1, ST_TIMEOUT_MS);
     g_assert_true(wait_log(src, "netdev 'c1': connected to"));
     g_assert_true(wait_log(src, "netdev 'c2': cannot connect"));
     dst = handover(src, config, "2 backends, 1 fds", &out); /* c1's stream; c2 has none */
-    l2 = tcp_server(&p2);
-    c2 = accept_within(l2, 3000); /* the destination retried */
+    l2 = test_tcp_listener(&p2);
+    c2 = test_accept_within(l2, 3000); /* the destination retried */
     g_assert_cmpint(c2, >=, 0);
     g_assert_true(wait_log(dst, "netdev 'c2': connected to"));
     pass_framed(c1, c2, 1);
@@ -718,12 +691,8 @@ static void test_client_states_move(void)
 static int64_t rate_stat_of(const char *json, const char *id, const char *key)
 {
     g_autofree char *obj = g_strdup_printf("{\"netdev\":\"%s\",\"limited\"", id);
-    g_autofree char *field = g_strdup_printf("\"%s\":", key);
-    const char *at = strstr(json, obj);
-    const char *end = at ? strchr(at, '}') : NULL;
-    const char *v = at ? strstr(at, field) : NULL;
 
-    return v && v < end ? g_ascii_strtoll(v + strlen(field), NULL, 10) : -1;
+    return test_json_int_in(json, obj, key);
 }
 
 /*
@@ -734,7 +703,7 @@ static int64_t rate_stat_of(const char *json, const char *id, const char *key)
 static void test_rate_limits_move(void)
 {
     unsigned p1 = 0, p2 = 0;
-    int l1 = tcp_server(&p1), l2 = tcp_server(&p2), c1, c2;
+    int l1 = test_tcp_listener(&p1), l2 = test_tcp_listener(&p2), c1, c2;
     g_autofree char *config = NULL, *out = NULL, *limits = NULL, *json = NULL, *dst_json = NULL;
     TestHost *src, *dst;
     int64_t waits;
@@ -747,8 +716,8 @@ static void test_rate_limits_move(void)
     src = test_host_start(config, NULL, NULL);
     g_assert_nonnull(src);
     track_host(0, src);
-    c1 = accept_within(l1, ST_TIMEOUT_MS);
-    c2 = accept_within(l2, ST_TIMEOUT_MS);
+    c1 = test_accept_within(l1, ST_TIMEOUT_MS);
+    c2 = test_accept_within(l2, ST_TIMEOUT_MS);
     g_assert_true(wait_log(src, "netdev 'c2': connected to"));
     g_free(test_host_ctl(src, "rate-limit c1 rx_frames_per_sec=20 rx_frames_burst=2 "
                               "tx_bytes_per_sec=1000000"));
