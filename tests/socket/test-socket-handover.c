@@ -29,6 +29,32 @@ static void track_host(unsigned slot, TestHost *h)
     test_pid_track(slot, h ? h->pid : 0);
 }
 
+/* Both hosts (the destination has exited) and the @n sockets at @fds go. */
+static void release_all(TestHost *src, TestHost *dst, const int *fds, int n)
+{
+    test_host_free(src);
+    test_host_free(dst);
+    track_host(0, NULL);
+    track_host(1, NULL);
+    for (int i = 0; i < n; i++) {
+        close(fds[i]);
+    }
+}
+
+/* The destination quits cleanly (exit 0). */
+static void quit_dst(TestHost *dst)
+{
+    g_free(test_host_ctl(dst, "quit"));
+    g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
+}
+
+/* The destination quits cleanly; both hosts and the @n sockets at @fds go. */
+static void quit_and_close(TestHost *src, TestHost *dst, const int *fds, int n)
+{
+    quit_dst(dst);
+    release_all(src, dst, fds, n);
+}
+
 /* Wait up to 5 s for @text in @h's log. */
 static bool wait_log(TestHost *h, const char *text)
 {
@@ -537,14 +563,7 @@ static void test_guests_never_notice_handover(void)
     g_assert_cmpint(stat_of(stats, "guest2", "rx_frames"), ==, g.count);
     g_assert_cmpint(stat_of(stats, "guest1", "tx_frames"), ==, g.count);
     g_assert_cmpint(stat_of(stats, "guest2", "tx_frames"), ==, g.count);
-    g_free(test_host_ctl(dst, "quit"));
-    g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
-    test_host_free(src);
-    test_host_free(dst);
-    track_host(0, NULL);
-    track_host(1, NULL);
-    close(g.udp);
-    close(g.tcp);
+    quit_and_close(src, dst, (int[]){g.udp, g.tcp}, 2);
 }
 
 #define HALF_BIG_FRAMES 300
@@ -612,28 +631,7 @@ static void test_half_frames_continue_on_destination(void)
         }
     }
     g_assert_true(st_quiet(tcp, 100));
-    g_free(test_host_ctl(dst, "quit"));
-    g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
-    test_host_free(src);
-    test_host_free(dst);
-    track_host(0, NULL);
-    track_host(1, NULL);
-    close(udp);
-    close(tcp);
-}
-
-/* The destination quits cleanly (exit 0); both hosts and the @n sockets at @fds go. */
-static void quit_and_close(TestHost *src, TestHost *dst, const int *fds, int n)
-{
-    g_free(test_host_ctl(dst, "quit"));
-    g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
-    test_host_free(src);
-    test_host_free(dst);
-    track_host(0, NULL);
-    track_host(1, NULL);
-    for (int i = 0; i < n; i++) {
-        close(fds[i]);
-    }
+    quit_and_close(src, dst, (int[]){udp, tcp}, 2);
 }
 
 /* A frame written framed on @from arrives whole on @to. */
@@ -791,15 +789,9 @@ static void test_inherited_fd_moves(void)
     pass_framed(gv[0], fv[0], 3);
     dlog = assert_log_has(dst, "netdev 'f': took over the fd transport");
     g_assert_null(strstr(dlog, "went away"));
-    g_free(test_host_ctl(dst, "quit"));
-    g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
+    quit_dst(dst);
     g_assert_true(st_wait_eof(fv[0])); /* the destination closed it at exit: it was its */
-    test_host_free(src);
-    test_host_free(dst);
-    track_host(0, NULL);
-    track_host(1, NULL);
-    close(fv[0]);
-    close(gv[0]);
+    release_all(src, dst, (int[]){fv[0], gv[0]}, 2);
 }
 
 /* QEMU relays for the stream guest: -netdev stream (client of @sock_path) and -netdev
@@ -922,15 +914,9 @@ static void test_qemu_stream_peer_never_notices(void)
     g_assert_null(strstr(dlog, "went away"));
     g_assert_null(strstr(dlog, "connected to")); /* no new peer: QEMU's stayed */
     g_assert_true(qemu_stop(pid));               /* and QEMU ran all along */
-    g_free(test_host_ctl(dst, "quit"));
-    g_assert_cmpint(test_host_wait(dst, 10000), ==, 0);
+    quit_dst(dst);
     g_assert_false(g_file_test(sock_path, G_FILE_TEST_EXISTS)); /* the destination's to remove */
-    test_host_free(src);
-    test_host_free(dst);
-    track_host(0, NULL);
-    track_host(1, NULL);
-    close(g.udp);
-    close(g.tcp);
+    release_all(src, dst, (int[]){g.udp, g.tcp}, 2);
     st_tmpdir_free(dir);
 }
 
