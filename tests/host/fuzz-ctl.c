@@ -125,20 +125,77 @@ static void settle(void)
     }
 }
 
-/* Reply line @line must be a JSON object with a "return" or an "error" of a known class;
- * an error whose message starts with @want if that is not NULL. */
-static void check_reply_line(const char *line, const char *want)
+/* Parse @line, which must be one JSON object; abort if it is not. */
+static JsonParser *parse_object_line(const char *line, JsonObject **objp)
 {
-    g_autoptr(JsonParser) parser = json_parser_new();
+    JsonParser *parser = json_parser_new();
     JsonNode *root;
-    JsonObject *o, *err;
 
     if (!json_parser_load_from_data(parser, line, -1, NULL) ||
         !(root = json_parser_get_root(parser)) || !JSON_NODE_HOLDS_OBJECT(root)) {
         fprintf(stderr, "fuzz-ctl: reply is no JSON object: %s\n", line);
         abort();
     }
-    o = json_node_get_object(root);
+    *objp = json_node_get_object(root);
+    return parser;
+}
+
+/* Whether @line is an event (a subscribed client gets them between its replies); abort if
+ * an event lacks its name or its timestamp, or also carries a reply's members. */
+static bool is_event_line(const char *line)
+{
+    g_autoptr(JsonParser) parser = NULL;
+    JsonObject *o, *ts;
+
+    if (!g_str_has_prefix(line, "{\"event\":")) {
+        return false;
+    }
+    parser = parse_object_line(line, &o);
+    ts = json_object_has_member(o, "timestamp") ? json_object_get_object_member(o, "timestamp")
+                                                : NULL;
+    if (!json_object_get_string_member_with_default(o, "event", NULL) || !ts ||
+        !json_object_has_member(ts, "seconds") || !json_object_has_member(ts, "microseconds") ||
+        json_object_has_member(o, "return") || json_object_has_member(o, "error")) {
+        fprintf(stderr, "fuzz-ctl: malformed event: %s\n", line);
+        abort();
+    }
+    return true;
+}
+
+/* The lines of @reply that answer requests, in order, events left out; abort if the text
+ * does not end with a newline. Split by hand: g_strsplit() is quadratic under ASan. */
+static GPtrArray *reply_lines(const GString *reply)
+{
+    GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
+    const char *p = reply->str, *end = reply->str + reply->len;
+
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *line;
+
+        if (!nl) {
+            fprintf(stderr, "fuzz-ctl: reply without its final newline\n");
+            abort();
+        }
+        line = g_strndup(p, (gsize)(nl - p));
+        if (is_event_line(line)) {
+            g_free(line);
+        } else {
+            g_ptr_array_add(lines, line);
+        }
+        p = nl + 1;
+    }
+    return lines;
+}
+
+/* Reply line @line must be a JSON object with a "return" or an "error" of a known class;
+ * an error whose message starts with @want if that is not NULL. */
+static void check_reply_line(const char *line, const char *want)
+{
+    g_autoptr(JsonParser) parser = NULL;
+    JsonObject *o, *err;
+
+    parser = parse_object_line(line, &o);
     err = json_object_has_member(o, "error") ? json_object_get_object_member(o, "error") : NULL;
     if (!err == !json_object_has_member(o, "return")) {
         fprintf(stderr, "fuzz-ctl: reply with neither or both of return and error: %s\n", line);
@@ -158,15 +215,10 @@ static void check_reply_line(const char *line, const char *want)
  * line that holds a NUL byte; for a line too long, an error that is the last line. */
 static void check_reply(const uint8_t *req, size_t size, const GString *reply)
 {
-    g_auto(GStrv) lines = g_strsplit(reply->str, "\n", -1);
-    guint n = g_strv_length(lines), k = 0;
+    g_autoptr(GPtrArray) lines = reply_lines(reply);
+    guint n = lines->len, k = 0;
     size_t off = 0;
 
-    n = n ? n - 1 : 0; /* the text after the last newline ("") is no line; "" splits to none */
-    if (lines[n] && *lines[n]) {
-        fprintf(stderr, "fuzz-ctl: reply without its final newline\n");
-        abort();
-    }
     while (off < size) {
         const uint8_t *nl = memchr(req + off, '\n', size - off);
         size_t len = nl ? (size_t)(nl - (req + off)) : size - off;
@@ -176,19 +228,71 @@ static void check_reply(const uint8_t *req, size_t size, const GString *reply)
             abort();
         }
         if (len > CONTROL_MAX_REQUEST) {
-            check_reply_line(lines[k], "request longer than");
+            check_reply_line(lines->pdata[k], "request longer than");
             if (k + 1 != n) {
                 abort(); /* the connection ends there */
             }
             return;
         }
-        check_reply_line(lines[k++],
+        check_reply_line(lines->pdata[k++],
                          memchr(req + off, '\0', len) ? "the request contains a NUL" : NULL);
         off += len + 1;
     }
     if (k != n) {
         fprintf(stderr, "fuzz-ctl: %u replies to %u requests\n", n, k);
         abort();
+    }
+}
+
+/* Send the next at most @chunk bytes of @data from *@off. Return false once the server
+ * closed (after a request too long it answers and closes). */
+static bool send_some(int fd, const uint8_t *data, size_t size, size_t chunk, size_t *off)
+{
+    ssize_t n = send(fd, data + *off, MIN(chunk, size - *off), MSG_NOSIGNAL | MSG_DONTWAIT);
+
+    if (n < 0 && errno == EPIPE) {
+        return false;
+    }
+    if (n < 0 && errno != EAGAIN) {
+        abort();
+    }
+    *off += n > 0 ? (size_t)n : 0;
+    return true;
+}
+
+/* Talk as a client that reads while it writes (netbe-ctl does; the server answers the
+ * next request only once the last reply went out): send @data, end our side, and collect
+ * what comes back up to the server's end into @reply. */
+static void converse(int fd, const uint8_t *data, size_t size, size_t chunk, GString *reply)
+{
+    bool writing = true;
+    size_t off = 0;
+
+    for (int idle = 0;; idle++) {
+        char buf[4096];
+        size_t was = off;
+        ssize_t n;
+
+        if (writing && off < size) {
+            writing = send_some(fd, data, size, chunk, &off);
+        }
+        if (writing && off == size) {
+            shutdown(fd, SHUT_WR);
+            writing = false;
+        }
+        n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n > 0) {
+            g_string_append_len(reply, buf, n);
+        } else if (n == 0 || errno == ECONNRESET) {
+            break; /* ECONNRESET: the server closed with bytes of ours unread (after a line) */
+        } else if (errno != EAGAIN || idle == FUZZ_SPINS) {
+            fprintf(stderr, "fuzz-ctl: no complete reply: %s\n", g_strerror(errno));
+            abort();
+        }
+        if (n > 0 || off != was) {
+            idle = 0;
+        }
+        netbe_runtime_iterate(rt, false);
     }
 }
 
@@ -215,39 +319,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     control_server_add_client(srv, sp[1]);
-    while (off < size) {
-        ssize_t n = send(sp[0], data + off, MIN(chunk, size - off), MSG_NOSIGNAL | MSG_DONTWAIT);
-
-        if (n < 0 && errno != EAGAIN && errno != EPIPE) {
-            abort();
-        }
-        if (n < 0 && errno == EPIPE) {
-            break; /* the server answered (too long) and closed */
-        }
-        off += n > 0 ? (size_t)n : 0;
-        netbe_runtime_iterate(rt, false);
-    }
     if (leave) {
-        close(sp[0]); /* the reply, if any, goes to nobody: the server must cope */
+        /* it sends without reading and closes: the server must cope (with a reply it
+         * cannot send, it stops reading and drops us after opts.timeout_ms) */
+        while (off < size && send_some(sp[0], data, size, chunk, &off)) {
+            netbe_runtime_iterate(rt, false);
+        }
+        close(sp[0]);
         settle();
         restore();
         return 0;
     }
-    shutdown(sp[0], SHUT_WR);
-    for (int i = 0;; i++) {
-        char buf[4096];
-        ssize_t n = recv(sp[0], buf, sizeof(buf), MSG_DONTWAIT);
-
-        if (n > 0) {
-            g_string_append_len(reply, buf, n);
-        } else if (n == 0 || errno == ECONNRESET) {
-            break; /* ECONNRESET: the server closed with bytes of ours unread (after a line) */
-        } else if (errno != EAGAIN || i == FUZZ_SPINS) {
-            fprintf(stderr, "fuzz-ctl: no complete reply: %s\n", g_strerror(errno));
-            abort();
-        }
-        netbe_runtime_iterate(rt, false);
-    }
+    converse(sp[0], data, size, chunk, reply);
     close(sp[0]);
     settle();
     check_reply(data, size, reply);
