@@ -191,6 +191,10 @@ static bool vnet_rx_gather(VnetQueue *q, size_t target)
         if (q->vq.broken) {
             return false;
         }
+        /* the driver read this buffer's header last time round: take its first two lines
+         * (header and a small frame) for writing now, while the frame is being read */
+        vnet_mem_prefetch_write(q->iov[q->pre_niov].iov_base);
+        vnet_mem_prefetch_write((const uint8_t *)q->iov[q->pre_niov].iov_base + 64);
         q->heads[n] = c.head;
         q->caps[n] = c.write_len;
         q->niovs[n] = c.nwrite;

@@ -3,6 +3,19 @@
 #include <errno.h>
 #include <stdlib.h>
 #include "vnet-mem.h"
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+
+bool vnet_mem_have_prefetchw;
+
+/* Whether PREFETCHW may run: CPUID leaf 0x80000001, ECX bit 8 (3DNowPrefetch). */
+__attribute__((constructor)) static void vnet_mem_probe_prefetchw(void)
+{
+    unsigned a, b, c, d;
+
+    vnet_mem_have_prefetchw = __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & bit_PRFCHW);
+}
+#endif
 
 static int region_cmp(const void *a, const void *b)
 {

@@ -18,6 +18,12 @@ static inline uint16_t load16_acquire(volatile uint16_t *p)
     return le16toh(__atomic_load_n(p, __ATOMIC_ACQUIRE));
 }
 
+/* Ring slot of free-running index @idx: a mask, not a division (the size is a power of two). */
+static inline unsigned vq_slot(const Vq *vq, uint16_t idx)
+{
+    return idx & (vq->size - 1u);
+}
+
 bool vq_fail(Vq *vq, const char *fmt, ...)
 {
     va_list ap;
@@ -125,7 +131,7 @@ VqPopResult vq_pop(Vq *vq, struct iovec *iov, unsigned max_iov, unsigned allow, 
     if (vq_pending(vq) == 0) {
         return vq->broken ? VQ_POP_BROKEN : VQ_POP_EMPTY;
     }
-    idx = le16toh(vq->avail[AVAIL_RING + vq->last_avail_idx % vq->size]);
+    idx = le16toh(vq->avail[AVAIL_RING + vq_slot(vq, vq->last_avail_idx)]);
     if (idx >= vq->size) {
         vq_fail(vq, "chain head %u is outside a queue of %u", idx, vq->size);
         return VQ_POP_BROKEN;
@@ -229,7 +235,7 @@ void vq_unpop(Vq *vq, unsigned n)
 void vq_push(Vq *vq, uint16_t head, uint32_t len)
 {
     volatile uint8_t *elem =
-        vq->used + USED_RING_OFF + (size_t)(vq->used_idx % vq->size) * USED_ELEM_SIZE;
+        vq->used + USED_RING_OFF + (size_t)vq_slot(vq, vq->used_idx) * USED_ELEM_SIZE;
 
     *(volatile uint32_t *)elem = htole32(head);
     *(volatile uint32_t *)(elem + 4) = htole32(len);

@@ -44,7 +44,7 @@ typedef enum VqPopResult {
 } VqPopResult;
 
 typedef struct Vq {
-    uint16_t size; /* 0: not set up */
+    uint16_t size; /* 0: not set up; else a power of two (every setter checks) */
     uint64_t desc_gpa, avail_gpa, used_gpa;
     bool event_idx, indirect; /* negotiated ring features */
     bool ready;               /* rings mapped */
