@@ -58,6 +58,10 @@ static const NetbeOptionSpec device_schema[] = {
     {"mtu", NETBE_OPT_INT, "1500", "MTU offered to the guest", 68, 65535},
     {"rx_queue_size", NETBE_OPT_INT, "256", "RX virtqueue size (power of two)", 64, 32768},
     {"tx_queue_size", NETBE_OPT_INT, "256", "TX virtqueue size (power of two)", 64, 32768},
+    {"poll_us", NETBE_OPT_INT, NULL,
+     "microseconds a dry TX queue spins for the driver's next frames before it waits for a "
+     "kick (while that pays; 0: never); default 32 with transport = vhost-user, else 0",
+     0, 1000},
     {"transport", NETBE_OPT_ENUM, "embedded",
      "embedded (a VMM links libnetbe) or vhost-user (netbe-host serves socket)",
      .choices = device_transports},
@@ -404,6 +408,11 @@ static void apply_device(ConfigState *cs, NetbeIniSection *s, const char *id)
         }
     }
     apply_device_transport(cs, o, dev);
+    /* netbe-host's own thread may spin; an embedder's loop only if it asks */
+    dev->poll_us = netbe_options_is_set(o, "poll_us")
+                       ? (unsigned)netbe_options_get_int(o, "poll_us")
+                   : dev->vhost_user ? NETBE_VHOST_USER_POLL_US
+                                     : 0;
     if (dev->queues > be->nqueues) {
         g_ptr_array_add(cs->errors,
                         netbe_options_format_error(

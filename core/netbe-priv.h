@@ -141,6 +141,9 @@ typedef struct NetbeDeviceModel {
 /* core/virtio/vnet-model.c */
 extern const NetbeDeviceModel netbe_virtio_net_model;
 
+/* poll_us of a vhost-user device that does not set it (QEMU's IOThread polls up to 32 us) */
+#define NETBE_VHOST_USER_POLL_US 32
+
 struct NetbeDevice {
     NetbeRuntime *rt;
     char *id;
@@ -151,6 +154,7 @@ struct NetbeDevice {
     unsigned queues;
     unsigned mtu;
     unsigned rx_queue_size, tx_queue_size;
+    unsigned poll_us; /* TX rings spin this long for the driver before waiting for a kick */
     bool started;
     const NetbeDeviceModel *ops; /* the model's entry points */
     struct VnetDev *vnet;        /* the virtio-net model's state (core/virtio), made at bind */

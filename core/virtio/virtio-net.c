@@ -258,6 +258,7 @@ VnetDev *vnet_dev_new(NetbeDevice *dev)
     vd->link_up = !dev->backend->link_down; /* netbe_runtime_set_link() before it was made */
     vd->mem.name = dev->id;
     memcpy(vd->mac, dev->mac, 6);
+    vd->poll_us = dev->poll_us;
     vnet_filter_reset(vd);
     vd->queues = g_new0(VnetQueue, vd->nqueues);
     for (unsigned i = 0; i < vd->nqueues; i++) {

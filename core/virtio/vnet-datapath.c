@@ -111,7 +111,9 @@ void vnet_tx_run(VnetQueue *q, unsigned pair)
             vnet_kick_self(q); /* let other sources run, then continue */
             return;
         }
-        more = vq_set_notify(&q->vq, true);
+        /* dry: spin a little for the driver's next chains, which saves it a kick and us
+         * a wakeup, then wait for the kick */
+        more = vnet_poll_ring(&q->vq, &q->poll, q->vd->poll_us) || vq_set_notify(&q->vq, true);
     }
 }
 

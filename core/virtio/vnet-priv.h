@@ -7,6 +7,7 @@
 #include "netbe/virtio-net.h"
 #include "vnet-hdr.h"
 #include "vnet-mem.h"
+#include "vnet-poll.h"
 #include "vq.h"
 
 #define VNET_CTRL_QUEUE_SIZE 64
@@ -52,6 +53,7 @@ typedef struct VnetQueue {
     bool rx_large;                 /* RX: frames larger than the MTU came lately: gather for them */
     unsigned rx_small_run;         /* RX: frames within the MTU in a row since the last larger */
     bool base_set;                 /* netbe_vnet_queue_set_base(): used idx from guest at enable */
+    VnetPoll poll;                 /* TX: busy-polling for the driver's next chains */
 } VnetQueue;
 
 struct VnetDev {
@@ -73,6 +75,7 @@ struct VnetDev {
     bool logged_broken;
     unsigned be_hdr; /* header bytes the backend's frames carry */
     uint8_t mac[6];
+    unsigned poll_us; /* TX rings spin up to this long for the driver before a kick (0: no) */
     /* RX filter (control queue, class RX and MAC) */
     bool promisc, allmulti, alluni, nomulti, nouni, nobcast;
     bool uni_overflow, multi_overflow;

@@ -175,6 +175,13 @@ static void test_queue_size_not_power_of_two(void)
                  "test.ini:5: [device.d] rx_queue_size: 300 is not a power of two", NULL);
 }
 
+/* Fails if a spin longer than 1 ms (the whole loop would wait on one ring) is accepted. */
+static void test_poll_us_out_of_range(void)
+{
+    expect_error("[netdev.a]\ntype = fixture\n[device.d]\nnetdev = a\npoll_us = 5000\n",
+                 "test.ini:5: [device.d] poll_us: '5000' is not valid", "0..1000");
+}
+
 static void test_device_queues_beyond_backend(void)
 {
     expect_error("[netdev.a]\ntype = fixture\nqueues = 2\n[device.d]\nnetdev = a\nqueues = 4\n",
@@ -391,6 +398,7 @@ int main(int argc, char **argv)
     g_test_add_func("/config/unknown-plugin-type", test_unknown_plugin_type);
     g_test_add_func("/config/bad-mac", test_bad_mac);
     g_test_add_func("/config/queue-size-power-of-two", test_queue_size_not_power_of_two);
+    g_test_add_func("/config/poll-us-out-of-range", test_poll_us_out_of_range);
     g_test_add_func("/config/device-queues-beyond-backend", test_device_queues_beyond_backend);
     g_test_add_func("/config/vhost-user-socket-keys", test_vhost_user_socket_keys);
     g_test_add_func("/config/key-outside-section", test_key_outside_section);

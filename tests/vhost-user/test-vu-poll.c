@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* test-vu-poll.c - the real netbe-host's TX busy-polling ([device.ID] poll_us): a frame the
+ * driver posts without a kick while the ring is being polled is sent; with poll_us = 0 it
+ * waits for the kick. */
+#include <poll.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "vu-rig.h"
+
+#define ATTEMPTS 10
+
+/*
+ * netbe-host on CPU 1, this driver on CPU 0, as a backend thread and a vCPU are pinned apart
+ * in deployments: woken by the frame netbe-host sends, the driver would otherwise often
+ * land on the CPU where netbe-host spins, and wait there until the spin ends. Return: false
+ * (the test is skipped) with fewer than 2 CPUs.
+ */
+static bool pin_apart(VuRig *r)
+{
+    cpu_set_t mine, its;
+
+    if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+        g_test_skip("busy-polling needs a CPU for the backend and one for the driver");
+        return false;
+    }
+    CPU_ZERO(&mine);
+    CPU_ZERO(&its);
+    CPU_SET(0, &mine);
+    CPU_SET(1, &its);
+    g_assert_cmpint(sched_setaffinity(0, sizeof(mine), &mine), ==, 0);
+    g_assert_cmpint(sched_setaffinity(r->h->pid, sizeof(its), &its), ==, 0);
+    return true;
+}
+
+/* Undo pin_apart() for this process (the next test's host is a new process). */
+static void unpin(void)
+{
+    cpu_set_t all;
+
+    CPU_ZERO(&all);
+    for (long i = 0; i < sysconf(_SC_NPROCESSORS_ONLN) && i < CPU_SETSIZE; i++) {
+        CPU_SET(i, &all);
+    }
+    sched_setaffinity(0, sizeof(all), &all);
+}
+
+/* A frame with its kick, then wait until its descriptor is back: at that moment netbe-host
+ * has found its TX ring dry (and spins on it, if it polls). */
+static void send_until_dry(VuRig *r, VuFront *f, uint8_t seed)
+{
+    uint8_t frame[60];
+    gint64 end = g_get_monotonic_time() + 3 * G_USEC_PER_SEC;
+
+    vu_rig_check_tx(r, f, frame, vu_rig_frame(frame, sizeof(frame), seed));
+    while (vu_front_tx_reclaim(f, 0) == 0) {
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+    }
+}
+
+/* The next frame without a kick. Return: whether the netdev's peer got it within @ms; if
+ * not, the kick follows and it must arrive then. */
+static bool unkicked_frame_sent(VuRig *r, VuFront *f, uint8_t seed, int ms)
+{
+    uint8_t frame[60], got[61];
+    size_t len = vu_rig_frame(frame, sizeof(frame), seed);
+    struct pollfd p = {r->udp, POLLIN, 0};
+    bool sent;
+
+    g_assert_true(vu_front_send(f, 0, NULL, frame, len, true));
+    sent = poll(&p, 1, ms) == 1;
+    if (!sent) {
+        vu_front_kick(f, vu_txq(0));
+        g_assert_cmpint(poll(&p, 1, 3000), ==, 1); /* the kick must get it out */
+    }
+    g_assert_cmpint(recv(r->udp, got, sizeof(got), 0), ==, (ssize_t)len);
+    g_assert_cmpmem(got, len, frame, len);
+    return sent;
+}
+
+/* Attempts (of ATTEMPTS) in which the unkicked frame went out without its kick. */
+static unsigned count_sent_without_kick(VuRig *r, VuFront *f, int ms)
+{
+    unsigned sent = 0;
+
+    for (unsigned i = 0; i < ATTEMPTS; i++) {
+        send_until_dry(r, f, (uint8_t)(2 * i));
+        sent += unkicked_frame_sent(r, f, (uint8_t)(2 * i + 1), ms);
+    }
+    return sent;
+}
+
+/* poll_us = 1000: the ring is polled for 1 ms after it runs dry, so the frame posted right
+ * then goes out with no kick. Fails if the device does not poll (no attempt succeeds: such
+ * a frame can only move on a kick). At least one of ATTEMPTS must succeed, so a test
+ * process descheduled for over 1 ms now and then does not fail it. */
+static void test_unkicked_frame_is_sent_while_polling(void)
+{
+    VuRig *r = vu_rig_new("poll_us = 1000\n");
+    VuFront *f = vu_rig_front(r, NULL);
+    unsigned sent;
+
+    if (!pin_apart(r)) {
+        goto out;
+    }
+    sent = count_sent_without_kick(r, f, 500);
+
+    g_test_message("%u of %u frames went out without a kick", sent, ATTEMPTS);
+    g_assert_cmpuint(sent, >=, 1);
+out:
+    unpin();
+    vu_front_free(f);
+    vu_rig_free(r);
+}
+
+/* The default of a vhost-user device polls too (32 us). Fails if it does not. */
+static void test_vhost_user_polls_by_default(void)
+{
+    VuRig *r = vu_rig_new(NULL);
+    VuFront *f = vu_rig_front(r, NULL);
+    unsigned sent;
+
+    if (!pin_apart(r)) {
+        goto out;
+    }
+    sent = count_sent_without_kick(r, f, 200);
+
+    g_test_message("%u of %u frames went out without a kick", sent, ATTEMPTS);
+    g_assert_cmpuint(sent, >=, 1);
+out:
+    unpin();
+    vu_front_free(f);
+    vu_rig_free(r);
+}
+
+/* poll_us = 0: no spinning; a frame posted without a kick stays in the ring (200 ms here)
+ * until the kick. Fails if the device takes chains it was not told about while it should
+ * be asleep (or polls although told not to). */
+static void test_no_polling_waits_for_the_kick(void)
+{
+    VuRig *r = vu_rig_new("poll_us = 0\n");
+    VuFront *f = vu_rig_front(r, NULL);
+
+    for (unsigned i = 0; i < 3; i++) {
+        send_until_dry(r, f, (uint8_t)(2 * i));
+        g_assert_false(unkicked_frame_sent(r, f, (uint8_t)(2 * i + 1), 200));
+    }
+    vu_front_free(f);
+    vu_rig_free(r);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/vhost-user/poll/unkicked-frame-is-sent-while-polling",
+                    test_unkicked_frame_is_sent_while_polling);
+    g_test_add_func("/vhost-user/poll/vhost-user-polls-by-default",
+                    test_vhost_user_polls_by_default);
+    g_test_add_func("/vhost-user/poll/no-polling-waits-for-the-kick",
+                    test_no_polling_waits_for_the_kick);
+    return g_test_run();
+}
