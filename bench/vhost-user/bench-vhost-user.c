@@ -210,14 +210,14 @@ static void usage_exit(const char *arg)
             "bench-vhost-user: unknown argument %s\n"
             "usage: bench-vhost-user [--json FILE] [--only DIR:SIZE] [--seconds S] "
             "[--repeat N] [--raw-ring N] [--no-pin] [--fill-far] [--no-mrg] [--sandbox-off] "
-            "[--hugepages]\n",
+            "[--hugepages] [--poll-us N]\n",
             arg);
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    const char *json = "bench-results/vhost-user.json", *only = NULL;
+    const char *json = "bench-results/vhost-user.json", *only = NULL, *poll_us = NULL;
     BenchResult res[2 * G_N_ELEMENTS(bench_sizes)];
     g_autofree char *ns = NULL, *ini = NULL, *sock = NULL, *title = NULL;
     g_autoptr(GError) err = NULL;
@@ -253,6 +253,8 @@ int main(int argc, char **argv)
             opt.hugepages = true; /* guest memory in 2 MiB pages: vm.nr_hugepages >= 64 */
         } else if (g_str_equal(argv[i], "--sandbox-off")) {
             sandbox_off = true; /* diagnosis: what the seccomp filter costs per frame */
+        } else if (g_str_equal(argv[i], "--poll-us") && i + 1 < argc) {
+            poll_us = argv[++i]; /* the device's poll_us (default: netbe's, 32 for vhost-user) */
         } else if (g_str_equal(argv[i], "--fill-far")) {
             fill_near = false; /* diagnosis: queue TAP->guest frames from the driver's CPU */
         } else {
@@ -267,9 +269,10 @@ int main(int argc, char **argv)
     saved = test_netns_enter(ns);
     b.raw_fd = bench_raw_tap_open("bvraw0");
     test_netns_leave(saved);
-    ini = g_strdup("[netdev.t0]\ntype = tap\nifname = bvtap0\nvnet_hdr = on\n"
-                   "[device.d0]\nmodel = virtio-net\ntransport = vhost-user\n"
-                   "socket = vu.sock\nnetdev = t0\n");
+    ini = g_strdup_printf("[netdev.t0]\ntype = tap\nifname = bvtap0\nvnet_hdr = on\n"
+                          "[device.d0]\nmodel = virtio-net\ntransport = vhost-user\n"
+                          "socket = vu.sock\nnetdev = t0\n%s%s%s",
+                          poll_us ? "poll_us = " : "", poll_us ? poll_us : "", poll_us ? "\n" : "");
     h = test_host_start(ini, ns, sandbox_off ? host_args : NULL);
     if (!h) {
         fprintf(stderr, "bench-vhost-user: netbe-host did not start\n");
@@ -309,13 +312,16 @@ int main(int argc, char **argv)
     }
     if (g_getenv("BENCH_VU_DEBUG")) {
         g_autofree char *stats = test_host_ctl(h, "stats");
+        g_autofree char *status = test_host_ctl(h, "status"); /* kicks per vring */
 
         printf("RX drain: %u pauses > 50 us, %.3f s in them; %" G_GUINT64_FORMAT " batches\n%s",
                gaps, gap_time, batches, stats ? stats : "(no stats)\n");
+        printf("%s", status ? status : "(no status)\n");
         test_sh("ip -s -n %s link show bvtap0 >&2", ns);
     }
     title = g_strdup_printf("netbe-host vhost-user device + tap vs raw TAP loop (driver: vu-front, "
-                            "a polling guest in its own process; %s; best of %d)",
+                            "a polling guest in its own process; poll_us %s; %s; best of %d)",
+                            poll_us ? poll_us : "default",
                             host_cpu < 0 ? "not pinned"
                             : host_cpu   ? "driver and raw loop on CPU 0, netbe-host on CPU 1"
                                          : "driver and raw loop on CPU 1, netbe-host on CPU 0",
