@@ -46,11 +46,12 @@ static void vhost_user_text(GString *out, JsonObject *dev)
         g_string_append_printf(out, "  vhost-user %s: no VMM connected\n", str_of(dev, "socket"));
         return;
     }
-    g_string_append_printf(out,
-                           "  vhost-user %s: VMM pid %" G_GINT64_FORMAT
-                           ", features %s, %" G_GINT64_FORMAT " queue pair%s running, link %s\n",
-                           str_of(dev, "socket"), pid, str_of(dev, "features"), pairs,
-                           pairs == 1 ? "" : "s", str_of(dev, "link"));
+    g_string_append_printf(
+        out,
+        "  vhost-user %s: VMM pid %" G_GINT64_FORMAT ", features %s, %" G_GINT64_FORMAT
+        " queue pair%s running, link %s, TX polled up to %" G_GINT64_FORMAT " us\n",
+        str_of(dev, "socket"), pid, str_of(dev, "features"), pairs, pairs == 1 ? "" : "s",
+        str_of(dev, "link"), int_of(dev, "poll_us"));
     for (guint i = 0; rings && i < json_array_get_length(rings); i++) {
         JsonObject *r = object_at(rings, i);
 

@@ -62,6 +62,7 @@ void netbe_vu_status(const NetbeDevice *dev, GVariantBuilder *b)
         g_variant_new_maybe(G_VARIANT_TYPE_INT32, pid ? g_variant_new_int32(pid) : NULL));
     g_variant_builder_add(b, "{sv}", "features", g_variant_new_string(features));
     g_variant_builder_add(b, "{sv}", "protocol_features", g_variant_new_string(proto));
+    g_variant_builder_add(b, "{sv}", "poll_us", g_variant_new_uint32(dev->poll_us));
     g_variant_builder_add(b, "{sv}", "queue_pairs",
                           g_variant_new_uint32(s ? vu_pairs_running(s) : 0));
     g_variant_builder_add(b, "{sv}", "link",
