@@ -33,7 +33,9 @@ static void run_exited(GPid pid, gint status, gpointer data)
 static int run_with(NetbeRuntime *rt, const char *cmd, void (*midway)(void *), void *data,
                     int midway_ms)
 {
-    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    /* its stdout (ping's report) to stderr: stdout is this test's TAP stream */
+    g_autofree char *to_stderr = g_strdup_printf("exec >&2; %s", cmd);
+    const char *argv[] = {"/bin/sh", "-c", to_stderr, NULL};
     g_autoptr(GError) err = NULL;
     gint64 start = g_get_monotonic_time();
     Run r = {.rt = rt};
