@@ -67,15 +67,16 @@ static bool remove_stale(const char *what, const char *path, GError **errp)
     if (!path_usable(what, path, &absent, errp)) {
         return false;
     }
-    if (!absent && unlink(path) < 0 && errno != ENOENT) {
+    if (absent) {
+        return true; /* gone meanwhile: bind again */
+    }
+    if (unlink(path) < 0 && errno != ENOENT) {
         g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno),
                     "%s %s: in use, and cannot tell whether by a live process: %s", what, path,
                     g_strerror(errno));
         return false;
     }
-    if (!absent) {
-        g_message("%s %s: replaced a stale socket file (nothing listened on it)", what, path);
-    }
+    g_message("%s %s: replaced a stale socket file (nothing listened on it)", what, path);
     return true;
 }
 

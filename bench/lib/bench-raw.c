@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sched.h>
@@ -46,13 +45,7 @@ void bench_make_frame(uint8_t *hdr, uint8_t *f, const BenchSize *s)
     vg_make_ipv4(f, dst, src, sip, dip, 6, s->len - 34);
     f[34 + 12] = 5 << 4;
     f[34 + 13] = 0x18;
-    hdr[0] = 1;  /* NEEDS_CSUM */
-    hdr[1] = 1;  /* TCPV4 */
-    hdr[2] = 54; /* hdr_len */
-    hdr[4] = 1460 & 0xff;
-    hdr[5] = 1460 >> 8;
-    hdr[6] = 34; /* csum_start */
-    hdr[8] = 16; /* csum_offset */
+    vg_tcp4_gso_hdr(hdr, 1460);
 }
 
 int bench_raw_tap_open(const char *ifname)
@@ -109,24 +102,6 @@ double bench_raw_tx(int fd, const BenchSize *s, BenchCpu *cpu)
         cpu->ns_per_frame = n ? (double)(cpu->clock(cpu->opaque) - c0) / n : 0;
     }
     return n / (t - t0);
-}
-
-int bench_packet_socket(const char *ns, const char *ifname, bool vnet)
-{
-    int saved = test_netns_enter(ns), one = 1, fd;
-    struct sockaddr_ll ll = {.sll_family = AF_PACKET, .sll_protocol = 0};
-
-    /* protocol 0: send only, no copy of every frame the interface receives */
-    fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-    ll.sll_ifindex = if_nametoindex(ifname);
-    test_netns_leave(saved);
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(ll.sll_ifindex, >, 0);
-    if (vnet) {
-        g_assert_cmpint(setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)), ==, 0);
-    }
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&ll, sizeof(ll)), ==, 0);
-    return fd;
 }
 
 /* Queue @count frames into the TAP (the kernel "transmits" them to its reader). */

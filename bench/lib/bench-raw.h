@@ -62,12 +62,6 @@ uint64_t bench_pid_cpu_ns(void *pid);
  * @cpu (may be NULL). Return: frames/s. */
 double bench_raw_tx(int fd, const BenchSize *s, BenchCpu *cpu);
 
-/*
- * bench_packet_socket() - a send-only packet socket on @ifname in namespace @ns (with a
- * 10-byte vnet header if @vnet, for GSO frames): frames sent on it reach the TAP's reader.
- */
-int bench_packet_socket(const char *ns, const char *ifname, bool vnet);
-
 /* A sink that takes up to @want frames. Return: frames taken (fewer: it ran dry). */
 typedef unsigned (*BenchDrainFunc)(void *opaque, unsigned want);
 /*

@@ -293,10 +293,10 @@ int main(int argc, char **argv)
     g_assert_no_error(err);
     vu_front_start(b.f, &err);
     g_assert_no_error(err);
-    b.p_vu = bench_packet_socket(ns, "bvtap0", false);
-    b.p_vu_gso = bench_packet_socket(ns, "bvtap0", true);
-    b.p_raw = bench_packet_socket(ns, "bvraw0", false);
-    b.p_raw_gso = bench_packet_socket(ns, "bvraw0", true);
+    b.p_vu = test_packet_sender(ns, "bvtap0", false);
+    b.p_vu_gso = test_packet_sender(ns, "bvtap0", true);
+    b.p_raw = test_packet_sender(ns, "bvraw0", false);
+    b.p_raw_gso = test_packet_sender(ns, "bvraw0", true);
     g_usleep(100000);
     vu_drain(b.f, 100000); /* IPv6 chatter from link up */
     bench_raw_drain(&b.raw_fd, 100000);

@@ -204,10 +204,10 @@ int main(int argc, char **argv)
             ns, ns);
     fcntl(raw_fd, F_SETFL, O_NONBLOCK);
     g = vg_new(rt, "d0", &(VgOptions){.rx_buf_size = 4096});
-    p_vnet = bench_packet_socket(ns, "btap0", false);
-    p_vnet_gso = bench_packet_socket(ns, "btap0", true);
-    p_raw = bench_packet_socket(ns, "braw0", false);
-    p_raw_gso = bench_packet_socket(ns, "braw0", true);
+    p_vnet = test_packet_sender(ns, "btap0", false);
+    p_vnet_gso = test_packet_sender(ns, "btap0", true);
+    p_raw = test_packet_sender(ns, "braw0", false);
+    p_raw_gso = test_packet_sender(ns, "braw0", true);
     vg_pump_for(g, 100);
     vnet_drain(g, 100000); /* IPv6 chatter from link up */
     bench_raw_drain(&raw_fd, 100000);

@@ -131,6 +131,16 @@ int test_packet_socket(const char *ns, const char *ifname, uint16_t ethertype)
     return fd;
 }
 
+int test_packet_sender(const char *ns, const char *ifname, bool vnet_hdr)
+{
+    int fd = test_packet_socket(ns, ifname, 0), one = 1; /* ethertype 0: receives nothing */
+
+    if (vnet_hdr) {
+        g_assert_cmpint(setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)), ==, 0);
+    }
+    return fd;
+}
+
 int test_count_fds(int pid)
 {
     g_autofree char *path = pid ? g_strdup_printf("/proc/%d/fd", pid) : g_strdup("/proc/self/fd");

@@ -38,6 +38,9 @@ void test_netns_leave(int saved_fd);
  * Asserts.
  */
 int test_packet_socket(const char *ns, const char *ifname, uint16_t ethertype);
+/* A send-only packet socket on @ifname in @ns (it receives nothing), with a 10-byte
+ * virtio-net header before each frame if @vnet_hdr (for GSO frames). Asserts. */
+int test_packet_sender(const char *ns, const char *ifname, bool vnet_hdr);
 
 /* Number of open fds of process @pid (or self for 0). */
 int test_count_fds(int pid);

@@ -713,6 +713,18 @@ static bool match_echo_reply(const uint8_t *f, size_t len, void *opaque)
            ntohs(*(const uint16_t *)(f + 14 + ihl + 6)) == w->seq;
 }
 
+void vg_tcp4_gso_hdr(uint8_t *hdr, uint16_t mss)
+{
+    memset(hdr, 0, 10);
+    hdr[0] = 1;  /* VIRTIO_NET_HDR_F_NEEDS_CSUM */
+    hdr[1] = 1;  /* VIRTIO_NET_HDR_GSO_TCPV4 */
+    hdr[2] = 54; /* hdr_len */
+    hdr[4] = mss & 0xff;
+    hdr[5] = mss >> 8;
+    hdr[6] = 34; /* csum_start */
+    hdr[8] = 16; /* csum_offset */
+}
+
 size_t vg_make_ipv4(uint8_t *f, const uint8_t *dst_mac, const uint8_t *src_mac,
                     const uint8_t *src_ip, const uint8_t *dst_ip, uint8_t proto, size_t l4_len)
 {

@@ -153,6 +153,11 @@ bool vg_ping(VgGuest *g, unsigned pair, const uint8_t ip[4], uint16_t seq, int t
 size_t vg_make_ipv4(uint8_t *f, const uint8_t *dst_mac, const uint8_t *src_mac,
                     const uint8_t *src_ip, const uint8_t *dst_ip, uint8_t proto, size_t l4_len);
 
+/* The first 10 bytes of a virtio-net header for a TCPv4 GSO frame behind Ethernet and a
+ * 20-byte IPv4 header with a 20-byte TCP header: NEEDS_CSUM, GSO_TCPV4, hdr_len 54,
+ * gso_size @mss, csum_start 34, csum_offset 16 (num_buffers is left as it is). */
+void vg_tcp4_gso_hdr(uint8_t *hdr, uint16_t mss);
+
 /* Build an Ethernet frame: dst, src, ethertype, payload of @len bytes (pattern). */
 size_t vg_make_frame(uint8_t *buf, const uint8_t *dst, const uint8_t *src, uint16_t type,
                      size_t payload_len, uint8_t seed);

@@ -124,15 +124,11 @@ static size_t put_frame(VtRig *r, uint8_t *in, size_t size, uint8_t flags, uint8
     size_t len = vg_make_frame(in + 12, r->g->mac, peer_mac, 0x0800, size - 14, seed);
 
     memset(in, 0, 12);
+    if (gso) {
+        vg_tcp4_gso_hdr(in, 1448);
+    }
     in[0] = flags;
     in[1] = gso;
-    if (gso) {
-        in[2] = 54;          /* hdr_len */
-        in[4] = 1448 & 0xff; /* gso_size */
-        in[5] = 1448 >> 8;
-        in[6] = 34; /* csum_start */
-        in[8] = 16; /* csum_offset */
-    }
     vt_peer_write(r, 0, in, 12 + len);
     return len;
 }

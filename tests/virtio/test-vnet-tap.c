@@ -6,8 +6,6 @@
 #include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
-#include <linux/if_packet.h>
-#include <net/if.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -350,23 +348,6 @@ static void test_link_down_and_up_reaches_the_guest(void)
     tap_rig_free(r);
 }
 
-/* A packet socket on vtap0 in @ns that sends frames with a virtio-net header (GSO ones). */
-static int ns_packet_socket(const char *ns)
-{
-    struct sockaddr_ll ll = {.sll_family = AF_PACKET};
-    int saved = test_netns_enter(ns), one = 1, fd;
-
-    g_assert_cmpint(saved, >=, 0);
-    fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0); /* protocol 0: send only */
-    ll.sll_ifindex = (int)if_nametoindex("vtap0");
-    test_netns_leave(saved);
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(ll.sll_ifindex, >, 0);
-    g_assert_cmpint(setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)), ==, 0);
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&ll, sizeof(ll)), ==, 0);
-    return fd;
-}
-
 /* Send a frame of @size bytes into the TAP (the kernel transmits it to netbe): above 1514
  * a TCPv4 GSO frame, else an experimental-ethertype frame; its bytes, seeded by @seed, go
  * to @f. Return: the frame's length. */
@@ -387,13 +368,7 @@ static size_t ns_send_frame(int fd, const VgGuest *g, uint8_t *f, size_t size, u
         for (size_t i = 54; i < size; i++) {
             f[i] = (uint8_t)(seed + i);
         }
-        hdr[0] = 1;  /* NEEDS_CSUM */
-        hdr[1] = 1;  /* GSO_TCPV4 */
-        hdr[2] = 54; /* hdr_len */
-        hdr[4] = 1448 & 0xff;
-        hdr[5] = 1448 >> 8;
-        hdr[6] = 34; /* csum_start */
-        hdr[8] = 16; /* csum_offset */
+        vg_tcp4_gso_hdr(hdr, 1448);
     }
     g_assert_cmpint(sendmsg(fd, &msg, 0), ==, (ssize_t)(sizeof(hdr) + size));
     return size;
@@ -438,7 +413,7 @@ static void test_mixed_sizes_from_tap_arrive_intact_in_order(void)
     TapRig *r = tap_rig_new(1, "auto");
     size_t len[6];
     NetbeVnetQueueStats vs;
-    int fd = ns_packet_socket(r->ns);
+    int fd = test_packet_sender(r->ns, "vtap0", true);
 
     g_assert_true(r->g->features & F(NETBE_VIRTIO_NET_F_GUEST_TSO4));
     g_assert_true(r->g->features & F(NETBE_VIRTIO_NET_F_MRG_RXBUF));
