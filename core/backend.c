@@ -387,7 +387,15 @@ static ssize_t backend_write(NetbeBackend *be, unsigned q, const struct iovec *i
 
 void netbe_backend_queue_readable(NetbeBackend *be, unsigned queue)
 {
-    netbe_backend_rx_ready(be, queue, be->rx_batch);
+    unsigned total = 0, taken;
+
+    /* more batches while each was full and the peer still reads (a peer out of buffers, a
+     * rate limit or a broken fd stops reading) */
+    do {
+        taken = netbe_backend_rx_ready(be, queue, be->rx_batch);
+        total += taken;
+    } while (taken == be->rx_batch && total < NETBE_RX_WEIGHT && be->queues[queue].io.rx_on &&
+             be->queues[queue].io.fd >= 0);
 }
 
 static gboolean backend_release_due(gpointer data)

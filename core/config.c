@@ -44,7 +44,9 @@ static const NetbeOptionSpec netdev_schema[] = {
      .flags = NETBE_OPT_REQUIRED},
     {"queue_limit", NETBE_OPT_INT, NULL, "overrides [runtime] queue_limit", 1, 65536},
     {"batch", NETBE_OPT_INT, "64",
-     "frames netbe reads from a queue fd per wakeup (fd backends: tap, socket)", 1, 4096},
+     "frames netbe reads from a queue fd per batch, up to 256 per wakeup (fd backends: tap, "
+     "socket)",
+     1, 4096},
     {NULL}};
 
 static const NetbeOptionSpec device_schema[] = {

@@ -112,11 +112,6 @@ bool qio_dgram_load(NetbeQueueIo *io, NetbeMigReader *r)
     return true;
 }
 
-bool qio_dgram_has_frame(const NetbeQueueIo *io)
-{
-    return io->pool_next < io->pool_count;
-}
-
 unsigned qio_dgram_send_batch(NetbeQueueIo *io, struct iovec *const *iovs, const int *cnts,
                               unsigned n, ssize_t *res)
 {

@@ -546,41 +546,12 @@ void qio_unpin(NetbeQueueIo *io)
 
 /* ---- receive ---- */
 
-ssize_t qio_recv(NetbeQueueIo *io, unsigned peer_hdr, const struct iovec *iov, int iovcnt)
+/* Read one frame from the fd into @iov; @pad leading bytes are the backend header's part the
+ * peer does not take. Return: as qio_recv(). */
+static ssize_t qio_read_frame(NetbeQueueIo *io, size_t pad, const struct iovec *iov, int iovcnt)
 {
-    uint8_t scratch[NETBE_VNET_HDR_MAX];
-    struct iovec all[QIO_IOV_MAX], pre;
-    size_t pad = qio_pad(io, peer_hdr);
     ssize_t n;
 
-    if (io->fd < 0 || io->disabled) {
-        return 0;
-    }
-    if (io->framing == NETBE_FRAMING_STREAM || qio_dgram_has_frame(io)) {
-        /* a stream's frames, and datagrams read ahead in a batch (they go first) */
-        const uint8_t *frame;
-        size_t off = 0;
-
-        n = qio_ref(io, peer_hdr, (const void **)&frame, true);
-        if (n > 0 && (size_t)n > netbe_iov_size(iov, iovcnt)) {
-            return -EMSGSIZE;
-        }
-        for (int i = 0; n > 0 && i < iovcnt && off < (size_t)n; i++) {
-            size_t k = MIN(iov[i].iov_len, (size_t)n - off);
-
-            memcpy(iov[i].iov_base, frame + off, k);
-            off += k;
-        }
-        return n;
-    }
-    if (pad) {
-        pre = (struct iovec){scratch, pad};
-        iovcnt = qio_iov_join(all, &pre, 1, iov, iovcnt);
-        if (iovcnt < 0) {
-            return -EMSGSIZE;
-        }
-        iov = all;
-    }
     do {
         if (io->is_socket) {
             /* a datagram longer than the buffers is dropped, never delivered cut */
@@ -611,6 +582,51 @@ ssize_t qio_recv(NetbeQueueIo *io, unsigned peer_hdr, const struct iovec *iov, i
         return 0;
     }
     return (size_t)n > pad ? n - (ssize_t)pad : -EINVAL;
+}
+
+/* qio_read_frame() with the @pad bytes read into a scratch entry before @iov. Out of line:
+ * its iovec array would make every frame's stack frame 16 KiB. */
+static G_GNUC_NO_INLINE ssize_t qio_read_padded(NetbeQueueIo *io, size_t pad,
+                                                const struct iovec *iov, int iovcnt)
+{
+    uint8_t scratch[NETBE_VNET_HDR_MAX];
+    struct iovec all[QIO_IOV_MAX], pre = {scratch, pad};
+    int n = qio_iov_join(all, &pre, 1, iov, iovcnt);
+
+    return n < 0 ? -EMSGSIZE : qio_read_frame(io, pad, all, n);
+}
+
+/* A frame in memory (a stream's, or a datagram read ahead) copied into @iov. */
+static G_GNUC_NO_INLINE ssize_t qio_recv_buffered(NetbeQueueIo *io, unsigned peer_hdr,
+                                                  const struct iovec *iov, int iovcnt)
+{
+    const uint8_t *frame;
+    size_t off = 0;
+    ssize_t n = qio_ref(io, peer_hdr, (const void **)&frame, true);
+
+    if (n > 0 && (size_t)n > netbe_iov_size(iov, iovcnt)) {
+        return -EMSGSIZE;
+    }
+    for (int i = 0; n > 0 && i < iovcnt && off < (size_t)n; i++) {
+        size_t k = MIN(iov[i].iov_len, (size_t)n - off);
+
+        memcpy(iov[i].iov_base, frame + off, k);
+        off += k;
+    }
+    return n;
+}
+
+ssize_t qio_recv(NetbeQueueIo *io, unsigned peer_hdr, const struct iovec *iov, int iovcnt)
+{
+    size_t pad = qio_pad(io, peer_hdr);
+
+    if (io->fd < 0 || io->disabled) {
+        return 0;
+    }
+    if (io->framing == NETBE_FRAMING_STREAM || qio_dgram_has_frame(io)) {
+        return qio_recv_buffered(io, peer_hdr, iov, iovcnt); /* they go first */
+    }
+    return pad ? qio_read_padded(io, pad, iov, iovcnt) : qio_read_frame(io, 0, iov, iovcnt);
 }
 
 /* Stream: a whole frame sits in the read buffer. */

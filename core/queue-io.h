@@ -129,7 +129,11 @@ unsigned qio_send_batch(NetbeQueueIo *io, NetbeIoEngine *engine, unsigned peer_h
 ssize_t qio_dgram_recv_ref(NetbeQueueIo *io, size_t pad, const void **frame, bool take);
 /* The pool, made when the fd is attached (not in a foreign loop's dispatch). */
 void qio_dgram_pool(NetbeQueueIo *io);
-bool qio_dgram_has_frame(const NetbeQueueIo *io);
+/* Datagrams read ahead and not yet taken (inline: asked for every frame a queue reads). */
+static inline bool qio_dgram_has_frame(const NetbeQueueIo *io)
+{
+    return io->pool_next < io->pool_count;
+}
 /* The datagrams read ahead and not yet taken, in a handover record, and back. */
 void qio_dgram_save(const NetbeQueueIo *io, NetbeMigWriter *w);
 bool qio_dgram_load(NetbeQueueIo *io, NetbeMigReader *r);

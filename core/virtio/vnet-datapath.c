@@ -235,6 +235,9 @@ static void vnet_rx_consume(VnetQueue *q, unsigned used)
     }
     q->pre_chains -= used;
     q->pre_niov -= niov;
+    if (q->pre_chains == 0) {
+        return; /* the usual case: the frame took every chain popped */
+    }
     memmove(q->heads, q->heads + used, q->pre_chains * sizeof(*q->heads));
     memmove(q->caps, q->caps + used, q->pre_chains * sizeof(*q->caps));
     memmove(q->niovs, q->niovs + used, q->pre_chains * sizeof(*q->niovs));
@@ -333,7 +336,11 @@ static bool vnet_rx_held(VnetQueue *q, unsigned *pushed)
         }
         q->stats.drops++;
     } else {
-        vnet_iov_from_buf(q->iov, niov, 0, q->hold, len);
+        if (q->iov[0].iov_len >= len) {
+            memcpy(q->iov[0].iov_base, q->hold, len); /* one segment takes it: most frames */
+        } else {
+            vnet_iov_from_buf(q->iov, niov, 0, q->hold, len);
+        }
         *pushed += vnet_rx_complete(q, niov, len);
     }
     q->held_len = 0;
@@ -403,7 +410,7 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
     VnetDev *vd = q->vd;
     size_t need = vnet_rx_need(vd);
     unsigned taken = 0, pushed = 0;
-    bool wait = false;
+    bool wait = false, can_peek = true;
 
     if (q->held_len && !vnet_rx_held(q, &pushed)) {
         wait = true;
@@ -420,7 +427,7 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
         ssize_t len;
         uint8_t dst[6];
 
-        if (!src) {
+        if (!src && can_peek) {
             /* a frame the backend has in memory (stream, datagram socket) is known before
              * any buffer is gathered: exactly as many as it needs, as for a pushed one */
             const void *p;
@@ -434,7 +441,9 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
                 fsrc = &lent;
                 fsrcn = 1;
                 peeked = true;
-            } else if (n != -ENOTSUP) {
+            } else if (n == -ENOTSUP) {
+                can_peek = false; /* a TAP: not for the rest of the batch either */
+            } else {
                 taken++; /* lost in the backend (counted there) */
                 continue;
             }

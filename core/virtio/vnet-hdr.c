@@ -144,6 +144,10 @@ void vnet_hdr_rx_fix(const struct iovec *guest, int n, unsigned be_hdr, uint16_t
 {
     uint16_t nb = htole16(num_buffers);
 
+    if (be_hdr >= VNET_HDR_NUM_BUFFERS_OFF && n > 0 && guest[0].iov_len >= VNET_HDR_LEN) {
+        memcpy((uint8_t *)guest[0].iov_base + VNET_HDR_NUM_BUFFERS_OFF, &nb, sizeof(nb));
+        return; /* the usual case: the header in the first segment, only num_buffers to set */
+    }
     if (be_hdr < VNET_HDR_NUM_BUFFERS_OFF) {
         vnet_iov_from_buf(guest, n, be_hdr, zero_hdr, VNET_HDR_NUM_BUFFERS_OFF - be_hdr);
     }

@@ -628,6 +628,54 @@ static void test_datagram_batches(void)
     g_ptr_array_unref(seen.frames);
 }
 
+/* One main-loop iteration that dispatches the queue (other sources may come first). */
+static void iterate_until_pulled(TapHarness *h)
+{
+    GMainContext *ctx = netbe_runtime_get_context(h->rt);
+    unsigned before = h->pulls;
+
+    for (int i = 0; i < 100 && h->pulls == before; i++) {
+        g_main_context_iteration(ctx, TRUE);
+    }
+    g_assert_cmpuint(h->pulls, >, before);
+}
+
+/*
+ * A readable queue is read in batches (NETBE_RX_BATCH_DEFAULT frames, each one pull of the peer)
+ * for up to NETBE_RX_WEIGHT frames per wakeup, then the main loop runs again; a batch the peer does
+ * not fill ends the wakeup. Fails if one wakeup reads a single batch (a poll() per 64 frames)
+ * or more than the weight (other sources starve).
+ */
+static void test_rx_weight(void)
+{
+    uint8_t body[60] = {0};
+    int sv[2], big = 4 << 20;
+    TapHarness *h;
+
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+    h = qt_harness(sv[1], (NetbeQueueFd){.fd = -1, .framing = NETBE_FRAMING_PACKET});
+    for (int i = 0; i < 300; i++) { /* fewer than net.unix.max_dgram_qlen (512) */
+        g_assert_cmpint(send(sv[0], body, sizeof(body), 0), ==, sizeof(body));
+    }
+    iterate_until_pulled(h);
+    g_assert_cmpuint(h->rx_frames, ==, NETBE_RX_WEIGHT);
+    g_assert_cmpuint(h->pulls, ==, NETBE_RX_WEIGHT / NETBE_RX_BATCH_DEFAULT);
+    iterate_until_pulled(h);
+    g_assert_cmpuint(h->rx_frames, ==, 300); /* 44: a short batch, the last of the wakeup */
+    g_assert_cmpuint(h->pulls, ==, NETBE_RX_WEIGHT / NETBE_RX_BATCH_DEFAULT + 1);
+    /* a peer that takes fewer frames than offered is offered no second batch */
+    h->budget = 10;
+    for (int i = 0; i < 100; i++) {
+        g_assert_cmpint(send(sv[0], body, sizeof(body), 0), ==, sizeof(body));
+    }
+    iterate_until_pulled(h);
+    g_assert_cmpuint(h->rx_frames, ==, 310);
+    g_assert_cmpuint(h->pulls, ==, NETBE_RX_WEIGHT / NETBE_RX_BATCH_DEFAULT + 2);
+    tap_harness_free(h);
+    close(sv[0]);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -641,6 +689,7 @@ int main(int argc, char **argv)
     g_test_add_func("/queue-io/stream-handover-keeps-read-bytes",
                     test_stream_handover_keeps_read_bytes);
     g_test_add_func("/queue-io/datagram-batches", test_datagram_batches);
+    g_test_add_func("/queue-io/rx-weight", test_rx_weight);
     g_test_add_data_func("/queue-io/handover-counters/carried", GINT_TO_POINTER(COUNTERS_CARRIED),
                          run_handover_counters);
     g_test_add_data_func("/queue-io/handover-counters/version-2-record",

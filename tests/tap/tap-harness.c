@@ -11,6 +11,7 @@ static unsigned harness_rx_pull(void *peer, NetbeBackend *be, unsigned queue, un
     struct iovec iov = {h->buf, h->buf_size};
     unsigned taken = 0;
 
+    h->pulls++;
     if (h->budget && h->budget < budget) {
         budget = h->budget;
     }

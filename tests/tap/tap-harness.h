@@ -26,6 +26,7 @@ typedef void (*TapHarnessFrameFunc)(void *opaque, unsigned queue, const uint8_t 
  * @on_frame:  optional callback per pulled frame, with @opaque
  * @budget:    cap on frames taken per pull (0: the backend's budget); a smaller value
  *             makes the peer look full, which must stop the backend's polling
+ * @pulls:     rx_pull calls so far (batches the core offered)
  */
 typedef struct TapHarness {
     NetbeRuntime *rt;
@@ -37,6 +38,7 @@ typedef struct TapHarness {
     TapHarnessFrameFunc on_frame;
     void *opaque;
     unsigned budget;
+    unsigned pulls;
     bool owns_rt;
 } TapHarness;
 
