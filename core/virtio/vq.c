@@ -130,10 +130,8 @@ VqPopResult vq_pop(Vq *vq, struct iovec *iov, unsigned max_iov, unsigned allow, 
 
     /* the driver's index is read again only once the chains seen last time are taken: the
      * line it lives on is the one the driver writes */
-    if (vq->last_avail_idx == vq->seen_avail_idx && vq_pending(vq) == 0) {
-        return vq->broken ? VQ_POP_BROKEN : VQ_POP_EMPTY;
-    }
-    if (G_UNLIKELY(!vq->ready || vq->broken)) {
+    if (!vq->ready || vq->broken ||
+        (vq->last_avail_idx == vq->seen_avail_idx && vq_pending(vq) == 0)) {
         return vq->broken ? VQ_POP_BROKEN : VQ_POP_EMPTY;
     }
     idx = le16toh(vq->avail[AVAIL_RING + vq_slot(vq, vq->last_avail_idx)]);
