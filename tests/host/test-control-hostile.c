@@ -477,6 +477,62 @@ static void test_oversize_request_refused(void)
     finish(h);
 }
 
+/*
+ * Fails if a line with more than one JSON value is served (json-glib took the first and
+ * leaked the others: a 4 KiB line of "{}" cost the daemon ~800 KB), or if netbe-host's memory
+ * grows with such lines. Also single quotes, comments and an object cut short are refused
+ * before the parser, each with a reason, and the host serves on.
+ */
+static void test_one_object_per_line(void)
+{
+    static const char *const bad[] = {
+        "{\"id\":1,\"command\":\"status\"}{\"id\":2}\n",
+        "{\"id\":1,\"command\":\"status\"} 7\n",
+        "2{\"id\":1,\"command\":\"status\"}\n",
+        "{\"id\":1,\"command\":\"status\"} /* x */\n",
+        "{'id':1,\"command\":\"status\"}\n",
+        "{\"id\":1,\"command\":\"sta}tus\"\n",
+    };
+    TestHost *h = start_host(2, NULL);
+    g_autoptr(GString) flood = g_string_new("{\"id\":1,\"command\":\"status\"}");
+    unsigned long rss0;
+    int fd;
+
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autoptr(GString) got = NULL;
+
+        fd = client_connect(h->control);
+        client_send(fd, bad[i], strlen(bad[i]));
+        shutdown(fd, SHUT_WR);
+        got = read_to_eof(fd, 3000, 4096);
+        close(fd);
+        g_test_message("%s-> %s", bad[i], got ? got->str : "(nothing)");
+        g_assert_nonnull(got);
+        g_assert_true(g_str_has_prefix(got->str, "{\"error\":{\"class\":\"InvalidRequest\""));
+    }
+    while (flood->len + 3 < CONTROL_MAX_REQUEST) {
+        g_string_append(flood, "{}");
+    }
+    g_string_append_c(flood, '\n');
+    rss0 = proc_kb(h->pid, "VmRSS");
+    fd = client_connect(h->control);
+    for (int i = 0; i < 200; i++) { /* one at a time: each reply before the next request */
+        char reply[512];
+        ssize_t n;
+
+        client_send(fd, flood->str, flood->len);
+        n = recv(fd, reply, sizeof(reply) - 1, 0);
+        g_assert_cmpint(n, >, 0);
+        reply[n] = 0;
+        g_assert_nonnull(strstr(reply, "InvalidRequest"));
+    }
+    close(fd);
+    /* 200 lines leaked ~160 MB before */
+    g_assert_true(!memory_measurable || proc_kb(h->pid, "VmRSS") < rss0 + 8192);
+    assert_serving(h);
+    finish(h);
+}
+
 /* In a child running as nobody: connect, ask for status, write the reply to @out. */
 static void ask_as_nobody(const char *path, int out)
 {
@@ -792,6 +848,7 @@ int main(int argc, char **argv)
     g_test_add_func("/control/fd-exhaustion-backs-off",
                     test_fd_exhaustion_neither_spins_nor_stops_listener);
     g_test_add_func("/control/oversize-request-refused", test_oversize_request_refused);
+    g_test_add_func("/control/one-object-per-line", test_one_object_per_line);
     g_test_add_func("/control/other-uid-refused", test_other_uid_refused_by_peercred);
     g_test_add_func("/control/stale-socket-replaced-live-refused",
                     test_stale_socket_replaced_live_refused);
