@@ -389,13 +389,12 @@ void netbe_backend_queue_readable(NetbeBackend *be, unsigned queue)
 {
     unsigned total = 0, taken;
 
-    /* more batches while each was full and the peer still reads (a peer out of buffers, a
-     * rate limit or a broken fd stops reading) */
+    /* more batches while each was full (a dry or broken fd gives a short one) and the peer
+     * still reads (a peer out of buffers, or a rate limit, stops reading) */
     do {
         taken = netbe_backend_rx_ready(be, queue, be->rx_batch);
         total += taken;
-    } while (taken == be->rx_batch && total < NETBE_RX_WEIGHT && be->queues[queue].io.rx_on &&
-             be->queues[queue].io.fd >= 0);
+    } while (taken == be->rx_batch && total < NETBE_RX_WEIGHT && be->queues[queue].io.rx_on);
 }
 
 static gboolean backend_release_due(gpointer data)

@@ -398,6 +398,9 @@ static JsonObject *request_args(JsonObject *req, const ControlCommand **cmd, GEr
     return out && args_check(*cmd, out, errp) ? g_steal_pointer(&out) : NULL;
 }
 
+/* What a request must be, for the client's eyes. */
+static const char request_shape[] = "a request is a JSON object: {\"id\":..,\"command\":..}";
+
 /* One of JSON's four blanks. */
 static bool json_blank(char c)
 {
@@ -420,7 +423,7 @@ static const char *request_not_one_object(const char *line, size_t len)
         i++;
     }
     if (i == len || line[i] != '{') {
-        return "a request is a JSON object: {\"id\":..,\"command\":..}";
+        return request_shape;
     }
     for (; i < len; i++) {
         char c = line[i];
@@ -473,8 +476,7 @@ char *control_request_run(ControlCall *call, const char *line, size_t len)
     }
     root = json_parser_get_root(parser);
     if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
-        return control_error_line(NULL, CONTROL_ERROR_INVALID_REQUEST,
-                                  "a request is a JSON object: {\"id\":..,\"command\":..}");
+        return control_error_line(NULL, CONTROL_ERROR_INVALID_REQUEST, request_shape);
     }
     id = json_object_get_member(json_node_get_object(root), "id");
     args = request_args(json_node_get_object(root), &cmd, &err);

@@ -336,11 +336,7 @@ static bool vnet_rx_held(VnetQueue *q, unsigned *pushed)
         }
         q->stats.drops++;
     } else {
-        if (q->iov[0].iov_len >= len) {
-            memcpy(q->iov[0].iov_base, q->hold, len); /* one segment takes it: most frames */
-        } else {
-            vnet_iov_from_buf(q->iov, niov, 0, q->hold, len);
-        }
+        vnet_iov_from_buf(q->iov, niov, 0, q->hold, len);
         *pushed += vnet_rx_complete(q, niov, len);
     }
     q->held_len = 0;

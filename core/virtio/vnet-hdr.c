@@ -45,10 +45,10 @@ int vnet_iov_slice(const struct iovec *in, int n, size_t off, size_t len, struct
     return count;
 }
 
-/* Copy @len bytes between @buf and @iov at offset @off, into the iovec if @into_iov. */
-static size_t iov_copy(const struct iovec *iov, int n, size_t off, uint8_t *buf, size_t len,
-                       bool into_iov)
+size_t vnet_iov_buf_copy(const struct iovec *iov, int n, size_t off, void *buf, size_t len,
+                         bool into_iov)
 {
+    uint8_t *b = buf;
     size_t done = 0;
 
     for (int i = 0; i < n && done < len; i++) {
@@ -61,21 +61,11 @@ static size_t iov_copy(const struct iovec *iov, int n, size_t off, uint8_t *buf,
         }
         seg = (uint8_t *)iov[i].iov_base + off;
         take = MIN_SZ(iov[i].iov_len - off, len - done);
-        memcpy(into_iov ? seg : buf + done, into_iov ? buf + done : seg, take);
+        memcpy(into_iov ? seg : b + done, into_iov ? b + done : seg, take);
         done += take;
         off = 0;
     }
     return done;
-}
-
-size_t vnet_iov_from_buf(const struct iovec *iov, int n, size_t off, const void *buf, size_t len)
-{
-    return iov_copy(iov, n, off, (uint8_t *)buf, len, true);
-}
-
-size_t vnet_iov_to_buf(const struct iovec *iov, int n, size_t off, void *buf, size_t len)
-{
-    return iov_copy(iov, n, off, buf, len, false);
 }
 
 size_t vnet_iov_copy(const struct iovec *dst, int dn, const struct iovec *src, int sn)
@@ -144,10 +134,6 @@ void vnet_hdr_rx_fix(const struct iovec *guest, int n, unsigned be_hdr, uint16_t
 {
     uint16_t nb = htole16(num_buffers);
 
-    if (be_hdr >= VNET_HDR_NUM_BUFFERS_OFF && n > 0 && guest[0].iov_len >= VNET_HDR_LEN) {
-        memcpy((uint8_t *)guest[0].iov_base + VNET_HDR_NUM_BUFFERS_OFF, &nb, sizeof(nb));
-        return; /* the usual case: the header in the first segment, only num_buffers to set */
-    }
     if (be_hdr < VNET_HDR_NUM_BUFFERS_OFF) {
         vnet_iov_from_buf(guest, n, be_hdr, zero_hdr, VNET_HDR_NUM_BUFFERS_OFF - be_hdr);
     }

@@ -3,8 +3,10 @@
 #ifndef NETBE_VNET_HDR_H
 #define NETBE_VNET_HDR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/uio.h>
 
 /* The header a VERSION_1 driver uses: flags, gso_type, hdr_len, gso_size, csum_start,
@@ -19,10 +21,33 @@ size_t vnet_iov_size(const struct iovec *iov, int n);
 /* Append bytes [off, off+len) of @in to @out. Return: new count, or -1 past max. */
 int vnet_iov_slice(const struct iovec *in, int n, size_t off, size_t len, struct iovec *out,
                    int count, int max);
-/* Copy @len bytes from @buf into @iov at @off; Return: bytes copied. */
-size_t vnet_iov_from_buf(const struct iovec *iov, int n, size_t off, const void *buf, size_t len);
-/* Copy @len bytes of @iov at @off into @buf; Return: bytes copied. */
-size_t vnet_iov_to_buf(const struct iovec *iov, int n, size_t off, void *buf, size_t len);
+/* Copy @len bytes between @buf and @iov at @off, into the iovec if @into_iov, segment by
+ * segment. Return: bytes copied. */
+size_t vnet_iov_buf_copy(const struct iovec *iov, int n, size_t off, void *buf, size_t len,
+                         bool into_iov);
+
+/* Copy @len bytes from @buf into @iov at @off; Return: bytes copied. Inline for the usual
+ * case, a range within the first segment (a header, a small frame): one memcpy per frame. */
+static inline size_t vnet_iov_from_buf(const struct iovec *iov, int n, size_t off, const void *buf,
+                                       size_t len)
+{
+    if (n > 0 && off + len <= iov[0].iov_len) {
+        memcpy((uint8_t *)iov[0].iov_base + off, buf, len);
+        return len;
+    }
+    return vnet_iov_buf_copy(iov, n, off, (void *)buf, len, true);
+}
+
+/* Copy @len bytes of @iov at @off into @buf; Return: bytes copied (as above, inline). */
+static inline size_t vnet_iov_to_buf(const struct iovec *iov, int n, size_t off, void *buf,
+                                     size_t len)
+{
+    if (n > 0 && off + len <= iov[0].iov_len) {
+        memcpy(buf, (const uint8_t *)iov[0].iov_base + off, len);
+        return len;
+    }
+    return vnet_iov_buf_copy(iov, n, off, buf, len, false);
+}
 /* Copy @src into @dst; Return: bytes copied (the smaller of the two sizes). */
 size_t vnet_iov_copy(const struct iovec *dst, int dn, const struct iovec *src, int sn);
 
