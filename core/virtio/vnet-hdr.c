@@ -9,16 +9,6 @@
 
 static const uint8_t zero_hdr[VNET_HDR_MAX];
 
-size_t vnet_iov_size(const struct iovec *iov, int n)
-{
-    size_t len = 0;
-
-    for (int i = 0; i < n; i++) {
-        len += iov[i].iov_len;
-    }
-    return len;
-}
-
 int vnet_iov_slice(const struct iovec *in, int n, size_t off, size_t len, struct iovec *out,
                    int count, int max)
 {
@@ -91,7 +81,6 @@ size_t vnet_iov_copy(const struct iovec *dst, int dn, const struct iovec *src, i
 static int vnet_hdr_map_iov(const struct iovec *in, int n, unsigned be_hdr, void *pad,
                             struct iovec *out, int max)
 {
-    size_t total = vnet_iov_size(in, n);
     unsigned keep = be_hdr < VNET_HDR_LEN ? be_hdr : VNET_HDR_LEN;
     int count = 0;
 
@@ -99,7 +88,9 @@ static int vnet_hdr_map_iov(const struct iovec *in, int n, unsigned be_hdr, void
         if (n > max) {
             return -1;
         }
-        memcpy(out, in, n * sizeof(*in));
+        for (int i = 0; i < n; i++) { /* mostly one or two entries: no memcpy call */
+            out[i] = in[i];
+        }
         return n;
     }
     count = vnet_iov_slice(in, n, 0, keep, out, count, max);
@@ -112,7 +103,8 @@ static int vnet_hdr_map_iov(const struct iovec *in, int n, unsigned be_hdr, void
         count++;
     }
     if (count >= 0) {
-        count = vnet_iov_slice(in, n, VNET_HDR_LEN, total - VNET_HDR_LEN, out, count, max);
+        count = vnet_iov_slice(in, n, VNET_HDR_LEN, vnet_iov_size(in, n) - VNET_HDR_LEN, out, count,
+                               max);
     }
     return count;
 }
