@@ -330,7 +330,7 @@ static bool vnet_rx_held(VnetQueue *q, unsigned *pushed)
         return true;
     }
     niov = vnet_rx_niov(q);
-    if (vnet_iov_size(q->iov, niov) < len) {
+    if (netbe_iov_size(q->iov, niov) < len) {
         if (vnet_rx_can_wait(q, len)) {
             return false;
         }
@@ -444,7 +444,7 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
                 continue;
             }
         }
-        frame = fsrc ? vnet_iov_size(fsrc, fsrcn) : 0;
+        frame = fsrc ? netbe_iov_size(fsrc, fsrcn) : 0;
         written = frame - MIN(frame, vd->be_hdr) + VNET_HDR_LEN;
         if (!vnet_rx_gather(q, fsrc ? written : vnet_rx_pull_target(q))) {
             break;
@@ -463,7 +463,7 @@ static unsigned vnet_rx_frames(VnetQueue *q, unsigned pair, unsigned budget,
             continue;
         }
         niov = vnet_rx_niov(q);
-        cap = vnet_iov_size(q->iov, niov);
+        cap = netbe_iov_size(q->iov, niov);
         if (fsrc && (frame < vd->be_hdr || written > cap)) {
             if (frame >= vd->be_hdr && vnet_rx_can_wait(q, written)) {
                 wait = true; /* the core keeps the frame until the driver posts more */
@@ -559,7 +559,7 @@ static ssize_t vnet_rx_push(void *peer, NetbeBackend *be, unsigned pair, const s
     if (!q || q->rx_waiting || vnet_rx_frames(q, pair, 1, iov, iovcnt) == 0) {
         return 0; /* the core keeps it until netbe_backend_rx_flush() */
     }
-    return vnet_iov_size(iov, iovcnt);
+    return netbe_iov_size(iov, iovcnt);
 }
 
 void vnet_rx_kick(VnetQueue *q, unsigned pair)

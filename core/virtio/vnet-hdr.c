@@ -103,8 +103,7 @@ static int vnet_hdr_map_iov(const struct iovec *in, int n, unsigned be_hdr, void
         count++;
     }
     if (count >= 0) {
-        count = vnet_iov_slice(in, n, VNET_HDR_LEN, vnet_iov_size(in, n) - VNET_HDR_LEN, out, count,
-                               max);
+        count = vnet_iov_slice(in, n, VNET_HDR_LEN, SIZE_MAX, out, count, max);
     }
     return count;
 }

@@ -16,17 +16,8 @@
 /* Largest backend header we adapt to (20: with hash report). */
 #define VNET_HDR_MAX 24
 
-/* Bytes in an iovec (inline: every frame sums one or two entries, often twice). */
-static inline size_t vnet_iov_size(const struct iovec *iov, int n)
-{
-    size_t len = 0;
-
-    for (int i = 0; i < n; i++) {
-        len += iov[i].iov_len;
-    }
-    return len;
-}
-/* Append bytes [off, off+len) of @in to @out. Return: new count, or -1 past max. */
+/* Append bytes [off, off+len) of @in to @out (SIZE_MAX: to the end). Return: new count, or
+ * -1 past max. */
 int vnet_iov_slice(const struct iovec *in, int n, size_t off, size_t len, struct iovec *out,
                    int count, int max);
 /* Copy @len bytes between @buf and @iov at @off, into the iovec if @into_iov, segment by
